@@ -1,0 +1,214 @@
+use syn::{DeriveInput, Ident, Type};
+
+use super::{
+    model::{Field, Model, Num, Rules, Shape},
+    syntax::{Parsed, ParsedField},
+};
+use crate::{ctxt::Errors, grammar, scopes::doc_text, symbol::*};
+
+pub fn check(input: &DeriveInput, parsed: Parsed) -> syn::Result<Model> {
+    let mut errors = Errors::default();
+    let model = match parsed {
+        Parsed::Struct(fields) => Model::Struct {
+            ident: input.ident.clone(),
+            doc: doc_text(&input.attrs),
+            fields: fields.into_iter().map(|f| check_field(f, &mut errors)).collect(),
+        },
+        Parsed::Allowlist(variants) => Model::Allowlist {
+            ident: input.ident.clone(),
+            variants: variants
+                .into_iter()
+                .map(|v| {
+                    let name = snake_case(&v.to_string());
+                    (v, name)
+                })
+                .collect(),
+        },
+    };
+    errors.into_result()?;
+    Ok(model)
+}
+
+fn check_field(field: ParsedField, errors: &mut Errors) -> Field {
+    let shape = Shape::of(&field.ty);
+    let unbounded = field.rules.unbounded.is_some();
+    check_rules(&shape, &field.rules, &field.ty, &field.ident, unbounded, false, errors);
+    Field {
+        ident: field.ident,
+        ty: field.ty,
+        shape,
+        rules: field.rules,
+        doc: field.doc,
+    }
+}
+
+fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded: bool, element: bool, errors: &mut Errors) {
+    let shape = match shape {
+        Shape::Option(inner) => inner.as_ref(),
+        s => s,
+    };
+    let what = if element { format!("the elements of `{name}` are") } else { format!("`{name}` is") };
+    let desc = shape.describe();
+    for (rule, span) in rules.string_rules() {
+        if !matches!(shape, Shape::Str) {
+            let hint = match (shape, rule) {
+                (Shape::Int(_) | Shape::Float(_), LENGTH) => "; for numbers use `range(min = .., max = ..)`".to_owned(),
+                (Shape::Vec(_), _) => format!("; to check every element write `each({rule}...)`"),
+                _ => String::new(),
+            };
+            errors.at(span, format!("`{rule}` applies to `String` fields, but {what} {desc}{hint}"));
+        }
+    }
+    if let Some((span, min, max)) = &rules.range {
+        match shape {
+            Shape::Int(ty_name) => {
+                let (lo, hi) = int_bounds(ty_name);
+                for n in [min, max].into_iter().flatten() {
+                    match n {
+                        Num::Float(_) => errors.at(*span, format!("{what} `{ty_name}`: write integer bounds, e.g. `range(min = 1)`")),
+                        Num::Int(i) if *i < lo || *i > hi => {
+                            errors.at(*span, format!("the bound {i} does not fit `{ty_name}` ({lo} to {hi})"));
+                        }
+                        Num::Int(_) => {}
+                    }
+                }
+            }
+            Shape::Float(_) => {}
+            _ => {
+                let hint = if matches!(shape, Shape::Str) { "; for strings use `length(min = .., max = ..)`" } else { "" };
+                errors.at(*span, format!("`range` applies to numbers, but {what} {desc}{hint}"));
+            }
+        }
+        if let (Some(min), Some(max)) = (min, max)
+            && min.as_f64() > max.as_f64()
+        {
+            errors.at(*span, "`min` is larger than `max`; no value could pass");
+        }
+    }
+    for (rule, bounds) in [(LENGTH, &rules.length), (ITEMS, &rules.items)] {
+        if let Some((span, Some(min), Some(max))) = bounds
+            && min > max
+        {
+            errors.at(*span, format!("`{rule}` has `min` larger than `max`; no value could pass"));
+        }
+    }
+    let mut regex_bounded = false;
+    if let Some(lit) = &rules.regex {
+        match grammar::regex::check(&lit.value()) {
+            Ok(info) => regex_bounded = info.bounded,
+            Err(msg) => errors.spanned(lit, msg),
+        }
+    }
+    if let Some(url) = &rules.url {
+        for scheme in &url.schemes {
+            let ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+                && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+            if !ok {
+                errors.at(url.span, format!("`{scheme}` is not a URL scheme; write it lowercase without `:`, e.g. \"https\""));
+            }
+        }
+    }
+    if let Some((span, values)) = &rules.one_of {
+        let mut seen = std::collections::HashSet::new();
+        for v in values {
+            if !seen.insert(v) {
+                errors.at(*span, format!("\"{v}\" is listed twice in `one_of`"));
+            }
+        }
+    }
+    match (&rules.items, &rules.each, shape) {
+        (Some((span, ..)), _, s) | (None, Some((span, _)), s) if !matches!(s, Shape::Vec(_)) => {
+            let rule = if rules.items.is_some() { ITEMS } else { EACH };
+            errors.at(*span, format!("`{rule}` applies to `Vec` fields, but {what} {desc}"));
+        }
+        _ => {}
+    }
+    match (&rules.path, shape) {
+        (Some((span, _)), s) if !matches!(s, Shape::SafePath) => errors.at(
+            *span,
+            format!("`path` applies to `SafePath` fields, but {what} {desc}; declare it as `mcp_secure::validate::SafePath`"),
+        ),
+        (Some((span, within)), _) if within.value().is_empty() => errors.at(*span, "name the root: `path(within = \"files\")`"),
+        (None, Shape::SafePath) if !unbounded => errors.spanned(
+            ty,
+            format!("{what} a `SafePath` with no root: add `#[mcp(path(within = \"files\"))]` and register that root at start-up"),
+        ),
+        _ => {}
+    }
+    if unbounded {
+        return;
+    }
+    match shape {
+        Shape::Str => {
+            let bounded = rules.length.as_ref().is_some_and(|(_, _, max)| max.is_some())
+                || rules.one_of.is_some()
+                || rules.email.is_some()
+                || rules.url.is_some()
+                || regex_bounded;
+            if !bounded {
+                let fix = if element { "`each(length(max = N))`" } else { "`#[mcp(length(max = N))]`" };
+                errors.spanned(
+                    ty,
+                    format!(
+                        "{what} `String` with no length bound: add {fix} (or `one_of`, `email`, `url`, or an anchored `regex` of bounded length), or mark the field `#[mcp(unbounded)]` if any length is fine"
+                    ),
+                );
+            }
+        }
+        Shape::Json => errors.spanned(
+            ty,
+            format!("{what} `serde_json::Value`, which accepts any JSON and checks nothing: declare a `SecureInput` type for it, or mark the field `#[mcp(unbounded)]` to accept it as is"),
+        ),
+        Shape::Vec(elem) => {
+            if !rules.items.as_ref().is_some_and(|(_, _, max)| max.is_some()) {
+                errors.spanned(
+                    ty,
+                    format!("{what} a list with no limit on its length: add `#[mcp(items(max = N))]`, or mark the field `#[mcp(unbounded)]`"),
+                );
+            }
+            let each = rules.each.as_ref().map(|(_, r)| r.as_ref().clone()).unwrap_or_default();
+            check_rules(elem, &each, element_type(ty).unwrap_or(ty), name, false, true, errors);
+        }
+        _ => {}
+    }
+}
+
+/// `T` of `Vec<T>` or `Option<Vec<T>>`, to point errors about elements at the element type.
+fn element_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(tp) = ty else { return None };
+    let last = tp.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else { return None };
+    if last.ident == "Option" { element_type(inner) } else { Some(inner) }
+}
+
+pub fn int_bounds(ty: &str) -> (i128, i128) {
+    match ty {
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" | "isize" => (i64::MIN.into(), i64::MAX.into()),
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" | "usize" => (0, u64::MAX.into()),
+        "u128" => (0, i128::MAX),
+        _ => (i128::MIN, i128::MAX),
+    }
+}
+
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+

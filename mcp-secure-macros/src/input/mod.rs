@@ -1,0 +1,24 @@
+//! `#[derive(SecureInput)]`: parse → check → emit.
+
+mod check;
+mod emit;
+pub mod model;
+mod syntax;
+
+use proc_macro2::TokenStream;
+
+pub fn expand(input: TokenStream) -> TokenStream {
+    let derive = match syn::parse2::<syn::DeriveInput>(input) {
+        Ok(d) => d,
+        Err(e) => return e.into_compile_error(),
+    };
+    match syntax::parse(&derive).and_then(|parsed| check::check(&derive, parsed)) {
+        Ok(model) => emit::emit(&model),
+        Err(e) => {
+            // Still implement the traits, so that uses of the type report no follow-on errors.
+            let mut out = e.into_compile_error();
+            out.extend(emit::fallback(&derive));
+            out
+        }
+    }
+}

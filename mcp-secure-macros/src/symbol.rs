@@ -1,0 +1,41 @@
+//! Every keyword the macros accept, in one place.
+
+pub const MCP: &str = "mcp";
+pub const MCP_TOOL: &str = "mcp_tool";
+
+pub const ROUTER: &str = "router";
+
+pub const SCOPE: &str = "scope";
+pub const PUBLIC: &str = "public";
+pub const RATE: &str = "rate";
+pub const NAME: &str = "name";
+pub const TITLE: &str = "title";
+pub const DESCRIPTION: &str = "description";
+pub const DESTRUCTIVE: &str = "destructive";
+pub const IDEMPOTENT: &str = "idempotent";
+pub const TOOL_OPTIONS: &str = "scope, public, rate, name, title, description, destructive, idempotent";
+
+pub const IMPLIES: &str = "implies";
+
+pub const LENGTH: &str = "length";
+pub const RANGE: &str = "range";
+pub const REGEX: &str = "regex";
+pub const EMAIL: &str = "email";
+pub const URL: &str = "url";
+pub const NO_CONTROL: &str = "no_control";
+pub const ONE_OF: &str = "one_of";
+pub const ITEMS: &str = "items";
+pub const EACH: &str = "each";
+pub const PATH: &str = "path";
+pub const UNBOUNDED: &str = "unbounded";
+pub const RULES: &str = "length, range, regex, email, url, no_control, one_of, items, each, path, unbounded";
+
+pub const MIN: &str = "min";
+pub const MAX: &str = "max";
+pub const SCHEMES: &str = "schemes";
+pub const ALLOW_PRIVATE: &str = "allow_private";
+pub const WITHIN: &str = "within";
+
+pub const PRINCIPAL: &str = "Principal";
+pub const REQUEST_CONTEXT: &str = "RequestContext";
+pub const JSON: &str = "Json";

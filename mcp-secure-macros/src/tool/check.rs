@@ -1,0 +1,207 @@
+use std::collections::HashMap;
+
+use quote::format_ident;
+use syn::{FnArg, ItemImpl, Pat, ReturnType, Type, spanned::Spanned};
+
+use super::{
+    model::{Arg, InlineField, Input, Model, Tool},
+    syntax::{Parsed, ToolSyntax},
+};
+use crate::{
+    ctxt::Errors,
+    grammar::{check_scope, check_tool_name, parse_rate},
+    input::model::Shape,
+    scopes::doc_text,
+    symbol::*,
+};
+
+pub fn check(item: &ItemImpl, parsed: Parsed) -> syn::Result<Model> {
+    let mut errors = Errors::default();
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.spanned(path, "`#[mcp_tools]` goes on an inherent `impl Type { ... }` block, not on a trait impl");
+    }
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut tools = Vec::new();
+    for t in parsed.tools {
+        if let Some(tool) = check_tool(t, &mut errors) {
+            if seen.insert(tool.name.clone(), ()).is_some() {
+                errors.at(tool.span, format!("two tools are named `{}`; tool names must be unique", tool.name));
+            }
+            tools.push(tool);
+        }
+    }
+    errors.into_result()?;
+    let router = parsed.router.unwrap_or_else(|| format_ident!("tool_router"));
+    let policies = if router == "tool_router" { format_ident!("tool_policies") } else { format_ident!("{}_policies", router) };
+    Ok(Model { router, policies, tools })
+}
+
+fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
+    let mut errs = Errors::default();
+    match (&t.scope, t.public) {
+        (None, None) => errs.at(
+            t.attr_span,
+            "this tool declares no access policy: add `scope = \"resource:action\"` (callers need that scope) or `public` (anyone may call it)",
+        ),
+        (Some(_), Some(public)) => errs.at(public, "a tool is either `public` or needs a `scope`, not both: remove one"),
+        (Some(scope), None) => {
+            if let Err(msg) = check_scope(&scope.value()) {
+                errs.spanned(scope, msg);
+            }
+        }
+        (None, Some(_)) => {}
+    }
+    let rate = t.rate.as_ref().and_then(|lit| match parse_rate(&lit.value()) {
+        Ok(r) => Some(r),
+        Err(msg) => {
+            errs.spanned(lit, msg);
+            None
+        }
+    });
+    let name = t.name.as_ref().map_or_else(|| t.fn_ident.to_string(), |n| n.value());
+    if let Err(msg) = check_tool_name(&name) {
+        match &t.name {
+            Some(lit) => errs.spanned(lit, msg),
+            None => errs.spanned(&t.fn_ident, msg),
+        }
+    }
+    let sig = &t.sig;
+    if sig.asyncness.is_none() {
+        errs.spanned(sig.fn_token, format!("`#[mcp_tool]` methods must be `async`: write `async fn {}(...)`", t.fn_ident));
+    }
+    if !sig.generics.params.is_empty() {
+        errs.spanned(&sig.generics, "`#[mcp_tool]` methods cannot be generic; use concrete types");
+    }
+    let mut has_receiver = false;
+    for input in &sig.inputs {
+        if let FnArg::Receiver(r) = input {
+            has_receiver = true;
+            if r.reference.is_none() || r.mutability.is_some() {
+                errs.spanned(r, "a tool receives the server shared: write `&self`");
+            }
+        }
+    }
+    let (args, input) = classify_params(&t, &mut errs);
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => json_output(ty),
+        ReturnType::Default => None,
+    };
+    let docs = doc_text(&t.docs);
+    let description = t.description.as_ref().map(|d| d.value()).or((!docs.is_empty()).then_some(docs));
+    let ok = errs.is_empty();
+    if let Err(e) = errs.into_result() {
+        errors.push(e);
+    }
+    ok.then(|| Tool {
+        span: t.fn_ident.span(),
+        fn_ident: t.fn_ident.clone(),
+        name,
+        scope: t.scope.clone(),
+        rate,
+        title: t.title.as_ref().map(|l| l.value()),
+        description,
+        destructive: t.destructive,
+        idempotent: t.idempotent,
+        has_receiver,
+        args,
+        input: input.expect("classified when no errors"),
+        output,
+    })
+}
+
+/// Sorts parameters into the caller, the request context, and the input (one `SecureInput`
+/// type, or inline fields).
+fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input>) {
+    let mut args = Vec::new();
+    let mut inline = Vec::new();
+    let mut input_types = Vec::new();
+    let (mut principal, mut context) = (None, None);
+    for p in &t.params {
+        let last = last_segment(&p.ty);
+        if p.mcp_attrs.is_empty() && last.as_deref() == Some(PRINCIPAL) {
+            if principal.replace(p.ty.span()).is_some() {
+                errs.spanned(&p.ty, "the caller is taken once; remove this second `Principal`");
+            }
+            args.push(Arg::Principal);
+        } else if p.mcp_attrs.is_empty() && last.as_deref() == Some(REQUEST_CONTEXT) {
+            if context.replace(p.ty.span()).is_some() {
+                errs.spanned(&p.ty, "the request context is taken once; remove this second `RequestContext`");
+            }
+            args.push(Arg::Context);
+        } else if p.mcp_attrs.is_empty() && !Shape::of(&p.ty).is_inline_param() {
+            input_types.push(p);
+            args.push(Arg::Input);
+        } else {
+            inline.push(p);
+            args.push(Arg::Input);
+        }
+    }
+    if input_types.len() >= 2 && inline.is_empty() {
+        for extra in &input_types[1..] {
+            errs.spanned(
+                &extra.ty,
+                "a tool takes one input type: merge these into one `#[derive(SecureInput)]` struct, or declare the parameters inline with `#[mcp(...)]` rules",
+            );
+        }
+        return (args, None);
+    }
+    if input_types.len() == 1 && inline.is_empty() {
+        let ty = input_types[0].ty.clone();
+        return (args, Some(Input::Type(ty)));
+    }
+    // Inline: every non-special parameter becomes a field of the generated input struct.
+    let mut fields = Vec::new();
+    let mut out_args = Vec::new();
+    let mut next = t.params.iter();
+    for arg in args {
+        let param = next.next().expect("one arg per param");
+        if !matches!(arg, Arg::Input) {
+            out_args.push(arg);
+            continue;
+        }
+        let Pat::Ident(pi) = &param.pat else {
+            errs.spanned(&param.pat, "an inline tool parameter needs a plain name, e.g. `limit: u32`: it becomes the JSON field");
+            continue;
+        };
+        if pi.by_ref.is_some() || pi.subpat.is_some() {
+            errs.spanned(&param.pat, "an inline tool parameter needs a plain name, e.g. `limit: u32`");
+        }
+        fields.push(InlineField {
+            ident: pi.ident.clone(),
+            ty: param.ty.clone(),
+            attrs: param.mcp_attrs.clone(),
+        });
+        out_args.push(Arg::Field(pi.ident.clone()));
+    }
+    let ident = format_ident!("{}Input", camel_case(&t.name.as_ref().map_or_else(|| t.fn_ident.to_string(), |n| n.value())));
+    (out_args, Some(Input::Inline { ident, fields }))
+}
+
+fn last_segment(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// `T` of a return type `Json<T>` or `Result<Json<T>, E>`.
+fn json_output(ty: &Type) -> Option<Type> {
+    let Type::Path(tp) = ty else { return None };
+    let last = tp.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let Some(syn::GenericArgument::Type(first)) = args.args.first() else { return None };
+    if last.ident == JSON {
+        return Some(first.clone());
+    }
+    if last.ident == "Result" { json_output(first) } else { None }
+}
+
+fn camel_case(name: &str) -> String {
+    name.split(['_', '-', '.'])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let mut c = s.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}

@@ -1,0 +1,156 @@
+use proc_macro2::{Span, TokenStream};
+use syn::{
+    Attribute, FnArg, Ident, ImplItem, ItemImpl, LitBool, LitStr, Pat, Type, meta::ParseNestedMeta, parse::Parser,
+    spanned::Spanned,
+};
+
+use crate::{ctxt::Errors, symbol::*};
+
+pub struct Parsed {
+    pub router: Option<Ident>,
+    pub tools: Vec<ToolSyntax>,
+}
+
+pub struct ToolSyntax {
+    pub attr_span: Span,
+    pub fn_ident: Ident,
+    pub sig: syn::Signature,
+    pub docs: Vec<Attribute>,
+    pub scope: Option<LitStr>,
+    pub public: Option<Span>,
+    pub rate: Option<LitStr>,
+    pub name: Option<LitStr>,
+    pub title: Option<LitStr>,
+    pub description: Option<LitStr>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub params: Vec<ParamSyntax>,
+}
+
+pub struct ParamSyntax {
+    pub pat: Pat,
+    pub ty: Type,
+    /// The `#[mcp(...)]` attributes, moved to the generated input struct.
+    pub mcp_attrs: Vec<Attribute>,
+}
+
+/// Parses the arguments and every `#[mcp_tool]` method, removing our attributes from `item`
+/// (the attribute itself and `#[mcp(...)]` on parameters) so it compiles as plain Rust.
+pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
+    let mut errors = Errors::default();
+    let mut router = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident(ROUTER) {
+            router = Some(meta.value()?.parse::<Ident>()?);
+            Ok(())
+        } else {
+            Err(meta.error("unknown `mcp_tools` option; expected `router = name`"))
+        }
+    });
+    if let Err(e) = parser.parse2(args) {
+        errors.push(e);
+    }
+    let mut tools = Vec::new();
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else { continue };
+        let Some(pos) = method.attrs.iter().position(is_tool_attr) else {
+            if let Some(attr) = method.sig.inputs.iter().find_map(|a| mcp_attr_of(a)) {
+                errors.spanned(attr, "`#[mcp(...)]` parameters belong to `#[mcp_tool]` methods; add `#[mcp_tool(...)]` to this method");
+            }
+            continue;
+        };
+        let attr = method.attrs.remove(pos);
+        if let Some(second) = method.attrs.iter().find(|a| is_tool_attr(a)) {
+            errors.spanned(second, "`#[mcp_tool]` is given twice on this method; keep one");
+        }
+        let mut tool = ToolSyntax {
+            attr_span: attr.span(),
+            fn_ident: method.sig.ident.clone(),
+            sig: method.sig.clone(),
+            docs: method.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect(),
+            scope: None,
+            public: None,
+            rate: None,
+            name: None,
+            title: None,
+            description: None,
+            destructive: None,
+            idempotent: None,
+            params: Vec::new(),
+        };
+        if matches!(attr.meta, syn::Meta::List(_)) {
+            if let Err(e) = attr.parse_nested_meta(|meta| tool_option(meta, &mut tool, &mut errors)) {
+                errors.push(e);
+            }
+        }
+        for arg in &mut method.sig.inputs {
+            let FnArg::Typed(pt) = arg else { continue };
+            let (mcp_attrs, others): (Vec<_>, Vec<_>) = pt.attrs.drain(..).partition(|a| a.path().is_ident(MCP));
+            pt.attrs = others;
+            tool.params.push(ParamSyntax {
+                pat: (*pt.pat).clone(),
+                ty: (*pt.ty).clone(),
+                mcp_attrs,
+            });
+        }
+        tools.push(tool);
+    }
+    errors.into_result()?;
+    Ok(Parsed { router, tools })
+}
+
+fn is_tool_attr(attr: &Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == MCP_TOOL)
+}
+
+fn mcp_attr_of(arg: &FnArg) -> Option<&Attribute> {
+    match arg {
+        FnArg::Typed(pt) => pt.attrs.iter().find(|a| a.path().is_ident(MCP)),
+        FnArg::Receiver(_) => None,
+    }
+}
+
+fn tool_option(meta: ParseNestedMeta, tool: &mut ToolSyntax, errors: &mut Errors) -> syn::Result<()> {
+    let span = meta.path.span();
+    let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
+    let mut string = |slot: &mut Option<LitStr>| -> syn::Result<()> {
+        let lit: LitStr = meta
+            .value()?
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), format!("expected a string: `{key} = \"...\"`")))?;
+        if slot.is_some() {
+            errors.at(span, format!("`{key}` is given twice; keep one"));
+        }
+        *slot = Some(lit);
+        Ok(())
+    };
+    match key.as_str() {
+        SCOPE => string(&mut tool.scope),
+        RATE => string(&mut tool.rate),
+        NAME => string(&mut tool.name),
+        TITLE => string(&mut tool.title),
+        DESCRIPTION => string(&mut tool.description),
+        PUBLIC => {
+            tool.public = Some(span);
+            Ok(())
+        }
+        DESTRUCTIVE | IDEMPOTENT => {
+            let value = if meta.input.peek(syn::Token![=]) { meta.value()?.parse::<LitBool>()?.value } else { true };
+            if key == DESTRUCTIVE {
+                tool.destructive = Some(value);
+            } else {
+                tool.idempotent = Some(value);
+            }
+            Ok(())
+        }
+        _ => {
+            errors.at(span, format!("unknown `mcp_tool` option `{key}`; the options are: {TOOL_OPTIONS}"));
+            if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                meta.input.parse::<proc_macro2::Group>()?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! API keys: stored as SHA-256 hashes, compared in constant time, each mapped to a principal.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::auth::{Principal, check_scope};
+
+/// A set of API keys, each mapped to the principal it authenticates.
+///
+/// Only the SHA-256 hash of each key is kept. Verification hashes the presented key and
+/// compares it with every stored hash in constant time, so neither the position of a match nor
+/// the length of a common prefix shows in the timing.
+///
+/// ```
+/// use mcp_secure::auth::{ApiKeys, Principal};
+/// let keys = ApiKeys::new().with_key("k-123", Principal::new("alice", ["notes:read"]));
+/// assert_eq!(keys.verify("k-123").unwrap().subject(), "alice");
+/// assert!(keys.verify("k-124").is_none());
+///
+/// // The text form, for an environment variable or a file: one key per line (or `;`),
+/// // `<key or sha256:HEX> <subject> [scope ...]`.
+/// let keys = ApiKeys::parse("key-one-0123456789 alice notes:read notes:write; key-two-0123456789 bob").unwrap();
+/// assert!(keys.verify("key-two-0123456789").unwrap().scopes().is_empty());
+/// ```
+#[derive(Default)]
+pub struct ApiKeys {
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    hash: [u8; 32],
+    principal: Principal,
+}
+
+/// Why an API key configuration was refused. Never contains a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyConfigError {
+    entry: usize,
+    reason: String,
+}
+
+impl fmt::Display for ApiKeyConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "API key entry {}: {}", self.entry, self.reason)
+    }
+}
+
+impl std::error::Error for ApiKeyConfigError {}
+
+impl ApiKeys {
+    /// An empty set: every key is refused.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a key given in clear; only its hash is stored.
+    pub fn with_key(mut self, key: &str, principal: Principal) -> Self {
+        self.entries.push(Entry {
+            hash: sha256(key.as_bytes()),
+            principal,
+        });
+        self
+    }
+
+    /// Adds a key given as the hex SHA-256 of the key.
+    pub fn with_hash(mut self, sha256_hex: &str, principal: Principal) -> Result<Self, ApiKeyConfigError> {
+        let hash = decode_hex32(sha256_hex).ok_or_else(|| ApiKeyConfigError {
+            entry: self.entries.len() + 1,
+            reason: "a hash is written `sha256:` and 64 hex digits".into(),
+        })?;
+        self.entries.push(Entry { hash, principal });
+        Ok(self)
+    }
+
+    /// Parses entries separated by newlines or `;`: `<key> <subject> [scope ...]`, where the key
+    /// may be written `sha256:<64 hex digits>` to keep only its hash in the configuration.
+    /// Blank entries and lines starting with `#` are skipped.
+    pub fn parse(text: &str) -> Result<Self, ApiKeyConfigError> {
+        let mut keys = Self::new();
+        for (index, raw) in text.split(['\n', ';']).enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let entry = index + 1;
+            let mut words = line.split_whitespace();
+            let (Some(key), Some(subject)) = (words.next(), words.next()) else {
+                return Err(ApiKeyConfigError {
+                    entry,
+                    reason: "expected `<key> <subject> [scope ...]`".into(),
+                });
+            };
+            let scopes: Vec<&str> = words.collect();
+            if let Some(bad) = scopes.iter().find(|s| check_scope(s).is_err()) {
+                return Err(ApiKeyConfigError {
+                    entry,
+                    reason: format!("`{bad}` is not a scope (write `resource:action`)"),
+                });
+            }
+            let principal = Principal::new(subject, scopes);
+            keys = match key.strip_prefix("sha256:") {
+                Some(hex) => keys.with_hash(hex, principal).map_err(|e| ApiKeyConfigError { entry, ..e })?,
+                None if key.len() < 16 => {
+                    return Err(ApiKeyConfigError {
+                        entry,
+                        reason: "a key has at least 16 characters".into(),
+                    });
+                }
+                None => keys.with_key(key, principal),
+            };
+        }
+        Ok(keys)
+    }
+
+    /// A new random key (256 bits from the OS, URL-safe), for a server that has none configured.
+    pub fn generate_key() -> String {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+        let mut key = String::from("msk_");
+        for b in bytes {
+            key.push_str(&format!("{b:02x}"));
+        }
+        key
+    }
+
+    /// The hex SHA-256 of a key, for writing `sha256:<hex>` into a configuration.
+    pub fn hash_key(key: &str) -> String {
+        sha256(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// How many keys are configured.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no key is configured.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The principal of `presented`, or `None` when it matches no key.
+    pub fn verify(&self, presented: &str) -> Option<Principal> {
+        let hash = sha256(presented.as_bytes());
+        let mut found = None;
+        for entry in &self.entries {
+            if bool::from(entry.hash.ct_eq(&hash)) && found.is_none() {
+                found = Some(entry.principal.clone());
+            }
+        }
+        found
+    }
+}
+
+impl fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeys").field("keys", &self.entries.len()).finish_non_exhaustive()
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_entries_verify_the_clear_key() {
+        let hash = ApiKeys::hash_key("a-long-enough-key");
+        let keys = ApiKeys::parse(&format!("sha256:{hash} svc files:read")).unwrap();
+        let p = keys.verify("a-long-enough-key").unwrap();
+        assert_eq!(p.subject(), "svc");
+        assert_eq!(p.scopes(), ["files:read"]);
+        assert!(keys.verify("a-long-enough-keY").is_none());
+        assert!(keys.verify("").is_none());
+    }
+
+    #[test]
+    fn bad_entries_name_the_entry_and_never_the_key() {
+        let err = ApiKeys::parse("short alice").unwrap_err();
+        assert_eq!(err.to_string(), "API key entry 1: a key has at least 16 characters");
+        let err = ApiKeys::parse("# c\nsecret-key-123456789 alice Bad:Scope").unwrap_err();
+        assert!(err.to_string().starts_with("API key entry 2: `Bad:Scope`"));
+        assert!(!err.to_string().contains("secret-key"));
+        assert!(ApiKeys::parse("sha256:abcd alice").is_err());
+        assert!(ApiKeys::parse("lonely-key-without-subject").is_err());
+    }
+
+    #[test]
+    fn generated_keys_are_distinct_and_long() {
+        let (a, b) = (ApiKeys::generate_key(), ApiKeys::generate_key());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 4 + 64);
+    }
+}

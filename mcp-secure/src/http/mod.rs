@@ -1,0 +1,128 @@
+//! The HTTP side: a tower layer that authenticates `Authorization: Bearer <key>` before a request
+//! reaches rmcp's streamable HTTP service.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use axum::body::Body;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use tower::{Layer, Service};
+
+use crate::auth::ApiKeys;
+
+/// Authenticates every request with an API key in `Authorization: Bearer <key>`.
+///
+/// On success the caller's [`Principal`](crate::auth::Principal) is put into the request's
+/// extensions, where rmcp passes it on to the tools. Otherwise the request is answered `401`
+/// with `WWW-Authenticate: Bearer realm="mcp"` (plus `error="invalid_token"` when a key was
+/// presented but is wrong), and the body never reaches rmcp.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mcp_secure::{auth::{ApiKeys, Principal}, http::ApiKeyLayer};
+/// let keys = ApiKeys::new().with_key("a-long-enough-key", Principal::new("alice", ["notes:read"]));
+/// let app: axum::Router = axum::Router::new()
+///     .route("/mcp", axum::routing::post(|| async { "ok" }))
+///     .layer(ApiKeyLayer::new(Arc::new(keys)));
+/// # let _ = app;
+/// ```
+#[derive(Clone, Debug)]
+pub struct ApiKeyLayer {
+    keys: Arc<ApiKeys>,
+}
+
+impl ApiKeyLayer {
+    /// A layer that accepts exactly these keys.
+    pub fn new(keys: Arc<ApiKeys>) -> Self {
+        Self { keys }
+    }
+}
+
+impl<S> Layer<S> for ApiKeyLayer {
+    type Service = ApiKeyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ApiKeyService {
+            inner,
+            keys: self.keys.clone(),
+        }
+    }
+}
+
+/// The service [`ApiKeyLayer`] wraps around an inner service.
+#[derive(Clone, Debug)]
+pub struct ApiKeyService<S> {
+    inner: S,
+    keys: Arc<ApiKeys>,
+}
+
+impl<S, B> Service<Request<B>> for ApiKeyService<S>
+where
+    S: Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let presented = bearer_token(&request);
+        let principal = presented.and_then(|token| self.keys.verify(token));
+        match principal {
+            Some(principal) => {
+                request.extensions_mut().insert(principal);
+                Box::pin(self.inner.call(request))
+            }
+            None => {
+                let had_token = presented.is_some();
+                tracing::warn!(
+                    target: "mcp_secure::audit",
+                    outcome = "unauthenticated",
+                    reason = if had_token { "unknown key" } else { "no bearer token" },
+                    path = %request.uri().path(),
+                    "request refused"
+                );
+                Box::pin(std::future::ready(Ok(unauthorized(had_token))))
+            }
+        }
+    }
+}
+
+fn bearer_token<B>(request: &Request<B>) -> Option<&str> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The `401` answer: a `WWW-Authenticate` challenge and a JSON body with no detail about why.
+pub fn unauthorized(invalid_token: bool) -> Response<Body> {
+    let (challenge, body) = if invalid_token {
+        (
+            r#"Bearer realm="mcp", error="invalid_token", error_description="the access token is not valid""#,
+            r#"{"error":"invalid_token","error_description":"the access token is not valid"}"#,
+        )
+    } else {
+        (
+            r#"Bearer realm="mcp""#,
+            r#"{"error":"unauthorized","error_description":"this server needs an access token: send Authorization: Bearer <token>"}"#,
+        )
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    let headers = response.headers_mut();
+    headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

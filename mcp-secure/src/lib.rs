@@ -1,0 +1,91 @@
+//! # mcp-secure
+//!
+//! Security policy for [rmcp](https://docs.rs/rmcp) MCP servers, stated next to each tool and
+//! enforced on every call: who may call it (scope), how often (rate), and what input it takes
+//! (validated, with a JSON Schema that states exactly the checks that run).
+//!
+//! ```
+//! use mcp_secure::prelude::*;
+//! use rmcp::{ServerHandler, tool_handler, handler::server::router::tool::ToolRouter};
+//!
+//! mcp_secure::scopes! {
+//!     /// Read the caller's notes.
+//!     "notes:read",
+//!     /// Create and delete the caller's notes.
+//!     "notes:write" => implies ["notes:read"],
+//! }
+//!
+//! #[derive(SecureInput)]
+//! pub struct CreateNote {
+//!     #[mcp(length(min = 1, max = 200), no_control)]
+//!     pub title: String,
+//! }
+//!
+//! #[derive(Clone)]
+//! pub struct Notes {
+//!     tool_router: ToolRouter<Self>,
+//! }
+//!
+//! #[mcp_tools]
+//! impl Notes {
+//!     /// Create a note owned by the caller.
+//!     #[mcp_tool(scope = "notes:write", rate = "30/min")]
+//!     async fn notes_create(&self, input: CreateNote, caller: Principal) -> Result<String, ToolError> {
+//!         Ok(format!("{} created {}", caller.subject(), input.title))
+//!     }
+//!
+//!     /// Fetch a note by id; parameters can be declared inline.
+//!     #[mcp_tool(scope = "notes:read", rate = "10/s")]
+//!     async fn notes_get(&self, #[mcp(range(min = 1))] id: i64) -> String {
+//!         format!("note {id}")
+//!     }
+//! }
+//!
+//! #[tool_handler(router = self.tool_router)]
+//! impl ServerHandler for Notes {}
+//!
+//! fn main() {
+//!     let server = Notes { tool_router: Notes::tool_router() };
+//!     let names: Vec<_> = Notes::tool_policies().iter().map(|p| p.name()).collect();
+//!     assert_eq!(names, ["notes_create", "notes_get"]);
+//!     assert!(Notes::tool_policies()[1].read_only());
+//!     assert_eq!(server.tool_router.list_all().len(), 2);
+//! }
+//! ```
+//!
+//! `scopes!` must be invoked at the crate root: the tool macros find the declared scopes
+//! there (`crate::MCP_SCOPES`), and a scope that is not declared is a compile error.
+//!
+//! Every call runs, in order: authenticate ([`Principal`](auth::Principal) from the HTTP
+//! request or the stdio start-up credentials), authorize (the tool's scope, with implication),
+//! rate limit (per caller per tool), parse and validate the input, run the tool, record an
+//! [audit](audit) event. Denials come back as tool results with `isError: true` and a stable
+//! code ([`ToolError`]); the tool does not run.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod auth;
+pub mod http;
+pub mod rate;
+mod security;
+pub mod tool;
+pub mod validate;
+
+#[doc(hidden)]
+#[path = "__private.rs"]
+pub mod __private;
+
+pub use mcp_secure_macros::{SecureInput, mcp_tool, mcp_tools, scopes};
+pub use security::{DEFAULT_RATE, Security, SecurityBuilder, SecurityError};
+pub use tool::ToolError;
+pub use validate::SecureInput;
+
+/// Everything a tool author usually needs.
+pub mod prelude {
+    pub use crate::{
+        SecureInput, ToolError, auth::Principal, mcp_tool, mcp_tools, validate::SafePath,
+    };
+    pub use rmcp::handler::server::wrapper::Json;
+}

@@ -1,0 +1,180 @@
+//! The process-wide security configuration every guarded tool consults.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
+};
+
+use crate::{
+    auth::Principal,
+    rate::{MemoryLimiter, RateLimiter, RateSpec},
+};
+
+static GLOBAL: OnceLock<Security> = OnceLock::new();
+
+/// The rate a tool gets when it declares none and the server sets no other default.
+pub const DEFAULT_RATE: RateSpec = RateSpec::per_second(10);
+
+/// What guarded tools consult on every call: the rate limiter, the default rate, the principal
+/// of a local (stdio) session, and the directories `SafePath` fields are confined to.
+///
+/// It is process-wide, so that every session of a streamable HTTP server (rmcp builds one
+/// server value per session) shares one limiter: opening a new session does not reset a
+/// caller's limits. Install it once at start-up, before serving; without an install, an
+/// in-memory limiter, [`DEFAULT_RATE`], no local principal and no path roots are used.
+///
+/// ```
+/// use mcp_secure::{Security, auth::Principal, rate::RateSpec};
+/// let dir = tempfile::tempdir().unwrap();
+/// Security::builder()
+///     .default_rate(RateSpec::per_second(20))
+///     .local_principal(Principal::new("local-user", ["files:read"]))
+///     .path_root("files", dir.path())
+///     .install()
+///     .unwrap();
+/// assert_eq!(Security::global().default_rate(), RateSpec::per_second(20));
+/// assert!(Security::builder().install().is_err(), "installed once per process");
+/// ```
+pub struct Security {
+    limiter: Arc<dyn RateLimiter>,
+    default_rate: RateSpec,
+    local_principal: Option<Principal>,
+    path_roots: Vec<(String, PathBuf)>,
+}
+
+impl Security {
+    /// A builder with the defaults.
+    pub fn builder() -> SecurityBuilder {
+        SecurityBuilder::default()
+    }
+
+    /// The installed configuration (or the defaults, which are then fixed for the process).
+    pub fn global() -> &'static Security {
+        GLOBAL.get_or_init(|| SecurityBuilder::default().build_unchecked())
+    }
+
+    /// The rate limiter.
+    pub fn limiter(&self) -> &dyn RateLimiter {
+        &*self.limiter
+    }
+
+    /// The rate of tools that declare none.
+    pub fn default_rate(&self) -> RateSpec {
+        self.default_rate
+    }
+
+    /// The caller of requests that did not come over HTTP (stdio).
+    pub fn local_principal(&self) -> Option<&Principal> {
+        self.local_principal.as_ref()
+    }
+
+    /// The canonical directory registered as `name`.
+    pub fn path_root(&self, name: &str) -> Option<&Path> {
+        self.path_roots.iter().find(|(n, _)| n == name).map(|(_, p)| p.as_path())
+    }
+}
+
+impl fmt::Debug for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Security")
+            .field("default_rate", &self.default_rate)
+            .field("local_principal", &self.local_principal)
+            .field("path_roots", &self.path_roots)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds and installs the process-wide [`Security`].
+#[derive(Default)]
+pub struct SecurityBuilder {
+    limiter: Option<Arc<dyn RateLimiter>>,
+    default_rate: Option<RateSpec>,
+    local_principal: Option<Principal>,
+    path_roots: Vec<(String, PathBuf)>,
+}
+
+/// Why [`SecurityBuilder::install`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityError {
+    /// A configuration was already installed, or a guarded call already fixed the defaults.
+    AlreadyInstalled,
+    /// A path root is not an accessible directory.
+    BadPathRoot {
+        /// The root's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl fmt::Display for SecurityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecurityError::AlreadyInstalled => f.write_str(
+                "the security configuration was already fixed; call `Security::builder()...install()` once, before serving",
+            ),
+            SecurityError::BadPathRoot { name, reason } => write!(f, "path root `{name}`: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for SecurityError {}
+
+impl SecurityBuilder {
+    /// Uses this rate-limit backend instead of the in-memory one.
+    pub fn limiter(mut self, limiter: impl RateLimiter) -> Self {
+        self.limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// The rate of tools that declare none (default [`DEFAULT_RATE`]).
+    pub fn default_rate(mut self, rate: RateSpec) -> Self {
+        self.default_rate = Some(rate);
+        self
+    }
+
+    /// The caller of local (stdio) sessions, authenticated from start-up credentials.
+    pub fn local_principal(mut self, principal: Principal) -> Self {
+        self.local_principal = Some(principal);
+        self
+    }
+
+    /// Registers `dir` as the root named `name` for `#[mcp(path(within = "name"))]` fields.
+    pub fn path_root(mut self, name: impl Into<String>, dir: impl AsRef<Path>) -> Self {
+        self.path_roots.push((name.into(), dir.as_ref().to_owned()));
+        self
+    }
+
+    fn build_unchecked(self) -> Security {
+        Security {
+            limiter: self.limiter.unwrap_or_else(|| Arc::new(MemoryLimiter::new())),
+            default_rate: self.default_rate.unwrap_or(DEFAULT_RATE),
+            local_principal: self.local_principal,
+            path_roots: self.path_roots,
+        }
+    }
+
+    /// Checks the configuration and installs it for the process.
+    pub fn install(mut self) -> Result<&'static Security, SecurityError> {
+        for (name, dir) in &mut self.path_roots {
+            let canonical = dir.canonicalize().map_err(|e| SecurityError::BadPathRoot {
+                name: name.clone(),
+                reason: e.kind().to_string(),
+            })?;
+            if !canonical.is_dir() {
+                return Err(SecurityError::BadPathRoot {
+                    name: name.clone(),
+                    reason: "not a directory".into(),
+                });
+            }
+            *dir = canonical;
+        }
+        let mut security = Some(self.build_unchecked());
+        let installed = GLOBAL.get_or_init(|| security.take().expect("taken once"));
+        match security {
+            None => Ok(installed),
+            Some(_) => Err(SecurityError::AlreadyInstalled),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+use std::{borrow::Cow, fmt};
+
+use rmcp::{
+    handler::server::tool::IntoCallToolResult,
+    model::{CallToolResponse, CallToolResult, ContentBlock},
+};
+use serde_json::{Value, json};
+
+use crate::validate::ValidationErrors;
+
+/// An error a tool returns to its caller, with a stable code.
+///
+/// It reaches the client as a tool result with `isError: true`, a text block
+/// `"<code>: <message>"` and `structuredContent: {"error": {"code", "message", ...}}`. The
+/// guard uses the same shape for its denials, so a client tells them apart by `code`:
+///
+/// | code | meaning | extra fields |
+/// |---|---|---|
+/// | `unauthenticated` | no valid credentials | |
+/// | `insufficient_scope` | the caller lacks the tool's scope | `required_scope` |
+/// | `rate_limited` | too many calls; retry later | `retry_after_ms` |
+/// | `invalid_input` | the arguments failed validation | `violations: [{field, rule, message}]` |
+/// | `unavailable` | a security backend (e.g. the limiter) could not decide | |
+/// | `not_found`, `forbidden`, `conflict` | returned by tools | |
+/// | `internal` | the tool failed; details are only in the server log | `incident` |
+///
+/// ```
+/// use mcp_secure::ToolError;
+/// let e = ToolError::not_found("note 7");
+/// assert_eq!(e.code(), "not_found");
+/// assert_eq!(e.to_string(), "not_found: note 7 was not found");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ToolError {
+    code: Cow<'static, str>,
+    message: String,
+    details: Option<serde_json::Map<String, Value>>,
+}
+
+impl ToolError {
+    /// An error with a code of your own (lowercase `snake_case` by convention).
+    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// `not_found`: `what` does not exist, or the caller may not know that it does.
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Self::new("not_found", format!("{what} was not found"))
+    }
+
+    /// `forbidden`: the caller may not do this to this object.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new("forbidden", message)
+    }
+
+    /// `conflict`: the request clashes with the current state.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new("conflict", message)
+    }
+
+    /// `invalid_input` for one field, for checks only the tool can make.
+    pub fn invalid(field: &str, rule: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = ValidationErrors::new();
+        let root = crate::validate::FieldPath::Root;
+        errors.push(&root, rule, message);
+        let mut violations = serde_json::to_value(&errors).unwrap_or_default();
+        violations[0]["field"] = json!(field);
+        Self::new("invalid_input", "the input is invalid; see violations").with_detail("violations", violations)
+    }
+
+    /// `internal`: the tool failed. `cause` goes to the server log with an incident id; the
+    /// client sees only the id, never the cause.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut id = [0u8; 6];
+        let incident = match getrandom::fill(&mut id) {
+            Ok(()) => id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            Err(_) => "unknown".to_owned(),
+        };
+        tracing::error!(target: "mcp_secure::audit", incident = %incident, cause = %cause, "tool failed");
+        Self::new("internal", format!("internal error (incident {incident})")).with_detail("incident", json!(incident))
+    }
+
+    /// Adds a field to the structured error.
+    pub fn with_detail(mut self, key: &str, value: Value) -> Self {
+        self.details.get_or_insert_with(Default::default).insert(key.to_owned(), value);
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message for the caller.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn from_validation(errors: &ValidationErrors) -> Self {
+        let n = errors.violations().len();
+        let message = format!("{n} field{} failed validation: {errors}", if n == 1 { "" } else { "s" });
+        Self::new("invalid_input", message).with_detail("violations", serde_json::to_value(errors).unwrap_or_default())
+    }
+
+    /// The tool result this error becomes.
+    pub fn to_result(&self) -> CallToolResult {
+        let mut error = serde_json::Map::new();
+        error.insert("code".into(), json!(self.code));
+        error.insert("message".into(), json!(self.message));
+        if let Some(details) = &self.details {
+            error.extend(details.clone());
+        }
+        let mut result = CallToolResult::error(vec![ContentBlock::text(self.to_string())]);
+        result.structured_content = Some(json!({ "error": error }));
+        result
+    }
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ToolError {}
+
+impl IntoCallToolResult for ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        Ok(self.to_result().into())
+    }
+}
+
+impl From<ValidationErrors> for ToolError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::from_validation(&errors)
+    }
+}

@@ -1,0 +1,128 @@
+use serde_json::{Value, json};
+
+use crate::{auth::ScopeCatalog, rate::RateSpec};
+
+/// Who may call a tool.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    /// Anyone, authenticated or not (`#[mcp_tool(public)]`).
+    Public,
+    /// Callers granted this scope, directly or through an implying scope of the catalog.
+    Scope(&'static str, &'static ScopeCatalog),
+}
+
+/// A tool's security policy, as declared in `#[mcp_tool(...)]`: what `tool_policies()` lists
+/// and what the guard enforces on every call.
+///
+/// ```
+/// use mcp_secure::{rate::RateSpec, tool::{Access, ToolPolicy}};
+/// static P: ToolPolicy = ToolPolicy::new("whoami", Access::Public)
+///     .with_rate(RateSpec::per_second(5))
+///     .with_idempotent(true);
+/// assert_eq!(P.name(), "whoami");
+/// assert_eq!(P.scope(), None);
+/// assert_eq!(P.meta()["rate"], "5/s");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ToolPolicy {
+    name: &'static str,
+    access: Access,
+    rate: Option<RateSpec>,
+    read_only: bool,
+    destructive: Option<bool>,
+    idempotent: Option<bool>,
+}
+
+impl ToolPolicy {
+    /// A policy for tool `name`. A tool whose scope's last segment is `read` is read-only.
+    pub const fn new(name: &'static str, access: Access) -> Self {
+        let read_only = match access {
+            Access::Scope(scope, _) => ends_with_read(scope),
+            Access::Public => false,
+        };
+        Self {
+            name,
+            access,
+            rate: None,
+            read_only,
+            destructive: None,
+            idempotent: None,
+        }
+    }
+
+    /// With its own rate; without one, the server's default rate applies.
+    pub const fn with_rate(mut self, rate: RateSpec) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+
+    /// Marked destructive (or explicitly not).
+    pub const fn with_destructive(mut self, destructive: bool) -> Self {
+        self.destructive = Some(destructive);
+        self
+    }
+
+    /// Marked idempotent (or explicitly not).
+    pub const fn with_idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// The tool's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Who may call it.
+    pub const fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The scope it requires, `None` for a public tool.
+    pub const fn scope(&self) -> Option<&'static str> {
+        match self.access {
+            Access::Scope(scope, _) => Some(scope),
+            Access::Public => None,
+        }
+    }
+
+    /// Its own rate, if it declared one.
+    pub const fn rate(&self) -> Option<RateSpec> {
+        self.rate
+    }
+
+    /// Whether it only reads (its scope's action is `read`).
+    pub const fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Whether it was declared destructive, if it said.
+    pub const fn destructive(&self) -> Option<bool> {
+        self.destructive
+    }
+
+    /// Whether it was declared idempotent, if it said.
+    pub const fn idempotent(&self) -> Option<bool> {
+        self.idempotent
+    }
+
+    /// The policy as JSON, as published in the tool's `_meta` under [`POLICY_META_KEY`].
+    pub fn meta(&self) -> Value {
+        let rate = self.rate.unwrap_or_else(|| crate::Security::global().default_rate());
+        let mut meta = json!({ "rate": rate.to_string() });
+        match self.access {
+            Access::Public => meta["public"] = json!(true),
+            Access::Scope(scope, _) => meta["scope"] = json!(scope),
+        }
+        meta
+    }
+}
+
+/// The `_meta` key under which a tool's listing carries its policy.
+pub const POLICY_META_KEY: &str = "io.github.mcp-secure/policy";
+
+const fn ends_with_read(scope: &str) -> bool {
+    let b = scope.as_bytes();
+    let n = b.len();
+    n >= 5 && b[n - 5] == b':' && b[n - 4] == b'r' && b[n - 3] == b'e' && b[n - 2] == b'a' && b[n - 1] == b'd'
+}
