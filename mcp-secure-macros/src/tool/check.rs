@@ -118,17 +118,18 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
     let (mut principal, mut context) = (None, None);
     for p in &t.params {
         let last = last_segment(&p.ty);
-        if p.mcp_attrs.is_empty() && last.as_deref() == Some(PRINCIPAL) {
+        let rules: Vec<_> = p.mcp_attrs.iter().filter(|a| a.path().is_ident(MCP)).collect();
+        if rules.is_empty() && last.as_deref() == Some(PRINCIPAL) {
             if principal.replace(p.ty.span()).is_some() {
                 errs.spanned(&p.ty, "the caller is taken once; remove this second `Principal`");
             }
             args.push(Arg::Principal);
-        } else if p.mcp_attrs.is_empty() && last.as_deref() == Some(REQUEST_CONTEXT) {
+        } else if rules.is_empty() && last.as_deref() == Some(REQUEST_CONTEXT) {
             if context.replace(p.ty.span()).is_some() {
                 errs.spanned(&p.ty, "the request context is taken once; remove this second `RequestContext`");
             }
             args.push(Arg::Context);
-        } else if p.mcp_attrs.is_empty() && !Shape::of(&p.ty).is_inline_param() {
+        } else if rules.is_empty() && !Shape::of(&p.ty).is_inline_param() {
             input_types.push(p);
             args.push(Arg::Input);
         } else {

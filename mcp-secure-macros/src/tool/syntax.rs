@@ -30,7 +30,7 @@ pub struct ToolSyntax {
 pub struct ParamSyntax {
     pub pat: Pat,
     pub ty: Type,
-    /// The `#[mcp(...)]` attributes, moved to the generated input struct.
+    /// The `#[mcp(...)]` and doc attributes, moved to the generated input struct.
     pub mcp_attrs: Vec<Attribute>,
 }
 
@@ -85,7 +85,9 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
         }
         for arg in &mut method.sig.inputs {
             let FnArg::Typed(pt) = arg else { continue };
-            let (mcp_attrs, others): (Vec<_>, Vec<_>) = pt.attrs.drain(..).partition(|a| a.path().is_ident(MCP));
+            // `#[mcp(...)]` rules and `///` docs move to the generated input struct's field.
+            let (mcp_attrs, others): (Vec<_>, Vec<_>) =
+                pt.attrs.drain(..).partition(|a| a.path().is_ident(MCP) || a.path().is_ident("doc"));
             pt.attrs = others;
             tool.params.push(ParamSyntax {
                 pat: (*pt.pat).clone(),

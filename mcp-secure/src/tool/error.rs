@@ -102,7 +102,8 @@ impl ToolError {
 
     pub(crate) fn from_validation(errors: &ValidationErrors) -> Self {
         let n = errors.violations().len();
-        let message = format!("{n} field{} failed validation: {errors}", if n == 1 { "" } else { "s" });
+        let list = errors.violations().iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let message = format!("{n} field{} failed validation: {list}", if n == 1 { "" } else { "s" });
         Self::new("invalid_input", message).with_detail("violations", serde_json::to_value(errors).unwrap_or_default())
     }
 

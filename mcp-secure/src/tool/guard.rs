@@ -147,7 +147,10 @@ pub fn tool_attr<I: SecureInput>(
     if let Some(i) = policy.idempotent() {
         annotations = annotations.idempotent(i);
     }
+    if annotations != ToolAnnotations::default() {
+        tool = tool.with_annotations(annotations);
+    }
     let mut meta = JsonObject::new();
     meta.insert(POLICY_META_KEY.into(), policy.meta());
-    tool.with_annotations(annotations).with_meta(meta.into())
+    tool.with_meta(meta.into())
 }

@@ -144,7 +144,8 @@ fn describe_parse_error(path: &str, message: &str) -> (&'static str, String, Str
         let field = if path.ends_with(&name) { path.to_owned() } else { join(&name) };
         return ("duplicate_field", field, "appears more than once".into());
     }
-    ("type", path.to_owned(), strip_unexpected_value(message))
+    let rule = if message.starts_with("unknown variant") { "one_of" } else { "type" };
+    (rule, path.to_owned(), strip_unexpected_value(message))
 }
 
 /// `invalid type: string "hunter2", expected u32` → `invalid type: string, expected u32`.

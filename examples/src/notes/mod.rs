@@ -1,0 +1,192 @@
+//! The notes service of `notes-server`: every tool states who may call it, how often, and what
+//! input it accepts.
+
+mod store;
+
+use std::io::Read;
+
+use mcp_secure::prelude::*;
+use rmcp::{
+    ServerHandler,
+    handler::server::router::tool::ToolRouter,
+    model::{Implementation, ServerCapabilities, ServerConfig},
+    tool_handler,
+};
+use serde::Serialize;
+
+pub use store::{Note, NotesStore};
+
+/// Every scope the server declares, e.g. for a key that may do everything.
+pub const ALL_SCOPES: &[&str] = &["notes:read", "notes:write", "files:read", "webhooks:write"];
+
+/// The notes server; one value per MCP session, sharing one [`NotesStore`].
+#[derive(Clone)]
+pub struct NotesServer {
+    store: NotesStore,
+    tool_router: ToolRouter<Self>,
+}
+
+impl NotesServer {
+    /// A server over `store`.
+    pub fn new(store: NotesStore) -> Self {
+        Self {
+            store,
+            tool_router: Self::tool_router(),
+        }
+    }
+}
+
+/// Input of `notes_create`.
+#[derive(SecureInput)]
+pub struct CreateNote {
+    /// The note's title: 1 to 200 characters, no control characters.
+    #[mcp(length(min = 1, max = 200), no_control)]
+    pub title: String,
+    /// The note's text, at most 10 000 characters.
+    #[mcp(length(max = 10_000))]
+    pub body: String,
+    /// Up to 10 tags of lowercase letters, digits and `-`.
+    #[mcp(items(max = 10), each(regex = r"^[a-z0-9-]{1,32}$"))]
+    pub tags: Option<Vec<String>>,
+}
+
+/// How `notes_search` orders its results.
+#[derive(SecureInput, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    /// By title, A to Z.
+    Title,
+    /// Oldest first.
+    Created,
+}
+
+/// Who is calling, as the server sees it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct WhoAmI {
+    /// The caller's subject, `anonymous` without credentials.
+    pub subject: String,
+    /// The scopes the caller was granted.
+    pub scopes: Vec<String>,
+}
+
+/// A list of notes.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct NoteList {
+    /// The matching notes.
+    pub notes: Vec<Note>,
+}
+
+/// What `notes_delete` did.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Deleted {
+    /// The id of the deleted note.
+    pub deleted: i64,
+}
+
+#[mcp_tools]
+impl NotesServer {
+    /// Who am I? Returns the caller's subject and scopes.
+    #[mcp_tool(public, rate = "10/s", idempotent)]
+    async fn whoami(&self, caller: Principal) -> Json<WhoAmI> {
+        Json(WhoAmI {
+            subject: caller.subject().to_owned(),
+            scopes: caller.scopes().to_vec(),
+        })
+    }
+
+    /// Create a note owned by the caller.
+    #[mcp_tool(scope = "notes:write", rate = "30/min")]
+    async fn notes_create(&self, input: CreateNote, caller: Principal) -> Json<Note> {
+        Json(self.store.create(caller.subject(), input.title, input.body, input.tags.unwrap_or_default()))
+    }
+
+    /// Search the caller's notes: `query` is matched literally (case-insensitive) in titles and
+    /// bodies.
+    #[mcp_tool(scope = "notes:read", rate = "10/s")]
+    async fn notes_search(
+        &self,
+        /// Text to find, matched literally.
+        #[mcp(length(max = 200))]
+        query: String,
+        /// `title` (A to Z) or `created` (oldest first).
+        sort: SortBy,
+        /// How many notes to return at most.
+        #[mcp(range(min = 1, max = 100))]
+        limit: u32,
+        caller: Principal,
+    ) -> Json<NoteList> {
+        let notes = self.store.search(caller.subject(), &query, sort == SortBy::Title, limit as usize);
+        Json(NoteList { notes })
+    }
+
+    /// Get one of the caller's notes by id.
+    #[mcp_tool(scope = "notes:read", rate = "20/s")]
+    async fn notes_get(&self, #[mcp(range(min = 1))] id: i64, caller: Principal) -> Result<Json<Note>, ToolError> {
+        self.store.get(caller.subject(), id).map(Json).ok_or_else(|| ToolError::not_found(format!("note {id}")))
+    }
+
+    /// Delete one of the caller's notes.
+    #[mcp_tool(scope = "notes:write", rate = "10/s", destructive, idempotent)]
+    async fn notes_delete(&self, #[mcp(range(min = 1))] id: i64, caller: Principal) -> Result<Json<Deleted>, ToolError> {
+        if self.store.delete(caller.subject(), id) {
+            Ok(Json(Deleted { deleted: id }))
+        } else {
+            Err(ToolError::not_found(format!("note {id}")))
+        }
+    }
+
+    /// Read a UTF-8 text file under the server's files directory, refusing files larger than
+    /// `max_bytes`.
+    #[mcp_tool(scope = "files:read", rate = "5/s")]
+    async fn files_read(
+        &self,
+        /// The file, relative to the files directory.
+        #[mcp(path(within = "files"))]
+        path: SafePath,
+        /// Refuse files larger than this many bytes.
+        #[mcp(range(min = 1, max = 1_048_576))]
+        max_bytes: u32,
+    ) -> Result<String, ToolError> {
+        let location = path.resolved()?.to_owned();
+        let shown = path.as_str().to_owned();
+        let read = tokio::task::spawn_blocking(move || read_capped(&location, max_bytes as u64))
+            .await
+            .map_err(ToolError::internal)?;
+        match read {
+            Ok(Some(text)) => Ok(text),
+            Ok(None) => Err(ToolError::new("too_large", format!("`{shown}` is larger than max_bytes ({max_bytes})"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ToolError::not_found(format!("`{shown}`"))),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                Err(ToolError::new("not_text", format!("`{shown}` is not a UTF-8 text file")))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+                Err(ToolError::new("not_a_file", format!("`{shown}` is a directory")))
+            }
+            Err(e) => Err(ToolError::internal(format!("reading {shown}: {e}"))),
+        }
+    }
+}
+
+/// The file's text, `None` if it has more than `max` bytes.
+fn read_capped(path: &std::path::Path, max: u64) -> std::io::Result<Option<String>> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::ErrorKind::IsADirectory.into());
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Ok(None);
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| std::io::ErrorKind::InvalidData.into())
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for NotesServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("notes-server", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "A notes service. Every tool lists its required scope and rate under _meta; denials come back as tool errors with a stable code.",
+            )
+    }
+}
