@@ -1,5 +1,6 @@
 //! The servers behind the example binaries, as a library so that tests can reach them.
 
+pub mod cli;
 pub mod notes;
 
 mcp_secure::scopes! {

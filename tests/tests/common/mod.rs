@@ -1,0 +1,160 @@
+//! Starting the demo server as a child process and connecting real rmcp clients to it.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use rmcp::{
+    RoleClient, ServiceExt,
+    model::{CallToolRequestParams, CallToolResult},
+    service::RunningService,
+    transport::{
+        ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess,
+        streamable_http_client::StreamableHttpClientTransportConfig,
+    },
+};
+use serde_json::Value;
+
+pub type Client = RunningService<RoleClient, ()>;
+
+/// Keys used by the tests: `<key> <subject> <scopes>`.
+pub const KEYS: &str = "\
+    alice-writer-key-000 alice notes:write files:read;\
+    alice-reader-key-000 alice notes:read;\
+    bob-all-key-00000000 bob notes:write files:read webhooks:write;\
+    nobody-key-000000000 nobody";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_e2e-notes-server")
+}
+
+/// A files directory with a text file, a binary file, a large file and (on Unix) a link
+/// pointing outside.
+pub fn files_dir() -> (tempfile::TempDir, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("hello.txt"), "hello, world\n").unwrap();
+    std::fs::write(root.path().join("big.txt"), "x".repeat(5000)).unwrap();
+    std::fs::write(root.path().join("binary.bin"), [0xff, 0xfe, 0x00]).unwrap();
+    std::fs::create_dir(root.path().join("sub")).unwrap();
+    std::fs::write(root.path().join("sub/inner.txt"), "inner").unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.path(), root.path().join("escape")).unwrap();
+    (root, outside)
+}
+
+/// The demo server over HTTP on a free loopback port; killed on drop.
+pub struct HttpServer {
+    child: Child,
+    pub url: String,
+    /// What the server printed before it was ready.
+    pub banner: Vec<String>,
+    pub stderr: mpsc::Receiver<String>,
+}
+
+impl HttpServer {
+    pub fn start(keys: Option<&str>, files: &Path) -> HttpServer {
+        let mut cmd = Command::new(bin());
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"]).arg(files);
+        cmd.env_remove("NOTES_API_KEYS").env("NOTES_LOG", "warn,mcp_secure::audit=info");
+        if let Some(keys) = keys {
+            cmd.env("NOTES_API_KEYS", keys);
+        }
+        let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("start notes-server");
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut url = None;
+        let mut seen = Vec::new();
+        while url.is_none() {
+            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("server did not start: {seen:?}"));
+            if let Some(rest) = line.split("serving MCP at ").nth(1) {
+                url = Some(rest.trim().to_owned());
+            }
+            seen.push(line);
+        }
+        HttpServer { child, url: url.unwrap(), banner: seen, stderr: rx }
+    }
+
+    /// What the server printed since start-up (or the last call).
+    pub fn drain_stderr(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(200)) {
+            lines.push(line);
+        }
+        lines
+    }
+
+    pub async fn client(&self, key: &str) -> Client {
+        let config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(key);
+        ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("connect over HTTP")
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo server over stdio, as a child process of the client.
+pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
+    let files: PathBuf = files.to_owned();
+    let api_key = api_key.map(str::to_owned);
+    let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
+        cmd.arg("stdio").arg("--files").arg(&files).env("NOTES_API_KEYS", KEYS).env("NOTES_LOG", "error");
+        match &api_key {
+            Some(key) => cmd.env("NOTES_API_KEY", key),
+            None => cmd.env_remove("NOTES_API_KEY"),
+        };
+    }))
+    .expect("spawn stdio server");
+    ().serve(transport).await.expect("connect over stdio")
+}
+
+pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+    let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(args.as_object().cloned().expect("object arguments"));
+    client.call_tool(params).await.expect("tools/call answered")
+}
+
+/// The structured content of a successful call.
+pub fn ok(result: &CallToolResult) -> &Value {
+    assert_ne!(result.is_error, Some(true), "expected success, got {result:?}");
+    result.structured_content.as_ref().expect("structured content")
+}
+
+/// The `error` object of a refused call.
+pub fn err(result: &CallToolResult) -> &Value {
+    assert_eq!(result.is_error, Some(true), "expected an error, got {result:?}");
+    &result.structured_content.as_ref().expect("structured error")["error"]
+}
+
+pub fn text(result: &CallToolResult) -> String {
+    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect()
+}
+
+/// The (field, rule) pairs of an `invalid_input` error.
+pub fn violations(result: &CallToolResult) -> Vec<(String, String)> {
+    let error = err(result);
+    assert_eq!(error["code"], "invalid_input", "{error}");
+    error["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["field"].as_str().unwrap().to_owned(), v["rule"].as_str().unwrap().to_owned()))
+        .collect()
+}
