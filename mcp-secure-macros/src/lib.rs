@@ -50,8 +50,17 @@ pub fn mcp_tool(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// Derives a validated input: `Deserialize` (unknown and duplicate fields refused),
 /// `JsonSchema` (stating every rule), and `mcp_secure::SecureInput` (running every rule).
-/// On an enum of unit variants, derives an allowlist of `snake_case` strings.
-#[proc_macro_derive(SecureInput, attributes(mcp))]
+/// On an enum of unit variants, derives an allowlist of `snake_case` strings. (`serde` is
+/// declared as a helper only so that a stray `#[serde(...)]` gets one clear error.)
+#[proc_macro_derive(SecureInput, attributes(mcp, serde))]
 pub fn derive_secure_input(input: TokenStream) -> TokenStream {
     input::expand(input.into()).into()
+}
+
+/// Reports a scope that `scopes!` did not declare, at the span of the scope literal. Called by
+/// the macro `scopes!` generates; not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __undeclared_scope(input: TokenStream) -> TokenStream {
+    scopes::undeclared(input.into()).into()
 }

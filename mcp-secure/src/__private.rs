@@ -14,6 +14,7 @@ pub use crate::{
     },
 };
 pub use crate::validate::path::check_path;
+pub use mcp_secure_macros::__undeclared_scope as undeclared_scope;
 
 /// The type generated code boxes a tool call's future into.
 pub type BoxFuture<'a, T> = ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = T> + Send + 'a>>;

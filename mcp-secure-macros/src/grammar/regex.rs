@@ -38,7 +38,7 @@ fn portable(ast: &Ast, pattern: &str) -> Result<(), String> {
     match ast {
         Ast::Empty(_) => Ok(()),
         Ast::Flags(_) => Err(format!(
-            "inline flags such as `(?i)` {NOT_PORTABLE}: spell the cases out, e.g. `[Aa]`"
+            "the inline flag `(?i)` {NOT_PORTABLE}: spell the cases out, e.g. `[Aa]`"
         )),
         Ast::Literal(lit) => literal(lit, false),
         Ast::Dot(_) => Err(format!(
@@ -50,11 +50,11 @@ fn portable(ast: &Ast, pattern: &str) -> Result<(), String> {
                 Err(format!("`\\A` and `\\z` {NOT_PORTABLE}: write `^` and `$`"))
             }
             _ => Err(format!(
-                "word boundaries {NOT_PORTABLE}: Rust's `\\b` is Unicode-aware, ECMA's is ASCII-only; match the characters instead"
+                "the word boundary `\\b` {NOT_PORTABLE}: Rust's is Unicode-aware, ECMA's is ASCII-only; match the characters instead"
             )),
         },
         Ast::ClassUnicode(_) => Err(format!(
-            "Unicode classes such as `\\p{{L}}` {NOT_PORTABLE} (ECMA needs a flag JSON Schema does not promise); list the characters"
+            "a Unicode class such as `\\p{{L}}` {NOT_PORTABLE} (ECMA needs a flag JSON Schema does not promise); list the characters"
         )),
         Ast::ClassPerl(c) => Err(perl_class(&c.kind)),
         Ast::ClassBracketed(c) => class_set(&c.kind),
@@ -81,7 +81,7 @@ fn portable(ast: &Ast, pattern: &str) -> Result<(), String> {
                 GroupKind::CaptureName { .. } => {}
                 GroupKind::NonCapturing(flags) if flags.items.is_empty() => {}
                 GroupKind::NonCapturing(_) => {
-                    return Err(format!("flags such as `(?i:...)` {NOT_PORTABLE}: spell the cases out, e.g. `[Aa]`"));
+                    return Err(format!("a flag group such as `(?i:...)` {NOT_PORTABLE}: spell the cases out, e.g. `[Aa]`"));
                 }
             }
             portable(&g.ast, pattern)
@@ -111,7 +111,7 @@ fn literal(lit: &ast::Literal, in_class: bool) -> Result<(), String> {
         LiteralKind::HexFixed(_) | LiteralKind::HexBrace(_) => {
             Err(format!("this escape {NOT_PORTABLE}: write `\\xHH` or `\\uHHHH`"))
         }
-        LiteralKind::Octal => Err(format!("octal escapes {NOT_PORTABLE}: write `\\xHH`")),
+        LiteralKind::Octal => Err(format!("an octal escape {NOT_PORTABLE}: write `\\xHH`")),
         LiteralKind::Special(kind) => match kind {
             SpecialLiteralKind::FormFeed
             | SpecialLiteralKind::Tab
@@ -125,7 +125,7 @@ fn literal(lit: &ast::Literal, in_class: bool) -> Result<(), String> {
 
 fn class_set(set: &ClassSet) -> Result<(), String> {
     match set {
-        ClassSet::BinaryOp(_) => Err(format!("class operations `&&`, `--`, `~~` {NOT_PORTABLE}: list the characters")),
+        ClassSet::BinaryOp(_) => Err(format!("a class operation (`&&`, `--`, `~~`) {NOT_PORTABLE}: list the characters")),
         ClassSet::Item(item) => class_item(item),
     }
 }
@@ -138,10 +138,10 @@ fn class_item(item: &ClassSetItem) -> Result<(), String> {
             literal(&r.start, true)?;
             literal(&r.end, true)
         }
-        ClassSetItem::Ascii(_) => Err(format!("POSIX classes such as `[[:alpha:]]` {NOT_PORTABLE}: write `[A-Za-z]`")),
-        ClassSetItem::Unicode(_) => Err(format!("Unicode classes such as `\\p{{L}}` {NOT_PORTABLE}; list the characters")),
+        ClassSetItem::Ascii(_) => Err(format!("a POSIX class such as `[[:alpha:]]` {NOT_PORTABLE}: write `[A-Za-z]`")),
+        ClassSetItem::Unicode(_) => Err(format!("a Unicode class such as `\\p{{L}}` {NOT_PORTABLE}; list the characters")),
         ClassSetItem::Perl(p) => Err(perl_class(&p.kind)),
-        ClassSetItem::Bracketed(_) => Err(format!("nested classes {NOT_PORTABLE}: merge them into one")),
+        ClassSetItem::Bracketed(_) => Err(format!("a nested class {NOT_PORTABLE}: merge them into one")),
         ClassSetItem::Union(u) => u.items.iter().try_for_each(class_item),
     }
 }

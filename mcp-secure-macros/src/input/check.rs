@@ -96,7 +96,11 @@ fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded:
     if let Some(lit) = &rules.regex {
         match grammar::regex::check(&lit.value()) {
             Ok(info) => regex_bounded = info.bounded,
-            Err(msg) => errors.spanned(lit, msg),
+            Err(msg) => {
+                errors.spanned(lit, msg);
+                // One error per mistake: do not also call the field unbounded.
+                regex_bounded = true;
+            }
         }
     }
     if let Some(url) = &rules.url {

@@ -191,8 +191,8 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
             rules.path = Some((span, within));
         }
         other => {
-            let hint = suggest(other).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            errors.at(span, format!("unknown rule `{other}`{hint} The rules are: {RULES}"));
+            let hint = suggest(other).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            errors.at(span, format!("unknown rule `{other}`{hint}; the rules are: {RULES}"));
             skip_value(&meta)?;
         }
     }

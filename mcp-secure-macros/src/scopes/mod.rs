@@ -18,3 +18,24 @@ pub fn expand(input: TokenStream) -> TokenStream {
 }
 
 pub use check::doc_text;
+
+/// `(literal, "declared list")` → an error at the literal.
+pub fn undeclared(input: TokenStream) -> TokenStream {
+    let parser = |input: syn::parse::ParseStream| -> syn::Result<(syn::LitStr, syn::LitStr)> {
+        let scope = input.parse()?;
+        input.parse::<syn::Token![,]>()?;
+        Ok((scope, input.parse()?))
+    };
+    match syn::parse::Parser::parse2(parser, input) {
+        Ok((scope, declared)) => syn::Error::new(
+            scope.span(),
+            format!(
+                "scope `{}` is not declared in `mcp_secure::scopes!` (declared: {}); declare it there or fix the spelling",
+                scope.value(),
+                declared.value()
+            ),
+        )
+        .into_compile_error(),
+        Err(e) => e.into_compile_error(),
+    }
+}

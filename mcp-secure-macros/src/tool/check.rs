@@ -39,8 +39,8 @@ pub fn check(item: &ItemImpl, parsed: Parsed) -> syn::Result<Model> {
 fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
     let mut errs = Errors::default();
     match (&t.scope, t.public) {
-        (None, None) => errs.at(
-            t.attr_span,
+        (None, None) => errs.spanned(
+            &t.attr,
             "this tool declares no access policy: add `scope = \"resource:action\"` (callers need that scope) or `public` (anyone may call it)",
         ),
         (Some(_), Some(public)) => errs.at(public, "a tool is either `public` or needs a `scope`, not both: remove one"),

@@ -12,7 +12,7 @@ pub struct Parsed {
 }
 
 pub struct ToolSyntax {
-    pub attr_span: Span,
+    pub attr: Attribute,
     pub fn_ident: Ident,
     pub sig: syn::Signature,
     pub docs: Vec<Attribute>,
@@ -64,7 +64,7 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
             errors.spanned(second, "`#[mcp_tool]` is given twice on this method; keep one");
         }
         let mut tool = ToolSyntax {
-            attr_span: attr.span(),
+            attr: attr.clone(),
             fn_ident: method.sig.ident.clone(),
             sig: method.sig.clone(),
             docs: method.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect(),

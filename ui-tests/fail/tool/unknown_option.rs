@@ -1,0 +1,13 @@
+use mcp_secure::prelude::*;
+
+pub struct Server;
+
+#[mcp_tools]
+impl Server {
+    #[mcp_tool(public, rate = "10/s", limit = "5")]
+    async fn typo(&self) -> String {
+        String::new()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,28 @@
+// `router = name` renames the router and its policies; two impls of one type can each have one.
+use mcp_secure::prelude::*;
+
+#[derive(Clone)]
+pub struct Server;
+
+#[mcp_tools(router = admin_router)]
+impl Server {
+    #[mcp_tool(public, rate = "10/s")]
+    async fn status(&self) -> String {
+        "ok".into()
+    }
+}
+
+#[mcp_tools]
+impl Server {
+    #[mcp_tool(public)]
+    async fn version(&self) -> String {
+        "1".into()
+    }
+}
+
+fn main() {
+    let all = Server::tool_router() + Server::admin_router();
+    assert_eq!(all.list_all().len(), 2);
+    assert_eq!(Server::admin_router_policies()[0].name(), "status");
+    assert_eq!(Server::tool_policies()[0].rate(), None);
+}
