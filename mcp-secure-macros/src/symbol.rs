@@ -16,6 +16,9 @@ pub const IDEMPOTENT: &str = "idempotent";
 pub const TOOL_OPTIONS: &str = "scope, public, rate, name, title, description, destructive, idempotent";
 
 pub const IMPLIES: &str = "implies";
+/// The module `scopes!` generates at the crate root; its name is the hint rustc shows when it
+/// is missing.
+pub const SCOPES_MODULE: &str = "__mcp_scopes__invoke_mcp_secure_scopes_at_crate_root";
 
 pub const LENGTH: &str = "length";
 pub const RANGE: &str = "range";

@@ -2,8 +2,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::check::Model;
+use crate::symbol::SCOPES_MODULE;
 
 pub fn emit(model: &Model) -> TokenStream {
+    let module = syn::Ident::new(SCOPES_MODULE, proc_macro2::Span::call_site());
     let decls = model.scopes.iter().map(|s| {
         let (name, description, implies) = (&s.name, &s.description, &s.implies);
         quote! {
@@ -30,5 +32,14 @@ pub fn emit(model: &Model) -> TokenStream {
         #[doc(hidden)]
         #[allow(unused_imports)]
         pub(crate) use __mcp_secure_declared_scope;
+
+        /// What `#[mcp_tool(scope = ...)]` refers to. Its name is what rustc reports when a tool
+        /// names a scope in a crate without `scopes!` at its root.
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) mod #module {
+            pub(crate) use crate::__mcp_secure_declared_scope as declared;
+            pub(crate) use crate::MCP_SCOPES as CATALOG;
+        }
     }
 }

@@ -1,8 +1,9 @@
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::ItemImpl;
 
 use super::model::{Arg, Input, Model, Tool};
+use crate::symbol::SCOPES_MODULE;
 
 pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
     let self_ty = &item.self_ty;
@@ -32,13 +33,23 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
     });
 
     let scope_checks = model.tools.iter().filter_map(|t| {
-        t.scope.as_ref().map(|scope| quote_spanned!(scope.span()=> crate::__mcp_secure_declared_scope!(#scope);))
+        t.scope.as_ref().map(|scope| {
+            // The module's name carries the scope's span, so that a crate without `scopes!` gets
+            // the error at the scope; `crate` keeps the macro's, so the path is not linted as the
+            // user's own.
+            let module = syn::Ident::new(SCOPES_MODULE, scope.span());
+            quote!(crate::#module::declared!(#scope);)
+        })
     });
 
     let policy_values = model.tools.iter().map(|t| {
         let name = &t.name;
         let access = match &t.scope {
-            Some(scope) => quote_spanned!(scope.span()=> ::mcp_secure::tool::Access::Scope(#scope, &crate::MCP_SCOPES)),
+            Some(scope) => {
+                let module = syn::Ident::new(SCOPES_MODULE, scope.span());
+                let catalog = quote!(&crate::#module::CATALOG);
+                quote!(::mcp_secure::tool::Access::Scope(#scope, #catalog))
+            }
             None => quote!(::mcp_secure::tool::Access::Public),
         };
         let mut policy = quote!(::mcp_secure::tool::ToolPolicy::new(#name, #access));
