@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
+use crate::notes::{ALL_SCOPES, NotesServer, NotesStore};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use mcp_secure::{
@@ -10,10 +11,11 @@ use mcp_secure::{
     auth::{ApiKeys, Principal},
     http::ApiKeyLayer,
 };
-use crate::notes::{ALL_SCOPES, NotesServer, NotesStore};
 use rmcp::{
     ServiceExt,
-    transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager},
+    transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    },
 };
 
 /// The mcp-secure demo: a notes service with scoped, rate-limited, validated tools.
@@ -58,7 +60,10 @@ struct Common {
 /// Parses the command line and runs `notes-server`.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -66,7 +71,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NOTES_LOG").unwrap_or_else(|_| "warn,mcp_secure::audit=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("NOTES_LOG")
+                .unwrap_or_else(|_| "warn,mcp_secure::audit=info".into()),
         )
         .init();
     match cli.command {
@@ -77,7 +83,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn load_keys(common: &Common) -> anyhow::Result<Option<ApiKeys>> {
     let text = match (&common.api_keys_file, std::env::var("NOTES_API_KEYS")) {
-        (Some(path), _) => std::fs::read_to_string(path).with_context(|| format!("reading API keys from {}", path.display()))?,
+        (Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading API keys from {}", path.display()))?,
         (None, Ok(text)) => text,
         (None, Err(_)) => return Ok(None),
     };
@@ -91,27 +98,40 @@ fn load_keys(common: &Common) -> anyhow::Result<Option<ApiKeys>> {
 fn prepare_files(dir: &PathBuf) -> anyhow::Result<()> {
     if !dir.exists() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::write(dir.join("welcome.txt"), "Hello from notes-server. files_read can read this file.\n")?;
+        std::fs::write(
+            dir.join("welcome.txt"),
+            "Hello from notes-server. files_read can read this file.\n",
+        )?;
     }
     Ok(())
 }
 
 async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
     prepare_files(&common.files)?;
-    Security::builder().path_root("files", &common.files).install()?;
+    Security::builder()
+        .path_root("files", &common.files)
+        .install()?;
     let keys = match load_keys(&common)? {
         Some(keys) => keys,
         None => {
             let key = ApiKeys::generate_key();
             let url = format!("http://{addr}/mcp");
-            eprintln!("notes-server: no API keys configured; generated one for subject `demo` with every scope.");
+            eprintln!(
+                "notes-server: no API keys configured; generated one for subject `demo` with every scope."
+            );
             eprintln!("notes-server: it is shown once, now:\n\n    {key}\n");
-            eprintln!("Try it:\n    curl -s {url} -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\");
+            eprintln!(
+                "Try it:\n    curl -s {url} -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\"
+            );
             eprintln!("      -H 'Accept: application/json, text/event-stream' \\");
             eprintln!(
                 "      -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{{}},\"clientInfo\":{{\"name\":\"curl\",\"version\":\"1\"}}}}}}'\n"
             );
-            eprintln!("Set NOTES_API_KEYS=\"sha256:{} demo {}\" to keep this key across restarts.\n", ApiKeys::hash_key(&key), ALL_SCOPES.join(" "));
+            eprintln!(
+                "Set NOTES_API_KEYS=\"sha256:{} demo {}\" to keep this key across restarts.\n",
+                ApiKeys::hash_key(&key),
+                ALL_SCOPES.join(" ")
+            );
             ApiKeys::new().with_key(&key, Principal::new("demo", ALL_SCOPES.iter().copied()))
         }
     };
@@ -121,9 +141,16 @@ async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
-    let app = axum::Router::new().nest_service("/mcp", service).layer(ApiKeyLayer::new(Arc::new(keys)));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-    eprintln!("notes-server: serving MCP at http://{}/mcp", listener.local_addr()?);
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(ApiKeyLayer::new(Arc::new(keys)));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    eprintln!(
+        "notes-server: serving MCP at http://{}/mcp",
+        listener.local_addr()?
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -140,11 +167,15 @@ async fn stdio(common: Common) -> anyhow::Result<()> {
             Some(principal) => security = security.local_principal(principal),
             None => bail!("NOTES_API_KEY matches no configured key"),
         },
-        (Ok(_), None) => bail!("NOTES_API_KEY is set but no keys are configured (NOTES_API_KEYS or --api-keys-file)"),
+        (Ok(_), None) => bail!(
+            "NOTES_API_KEY is set but no keys are configured (NOTES_API_KEYS or --api-keys-file)"
+        ),
         (Err(_), _) => tracing::warn!("no NOTES_API_KEY: only public tools can be called"),
     }
     security.install()?;
-    let server = NotesServer::new(NotesStore::default()).serve(rmcp::transport::stdio()).await?;
+    let server = NotesServer::new(NotesStore::default())
+        .serve(rmcp::transport::stdio())
+        .await?;
     server.waiting().await?;
     Ok(())
 }

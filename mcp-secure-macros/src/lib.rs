@@ -16,7 +16,7 @@ use proc_macro::TokenStream;
 
 /// Declares the server's scopes and what each implies. Invoke it once, at the crate root.
 ///
-/// ```ignore
+/// ```text
 /// mcp_secure::scopes! {
 ///     /// Read the caller's notes.
 ///     "notes:read",
@@ -25,7 +25,7 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
-/// Generates `MCP_SCOPES` (a `mcp_secure::auth::ScopeCatalog`) and a hidden macro through
+/// (Runnable examples are in the `mcp-secure` crate docs.) Generates `MCP_SCOPES` (a `mcp_secure::auth::ScopeCatalog`) and a hidden macro through
 /// which `#[mcp_tool(scope = "...")]` checks, at compile time, that its scope is declared.
 #[proc_macro]
 pub fn scopes(input: TokenStream) -> TokenStream {

@@ -13,7 +13,8 @@ pub const TITLE: &str = "title";
 pub const DESCRIPTION: &str = "description";
 pub const DESTRUCTIVE: &str = "destructive";
 pub const IDEMPOTENT: &str = "idempotent";
-pub const TOOL_OPTIONS: &str = "scope, public, rate, name, title, description, destructive, idempotent";
+pub const TOOL_OPTIONS: &str =
+    "scope, public, rate, name, title, description, destructive, idempotent";
 
 pub const IMPLIES: &str = "implies";
 /// The module `scopes!` generates at the crate root; its name is the hint rustc shows when it
@@ -31,7 +32,8 @@ pub const ITEMS: &str = "items";
 pub const EACH: &str = "each";
 pub const PATH: &str = "path";
 pub const UNBOUNDED: &str = "unbounded";
-pub const RULES: &str = "length, range, regex, email, url, no_control, one_of, items, each, path, unbounded";
+pub const RULES: &str =
+    "length, range, regex, email, url, no_control, one_of, items, each, path, unbounded";
 
 pub const MIN: &str = "min";
 pub const MAX: &str = "max";

@@ -6,6 +6,7 @@ pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 
+pub use crate::validate::path::check_path;
 pub use crate::{
     tool::guard::{Finish, Guarded, guard, tool_attr},
     validate::{
@@ -13,11 +14,11 @@ pub use crate::{
         rules::{self, NO_CONTROL_PATTERN},
     },
 };
-pub use crate::validate::path::check_path;
 pub use mcp_secure_macros::__undeclared_scope as undeclared_scope;
 
 /// The type generated code boxes a tool call's future into.
-pub type BoxFuture<'a, T> = ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = T> + Send + 'a>>;
+pub type BoxFuture<'a, T> =
+    ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = T> + Send + 'a>>;
 
 /// A lazily compiled regex, for `regex = "..."` rules; the pattern was checked at compile time.
 pub struct LazyRegex {
@@ -71,7 +72,9 @@ pub mod schema {
     /// Adds a `pattern`; a second one goes into `allOf` so that both apply.
     pub fn pattern(object: &mut Map<String, Value>, pattern: &str) {
         if object.contains_key("pattern") {
-            let all = object.entry("allOf").or_insert_with(|| Value::Array(Vec::new()));
+            let all = object
+                .entry("allOf")
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(all) = all {
                 all.push(::serde_json::json!({ "pattern": pattern }));
             }
@@ -91,7 +94,9 @@ pub mod schema {
 
     /// The element schema of an array schema.
     pub fn items(object: &mut Map<String, Value>) -> &mut Map<String, Value> {
-        let items = object.entry("items").or_insert_with(|| Value::Object(Map::new()));
+        let items = object
+            .entry("items")
+            .or_insert_with(|| Value::Object(Map::new()));
         if !items.is_object() {
             *items = Value::Object(Map::new());
         }
@@ -102,7 +107,11 @@ pub mod schema {
     }
 
     /// The root object schema of a `SecureInput`: properties, required names, no others.
-    pub fn input_object(properties: Vec<(&'static str, Schema)>, required: &[&str], description: Option<&str>) -> Schema {
+    pub fn input_object(
+        properties: Vec<(&'static str, Schema)>,
+        required: &[&str],
+        description: Option<&str>,
+    ) -> Schema {
         let mut props = Map::new();
         for (name, schema) in properties {
             props.insert(name.to_owned(), schema.to_value());
@@ -114,7 +123,10 @@ pub mod schema {
         }
         object.insert("properties".into(), Value::Object(props));
         if !required.is_empty() {
-            object.insert("required".into(), required.iter().map(|r| Value::from(*r)).collect());
+            object.insert(
+                "required".into(),
+                required.iter().map(|r| Value::from(*r)).collect(),
+            );
         }
         object.insert("additionalProperties".into(), false.into());
         Schema::from(object)
@@ -122,6 +134,8 @@ pub mod schema {
 
     /// Adds a description to a property schema (`$ref` siblings are allowed in 2020-12).
     pub fn describe(schema: &mut Schema, description: &str) {
-        schema.ensure_object().insert("description".into(), description.into());
+        schema
+            .ensure_object()
+            .insert("description".into(), description.into());
     }
 }

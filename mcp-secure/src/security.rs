@@ -71,7 +71,10 @@ impl Security {
 
     /// The canonical directory registered as `name`.
     pub fn path_root(&self, name: &str) -> Option<&Path> {
-        self.path_roots.iter().find(|(n, _)| n == name).map(|(_, p)| p.as_path())
+        self.path_roots
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.as_path())
     }
 }
 
@@ -148,7 +151,9 @@ impl SecurityBuilder {
 
     fn build_unchecked(self) -> Security {
         Security {
-            limiter: self.limiter.unwrap_or_else(|| Arc::new(MemoryLimiter::new())),
+            limiter: self
+                .limiter
+                .unwrap_or_else(|| Arc::new(MemoryLimiter::new())),
             default_rate: self.default_rate.unwrap_or(DEFAULT_RATE),
             local_principal: self.local_principal,
             path_roots: self.path_roots,

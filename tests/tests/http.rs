@@ -6,7 +6,10 @@ use common::*;
 use serde_json::json;
 
 fn tool<'a>(tools: &'a [rmcp::model::Tool], name: &str) -> &'a rmcp::model::Tool {
-    tools.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("tool {name} listed"))
+    tools
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("tool {name} listed"))
 }
 
 #[tokio::test]
@@ -17,21 +20,43 @@ async fn listed_schemas_state_the_checks() {
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort();
-    assert_eq!(names, ["files_read", "notes_create", "notes_delete", "notes_get", "notes_search", "whoami"]);
+    assert_eq!(
+        names,
+        [
+            "files_read",
+            "notes_create",
+            "notes_delete",
+            "notes_get",
+            "notes_search",
+            "whoami"
+        ]
+    );
 
     let create = serde_json::Value::Object((*tool(&tools, "notes_create").input_schema).clone());
     assert_eq!(create["additionalProperties"], false);
     assert_eq!(create["required"], json!(["title", "body"]));
     let title = &create["properties"]["title"];
-    assert_eq!((title["minLength"].as_u64(), title["maxLength"].as_u64()), (Some(1), Some(200)));
-    assert!(title["pattern"].as_str().unwrap().contains("\\u202A-\\u202E"), "no_control is stated: {title}");
+    assert_eq!(
+        (title["minLength"].as_u64(), title["maxLength"].as_u64()),
+        (Some(1), Some(200))
+    );
+    assert!(
+        title["pattern"]
+            .as_str()
+            .unwrap()
+            .contains("\\u202A-\\u202E"),
+        "no_control is stated: {title}"
+    );
     assert_eq!(create["properties"]["body"]["maxLength"], 10_000);
     let tags = &create["properties"]["tags"];
     assert_eq!(tags["maxItems"], 10);
     assert_eq!(tags["items"]["pattern"], "^[a-z0-9-]{1,32}$");
 
     let search = serde_json::Value::Object((*tool(&tools, "notes_search").input_schema).clone());
-    assert_eq!(search["properties"]["sort"]["enum"], json!(["title", "created"]));
+    assert_eq!(
+        search["properties"]["sort"]["enum"],
+        json!(["title", "created"])
+    );
     assert_eq!(search["properties"]["limit"]["minimum"], 1);
     assert_eq!(search["properties"]["limit"]["maximum"], 100);
     assert_eq!(search["properties"]["query"]["maxLength"], 200);
@@ -39,14 +64,31 @@ async fn listed_schemas_state_the_checks() {
     let files_read = tool(&tools, "files_read");
     let schema = serde_json::Value::Object((*files_read.input_schema).clone());
     assert_eq!(schema["properties"]["max_bytes"]["maximum"], 1_048_576);
-    assert!(schema["properties"]["path"]["pattern"].as_str().unwrap().starts_with("^(?!/)"));
-    assert_eq!(files_read.annotations.as_ref().unwrap().read_only_hint, Some(true));
+    assert!(
+        schema["properties"]["path"]["pattern"]
+            .as_str()
+            .unwrap()
+            .starts_with("^(?!/)")
+    );
+    assert_eq!(
+        files_read.annotations.as_ref().unwrap().read_only_hint,
+        Some(true)
+    );
     let meta = files_read.meta.as_ref().unwrap();
-    assert_eq!(meta["io.github.mcp-secure/policy"], json!({"scope": "files:read", "rate": "5/s"}));
+    assert_eq!(
+        meta["io.github.mcp-secure/policy"],
+        json!({"scope": "files:read", "rate": "5/s"})
+    );
 
     let delete = tool(&tools, "notes_delete");
-    assert_eq!(delete.annotations.as_ref().unwrap().destructive_hint, Some(true));
-    assert_eq!(tool(&tools, "whoami").meta.as_ref().unwrap()["io.github.mcp-secure/policy"]["public"], true);
+    assert_eq!(
+        delete.annotations.as_ref().unwrap().destructive_hint,
+        Some(true)
+    );
+    assert_eq!(
+        tool(&tools, "whoami").meta.as_ref().unwrap()["io.github.mcp-secure/policy"]["public"],
+        true
+    );
     client.cancel().await.unwrap();
 }
 
@@ -58,14 +100,33 @@ async fn valid_calls_run_and_notes_belong_to_their_owner() {
     let me = call(&alice, "whoami", json!({})).await;
     assert_eq!(ok(&me)["subject"], "alice");
 
-    let created = call(&alice, "notes_create", json!({"title": "Groceries", "body": "milk, eggs", "tags": ["home", "todo-1"]})).await;
+    let created = call(
+        &alice,
+        "notes_create",
+        json!({"title": "Groceries", "body": "milk, eggs", "tags": ["home", "todo-1"]}),
+    )
+    .await;
     let id = ok(&created)["id"].as_i64().unwrap();
     let got = call(&alice, "notes_get", json!({"id": id})).await;
     assert_eq!(ok(&got)["title"], "Groceries");
-    let found = call(&alice, "notes_search", json!({"query": "EGGS", "sort": "title", "limit": 10})).await;
+    let found = call(
+        &alice,
+        "notes_search",
+        json!({"query": "EGGS", "sort": "title", "limit": 10}),
+    )
+    .await;
     assert_eq!(ok(&found)["notes"].as_array().unwrap().len(), 1);
-    let literal = call(&alice, "notes_search", json!({"query": "%", "sort": "created", "limit": 10})).await;
-    assert_eq!(ok(&literal)["notes"].as_array().unwrap().len(), 0, "query is matched literally");
+    let literal = call(
+        &alice,
+        "notes_search",
+        json!({"query": "%", "sort": "created", "limit": 10}),
+    )
+    .await;
+    assert_eq!(
+        ok(&literal)["notes"].as_array().unwrap().len(),
+        0,
+        "query is matched literally"
+    );
 
     let bob = server.client("bob-all-key-00000000").await;
     let theirs = call(&bob, "notes_get", json!({"id": id})).await;
@@ -75,9 +136,19 @@ async fn valid_calls_run_and_notes_belong_to_their_owner() {
     let deleted = call(&alice, "notes_delete", json!({"id": id})).await;
     assert_eq!(ok(&deleted)["deleted"], id);
 
-    let file = call(&alice, "files_read", json!({"path": "hello.txt", "max_bytes": 100})).await;
+    let file = call(
+        &alice,
+        "files_read",
+        json!({"path": "hello.txt", "max_bytes": 100}),
+    )
+    .await;
     assert_eq!(text(&file), "hello, world\n");
-    let inner = call(&alice, "files_read", json!({"path": "sub/inner.txt", "max_bytes": 100})).await;
+    let inner = call(
+        &alice,
+        "files_read",
+        json!({"path": "sub/inner.txt", "max_bytes": 100}),
+    )
+    .await;
     assert_eq!(text(&inner), "inner");
     alice.cancel().await.unwrap();
     bob.cancel().await.unwrap();
@@ -97,29 +168,67 @@ async fn invalid_input_reports_every_failing_field() {
     .await;
     assert_eq!(
         violations(&bad),
-        [("title", "no_control"), ("body", "length"), ("tags[1]", "regex"), ("tags[2]", "regex")]
-            .map(|(f, r)| (f.to_owned(), r.to_owned()))
+        [
+            ("title", "no_control"),
+            ("body", "length"),
+            ("tags[1]", "regex"),
+            ("tags[2]", "regex")
+        ]
+        .map(|(f, r)| (f.to_owned(), r.to_owned()))
     );
-    let many = call(&alice, "notes_create", json!({"title": "t", "body": "", "tags": vec!["a"; 11]})).await;
+    let many = call(
+        &alice,
+        "notes_create",
+        json!({"title": "t", "body": "", "tags": vec!["a"; 11]}),
+    )
+    .await;
     assert_eq!(violations(&many), [("tags".to_owned(), "items".to_owned())]);
     let empty = call(&alice, "notes_create", json!({"title": "", "body": ""})).await;
-    assert_eq!(violations(&empty), [("title".to_owned(), "length".to_owned())]);
+    assert_eq!(
+        violations(&empty),
+        [("title".to_owned(), "length".to_owned())]
+    );
 
     for (args, expected) in [
-        (json!({"title": "t", "body": "b", "admin": true}), ("admin", "unknown_field")),
+        (
+            json!({"title": "t", "body": "b", "admin": true}),
+            ("admin", "unknown_field"),
+        ),
         (json!({"body": "b"}), ("title", "required")),
         (json!({"title": 5, "body": "b"}), ("title", "type")),
-        (json!({"title": "t", "body": "b", "tags": ["ok", 7]}), ("tags[1]", "type")),
+        (
+            json!({"title": "t", "body": "b", "tags": ["ok", 7]}),
+            ("tags[1]", "type"),
+        ),
     ] {
         let result = call(&alice, "notes_create", args).await;
-        assert_eq!(violations(&result), [(expected.0.to_owned(), expected.1.to_owned())]);
+        assert_eq!(
+            violations(&result),
+            [(expected.0.to_owned(), expected.1.to_owned())]
+        );
     }
 
     for (args, field, rule) in [
-        (json!({"query": "q", "sort": "size", "limit": 5}), "sort", "one_of"),
-        (json!({"query": "q", "sort": "title", "limit": 0}), "limit", "range"),
-        (json!({"query": "q", "sort": "title", "limit": "5"}), "limit", "type"),
-        (json!({"query": "q".repeat(201), "sort": "title", "limit": 5}), "query", "length"),
+        (
+            json!({"query": "q", "sort": "size", "limit": 5}),
+            "sort",
+            "one_of",
+        ),
+        (
+            json!({"query": "q", "sort": "title", "limit": 0}),
+            "limit",
+            "range",
+        ),
+        (
+            json!({"query": "q", "sort": "title", "limit": "5"}),
+            "limit",
+            "type",
+        ),
+        (
+            json!({"query": "q".repeat(201), "sort": "title", "limit": 5}),
+            "query",
+            "length",
+        ),
     ] {
         let result = call(&alice, "notes_search", args).await;
         assert_eq!(violations(&result), [(field.to_owned(), rule.to_owned())]);
@@ -127,22 +236,56 @@ async fn invalid_input_reports_every_failing_field() {
 
     // files_read allows 5 calls per second per caller: spread the cases over two callers.
     let bob = server.client("bob-all-key-00000000").await;
-    let escapes = ["../hello.txt", "/etc/passwd", "sub/../../x", "C:\\Windows\\win.ini", "a\u{0}b", "escape/secret.txt"];
+    let escapes = [
+        "../hello.txt",
+        "/etc/passwd",
+        "sub/../../x",
+        "C:\\Windows\\win.ini",
+        "a\u{0}b",
+        "escape/secret.txt",
+    ];
     for (i, path) in escapes.into_iter().enumerate() {
         if path.starts_with("escape") && !cfg!(unix) {
             continue;
         }
         let caller = if i < 5 { &alice } else { &bob };
-        let result = call(caller, "files_read", json!({"path": path, "max_bytes": 100})).await;
-        assert_eq!(violations(&result), [("path".to_owned(), "path".to_owned())], "{path:?}");
+        let result = call(
+            caller,
+            "files_read",
+            json!({"path": path, "max_bytes": 100}),
+        )
+        .await;
+        assert_eq!(
+            violations(&result),
+            [("path".to_owned(), "path".to_owned())],
+            "{path:?}"
+        );
         assert!(!text(&result).contains("top secret"));
-        assert!(!text(&result).contains(files.path().to_str().unwrap()), "no server paths in errors");
+        assert!(
+            !text(&result).contains(files.path().to_str().unwrap()),
+            "no server paths in errors"
+        );
     }
-    let big = call(&bob, "files_read", json!({"path": "big.txt", "max_bytes": 100})).await;
+    let big = call(
+        &bob,
+        "files_read",
+        json!({"path": "big.txt", "max_bytes": 100}),
+    )
+    .await;
     assert_eq!(err(&big)["code"], "too_large");
-    let binary = call(&bob, "files_read", json!({"path": "binary.bin", "max_bytes": 100})).await;
+    let binary = call(
+        &bob,
+        "files_read",
+        json!({"path": "binary.bin", "max_bytes": 100}),
+    )
+    .await;
     assert_eq!(err(&binary)["code"], "not_text");
-    let missing = call(&bob, "files_read", json!({"path": "nope.txt", "max_bytes": 100})).await;
+    let missing = call(
+        &bob,
+        "files_read",
+        json!({"path": "nope.txt", "max_bytes": 100}),
+    )
+    .await;
     assert_eq!(err(&missing)["code"], "not_found");
     assert!(!text(&missing).contains(files.path().to_str().unwrap()));
     alice.cancel().await.unwrap();
@@ -172,17 +315,35 @@ async fn missing_or_wrong_credentials_get_401_before_rmcp() {
     assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"mcp\"");
     let wrong = post(Some("Bearer not-a-real-key-at-all")).await.unwrap();
     assert_eq!(wrong.status(), 401);
-    assert!(wrong.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+    assert!(
+        wrong.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
     let body = wrong.text().await.unwrap();
-    assert!(!body.contains("not-a-real-key"), "the key is not echoed: {body}");
+    assert!(
+        !body.contains("not-a-real-key"),
+        "the key is not echoed: {body}"
+    );
     let basic = post(Some("Basic YWxpY2U6cHc=")).await.unwrap();
     assert_eq!(basic.status(), 401);
     let good = post(Some("Bearer alice-writer-key-000")).await.unwrap();
     assert_eq!(good.status(), 200);
 
-    let config = rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(server.url.as_str());
-    let refused = rmcp::ServiceExt::serve((), rmcp::transport::StreamableHttpClientTransport::from_config(config)).await;
-    assert!(refused.is_err(), "an rmcp client without a token cannot connect");
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            server.url.as_str(),
+        );
+    let refused = rmcp::ServiceExt::serve(
+        (),
+        rmcp::transport::StreamableHttpClientTransport::from_config(config),
+    )
+    .await;
+    assert!(
+        refused.is_err(),
+        "an rmcp client without a token cannot connect"
+    );
 }
 
 #[tokio::test]
@@ -190,27 +351,59 @@ async fn a_missing_scope_is_refused_and_the_tool_does_not_run() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
     let reader = server.client("alice-reader-key-000").await;
-    let denied = call(&reader, "notes_create", json!({"title": "sneaky", "body": ""})).await;
+    let denied = call(
+        &reader,
+        "notes_create",
+        json!({"title": "sneaky", "body": ""}),
+    )
+    .await;
     let error = err(&denied);
     assert_eq!(error["code"], "insufficient_scope");
     assert_eq!(error["required_scope"], "notes:write");
-    let search = call(&reader, "notes_search", json!({"query": "sneaky", "sort": "title", "limit": 10})).await;
-    assert!(ok(&search)["notes"].as_array().unwrap().is_empty(), "the denied call created nothing");
-    let files_denied = call(&reader, "files_read", json!({"path": "hello.txt", "max_bytes": 100})).await;
+    let search = call(
+        &reader,
+        "notes_search",
+        json!({"query": "sneaky", "sort": "title", "limit": 10}),
+    )
+    .await;
+    assert!(
+        ok(&search)["notes"].as_array().unwrap().is_empty(),
+        "the denied call created nothing"
+    );
+    let files_denied = call(
+        &reader,
+        "files_read",
+        json!({"path": "hello.txt", "max_bytes": 100}),
+    )
+    .await;
     assert_eq!(err(&files_denied)["code"], "insufficient_scope");
     assert!(!text(&files_denied).contains("hello, world"));
 
     // notes:write implies notes:read.
     let writer = server.client("alice-writer-key-000").await;
-    let implied = call(&writer, "notes_search", json!({"query": "", "sort": "title", "limit": 10})).await;
+    let implied = call(
+        &writer,
+        "notes_search",
+        json!({"query": "", "sort": "title", "limit": 10}),
+    )
+    .await;
     ok(&implied);
 
     let nobody = server.client("nobody-key-000000000").await;
-    assert_eq!(ok(&call(&nobody, "whoami", json!({})).await)["subject"], "nobody");
-    assert_eq!(err(&call(&nobody, "notes_get", json!({"id": 1})).await)["code"], "insufficient_scope");
+    assert_eq!(
+        ok(&call(&nobody, "whoami", json!({})).await)["subject"],
+        "nobody"
+    );
+    assert_eq!(
+        err(&call(&nobody, "notes_get", json!({"id": 1})).await)["code"],
+        "insufficient_scope"
+    );
 
     let audit = server.drain_stderr().join("\n");
-    assert!(audit.contains("insufficient_scope") && audit.contains("notes_create"), "denials are audited: {audit}");
+    assert!(
+        audit.contains("insufficient_scope") && audit.contains("notes_create"),
+        "denials are audited: {audit}"
+    );
     for client in [reader, writer, nobody] {
         client.cancel().await.unwrap();
     }
@@ -223,22 +416,45 @@ async fn past_the_rate_calls_are_refused_with_a_retry_hint() {
     let alice = server.client("alice-writer-key-000").await;
     // notes_create allows 30/min: 30 at once, then one every 2 s.
     for i in 0..30 {
-        let r = call(&alice, "notes_create", json!({"title": format!("n{i}"), "body": ""})).await;
+        let r = call(
+            &alice,
+            "notes_create",
+            json!({"title": format!("n{i}"), "body": ""}),
+        )
+        .await;
         ok(&r);
     }
-    let limited = call(&alice, "notes_create", json!({"title": "one too many", "body": ""})).await;
+    let limited = call(
+        &alice,
+        "notes_create",
+        json!({"title": "one too many", "body": ""}),
+    )
+    .await;
     let error = err(&limited);
     assert_eq!(error["code"], "rate_limited");
     let retry = error["retry_after_ms"].as_u64().unwrap();
     assert!((1..=2_000).contains(&retry), "retry after {retry} ms");
-    let search = call(&alice, "notes_search", json!({"query": "one too many", "sort": "title", "limit": 10})).await;
-    assert!(ok(&search)["notes"].as_array().unwrap().is_empty(), "the refused call did not run");
+    let search = call(
+        &alice,
+        "notes_search",
+        json!({"query": "one too many", "sort": "title", "limit": 10}),
+    )
+    .await;
+    assert!(
+        ok(&search)["notes"].as_array().unwrap().is_empty(),
+        "the refused call did not run"
+    );
 
     // Limits are per caller: bob is unaffected, and a new session does not reset alice's.
     let bob = server.client("bob-all-key-00000000").await;
     ok(&call(&bob, "notes_create", json!({"title": "bob's", "body": ""})).await);
     let alice_again = server.client("alice-writer-key-000").await;
-    let still = call(&alice_again, "notes_create", json!({"title": "new session", "body": ""})).await;
+    let still = call(
+        &alice_again,
+        "notes_create",
+        json!({"title": "new session", "body": ""}),
+    )
+    .await;
     assert_eq!(err(&still)["code"], "rate_limited");
     for client in [alice, bob, alice_again] {
         client.cancel().await.unwrap();
@@ -256,7 +472,13 @@ async fn without_configured_keys_one_is_generated_and_printed_once() {
         .find(|l| l.starts_with("msk_"))
         .unwrap_or_else(|| panic!("a generated key in {:?}", server.banner))
         .to_owned();
-    assert!(server.banner.iter().any(|l| l.contains("curl") && l.contains(&key)), "a ready client command");
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains("curl") && l.contains(&key)),
+        "a ready client command"
+    );
     let demo = server.client(&key).await;
     let me = call(&demo, "whoami", json!({})).await;
     assert_eq!(ok(&me)["subject"], "demo");
@@ -264,6 +486,9 @@ async fn without_configured_keys_one_is_generated_and_printed_once() {
     ok(&call(&demo, "notes_create", json!({"title": "t", "body": ""})).await);
     let later = server.drain_stderr();
     assert!(!later.is_empty(), "calls are audited");
-    assert!(later.iter().all(|l| !l.contains(&key)), "the key is never logged again: {later:?}");
+    assert!(
+        later.iter().all(|l| !l.contains(&key)),
+        "the key is never logged again: {later:?}"
+    );
     demo.cancel().await.unwrap();
 }

@@ -11,21 +11,66 @@ async fn the_caller_comes_from_the_start_up_key() {
     let client = stdio_client(Some("alice-writer-key-000"), files.path()).await;
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), 6);
-    let create = serde_json::Value::Object((*tools.iter().find(|t| t.name == "notes_create").unwrap().input_schema).clone());
+    let create = serde_json::Value::Object(
+        (*tools
+            .iter()
+            .find(|t| t.name == "notes_create")
+            .unwrap()
+            .input_schema)
+            .clone(),
+    );
     assert_eq!(create["properties"]["title"]["maxLength"], 200);
 
-    assert_eq!(ok(&call(&client, "whoami", json!({})).await)["subject"], "alice");
-    let note = call(&client, "notes_create", json!({"title": "over stdio", "body": "b", "tags": ["x"]})).await;
+    assert_eq!(
+        ok(&call(&client, "whoami", json!({})).await)["subject"],
+        "alice"
+    );
+    let note = call(
+        &client,
+        "notes_create",
+        json!({"title": "over stdio", "body": "b", "tags": ["x"]}),
+    )
+    .await;
     let id = ok(&note)["id"].as_i64().unwrap();
-    assert_eq!(ok(&call(&client, "notes_get", json!({"id": id})).await)["title"], "over stdio");
-    assert_eq!(text(&call(&client, "files_read", json!({"path": "hello.txt", "max_bytes": 64})).await), "hello, world\n");
+    assert_eq!(
+        ok(&call(&client, "notes_get", json!({"id": id})).await)["title"],
+        "over stdio"
+    );
+    assert_eq!(
+        text(
+            &call(
+                &client,
+                "files_read",
+                json!({"path": "hello.txt", "max_bytes": 64})
+            )
+            .await
+        ),
+        "hello, world\n"
+    );
 
-    let bad = call(&client, "notes_search", json!({"query": "q", "sort": "nope", "limit": 1000})).await;
-    assert_eq!(violations(&bad), [("sort".to_owned(), "one_of".to_owned())], "parsing stops at the first type error");
-    let bad = call(&client, "notes_search", json!({"query": "q".repeat(300), "sort": "title", "limit": 1000})).await;
+    let bad = call(
+        &client,
+        "notes_search",
+        json!({"query": "q", "sort": "nope", "limit": 1000}),
+    )
+    .await;
     assert_eq!(
         violations(&bad),
-        [("query".to_owned(), "length".to_owned()), ("limit".to_owned(), "range".to_owned())]
+        [("sort".to_owned(), "one_of".to_owned())],
+        "parsing stops at the first type error"
+    );
+    let bad = call(
+        &client,
+        "notes_search",
+        json!({"query": "q".repeat(300), "sort": "title", "limit": 1000}),
+    )
+    .await;
+    assert_eq!(
+        violations(&bad),
+        [
+            ("query".to_owned(), "length".to_owned()),
+            ("limit".to_owned(), "range".to_owned())
+        ]
     );
     client.cancel().await.unwrap();
 }
@@ -34,16 +79,31 @@ async fn the_caller_comes_from_the_start_up_key() {
 async fn scopes_and_rates_apply_over_stdio_too() {
     let (files, _outside) = files_dir();
     let client = stdio_client(Some("alice-reader-key-000"), files.path()).await;
-    let denied = call(&client, "files_read", json!({"path": "hello.txt", "max_bytes": 64})).await;
+    let denied = call(
+        &client,
+        "files_read",
+        json!({"path": "hello.txt", "max_bytes": 64}),
+    )
+    .await;
     assert_eq!(err(&denied)["code"], "insufficient_scope");
     client.cancel().await.unwrap();
 
     // notes_create allows 30/min: the 31st call within two seconds is refused.
     let writer = stdio_client(Some("alice-writer-key-000"), files.path()).await;
     for i in 0..30 {
-        ok(&call(&writer, "notes_create", json!({"title": format!("n{i}"), "body": ""})).await);
+        ok(&call(
+            &writer,
+            "notes_create",
+            json!({"title": format!("n{i}"), "body": ""}),
+        )
+        .await);
     }
-    let limited = call(&writer, "notes_create", json!({"title": "late", "body": ""})).await;
+    let limited = call(
+        &writer,
+        "notes_create",
+        json!({"title": "late", "body": ""}),
+    )
+    .await;
     assert_eq!(err(&limited)["code"], "rate_limited");
     assert!(err(&limited)["retry_after_ms"].as_u64().unwrap() > 0);
     writer.cancel().await.unwrap();
@@ -53,8 +113,16 @@ async fn scopes_and_rates_apply_over_stdio_too() {
 async fn without_a_key_only_public_tools_answer() {
     let (files, _outside) = files_dir();
     let client = stdio_client(None, files.path()).await;
-    assert_eq!(ok(&call(&client, "whoami", json!({})).await)["subject"], "anonymous");
-    let denied = call(&client, "notes_search", json!({"query": "", "sort": "title", "limit": 5})).await;
+    assert_eq!(
+        ok(&call(&client, "whoami", json!({})).await)["subject"],
+        "anonymous"
+    );
+    let denied = call(
+        &client,
+        "notes_search",
+        json!({"query": "", "sort": "title", "limit": 5}),
+    )
+    .await;
     assert_eq!(err(&denied)["code"], "unauthenticated");
     client.cancel().await.unwrap();
 }

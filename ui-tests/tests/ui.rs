@@ -15,7 +15,10 @@ fn recorded_rustc() -> String {
 
 fn current_rustc() -> String {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = std::process::Command::new(rustc).arg("--version").output().expect("run rustc --version");
+    let out = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .expect("run rustc --version");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -63,5 +66,8 @@ fn ui_messages_not_compared(recorded: &str, current: &str) {
         .env("TRYBUILD", "overwrite")
         .status()
         .unwrap();
-    assert!(status.success(), "a fail/ case compiled, or the suite could not run");
+    assert!(
+        status.success(),
+        "a fail/ case compiled, or the suite could not run"
+    );
 }

@@ -96,7 +96,12 @@ impl NotesServer {
     /// Create a note owned by the caller.
     #[mcp_tool(scope = "notes:write", rate = "30/min")]
     async fn notes_create(&self, input: CreateNote, caller: Principal) -> Json<Note> {
-        Json(self.store.create(caller.subject(), input.title, input.body, input.tags.unwrap_or_default()))
+        Json(self.store.create(
+            caller.subject(),
+            input.title,
+            input.body,
+            input.tags.unwrap_or_default(),
+        ))
     }
 
     /// Search the caller's notes: `query` is matched literally (case-insensitive) in titles and
@@ -114,19 +119,35 @@ impl NotesServer {
         limit: u32,
         caller: Principal,
     ) -> Json<NoteList> {
-        let notes = self.store.search(caller.subject(), &query, sort == SortBy::Title, limit as usize);
+        let notes = self.store.search(
+            caller.subject(),
+            &query,
+            sort == SortBy::Title,
+            limit as usize,
+        );
         Json(NoteList { notes })
     }
 
     /// Get one of the caller's notes by id.
     #[mcp_tool(scope = "notes:read", rate = "20/s")]
-    async fn notes_get(&self, #[mcp(range(min = 1))] id: i64, caller: Principal) -> Result<Json<Note>, ToolError> {
-        self.store.get(caller.subject(), id).map(Json).ok_or_else(|| ToolError::not_found(format!("note {id}")))
+    async fn notes_get(
+        &self,
+        #[mcp(range(min = 1))] id: i64,
+        caller: Principal,
+    ) -> Result<Json<Note>, ToolError> {
+        self.store
+            .get(caller.subject(), id)
+            .map(Json)
+            .ok_or_else(|| ToolError::not_found(format!("note {id}")))
     }
 
     /// Delete one of the caller's notes.
     #[mcp_tool(scope = "notes:write", rate = "10/s", destructive, idempotent)]
-    async fn notes_delete(&self, #[mcp(range(min = 1))] id: i64, caller: Principal) -> Result<Json<Deleted>, ToolError> {
+    async fn notes_delete(
+        &self,
+        #[mcp(range(min = 1))] id: i64,
+        caller: Principal,
+    ) -> Result<Json<Deleted>, ToolError> {
         if self.store.delete(caller.subject(), id) {
             Ok(Json(Deleted { deleted: id }))
         } else {
@@ -153,14 +174,21 @@ impl NotesServer {
             .map_err(ToolError::internal)?;
         match read {
             Ok(Some(text)) => Ok(text),
-            Ok(None) => Err(ToolError::new("too_large", format!("`{shown}` is larger than max_bytes ({max_bytes})"))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ToolError::not_found(format!("`{shown}`"))),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                Err(ToolError::new("not_text", format!("`{shown}` is not a UTF-8 text file")))
+            Ok(None) => Err(ToolError::new(
+                "too_large",
+                format!("`{shown}` is larger than max_bytes ({max_bytes})"),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ToolError::not_found(format!("`{shown}`")))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
-                Err(ToolError::new("not_a_file", format!("`{shown}` is a directory")))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ToolError::new(
+                "not_text",
+                format!("`{shown}` is not a UTF-8 text file"),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(ToolError::new(
+                "not_a_file",
+                format!("`{shown}` is a directory"),
+            )),
             Err(e) => Err(ToolError::internal(format!("reading {shown}: {e}"))),
         }
     }
@@ -177,7 +205,9 @@ fn read_capped(path: &std::path::Path, max: u64) -> std::io::Result<Option<Strin
     if bytes.len() as u64 > max {
         return Ok(None);
     }
-    String::from_utf8(bytes).map(Some).map_err(|_| std::io::ErrorKind::InvalidData.into())
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| std::io::ErrorKind::InvalidData.into())
 }
 
 #[tool_handler(router = self.tool_router)]

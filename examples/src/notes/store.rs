@@ -48,15 +48,23 @@ impl NotesStore {
             title,
             body,
             tags,
-            created_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            created_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         };
-        inner.notes.insert(note.id, (owner.to_owned(), note.clone()));
+        inner
+            .notes
+            .insert(note.id, (owner.to_owned(), note.clone()));
         note
     }
 
     /// `owner`'s note `id`.
     pub fn get(&self, owner: &str, id: i64) -> Option<Note> {
-        self.lock().notes.get(&id).filter(|(o, _)| o == owner).map(|(_, n)| n.clone())
+        self.lock()
+            .notes
+            .get(&id)
+            .filter(|(o, _)| o == owner)
+            .map(|(_, n)| n.clone())
     }
 
     /// Deletes `owner`'s note `id`; false if there is none.
@@ -77,7 +85,11 @@ impl NotesStore {
             .lock()
             .notes
             .values()
-            .filter(|(o, n)| o == owner && (n.title.to_lowercase().contains(&needle) || n.body.to_lowercase().contains(&needle)))
+            .filter(|(o, n)| {
+                o == owner
+                    && (n.title.to_lowercase().contains(&needle)
+                        || n.body.to_lowercase().contains(&needle))
+            })
             .map(|(_, n)| n.clone())
             .collect();
         if by_title {

@@ -17,11 +17,14 @@ pub fn check_scope(scope: &str) -> Result<(), String> {
     if segments.iter().any(|s| s.is_empty()) {
         return Err(format!("`{scope}` has an empty segment; {example}"));
     }
-    if let Some(bad) = scope
-        .chars()
-        .find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | ':')))
-    {
-        let hint = if bad.is_ascii_uppercase() { " (scopes are lowercase)" } else { "" };
+    if let Some(bad) = scope.chars().find(|&c| {
+        !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | ':'))
+    }) {
+        let hint = if bad.is_ascii_uppercase() {
+            " (scopes are lowercase)"
+        } else {
+            ""
+        };
         return Err(format!(
             "`{bad}` is not allowed in a scope{hint}: use lowercase ASCII letters, digits, `-`, `_`, `.`, with `:` between segments"
         ));
@@ -43,11 +46,16 @@ pub fn parse_rate(rate: &str) -> Result<(u32, u64), String> {
         other => return Err(format!("unknown unit `{other}`; {usage}")),
     };
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("`{count}` is not a number of calls; write the count in digits, e.g. \"10/{unit}\""));
+        return Err(format!(
+            "`{count}` is not a number of calls; write the count in digits, e.g. \"10/{unit}\""
+        ));
     }
-    let count: u32 = count
-        .parse()
-        .map_err(|_| format!("{count} calls per {unit} is too many (at most {})", u32::MAX))?;
+    let count: u32 = count.parse().map_err(|_| {
+        format!(
+            "{count} calls per {unit} is too many (at most {})",
+            u32::MAX
+        )
+    })?;
     if count == 0 {
         return Err(format!(
             "a rate of 0/{unit} refuses every call; give a positive count, or remove the tool"
@@ -61,8 +69,13 @@ pub fn check_tool_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 128 {
         return Err("a tool name has 1 to 128 characters".into());
     }
-    if let Some(bad) = name.chars().find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
-        return Err(format!("`{bad}` is not allowed in a tool name: use ASCII letters, digits, `_`, `-` and `.`"));
+    if let Some(bad) = name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(format!(
+            "`{bad}` is not allowed in a tool name: use ASCII letters, digits, `_`, `-` and `.`"
+        ));
     }
     Ok(())
 }
@@ -76,7 +89,16 @@ mod tests {
         assert_eq!(parse_rate("10/s"), Ok((10, 1_000)));
         assert_eq!(parse_rate("30/min"), Ok((30, 60_000)));
         assert_eq!(parse_rate("1/h"), Ok((1, 3_600_000)));
-        for bad in ["10/sec", "0/s", "ten/s", "10", "/s", "-1/s", "99999999999/s", "1.5/s"] {
+        for bad in [
+            "10/sec",
+            "0/s",
+            "ten/s",
+            "10",
+            "/s",
+            "-1/s",
+            "99999999999/s",
+            "1.5/s",
+        ] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
     }
@@ -86,7 +108,15 @@ mod tests {
         for good in ["notes:read", "a:b:c", "api.v2:x-y_z"] {
             assert!(check_scope(good).is_ok(), "{good}");
         }
-        for bad in ["", "notes", "notes:", ":read", "Notes:read", "notes:re ad", "notes::read"] {
+        for bad in [
+            "",
+            "notes",
+            "notes:",
+            ":read",
+            "Notes:read",
+            "notes:re ad",
+            "notes::read",
+        ] {
             assert!(check_scope(bad).is_err(), "{bad}");
         }
     }

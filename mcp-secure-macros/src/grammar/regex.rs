@@ -2,8 +2,8 @@
 //! (the dialect of JSON Schema's `pattern`, which clients see).
 
 use regex_syntax::ast::{
-    self, Ast, AssertionKind, ClassPerlKind, ClassSet, ClassSetItem, GroupKind, HexLiteralKind, LiteralKind,
-    RepetitionKind, RepetitionRange, SpecialLiteralKind,
+    self, AssertionKind, Ast, ClassPerlKind, ClassSet, ClassSetItem, GroupKind, HexLiteralKind,
+    LiteralKind, RepetitionKind, RepetitionRange, SpecialLiteralKind,
 };
 use regex_syntax::hir::Look;
 
@@ -17,9 +17,13 @@ pub struct RegexInfo {
 /// Parses `pattern` with the `regex` crate's parser and refuses syntax outside the subset both
 /// dialects read the same way.
 pub fn check(pattern: &str) -> Result<RegexInfo, String> {
-    let ast = ast::parse::Parser::new()
-        .parse(pattern)
-        .map_err(|e| format!("invalid regex: {} (at character {})", e.kind(), e.span().start.offset))?;
+    let ast = ast::parse::Parser::new().parse(pattern).map_err(|e| {
+        format!(
+            "invalid regex: {} (at character {})",
+            e.kind(),
+            e.span().start.offset
+        )
+    })?;
     portable(&ast, pattern)?;
     let hir = regex_syntax::ParserBuilder::new()
         .build()
@@ -32,7 +36,8 @@ pub fn check(pattern: &str) -> Result<RegexInfo, String> {
     Ok(RegexInfo { bounded })
 }
 
-const NOT_PORTABLE: &str = "is not portable between Rust's regex and ECMA-262 (JSON Schema's `pattern`)";
+const NOT_PORTABLE: &str =
+    "is not portable between Rust's regex and ECMA-262 (JSON Schema's `pattern`)";
 
 fn portable(ast: &Ast, pattern: &str) -> Result<(), String> {
     match ast {
@@ -62,12 +67,16 @@ fn portable(ast: &Ast, pattern: &str) -> Result<(), String> {
             if let RepetitionKind::Range(range) = &rep.op.kind {
                 let text = &pattern[rep.op.span.start.offset..rep.op.span.end.offset];
                 if text.starts_with("{,") {
-                    return Err(format!("`{{,n}}` {NOT_PORTABLE} (ECMA reads it as literal text): write `{{0,n}}`"));
+                    return Err(format!(
+                        "`{{,n}}` {NOT_PORTABLE} (ECMA reads it as literal text): write `{{0,n}}`"
+                    ));
                 }
                 if let RepetitionRange::Bounded(min, max) = range
                     && min > max
                 {
-                    return Err(format!("invalid regex: repetition `{{{min},{max}}}` has min > max"));
+                    return Err(format!(
+                        "invalid regex: repetition `{{{min},{max}}}` has min > max"
+                    ));
                 }
             }
             portable(&rep.ast, pattern)
@@ -75,13 +84,20 @@ fn portable(ast: &Ast, pattern: &str) -> Result<(), String> {
         Ast::Group(g) => {
             match &g.kind {
                 GroupKind::CaptureIndex(_) => {}
-                GroupKind::CaptureName { starts_with_p: true, .. } => {
-                    return Err(format!("`(?P<name>...)` {NOT_PORTABLE}: write `(?<name>...)`"));
+                GroupKind::CaptureName {
+                    starts_with_p: true,
+                    ..
+                } => {
+                    return Err(format!(
+                        "`(?P<name>...)` {NOT_PORTABLE}: write `(?<name>...)`"
+                    ));
                 }
                 GroupKind::CaptureName { .. } => {}
                 GroupKind::NonCapturing(flags) if flags.items.is_empty() => {}
                 GroupKind::NonCapturing(_) => {
-                    return Err(format!("a flag group such as `(?i:...)` {NOT_PORTABLE}: spell the cases out, e.g. `[Aa]`"));
+                    return Err(format!(
+                        "a flag group such as `(?i:...)` {NOT_PORTABLE}: spell the cases out, e.g. `[Aa]`"
+                    ));
                 }
             }
             portable(&g.ast, pattern)
@@ -93,24 +109,32 @@ fn portable(ast: &Ast, pattern: &str) -> Result<(), String> {
 
 fn perl_class(kind: &ClassPerlKind) -> String {
     match kind {
-        ClassPerlKind::Digit => format!("`\\d` {NOT_PORTABLE}: Rust's matches every Unicode digit, ECMA's only 0-9; write `[0-9]`"),
-        ClassPerlKind::Word => format!("`\\w` {NOT_PORTABLE}: Rust's is Unicode-aware, ECMA's ASCII-only; write `[A-Za-z0-9_]`"),
-        ClassPerlKind::Space => format!("`\\s` {NOT_PORTABLE}: the two whitespace sets differ; list what you mean, e.g. `[ \\t]`"),
+        ClassPerlKind::Digit => format!(
+            "`\\d` {NOT_PORTABLE}: Rust's matches every Unicode digit, ECMA's only 0-9; write `[0-9]`"
+        ),
+        ClassPerlKind::Word => format!(
+            "`\\w` {NOT_PORTABLE}: Rust's is Unicode-aware, ECMA's ASCII-only; write `[A-Za-z0-9_]`"
+        ),
+        ClassPerlKind::Space => format!(
+            "`\\s` {NOT_PORTABLE}: the two whitespace sets differ; list what you mean, e.g. `[ \\t]`"
+        ),
     }
 }
 
 fn literal(lit: &ast::Literal, in_class: bool) -> Result<(), String> {
     match &lit.kind {
         LiteralKind::Verbatim => Ok(()),
-        LiteralKind::Meta if "^$\\.*+?()[]{}|/".contains(lit.c) || (in_class && lit.c == '-') => Ok(()),
+        LiteralKind::Meta if "^$\\.*+?()[]{}|/".contains(lit.c) || (in_class && lit.c == '-') => {
+            Ok(())
+        }
         LiteralKind::Meta | LiteralKind::Superfluous => Err(format!(
             "the escape `\\{}` {NOT_PORTABLE}: write the character without `\\`",
             lit.c
         )),
         LiteralKind::HexFixed(HexLiteralKind::X | HexLiteralKind::UnicodeShort) => Ok(()),
-        LiteralKind::HexFixed(_) | LiteralKind::HexBrace(_) => {
-            Err(format!("this escape {NOT_PORTABLE}: write `\\xHH` or `\\uHHHH`"))
-        }
+        LiteralKind::HexFixed(_) | LiteralKind::HexBrace(_) => Err(format!(
+            "this escape {NOT_PORTABLE}: write `\\xHH` or `\\uHHHH`"
+        )),
         LiteralKind::Octal => Err(format!("an octal escape {NOT_PORTABLE}: write `\\xHH`")),
         LiteralKind::Special(kind) => match kind {
             SpecialLiteralKind::FormFeed
@@ -125,7 +149,9 @@ fn literal(lit: &ast::Literal, in_class: bool) -> Result<(), String> {
 
 fn class_set(set: &ClassSet) -> Result<(), String> {
     match set {
-        ClassSet::BinaryOp(_) => Err(format!("a class operation (`&&`, `--`, `~~`) {NOT_PORTABLE}: list the characters")),
+        ClassSet::BinaryOp(_) => Err(format!(
+            "a class operation (`&&`, `--`, `~~`) {NOT_PORTABLE}: list the characters"
+        )),
         ClassSet::Item(item) => class_item(item),
     }
 }
@@ -138,10 +164,16 @@ fn class_item(item: &ClassSetItem) -> Result<(), String> {
             literal(&r.start, true)?;
             literal(&r.end, true)
         }
-        ClassSetItem::Ascii(_) => Err(format!("a POSIX class such as `[[:alpha:]]` {NOT_PORTABLE}: write `[A-Za-z]`")),
-        ClassSetItem::Unicode(_) => Err(format!("a Unicode class such as `\\p{{L}}` {NOT_PORTABLE}; list the characters")),
+        ClassSetItem::Ascii(_) => Err(format!(
+            "a POSIX class such as `[[:alpha:]]` {NOT_PORTABLE}: write `[A-Za-z]`"
+        )),
+        ClassSetItem::Unicode(_) => Err(format!(
+            "a Unicode class such as `\\p{{L}}` {NOT_PORTABLE}; list the characters"
+        )),
         ClassSetItem::Perl(p) => Err(perl_class(&p.kind)),
-        ClassSetItem::Bracketed(_) => Err(format!("a nested class {NOT_PORTABLE}: merge them into one")),
+        ClassSetItem::Bracketed(_) => Err(format!(
+            "a nested class {NOT_PORTABLE}: merge them into one"
+        )),
         ClassSetItem::Union(u) => u.items.iter().try_for_each(class_item),
     }
 }
@@ -152,7 +184,15 @@ mod tests {
 
     #[test]
     fn portable_patterns_pass() {
-        for p in [r"^[a-z0-9-]{1,32}$", r"^(?:ab|cd)+$", r"^[^\n\r]*$", r"^\x41\u00e9[\-.]$", r"^(?<year>[0-9]{4})$", r"a*?", r"^\.\*$"] {
+        for p in [
+            r"^[a-z0-9-]{1,32}$",
+            r"^(?:ab|cd)+$",
+            r"^[^\n\r]*$",
+            r"^\x41\u00e9[\-.]$",
+            r"^(?<year>[0-9]{4})$",
+            r"a*?",
+            r"^\.\*$",
+        ] {
             assert!(check(p).is_ok(), "{p}: {:?}", check(p).err());
         }
         assert!(check(r"^[a-z]{1,32}$").unwrap().bounded);
@@ -163,12 +203,32 @@ mod tests {
     #[test]
     fn unportable_patterns_fail() {
         for p in [
-            r"(?i)abc", r"^.{1,3}$", r"\d+", r"\w", r"\s", r"\bword\b", r"\Aabc\z", r"\p{L}", r"[[:alpha:]]",
-            r"[a-z&&[^x]]", r"(?P<n>a)", r"a{,3}", r"\x{41}", r"\U00000041", r"(?i:a)", r"[\d]", r"\#", r"[a[b]]",
+            r"(?i)abc",
+            r"^.{1,3}$",
+            r"\d+",
+            r"\w",
+            r"\s",
+            r"\bword\b",
+            r"\Aabc\z",
+            r"\p{L}",
+            r"[[:alpha:]]",
+            r"[a-z&&[^x]]",
+            r"(?P<n>a)",
+            r"a{,3}",
+            r"\x{41}",
+            r"\U00000041",
+            r"(?i:a)",
+            r"[\d]",
+            r"\#",
+            r"[a[b]]",
         ] {
             assert!(check(p).is_err(), "{p} should be refused");
         }
-        assert!(check(r"(unclosed").unwrap_err().starts_with("invalid regex"));
+        assert!(
+            check(r"(unclosed")
+                .unwrap_err()
+                .starts_with("invalid regex")
+        );
         assert!(check(r"(?=lookahead)").is_err());
     }
 }

@@ -12,7 +12,10 @@ pub fn check(input: &DeriveInput, parsed: Parsed) -> syn::Result<Model> {
         Parsed::Struct(fields) => Model::Struct {
             ident: input.ident.clone(),
             doc: doc_text(&input.attrs),
-            fields: fields.into_iter().map(|f| check_field(f, &mut errors)).collect(),
+            fields: fields
+                .into_iter()
+                .map(|f| check_field(f, &mut errors))
+                .collect(),
         },
         Parsed::Allowlist(variants) => Model::Allowlist {
             ident: input.ident.clone(),
@@ -32,7 +35,15 @@ pub fn check(input: &DeriveInput, parsed: Parsed) -> syn::Result<Model> {
 fn check_field(field: ParsedField, errors: &mut Errors) -> Field {
     let shape = Shape::of(&field.ty);
     let unbounded = field.rules.unbounded.is_some();
-    check_rules(&shape, &field.rules, &field.ty, &field.ident, unbounded, false, errors);
+    check_rules(
+        &shape,
+        &field.rules,
+        &field.ty,
+        &field.ident,
+        unbounded,
+        false,
+        errors,
+    );
     Field {
         ident: field.ident,
         ty: field.ty,
@@ -42,21 +53,38 @@ fn check_field(field: ParsedField, errors: &mut Errors) -> Field {
     }
 }
 
-fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded: bool, element: bool, errors: &mut Errors) {
+fn check_rules(
+    shape: &Shape,
+    rules: &Rules,
+    ty: &Type,
+    name: &Ident,
+    unbounded: bool,
+    element: bool,
+    errors: &mut Errors,
+) {
     let shape = match shape {
         Shape::Option(inner) => inner.as_ref(),
         s => s,
     };
-    let what = if element { format!("the elements of `{name}` are") } else { format!("`{name}` is") };
+    let what = if element {
+        format!("the elements of `{name}` are")
+    } else {
+        format!("`{name}` is")
+    };
     let desc = shape.describe();
     for (rule, span) in rules.string_rules() {
         if !matches!(shape, Shape::Str) {
             let hint = match (shape, rule) {
-                (Shape::Int(_) | Shape::Float(_), LENGTH) => "; for numbers use `range(min = .., max = ..)`".to_owned(),
+                (Shape::Int(_) | Shape::Float(_), LENGTH) => {
+                    "; for numbers use `range(min = .., max = ..)`".to_owned()
+                }
                 (Shape::Vec(_), _) => format!("; to check every element write `each({rule}...)`"),
                 _ => String::new(),
             };
-            errors.at(span, format!("`{rule}` applies to `String` fields, but {what} {desc}{hint}"));
+            errors.at(
+                span,
+                format!("`{rule}` applies to `String` fields, but {what} {desc}{hint}"),
+            );
         }
     }
     if let Some((span, min, max)) = &rules.range {
@@ -65,9 +93,17 @@ fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded:
                 let (lo, hi) = int_bounds(ty_name);
                 for n in [min, max].into_iter().flatten() {
                     match n {
-                        Num::Float(_) => errors.at(*span, format!("{what} `{ty_name}`: write integer bounds, e.g. `range(min = 1)`")),
+                        Num::Float(_) => errors.at(
+                            *span,
+                            format!(
+                                "{what} `{ty_name}`: write integer bounds, e.g. `range(min = 1)`"
+                            ),
+                        ),
                         Num::Int(i) if *i < lo || *i > hi => {
-                            errors.at(*span, format!("the bound {i} does not fit `{ty_name}` ({lo} to {hi})"));
+                            errors.at(
+                                *span,
+                                format!("the bound {i} does not fit `{ty_name}` ({lo} to {hi})"),
+                            );
                         }
                         Num::Int(_) => {}
                     }
@@ -75,8 +111,15 @@ fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded:
             }
             Shape::Float(_) => {}
             _ => {
-                let hint = if matches!(shape, Shape::Str) { "; for strings use `length(min = .., max = ..)`" } else { "" };
-                errors.at(*span, format!("`range` applies to numbers, but {what} {desc}{hint}"));
+                let hint = if matches!(shape, Shape::Str) {
+                    "; for strings use `length(min = .., max = ..)`"
+                } else {
+                    ""
+                };
+                errors.at(
+                    *span,
+                    format!("`range` applies to numbers, but {what} {desc}{hint}"),
+                );
             }
         }
         if let (Some(min), Some(max)) = (min, max)
@@ -89,7 +132,10 @@ fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded:
         if let Some((span, Some(min), Some(max))) = bounds
             && min > max
         {
-            errors.at(*span, format!("`{rule}` has `min` larger than `max`; no value could pass"));
+            errors.at(
+                *span,
+                format!("`{rule}` has `min` larger than `max`; no value could pass"),
+            );
         }
     }
     let mut regex_bounded = false;
@@ -106,7 +152,9 @@ fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded:
     if let Some(url) = &rules.url {
         for scheme in &url.schemes {
             let ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
-                && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
             if !ok {
                 errors.at(url.span, format!("`{scheme}` is not a URL scheme; write it lowercase without `:`, e.g. \"https\""));
             }
@@ -123,7 +171,10 @@ fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded:
     match (&rules.items, &rules.each, shape) {
         (Some((span, ..)), _, s) | (None, Some((span, _)), s) if !matches!(s, Shape::Vec(_)) => {
             let rule = if rules.items.is_some() { ITEMS } else { EACH };
-            errors.at(*span, format!("`{rule}` applies to `Vec` fields, but {what} {desc}"));
+            errors.at(
+                *span,
+                format!("`{rule}` applies to `Vec` fields, but {what} {desc}"),
+            );
         }
         _ => {}
     }
@@ -181,9 +232,17 @@ fn check_rules(shape: &Shape, rules: &Rules, ty: &Type, name: &Ident, unbounded:
 fn element_type(ty: &Type) -> Option<&Type> {
     let Type::Path(tp) = ty else { return None };
     let last = tp.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else { return None };
-    if last.ident == "Option" { element_type(inner) } else { Some(inner) }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else {
+        return None;
+    };
+    if last.ident == "Option" {
+        element_type(inner)
+    } else {
+        Some(inner)
+    }
 }
 
 pub fn int_bounds(ty: &str) -> (i128, i128) {
@@ -215,4 +274,3 @@ fn snake_case(name: &str) -> String {
     }
     out
 }
-

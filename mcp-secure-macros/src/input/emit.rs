@@ -49,11 +49,23 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
         let code = if f.rules.unbounded.is_some() && !has_rules(&f.rules) {
             TokenStream::new()
         } else {
-            validate_code(&f.shape, &f.rules, quote!(&self.#ident), quote!(&__p), 0, f.rules.unbounded.is_some(), &f.ty)
+            validate_code(
+                &f.shape,
+                &f.rules,
+                quote!(&self.#ident),
+                quote!(&__p),
+                0,
+                f.rules.unbounded.is_some(),
+                &f.ty,
+            )
         };
         (!code.is_empty()).then(|| quote! { { let __p = __path.field(#key); #code } })
     });
-    let description = if doc.is_empty() { quote!(::core::option::Option::None) } else { quote!(::core::option::Option::Some(#doc)) };
+    let description = if doc.is_empty() {
+        quote!(::core::option::Option::None)
+    } else {
+        quote!(::core::option::Option::Some(#doc))
+    };
     quote! {
         const _: () = {
             #[derive(::mcp_secure::__private::serde::Deserialize)]
@@ -117,11 +129,23 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
 }
 
 fn has_rules(r: &Rules) -> bool {
-    !r.string_rules().is_empty() || r.range.is_some() || r.items.is_some() || r.each.is_some() || r.path.is_some()
+    !r.string_rules().is_empty()
+        || r.range.is_some()
+        || r.items.is_some()
+        || r.each.is_some()
+        || r.path.is_some()
 }
 
 /// Code that checks `value` (an expression of type `&T`) at `path` (an `&FieldPath`).
-fn validate_code(shape: &Shape, rules: &Rules, value: TokenStream, path: TokenStream, depth: usize, unbounded: bool, ty: &syn::Type) -> TokenStream {
+fn validate_code(
+    shape: &Shape,
+    rules: &Rules,
+    value: TokenStream,
+    path: TokenStream,
+    depth: usize,
+    unbounded: bool,
+    ty: &syn::Type,
+) -> TokenStream {
     let r = quote!(::mcp_secure::__private::rules);
     match shape {
         Shape::Option(inner) => {
@@ -138,9 +162,24 @@ fn validate_code(shape: &Shape, rules: &Rules, value: TokenStream, path: TokenSt
                 let (min, max) = (opt_usize(*min), opt_usize(*max));
                 out.extend(quote! { #r::items(__errors, #path, (#value).len(), #min, #max); });
             }
-            let each = rules.each.as_ref().map(|(_, r)| r.as_ref().clone()).unwrap_or_default();
-            let (e, p) = (format_ident!("__mcp_e{}", depth), format_ident!("__mcp_p{}", depth));
-            let code = validate_code(elem, &each, quote!(#e), quote!(&#p), depth + 1, unbounded, ty);
+            let each = rules
+                .each
+                .as_ref()
+                .map(|(_, r)| r.as_ref().clone())
+                .unwrap_or_default();
+            let (e, p) = (
+                format_ident!("__mcp_e{}", depth),
+                format_ident!("__mcp_p{}", depth),
+            );
+            let code = validate_code(
+                elem,
+                &each,
+                quote!(#e),
+                quote!(&#p),
+                depth + 1,
+                unbounded,
+                ty,
+            );
             if !code.is_empty() {
                 out.extend(quote! {
                     for (__i, #e) in (#value).iter().enumerate() {
@@ -168,7 +207,9 @@ fn validate_code(shape: &Shape, rules: &Rules, value: TokenStream, path: TokenSt
             }
             if let Some(url) = &rules.url {
                 let (schemes, private) = (&url.schemes, url.allow_private);
-                out.extend(quote! { #r::url(__errors, #path, #value, &[#(#schemes),*], #private); });
+                out.extend(
+                    quote! { #r::url(__errors, #path, #value, &[#(#schemes),*], #private); },
+                );
             }
             if rules.no_control.is_some() {
                 out.extend(quote! { #r::no_control(__errors, #path, #value); });
@@ -186,7 +227,9 @@ fn validate_code(shape: &Shape, rules: &Rules, value: TokenStream, path: TokenSt
             None => TokenStream::new(),
         },
         Shape::SafePath => match &rules.path {
-            Some((_, within)) => quote! { ::mcp_secure::__private::check_path(__errors, #path, #value, #within); },
+            Some((_, within)) => {
+                quote! { ::mcp_secure::__private::check_path(__errors, #path, #value, #within); }
+            }
             None => TokenStream::new(),
         },
         Shape::Other if !unbounded => quote_spanned! {ty.span()=>
@@ -221,7 +264,10 @@ fn schema_code(shape: &Shape, rules: &Rules, nullable: bool) -> TokenStream {
         }
         Shape::Str => {
             let mut out = TokenStream::new();
-            let (min, mut max) = rules.length.as_ref().map_or((None, None), |(_, min, max)| (*min, *max));
+            let (min, mut max) = rules
+                .length
+                .as_ref()
+                .map_or((None, None), |(_, min, max)| (*min, *max));
             if rules.email.is_some() {
                 max = Some(max.map_or(EMAIL_MAX_LENGTH, |m| m.min(EMAIL_MAX_LENGTH)));
             }
@@ -238,7 +284,9 @@ fn schema_code(shape: &Shape, rules: &Rules, nullable: bool) -> TokenStream {
                 out.extend(quote! { #s::pattern(__o, #lit); });
             }
             if rules.no_control.is_some() {
-                out.extend(quote! { #s::pattern(__o, ::mcp_secure::__private::NO_CONTROL_PATTERN); });
+                out.extend(
+                    quote! { #s::pattern(__o, ::mcp_secure::__private::NO_CONTROL_PATTERN); },
+                );
             }
             if rules.email.is_some() {
                 out.extend(quote! { #s::set(__o, "format", "email"); });
@@ -298,7 +346,9 @@ fn opt_usize(n: Option<u64>) -> TokenStream {
 }
 
 fn typed_num(n: Option<&Num>, ty: &str) -> TokenStream {
-    let Some(n) = n else { return quote!(::core::option::Option::None) };
+    let Some(n) = n else {
+        return quote!(::core::option::Option::None);
+    };
     let ty_ident = format_ident!("{}", ty);
     let value = match (n, ty) {
         (Num::Int(i), "f32" | "f64") => {
@@ -309,7 +359,9 @@ fn typed_num(n: Option<&Num>, ty: &str) -> TokenStream {
             let lit = Literal::f64_unsuffixed(*f);
             quote!(#lit as #ty_ident)
         }
-        (Num::Int(i), _) if *i == super::check::int_bounds(ty).0 && *i < 0 => quote!(#ty_ident::MIN),
+        (Num::Int(i), _) if *i == super::check::int_bounds(ty).0 && *i < 0 => {
+            quote!(#ty_ident::MIN)
+        }
         (Num::Int(i), _) if *i < 0 => {
             let lit = Literal::u128_unsuffixed(i.unsigned_abs());
             quote!(-(#lit as #ty_ident))

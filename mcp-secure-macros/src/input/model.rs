@@ -17,11 +17,15 @@ pub enum Shape {
 
 impl Shape {
     pub fn of(ty: &Type) -> Shape {
-        let Type::Path(tp) = ty else { return Shape::Other };
+        let Type::Path(tp) = ty else {
+            return Shape::Other;
+        };
         if tp.qself.is_some() {
             return Shape::Other;
         }
-        let Some(last) = tp.path.segments.last() else { return Shape::Other };
+        let Some(last) = tp.path.segments.last() else {
+            return Shape::Other;
+        };
         let name = last.ident.to_string();
         let inner = || match &last.arguments {
             syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match a.args.first() {
@@ -33,7 +37,8 @@ impl Shape {
         match name.as_str() {
             "String" => Shape::Str,
             "bool" => Shape::Bool,
-            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Shape::Int(name),
+            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
+            | "u128" | "usize" => Shape::Int(name),
             "f32" | "f64" => Shape::Float(name),
             "SafePath" => Shape::SafePath,
             "Value" => Shape::Json,

@@ -1,7 +1,7 @@
 use proc_macro2::Span;
 use syn::{
-    Attribute, Data, DeriveInput, Expr, Fields, Ident, Lit, LitStr, Token, Type, UnOp, meta::ParseNestedMeta,
-    spanned::Spanned,
+    Attribute, Data, DeriveInput, Expr, Fields, Ident, Lit, LitStr, Token, Type, UnOp,
+    meta::ParseNestedMeta, spanned::Spanned,
 };
 
 use super::model::{Num, Rules, UrlRule};
@@ -22,7 +22,10 @@ pub enum Parsed {
 pub fn parse(input: &DeriveInput) -> syn::Result<Parsed> {
     let mut errors = Errors::default();
     if !input.generics.params.is_empty() {
-        errors.spanned(&input.generics, "`SecureInput` types cannot be generic; give each input its own concrete type");
+        errors.spanned(
+            &input.generics,
+            "`SecureInput` types cannot be generic; give each input its own concrete type",
+        );
     }
     if let Some(attr) = input.attrs.iter().find(|a| a.path().is_ident("serde")) {
         errors.spanned(attr, "`SecureInput` generates the deserializer; remove `#[serde(...)]` (unknown fields are already refused)");
@@ -66,7 +69,10 @@ pub fn parse(input: &DeriveInput) -> syn::Result<Parsed> {
             Parsed::Allowlist(variants)
         }
         Data::Union(u) => {
-            errors.spanned(u.union_token, "`SecureInput` cannot be derived for a union; use a struct");
+            errors.spanned(
+                u.union_token,
+                "`SecureInput` cannot be derived for a union; use a struct",
+            );
             Parsed::Struct(Vec::new())
         }
     };
@@ -94,7 +100,11 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
     match ident.as_str() {
         LENGTH | ITEMS => {
             let (min, max) = min_max_u64(&meta, &ident)?;
-            let slot = if ident == LENGTH { &mut rules.length } else { &mut rules.items };
+            let slot = if ident == LENGTH {
+                &mut rules.length
+            } else {
+                &mut rules.items
+            };
             if slot.is_some() {
                 twice(errors);
             }
@@ -114,7 +124,10 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
                 Ok(())
             })?;
             if min.is_none() && max.is_none() {
-                return Err(syn::Error::new(span, "`range` needs a bound: `range(min = 1, max = 100)`"));
+                return Err(syn::Error::new(
+                    span,
+                    "`range` needs a bound: `range(min = 1, max = 100)`",
+                ));
             }
             if rules.range.is_some() {
                 twice(errors);
@@ -126,20 +139,32 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
                 twice(errors);
             }
             rules.regex = Some(meta.value()?.parse::<LitStr>().map_err(|e| {
-                syn::Error::new(e.span(), "expected a string literal: `regex = r\"^[a-z]+$\"`")
+                syn::Error::new(
+                    e.span(),
+                    "expected a string literal: `regex = r\"^[a-z]+$\"`",
+                )
             })?);
         }
         EMAIL => flag(&mut rules.email, span, errors, &ident),
         NO_CONTROL => flag(&mut rules.no_control, span, errors, &ident),
         UNBOUNDED => flag(&mut rules.unbounded, span, errors, &ident),
         URL => {
-            let mut rule = UrlRule { span, schemes: Vec::new(), allow_private: false };
+            let mut rule = UrlRule {
+                span,
+                schemes: Vec::new(),
+                allow_private: false,
+            };
             if meta.input.peek(syn::token::Paren) {
                 meta.parse_nested_meta(|m| {
                     if m.path.is_ident(SCHEMES) {
-                        rule.schemes = string_list(&m.value()?.parse::<Expr>()?)?.into_iter().map(|s| s.value()).collect();
+                        rule.schemes = string_list(&m.value()?.parse::<Expr>()?)?
+                            .into_iter()
+                            .map(|s| s.value())
+                            .collect();
                         if rule.schemes.is_empty() {
-                            return Err(m.error("list at least one scheme: `schemes = [\"https\"]`"));
+                            return Err(
+                                m.error("list at least one scheme: `schemes = [\"https\"]`")
+                            );
                         }
                     } else if m.path.is_ident(ALLOW_PRIVATE) {
                         rule.allow_private = true;
@@ -160,7 +185,10 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
         ONE_OF => {
             let list = string_list(&meta.value()?.parse::<Expr>()?)?;
             if list.is_empty() {
-                return Err(syn::Error::new(span, "`one_of` needs at least one value: `one_of = [\"a\", \"b\"]`"));
+                return Err(syn::Error::new(
+                    span,
+                    "`one_of` needs at least one value: `one_of = [\"a\", \"b\"]`",
+                ));
             }
             if rules.one_of.is_some() {
                 twice(errors);
@@ -186,13 +214,21 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
                 }
             })?;
             let Some(within) = within else {
-                return Err(syn::Error::new(span, "`path` needs its root: `path(within = \"files\")`"));
+                return Err(syn::Error::new(
+                    span,
+                    "`path` needs its root: `path(within = \"files\")`",
+                ));
             };
             rules.path = Some((span, within));
         }
         other => {
-            let hint = suggest(other).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            errors.at(span, format!("unknown rule `{other}`{hint}; the rules are: {RULES}"));
+            let hint = suggest(other)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            errors.at(
+                span,
+                format!("unknown rule `{other}`{hint}; the rules are: {RULES}"),
+            );
             skip_value(&meta)?;
         }
     }
@@ -209,11 +245,16 @@ fn flag(slot: &mut Option<Span>, span: Span, errors: &mut Errors, ident: &str) {
 fn min_max_u64(meta: &ParseNestedMeta, rule: &str) -> syn::Result<(Option<u64>, Option<u64>)> {
     let (mut min, mut max) = (None, None);
     if !meta.input.peek(syn::token::Paren) {
-        return Err(meta.error(format!("`{rule}` needs bounds: `{rule}(min = 1, max = 100)`")));
+        return Err(meta.error(format!(
+            "`{rule}` needs bounds: `{rule}(min = 1, max = 100)`"
+        )));
     }
     meta.parse_nested_meta(|m| {
         let lit: syn::LitInt = m.value()?.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected a non-negative integer, e.g. `max = 200`")
+            syn::Error::new(
+                e.span(),
+                "expected a non-negative integer, e.g. `max = 200`",
+            )
         })?;
         let n = lit.base10_parse::<u64>()?;
         if m.path.is_ident(MIN) {
@@ -232,7 +273,12 @@ fn min_max_u64(meta: &ParseNestedMeta, rule: &str) -> syn::Result<(Option<u64>, 
 }
 
 fn number(expr: &Expr) -> syn::Result<Num> {
-    let err = || syn::Error::new_spanned(expr, "expected a number literal, e.g. `min = 1` or `max = 0.5`");
+    let err = || {
+        syn::Error::new_spanned(
+            expr,
+            "expected a number literal, e.g. `min = 1` or `max = 0.5`",
+        )
+    };
     match expr {
         Expr::Lit(l) => match &l.lit {
             Lit::Int(i) => Ok(Num::Int(i.base10_parse()?)),
@@ -249,12 +295,16 @@ fn number(expr: &Expr) -> syn::Result<Num> {
 
 fn string_list(expr: &Expr) -> syn::Result<Vec<LitStr>> {
     let err = || syn::Error::new_spanned(expr, "expected a list of strings, e.g. `[\"a\", \"b\"]`");
-    let Expr::Array(array) = expr else { return Err(err()) };
+    let Expr::Array(array) = expr else {
+        return Err(err());
+    };
     array
         .elems
         .iter()
         .map(|e| match e {
-            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Ok(s.clone()),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(s.clone()),
             _ => Err(err()),
         })
         .collect()
@@ -285,7 +335,11 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }

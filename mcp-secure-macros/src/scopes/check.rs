@@ -24,7 +24,10 @@ pub fn check(input: &Input) -> syn::Result<Model> {
             errors.spanned(&entry.scope, msg);
         }
         if direct.contains_key(&name) {
-            errors.spanned(&entry.scope, format!("scope `{name}` is declared twice; remove one"));
+            errors.spanned(
+                &entry.scope,
+                format!("scope `{name}` is declared twice; remove one"),
+            );
             continue;
         }
         order.push((name.clone(), doc_text(&entry.attrs)));
@@ -34,9 +37,17 @@ pub fn check(input: &Input) -> syn::Result<Model> {
         for implied in &entry.implies {
             let value = implied.value();
             if !direct.contains_key(&value) {
-                errors.spanned(implied, format!("`{value}` is not declared in this `scopes!`; declare it before implying it"));
+                errors.spanned(
+                    implied,
+                    format!(
+                        "`{value}` is not declared in this `scopes!`; declare it before implying it"
+                    ),
+                );
             } else if value == entry.scope.value() {
-                errors.spanned(implied, "a scope always grants itself; remove it from `implies`");
+                errors.spanned(
+                    implied,
+                    "a scope always grants itself; remove it from `implies`",
+                );
             }
         }
     }
@@ -44,8 +55,17 @@ pub fn check(input: &Input) -> syn::Result<Model> {
     for (name, description) in order {
         let closure = closure(&name, &direct);
         if closure.contains(&name) {
-            let entry = input.entries.iter().find(|e| e.scope.value() == name).expect("declared");
-            errors.spanned(&entry.scope, format!("scope `{name}` implies itself through a cycle; remove one of the implications"));
+            let entry = input
+                .entries
+                .iter()
+                .find(|e| e.scope.value() == name)
+                .expect("declared");
+            errors.spanned(
+                &entry.scope,
+                format!(
+                    "scope `{name}` implies itself through a cycle; remove one of the implications"
+                ),
+            );
         }
         scopes.push(Scope {
             implies: closure.into_iter().filter(|s| *s != name).collect(),
@@ -54,7 +74,10 @@ pub fn check(input: &Input) -> syn::Result<Model> {
         });
     }
     if input.entries.is_empty() {
-        errors.at(proc_macro2::Span::call_site(), "declare at least one scope, e.g. `scopes! { \"notes:read\" }`");
+        errors.at(
+            proc_macro2::Span::call_site(),
+            "declare at least one scope, e.g. `scopes! { \"notes:read\" }`",
+        );
     }
     errors.into_result()?;
     Ok(Model { scopes })
@@ -62,7 +85,12 @@ pub fn check(input: &Input) -> syn::Result<Model> {
 
 fn closure(start: &str, direct: &BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
-    let mut stack: Vec<&str> = direct.get(start).into_iter().flatten().map(String::as_str).collect();
+    let mut stack: Vec<&str> = direct
+        .get(start)
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
     while let Some(next) = stack.pop() {
         if seen.insert(next.to_owned()) {
             stack.extend(direct.get(next).into_iter().flatten().map(String::as_str));
@@ -79,7 +107,10 @@ pub fn doc_text(attrs: &[syn::Attribute]) -> String {
             continue;
         }
         if let syn::Meta::NameValue(nv) = &attr.meta
-            && let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
         {
             lines.push(s.value().trim().to_owned());
         }

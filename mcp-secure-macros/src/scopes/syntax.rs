@@ -35,13 +35,20 @@ impl Parse for Entry {
             input.parse::<Token![=>]>()?;
             let keyword: syn::Ident = input.parse()?;
             if keyword != IMPLIES {
-                return Err(syn::Error::new(keyword.span(), "expected `implies [\"scope\", ...]` after `=>`"));
+                return Err(syn::Error::new(
+                    keyword.span(),
+                    "expected `implies [\"scope\", ...]` after `=>`",
+                ));
             }
             let content;
             bracketed!(content in input);
             let list = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
             implies = list.into_iter().collect();
         }
-        Ok(Entry { attrs, scope, implies })
+        Ok(Entry {
+            attrs,
+            scope,
+            implies,
+        })
     }
 }

@@ -18,22 +18,41 @@ use crate::{
 pub fn check(item: &ItemImpl, parsed: Parsed) -> syn::Result<Model> {
     let mut errors = Errors::default();
     if let Some((_, path, _)) = &item.trait_ {
-        errors.spanned(path, "`#[mcp_tools]` goes on an inherent `impl Type { ... }` block, not on a trait impl");
+        errors.spanned(
+            path,
+            "`#[mcp_tools]` goes on an inherent `impl Type { ... }` block, not on a trait impl",
+        );
     }
     let mut seen: HashMap<String, ()> = HashMap::new();
     let mut tools = Vec::new();
     for t in parsed.tools {
         if let Some(tool) = check_tool(t, &mut errors) {
             if seen.insert(tool.name.clone(), ()).is_some() {
-                errors.at(tool.span, format!("two tools are named `{}`; tool names must be unique", tool.name));
+                errors.at(
+                    tool.span,
+                    format!(
+                        "two tools are named `{}`; tool names must be unique",
+                        tool.name
+                    ),
+                );
             }
             tools.push(tool);
         }
     }
     errors.into_result()?;
-    let router = parsed.router.unwrap_or_else(|| format_ident!("tool_router"));
-    let policies = if router == "tool_router" { format_ident!("tool_policies") } else { format_ident!("{}_policies", router) };
-    Ok(Model { router, policies, tools })
+    let router = parsed
+        .router
+        .unwrap_or_else(|| format_ident!("tool_router"));
+    let policies = if router == "tool_router" {
+        format_ident!("tool_policies")
+    } else {
+        format_ident!("{}_policies", router)
+    };
+    Ok(Model {
+        router,
+        policies,
+        tools,
+    })
 }
 
 fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
@@ -51,14 +70,20 @@ fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
         }
         (None, Some(_)) => {}
     }
-    let rate = t.rate.as_ref().and_then(|lit| match parse_rate(&lit.value()) {
-        Ok(r) => Some(r),
-        Err(msg) => {
-            errs.spanned(lit, msg);
-            None
-        }
-    });
-    let name = t.name.as_ref().map_or_else(|| t.fn_ident.to_string(), |n| n.value());
+    let rate = t
+        .rate
+        .as_ref()
+        .and_then(|lit| match parse_rate(&lit.value()) {
+            Ok(r) => Some(r),
+            Err(msg) => {
+                errs.spanned(lit, msg);
+                None
+            }
+        });
+    let name = t
+        .name
+        .as_ref()
+        .map_or_else(|| t.fn_ident.to_string(), |n| n.value());
     if let Err(msg) = check_tool_name(&name) {
         match &t.name {
             Some(lit) => errs.spanned(lit, msg),
@@ -67,10 +92,19 @@ fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
     }
     let sig = &t.sig;
     if sig.asyncness.is_none() {
-        errs.spanned(sig.fn_token, format!("`#[mcp_tool]` methods must be `async`: write `async fn {}(...)`", t.fn_ident));
+        errs.spanned(
+            sig.fn_token,
+            format!(
+                "`#[mcp_tool]` methods must be `async`: write `async fn {}(...)`",
+                t.fn_ident
+            ),
+        );
     }
     if !sig.generics.params.is_empty() {
-        errs.spanned(&sig.generics, "`#[mcp_tool]` methods cannot be generic; use concrete types");
+        errs.spanned(
+            &sig.generics,
+            "`#[mcp_tool]` methods cannot be generic; use concrete types",
+        );
     }
     let mut has_receiver = false;
     for input in &sig.inputs {
@@ -87,7 +121,11 @@ fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
         ReturnType::Default => None,
     };
     let docs = doc_text(&t.docs);
-    let description = t.description.as_ref().map(|d| d.value()).or((!docs.is_empty()).then_some(docs));
+    let description = t
+        .description
+        .as_ref()
+        .map(|d| d.value())
+        .or((!docs.is_empty()).then_some(docs));
     let ok = errs.is_empty();
     if let Err(e) = errs.into_result() {
         errors.push(e);
@@ -118,15 +156,25 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
     let (mut principal, mut context) = (None, None);
     for p in &t.params {
         let last = last_segment(&p.ty);
-        let rules: Vec<_> = p.mcp_attrs.iter().filter(|a| a.path().is_ident(MCP)).collect();
+        let rules: Vec<_> = p
+            .mcp_attrs
+            .iter()
+            .filter(|a| a.path().is_ident(MCP))
+            .collect();
         if rules.is_empty() && last.as_deref() == Some(PRINCIPAL) {
             if principal.replace(p.ty.span()).is_some() {
-                errs.spanned(&p.ty, "the caller is taken once; remove this second `Principal`");
+                errs.spanned(
+                    &p.ty,
+                    "the caller is taken once; remove this second `Principal`",
+                );
             }
             args.push(Arg::Principal);
         } else if rules.is_empty() && last.as_deref() == Some(REQUEST_CONTEXT) {
             if context.replace(p.ty.span()).is_some() {
-                errs.spanned(&p.ty, "the request context is taken once; remove this second `RequestContext`");
+                errs.spanned(
+                    &p.ty,
+                    "the request context is taken once; remove this second `RequestContext`",
+                );
             }
             args.push(Arg::Context);
         } else if rules.is_empty() && !Shape::of(&p.ty).is_inline_param() {
@@ -165,7 +213,10 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
             continue;
         };
         if pi.by_ref.is_some() || pi.subpat.is_some() {
-            errs.spanned(&param.pat, "an inline tool parameter needs a plain name, e.g. `limit: u32`");
+            errs.spanned(
+                &param.pat,
+                "an inline tool parameter needs a plain name, e.g. `limit: u32`",
+            );
         }
         fields.push(InlineField {
             ident: pi.ident.clone(),
@@ -174,7 +225,14 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
         });
         out_args.push(Arg::Field(pi.ident.clone()));
     }
-    let ident = format_ident!("{}Input", camel_case(&t.name.as_ref().map_or_else(|| t.fn_ident.to_string(), |n| n.value())));
+    let ident = format_ident!(
+        "{}Input",
+        camel_case(
+            &t.name
+                .as_ref()
+                .map_or_else(|| t.fn_ident.to_string(), |n| n.value())
+        )
+    );
     (out_args, Some(Input::Inline { ident, fields }))
 }
 
@@ -189,12 +247,20 @@ fn last_segment(ty: &Type) -> Option<String> {
 fn json_output(ty: &Type) -> Option<Type> {
     let Type::Path(tp) = ty else { return None };
     let last = tp.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    let Some(syn::GenericArgument::Type(first)) = args.args.first() else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let Some(syn::GenericArgument::Type(first)) = args.args.first() else {
+        return None;
+    };
     if last.ident == JSON {
         return Some(first.clone());
     }
-    if last.ident == "Result" { json_output(first) } else { None }
+    if last.ident == "Result" {
+        json_output(first)
+    } else {
+        None
+    }
 }
 
 fn camel_case(name: &str) -> String {
@@ -202,7 +268,9 @@ fn camel_case(name: &str) -> String {
         .filter(|s| !s.is_empty())
         .map(|s| {
             let mut c = s.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }

@@ -36,7 +36,10 @@ pub enum Input {
     /// One `SecureInput` type.
     Type(Type),
     /// Inline parameters: the macro generates `struct <Tool>Input`.
-    Inline { ident: Ident, fields: Vec<InlineField> },
+    Inline {
+        ident: Ident,
+        fields: Vec<InlineField>,
+    },
 }
 
 pub struct InlineField {

@@ -1,7 +1,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::{
-    Attribute, FnArg, Ident, ImplItem, ItemImpl, LitBool, LitStr, Pat, Type, meta::ParseNestedMeta, parse::Parser,
-    spanned::Spanned,
+    Attribute, FnArg, Ident, ImplItem, ItemImpl, LitBool, LitStr, Pat, Type, meta::ParseNestedMeta,
+    parse::Parser, spanned::Spanned,
 };
 
 use crate::{ctxt::Errors, symbol::*};
@@ -52,7 +52,9 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
     }
     let mut tools = Vec::new();
     for impl_item in &mut item.items {
-        let ImplItem::Fn(method) = impl_item else { continue };
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
         let Some(pos) = method.attrs.iter().position(is_tool_attr) else {
             if let Some(attr) = method.sig.inputs.iter().find_map(|a| mcp_attr_of(a)) {
                 errors.spanned(attr, "`#[mcp(...)]` parameters belong to `#[mcp_tool]` methods; add `#[mcp_tool(...)]` to this method");
@@ -61,13 +63,21 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
         };
         let attr = method.attrs.remove(pos);
         if let Some(second) = method.attrs.iter().find(|a| is_tool_attr(a)) {
-            errors.spanned(second, "`#[mcp_tool]` is given twice on this method; keep one");
+            errors.spanned(
+                second,
+                "`#[mcp_tool]` is given twice on this method; keep one",
+            );
         }
         let mut tool = ToolSyntax {
             attr: attr.clone(),
             fn_ident: method.sig.ident.clone(),
             sig: method.sig.clone(),
-            docs: method.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect(),
+            docs: method
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect(),
             scope: None,
             public: None,
             rate: None,
@@ -78,16 +88,18 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
             idempotent: None,
             params: Vec::new(),
         };
-        if matches!(attr.meta, syn::Meta::List(_)) {
-            if let Err(e) = attr.parse_nested_meta(|meta| tool_option(meta, &mut tool, &mut errors)) {
-                errors.push(e);
-            }
+        if matches!(attr.meta, syn::Meta::List(_))
+            && let Err(e) = attr.parse_nested_meta(|meta| tool_option(meta, &mut tool, &mut errors))
+        {
+            errors.push(e);
         }
         for arg in &mut method.sig.inputs {
             let FnArg::Typed(pt) = arg else { continue };
             // `#[mcp(...)]` rules and `///` docs move to the generated input struct's field.
-            let (mcp_attrs, others): (Vec<_>, Vec<_>) =
-                pt.attrs.drain(..).partition(|a| a.path().is_ident(MCP) || a.path().is_ident("doc"));
+            let (mcp_attrs, others): (Vec<_>, Vec<_>) = pt
+                .attrs
+                .drain(..)
+                .partition(|a| a.path().is_ident(MCP) || a.path().is_ident("doc"));
             pt.attrs = others;
             tool.params.push(ParamSyntax {
                 pat: (*pt.pat).clone(),
@@ -102,7 +114,10 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
 }
 
 fn is_tool_attr(attr: &Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == MCP_TOOL)
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == MCP_TOOL)
 }
 
 fn mcp_attr_of(arg: &FnArg) -> Option<&Attribute> {
@@ -112,14 +127,21 @@ fn mcp_attr_of(arg: &FnArg) -> Option<&Attribute> {
     }
 }
 
-fn tool_option(meta: ParseNestedMeta, tool: &mut ToolSyntax, errors: &mut Errors) -> syn::Result<()> {
+fn tool_option(
+    meta: ParseNestedMeta,
+    tool: &mut ToolSyntax,
+    errors: &mut Errors,
+) -> syn::Result<()> {
     let span = meta.path.span();
-    let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
+    let key = meta
+        .path
+        .get_ident()
+        .map(Ident::to_string)
+        .unwrap_or_default();
     let mut string = |slot: &mut Option<LitStr>| -> syn::Result<()> {
-        let lit: LitStr = meta
-            .value()?
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), format!("expected a string: `{key} = \"...\"`")))?;
+        let lit: LitStr = meta.value()?.parse().map_err(|e| {
+            syn::Error::new(e.span(), format!("expected a string: `{key} = \"...\"`"))
+        })?;
         if slot.is_some() {
             errors.at(span, format!("`{key}` is given twice; keep one"));
         }
@@ -137,7 +159,11 @@ fn tool_option(meta: ParseNestedMeta, tool: &mut ToolSyntax, errors: &mut Errors
             Ok(())
         }
         DESTRUCTIVE | IDEMPOTENT => {
-            let value = if meta.input.peek(syn::Token![=]) { meta.value()?.parse::<LitBool>()?.value } else { true };
+            let value = if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<LitBool>()?.value
+            } else {
+                true
+            };
             if key == DESTRUCTIVE {
                 tool.destructive = Some(value);
             } else {
@@ -146,7 +172,10 @@ fn tool_option(meta: ParseNestedMeta, tool: &mut ToolSyntax, errors: &mut Errors
             Ok(())
         }
         _ => {
-            errors.at(span, format!("unknown `mcp_tool` option `{key}`; the options are: {TOOL_OPTIONS}"));
+            errors.at(
+                span,
+                format!("unknown `mcp_tool` option `{key}`; the options are: {TOOL_OPTIONS}"),
+            );
             if meta.input.peek(syn::Token![=]) {
                 meta.value()?.parse::<syn::Expr>()?;
             } else if meta.input.peek(syn::token::Paren) {

@@ -65,7 +65,11 @@ impl ApiKeys {
     }
 
     /// Adds a key given as the hex SHA-256 of the key.
-    pub fn with_hash(mut self, sha256_hex: &str, principal: Principal) -> Result<Self, ApiKeyConfigError> {
+    pub fn with_hash(
+        mut self,
+        sha256_hex: &str,
+        principal: Principal,
+    ) -> Result<Self, ApiKeyConfigError> {
         let hash = decode_hex32(sha256_hex).ok_or_else(|| ApiKeyConfigError {
             entry: self.entries.len() + 1,
             reason: "a hash is written `sha256:` and 64 hex digits".into(),
@@ -101,7 +105,9 @@ impl ApiKeys {
             }
             let principal = Principal::new(subject, scopes);
             keys = match key.strip_prefix("sha256:") {
-                Some(hex) => keys.with_hash(hex, principal).map_err(|e| ApiKeyConfigError { entry, ..e })?,
+                Some(hex) => keys
+                    .with_hash(hex, principal)
+                    .map_err(|e| ApiKeyConfigError { entry, ..e })?,
                 None if key.len() < 16 => {
                     return Err(ApiKeyConfigError {
                         entry,
@@ -127,7 +133,10 @@ impl ApiKeys {
 
     /// The hex SHA-256 of a key, for writing `sha256:<hex>` into a configuration.
     pub fn hash_key(key: &str) -> String {
-        sha256(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        sha256(key.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// How many keys are configured.
@@ -155,7 +164,9 @@ impl ApiKeys {
 
 impl fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKeys").field("keys", &self.entries.len()).finish_non_exhaustive()
+        f.debug_struct("ApiKeys")
+            .field("keys", &self.entries.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -192,7 +203,10 @@ mod tests {
     #[test]
     fn bad_entries_name_the_entry_and_never_the_key() {
         let err = ApiKeys::parse("short alice").unwrap_err();
-        assert_eq!(err.to_string(), "API key entry 1: a key has at least 16 characters");
+        assert_eq!(
+            err.to_string(),
+            "API key entry 1: a key has at least 16 characters"
+        );
         let err = ApiKeys::parse("# c\nsecret-key-123456789 alice Bad:Scope").unwrap_err();
         assert!(err.to_string().starts_with("API key entry 2: `Bad:Scope`"));
         assert!(!err.to_string().contains("secret-key"));

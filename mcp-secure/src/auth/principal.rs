@@ -39,7 +39,10 @@ struct Inner {
 
 impl Principal {
     /// A principal with a subject and the scopes it was granted.
-    pub fn new<S: Into<String>>(subject: impl Into<String>, scopes: impl IntoIterator<Item = S>) -> Self {
+    pub fn new<S: Into<String>>(
+        subject: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 subject: subject.into(),
@@ -87,7 +90,10 @@ impl Principal {
 
     /// Whether this caller holds `scope` itself or a scope that implies it in `catalog`.
     pub fn is_granted(&self, scope: &str, catalog: &ScopeCatalog) -> bool {
-        self.inner.scopes.iter().any(|held| catalog.grants(held, scope))
+        self.inner
+            .scopes
+            .iter()
+            .any(|held| catalog.grants(held, scope))
     }
 
     /// The caller of this request: from the HTTP request's extensions when the request came

@@ -37,19 +37,22 @@ pub fn check_scope(scope: &str) -> Result<(), ScopeSyntaxError> {
     for segment in scope.split(':') {
         segments += 1;
         if segment.is_empty() {
-            return err("a scope segment cannot be empty; write `resource:action`, e.g. `notes:read`");
+            return err(
+                "a scope segment cannot be empty; write `resource:action`, e.g. `notes:read`",
+            );
         }
-        if !segment
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
-        {
+        if !segment.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        }) {
             return err(
                 "a scope uses only lowercase ASCII letters, digits, `-`, `_`, `.` and `:` between segments, e.g. `notes:read`",
             );
         }
     }
     if segments < 2 {
-        return err("a scope has at least two `:`-separated segments, `resource:action`, e.g. `notes:read`");
+        return err(
+            "a scope has at least two `:`-separated segments, `resource:action`, e.g. `notes:read`",
+        );
     }
     Ok(())
 }
@@ -105,6 +108,9 @@ impl ScopeCatalog {
 
     /// Whether holding `held` grants `required`: the same scope, or one that implies it.
     pub fn grants(&self, held: &str, required: &str) -> bool {
-        held == required || self.get(held).is_some_and(|d| d.implies.contains(&required))
+        held == required
+            || self
+                .get(held)
+                .is_some_and(|d| d.implies.contains(&required))
     }
 }

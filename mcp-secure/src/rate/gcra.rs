@@ -76,7 +76,9 @@ impl MemoryLimiter {
                 retry_after: Duration::from_nanos(tat - now - tolerance),
             };
         }
-        shard.tats.insert((tool.into(), caller.into()), tat + interval);
+        shard
+            .tats
+            .insert((tool.into(), caller.into()), tat + interval);
         if shard.tats.len() > shard.sweep_at {
             shard.tats.retain(|_, tat| *tat > now);
             shard.sweep_at = (shard.tats.len() * 2).max(1024);
@@ -93,7 +95,9 @@ impl Default for MemoryLimiter {
 
 impl std::fmt::Debug for MemoryLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryLimiter").field("keys", &self.len()).finish()
+        f.debug_struct("MemoryLimiter")
+            .field("keys", &self.len())
+            .finish()
     }
 }
 
@@ -108,7 +112,9 @@ impl RateLimiter for MemoryLimiter {
 fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
     // A panic while holding the lock cannot leave a shard inconsistent (one insert or retain),
     // so a poisoned lock is still usable.
-    shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -128,7 +134,10 @@ mod tests {
             panic!("sixth call in the same instant must be refused");
         };
         assert_eq!(retry_after, Duration::from_millis(200));
-        assert!(matches!(l.decide("t", "a", spec, SEC + 199_000_000), Decision::Deny { .. }));
+        assert!(matches!(
+            l.decide("t", "a", spec, SEC + 199_000_000),
+            Decision::Deny { .. }
+        ));
         assert_eq!(l.decide("t", "a", spec, SEC + 200_000_000), Decision::Allow);
     }
 
@@ -154,7 +163,10 @@ mod tests {
         assert_eq!(l.decide("t1", "a", spec, 0), Decision::Allow);
         assert_eq!(l.decide("t2", "a", spec, 0), Decision::Allow);
         assert_eq!(l.decide("t1", "b", spec, 0), Decision::Allow);
-        assert!(matches!(l.decide("t1", "a", spec, 0), Decision::Deny { .. }));
+        assert!(matches!(
+            l.decide("t1", "a", spec, 0),
+            Decision::Deny { .. }
+        ));
     }
 
     #[test]

@@ -108,7 +108,8 @@ impl fmt::Display for LimiterError {
 impl std::error::Error for LimiterError {}
 
 /// The future a [`RateLimiter`] returns.
-pub type DecisionFuture<'a> = Pin<Box<dyn Future<Output = Result<Decision, LimiterError>> + Send + 'a>>;
+pub type DecisionFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Decision, LimiterError>> + Send + 'a>>;
 
 /// A rate-limit backend: decides one call of `caller` to `tool` under `spec`.
 ///

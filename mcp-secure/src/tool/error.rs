@@ -69,7 +69,8 @@ impl ToolError {
         errors.push(&root, rule, message);
         let mut violations = serde_json::to_value(&errors).unwrap_or_default();
         violations[0]["field"] = json!(field);
-        Self::new("invalid_input", "the input is invalid; see violations").with_detail("violations", violations)
+        Self::new("invalid_input", "the input is invalid; see violations")
+            .with_detail("violations", violations)
     }
 
     /// `internal`: the tool failed. `cause` goes to the server log with an incident id; the
@@ -81,12 +82,15 @@ impl ToolError {
             Err(_) => "unknown".to_owned(),
         };
         tracing::error!(target: "mcp_secure::audit", incident = %incident, cause = %cause, "tool failed");
-        Self::new("internal", format!("internal error (incident {incident})")).with_detail("incident", json!(incident))
+        Self::new("internal", format!("internal error (incident {incident})"))
+            .with_detail("incident", json!(incident))
     }
 
     /// Adds a field to the structured error.
     pub fn with_detail(mut self, key: &str, value: Value) -> Self {
-        self.details.get_or_insert_with(Default::default).insert(key.to_owned(), value);
+        self.details
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value);
         self
     }
 
@@ -102,9 +106,20 @@ impl ToolError {
 
     pub(crate) fn from_validation(errors: &ValidationErrors) -> Self {
         let n = errors.violations().len();
-        let list = errors.violations().iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        let message = format!("{n} field{} failed validation: {list}", if n == 1 { "" } else { "s" });
-        Self::new("invalid_input", message).with_detail("violations", serde_json::to_value(errors).unwrap_or_default())
+        let list = errors
+            .violations()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let message = format!(
+            "{n} field{} failed validation: {list}",
+            if n == 1 { "" } else { "s" }
+        );
+        Self::new("invalid_input", message).with_detail(
+            "violations",
+            serde_json::to_value(errors).unwrap_or_default(),
+        )
     }
 
     /// The tool result this error becomes.

@@ -39,7 +39,10 @@ pub struct Finish {
 
 impl Finish {
     /// Turns the tool's return value into its result and records the outcome.
-    pub fn finish<R: IntoCallToolResult>(self, output: R) -> Result<CallToolResponse, rmcp::ErrorData> {
+    pub fn finish<R: IntoCallToolResult>(
+        self,
+        output: R,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
         let result = output.into_call_tool_result();
         let outcome = match &result {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::ToolError,
@@ -59,42 +62,71 @@ pub async fn guard<'s, S, I: SecureInput>(
 ) -> Result<Guarded<'s, S, I>, CallToolResponse> {
     let security = Security::global();
     let tool = policy.name();
-    let principal = match (Principal::from_request(&ctx.request_context), policy.access()) {
+    let principal = match (
+        Principal::from_request(&ctx.request_context),
+        policy.access(),
+    ) {
         (Some(p), _) => p,
         (None, Access::Public) => Principal::anonymous(),
         (None, Access::Scope(..)) => {
             audit::record(tool, &Principal::anonymous(), Outcome::Unauthenticated);
-            return Err(deny(ToolError::new("unauthenticated", "this tool needs credentials; none were presented")));
+            return Err(deny(ToolError::new(
+                "unauthenticated",
+                "this tool needs credentials; none were presented",
+            )));
         }
     };
     if let Access::Scope(scope, catalog) = policy.access()
         && !principal.is_granted(scope, catalog)
     {
         audit::record(tool, &principal, Outcome::Forbidden { scope });
-        let error = ToolError::new("insufficient_scope", format!("this tool needs the scope `{scope}`, which the caller was not granted"))
-            .with_detail("required_scope", json!(scope));
+        let error = ToolError::new(
+            "insufficient_scope",
+            format!("this tool needs the scope `{scope}`, which the caller was not granted"),
+        )
+        .with_detail("required_scope", json!(scope));
         return Err(deny(error));
     }
     let rate = policy.rate().unwrap_or_else(|| security.default_rate());
-    match security.limiter().check(tool, principal.subject(), rate).await {
+    match security
+        .limiter()
+        .check(tool, principal.subject(), rate)
+        .await
+    {
         Ok(Decision::Allow) => {}
         Ok(Decision::Deny { retry_after }) => {
             let ms = retry_after.as_millis().max(1) as u64;
-            audit::record(tool, &principal, Outcome::RateLimited { retry_after_ms: ms });
-            let error = ToolError::new("rate_limited", format!("too many calls (limit {rate}); retry after {ms} ms"))
-                .with_detail("retry_after_ms", json!(ms));
+            audit::record(
+                tool,
+                &principal,
+                Outcome::RateLimited { retry_after_ms: ms },
+            );
+            let error = ToolError::new(
+                "rate_limited",
+                format!("too many calls (limit {rate}); retry after {ms} ms"),
+            )
+            .with_detail("retry_after_ms", json!(ms));
             return Err(deny(error));
         }
         Err(e) => {
             tracing::error!(target: "mcp_secure::audit", tool, error = %e, "rate limiter failed; call refused");
             audit::record(tool, &principal, Outcome::Unavailable);
-            return Err(deny(ToolError::new("unavailable", "the server cannot take this call now; retry later")));
+            return Err(deny(ToolError::new(
+                "unavailable",
+                "the server cannot take this call now; retry later",
+            )));
         }
     }
     let input = match parse_arguments::<I>(ctx.arguments) {
         Ok(input) => input,
         Err(errors) => {
-            audit::record(tool, &principal, Outcome::Invalid { violations: errors.violations().len() });
+            audit::record(
+                tool,
+                &principal,
+                Outcome::Invalid {
+                    violations: errors.violations().len(),
+                },
+            );
             return Err(deny(ToolError::from(errors)));
         }
     };

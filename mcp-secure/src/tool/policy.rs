@@ -108,7 +108,9 @@ impl ToolPolicy {
 
     /// The policy as JSON, as published in the tool's `_meta` under [`POLICY_META_KEY`].
     pub fn meta(&self) -> Value {
-        let rate = self.rate.unwrap_or_else(|| crate::Security::global().default_rate());
+        let rate = self
+            .rate
+            .unwrap_or_else(|| crate::Security::global().default_rate());
         let mut meta = json!({ "rate": rate.to_string() });
         match self.access {
             Access::Public => meta["public"] = json!(true),
@@ -124,5 +126,10 @@ pub const POLICY_META_KEY: &str = "io.github.mcp-secure/policy";
 const fn ends_with_read(scope: &str) -> bool {
     let b = scope.as_bytes();
     let n = b.len();
-    n >= 5 && b[n - 5] == b':' && b[n - 4] == b'r' && b[n - 3] == b'e' && b[n - 2] == b'a' && b[n - 1] == b'd'
+    n >= 5
+        && b[n - 5] == b':'
+        && b[n - 4] == b'r'
+        && b[n - 3] == b'e'
+        && b[n - 2] == b'a'
+        && b[n - 1] == b'd'
 }

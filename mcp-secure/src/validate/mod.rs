@@ -69,7 +69,10 @@ pub trait InputField {
 macro_rules! scalar_fields {
     ($($t:ty),*) => { $(impl InputField for $t {})* };
 }
-scalar_fields!(String, bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, SafePath);
+scalar_fields!(
+    String, bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64,
+    SafePath
+);
 
 impl<T: InputField> InputField for Option<T> {
     fn validate_field(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
@@ -112,11 +115,14 @@ impl<T: InputField> InputField for Box<T> {
 /// assert_eq!(err.violations()[0].rule, "type");
 /// assert_eq!(err.violations()[0].message, "invalid type: string, expected u32");
 /// ```
-pub fn parse_arguments<I: SecureInput>(arguments: Option<serde_json::Map<String, serde_json::Value>>) -> Result<I, ValidationErrors> {
+pub fn parse_arguments<I: SecureInput>(
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<I, ValidationErrors> {
     let value = serde_json::Value::Object(arguments.unwrap_or_default());
     let input: I = serde_path_to_error::deserialize(value).map_err(|e| {
         let mut errors = ValidationErrors::new();
-        let (rule, field, message) = describe_parse_error(&e.path().to_string(), &e.inner().to_string());
+        let (rule, field, message) =
+            describe_parse_error(&e.path().to_string(), &e.inner().to_string());
         errors.push_rendered(field, rule, message);
         errors
     })?;
@@ -127,24 +133,53 @@ pub fn parse_arguments<I: SecureInput>(arguments: Option<serde_json::Map<String,
 /// Turns a serde error into (rule, field path, message) without the submitted value.
 fn describe_parse_error(path: &str, message: &str) -> (&'static str, String, String) {
     let path = if path == "." { "" } else { path };
-    let join = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
-    let quoted = |m: &str| m.split('`').nth(1).map(|s| s.chars().take(64).collect::<String>());
+    let join = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let quoted = |m: &str| {
+        m.split('`')
+            .nth(1)
+            .map(|s| s.chars().take(64).collect::<String>())
+    };
     if message.starts_with("missing field") {
         let name = quoted(message).unwrap_or_default();
         return ("required", join(&name), "is required".into());
     }
     if message.starts_with("unknown field") {
         let name = quoted(message).unwrap_or_default();
-        let expected = message.split_once(", expected ").map(|(_, e)| e).unwrap_or("no other fields");
-        let field = if path.ends_with(&name) { path.to_owned() } else { join(&name) };
-        return ("unknown_field", field, format!("is not a field of this input (expected {expected})"));
+        let expected = message
+            .split_once(", expected ")
+            .map(|(_, e)| e)
+            .unwrap_or("no other fields");
+        let field = if path.ends_with(&name) {
+            path.to_owned()
+        } else {
+            join(&name)
+        };
+        return (
+            "unknown_field",
+            field,
+            format!("is not a field of this input (expected {expected})"),
+        );
     }
     if message.starts_with("duplicate field") {
         let name = quoted(message).unwrap_or_default();
-        let field = if path.ends_with(&name) { path.to_owned() } else { join(&name) };
+        let field = if path.ends_with(&name) {
+            path.to_owned()
+        } else {
+            join(&name)
+        };
         return ("duplicate_field", field, "appears more than once".into());
     }
-    let rule = if message.starts_with("unknown variant") { "one_of" } else { "type" };
+    let rule = if message.starts_with("unknown variant") {
+        "one_of"
+    } else {
+        "type"
+    };
     (rule, path.to_owned(), strip_unexpected_value(message))
 }
 
@@ -156,7 +191,9 @@ fn strip_unexpected_value(message: &str) -> String {
             let kind = match unexpected.split([' ', '`']).next().unwrap_or("") {
                 "floating" => "number",
                 "integer" => "integer",
-                k @ ("string" | "boolean" | "map" | "sequence" | "null" | "unit" | "character") => k,
+                k @ ("string" | "boolean" | "map" | "sequence" | "null" | "unit" | "character") => {
+                    k
+                }
                 _ => "value",
             };
             let kind = if unexpected == "null" { "null" } else { kind };
@@ -168,7 +205,10 @@ fn strip_unexpected_value(message: &str) -> String {
         }
     }
     if message.starts_with("unknown variant") {
-        let expected = message.split_once(", expected ").map(|(_, e)| e).unwrap_or("a listed value");
+        let expected = message
+            .split_once(", expected ")
+            .map(|(_, e)| e)
+            .unwrap_or("a listed value");
         return format!("is not an allowed value (expected {expected})");
     }
     message.chars().take(200).collect()
@@ -176,7 +216,11 @@ fn strip_unexpected_value(message: &str) -> String {
 
 impl ValidationErrors {
     fn push_rendered(&mut self, field: String, rule: &'static str, message: String) {
-        self.push_violation(Violation { field, rule, message });
+        self.push_violation(Violation {
+            field,
+            rule,
+            message,
+        });
     }
 }
 
@@ -186,10 +230,22 @@ mod tests {
 
     #[test]
     fn parse_errors_do_not_repeat_values() {
-        assert_eq!(strip_unexpected_value("invalid type: string \"hunter2\", expected u32"), "invalid type: string, expected u32");
-        assert_eq!(strip_unexpected_value("invalid type: integer `5`, expected a string"), "invalid type: integer, expected a string");
-        assert_eq!(strip_unexpected_value("invalid value: floating point `1.5`, expected u8"), "invalid value: number, expected u8");
-        assert_eq!(strip_unexpected_value("invalid type: null, expected a string"), "invalid type: null, expected a string");
+        assert_eq!(
+            strip_unexpected_value("invalid type: string \"hunter2\", expected u32"),
+            "invalid type: string, expected u32"
+        );
+        assert_eq!(
+            strip_unexpected_value("invalid type: integer `5`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            strip_unexpected_value("invalid value: floating point `1.5`, expected u8"),
+            "invalid value: number, expected u8"
+        );
+        assert_eq!(
+            strip_unexpected_value("invalid type: null, expected a string"),
+            "invalid type: null, expected a string"
+        );
         assert_eq!(
             strip_unexpected_value("unknown variant `hunter2`, expected `title` or `created`"),
             "is not an allowed value (expected `title` or `created`)"
@@ -198,13 +254,21 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_field_and_rule() {
-        assert_eq!(describe_parse_error(".", "missing field `title`"), ("required", "title".into(), "is required".into()));
+        assert_eq!(
+            describe_parse_error(".", "missing field `title`"),
+            ("required", "title".into(), "is required".into())
+        );
         let (rule, field, _) = describe_parse_error("address", "missing field `city`");
         assert_eq!((rule, field.as_str()), ("required", "address.city"));
-        let (rule, field, msg) = describe_parse_error("admin", "unknown field `admin`, expected `title` or `body`");
+        let (rule, field, msg) =
+            describe_parse_error("admin", "unknown field `admin`, expected `title` or `body`");
         assert_eq!((rule, field.as_str()), ("unknown_field", "admin"));
-        assert_eq!(msg, "is not a field of this input (expected `title` or `body`)");
-        let (rule, field, _) = describe_parse_error("tags[2]", "invalid type: integer `3`, expected a string");
+        assert_eq!(
+            msg,
+            "is not a field of this input (expected `title` or `body`)"
+        );
+        let (rule, field, _) =
+            describe_parse_error("tags[2]", "invalid type: integer `3`, expected a string");
         assert_eq!((rule, field.as_str()), ("type", "tags[2]"));
     }
 }

@@ -145,10 +145,19 @@ impl fmt::Debug for SafePath {
 }
 
 /// `path(within = "root")`: checks a [`SafePath`] against the root registered under that name.
-pub fn check_path(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &SafePath, within: &str) {
+pub fn check_path(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    value: &SafePath,
+    within: &str,
+) {
     let Some(root) = Security::global().path_root(within) else {
         tracing::error!(target: "mcp_secure::audit", root = within, "no directory registered for SafePath root; refusing the path");
-        errors.push(path, "path", "cannot be checked now (the server is not configured for this field)");
+        errors.push(
+            path,
+            "path",
+            "cannot be checked now (the server is not configured for this field)",
+        );
         return;
     };
     if let Err(message) = value.check_within(root) {
@@ -161,15 +170,38 @@ mod tests {
     use super::*;
 
     fn sp(raw: &str) -> SafePath {
-        SafePath { raw: raw.into(), resolved: OnceLock::new() }
+        SafePath {
+            raw: raw.into(),
+            resolved: OnceLock::new(),
+        }
     }
 
     #[test]
     fn syntax_refuses_escapes() {
-        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a/..", "..", "C:\\x", "C:/x", "a\\..\\b", "a\0b", "a/b\0"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/..",
+            "..",
+            "C:\\x",
+            "C:/x",
+            "a\\..\\b",
+            "a\0b",
+            "a/b\0",
+        ] {
             assert!(check_syntax(bad).is_err(), "{bad:?}");
         }
-        for good in ["a.txt", "dir/a.txt", "./a", "a..b", "..a", "a/.../b", "ünïcode/名前.txt"] {
+        for good in [
+            "a.txt",
+            "dir/a.txt",
+            "./a",
+            "a..b",
+            "..a",
+            "a/.../b",
+            "ünïcode/名前.txt",
+        ] {
             assert!(check_syntax(good).is_ok(), "{good:?}");
         }
     }
@@ -187,10 +219,16 @@ mod tests {
             std::os::unix::fs::symlink(root.join("a.txt"), root.join("inner-link")).unwrap();
             assert!(sp("link/secret").check_within(&root).is_err());
             assert!(sp("link/not-yet").check_within(&root).is_err());
-            assert_eq!(sp("inner-link").check_within(&root).unwrap(), root.join("a.txt"));
+            assert_eq!(
+                sp("inner-link").check_within(&root).unwrap(),
+                root.join("a.txt")
+            );
         }
         assert_eq!(sp("a.txt").check_within(&root).unwrap(), root.join("a.txt"));
-        assert_eq!(sp("new/file.txt").check_within(&root).unwrap(), root.join("new/file.txt"));
+        assert_eq!(
+            sp("new/file.txt").check_within(&root).unwrap(),
+            root.join("new/file.txt")
+        );
         let checked = sp("a.txt");
         assert!(checked.resolved().is_err());
         checked.check_within(&root).unwrap();

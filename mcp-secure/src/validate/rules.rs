@@ -35,12 +35,20 @@ pub const URL_MAX_LENGTH: usize = 2048;
 
 /// Whether `c` is one of the characters `no_control` refuses.
 pub fn is_control_or_bidi(c: char) -> bool {
-    NO_CONTROL_RANGES.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+    NO_CONTROL_RANGES
+        .iter()
+        .any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
 /// `length(min, max)`: the number of Unicode scalar values (what JSON Schema's `minLength` and
 /// `maxLength` count; a letter with a combining accent counts as two).
-pub fn length(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str, min: Option<usize>, max: Option<usize>) {
+pub fn length(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    value: &str,
+    min: Option<usize>,
+    max: Option<usize>,
+) {
     // Cheap bounds first: a UTF-8 string has between len/4 and len chars.
     if min.is_none_or(|min| value.len() / 4 >= min) && max.is_none_or(|max| value.len() <= max) {
         return;
@@ -53,7 +61,13 @@ pub fn length(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str, 
 }
 
 /// `items(min, max)`: the number of elements of a list.
-pub fn items(errors: &mut ValidationErrors, path: &FieldPath<'_>, n: usize, min: Option<usize>, max: Option<usize>) {
+pub fn items(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    n: usize,
+    min: Option<usize>,
+    max: Option<usize>,
+) {
     if min.is_some_and(|min| n < min) || max.is_some_and(|max| n > max) {
         errors.push(path, "items", length_message(min, max, n, "items"));
     }
@@ -70,8 +84,13 @@ fn length_message(min: Option<usize>, max: Option<usize>, n: usize, unit: &str) 
 }
 
 /// `range(min, max)`: inclusive bounds on a number. NaN is refused whatever the bounds.
-pub fn range<T>(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: T, min: Option<T>, max: Option<T>)
-where
+pub fn range<T>(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    value: T,
+    min: Option<T>,
+    max: Option<T>,
+) where
     T: PartialOrd + std::fmt::Display + Copy,
 {
     #[allow(clippy::eq_op)]
@@ -90,7 +109,13 @@ where
 /// `regex = "..."`: the pattern matches somewhere in the value (anchor it with `^...$` to match
 /// the whole value, as in JSON Schema). `regex` is `None` only if the pattern, checked at
 /// compile time, still could not be built (size limits): the value is then refused.
-pub fn regex(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str, regex: Option<&Regex>, pattern: &str) {
+pub fn regex(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    value: &str,
+    regex: Option<&Regex>,
+    pattern: &str,
+) {
     if !regex.is_some_and(|r| r.is_match(value)) {
         errors.push(path, "regex", format!("must match the pattern {pattern}"));
     }
@@ -110,7 +135,11 @@ pub fn no_control(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &s
 /// `one_of = [...]`: the value is one of the listed strings, compared exactly.
 pub fn one_of(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str, allowed: &[&str]) {
     if !allowed.contains(&value) {
-        let list = allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
+        let list = allowed
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         errors.push(path, "one_of", format!("must be one of {list}"));
     }
 }
@@ -120,7 +149,11 @@ pub fn one_of(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str, 
 /// Quoted local parts, IP-literal domains and non-ASCII addresses are refused.
 pub fn email(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str) {
     if !is_email(value) {
-        errors.push(path, "email", "must be an email address like name@example.com");
+        errors.push(
+            path,
+            "email",
+            "must be an email address like name@example.com",
+        );
     }
 }
 
@@ -134,7 +167,9 @@ fn is_email(value: &str) -> bool {
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
     let local_ok = !local.is_empty()
         && local.len() <= 64
-        && local.split('.').all(|part| !part.is_empty() && part.chars().all(atext));
+        && local
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(atext));
     local_ok && is_dns_name(domain, 2)
 }
 
@@ -149,7 +184,9 @@ fn is_dns_name(name: &str, min_labels: usize) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()))
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// `url(schemes = [...], allow_private)`: an absolute URL of at most [`URL_MAX_LENGTH`]
@@ -160,22 +197,37 @@ fn is_dns_name(name: &str, min_labels: usize) -> bool {
 ///
 /// Host names are not resolved here: a name that resolves to a private address has to be
 /// refused again when connecting.
-pub fn url(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str, schemes: &[&str], allow_private: bool) {
+pub fn url(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    value: &str,
+    schemes: &[&str],
+    allow_private: bool,
+) {
     if let Err(message) = check_url(value, schemes, allow_private) {
         errors.push(path, "url", message);
     }
 }
 
 fn check_url(value: &str, schemes: &[&str], allow_private: bool) -> Result<(), String> {
-    let allowed = || schemes.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(" or ");
+    let allowed = || {
+        schemes
+            .iter()
+            .map(|s| format!("{s}://"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
     if value.chars().count() > URL_MAX_LENGTH {
-        return Err(format!("must be a URL of at most {URL_MAX_LENGTH} characters"));
+        return Err(format!(
+            "must be a URL of at most {URL_MAX_LENGTH} characters"
+        ));
     }
     // The URL parser would silently drop these; the schema's pattern cannot, so refuse them.
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("must not contain spaces or control characters".into());
     }
-    let url = url::Url::parse(value).map_err(|_| format!("must be an absolute URL starting with {}", allowed()))?;
+    let url = url::Url::parse(value)
+        .map_err(|_| format!("must be an absolute URL starting with {}", allowed()))?;
     if !schemes.iter().any(|s| s.eq_ignore_ascii_case(url.scheme())) {
         return Err(format!("must start with {}", allowed()));
     }
@@ -256,16 +308,25 @@ mod tests {
         let mut e = ValidationErrors::new();
         let root = FieldPath::Root;
         f(&mut e, &root.field("f"));
-        e.violations().iter().map(|v| format!("{}:{}", v.rule, v.message)).collect()
+        e.violations()
+            .iter()
+            .map(|v| format!("{}:{}", v.rule, v.message))
+            .collect()
     }
 
     #[test]
     fn length_counts_scalar_values() {
         assert!(run(|e, p| length(e, p, "héllo", Some(5), Some(5))).is_empty());
         // e + COMBINING ACUTE ACCENT is two scalar values, as JSON Schema counts them.
-        assert_eq!(run(|e, p| length(e, p, "e\u{301}", None, Some(1))), ["length:must have at most 1 characters (has 2)"]);
+        assert_eq!(
+            run(|e, p| length(e, p, "e\u{301}", None, Some(1))),
+            ["length:must have at most 1 characters (has 2)"]
+        );
         assert!(run(|e, p| length(e, p, "😀😀", None, Some(2))).is_empty());
-        assert_eq!(run(|e, p| length(e, p, "", Some(1), Some(200))), ["length:must have 1 to 200 characters (has 0)"]);
+        assert_eq!(
+            run(|e, p| length(e, p, "", Some(1), Some(200))),
+            ["length:must have 1 to 200 characters (has 0)"]
+        );
         let long = "x".repeat(1_000_000);
         assert_eq!(run(|e, p| length(e, p, &long, None, Some(10))).len(), 1);
         assert!(run(|e, p| length(e, p, "\0", Some(1), Some(1))).is_empty());
@@ -275,17 +336,42 @@ mod tests {
     fn range_is_inclusive_and_refuses_nan() {
         assert!(run(|e, p| range(e, p, 1u32, Some(1), Some(10))).is_empty());
         assert!(run(|e, p| range(e, p, 10u32, Some(1), Some(10))).is_empty());
-        assert_eq!(run(|e, p| range(e, p, 0u32, Some(1), Some(10))), ["range:must be between 1 and 10"]);
+        assert_eq!(
+            run(|e, p| range(e, p, 0u32, Some(1), Some(10))),
+            ["range:must be between 1 and 10"]
+        );
         assert_eq!(run(|e, p| range(e, p, f64::NAN, Some(0.0), None)).len(), 1);
-        assert_eq!(run(|e, p| range(e, p, -5i64, None, Some(-6))), ["range:must be at most -6"]);
+        assert_eq!(
+            run(|e, p| range(e, p, -5i64, None, Some(-6))),
+            ["range:must be at most -6"]
+        );
     }
 
     #[test]
     fn no_control_refuses_controls_and_bidi_overrides() {
-        for bad in ["a\0b", "tab\there", "line\n", "\u{7f}", "\u{85}", "abc\u{202E}cba", "\u{2066}x\u{2069}", "\u{200F}", "\u{61C}"] {
+        for bad in [
+            "a\0b",
+            "tab\there",
+            "line\n",
+            "\u{7f}",
+            "\u{85}",
+            "abc\u{202E}cba",
+            "\u{2066}x\u{2069}",
+            "\u{200F}",
+            "\u{61C}",
+        ] {
             assert_eq!(run(|e, p| no_control(e, p, bad)).len(), 1, "{bad:?}");
         }
-        for good in ["plain", "héllo wörld", "e\u{301}", "עברית", "العربية", "日本語", "😀", "\u{200D}"] {
+        for good in [
+            "plain",
+            "héllo wörld",
+            "e\u{301}",
+            "עברית",
+            "العربية",
+            "日本語",
+            "😀",
+            "\u{200D}",
+        ] {
             assert!(run(|e, p| no_control(e, p, good)).is_empty(), "{good:?}");
         }
     }
@@ -293,7 +379,10 @@ mod tests {
     #[test]
     fn no_control_pattern_states_the_same_set() {
         let re = Regex::new(&rust_pattern(NO_CONTROL_PATTERN)).unwrap();
-        for c in ['\0', '\u{1f}', '\u{7f}', '\u{9f}', '\u{61c}', '\u{200e}', '\u{202a}', '\u{2069}', 'a', 'é', '\u{a0}', '\u{2065}', '\u{206a}'] {
+        for c in [
+            '\0', '\u{1f}', '\u{7f}', '\u{9f}', '\u{61c}', '\u{200e}', '\u{202a}', '\u{2069}', 'a',
+            'é', '\u{a0}', '\u{2065}', '\u{206a}',
+        ] {
             assert_eq!(re.is_match(&c.to_string()), !is_control_or_bidi(c), "{c:?}");
         }
     }
@@ -311,10 +400,29 @@ mod tests {
 
     #[test]
     fn email_accepts_ordinary_addresses_only() {
-        for good in ["a@example.com", "first.last+tag@sub.example.org", "x_y@a-b.io"] {
+        for good in [
+            "a@example.com",
+            "first.last+tag@sub.example.org",
+            "x_y@a-b.io",
+        ] {
             assert!(is_email(good), "{good}");
         }
-        for bad in ["", "a", "a@", "@b.com", "a@b", "a..b@c.com", ".a@c.com", "a@-b.com", "a@b.123", "a b@c.com", "a@[127.0.0.1]", "\"q\"@c.com", "ü@c.com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.com",
+            "a@b",
+            "a..b@c.com",
+            ".a@c.com",
+            "a@-b.com",
+            "a@b.123",
+            "a b@c.com",
+            "a@[127.0.0.1]",
+            "\"q\"@c.com",
+            "ü@c.com",
+            "a@b@c.com",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
         assert!(!is_email(&format!("{}@c.com", "a".repeat(65))));
@@ -367,7 +475,13 @@ mod tests {
     fn messages_name_the_rule_not_the_value() {
         let msgs = run(|e, p| {
             one_of(e, p, "hunter2", &["a", "b"]);
-            regex(e, p, "hunter2", Regex::new("^[a-z]+$").ok().as_ref(), "^[a-z]+$");
+            regex(
+                e,
+                p,
+                "hunter2",
+                Regex::new("^[a-z]+$").ok().as_ref(),
+                "^[a-z]+$",
+            );
             url(e, p, "https://hunter2.localhost", &["https"], false);
         });
         assert_eq!(msgs.len(), 3);

@@ -62,12 +62,18 @@ pub struct HttpServer {
 impl HttpServer {
     pub fn start(keys: Option<&str>, files: &Path) -> HttpServer {
         let mut cmd = Command::new(bin());
-        cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"]).arg(files);
-        cmd.env_remove("NOTES_API_KEYS").env("NOTES_LOG", "warn,mcp_secure::audit=info");
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"])
+            .arg(files);
+        cmd.env_remove("NOTES_API_KEYS")
+            .env("NOTES_LOG", "warn,mcp_secure::audit=info");
         if let Some(keys) = keys {
             cmd.env("NOTES_API_KEYS", keys);
         }
-        let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("start notes-server");
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start notes-server");
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         std::thread::spawn(move || {
@@ -80,13 +86,20 @@ impl HttpServer {
         let mut url = None;
         let mut seen = Vec::new();
         while url.is_none() {
-            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("server did not start: {seen:?}"));
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("server did not start: {seen:?}"));
             if let Some(rest) = line.split("serving MCP at ").nth(1) {
                 url = Some(rest.trim().to_owned());
             }
             seen.push(line);
         }
-        HttpServer { child, url: url.unwrap(), banner: seen, stderr: rx }
+        HttpServer {
+            child,
+            url: url.unwrap(),
+            banner: seen,
+            stderr: rx,
+        }
     }
 
     /// What the server printed since start-up (or the last call).
@@ -99,8 +112,11 @@ impl HttpServer {
     }
 
     pub async fn client(&self, key: &str) -> Client {
-        let config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(key);
-        ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("connect over HTTP")
+        let config =
+            StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(key);
+        ().serve(StreamableHttpClientTransport::from_config(config))
+            .await
+            .expect("connect over HTTP")
     }
 }
 
@@ -116,7 +132,11 @@ pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
     let files: PathBuf = files.to_owned();
     let api_key = api_key.map(str::to_owned);
     let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
-        cmd.arg("stdio").arg("--files").arg(&files).env("NOTES_API_KEYS", KEYS).env("NOTES_LOG", "error");
+        cmd.arg("stdio")
+            .arg("--files")
+            .arg(&files)
+            .env("NOTES_API_KEYS", KEYS)
+            .env("NOTES_LOG", "error");
         match &api_key {
             Some(key) => cmd.env("NOTES_API_KEY", key),
             None => cmd.env_remove("NOTES_API_KEY"),
@@ -127,24 +147,43 @@ pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
 }
 
 pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(args.as_object().cloned().expect("object arguments"));
+    let params = CallToolRequestParams::new(tool.to_owned())
+        .with_arguments(args.as_object().cloned().expect("object arguments"));
     client.call_tool(params).await.expect("tools/call answered")
 }
 
 /// The structured content of a successful call.
 pub fn ok(result: &CallToolResult) -> &Value {
-    assert_ne!(result.is_error, Some(true), "expected success, got {result:?}");
-    result.structured_content.as_ref().expect("structured content")
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "expected success, got {result:?}"
+    );
+    result
+        .structured_content
+        .as_ref()
+        .expect("structured content")
 }
 
 /// The `error` object of a refused call.
 pub fn err(result: &CallToolResult) -> &Value {
-    assert_eq!(result.is_error, Some(true), "expected an error, got {result:?}");
-    &result.structured_content.as_ref().expect("structured error")["error"]
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected an error, got {result:?}"
+    );
+    &result
+        .structured_content
+        .as_ref()
+        .expect("structured error")["error"]
 }
 
 pub fn text(result: &CallToolResult) -> String {
-    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect()
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
 }
 
 /// The (field, rule) pairs of an `invalid_input` error.
@@ -155,6 +194,11 @@ pub fn violations(result: &CallToolResult) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| (v["field"].as_str().unwrap().to_owned(), v["rule"].as_str().unwrap().to_owned()))
+        .map(|v| {
+            (
+                v["field"].as_str().unwrap().to_owned(),
+                v["rule"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
