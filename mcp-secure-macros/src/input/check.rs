@@ -1,7 +1,7 @@
 use syn::{DeriveInput, Ident, Type};
 
 use super::{
-    model::{Field, Model, Num, Rules, Shape},
+    model::{Field, Model, Num, Rules, Shape, head_and_arg},
     syntax::{Parsed, ParsedField},
 };
 use crate::{ctxt::Errors, grammar, scopes::doc_text, symbol::*};
@@ -230,18 +230,11 @@ fn check_rules(
 
 /// `T` of `Vec<T>` or `Option<Vec<T>>`, to point errors about elements at the element type.
 fn element_type(ty: &Type) -> Option<&Type> {
-    let Type::Path(tp) = ty else { return None };
-    let last = tp.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else {
-        return None;
-    };
-    if last.ident == "Option" {
-        element_type(inner)
+    let (head, arg) = head_and_arg(ty)?;
+    if head == "Option" {
+        element_type(arg?)
     } else {
-        Some(inner)
+        arg
     }
 }
 

@@ -15,25 +15,31 @@ pub enum Shape {
     Other,
 }
 
+/// The last segment of a type path and its first generic type argument: `Vec` and `String` for
+/// `std::vec::Vec<String>`.
+pub fn head_and_arg(ty: &Type) -> Option<(&Ident, Option<&Type>)> {
+    let Type::Path(tp) = ty else { return None };
+    if tp.qself.is_some() {
+        return None;
+    }
+    let last = tp.path.segments.last()?;
+    let arg = match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(t)) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    };
+    Some((&last.ident, arg))
+}
+
 impl Shape {
     pub fn of(ty: &Type) -> Shape {
-        let Type::Path(tp) = ty else {
+        let Some((head, arg)) = head_and_arg(ty) else {
             return Shape::Other;
         };
-        if tp.qself.is_some() {
-            return Shape::Other;
-        }
-        let Some(last) = tp.path.segments.last() else {
-            return Shape::Other;
-        };
-        let name = last.ident.to_string();
-        let inner = || match &last.arguments {
-            syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match a.args.first() {
-                Some(syn::GenericArgument::Type(t)) => Some(Shape::of(t)),
-                _ => None,
-            },
-            _ => None,
-        };
+        let name = head.to_string();
+        let inner = || arg.map(Shape::of);
         match name.as_str() {
             "String" => Shape::Str,
             "bool" => Shape::Bool,

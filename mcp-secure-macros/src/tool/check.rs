@@ -10,7 +10,7 @@ use super::{
 use crate::{
     ctxt::Errors,
     grammar::{check_scope, check_tool_name, parse_rate},
-    input::model::Shape,
+    input::model::{Shape, head_and_arg},
     scopes::doc_text,
     symbol::*,
 };
@@ -237,29 +237,15 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
 }
 
 fn last_segment(ty: &Type) -> Option<String> {
-    match ty {
-        Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    }
+    head_and_arg(ty).map(|(head, _)| head.to_string())
 }
 
 /// `T` of a return type `Json<T>` or `Result<Json<T>, E>`.
 fn json_output(ty: &Type) -> Option<Type> {
-    let Type::Path(tp) = ty else { return None };
-    let last = tp.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    let Some(syn::GenericArgument::Type(first)) = args.args.first() else {
-        return None;
-    };
-    if last.ident == JSON {
-        return Some(first.clone());
-    }
-    if last.ident == "Result" {
-        json_output(first)
-    } else {
-        None
+    match head_and_arg(ty)? {
+        (head, Some(arg)) if head == JSON => Some(arg.clone()),
+        (head, Some(arg)) if head == "Result" => json_output(arg),
+        _ => None,
     }
 }
 
