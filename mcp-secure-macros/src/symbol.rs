@@ -4,10 +4,12 @@ pub const MCP: &str = "mcp";
 pub const MCP_TOOL: &str = "mcp_tool";
 
 pub const ROUTER: &str = "router";
+pub const DEFAULT_RATE: &str = "default_rate";
 
 pub const SCOPE: &str = "scope";
 pub const PUBLIC: &str = "public";
 pub const RATE: &str = "rate";
+pub const RATE_KEY: &str = "rate_key";
 pub const NAME: &str = "name";
 pub const TITLE: &str = "title";
 pub const DESCRIPTION: &str = "description";

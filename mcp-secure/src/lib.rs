@@ -58,7 +58,7 @@
 //!
 //! Every call runs, in order: authenticate ([`Principal`](auth::Principal) from the HTTP
 //! request or the stdio start-up credentials), authorize (the tool's scope, with implication),
-//! rate limit (per caller per tool), parse and validate the input, run the tool, record an
+//! rate limit (per caller per tool, see [`rate`]), parse and validate the input, run the tool, record an
 //! [audit](audit) event. Denials come back as tool results with `isError: true` and a stable
 //! code ([`ToolError`]); the tool does not run.
 
@@ -78,7 +78,7 @@ pub mod validate;
 pub mod __private;
 
 pub use mcp_secure_macros::{SecureInput, mcp_tool, mcp_tools, scopes};
-pub use security::{DEFAULT_RATE, Security, SecurityBuilder, SecurityError};
+pub use security::{Security, SecurityBuilder, SecurityError};
 pub use tool::ToolError;
 pub use validate::SecureInput;
 

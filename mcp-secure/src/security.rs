@@ -8,37 +8,35 @@ use std::{
 
 use crate::{
     auth::Principal,
-    rate::{MemoryLimiter, RateLimiter, RateSpec},
+    rate::{MemoryLimiter, RateLimiter},
 };
 
 static GLOBAL: OnceLock<Security> = OnceLock::new();
 
-/// The rate a tool gets when it declares none and the server sets no other default.
-pub const DEFAULT_RATE: RateSpec = RateSpec::per_second(10);
-
-/// What guarded tools consult on every call: the rate limiter, the default rate, the principal
-/// of a local (stdio) session, and the directories `SafePath` fields are confined to.
+/// What guarded tools consult on every call: the rate limiter (and whether its failure refuses
+/// calls), the principal of a local (stdio) session, and the directories `SafePath` fields are
+/// confined to.
 ///
 /// It is process-wide, so that every session of a streamable HTTP server (rmcp builds one
 /// server value per session) shares one limiter: opening a new session does not reset a
 /// caller's limits. Install it once at start-up, before serving; without an install, an
-/// in-memory limiter, [`DEFAULT_RATE`], no local principal and no path roots are used.
+/// in-memory limiter (failing closed), no local principal and no path roots are used.
 ///
 /// ```
-/// use mcp_secure::{Security, auth::Principal, rate::RateSpec};
+/// use mcp_secure::{Security, auth::Principal, rate::MemoryLimiter};
 /// let dir = tempfile::tempdir().unwrap();
 /// Security::builder()
-///     .default_rate(RateSpec::per_second(20))
+///     .limiter(MemoryLimiter::new())
 ///     .local_principal(Principal::new("local-user", ["files:read"]))
 ///     .path_root("files", dir.path())
 ///     .install()
 ///     .unwrap();
-/// assert_eq!(Security::global().default_rate(), RateSpec::per_second(20));
+/// assert_eq!(Security::global().local_principal().unwrap().subject(), "local-user");
 /// assert!(Security::builder().install().is_err(), "installed once per process");
 /// ```
 pub struct Security {
     limiter: Arc<dyn RateLimiter>,
-    default_rate: RateSpec,
+    limiter_fail_open: bool,
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathBuf)>,
 }
@@ -59,9 +57,9 @@ impl Security {
         &*self.limiter
     }
 
-    /// The rate of tools that declare none.
-    pub fn default_rate(&self) -> RateSpec {
-        self.default_rate
+    /// Whether a call goes ahead when the limiter fails (default: no, it is refused).
+    pub fn limiter_fail_open(&self) -> bool {
+        self.limiter_fail_open
     }
 
     /// The caller of requests that did not come over HTTP (stdio).
@@ -81,7 +79,7 @@ impl Security {
 impl fmt::Debug for Security {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Security")
-            .field("default_rate", &self.default_rate)
+            .field("limiter_fail_open", &self.limiter_fail_open)
             .field("local_principal", &self.local_principal)
             .field("path_roots", &self.path_roots)
             .finish_non_exhaustive()
@@ -92,7 +90,7 @@ impl fmt::Debug for Security {
 #[derive(Default)]
 pub struct SecurityBuilder {
     limiter: Option<Arc<dyn RateLimiter>>,
-    default_rate: Option<RateSpec>,
+    limiter_fail_open: bool,
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathBuf)>,
 }
@@ -131,9 +129,10 @@ impl SecurityBuilder {
         self
     }
 
-    /// The rate of tools that declare none (default [`DEFAULT_RATE`]).
-    pub fn default_rate(mut self, rate: RateSpec) -> Self {
-        self.default_rate = Some(rate);
+    /// Lets calls through when the limiter cannot decide (its store is down). The default is to
+    /// refuse them; either way the failure is audited.
+    pub fn limiter_fail_open(mut self, fail_open: bool) -> Self {
+        self.limiter_fail_open = fail_open;
         self
     }
 
@@ -154,7 +153,7 @@ impl SecurityBuilder {
             limiter: self
                 .limiter
                 .unwrap_or_else(|| Arc::new(MemoryLimiter::new())),
-            default_rate: self.default_rate.unwrap_or(DEFAULT_RATE),
+            limiter_fail_open: self.limiter_fail_open,
             local_principal: self.local_principal,
             path_roots: self.path_roots,
         }

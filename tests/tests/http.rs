@@ -77,7 +77,7 @@ async fn listed_schemas_state_the_checks() {
     let meta = files_read.meta.as_ref().unwrap();
     assert_eq!(
         meta["io.github.mcp-secure/policy"],
-        json!({"scope": "files:read", "rate": "5/s"})
+        json!({"scope": "files:read", "rate": "5/s", "rate_key": "caller"})
     );
 
     let delete = tool(&tools, "notes_delete");

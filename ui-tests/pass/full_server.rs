@@ -97,7 +97,7 @@ impl Server {
         Ok(path.resolved()?.display().to_string())
     }
 
-    #[mcp_tool(public, rate = "1/h", idempotent = false)]
+    #[mcp_tool(public, rate = "3/day, burst = 1", rate_key = "global", idempotent = false)]
     async fn ping() -> String {
         "pong".into()
     }

@@ -1,4 +1,5 @@
-// `router = name` renames the router and its policies; two impls of one type can each have one.
+// `router = name` renames the router and its policies; two impls of one type can each have one;
+// `default_rate` gives a rate to the tools of an impl that state none.
 use mcp_secure::prelude::*;
 
 #[derive(Clone)]
@@ -12,7 +13,7 @@ impl Server {
     }
 }
 
-#[mcp_tools]
+#[mcp_tools(default_rate = "20/min")]
 impl Server {
     #[mcp_tool(public)]
     async fn version(&self) -> String {
@@ -24,5 +25,5 @@ fn main() {
     let all = Server::tool_router() + Server::admin_router();
     assert_eq!(all.list_all().len(), 2);
     assert_eq!(Server::admin_router_policies()[0].name(), "status");
-    assert_eq!(Server::tool_policies()[0].rate(), None);
+    assert_eq!(Server::tool_policies()[0].rate().to_string(), "20/min");
 }

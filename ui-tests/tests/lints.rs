@@ -54,13 +54,13 @@ impl Server {
     }
 
     /// Find things.
-    #[mcp_tool(scope = "things:read", rate = "10/min")]
+    #[mcp_tool(scope = "things:read", rate = "10/min, burst = 2", rate_key = "client")]
     async fn find(&self, kind: Kind, #[mcp(range(min = -3, max = 3))] offset: i8) -> String {
         format!("{} {offset}", kind.as_str())
     }
 
     /// Anyone.
-    #[mcp_tool(public)]
+    #[mcp_tool(public, rate = "unlimited")]
     async fn hello() -> String {
         "hi".to_owned()
     }

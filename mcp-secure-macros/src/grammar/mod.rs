@@ -32,36 +32,99 @@ pub fn check_scope(scope: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A rate: `N/s`, `N/min` or `N/h`, N a positive integer.
-pub fn parse_rate(rate: &str) -> Result<(u32, u64), String> {
-    let usage = "write a rate as \"N/s\", \"N/min\" or \"N/h\", e.g. \"10/s\"";
-    let Some((count, unit)) = rate.split_once('/') else {
+/// A parsed `rate = "..."`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    /// `"unlimited"`: an explicit opt-out.
+    Unlimited,
+    /// `count` calls per `period_ms`, at most `burst` at once.
+    Limited {
+        count: u32,
+        period_ms: u64,
+        burst: u32,
+    },
+}
+
+/// `N/unit` with unit `s`, `min`, `h` or `d` (also `sec`, `second`, `minute`, `hour`, `day`),
+/// optionally `, burst = B` with 1 <= B <= N; or `unlimited`.
+pub fn parse_rate(rate: &str) -> Result<Rate, String> {
+    let usage = "write a rate as \"N/s\", \"N/min\", \"N/h\" or \"N/d\", optionally with \", burst = B\", or \"unlimited\"";
+    let rate = rate.trim();
+    if rate == "unlimited" {
+        return Ok(Rate::Unlimited);
+    }
+    let (spec, options) = match rate.split_once(',') {
+        Some((spec, options)) => (spec.trim(), Some(options.trim())),
+        None => (rate, None),
+    };
+    let Some((count, unit)) = spec.split_once('/') else {
         return Err(format!("`{rate}` is not a rate; {usage}"));
     };
     let (count, unit) = (count.trim(), unit.trim());
-    let period_ms = match unit {
-        "s" => 1_000,
-        "min" => 60_000,
-        "h" => 3_600_000,
+    let (period_ms, word): (u64, &str) = match unit {
+        "s" | "sec" | "second" => (1_000, "second"),
+        "min" | "minute" => (60_000, "minute"),
+        "h" | "hour" => (3_600_000, "hour"),
+        "d" | "day" => (86_400_000, "day"),
         other => return Err(format!("unknown unit `{other}`; {usage}")),
     };
-    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+    let count = positive(
+        count,
+        &format!("calls per {word}"),
+        &format!("\"10/{unit}\""),
+    )?;
+    let burst = match options {
+        None => count,
+        Some(options) => {
+            let Some(("burst", value)) = options.split_once('=').map(|(k, v)| (k.trim(), v.trim()))
+            else {
+                return Err(format!(
+                    "`{options}` is not a rate option; the only one is `burst = B`, e.g. \"{count}/{unit}, burst = 5\""
+                ));
+            };
+            let burst = positive(
+                value,
+                "calls in a burst",
+                &format!("\"{count}/{unit}, burst = 5\""),
+            )?;
+            if burst > count {
+                return Err(format!(
+                    "a burst of {burst} is larger than the {count} calls the rate allows per {word}; use a burst of at most {count}, or raise the rate"
+                ));
+            }
+            burst
+        }
+    };
+    Ok(Rate::Limited {
+        count,
+        period_ms,
+        burst,
+    })
+}
+
+fn positive(text: &str, what: &str, example: &str) -> Result<u32, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
-            "`{count}` is not a number of calls; write the count in digits, e.g. \"10/{unit}\""
+            "`{text}` is not a number of {what}; write it in digits, e.g. {example}"
         ));
     }
-    let count: u32 = count.parse().map_err(|_| {
-        format!(
-            "{count} calls per {unit} is too many (at most {})",
-            u32::MAX
-        )
-    })?;
-    if count == 0 {
-        return Err(format!(
-            "a rate of 0/{unit} refuses every call; give a positive count, or remove the tool"
-        ));
+    match text.parse::<u32>() {
+        Ok(0) => Err(format!(
+            "0 {what} refuses every call; give a positive number, or remove the tool"
+        )),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text} {what} is too many (at most {})", u32::MAX)),
     }
-    Ok((count, period_ms))
+}
+
+/// `caller`, `client` or `global`: whose calls share one limit.
+pub fn check_rate_key(key: &str) -> Result<(), String> {
+    match key {
+        "caller" | "client" | "global" => Ok(()),
+        other => Err(format!(
+            "`{other}` is not a rate key; write \"caller\" (each caller, the default), \"client\" (each OAuth client) or \"global\" (everyone together)"
+        )),
+    }
 }
 
 /// An MCP tool name: 1 to 128 of `A-Z a-z 0-9 _ - .`.
@@ -86,11 +149,23 @@ mod tests {
 
     #[test]
     fn rates() {
-        assert_eq!(parse_rate("10/s"), Ok((10, 1_000)));
-        assert_eq!(parse_rate("30/min"), Ok((30, 60_000)));
-        assert_eq!(parse_rate("1/h"), Ok((1, 3_600_000)));
+        let limited = |count, period_ms, burst| {
+            Ok(Rate::Limited {
+                count,
+                period_ms,
+                burst,
+            })
+        };
+        assert_eq!(parse_rate("10/s"), limited(10, 1_000, 10));
+        assert_eq!(parse_rate("10/sec"), limited(10, 1_000, 10));
+        assert_eq!(parse_rate("30/min"), limited(30, 60_000, 30));
+        assert_eq!(parse_rate("1/h"), limited(1, 3_600_000, 1));
+        assert_eq!(parse_rate("5/day"), limited(5, 86_400_000, 5));
+        assert_eq!(parse_rate("100/min, burst = 20"), limited(100, 60_000, 20));
+        assert_eq!(parse_rate(" 100 / min ,burst=1 "), limited(100, 60_000, 1));
+        assert_eq!(parse_rate("unlimited"), Ok(Rate::Unlimited));
         for bad in [
-            "10/sec",
+            "10/secs",
             "0/s",
             "ten/s",
             "10",
@@ -98,6 +173,12 @@ mod tests {
             "-1/s",
             "99999999999/s",
             "1.5/s",
+            "10/s, burst = 0",
+            "10/s, burst = 11",
+            "10/s, bust = 2",
+            "10/s, burst = x",
+            "unlimited, burst = 2",
+            "Unlimited",
         ] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     ctxt::Errors,
-    grammar::{check_scope, check_tool_name, parse_rate},
+    grammar::{Rate, check_rate_key, check_scope, check_tool_name, parse_rate},
     input::model::{Shape, head_and_arg},
     scopes::doc_text,
     symbol::*,
@@ -23,10 +23,23 @@ pub fn check(item: &ItemImpl, parsed: Parsed) -> syn::Result<Model> {
             "`#[mcp_tools]` goes on an inherent `impl Type { ... }` block, not on a trait impl",
         );
     }
+    let default_rate =
+        parsed
+            .default_rate
+            .as_ref()
+            .and_then(|lit| match parse_rate(&lit.value()) {
+                Ok(rate) => Some(rate),
+                Err(msg) => {
+                    errors.spanned(lit, msg);
+                    None
+                }
+            });
+    // An invalid default was reported above; do not also report every tool as rate-less.
+    let fallback = default_rate.or(parsed.default_rate.as_ref().map(|_| Rate::Unlimited));
     let mut seen: HashMap<String, ()> = HashMap::new();
     let mut tools = Vec::new();
     for t in parsed.tools {
-        if let Some(tool) = check_tool(t, &mut errors) {
+        if let Some(tool) = check_tool(t, fallback, &mut errors) {
             if seen.insert(tool.name.clone(), ()).is_some() {
                 errors.at(
                     tool.span,
@@ -55,7 +68,7 @@ pub fn check(item: &ItemImpl, parsed: Parsed) -> syn::Result<Model> {
     })
 }
 
-fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
+fn check_tool(t: ToolSyntax, default_rate: Option<Rate>, errors: &mut Errors) -> Option<Tool> {
     let mut errs = Errors::default();
     match (&t.scope, t.public) {
         (None, None) => errs.spanned(
@@ -70,16 +83,29 @@ fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
         }
         (None, Some(_)) => {}
     }
-    let rate = t
-        .rate
-        .as_ref()
-        .and_then(|lit| match parse_rate(&lit.value()) {
-            Ok(r) => Some(r),
-            Err(msg) => {
-                errs.spanned(lit, msg);
-                None
-            }
-        });
+    let rate = match &t.rate {
+        Some(lit) => parse_rate(&lit.value())
+            .map_err(|msg| errs.spanned(lit, msg))
+            .ok(),
+        None if default_rate.is_some() => default_rate,
+        None => {
+            errs.spanned(
+                &t.attr,
+                "this tool has no rate: add `rate = \"10/s\"` (or `rate = \"unlimited\"` to opt out), or give every tool of the impl a default with `#[mcp_tools(default_rate = \"10/s\")]`",
+            );
+            None
+        }
+    };
+    if let Some(key) = &t.rate_key {
+        if let Err(msg) = check_rate_key(&key.value()) {
+            errs.spanned(key, msg);
+        } else if rate == Some(Rate::Unlimited) {
+            errs.spanned(
+                key,
+                "an `unlimited` tool has no rate to key; remove `rate_key`",
+            );
+        }
+    }
     let name = t
         .name
         .as_ref()
@@ -135,7 +161,8 @@ fn check_tool(t: ToolSyntax, errors: &mut Errors) -> Option<Tool> {
         fn_ident: t.fn_ident.clone(),
         name,
         scope: t.scope.clone(),
-        rate,
+        rate: rate.expect("checked when no errors"),
+        rate_key: t.rate_key.as_ref().map(|k| k.value()),
         title: t.title.as_ref().map(|l| l.value()),
         description,
         destructive: t.destructive,

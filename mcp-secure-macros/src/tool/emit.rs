@@ -3,7 +3,7 @@ use quote::{format_ident, quote};
 use syn::ItemImpl;
 
 use super::model::{Arg, Input, Model, Tool};
-use crate::symbol::SCOPES_MODULE;
+use crate::{grammar::Rate, symbol::SCOPES_MODULE};
 
 pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
     let self_ty = &item.self_ty;
@@ -55,10 +55,17 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
             }
             None => quote!(::mcp_secure::tool::Access::Public),
         };
-        let mut policy = quote!(::mcp_secure::tool::ToolPolicy::new(#name, #access));
-        if let Some((count, period_ms)) = t.rate {
-            policy
-                .extend(quote!(.with_rate(::mcp_secure::rate::RateSpec::new(#count, #period_ms))));
+        let rate = match t.rate {
+            Rate::Unlimited => quote!(::mcp_secure::rate::RateLimit::Unlimited),
+            Rate::Limited { count, period_ms, burst } => quote! {
+                ::mcp_secure::rate::RateLimit::Limited(::mcp_secure::rate::RateSpec::new(#count, #period_ms).with_burst(#burst))
+            },
+        };
+        let mut policy = quote!(::mcp_secure::tool::ToolPolicy::new(#name, #access, #rate));
+        match t.rate_key.as_deref() {
+            Some("client") => policy.extend(quote!(.with_rate_key(::mcp_secure::rate::RateKey::Client))),
+            Some("global") => policy.extend(quote!(.with_rate_key(::mcp_secure::rate::RateKey::Global))),
+            _ => {}
         }
         if let Some(d) = t.destructive {
             policy.extend(quote!(.with_destructive(#d)));

@@ -1,6 +1,8 @@
 use proc_macro2::Span;
 use syn::{Attribute, Ident, LitStr, Type};
 
+use crate::grammar::Rate;
+
 pub struct Model {
     pub router: Ident,
     pub policies: Ident,
@@ -11,7 +13,8 @@ pub struct Tool {
     pub fn_ident: Ident,
     pub name: String,
     pub scope: Option<LitStr>,
-    pub rate: Option<(u32, u64)>,
+    pub rate: Rate,
+    pub rate_key: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
     pub destructive: Option<bool>,

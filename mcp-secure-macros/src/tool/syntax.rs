@@ -8,6 +8,7 @@ use crate::{ctxt::Errors, symbol::*};
 
 pub struct Parsed {
     pub router: Option<Ident>,
+    pub default_rate: Option<LitStr>,
     pub tools: Vec<ToolSyntax>,
 }
 
@@ -19,6 +20,7 @@ pub struct ToolSyntax {
     pub scope: Option<LitStr>,
     pub public: Option<Span>,
     pub rate: Option<LitStr>,
+    pub rate_key: Option<LitStr>,
     pub name: Option<LitStr>,
     pub title: Option<LitStr>,
     pub description: Option<LitStr>,
@@ -39,12 +41,18 @@ pub struct ParamSyntax {
 pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
     let mut errors = Errors::default();
     let mut router = None;
+    let mut default_rate = None;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident(ROUTER) {
             router = Some(meta.value()?.parse::<Ident>()?);
             Ok(())
+        } else if meta.path.is_ident(DEFAULT_RATE) {
+            default_rate = Some(meta.value()?.parse::<LitStr>()?);
+            Ok(())
         } else {
-            Err(meta.error("unknown `mcp_tools` option; expected `router = name`"))
+            Err(meta.error(
+                "unknown `mcp_tools` option; expected `router = name` or `default_rate = \"N/s\"`",
+            ))
         }
     });
     if let Err(e) = parser.parse2(args) {
@@ -81,6 +89,7 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
             scope: None,
             public: None,
             rate: None,
+            rate_key: None,
             name: None,
             title: None,
             description: None,
@@ -110,7 +119,11 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
         tools.push(tool);
     }
     errors.into_result()?;
-    Ok(Parsed { router, tools })
+    Ok(Parsed {
+        router,
+        default_rate,
+        tools,
+    })
 }
 
 fn is_tool_attr(attr: &Attribute) -> bool {
@@ -151,6 +164,7 @@ fn tool_option(
     match key.as_str() {
         SCOPE => string(&mut tool.scope),
         RATE => string(&mut tool.rate),
+        RATE_KEY => string(&mut tool.rate_key),
         NAME => string(&mut tool.name),
         TITLE => string(&mut tool.title),
         DESCRIPTION => string(&mut tool.description),

@@ -7,14 +7,18 @@ use std::{
 
 use super::{Decision, DecisionFuture, RateLimiter, RateSpec};
 
-const SHARDS: usize = 16;
+const SHARDS: usize = 64;
+
+/// Keys up to this many bytes are looked up without allocating.
+const INLINE_KEY: usize = 256;
 
 /// The in-memory limiter: the generic cell rate algorithm (GCRA), one theoretical arrival time
-/// per (tool, caller), in sharded maps.
+/// (TAT) per (tool, key), in sharded maps behind short mutexes.
 ///
-/// Memory stays bounded by the callers active within one period: a key whose theoretical
-/// arrival time has passed holds no information (it behaves as a new key) and is dropped when
-/// its shard is swept, which happens whenever the shard has doubled since the last sweep.
+/// A decision is one hash, one lock and one map lookup; only a key seen for the first time
+/// allocates. Memory stays bounded by the keys active within their tolerance: a key whose TAT
+/// has passed holds no information (it behaves exactly like a new key) and is dropped when its
+/// shard is swept, which happens whenever the shard has doubled since its last sweep.
 ///
 /// ```
 /// use mcp_secure::rate::{Decision, MemoryLimiter, RateLimiter, RateSpec};
@@ -30,12 +34,13 @@ const SHARDS: usize = 16;
 pub struct MemoryLimiter {
     epoch: Instant,
     hasher: RandomState,
-    shards: [Mutex<Shard>; SHARDS],
+    shards: Box<[Mutex<Shard>]>,
 }
 
 #[derive(Default)]
 struct Shard {
-    tats: HashMap<(Box<str>, Box<str>), u64>,
+    /// `tool \0 key` → TAT in nanoseconds since the epoch.
+    tats: HashMap<Box<str>, u64>,
     sweep_at: usize,
 }
 
@@ -45,7 +50,7 @@ impl MemoryLimiter {
         Self {
             epoch: Instant::now(),
             hasher: RandomState::new(),
-            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
@@ -59,31 +64,53 @@ impl MemoryLimiter {
         self.len() == 0
     }
 
-    /// One decision at `now`, in nanoseconds since the limiter's epoch.
-    fn decide(&self, tool: &str, caller: &str, spec: RateSpec, now: u64) -> Decision {
+    /// One decision at `now` (nanoseconds since the limiter's epoch): the algorithm, with the
+    /// clock passed in so that tests can drive it.
+    pub fn decide_at(&self, tool: &str, key: &str, spec: RateSpec, now: u64) -> Decision {
+        let mut buf = [0u8; INLINE_KEY];
+        let joined = join_key(&mut buf, tool, key);
         let interval = spec.interval().as_nanos() as u64;
-        let tolerance = interval.saturating_mul(u64::from(spec.count()) - 1);
-        let shard = &self.shards[self.hasher.hash_one((tool, caller)) as usize % SHARDS];
+        let tolerance = spec.tolerance().as_nanos() as u64;
+        let shard = &self.shards[self.hasher.hash_one(joined.as_ref()) as usize % SHARDS];
         let mut shard = lock(shard);
-        let tat = shard
-            .tats
-            .get(&(Box::from(tool), Box::from(caller)))
-            .copied()
-            .unwrap_or(now)
-            .max(now);
-        if tat - now > tolerance {
-            return Decision::Deny {
-                retry_after: Duration::from_nanos(tat - now - tolerance),
-            };
+        if let Some(stored) = shard.tats.get_mut(joined.as_ref()) {
+            let tat = (*stored).max(now);
+            if tat - now > tolerance {
+                return Decision::Deny {
+                    retry_after: Duration::from_nanos(tat - now - tolerance),
+                };
+            }
+            *stored = tat + interval;
+            return Decision::Allow;
         }
         shard
             .tats
-            .insert((tool.into(), caller.into()), tat + interval);
+            .insert(joined.into_owned().into_boxed_str(), now + interval);
         if shard.tats.len() > shard.sweep_at {
             shard.tats.retain(|_, tat| *tat > now);
             shard.sweep_at = (shard.tats.len() * 2).max(1024);
         }
         Decision::Allow
+    }
+
+    /// Nanoseconds since the limiter's epoch.
+    pub fn now(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+}
+
+/// `tool \0 key`, on the stack when it fits. `\0` cannot occur in a tool name.
+fn join_key<'b>(buf: &'b mut [u8; INLINE_KEY], tool: &str, key: &str) -> std::borrow::Cow<'b, str> {
+    let len = tool.len() + 1 + key.len();
+    if len > INLINE_KEY {
+        return std::borrow::Cow::Owned(format!("{tool}\0{key}"));
+    }
+    buf[..tool.len()].copy_from_slice(tool.as_bytes());
+    buf[tool.len()] = 0;
+    buf[tool.len() + 1..len].copy_from_slice(key.as_bytes());
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => unreachable!("two UTF-8 strings and a NUL are UTF-8"),
     }
 }
 
@@ -102,9 +129,8 @@ impl std::fmt::Debug for MemoryLimiter {
 }
 
 impl RateLimiter for MemoryLimiter {
-    fn check<'a>(&'a self, tool: &'a str, caller: &'a str, spec: RateSpec) -> DecisionFuture<'a> {
-        let now = self.epoch.elapsed().as_nanos() as u64;
-        let decision = self.decide(tool, caller, spec, now);
+    fn check<'a>(&'a self, tool: &'a str, key: &'a str, spec: RateSpec) -> DecisionFuture<'a> {
+        let decision = self.decide_at(tool, key, spec, self.now());
         Box::pin(std::future::ready(Ok(decision)))
     }
 }
@@ -121,50 +147,114 @@ fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
 mod tests {
     use super::*;
 
-    const SEC: u64 = 1_000_000_000;
+    const MS: u64 = 1_000_000;
+    const SEC: u64 = 1_000 * MS;
 
     #[test]
     fn burst_then_steady_rate() {
         let l = MemoryLimiter::new();
         let spec = RateSpec::per_second(5);
         for _ in 0..5 {
-            assert_eq!(l.decide("t", "a", spec, SEC), Decision::Allow);
+            assert_eq!(l.decide_at("t", "a", spec, SEC), Decision::Allow);
         }
-        let Decision::Deny { retry_after } = l.decide("t", "a", spec, SEC) else {
-            panic!("sixth call in the same instant must be refused");
+        let Decision::Deny { retry_after } = l.decide_at("t", "a", spec, SEC) else {
+            panic!("the sixth call in the same instant must be refused");
         };
         assert_eq!(retry_after, Duration::from_millis(200));
         assert!(matches!(
-            l.decide("t", "a", spec, SEC + 199_000_000),
+            l.decide_at("t", "a", spec, SEC + 199 * MS),
             Decision::Deny { .. }
         ));
-        assert_eq!(l.decide("t", "a", spec, SEC + 200_000_000), Decision::Allow);
+        assert_eq!(l.decide_at("t", "a", spec, SEC + 200 * MS), Decision::Allow);
+        assert!(matches!(
+            l.decide_at("t", "a", spec, SEC + 200 * MS),
+            Decision::Deny { .. }
+        ));
+    }
+
+    #[test]
+    fn a_smaller_burst_admits_fewer_at_once() {
+        let l = MemoryLimiter::new();
+        let spec = RateSpec::per_second(10).with_burst(3);
+        let admitted = (0..10)
+            .filter(|_| l.decide_at("t", "a", spec, SEC) == Decision::Allow)
+            .count();
+        assert_eq!(admitted, 3);
+        assert_eq!(l.decide_at("t", "a", spec, SEC + 100 * MS), Decision::Allow);
     }
 
     #[test]
     fn sustained_rate_never_exceeds_the_limit() {
         let l = MemoryLimiter::new();
         let spec = RateSpec::per_second(10);
-        let mut allowed = 0;
-        // One attempt every millisecond for 10 seconds.
+        // One attempt every millisecond for 10 seconds: the burst of 10, then 10 per second.
+        let mut admitted_at = Vec::new();
         for ms in 0..10_000u64 {
-            if l.decide("t", "a", spec, ms * 1_000_000) == Decision::Allow {
-                allowed += 1;
+            if l.decide_at("t", "a", spec, ms * MS) == Decision::Allow {
+                admitted_at.push(ms);
             }
         }
-        // 10 at once, then 10 per second for the remaining 10 s, minus rounding at the edge.
-        assert!((100..=110).contains(&allowed), "allowed {allowed}");
+        assert_eq!(admitted_at.len(), 10 + 99);
+        // No window of one second holds more than burst + rate.
+        for (i, start) in admitted_at.iter().enumerate() {
+            let in_window = admitted_at[i..]
+                .iter()
+                .take_while(|t| **t < start + 1_000)
+                .count();
+            assert!(
+                in_window <= 20,
+                "{in_window} admitted in the second after {start} ms"
+            );
+        }
+        // After the burst, admissions are spaced by the interval.
+        assert!(admitted_at[10..].windows(2).all(|w| w[1] - w[0] == 100));
     }
 
     #[test]
-    fn keys_are_per_tool_and_per_caller() {
+    fn a_long_idle_restores_the_full_burst_and_no_more() {
+        let l = MemoryLimiter::new();
+        let spec = RateSpec::per_minute(3);
+        for _ in 0..3 {
+            l.decide_at("t", "a", spec, 0);
+        }
+        let later = 3_600 * SEC;
+        let admitted = (0..10)
+            .filter(|_| l.decide_at("t", "a", spec, later) == Decision::Allow)
+            .count();
+        assert_eq!(admitted, 3, "idling does not bank more than the burst");
+    }
+
+    #[test]
+    fn a_clock_stepping_back_refuses_rather_than_admits() {
+        let l = MemoryLimiter::new();
+        let spec = RateSpec::per_second(2);
+        assert_eq!(l.decide_at("t", "a", spec, 10 * SEC), Decision::Allow);
+        assert_eq!(l.decide_at("t", "a", spec, 10 * SEC), Decision::Allow);
+        // A decision stamped earlier than the last one (another thread's clock read, a skewed
+        // replica) still sees the recorded TAT: it cannot buy extra calls.
+        assert!(matches!(
+            l.decide_at("t", "a", spec, 9 * SEC),
+            Decision::Deny { .. }
+        ));
+    }
+
+    #[test]
+    fn keys_are_per_tool_and_per_key() {
         let l = MemoryLimiter::new();
         let spec = RateSpec::per_minute(1);
-        assert_eq!(l.decide("t1", "a", spec, 0), Decision::Allow);
-        assert_eq!(l.decide("t2", "a", spec, 0), Decision::Allow);
-        assert_eq!(l.decide("t1", "b", spec, 0), Decision::Allow);
+        assert_eq!(l.decide_at("t1", "a", spec, 0), Decision::Allow);
+        assert_eq!(l.decide_at("t2", "a", spec, 0), Decision::Allow);
+        assert_eq!(l.decide_at("t1", "b", spec, 0), Decision::Allow);
         assert!(matches!(
-            l.decide("t1", "a", spec, 0),
+            l.decide_at("t1", "a", spec, 0),
+            Decision::Deny { .. }
+        ));
+        // The separator keeps ("t1", "a") and ("t", "1\0a")-like pairs apart.
+        assert_eq!(l.decide_at("t", "1\0a", spec, 0), Decision::Allow);
+        let long = "k".repeat(1_000);
+        assert_eq!(l.decide_at("t1", &long, spec, 0), Decision::Allow);
+        assert!(matches!(
+            l.decide_at("t1", &long, spec, 0),
             Decision::Deny { .. }
         ));
     }
@@ -174,12 +264,30 @@ mod tests {
         let l = MemoryLimiter::new();
         let spec = RateSpec::per_second(1);
         for i in 0..50_000 {
-            l.decide("t", &format!("caller-{i}"), spec, 0);
+            l.decide_at("t", &format!("caller-{i}"), spec, 0);
         }
-        // Ten seconds later every key is idle; new traffic sweeps them out.
         for i in 0..50_000 {
-            l.decide("t", &format!("late-{i}"), spec, 10 * SEC);
+            l.decide_at("t", &format!("late-{i}"), spec, 10 * SEC);
         }
         assert!(l.len() < 60_000, "held {} keys", l.len());
+    }
+
+    #[test]
+    fn concurrent_callers_of_one_key_get_exactly_the_burst() {
+        let l = std::sync::Arc::new(MemoryLimiter::new());
+        let spec = RateSpec::per_minute(100);
+        let admitted = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..32 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        if l.decide_at("t", "shared", spec, SEC) == Decision::Allow {
+                            admitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.into_inner(), 100);
     }
 }

@@ -1,10 +1,17 @@
 //! Rate limits: [`RateSpec`] (parsed from `rate = "10/s"` at compile time), the [`RateLimiter`]
 //! trait and the in-memory GCRA limiter used by default.
 //!
-//! Semantics: a limit of `N/unit` lets a caller make `N` calls at once, then one call every
-//! `unit / N`; over any long window a caller never exceeds `N` per `unit` plus that initial
-//! burst. Limits are kept per caller (the principal's subject) per tool. A refusal carries how
-//! long to wait before the next call would be allowed.
+//! Grammar (checked at compile time): `rate = "N/unit"` with unit `s`, `min`, `h` or `d`
+//! (`sec`, `second`, `minute`, `hour`, `day` are accepted too), optionally `"N/unit, burst = B"`
+//! with `1 <= B <= N`, or `rate = "unlimited"`. Every tool has a rate: its own, or the
+//! `#[mcp_tools(default_rate = "...")]` of its impl; a tool with neither does not compile.
+//!
+//! Semantics (GCRA): a limit of `N/unit` with burst `B` (default `N`) admits `B` calls at once,
+//! then one call every `unit / N`; in any window of length `T` a key is admitted at most
+//! `B + T·N/unit` calls, so the sustained rate never exceeds `N` per `unit`. A refused call
+//! does not count, and its refusal says when the next call would be admitted
+//! (`retry_after_ms`). Limits are kept per tool and per [`RateKey`]: the caller (default), the
+//! OAuth client, or everyone together.
 
 mod gcra;
 
@@ -12,29 +19,49 @@ use std::{fmt, future::Future, pin::Pin, time::Duration};
 
 pub use gcra::MemoryLimiter;
 
-/// A rate: `count` calls per `period`.
+/// A rate: `count` calls per `period`, at most `burst` at once.
 ///
 /// ```
 /// use mcp_secure::rate::RateSpec;
 /// let r = RateSpec::per_second(10);
 /// assert_eq!(r.to_string(), "10/s");
 /// assert_eq!(r.interval().as_millis(), 100);
-/// assert_eq!(RateSpec::per_minute(30).to_string(), "30/min");
+/// assert_eq!(RateSpec::per_minute(100).with_burst(20).to_string(), "100/min, burst = 20");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RateSpec {
     count: u32,
     period_ms: u64,
+    burst: u32,
 }
 
 impl RateSpec {
     /// `count` calls per `period_ms` milliseconds. Generated code calls this with values the
     /// macro checked; `count` and `period_ms` of zero are clamped to one.
     pub const fn new(count: u32, period_ms: u64) -> Self {
+        let count = if count == 0 { 1 } else { count };
         Self {
-            count: if count == 0 { 1 } else { count },
+            count,
             period_ms: if period_ms == 0 { 1 } else { period_ms },
+            burst: count,
         }
+    }
+
+    /// The same rate admitting at most `burst` calls at once (clamped to `1..=count`).
+    pub const fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = if burst == 0 {
+            1
+        } else if burst > self.count {
+            self.count
+        } else {
+            burst
+        };
+        self
+    }
+
+    /// `count` calls per day.
+    pub const fn per_day(count: u32) -> Self {
+        Self::new(count, 86_400_000)
     }
 
     /// `count` calls per second.
@@ -52,9 +79,19 @@ impl RateSpec {
         Self::new(count, 3_600_000)
     }
 
-    /// How many calls may be made at once, and per period.
+    /// How many calls per period.
     pub const fn count(&self) -> u32 {
         self.count
+    }
+
+    /// How many calls may be made at once.
+    pub const fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// How far ahead of the steady schedule a key may run: `interval × (burst − 1)`.
+    pub fn tolerance(&self) -> Duration {
+        self.interval() * (self.burst - 1)
     }
 
     /// The period.
@@ -71,11 +108,57 @@ impl RateSpec {
 impl fmt::Display for RateSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.period_ms {
-            1_000 => write!(f, "{}/s", self.count),
-            60_000 => write!(f, "{}/min", self.count),
-            3_600_000 => write!(f, "{}/h", self.count),
-            86_400_000 => write!(f, "{}/d", self.count),
-            ms => write!(f, "{}/{ms}ms", self.count),
+            1_000 => write!(f, "{}/s", self.count)?,
+            60_000 => write!(f, "{}/min", self.count)?,
+            3_600_000 => write!(f, "{}/h", self.count)?,
+            86_400_000 => write!(f, "{}/d", self.count)?,
+            ms => write!(f, "{}/{ms}ms", self.count)?,
+        }
+        if self.burst != self.count {
+            write!(f, ", burst = {}", self.burst)?;
+        }
+        Ok(())
+    }
+}
+
+/// A tool's rate: limited, or explicitly `unlimited`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// At most this rate per key.
+    Limited(RateSpec),
+    /// No limit (`rate = "unlimited"`), an explicit opt-out.
+    Unlimited,
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RateLimit::Limited(spec) => spec.fmt(f),
+            RateLimit::Unlimited => f.write_str("unlimited"),
+        }
+    }
+}
+
+/// Whose calls share one limit (`rate_key = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateKey {
+    /// Each caller (the principal's subject) has its own limit: the default.
+    #[default]
+    Caller,
+    /// Each OAuth client has its own limit, shared by its users; callers without a client id
+    /// are keyed by subject.
+    Client,
+    /// One limit for everyone together.
+    Global,
+}
+
+impl RateKey {
+    /// The name used in `rate_key = "..."`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RateKey::Caller => "caller",
+            RateKey::Client => "client",
+            RateKey::Global => "global",
         }
     }
 }
@@ -111,12 +194,14 @@ impl std::error::Error for LimiterError {}
 pub type DecisionFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Decision, LimiterError>> + Send + 'a>>;
 
-/// A rate-limit backend: decides one call of `caller` to `tool` under `spec`.
+/// A rate-limit backend: decides one call to `tool` by `key` under `spec`.
 ///
 /// Implement it to keep limits elsewhere (a shared store for several replicas); install it with
 /// [`crate::SecurityBuilder::limiter`]. A backend that cannot decide returns an error and the
-/// call is refused.
+/// call is refused (unless the server chose [`crate::SecurityBuilder::limiter_fail_open`]).
+/// An allowed call must be recorded by the same decision, atomically: two concurrent calls
+/// must never both take the last slot.
 pub trait RateLimiter: Send + Sync + 'static {
     /// Records one call and says whether it is allowed.
-    fn check<'a>(&'a self, tool: &'a str, caller: &'a str, spec: RateSpec) -> DecisionFuture<'a>;
+    fn check<'a>(&'a self, tool: &'a str, key: &'a str, spec: RateSpec) -> DecisionFuture<'a>;
 }

@@ -13,7 +13,7 @@ use crate::{
     Security,
     audit::{self, Outcome},
     auth::Principal,
-    rate::Decision,
+    rate::{Decision, RateKey, RateLimit},
     validate::{SecureInput, parse_arguments},
 };
 
@@ -87,34 +87,39 @@ pub async fn guard<'s, S, I: SecureInput>(
         .with_detail("required_scope", json!(scope));
         return Err(deny(error));
     }
-    let rate = policy.rate().unwrap_or_else(|| security.default_rate());
-    match security
-        .limiter()
-        .check(tool, principal.subject(), rate)
-        .await
-    {
-        Ok(Decision::Allow) => {}
-        Ok(Decision::Deny { retry_after }) => {
-            let ms = retry_after.as_millis().max(1) as u64;
-            audit::record(
-                tool,
-                &principal,
-                Outcome::RateLimited { retry_after_ms: ms },
-            );
-            let error = ToolError::new(
-                "rate_limited",
-                format!("too many calls (limit {rate}); retry after {ms} ms"),
-            )
-            .with_detail("retry_after_ms", json!(ms));
-            return Err(deny(error));
-        }
-        Err(e) => {
-            tracing::error!(target: "mcp_secure::audit", tool, error = %e, "rate limiter failed; call refused");
-            audit::record(tool, &principal, Outcome::Unavailable);
-            return Err(deny(ToolError::new(
-                "unavailable",
-                "the server cannot take this call now; retry later",
-            )));
+    if let RateLimit::Limited(rate) = policy.rate() {
+        let key = match policy.rate_key() {
+            RateKey::Caller => principal.subject(),
+            RateKey::Client => principal.client_id().unwrap_or(principal.subject()),
+            RateKey::Global => "",
+        };
+        match security.limiter().check(tool, key, rate).await {
+            Ok(Decision::Allow) => {}
+            Ok(Decision::Deny { retry_after }) => {
+                let ms = retry_after.as_millis().max(1) as u64;
+                audit::record(
+                    tool,
+                    &principal,
+                    Outcome::RateLimited { retry_after_ms: ms },
+                );
+                let error = ToolError::new(
+                    "rate_limited",
+                    format!("too many calls (limit {rate}); retry after {ms} ms"),
+                )
+                .with_detail("retry_after_ms", json!(ms));
+                return Err(deny(error));
+            }
+            Err(e) if security.limiter_fail_open() => {
+                tracing::error!(target: "mcp_secure::audit", tool, error = %e, "rate limiter failed; call let through (fail_open)");
+            }
+            Err(e) => {
+                tracing::error!(target: "mcp_secure::audit", tool, error = %e, "rate limiter failed; call refused");
+                audit::record(tool, &principal, Outcome::Unavailable);
+                return Err(deny(ToolError::new(
+                    "unavailable",
+                    "the server cannot take this call now; retry later",
+                )));
+            }
         }
     }
     let input = match parse_arguments::<I>(ctx.arguments) {

@@ -1,6 +1,9 @@
 use serde_json::{Value, json};
 
-use crate::{auth::ScopeCatalog, rate::RateSpec};
+use crate::{
+    auth::ScopeCatalog,
+    rate::{RateKey, RateLimit},
+};
 
 /// Who may call a tool.
 #[derive(Debug, Clone, Copy)]
@@ -15,19 +18,20 @@ pub enum Access {
 /// and what the guard enforces on every call.
 ///
 /// ```
-/// use mcp_secure::{rate::RateSpec, tool::{Access, ToolPolicy}};
-/// static P: ToolPolicy = ToolPolicy::new("whoami", Access::Public)
-///     .with_rate(RateSpec::per_second(5))
+/// use mcp_secure::{rate::{RateLimit, RateSpec}, tool::{Access, ToolPolicy}};
+/// static P: ToolPolicy = ToolPolicy::new("whoami", Access::Public, RateLimit::Limited(RateSpec::per_second(5)))
 ///     .with_idempotent(true);
 /// assert_eq!(P.name(), "whoami");
 /// assert_eq!(P.scope(), None);
 /// assert_eq!(P.meta()["rate"], "5/s");
+/// assert_eq!(P.meta()["rate_key"], "caller");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ToolPolicy {
     name: &'static str,
     access: Access,
-    rate: Option<RateSpec>,
+    rate: RateLimit,
+    rate_key: RateKey,
     read_only: bool,
     destructive: Option<bool>,
     idempotent: Option<bool>,
@@ -35,7 +39,7 @@ pub struct ToolPolicy {
 
 impl ToolPolicy {
     /// A policy for tool `name`. A tool whose scope's last segment is `read` is read-only.
-    pub const fn new(name: &'static str, access: Access) -> Self {
+    pub const fn new(name: &'static str, access: Access, rate: RateLimit) -> Self {
         let read_only = match access {
             Access::Scope(scope, _) => ends_with_read(scope),
             Access::Public => false,
@@ -43,16 +47,17 @@ impl ToolPolicy {
         Self {
             name,
             access,
-            rate: None,
+            rate,
+            rate_key: RateKey::Caller,
             read_only,
             destructive: None,
             idempotent: None,
         }
     }
 
-    /// With its own rate; without one, the server's default rate applies.
-    pub const fn with_rate(mut self, rate: RateSpec) -> Self {
-        self.rate = Some(rate);
+    /// Whose calls share the limit (default: each caller).
+    pub const fn with_rate_key(mut self, key: RateKey) -> Self {
+        self.rate_key = key;
         self
     }
 
@@ -86,9 +91,14 @@ impl ToolPolicy {
         }
     }
 
-    /// Its own rate, if it declared one.
-    pub const fn rate(&self) -> Option<RateSpec> {
+    /// Its rate.
+    pub const fn rate(&self) -> RateLimit {
         self.rate
+    }
+
+    /// Whose calls share its limit.
+    pub const fn rate_key(&self) -> RateKey {
+        self.rate_key
     }
 
     /// Whether it only reads (its scope's action is `read`).
@@ -108,10 +118,7 @@ impl ToolPolicy {
 
     /// The policy as JSON, as published in the tool's `_meta` under [`POLICY_META_KEY`].
     pub fn meta(&self) -> Value {
-        let rate = self
-            .rate
-            .unwrap_or_else(|| crate::Security::global().default_rate());
-        let mut meta = json!({ "rate": rate.to_string() });
+        let mut meta = json!({ "rate": self.rate.to_string(), "rate_key": self.rate_key.as_str() });
         match self.access {
             Access::Public => meta["public"] = json!(true),
             Access::Scope(scope, _) => meta["scope"] = json!(scope),
