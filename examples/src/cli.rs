@@ -7,9 +7,10 @@ use crate::notes::{ALL_SCOPES, NotesServer, NotesStore};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use mcp_secure::{
-    Security,
+    Security, SecurityBuilder,
     auth::{ApiKeys, Principal},
     http::ApiKeyLayer,
+    rate::{MemoryLimiter, RedisLimiter},
 };
 use rmcp::{
     ServiceExt,
@@ -55,6 +56,40 @@ struct Common {
     /// File with API key entries, one per line: `<key or sha256:HEX> <subject> [scope ...]`.
     #[arg(long)]
     api_keys_file: Option<PathBuf>,
+    /// Where rate limits are kept: in this process, or in Redis, shared by every replica.
+    #[arg(long, value_enum, default_value_t = RateBackend::Memory)]
+    rate_backend: RateBackend,
+    /// The Redis of `--rate-backend redis`.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// Let calls through when the rate limiter is unreachable (default: refuse them).
+    #[arg(long)]
+    rate_fail_open: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RateBackend {
+    Memory,
+    Redis,
+}
+
+/// The security configuration every subcommand starts from: files root and rate limiter.
+async fn security(common: &Common) -> anyhow::Result<SecurityBuilder> {
+    prepare_files(&common.files)?;
+    let builder = Security::builder()
+        .path_root("files", &common.files)
+        .limiter_fail_open(common.rate_fail_open);
+    Ok(match common.rate_backend {
+        RateBackend::Memory => builder.limiter(MemoryLimiter::new()),
+        RateBackend::Redis => {
+            let limiter = RedisLimiter::connect(&common.redis_url)
+                .await
+                .with_context(|| {
+                    format!("connecting to the rate limiter at {}", common.redis_url)
+                })?;
+            builder.limiter(limiter)
+        }
+    })
 }
 
 /// Parses the command line and runs `notes-server`.
@@ -107,10 +142,7 @@ fn prepare_files(dir: &PathBuf) -> anyhow::Result<()> {
 }
 
 async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
-    prepare_files(&common.files)?;
-    Security::builder()
-        .path_root("files", &common.files)
-        .install()?;
+    security(&common).await?.install()?;
     let keys = match load_keys(&common)? {
         Some(keys) => keys,
         None => {
@@ -160,8 +192,7 @@ async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
 }
 
 async fn stdio(common: Common) -> anyhow::Result<()> {
-    prepare_files(&common.files)?;
-    let mut security = Security::builder().path_root("files", &common.files);
+    let mut security = security(&common).await?;
     match (std::env::var("NOTES_API_KEY"), load_keys(&common)?) {
         (Ok(key), Some(keys)) => match keys.verify(&key) {
             Some(principal) => security = security.local_principal(principal),

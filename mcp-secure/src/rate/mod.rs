@@ -14,10 +14,14 @@
 //! OAuth client, or everyone together.
 
 mod gcra;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::{fmt, future::Future, pin::Pin, time::Duration};
 
 pub use gcra::MemoryLimiter;
+#[cfg(feature = "redis")]
+pub use redis::RedisLimiter;
 
 /// A rate: `count` calls per `period`, at most `burst` at once.
 ///

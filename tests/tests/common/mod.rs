@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
@@ -61,9 +63,14 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub fn start(keys: Option<&str>, files: &Path) -> HttpServer {
+        Self::start_with(keys, files, &[])
+    }
+
+    pub fn start_with(keys: Option<&str>, files: &Path, extra: &[&str]) -> HttpServer {
         let mut cmd = Command::new(bin());
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"])
-            .arg(files);
+            .arg(files)
+            .args(extra);
         cmd.env_remove("NOTES_API_KEYS")
             .env("NOTES_LOG", "warn,mcp_secure::audit=info");
         if let Some(keys) = keys {

@@ -1,0 +1,224 @@
+//! The Redis rate limiter against a real `redis-server`: shared limits across limiters and
+//! across server processes, expiry, outages and concurrency.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::{redis_server::RedisServer, *};
+use mcp_secure::rate::{Decision, RateLimiter, RateSpec, RedisLimiter};
+use serde_json::json;
+
+async fn admitted(limiter: &RedisLimiter, tool: &str, key: &str, spec: RateSpec) -> bool {
+    limiter.check(tool, key, spec).await.expect("Redis answers") == Decision::Allow
+}
+
+#[tokio::test]
+async fn two_limiters_sharing_redis_enforce_one_limit() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisLimiter::connect(&redis.url()).await.unwrap();
+    let b = RedisLimiter::connect(&redis.url()).await.unwrap();
+    let spec = RateSpec::per_minute(20);
+    let mut count = 0;
+    for i in 0..50 {
+        let limiter = if i % 2 == 0 { &a } else { &b };
+        count += usize::from(admitted(limiter, "notes_create", "alice", spec).await);
+    }
+    assert_eq!(count, 20, "20 of 50 admitted across both limiters");
+    let Decision::Deny { retry_after } = a.check("notes_create", "alice", spec).await.unwrap()
+    else {
+        panic!("over the limit");
+    };
+    assert!(
+        retry_after > Duration::from_millis(2_500) && retry_after <= Duration::from_secs(3),
+        "{retry_after:?}"
+    );
+    assert!(
+        admitted(&b, "notes_create", "bob", spec).await,
+        "other keys are separate"
+    );
+    assert!(
+        admitted(&b, "notes_get", "alice", spec).await,
+        "other tools are separate"
+    );
+}
+
+#[tokio::test]
+async fn keys_expire_when_they_stop_mattering() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let limiter = RedisLimiter::connect(&redis.url()).await.unwrap();
+    let spec = RateSpec::per_second(10);
+    for _ in 0..3 {
+        assert!(admitted(&limiter, "t", "k{1}", spec).await);
+    }
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = limiter.redis_key("t", "k{1}");
+    assert_eq!(key, "mcp-secure:rl:{t:k%7B1%7D}");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        (1..=302).contains(&ttl),
+        "TTL {ttl} ms: three calls at 100 ms each, plus 1 ms"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "the key is gone once its TAT has passed");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "nothing left behind: {keys:?}");
+}
+
+#[tokio::test]
+async fn an_outage_refuses_decisions_then_recovers() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let limiter = RedisLimiter::connect(&redis.url()).await.unwrap();
+    let spec = RateSpec::per_second(100);
+    assert!(admitted(&limiter, "t", "a", spec).await);
+    redis.stop();
+    let error = limiter
+        .check("t", "a", spec)
+        .await
+        .expect_err("no decision without Redis");
+    assert!(
+        error.to_string().starts_with("rate limiter unavailable"),
+        "{error}"
+    );
+    redis.restart();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if let Ok(Decision::Allow) = limiter.check("t", "a", spec).await {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "decisions resume when Redis is back");
+}
+
+#[tokio::test]
+async fn concurrent_decisions_on_one_key_admit_exactly_the_limit() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let limiter = Arc::new(RedisLimiter::connect(&redis.url()).await.unwrap());
+    let spec = RateSpec::per_minute(100);
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let limiter = limiter.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            for _ in 0..10 {
+                n += usize::from(admitted(&limiter, "t", "shared", spec).await);
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, 100, "320 attempts, exactly 100 admitted");
+}
+
+#[tokio::test]
+async fn two_server_processes_share_one_limit() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (files, _outside) = files_dir();
+    let args = ["--rate-backend", "redis", "--redis-url", &redis.url()];
+    let first = HttpServer::start_with(Some(KEYS), files.path(), &args);
+    let second = HttpServer::start_with(Some(KEYS), files.path(), &args);
+    let a = first.client("alice-writer-key-000").await;
+    let b = second.client("alice-writer-key-000").await;
+    // notes_create allows 30/min per caller, across both replicas.
+    let mut admitted = 0;
+    for i in 0..40 {
+        let client = if i % 2 == 0 { &a } else { &b };
+        let result = call(
+            client,
+            "notes_create",
+            json!({"title": format!("n{i}"), "body": ""}),
+        )
+        .await;
+        if result.is_error == Some(true) {
+            assert_eq!(err(&result)["code"], "rate_limited");
+        } else {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 30);
+    a.cancel().await.unwrap();
+    b.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_refuses_calls_while_its_limiter_is_down() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &["--rate-backend", "redis", "--redis-url", &redis.url()],
+    );
+    let client = server.client("alice-writer-key-000").await;
+    ok(&call(&client, "whoami", json!({})).await);
+    redis.stop();
+    let refused = call(
+        &client,
+        "notes_create",
+        json!({"title": "during outage", "body": ""}),
+    )
+    .await;
+    assert_eq!(err(&refused)["code"], "unavailable");
+    assert!(
+        !text(&refused).contains("127.0.0.1"),
+        "no internals in the refusal"
+    );
+    redis.restart();
+    let mut back = false;
+    for _ in 0..50 {
+        let r = call(&client, "whoami", json!({})).await;
+        if r.is_error != Some(true) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "the server recovers with Redis");
+    let search = call(
+        &client,
+        "notes_search",
+        json!({"query": "during outage", "sort": "title", "limit": 5}),
+    )
+    .await;
+    assert!(
+        ok(&search)["notes"].as_array().unwrap().is_empty(),
+        "the refused call did not run"
+    );
+    let audit = server.drain_stderr().join("\n");
+    assert!(
+        audit.contains("unavailable"),
+        "the outage is audited: {audit}"
+    );
+    client.cancel().await.unwrap();
+}
