@@ -194,9 +194,46 @@ impl fmt::Display for LimiterError {
 
 impl std::error::Error for LimiterError {}
 
-/// The future a [`RateLimiter`] returns.
-pub type DecisionFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Decision, LimiterError>> + Send + 'a>>;
+/// The future a [`RateLimiter`] returns: ready at once (an in-memory decision, no allocation)
+/// or a boxed future (a decision that needs I/O).
+pub enum DecisionFuture<'a> {
+    /// Already decided.
+    Ready(Option<Result<Decision, LimiterError>>),
+    /// Deciding.
+    Pending(Pin<Box<dyn Future<Output = Result<Decision, LimiterError>> + Send + 'a>>),
+}
+
+impl<'a> DecisionFuture<'a> {
+    /// A decision already made.
+    pub fn ready(result: Result<Decision, LimiterError>) -> Self {
+        DecisionFuture::Ready(Some(result))
+    }
+
+    /// A decision still to be made by `future`.
+    pub fn boxed(future: impl Future<Output = Result<Decision, LimiterError>> + Send + 'a) -> Self {
+        DecisionFuture::Pending(Box::pin(future))
+    }
+}
+
+impl Future for DecisionFuture<'_> {
+    type Output = Result<Decision, LimiterError>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            DecisionFuture::Ready(result) => {
+                std::task::Poll::Ready(result.take().unwrap_or_else(|| {
+                    Err(LimiterError {
+                        detail: "decision polled twice".into(),
+                    })
+                }))
+            }
+            DecisionFuture::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
 
 /// A rate-limit backend: decides one call to `tool` by `key` under `spec`.
 ///

@@ -114,7 +114,7 @@ fn redis_error(e: redis::RedisError) -> LimiterError {
 
 impl RateLimiter for RedisLimiter {
     fn check<'a>(&'a self, tool: &'a str, key: &'a str, spec: RateSpec) -> DecisionFuture<'a> {
-        Box::pin(async move {
+        DecisionFuture::boxed(async move {
             let mut conn = self.conn.clone();
             let wait_us: i64 = self
                 .script
