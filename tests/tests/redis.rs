@@ -222,3 +222,37 @@ async fn a_server_refuses_calls_while_its_limiter_is_down() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn fail_open_lets_calls_through_while_the_limiter_is_down() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &[
+            "--rate-backend",
+            "redis",
+            "--redis-url",
+            &redis.url(),
+            "--rate-fail-open",
+        ],
+    );
+    let client = server.client("alice-writer-key-000").await;
+    redis.stop();
+    let through = call(
+        &client,
+        "notes_create",
+        json!({"title": "despite the outage", "body": ""}),
+    )
+    .await;
+    ok(&through);
+    let audit = server.drain_stderr().join("\n");
+    assert!(
+        audit.contains("fail_open"),
+        "letting a call through is audited: {audit}"
+    );
+    client.cancel().await.unwrap();
+}
