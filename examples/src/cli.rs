@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use mcp_secure::{
     Security, SecurityBuilder,
+    audit::JsonLinesSink,
     auth::{ApiKeys, Principal},
     http::ApiKeyLayer,
     rate::{MemoryLimiter, RedisLimiter},
@@ -46,6 +47,8 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Print the policy manifest (every tool's scope, rate and schemas) as JSON.
+    Manifest,
 }
 
 #[derive(clap::Args)]
@@ -65,6 +68,9 @@ struct Common {
     /// Let calls through when the rate limiter is unreachable (default: refuse them).
     #[arg(long)]
     rate_fail_open: bool,
+    /// Append audit events as JSON lines to this file instead of standard error.
+    #[arg(long)]
+    audit_log: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -76,9 +82,16 @@ enum RateBackend {
 /// The security configuration every subcommand starts from: files root and rate limiter.
 async fn security(common: &Common) -> anyhow::Result<SecurityBuilder> {
     prepare_files(&common.files)?;
-    let builder = Security::builder()
+    let mut builder = Security::builder()
         .path_root("files", &common.files)
         .limiter_fail_open(common.rate_fail_open);
+    builder = match &common.audit_log {
+        Some(path) => builder.audit_sink(
+            JsonLinesSink::file(path)
+                .with_context(|| format!("opening the audit log {}", path.display()))?,
+        ),
+        None => builder.audit_sink(JsonLinesSink::stderr()),
+    };
     Ok(match common.rate_backend {
         RateBackend::Memory => builder.limiter(MemoryLimiter::new()),
         RateBackend::Redis => {
@@ -107,12 +120,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("NOTES_LOG")
-                .unwrap_or_else(|_| "warn,mcp_secure::audit=info".into()),
+                .unwrap_or_else(|_| "warn,mcp_secure::audit=off".into()),
         )
         .init();
     match cli.command {
         Command::Serve { addr, common } => serve(addr, common).await,
         Command::Stdio { common } => stdio(common).await,
+        Command::Manifest => {
+            print!("{}", crate::notes::manifest().to_pretty_string());
+            Ok(())
+        }
     }
 }
 

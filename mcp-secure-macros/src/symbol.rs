@@ -15,6 +15,8 @@ pub const TITLE: &str = "title";
 pub const DESCRIPTION: &str = "description";
 pub const DESTRUCTIVE: &str = "destructive";
 pub const IDEMPOTENT: &str = "idempotent";
+pub const MAX_OUTPUT: &str = "max_output";
+pub const RAW_OUTPUT: &str = "raw_output";
 pub const TOOL_OPTIONS: &str =
     "scope, public, rate, name, title, description, destructive, idempotent";
 
@@ -34,6 +36,7 @@ pub const ITEMS: &str = "items";
 pub const EACH: &str = "each";
 pub const PATH: &str = "path";
 pub const UNBOUNDED: &str = "unbounded";
+pub const NOT_SECRET: &str = "not_secret";
 pub const RULES: &str =
     "length, range, regex, email, url, no_control, one_of, items, each, path, unbounded";
 

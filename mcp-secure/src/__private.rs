@@ -8,7 +8,7 @@ pub use ::serde_json;
 
 pub use crate::validate::path::check_path;
 pub use crate::{
-    tool::guard::{Finish, Guarded, guard, tool_attr},
+    tool::guard::{Finish, Guarded, catch_panic, guard, tool_attr},
     validate::{
         FieldPath, InputField, SecureInput, ValidationErrors,
         rules::{self, NO_CONTROL_PATTERN},

@@ -68,7 +68,9 @@
 pub mod audit;
 pub mod auth;
 pub mod http;
+pub mod manifest;
 pub mod rate;
+pub mod secret;
 mod security;
 pub mod tool;
 pub mod validate;
@@ -78,14 +80,15 @@ pub mod validate;
 pub mod __private;
 
 pub use mcp_secure_macros::{SecureInput, mcp_tool, mcp_tools, scopes};
-pub use security::{Security, SecurityBuilder, SecurityError};
+pub use security::{DEFAULT_MAX_OUTPUT, Security, SecurityBuilder, SecurityError};
 pub use tool::ToolError;
 pub use validate::SecureInput;
 
 /// Everything a tool author usually needs.
 pub mod prelude {
     pub use crate::{
-        SecureInput, ToolError, auth::Principal, mcp_tool, mcp_tools, validate::SafePath,
+        SecureInput, ToolError, auth::Principal, mcp_tool, mcp_tools, secret::SecretString,
+        validate::SafePath,
     };
     pub use rmcp::handler::server::wrapper::Json;
 }

@@ -7,6 +7,7 @@ use std::{
 };
 
 use crate::{
+    audit::AuditSink,
     auth::Principal,
     rate::{MemoryLimiter, RateLimiter},
 };
@@ -37,9 +38,14 @@ static GLOBAL: OnceLock<Security> = OnceLock::new();
 pub struct Security {
     limiter: Arc<dyn RateLimiter>,
     limiter_fail_open: bool,
+    default_max_output: usize,
+    audit_sinks: Vec<Arc<dyn AuditSink>>,
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathBuf)>,
 }
+
+/// The result size cap of tools that declare none: 1 MiB of JSON.
+pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
 
 impl Security {
     /// A builder with the defaults.
@@ -60,6 +66,16 @@ impl Security {
     /// Whether a call goes ahead when the limiter fails (default: no, it is refused).
     pub fn limiter_fail_open(&self) -> bool {
         self.limiter_fail_open
+    }
+
+    /// The sinks every security event is handed to.
+    pub fn audit_sinks(&self) -> &[Arc<dyn AuditSink>] {
+        &self.audit_sinks
+    }
+
+    /// The result size cap of tools that declare none.
+    pub fn default_max_output(&self) -> usize {
+        self.default_max_output
     }
 
     /// The caller of requests that did not come over HTTP (stdio).
@@ -91,6 +107,8 @@ impl fmt::Debug for Security {
 pub struct SecurityBuilder {
     limiter: Option<Arc<dyn RateLimiter>>,
     limiter_fail_open: bool,
+    default_max_output: Option<usize>,
+    audit_sinks: Vec<Arc<dyn AuditSink>>,
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathBuf)>,
 }
@@ -136,6 +154,21 @@ impl SecurityBuilder {
         self
     }
 
+    /// The result size cap, in bytes of JSON, of tools that declare no `max_output` (default
+    /// [`DEFAULT_MAX_OUTPUT`]). A larger result becomes an `output_too_large` error, never a
+    /// truncated answer.
+    pub fn default_max_output(mut self, bytes: usize) -> Self {
+        self.default_max_output = Some(bytes);
+        self
+    }
+
+    /// Hands every security event to `sink` too (besides `tracing`); may be called again to add
+    /// more sinks.
+    pub fn audit_sink(mut self, sink: impl AuditSink) -> Self {
+        self.audit_sinks.push(Arc::new(sink));
+        self
+    }
+
     /// The caller of local (stdio) sessions, authenticated from start-up credentials.
     pub fn local_principal(mut self, principal: Principal) -> Self {
         self.local_principal = Some(principal);
@@ -154,6 +187,8 @@ impl SecurityBuilder {
                 .limiter
                 .unwrap_or_else(|| Arc::new(MemoryLimiter::new())),
             limiter_fail_open: self.limiter_fail_open,
+            default_max_output: self.default_max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
+            audit_sinks: self.audit_sinks,
             local_principal: self.local_principal,
             path_roots: self.path_roots,
         }

@@ -28,6 +28,7 @@ async fn listed_schemas_state_the_checks() {
             "notes_delete",
             "notes_get",
             "notes_search",
+            "webhook_register",
             "whoami"
         ]
     );
@@ -401,7 +402,8 @@ async fn a_missing_scope_is_refused_and_the_tool_does_not_run() {
 
     let audit = server.drain_stderr().join("\n");
     assert!(
-        audit.contains("insufficient_scope") && audit.contains("notes_create"),
+        audit.contains("\"authorization_denied\"")
+            && audit.contains("\"required_scope\":\"notes:write\""),
         "denials are audited: {audit}"
     );
     for client in [reader, writer, nobody] {

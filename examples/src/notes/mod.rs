@@ -68,6 +68,15 @@ pub struct WhoAmI {
     pub scopes: Vec<String>,
 }
 
+/// A webhook, as returned: never with its secret.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Webhook {
+    /// Its id.
+    pub id: i64,
+    /// Where events are posted.
+    pub url: String,
+}
+
 /// A list of notes.
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct NoteList {
@@ -155,9 +164,26 @@ impl NotesServer {
         }
     }
 
+    /// Register a webhook: an https URL on a public host, and the secret that signs its
+    /// deliveries. The secret is stored and never returned.
+    #[mcp_tool(scope = "webhooks:write", rate = "10/min")]
+    async fn webhook_register(
+        &self,
+        /// Where to post events: https, not a loopback, private or link-local address.
+        #[mcp(url(schemes = ["https"]))]
+        url: String,
+        /// The signing secret (write-only).
+        #[mcp(length(min = 16, max = 256))]
+        secret: SecretString,
+        caller: Principal,
+    ) -> Json<Webhook> {
+        let id = self.store.add_webhook(caller.subject(), &url, secret);
+        Json(Webhook { id, url })
+    }
+
     /// Read a UTF-8 text file under the server's files directory, refusing files larger than
     /// `max_bytes`.
-    #[mcp_tool(scope = "files:read", rate = "5/s")]
+    #[mcp_tool(scope = "files:read", rate = "5/s", max_output = "2MiB")]
     async fn files_read(
         &self,
         /// The file, relative to the files directory.
@@ -208,6 +234,13 @@ fn read_capped(path: &std::path::Path, max: u64) -> std::io::Result<Option<Strin
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|_| std::io::ErrorKind::InvalidData.into())
+}
+
+/// The notes server's policy manifest (`notes-server manifest`).
+pub fn manifest() -> mcp_secure::manifest::Manifest {
+    mcp_secure::manifest::Manifest::new("notes-server", env!("CARGO_PKG_VERSION"))
+        .with_scopes(&crate::MCP_SCOPES)
+        .with_tools(&NotesServer::tool_router(), NotesServer::tool_policies())
 }
 
 #[tool_handler(router = self.tool_router)]

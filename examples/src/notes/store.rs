@@ -4,6 +4,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use mcp_secure::secret::SecretString;
 use serde::Serialize;
 
 /// A note.
@@ -32,6 +33,15 @@ pub struct NotesStore {
 struct Inner {
     next_id: i64,
     notes: BTreeMap<i64, (String, Note)>,
+    webhooks: Vec<StoredWebhook>,
+}
+
+struct StoredWebhook {
+    id: i64,
+    owner: String,
+    url: String,
+    /// Kept to sign deliveries; never returned.
+    secret: SecretString,
 }
 
 impl NotesStore {
@@ -56,6 +66,30 @@ impl NotesStore {
             .notes
             .insert(note.id, (owner.to_owned(), note.clone()));
         note
+    }
+
+    /// Stores a webhook of `owner`; returns its id.
+    pub fn add_webhook(&self, owner: &str, url: &str, secret: SecretString) -> i64 {
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.webhooks.push(StoredWebhook {
+            id,
+            owner: owner.to_owned(),
+            url: url.to_owned(),
+            secret,
+        });
+        id
+    }
+
+    /// How many webhooks `owner` has, and whether the one with `id` holds `secret` (for tests).
+    pub fn webhook_secret_matches(&self, owner: &str, id: i64, secret: &str) -> bool {
+        self.lock().webhooks.iter().any(|w| {
+            w.id == id
+                && w.owner == owner
+                && !w.url.is_empty()
+                && w.secret.expose_secret() == secret
+        })
     }
 
     /// `owner`'s note `id`.

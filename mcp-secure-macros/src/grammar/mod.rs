@@ -127,6 +127,38 @@ pub fn check_rate_key(key: &str) -> Result<(), String> {
     }
 }
 
+/// A size: `N` followed by `B`, `KB`, `KiB`, `MB` or `MiB` (e.g. `"64KiB"`); positive.
+pub fn parse_size(size: &str) -> Result<u64, String> {
+    let usage = "write a size as \"N\" with a unit: B, KB, KiB, MB or MiB, e.g. \"64KiB\"";
+    let size = size.trim();
+    let digits = size
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '_')
+        .count();
+    let (number, unit) = size.split_at(digits);
+    let number: u64 = number
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{size}` does not start with a number; {usage}"))?;
+    let factor: u64 = match unit.trim() {
+        "B" => 1,
+        "KB" => 1_000,
+        "KiB" => 1 << 10,
+        "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "" => return Err(format!("`{size}` has no unit; {usage}")),
+        other => return Err(format!("unknown unit `{other}`; {usage}")),
+    };
+    match number.checked_mul(factor) {
+        Some(0) => Err("a size of 0 refuses every result; give a positive size".into()),
+        Some(n) if n > 1 << 30 => Err(format!(
+            "`{size}` is more than 1 GiB; a tool result that large is not a tool result"
+        )),
+        Some(n) => Ok(n),
+        None => Err(format!("`{size}` is too large")),
+    }
+}
+
 /// An MCP tool name: 1 to 128 of `A-Z a-z 0-9 _ - .`.
 pub fn check_tool_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 128 {
@@ -181,6 +213,17 @@ mod tests {
             "Unlimited",
         ] {
             assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64KiB"), Ok(65_536));
+        assert_eq!(parse_size("1MB"), Ok(1_000_000));
+        assert_eq!(parse_size("2 MiB"), Ok(2 << 20));
+        assert_eq!(parse_size("100B"), Ok(100));
+        for bad in ["", "64", "64kb", "0KiB", "KiB", "2GiB", "4096MiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 

@@ -35,6 +35,7 @@ pub fn check(input: &DeriveInput, parsed: Parsed) -> syn::Result<Model> {
 fn check_field(field: ParsedField, errors: &mut Errors) -> Field {
     let shape = Shape::of(&field.ty);
     let unbounded = field.rules.unbounded.is_some();
+    check_secret_name(&field, &shape, errors);
     check_rules(
         &shape,
         &field.rules,
@@ -73,6 +74,12 @@ fn check_rules(
     };
     let desc = shape.describe();
     for (rule, span) in rules.string_rules() {
+        if matches!(shape, Shape::Secret) {
+            if rule != LENGTH {
+                errors.at(span, format!("`{rule}` does not apply to secrets (its message could describe the value); only `length` does"));
+            }
+            continue;
+        }
         if !matches!(shape, Shape::Str) {
             let hint = match (shape, rule) {
                 (Shape::Int(_) | Shape::Float(_), LENGTH) => {
@@ -228,6 +235,61 @@ fn check_rules(
     }
 }
 
+/// A field named like a secret (`password`, `api_key`, `authToken`, ...) must have a secret
+/// type, unless marked `not_secret`.
+fn check_secret_name(field: &ParsedField, shape: &Shape, errors: &mut Errors) {
+    let mut inner = shape;
+    while let Shape::Option(s) | Shape::Vec(s) = inner {
+        inner = s;
+    }
+    if matches!(inner, Shape::Secret) || field.rules.not_secret.is_some() {
+        return;
+    }
+    let name = field.ident.to_string();
+    if let Some(word) = secret_word(&name) {
+        errors.spanned(
+            &field.ty,
+            format!(
+                "`{name}` looks like a secret ({word}) but is {}: declare it `mcp_secure::secret::SecretString` (redacted, zeroed on drop, never serialized), or mark it `#[mcp(not_secret)]` if it is not a secret",
+                shape.describe()
+            ),
+        );
+    }
+}
+
+/// The word that makes `name` look like a secret, case- and separator-insensitively.
+pub fn secret_word(name: &str) -> Option<&'static str> {
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for c in name.trim_start_matches("r#").chars() {
+        if (c == '_' || c == '-' || c.is_uppercase()) && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        if c != '_' && c != '-' {
+            current.extend(c.to_lowercase());
+        }
+    }
+    words.push(current);
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "credential",
+        "credentials",
+        "auth",
+        "apikey",
+        "privatekey",
+    ];
+    if let Some(w) = WORDS.iter().find(|w| words.iter().any(|word| word == *w)) {
+        return Some(w);
+    }
+    let joined = words.concat();
+    ["apikey", "privatekey", "clientsecret", "password", "passwd"]
+        .into_iter()
+        .find(|w| joined.contains(w))
+}
+
 /// `T` of `Vec<T>` or `Option<Vec<T>>`, to point errors about elements at the element type.
 fn element_type(ty: &Type) -> Option<&Type> {
     let (head, arg) = head_and_arg(ty)?;
@@ -266,4 +328,48 @@ fn snake_case(name: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_word;
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "password",
+            "Password",
+            "user_password",
+            "passwd",
+            "secret",
+            "client_secret",
+            "token",
+            "auth_token",
+            "accessToken",
+            "api_key",
+            "apiKey",
+            "APIKEY",
+            "api-key",
+            "private_key",
+            "privateKey",
+            "credentials",
+            "credential",
+            "auth",
+        ] {
+            assert!(secret_word(name).is_some(), "{name}");
+        }
+        for name in [
+            "author",
+            "authority",
+            "max_tokens",
+            "title",
+            "body",
+            "tokenizer",
+            "secretary",
+            "keyword",
+            "passage",
+        ] {
+            assert!(secret_word(name).is_none(), "{name}");
+        }
+    }
 }

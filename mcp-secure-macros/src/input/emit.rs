@@ -7,6 +7,8 @@ use super::model::{Field, Model, Num, Rules, Shape};
 /// Longest values the `email` and `url` rules accept; mirrors `mcp_secure::validate::rules`.
 const EMAIL_MAX_LENGTH: u64 = 254;
 const URL_MAX_LENGTH: u64 = 2048;
+/// Mirrors `mcp_secure::secret::MAX_SECRET_BYTES`.
+const MAX_SECRET_BYTES: u64 = 4096;
 
 pub fn emit(model: &Model) -> TokenStream {
     match model {
@@ -226,6 +228,13 @@ fn validate_code(
             }
             None => TokenStream::new(),
         },
+        Shape::Secret => match &rules.length {
+            Some((_, min, max)) => {
+                let (min, max) = (opt_usize(*min), opt_usize(*max));
+                quote! { #r::secret_length(__errors, #path, (#value).expose_secret(), #min, #max); }
+            }
+            None => TokenStream::new(),
+        },
         Shape::SafePath => match &rules.path {
             Some((_, within)) => {
                 quote! { ::mcp_secure::__private::check_path(__errors, #path, #value, #within); }
@@ -258,6 +267,19 @@ fn schema_code(shape: &Shape, rules: &Rules, nullable: bool) -> TokenStream {
                 let inner = schema_code(elem, each, false);
                 if !inner.is_empty() {
                     out.extend(quote! { { let __o = #s::items(__o); #inner } });
+                }
+            }
+            out
+        }
+        Shape::Secret => {
+            let mut out = TokenStream::new();
+            if let Some((_, min, max)) = &rules.length {
+                if let Some(min) = min {
+                    out.extend(quote! { #s::set(__o, "minLength", #min); });
+                }
+                // A secret is never longer than the type allows, whatever the rule says.
+                if let Some(max) = max.map(|m| m.min(MAX_SECRET_BYTES)) {
+                    out.extend(quote! { #s::set(__o, "maxLength", #max); });
                 }
             }
             out

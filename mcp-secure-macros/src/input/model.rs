@@ -9,6 +9,7 @@ pub enum Shape {
     Float(String),
     Bool,
     SafePath,
+    Secret,
     Json,
     Option(Box<Shape>),
     Vec(Box<Shape>),
@@ -47,6 +48,7 @@ impl Shape {
             | "u128" | "usize" => Shape::Int(name),
             "f32" | "f64" => Shape::Float(name),
             "SafePath" => Shape::SafePath,
+            "SecretString" | "Secret" => Shape::Secret,
             "Value" => Shape::Json,
             "Option" => inner().map_or(Shape::Other, |s| Shape::Option(Box::new(s))),
             "Vec" => inner().map_or(Shape::Other, |s| Shape::Vec(Box::new(s))),
@@ -65,6 +67,7 @@ impl Shape {
             Shape::Int(n) | Shape::Float(n) => format!("`{n}`"),
             Shape::Bool => "`bool`".into(),
             Shape::SafePath => "`SafePath`".into(),
+            Shape::Secret => "a secret".into(),
             Shape::Json => "`serde_json::Value`".into(),
             Shape::Option(s) => format!("an optional {}", s.describe()),
             Shape::Vec(s) => format!("a list of {}", s.describe()),
@@ -102,6 +105,7 @@ pub struct Rules {
     pub each: Option<(Span, Box<Rules>)>,
     pub path: Option<(Span, LitStr)>,
     pub unbounded: Option<Span>,
+    pub not_secret: Option<Span>,
 }
 
 #[derive(Clone)]

@@ -148,6 +148,7 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
         EMAIL => flag(&mut rules.email, span, errors, &ident),
         NO_CONTROL => flag(&mut rules.no_control, span, errors, &ident),
         UNBOUNDED => flag(&mut rules.unbounded, span, errors, &ident),
+        NOT_SECRET => flag(&mut rules.not_secret, span, errors, &ident),
         URL => {
             let mut rule = UrlRule {
                 span,

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     ctxt::Errors,
-    grammar::{Rate, check_rate_key, check_scope, check_tool_name, parse_rate},
+    grammar::{Rate, check_rate_key, check_scope, check_tool_name, parse_rate, parse_size},
     input::model::{Shape, head_and_arg},
     scopes::doc_text,
     symbol::*,
@@ -106,6 +106,11 @@ fn check_tool(t: ToolSyntax, default_rate: Option<Rate>, errors: &mut Errors) ->
             );
         }
     }
+    let max_output = t.max_output.as_ref().and_then(|lit| {
+        parse_size(&lit.value())
+            .map_err(|msg| errs.spanned(lit, msg))
+            .ok()
+    });
     let name = t
         .name
         .as_ref()
@@ -167,6 +172,8 @@ fn check_tool(t: ToolSyntax, default_rate: Option<Rate>, errors: &mut Errors) ->
         description,
         destructive: t.destructive,
         idempotent: t.idempotent,
+        max_output,
+        raw_output: t.raw_output,
         has_receiver,
         args,
         input: input.expect("classified when no errors"),

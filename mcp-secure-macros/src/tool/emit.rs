@@ -73,6 +73,13 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         if let Some(i) = t.idempotent {
             policy.extend(quote!(.with_idempotent(#i)));
         }
+        if let Some(bytes) = t.max_output {
+            let bytes = proc_macro2::Literal::usize_unsuffixed(bytes as usize);
+            policy.extend(quote!(.with_max_output(#bytes)));
+        }
+        if t.raw_output {
+            policy.extend(quote!(.with_raw_output(true)));
+        }
         policy
     });
     let count = model.tools.len();
@@ -130,7 +137,7 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
                         audit: __mcp_audit,
                     } = __mcp_guarded;
                     #destructure
-                    let __mcp_output = Self::#f(#receiver #(#args),*).await;
+                    let __mcp_output = #p::catch_panic(Self::#f(#receiver #(#args),*)).await;
                     __mcp_audit.finish(__mcp_output)
                 })
             }

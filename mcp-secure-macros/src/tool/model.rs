@@ -19,6 +19,8 @@ pub struct Tool {
     pub description: Option<String>,
     pub destructive: Option<bool>,
     pub idempotent: Option<bool>,
+    pub max_output: Option<u64>,
+    pub raw_output: bool,
     pub has_receiver: bool,
     pub args: Vec<Arg>,
     pub input: Input,

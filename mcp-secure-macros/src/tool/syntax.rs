@@ -26,6 +26,8 @@ pub struct ToolSyntax {
     pub description: Option<LitStr>,
     pub destructive: Option<bool>,
     pub idempotent: Option<bool>,
+    pub max_output: Option<LitStr>,
+    pub raw_output: bool,
     pub params: Vec<ParamSyntax>,
 }
 
@@ -95,6 +97,8 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
             description: None,
             destructive: None,
             idempotent: None,
+            max_output: None,
+            raw_output: false,
             params: Vec::new(),
         };
         if matches!(attr.meta, syn::Meta::List(_))
@@ -165,6 +169,11 @@ fn tool_option(
         SCOPE => string(&mut tool.scope),
         RATE => string(&mut tool.rate),
         RATE_KEY => string(&mut tool.rate_key),
+        MAX_OUTPUT => string(&mut tool.max_output),
+        RAW_OUTPUT => {
+            tool.raw_output = true;
+            Ok(())
+        }
         NAME => string(&mut tool.name),
         TITLE => string(&mut tool.title),
         DESCRIPTION => string(&mut tool.description),

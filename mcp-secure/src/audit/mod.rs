@@ -1,73 +1,405 @@
-//! Security events: every denial and every call, as `tracing` events with target
-//! `mcp_secure::audit` (subscribe to that target to keep an audit trail).
+//! Security events: every authentication failure, denial and call.
 //!
-//! Events carry the tool, the caller's subject and the outcome; never arguments or secrets.
+//! Each [`SecurityEvent`] is emitted as a `tracing` event with target `mcp_secure::audit` and
+//! stable field names (so any subscriber, JSON lines or OpenTelemetry, can take it), and handed
+//! to every [`AuditSink`] installed with [`crate::SecurityBuilder::audit_sink`], such as
+//! [`JsonLinesSink`].
+//!
+//! Events name principals (subject, client id) but never carry tokens, keys, arguments or
+//! secrets; validation failures list fields and rules, not values. Strings a client controls
+//! are escaped ([`escape`]) so that a newline or an ANSI escape cannot forge a log line.
+//!
+//! ```
+//! use mcp_secure::audit::{AuditSink, SecurityEvent};
+//! let event = SecurityEvent::RateLimited { tool: "notes_create", subject: "alice", key: "alice", retry_after_ms: 1500 };
+//! let json = event.to_json();
+//! assert_eq!(json["event"], "rate_limited");
+//! assert_eq!(json["retry_after_ms"], 1500);
+//! ```
 
-use crate::auth::Principal;
+use std::{
+    borrow::Cow,
+    io::Write,
+    sync::Mutex,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
-/// What happened to one call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The tool ran and succeeded.
-    Ok,
-    /// The tool ran and returned an error.
-    ToolError,
-    /// Refused: no credentials.
-    Unauthenticated,
-    /// Refused: the caller lacks `scope`.
-    Forbidden {
-        /// The scope the tool requires.
-        scope: &'static str,
+use serde_json::{Value, json};
+
+use crate::validate::Violation;
+
+/// One security decision or call.
+#[derive(Debug, Clone)]
+pub enum SecurityEvent<'a> {
+    /// A request's credentials were missing or refused (HTTP layer).
+    AuthenticationFailed {
+        /// Why, in the server's words: `no bearer token`, `unknown key`, `expired`, ...
+        reason: &'a str,
+        /// The request path.
+        path: &'a str,
     },
-    /// Refused: over the rate.
+    /// A tool that needs a scope was called without any principal (e.g. stdio without a key).
+    Unauthenticated {
+        /// The tool.
+        tool: &'a str,
+    },
+    /// The caller lacks the tool's scope.
+    AuthorizationDenied {
+        /// The tool.
+        tool: &'a str,
+        /// The caller.
+        subject: &'a str,
+        /// The scope the tool needs.
+        required_scope: &'a str,
+        /// The scopes the caller holds.
+        held_scopes: &'a [String],
+    },
+    /// The call was over its rate.
     RateLimited {
-        /// When the next call would be allowed.
+        /// The tool.
+        tool: &'a str,
+        /// The caller.
+        subject: &'a str,
+        /// The rate key the limit applied to (subject, client id, or empty for global).
+        key: &'a str,
+        /// When the next call would be admitted.
         retry_after_ms: u64,
     },
-    /// Refused: the input failed validation.
-    Invalid {
-        /// How many rules failed.
-        violations: usize,
+    /// The input failed validation.
+    ValidationFailed {
+        /// The tool.
+        tool: &'a str,
+        /// The caller.
+        subject: &'a str,
+        /// What failed (fields and rules are logged, values never).
+        violations: &'a [Violation],
     },
-    /// Refused: a security backend could not decide.
-    Unavailable,
+    /// The tool ran.
+    ToolCalled {
+        /// The tool.
+        tool: &'a str,
+        /// The caller.
+        subject: &'a str,
+        /// The caller's OAuth client, if any.
+        client_id: Option<&'a str>,
+        /// `ok`, or the error code the tool returned.
+        outcome: &'a str,
+        /// How long it ran.
+        duration_ms: u64,
+    },
+    /// The tool panicked or failed internally; the details are under `incident` in the log.
+    ToolFailed {
+        /// The tool.
+        tool: &'a str,
+        /// The incident id the client was given.
+        incident: &'a str,
+    },
+    /// A request's `Origin` was not allowed.
+    OriginRefused {
+        /// The refused origin.
+        origin: &'a str,
+    },
+    /// A security backend (rate limiter, database) could not decide.
+    BackendUnavailable {
+        /// Which backend.
+        backend: &'a str,
+        /// The tool being called.
+        tool: &'a str,
+        /// Whether the call was let through anyway (`fail_open`).
+        fail_open: bool,
+    },
 }
 
-impl Outcome {
-    /// A stable name for the outcome: `ok`, `tool_error`, `unauthenticated`,
-    /// `insufficient_scope`, `rate_limited`, `invalid_input`, `unavailable`.
-    pub fn as_str(&self) -> &'static str {
+impl SecurityEvent<'_> {
+    /// The event's stable name (its `event` field).
+    pub fn name(&self) -> &'static str {
         match self {
-            Outcome::Ok => "ok",
-            Outcome::ToolError => "tool_error",
-            Outcome::Unauthenticated => "unauthenticated",
-            Outcome::Forbidden { .. } => "insufficient_scope",
-            Outcome::RateLimited { .. } => "rate_limited",
-            Outcome::Invalid { .. } => "invalid_input",
-            Outcome::Unavailable => "unavailable",
+            SecurityEvent::AuthenticationFailed { .. } => "authentication_failed",
+            SecurityEvent::Unauthenticated { .. } => "unauthenticated",
+            SecurityEvent::AuthorizationDenied { .. } => "authorization_denied",
+            SecurityEvent::RateLimited { .. } => "rate_limited",
+            SecurityEvent::ValidationFailed { .. } => "validation_failed",
+            SecurityEvent::ToolCalled { .. } => "tool_called",
+            SecurityEvent::ToolFailed { .. } => "tool_failed",
+            SecurityEvent::OriginRefused { .. } => "origin_refused",
+            SecurityEvent::BackendUnavailable { .. } => "backend_unavailable",
+        }
+    }
+
+    /// The event as a JSON object with stable keys, `ts` (Unix milliseconds) and `event` first.
+    pub fn to_json(&self) -> Value {
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut v = json!({ "ts": ts, "event": self.name() });
+        let fields = match self {
+            SecurityEvent::AuthenticationFailed { reason, path } => {
+                json!({ "reason": reason, "path": path })
+            }
+            SecurityEvent::Unauthenticated { tool } => json!({ "tool": tool }),
+            SecurityEvent::AuthorizationDenied {
+                tool,
+                subject,
+                required_scope,
+                held_scopes,
+            } => {
+                json!({ "tool": tool, "subject": subject, "required_scope": required_scope, "held_scopes": held_scopes })
+            }
+            SecurityEvent::RateLimited {
+                tool,
+                subject,
+                key,
+                retry_after_ms,
+            } => {
+                json!({ "tool": tool, "subject": subject, "key": key, "retry_after_ms": retry_after_ms })
+            }
+            SecurityEvent::ValidationFailed {
+                tool,
+                subject,
+                violations,
+            } => {
+                let failed: Vec<Value> = violations
+                    .iter()
+                    .map(|v| json!({ "field": v.field, "rule": v.rule }))
+                    .collect();
+                json!({ "tool": tool, "subject": subject, "violations": failed })
+            }
+            SecurityEvent::ToolCalled {
+                tool,
+                subject,
+                client_id,
+                outcome,
+                duration_ms,
+            } => {
+                json!({ "tool": tool, "subject": subject, "client_id": client_id, "outcome": outcome, "duration_ms": duration_ms })
+            }
+            SecurityEvent::ToolFailed { tool, incident } => {
+                json!({ "tool": tool, "incident": incident })
+            }
+            SecurityEvent::OriginRefused { origin } => json!({ "origin": origin }),
+            SecurityEvent::BackendUnavailable {
+                backend,
+                tool,
+                fail_open,
+            } => {
+                json!({ "backend": backend, "tool": tool, "fail_open": fail_open })
+            }
+        };
+        if let (Value::Object(out), Value::Object(fields)) = (&mut v, fields) {
+            out.extend(fields);
+        }
+        v
+    }
+}
+
+/// A destination for security events, installed with [`crate::SecurityBuilder::audit_sink`].
+pub trait AuditSink: Send + Sync + 'static {
+    /// Records one event. Called on the request's task: keep it quick (buffer, or hand off).
+    fn record(&self, event: &SecurityEvent<'_>);
+}
+
+/// Writes each event as one line of JSON. JSON escapes every control character, so a value
+/// cannot start a new line.
+///
+/// ```
+/// use mcp_secure::audit::{AuditSink, JsonLinesSink, SecurityEvent};
+/// let sink = JsonLinesSink::new(Vec::new());
+/// sink.record(&SecurityEvent::OriginRefused { origin: "https://evil.example\n{\"event\":\"forged\"}" });
+/// let out = String::from_utf8(sink.into_inner()).unwrap();
+/// assert_eq!(out.lines().count(), 1);
+/// ```
+pub struct JsonLinesSink<W: Write + Send + 'static> {
+    writer: Mutex<W>,
+}
+
+impl<W: Write + Send + 'static> JsonLinesSink<W> {
+    /// A sink writing to `writer`.
+    pub fn new(writer: W) -> Self {
+        Self {
+            writer: Mutex::new(writer),
+        }
+    }
+
+    /// The writer back.
+    pub fn into_inner(self) -> W {
+        self.writer.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl JsonLinesSink<std::io::Stderr> {
+    /// A sink writing to standard error.
+    pub fn stderr() -> Self {
+        Self::new(std::io::stderr())
+    }
+}
+
+impl JsonLinesSink<std::fs::File> {
+    /// A sink appending to the file at `path` (created with mode 0600 on Unix).
+    pub fn file(path: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        Ok(Self::new(options.open(path)?))
+    }
+}
+
+impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
+    fn record(&self, event: &SecurityEvent<'_>) {
+        let mut line = event.to_json().to_string();
+        line.push('\n');
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // An audit line that cannot be written is reported once to tracing; the call goes on.
+        if let Err(e) = writer
+            .write_all(line.as_bytes())
+            .and_then(|()| writer.flush())
+        {
+            tracing::error!(target: "mcp_secure::audit", error = %e, "audit sink write failed");
         }
     }
 }
 
-/// Records the outcome of a call of `tool` by `principal`.
-pub fn record(tool: &str, principal: &Principal, outcome: Outcome) {
-    let subject = principal.subject();
-    let result = outcome.as_str();
-    match outcome {
-        Outcome::Ok | Outcome::ToolError => {
-            tracing::info!(target: "mcp_secure::audit", tool, subject, outcome = result, "tool call");
+/// `s` with control characters (newlines, ESC, bidi controls, ...) written as `\u{..}`, for
+/// strings a client controls that go into a text log.
+///
+/// ```
+/// use mcp_secure::audit::escape;
+/// assert_eq!(escape("alice"), "alice");
+/// assert_eq!(escape("a\nb\u{1b}[31m"), "a\\u{a}b\\u{1b}[31m");
+/// ```
+pub fn escape(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() || crate::validate::rules::is_control_or_bidi(c);
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
         }
-        Outcome::Forbidden { scope } => {
-            tracing::warn!(target: "mcp_secure::audit", tool, subject, outcome = result, required_scope = scope, "tool call denied");
+    }
+    Cow::Owned(out)
+}
+
+/// Emits `event` to `tracing` (target `mcp_secure::audit`) and to every installed sink.
+pub fn emit(event: &SecurityEvent<'_>) {
+    trace(event);
+    for sink in crate::Security::global().audit_sinks() {
+        sink.record(event);
+    }
+}
+
+fn trace(event: &SecurityEvent<'_>) {
+    let name = event.name();
+    match *event {
+        SecurityEvent::ToolCalled {
+            tool,
+            subject,
+            client_id,
+            outcome,
+            duration_ms,
+        } => {
+            let subject = escape(subject);
+            let client_id = client_id.map(escape).unwrap_or_default();
+            tracing::info!(target: "mcp_secure::audit", event = name, tool, subject = %subject, client_id = %client_id, outcome, duration_ms);
         }
-        Outcome::RateLimited { retry_after_ms } => {
-            tracing::warn!(target: "mcp_secure::audit", tool, subject, outcome = result, retry_after_ms, "tool call denied");
+        SecurityEvent::AuthenticationFailed { reason, path } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %escape(path));
         }
-        Outcome::Invalid { violations } => {
-            tracing::warn!(target: "mcp_secure::audit", tool, subject, outcome = result, violations, "tool call denied");
+        SecurityEvent::Unauthenticated { tool } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool)
         }
-        Outcome::Unauthenticated | Outcome::Unavailable => {
-            tracing::warn!(target: "mcp_secure::audit", tool, subject, outcome = result, "tool call denied");
+        SecurityEvent::AuthorizationDenied {
+            tool,
+            subject,
+            required_scope,
+            held_scopes,
+        } => {
+            let held = escape(&held_scopes.join(" ")).into_owned();
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %escape(subject), required_scope, held_scopes = %held);
         }
+        SecurityEvent::RateLimited {
+            tool,
+            subject,
+            key,
+            retry_after_ms,
+        } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %escape(subject), key = %escape(key), retry_after_ms);
+        }
+        SecurityEvent::ValidationFailed {
+            tool,
+            subject,
+            violations,
+        } => {
+            let failed: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{}:{}", escape(&v.field), v.rule))
+                .collect();
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %escape(subject), violations = %failed.join(","));
+        }
+        SecurityEvent::ToolFailed { tool, incident } => {
+            tracing::error!(target: "mcp_secure::audit", event = name, tool, incident)
+        }
+        SecurityEvent::OriginRefused { origin } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %escape(origin))
+        }
+        SecurityEvent::BackendUnavailable {
+            backend,
+            tool,
+            fail_open,
+        } => {
+            tracing::error!(target: "mcp_secure::audit", event = name, backend, tool, fail_open);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_cannot_be_forged() {
+        let sink = JsonLinesSink::new(Vec::new());
+        let subject = "mallory\n{\"event\":\"tool_called\",\"subject\":\"admin\"}\u{1b}[2K";
+        sink.record(&SecurityEvent::RateLimited {
+            tool: "t",
+            subject,
+            key: subject,
+            retry_after_ms: 5,
+        });
+        let out = String::from_utf8(sink.into_inner()).unwrap();
+        assert_eq!(out.lines().count(), 1);
+        let parsed: Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(parsed["subject"], subject, "the value survives, escaped");
+        assert!(!out.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn escaping_covers_controls_and_bidi() {
+        assert_eq!(escape("ok"), "ok");
+        assert_eq!(escape("\r\n"), "\\u{d}\\u{a}");
+        assert_eq!(escape("\u{202E}x"), "\\u{202e}x");
+        assert_eq!(escape("tab\there"), "tab\\u{9}here");
+    }
+
+    #[test]
+    fn validation_events_carry_fields_and_rules_only() {
+        let violations = [Violation {
+            field: "password".into(),
+            rule: "length",
+            message: "must have at most 8 characters".into(),
+        }];
+        let json = SecurityEvent::ValidationFailed {
+            tool: "t",
+            subject: "s",
+            violations: &violations,
+        }
+        .to_json();
+        assert_eq!(
+            json["violations"],
+            json!([{ "field": "password", "rule": "length" }])
+        );
     }
 }

@@ -12,7 +12,10 @@ use axum::body::Body;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use tower::{Layer, Service};
 
-use crate::auth::ApiKeys;
+use crate::{
+    audit::{SecurityEvent, emit},
+    auth::ApiKeys,
+};
 
 /// Authenticates every request with an API key in `Authorization: Bearer <key>`.
 ///
@@ -85,13 +88,14 @@ where
             }
             None => {
                 let had_token = presented.is_some();
-                tracing::warn!(
-                    target: "mcp_secure::audit",
-                    outcome = "unauthenticated",
-                    reason = if had_token { "unknown key" } else { "no bearer token" },
-                    path = %request.uri().path(),
-                    "request refused"
-                );
+                emit(&SecurityEvent::AuthenticationFailed {
+                    reason: if had_token {
+                        "unknown key"
+                    } else {
+                        "no bearer token"
+                    },
+                    path: request.uri().path(),
+                });
                 Box::pin(std::future::ready(Ok(unauthorized(had_token))))
             }
         }

@@ -94,6 +94,11 @@ impl ToolError {
         self
     }
 
+    /// A field of the structured error, e.g. `incident` or `retry_after_ms`.
+    pub fn detail(&self, key: &str) -> Option<&Value> {
+        self.details.as_ref().and_then(|d| d.get(key))
+    }
+
     /// The stable code.
     pub fn code(&self) -> &str {
         &self.code

@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use rmcp::{
     RoleServer,
@@ -8,10 +8,10 @@ use rmcp::{
 };
 use serde_json::json;
 
-use super::{Access, POLICY_META_KEY, ToolError, ToolPolicy};
+use super::{Access, POLICY_META_KEY, ToolError, ToolPolicy, output};
 use crate::{
     Security,
-    audit::{self, Outcome},
+    audit::{SecurityEvent, emit},
     auth::Principal,
     rate::{Decision, RateKey, RateLimit},
     validate::{SecureInput, parse_arguments},
@@ -31,35 +31,108 @@ pub struct Guarded<'s, S, I> {
     pub audit: Finish,
 }
 
-/// Records a guarded call's outcome when the tool returns.
+/// Shapes and records a guarded call's result when the tool returns.
 pub struct Finish {
     policy: &'static ToolPolicy,
     principal: Principal,
+    started: Instant,
 }
 
 impl Finish {
-    /// Turns the tool's return value into its result and records the outcome.
+    /// Turns what the tool returned (or its panic) into the result to send: text stripped of
+    /// terminal control (unless `raw_output`), a result over the size cap replaced by an
+    /// `output_too_large` error; then records a `tool_called` event.
     pub fn finish<R: IntoCallToolResult>(
         self,
-        output: R,
+        returned: Result<R, String>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let result = output.into_call_tool_result();
-        let outcome = match &result {
-            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::ToolError,
-            Ok(_) => Outcome::Ok,
-            Err(_) => Outcome::ToolError,
+        let tool = self.policy.name();
+        let mut result = match returned {
+            Ok(returned) => returned.into_call_tool_result(),
+            Err(panic) => {
+                let error = ToolError::internal(format_args!("tool `{tool}` panicked: {panic}"));
+                let incident = error
+                    .detail("incident")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                emit(&SecurityEvent::ToolFailed {
+                    tool,
+                    incident: &incident,
+                });
+                error.into_call_tool_result()
+            }
         };
-        audit::record(self.policy.name(), &self.principal, outcome);
+        let mut outcome = String::from("ok");
+        match &mut result {
+            Ok(CallToolResponse::Complete(r)) => {
+                if !self.policy.raw_output() {
+                    output::sanitize(r);
+                }
+                let cap = self
+                    .policy
+                    .max_output()
+                    .unwrap_or_else(|| Security::global().default_max_output());
+                let size = output::size(r);
+                if size > cap {
+                    *r = ToolError::new(
+                        "output_too_large",
+                        format!("the result has {size} bytes, more than this tool may return ({cap}); ask for less"),
+                    )
+                    .to_result();
+                }
+                if r.is_error == Some(true) {
+                    outcome = r
+                        .structured_content
+                        .as_ref()
+                        .and_then(|c| c["error"]["code"].as_str())
+                        .unwrap_or("error")
+                        .to_owned();
+                }
+            }
+            Ok(_) => {}
+            Err(e) => outcome = format!("jsonrpc_error_{}", e.code.0),
+        }
+        emit(&SecurityEvent::ToolCalled {
+            tool,
+            subject: self.principal.subject(),
+            client_id: self.principal.client_id(),
+            outcome: &outcome,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+        });
         result
     }
 }
 
+/// Runs a tool's future, turning a panic into `Err(message)` so that the call gets an
+/// `internal` error (and the server keeps serving).
+pub async fn catch_panic<F: std::future::Future>(future: F) -> Result<F::Output, String> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-text panic payload".to_owned());
+                std::task::Poll::Ready(Err(message))
+            }
+        }
+    })
+    .await
+}
+
 /// Runs, in order: authenticate, authorize (scope with implication), rate limit, parse and
-/// validate. A denial is returned as the tool result to send; the tool does not run.
+/// validate. A denial is recorded and returned as the tool result to send; the tool does not
+/// run.
 pub async fn guard<'s, S, I: SecureInput>(
     policy: &'static ToolPolicy,
     ctx: ToolCallContext<'s, S>,
 ) -> Result<Guarded<'s, S, I>, CallToolResponse> {
+    let started = Instant::now();
     let security = Security::global();
     let tool = policy.name();
     let principal = match (
@@ -69,7 +142,7 @@ pub async fn guard<'s, S, I: SecureInput>(
         (Some(p), _) => p,
         (None, Access::Public) => Principal::anonymous(),
         (None, Access::Scope(..)) => {
-            audit::record(tool, &Principal::anonymous(), Outcome::Unauthenticated);
+            emit(&SecurityEvent::Unauthenticated { tool });
             return Err(deny(ToolError::new(
                 "unauthenticated",
                 "this tool needs credentials; none were presented",
@@ -79,7 +152,12 @@ pub async fn guard<'s, S, I: SecureInput>(
     if let Access::Scope(scope, catalog) = policy.access()
         && !principal.is_granted(scope, catalog)
     {
-        audit::record(tool, &principal, Outcome::Forbidden { scope });
+        emit(&SecurityEvent::AuthorizationDenied {
+            tool,
+            subject: principal.subject(),
+            required_scope: scope,
+            held_scopes: principal.scopes(),
+        });
         let error = ToolError::new(
             "insufficient_scope",
             format!("this tool needs the scope `{scope}`, which the caller was not granted"),
@@ -97,11 +175,12 @@ pub async fn guard<'s, S, I: SecureInput>(
             Ok(Decision::Allow) => {}
             Ok(Decision::Deny { retry_after }) => {
                 let ms = retry_after.as_millis().max(1) as u64;
-                audit::record(
+                emit(&SecurityEvent::RateLimited {
                     tool,
-                    &principal,
-                    Outcome::RateLimited { retry_after_ms: ms },
-                );
+                    subject: principal.subject(),
+                    key,
+                    retry_after_ms: ms,
+                });
                 let error = ToolError::new(
                     "rate_limited",
                     format!("too many calls (limit {rate}); retry after {ms} ms"),
@@ -109,29 +188,31 @@ pub async fn guard<'s, S, I: SecureInput>(
                 .with_detail("retry_after_ms", json!(ms));
                 return Err(deny(error));
             }
-            Err(e) if security.limiter_fail_open() => {
-                tracing::error!(target: "mcp_secure::audit", tool, error = %e, "rate limiter failed; call let through (fail_open)");
-            }
             Err(e) => {
-                tracing::error!(target: "mcp_secure::audit", tool, error = %e, "rate limiter failed; call refused");
-                audit::record(tool, &principal, Outcome::Unavailable);
-                return Err(deny(ToolError::new(
-                    "unavailable",
-                    "the server cannot take this call now; retry later",
-                )));
+                let fail_open = security.limiter_fail_open();
+                tracing::error!(target: "mcp_secure::audit", tool, error = %e, fail_open, "rate limiter failed");
+                emit(&SecurityEvent::BackendUnavailable {
+                    backend: "rate_limiter",
+                    tool,
+                    fail_open,
+                });
+                if !fail_open {
+                    return Err(deny(ToolError::new(
+                        "unavailable",
+                        "the server cannot take this call now; retry later",
+                    )));
+                }
             }
         }
     }
     let input = match parse_arguments::<I>(ctx.arguments) {
         Ok(input) => input,
         Err(errors) => {
-            audit::record(
+            emit(&SecurityEvent::ValidationFailed {
                 tool,
-                &principal,
-                Outcome::Invalid {
-                    violations: errors.violations().len(),
-                },
-            );
+                subject: principal.subject(),
+                violations: errors.violations(),
+            });
             return Err(deny(ToolError::from(errors)));
         }
     };
@@ -140,6 +221,7 @@ pub async fn guard<'s, S, I: SecureInput>(
         audit: Finish {
             policy,
             principal: principal.clone(),
+            started,
         },
         principal,
         input,

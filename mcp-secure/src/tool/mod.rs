@@ -3,7 +3,9 @@
 
 mod error;
 pub(crate) mod guard;
+mod output;
 mod policy;
 
 pub use error::ToolError;
+pub use output::strip_terminal_control;
 pub use policy::{Access, POLICY_META_KEY, ToolPolicy};

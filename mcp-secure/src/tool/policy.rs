@@ -35,6 +35,8 @@ pub struct ToolPolicy {
     read_only: bool,
     destructive: Option<bool>,
     idempotent: Option<bool>,
+    max_output: Option<usize>,
+    raw_output: bool,
 }
 
 impl ToolPolicy {
@@ -52,7 +54,32 @@ impl ToolPolicy {
             read_only,
             destructive: None,
             idempotent: None,
+            max_output: None,
+            raw_output: false,
         }
+    }
+
+    /// Caps the size of its results, in bytes of JSON (default: the server's
+    /// [`crate::SecurityBuilder::default_max_output`]).
+    pub const fn with_max_output(mut self, bytes: usize) -> Self {
+        self.max_output = Some(bytes);
+        self
+    }
+
+    /// Leaves its text as it is: ANSI escapes and bidi overrides are not stripped.
+    pub const fn with_raw_output(mut self, raw: bool) -> Self {
+        self.raw_output = raw;
+        self
+    }
+
+    /// Its own output cap, if it declared one.
+    pub const fn max_output(&self) -> Option<usize> {
+        self.max_output
+    }
+
+    /// Whether its text is passed through unstripped.
+    pub const fn raw_output(&self) -> bool {
+        self.raw_output
     }
 
     /// Whose calls share the limit (default: each caller).

@@ -60,6 +60,27 @@ pub fn length(
     }
 }
 
+/// `length(min, max)` on a secret: the same bounds, and a message that does not say how long
+/// the secret was.
+pub fn secret_length(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    value: &str,
+    min: Option<usize>,
+    max: Option<usize>,
+) {
+    let n = value.chars().count();
+    if min.is_some_and(|min| n < min) || max.is_some_and(|max| n > max) {
+        let message = match (min, max) {
+            (Some(min), Some(max)) => format!("must have {min} to {max} characters"),
+            (Some(min), None) => format!("must have at least {min} characters"),
+            (None, Some(max)) => format!("must have at most {max} characters"),
+            (None, None) => unreachable!("a length rule has a bound"),
+        };
+        errors.push(path, "length", message);
+    }
+}
+
 /// `items(min, max)`: the number of elements of a list.
 pub fn items(
     errors: &mut ValidationErrors,

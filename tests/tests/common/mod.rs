@@ -72,7 +72,7 @@ impl HttpServer {
             .arg(files)
             .args(extra);
         cmd.env_remove("NOTES_API_KEYS")
-            .env("NOTES_LOG", "warn,mcp_secure::audit=info");
+            .env("NOTES_LOG", "warn,mcp_secure::audit=off");
         if let Some(keys) = keys {
             cmd.env("NOTES_API_KEYS", keys);
         }

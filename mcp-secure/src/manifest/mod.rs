@@ -1,0 +1,148 @@
+//! The policy manifest: every tool of a server with its scope, rate, annotations and schemas,
+//! and the server's scopes, as JSON with a stable key order, so that a change of policy shows
+//! up as a diff in review and can be checked in CI.
+//!
+//! ```
+//! use mcp_secure::{manifest::Manifest, prelude::*};
+//! use rmcp::handler::server::router::tool::ToolRouter;
+//!
+//! mcp_secure::scopes! {
+//!     /// Read notes.
+//!     "notes:read",
+//!     "notes:write" => implies ["notes:read"],
+//! }
+//!
+//! #[derive(Clone)]
+//! struct Notes;
+//!
+//! #[mcp_tools]
+//! impl Notes {
+//!     /// Get a note.
+//!     #[mcp_tool(scope = "notes:read", rate = "10/s")]
+//!     async fn notes_get(&self, #[mcp(range(min = 1))] id: i64) -> String {
+//!         format!("{id}")
+//!     }
+//! }
+//!
+//! fn main() {
+//!     let manifest = Manifest::new("notes", "1.0.0")
+//!         .with_scopes(&MCP_SCOPES)
+//!         .with_tools(&Notes::tool_router(), Notes::tool_policies());
+//!     let json = manifest.to_json();
+//!     assert_eq!(json["tools"][0]["policy"]["scope"], "notes:read");
+//!     assert_eq!(json["tools"][0]["policy"]["granted_by"], serde_json::json!(["notes:read", "notes:write"]));
+//!     assert_eq!(json["scopes"][1]["implies"], serde_json::json!(["notes:read"]));
+//! }
+//! ```
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use serde_json::{Map, Value, json};
+
+use crate::{
+    auth::ScopeCatalog,
+    tool::{Access, ToolPolicy},
+};
+
+/// A server's policy, built from its routers, `tool_policies()` and `MCP_SCOPES`.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    name: String,
+    version: String,
+    scopes: Vec<Value>,
+    tools: Vec<Value>,
+}
+
+impl Manifest {
+    /// An empty manifest of server `name` at `version`.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+            scopes: Vec::new(),
+            tools: Vec::new(),
+        }
+    }
+
+    /// Adds the declared scopes, each with its description and what it implies.
+    pub fn with_scopes(mut self, catalog: &ScopeCatalog) -> Self {
+        for decl in catalog.scopes() {
+            self.scopes.push(json!({ "scope": decl.name, "description": decl.description, "implies": decl.implies }));
+        }
+        self
+    }
+
+    /// Adds every tool of `router`. A tool with a policy in `policies` gets it (with the scopes
+    /// that grant its scope); a tool without one (a plain rmcp tool) is marked
+    /// `"guarded": false`, which a reviewer should see.
+    pub fn with_tools<S: Send + Sync + 'static>(
+        mut self,
+        router: &ToolRouter<S>,
+        policies: &[ToolPolicy],
+    ) -> Self {
+        for tool in router.list_all() {
+            let policy = policies.iter().find(|p| p.name() == tool.name);
+            let mut entry = json!({
+                "name": tool.name,
+                "title": tool.title,
+                "description": tool.description,
+                "annotations": tool.annotations,
+                "input_schema": Value::Object((*tool.input_schema).clone()),
+                "output_schema": tool.output_schema.as_ref().map(|s| Value::Object((**s).clone())),
+                "guarded": policy.is_some(),
+            });
+            if let Some(policy) = policy {
+                let mut p = policy.meta();
+                if let Access::Scope(scope, catalog) = policy.access() {
+                    let granted_by: Vec<&str> = catalog
+                        .scopes()
+                        .iter()
+                        .map(|d| d.name)
+                        .filter(|held| catalog.grants(held, scope))
+                        .collect();
+                    p["granted_by"] = json!(granted_by);
+                }
+                p["read_only"] = json!(policy.read_only());
+                p["max_output"] = json!(policy.max_output());
+                p["raw_output"] = json!(policy.raw_output());
+                entry["policy"] = p;
+            }
+            self.tools.push(entry);
+        }
+        self.tools
+            .sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        self
+    }
+
+    /// The manifest as JSON, every object's keys sorted.
+    pub fn to_json(&self) -> Value {
+        sorted(json!({
+            "manifest_version": 1,
+            "server": { "name": self.name, "version": self.version },
+            "scopes": self.scopes,
+            "tools": self.tools,
+        }))
+    }
+
+    /// The manifest as pretty-printed JSON with a final newline, for committing and diffing.
+    pub fn to_pretty_string(&self) -> String {
+        let mut s = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out = Map::new();
+            for (k, v) in entries {
+                out.insert(k, sorted(v));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        v => v,
+    }
+}

@@ -1,0 +1,162 @@
+//! What leaves a tool: text stripped of terminal control and bidi overrides, and a size cap.
+
+use std::borrow::Cow;
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::Value;
+
+/// The characters that reorder displayed text: embeddings, overrides and isolates.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` without ANSI/VT escape sequences (CSI, OSC, DCS and the like, in their 7-bit and
+/// 8-bit forms) and without bidi embeddings, overrides and isolates. Everything else,
+/// newlines and tabs included, is kept.
+///
+/// ```
+/// use mcp_secure::tool::strip_terminal_control;
+/// assert_eq!(strip_terminal_control("\u{1b}[31mred\u{1b}[0m"), "red");
+/// assert_eq!(strip_terminal_control("\u{1b}]0;title\u{7}text"), "text");
+/// assert_eq!(strip_terminal_control("abc\u{202E}fed"), "abcfed");
+/// assert_eq!(strip_terminal_control("plain\ttext\n"), "plain\ttext\n");
+/// ```
+pub fn strip_terminal_control(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c == '\u{1b}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c))
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let introducer = match c {
+            '\u{1b}' => match chars.next() {
+                Some('[') => Some('['),
+                Some(k @ (']' | 'P' | 'X' | '^' | '_')) => Some(k),
+                // Any other escape is two characters long (or a lone ESC at the end).
+                _ => None,
+            },
+            '\u{9b}' => Some('['),
+            '\u{9d}' => Some(']'),
+            '\u{90}' => Some('P'),
+            '\u{98}' | '\u{9e}' | '\u{9f}' => Some('X'),
+            c if ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c) => None,
+            c => {
+                out.push(c);
+                continue;
+            }
+        };
+        match introducer {
+            // CSI: parameter and intermediate bytes, then one final byte.
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            // OSC, DCS, SOS, PM, APC: a string up to BEL or the string terminator.
+            Some(_) => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' || c == '\u{9c}' {
+                        break;
+                    }
+                    if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn strip_value(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Cow::Owned(clean) = strip_terminal_control(s) {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_value),
+        Value::Object(map) => map.values_mut().for_each(strip_value),
+        _ => {}
+    }
+}
+
+/// Strips the text blocks and the strings of the structured content of `result`.
+pub(crate) fn sanitize(result: &mut CallToolResult) {
+    for block in &mut result.content {
+        if let ContentBlock::Text(t) = block
+            && let Cow::Owned(clean) = strip_terminal_control(&t.text)
+        {
+            t.text = clean;
+        }
+    }
+    if let Some(v) = &mut result.structured_content {
+        strip_value(v);
+    }
+}
+
+/// The size of `result` as JSON, in bytes.
+pub(crate) fn size(result: &CallToolResult) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, result) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_every_kind_of_escape() {
+        for (input, expected) in [
+            ("\u{1b}[1;31mbold red\u{1b}[0m", "bold red"),
+            ("\u{1b}[2J\u{1b}[Hcleared", "cleared"),
+            (
+                "a\u{1b}]8;;https://evil.example\u{1b}\\link\u{1b}]8;;\u{1b}\\b",
+                "alinkb",
+            ),
+            ("\u{1b}]0;pwned\u{7}x", "x"),
+            ("\u{9b}31mc1 csi", "c1 csi"),
+            ("\u{1b}Pdcs payload\u{1b}\\after", "after"),
+            ("\u{1b}7saved\u{1b}8", "saved"),
+            ("trailing\u{1b}", "trailing"),
+            ("\u{202E}gnp.exe", "gnp.exe"),
+            ("\u{2066}iso\u{2069}", "iso"),
+            ("عربي and עברית stay", "عربي and עברית stay"),
+            ("emoji 😀 stays", "emoji 😀 stays"),
+        ] {
+            assert_eq!(strip_terminal_control(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn structured_strings_are_stripped_too() {
+        let mut r = CallToolResult::structured(
+            serde_json::json!({"a": ["\u{1b}[31mx"], "b": {"c": "\u{202E}y"}, "n": 1}),
+        );
+        sanitize(&mut r);
+        assert_eq!(
+            r.structured_content.unwrap(),
+            serde_json::json!({"a": ["x"], "b": {"c": "y"}, "n": 1})
+        );
+    }
+}
