@@ -1,0 +1,212 @@
+//! What leaves a tool, over real HTTP to an in-process server: terminal control stripped, size
+//! caps, panics turned into `internal` errors, and secrets that never come back.
+
+use std::sync::{Arc, Mutex};
+
+use mcp_secure::{
+    Security,
+    audit::{AuditSink, SecurityEvent},
+    auth::{ApiKeys, Principal},
+    http::ApiKeyLayer,
+    prelude::*,
+};
+use rmcp::{
+    ServerHandler, ServiceExt,
+    handler::server::router::tool::ToolRouter,
+    model::{CallToolRequestParams, CallToolResult},
+    service::RunningService,
+    tool_handler,
+    transport::{
+        StreamableHttpClientTransport,
+        streamable_http_client::StreamableHttpClientTransportConfig,
+        streamable_http_server::{
+            StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+        },
+    },
+};
+use serde_json::{Value, json};
+
+const CANARIES: [&str; 4] = [
+    "S3CRET-canary-valid-1",
+    "short-c",
+    "987654321987",
+    "api-key-canary-0123456789",
+];
+
+#[derive(Clone)]
+struct Outputs {
+    tool_router: ToolRouter<Self>,
+}
+
+#[mcp_tools(default_rate = "unlimited")]
+impl Outputs {
+    /// Text with terminal escapes and a bidi override.
+    #[mcp_tool(public)]
+    async fn ansi(&self) -> String {
+        "\u{1b}[31mred\u{1b}[0m \u{1b}]0;owned\u{7}title \u{202E}txt.exe".into()
+    }
+
+    /// The same text, passed through on purpose.
+    #[mcp_tool(public, raw_output)]
+    async fn ansi_raw(&self) -> String {
+        "\u{1b}[31mred\u{1b}[0m".into()
+    }
+
+    /// More than the server's default cap.
+    #[mcp_tool(public)]
+    async fn big(&self) -> String {
+        "x".repeat(10_000)
+    }
+
+    /// The same, with its own larger cap.
+    #[mcp_tool(public, max_output = "64KiB")]
+    async fn big_allowed(&self) -> String {
+        "x".repeat(10_000)
+    }
+
+    /// Panics.
+    #[mcp_tool(public)]
+    async fn panics(&self) -> String {
+        panic!("something broke inside")
+    }
+
+    /// Takes a secret.
+    #[mcp_tool(public)]
+    async fn login(&self, #[mcp(length(min = 8, max = 64))] password: SecretString) -> String {
+        format!("{} characters accepted", password.expose_secret().len())
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Outputs {}
+
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+impl AuditSink for Capture {
+    fn record(&self, event: &SecurityEvent<'_>) {
+        self.0.lock().unwrap().push(event.to_json().to_string());
+    }
+}
+
+async fn start() -> (String, Arc<Mutex<Vec<String>>>) {
+    let audit = Arc::new(Mutex::new(Vec::new()));
+    Security::builder()
+        .default_max_output(4096)
+        .audit_sink(Capture(audit.clone()))
+        .install()
+        .unwrap();
+    let keys = ApiKeys::new().with_key(CANARIES[3], Principal::new("tester", ["x:y"]));
+    let service = StreamableHttpService::new(
+        || {
+            Ok(Outputs {
+                tool_router: Outputs::tool_router(),
+            })
+        },
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(ApiKeyLayer::new(Arc::new(keys)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, audit)
+}
+
+async fn client(url: &str) -> RunningService<rmcp::RoleClient, ()> {
+    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(CANARIES[3]);
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .unwrap()
+}
+
+async fn call(c: &RunningService<rmcp::RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+    let params = CallToolRequestParams::new(tool.to_owned())
+        .with_arguments(args.as_object().cloned().unwrap());
+    c.call_tool(params).await.unwrap()
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
+}
+
+fn code(r: &CallToolResult) -> Option<String> {
+    r.structured_content
+        .as_ref()
+        .and_then(|c| c["error"]["code"].as_str().map(str::to_owned))
+}
+
+// One test: the security configuration is process-wide and installed once.
+#[tokio::test]
+async fn outputs_are_shaped_and_secrets_never_leave() {
+    let (url, audit) = start().await;
+    let c = client(&url).await;
+    let mut seen = String::new();
+
+    let ansi = call(&c, "ansi", json!({})).await;
+    assert_eq!(text(&ansi), "red title txt.exe");
+    let raw = call(&c, "ansi_raw", json!({})).await;
+    assert_eq!(text(&raw), "\u{1b}[31mred\u{1b}[0m");
+
+    let big = call(&c, "big", json!({})).await;
+    assert_eq!(code(&big).as_deref(), Some("output_too_large"));
+    assert!(
+        text(&big).len() < 500,
+        "the error replaces the result, no truncated half"
+    );
+    let allowed = call(&c, "big_allowed", json!({})).await;
+    assert_eq!(text(&allowed).len(), 10_000);
+
+    let panicked = call(&c, "panics", json!({})).await;
+    assert_eq!(code(&panicked).as_deref(), Some("internal"));
+    assert!(
+        !text(&panicked).contains("something broke"),
+        "the panic message stays in the server log"
+    );
+    assert_eq!(
+        text(&call(&c, "ansi_raw", json!({})).await),
+        "\u{1b}[31mred\u{1b}[0m",
+        "the server keeps serving"
+    );
+
+    let tools = c.list_all_tools().await.unwrap();
+    let login = tools.iter().find(|t| t.name == "login").unwrap();
+    let schema = Value::Object((*login.input_schema).clone());
+    assert_eq!(schema["properties"]["password"]["writeOnly"], true);
+    assert_eq!(schema["properties"]["password"]["format"], "password");
+    assert_eq!(schema["properties"]["password"]["maxLength"], 64);
+
+    for args in [
+        json!({"password": CANARIES[0]}),
+        json!({"password": CANARIES[1]}),
+        json!({"password": 987654321987u64}),
+        json!({"password": [CANARIES[0]]}),
+        json!({"password": CANARIES[0], "extra": CANARIES[0]}),
+    ] {
+        let r = call(&c, "login", args).await;
+        seen.push_str(&serde_json::to_string(&r).unwrap());
+    }
+    assert!(seen.contains("21 characters accepted"));
+    assert!(seen.contains("\"rule\":\"length\"") && seen.contains("must have 8 to 64 characters"));
+    c.cancel().await.unwrap();
+
+    let audit = audit.lock().unwrap().join("\n");
+    assert!(
+        audit.contains("\"event\":\"tool_failed\"")
+            && audit.contains("\"event\":\"validation_failed\"")
+    );
+    for canary in CANARIES {
+        assert!(
+            !seen.contains(canary),
+            "{canary} came back in a response: {seen}"
+        );
+        assert!(
+            !audit.contains(canary),
+            "{canary} reached the audit log: {audit}"
+        );
+    }
+}
