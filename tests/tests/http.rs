@@ -494,3 +494,30 @@ async fn without_configured_keys_one_is_generated_and_printed_once() {
     );
     demo.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn audit_events_go_to_the_audit_log_file_as_json_lines() {
+    let (files, _outside) = files_dir();
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("audit.jsonl");
+    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--audit-log", log.to_str().unwrap()]);
+    let reader = server.client("alice-reader-key-000").await;
+    ok(&call(&reader, "whoami", json!({})).await);
+    err(&call(&reader, "notes_create", json!({"title": "t", "body": ""})).await);
+    reader.cancel().await.unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert!(events.contains(&"tool_called") && events.contains(&"authorization_denied"), "{events:?}");
+    let denied = lines.iter().find(|l| l["event"] == "authorization_denied").unwrap();
+    assert_eq!(denied["subject"], "alice");
+    assert_eq!(denied["held_scopes"], json!(["notes:read"]));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
