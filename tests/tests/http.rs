@@ -297,24 +297,11 @@ async fn invalid_input_reports_every_failing_field() {
 async fn missing_or_wrong_credentials_get_401_before_rmcp() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
-    let http = reqwest::Client::new();
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let post = |auth: Option<&'static str>| {
-        let mut req = http
-            .post(&server.url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream")
-            .json(&init);
-        if let Some(auth) = auth {
-            req = req.header("Authorization", auth);
-        }
-        req.send()
-    };
-    let none = post(None).await.unwrap();
+    let post = |auth: Option<&'static str>| post_initialize(&server.url, auth);
+    let none = post(None).await;
     assert_eq!(none.status(), 401);
     assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"mcp\"");
-    let wrong = post(Some("Bearer not-a-real-key-at-all")).await.unwrap();
+    let wrong = post(Some("Bearer not-a-real-key-at-all")).await;
     assert_eq!(wrong.status(), 401);
     assert!(
         wrong.headers()["www-authenticate"]
@@ -327,9 +314,9 @@ async fn missing_or_wrong_credentials_get_401_before_rmcp() {
         !body.contains("not-a-real-key"),
         "the key is not echoed: {body}"
     );
-    let basic = post(Some("Basic YWxpY2U6cHc=")).await.unwrap();
+    let basic = post(Some("Basic YWxpY2U6cHc=")).await;
     assert_eq!(basic.status(), 401);
-    let good = post(Some("Bearer alice-writer-key-000")).await.unwrap();
+    let good = post(Some("Bearer alice-writer-key-000")).await;
     assert_eq!(good.status(), 200);
 
     let config =
@@ -500,7 +487,11 @@ async fn audit_events_go_to_the_audit_log_file_as_json_lines() {
     let (files, _outside) = files_dir();
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("audit.jsonl");
-    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--audit-log", log.to_str().unwrap()]);
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &["--audit-log", log.to_str().unwrap()],
+    );
     let reader = server.client("alice-reader-key-000").await;
     ok(&call(&reader, "whoami", json!({})).await);
     err(&call(&reader, "notes_create", json!({"title": "t", "body": ""})).await);
@@ -511,13 +502,22 @@ async fn audit_events_go_to_the_audit_log_file_as_json_lines() {
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
         .collect();
     let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
-    assert!(events.contains(&"tool_called") && events.contains(&"authorization_denied"), "{events:?}");
-    let denied = lines.iter().find(|l| l["event"] == "authorization_denied").unwrap();
+    assert!(
+        events.contains(&"tool_called") && events.contains(&"authorization_denied"),
+        "{events:?}"
+    );
+    let denied = lines
+        .iter()
+        .find(|l| l["event"] == "authorization_denied")
+        .unwrap();
     assert_eq!(denied["subject"], "alice");
     assert_eq!(denied["held_scopes"], json!(["notes:read"]));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

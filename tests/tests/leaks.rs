@@ -17,23 +17,13 @@ async fn no_secret_ever_comes_back() {
     let server = HttpServer::start(Some(KEYS), files.path());
     let mut seen = String::new();
 
-    let http = reqwest::Client::new();
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let wrong = format!("Bearer {WRONG_KEY}");
     for auth in [
         None,
-        Some(format!("Bearer {WRONG_KEY}")),
-        Some("Bearer alice-writer-key-000".to_owned()),
+        Some(wrong.as_str()),
+        Some("Bearer alice-writer-key-000"),
     ] {
-        let mut req = http
-            .post(&server.url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream")
-            .json(&init);
-        if let Some(auth) = auth {
-            req = req.header("Authorization", auth);
-        }
-        let response = req.send().await.unwrap();
+        let response = post_initialize(&server.url, auth).await;
         seen.push_str(&format!("{:?}", response.headers()));
         seen.push_str(&response.text().await.unwrap());
     }

@@ -1,28 +1,22 @@
 //! What leaves a tool, over real HTTP to an in-process server: terminal control stripped, size
 //! caps, panics turned into `internal` errors, and secrets that never come back.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
+use common::{Client, connect, serve_in_process};
 use mcp_secure::{
     Security,
     audit::{AuditSink, SecurityEvent},
     auth::{ApiKeys, Principal},
-    http::ApiKeyLayer,
     prelude::*,
 };
 use rmcp::{
-    ServerHandler, ServiceExt,
+    ServerHandler,
     handler::server::router::tool::ToolRouter,
     model::{CallToolRequestParams, CallToolResult},
-    service::RunningService,
     tool_handler,
-    transport::{
-        StreamableHttpClientTransport,
-        streamable_http_client::StreamableHttpClientTransportConfig,
-        streamable_http_server::{
-            StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-        },
-    },
 };
 use serde_json::{Value, json};
 
@@ -96,32 +90,19 @@ async fn start() -> (String, Arc<Mutex<Vec<String>>>) {
         .install()
         .unwrap();
     let keys = ApiKeys::new().with_key(CANARIES[3], Principal::new("tester", ["x:y"]));
-    let service = StreamableHttpService::new(
-        || {
-            Ok(Outputs {
+    (
+        serve_in_process(
+            Outputs {
                 tool_router: Outputs::tool_router(),
-            })
-        },
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
-    );
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(ApiKeyLayer::new(Arc::new(keys)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, audit)
+            },
+            keys,
+        )
+        .await,
+        audit,
+    )
 }
 
-async fn client(url: &str) -> RunningService<rmcp::RoleClient, ()> {
-    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(CANARIES[3]);
-    ().serve(StreamableHttpClientTransport::from_config(config))
-        .await
-        .unwrap()
-}
-
-async fn call(c: &RunningService<rmcp::RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+async fn call(c: &Client, tool: &str, args: Value) -> CallToolResult {
     let params = CallToolRequestParams::new(tool.to_owned())
         .with_arguments(args.as_object().cloned().unwrap());
     c.call_tool(params).await.unwrap()
@@ -144,7 +125,7 @@ fn code(r: &CallToolResult) -> Option<String> {
 #[tokio::test]
 async fn outputs_are_shaped_and_secrets_never_leave() {
     let (url, audit) = start().await;
-    let c = client(&url).await;
+    let c = connect(&url, CANARIES[3]).await;
     let mut seen = String::new();
 
     let ansi = call(&c, "ansi", json!({})).await;

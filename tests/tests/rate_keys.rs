@@ -1,25 +1,16 @@
 //! `rate_key` over real HTTP: an in-process server with the API-key layer, and rmcp clients
 //! holding keys of different subjects and OAuth clients.
 
-use std::sync::Arc;
+mod common;
 
+use common::{connect, serve_in_process};
 use mcp_secure::{
     auth::{ApiKeys, Principal},
-    http::ApiKeyLayer,
     prelude::*,
 };
 use rmcp::{
-    ServerHandler, ServiceExt,
-    handler::server::router::tool::ToolRouter,
-    model::CallToolRequestParams,
+    ServerHandler, handler::server::router::tool::ToolRouter, model::CallToolRequestParams,
     tool_handler,
-    transport::{
-        StreamableHttpClientTransport,
-        streamable_http_client::StreamableHttpClientTransportConfig,
-        streamable_http_server::{
-            StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-        },
-    },
 };
 
 #[derive(Clone)]
@@ -68,27 +59,17 @@ async fn serve() -> String {
             Principal::new("bob", ["x:y"]).with_client_id("app-1"),
         )
         .with_key("carol-key-0123456789", Principal::new("carol", ["x:y"]));
-    let service = StreamableHttpService::new(
-        || {
-            Ok(Keyed {
-                tool_router: Keyed::tool_router(),
-            })
+    serve_in_process(
+        Keyed {
+            tool_router: Keyed::tool_router(),
         },
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
-    );
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(ApiKeyLayer::new(Arc::new(keys)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+        keys,
+    )
+    .await
 }
 
 async fn outcome(url: &str, key: &str, tool: &str) -> &'static str {
-    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key);
-    let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+    let client = connect(url, key).await;
     let result = client
         .call_tool(CallToolRequestParams::new(tool.to_owned()))
         .await

@@ -25,6 +25,52 @@ use serde_json::Value;
 
 pub type Client = RunningService<RoleClient, ()>;
 
+/// Serves `server` (one clone per session) over streamable HTTP on a free loopback port,
+/// behind the API-key layer; returns the MCP URL.
+pub async fn serve_in_process<S: rmcp::ServerHandler + Clone + Send + Sync + 'static>(
+    server: S,
+    keys: mcp_secure::auth::ApiKeys,
+) -> String {
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    };
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        std::sync::Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let app = axum::Router::new().nest_service("/mcp", service).layer(
+        mcp_secure::http::ApiKeyLayer::new(std::sync::Arc::new(keys)),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// An rmcp client presenting `key`.
+pub async fn connect(url: &str, key: &str) -> Client {
+    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key);
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .expect("connect over HTTP")
+}
+
+/// A raw `initialize` POST, with `Authorization: <auth>` when given.
+pub async fn post_initialize(url: &str, auth: Option<&str>) -> reqwest::Response {
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .json(&init);
+    if let Some(auth) = auth {
+        req = req.header("Authorization", auth);
+    }
+    req.send().await.expect("the server answers")
+}
+
 /// Keys used by the tests: `<key> <subject> <scopes>`.
 pub const KEYS: &str = "\
     alice-writer-key-000 alice notes:write files:read;\
@@ -119,11 +165,7 @@ impl HttpServer {
     }
 
     pub async fn client(&self, key: &str) -> Client {
-        let config =
-            StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(key);
-        ().serve(StreamableHttpClientTransport::from_config(config))
-            .await
-            .expect("connect over HTTP")
+        connect(&self.url, key).await
     }
 }
 
