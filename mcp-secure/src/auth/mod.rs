@@ -1,10 +1,14 @@
 //! Who is calling and what they may do: [`Principal`], scopes and their implication, and the
-//! API-key verifier.
+//! verifiers behind [`TokenVerifier`]: API keys and JWTs.
 
 mod api_key;
+mod jwt;
 mod principal;
 mod scope;
+mod verifier;
 
 pub use api_key::{ApiKeyConfigError, ApiKeys};
+pub use jwt::{JwtConfigError, JwtVerifier};
 pub use principal::Principal;
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
+pub use verifier::{TokenVerifier, VerifyError, VerifyFuture};

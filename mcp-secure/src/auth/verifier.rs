@@ -1,0 +1,75 @@
+//! The [`TokenVerifier`] trait: who a bearer token belongs to.
+
+use std::{fmt, future::Future, pin::Pin};
+
+use super::{ApiKeys, Principal};
+
+/// Why a token was refused. The reason goes to the audit log; a client only ever sees
+/// `invalid_token` and a generic description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    reason: String,
+}
+
+impl VerifyError {
+    /// A refusal with a reason for the audit log (never the token itself).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+
+    /// The reason, for the audit log.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "token refused: {}", self.reason)
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// The future a [`TokenVerifier`] returns.
+pub type VerifyFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Principal, VerifyError>> + Send + 'a>>;
+
+/// Turns a bearer token into the [`Principal`] it stands for, or refuses it.
+///
+/// Implemented by [`ApiKeys`] and [`super::JwtVerifier`]; implement it for anything else (token
+/// introspection, a session store). The HTTP layer tries its verifiers in order and takes the
+/// first that accepts.
+///
+/// ```
+/// use mcp_secure::auth::{Principal, TokenVerifier, VerifyError, VerifyFuture};
+///
+/// /// Accepts exactly one token (for tests).
+/// struct Fixed;
+///
+/// impl TokenVerifier for Fixed {
+///     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
+///         Box::pin(async move {
+///             if token == "let-me-in" {
+///                 Ok(Principal::new("tester", ["notes:read"]))
+///             } else {
+///                 Err(VerifyError::new("not the test token"))
+///             }
+///         })
+///     }
+/// }
+/// ```
+pub trait TokenVerifier: Send + Sync + 'static {
+    /// The principal of `token`.
+    fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a>;
+}
+
+impl TokenVerifier for ApiKeys {
+    fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
+        let result =
+            ApiKeys::verify(self, token).ok_or_else(|| VerifyError::new("unknown API key"));
+        Box::pin(std::future::ready(result))
+    }
+}

@@ -1,0 +1,236 @@
+//! `JwtVerifier` against a matrix of good and bad tokens.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use mcp_secure::{
+    auth::{JwtVerifier, TokenVerifier},
+    secret::SecretString,
+};
+use serde_json::{Value, json};
+
+const ISS: &str = "https://auth.example.com";
+const AUD: &str = "https://mcp.example.com/mcp";
+const SECRET: &str = "test-hmac-secret-0123456789-abcdef";
+
+fn keys(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn claims() -> Value {
+    json!({"sub": "alice", "iss": ISS, "aud": AUD, "exp": now() + 600, "scope": "notes:read notes:write", "client_id": "cli"})
+}
+
+fn with(overrides: Value) -> Value {
+    let mut c = claims();
+    for (k, v) in overrides.as_object().unwrap() {
+        if v.is_null() {
+            c.as_object_mut().unwrap().remove(k);
+        } else {
+            c[k] = v.clone();
+        }
+    }
+    c
+}
+
+fn hs256(claims: &Value) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn hmac_verifier() -> JwtVerifier {
+    JwtVerifier::hmac(Algorithm::HS256, SecretString::new(SECRET.into()), ISS, AUD).unwrap()
+}
+
+async fn reason(v: &JwtVerifier, token: &str) -> String {
+    v.verify(token)
+        .await
+        .expect_err("refused")
+        .reason()
+        .to_owned()
+}
+
+fn b64(v: &Value) -> String {
+    use std::fmt::Write;
+    // base64url without padding, by hand, so the test needs no extra crate.
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = v.to_string().into_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.write_char(T[((n >> (18 - 6 * i)) & 63) as usize] as char)
+                .unwrap();
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_good_token_gives_its_principal() {
+    let v = hmac_verifier();
+    let p = v.verify(&hs256(&claims())).await.unwrap();
+    assert_eq!(p.subject(), "alice");
+    assert_eq!(p.scopes(), ["notes:read", "notes:write"]);
+    assert_eq!(p.client_id(), Some("cli"));
+    let scp = with(json!({"scope": null, "scp": ["files:read"], "client_id": null, "azp": "web"}));
+    let p = v.verify(&hs256(&scp)).await.unwrap();
+    assert_eq!(
+        (p.scopes(), p.client_id()),
+        (&["files:read".to_owned()][..], Some("web"))
+    );
+    let aud_list = with(json!({"aud": ["https://other.example", AUD]}));
+    assert!(
+        v.verify(&hs256(&aud_list)).await.is_ok(),
+        "aud may be a list containing us"
+    );
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_with_a_reason() {
+    let v = hmac_verifier();
+    let cases = [
+        (hs256(&with(json!({"exp": now() - 3600}))), "expired"),
+        (
+            hs256(&with(json!({"nbf": now() + 3600}))),
+            "not valid yet (nbf)",
+        ),
+        (
+            hs256(&with(json!({"aud": "https://other.example/mcp"}))),
+            "wrong audience",
+        ),
+        (
+            hs256(&with(json!({"iss": "https://evil.example"}))),
+            "wrong issuer",
+        ),
+        (hs256(&with(json!({"exp": null}))), "missing claim `exp`"),
+        (hs256(&with(json!({"aud": null}))), "missing claim `aud`"),
+        (hs256(&with(json!({"iss": null}))), "missing claim `iss`"),
+        (hs256(&with(json!({"sub": null}))), "token has no `sub`"),
+        (
+            encode(
+                &Header::new(Algorithm::HS256),
+                &claims(),
+                &EncodingKey::from_secret(b"another-secret-0123456789-abcdefgh"),
+            )
+            .unwrap(),
+            "bad signature",
+        ),
+        (
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64(&claims())
+            ),
+            "malformed token",
+        ),
+        ("not.a.jwt".to_owned(), "malformed token"),
+        (String::new(), "malformed token"),
+        ("x".repeat(20_000), "token longer than 16 KiB"),
+    ];
+    for (token, expected) in cases {
+        assert_eq!(
+            reason(&v, &token).await,
+            expected,
+            "token {}",
+            &token[..token.len().min(40)]
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_algorithm_comes_from_configuration_not_the_token() {
+    let rs =
+        JwtVerifier::public_key_pem(Algorithm::RS256, &keys("rsa_public.pem"), ISS, AUD).unwrap();
+    let good = encode(
+        &Header::new(Algorithm::RS256),
+        &claims(),
+        &EncodingKey::from_rsa_pem(&keys("rsa_private.pem")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rs.verify(&good).await.unwrap().subject(), "alice");
+    // HS256 "signed" with the RSA public key as the HMAC secret: the classic confusion.
+    let confused = encode(
+        &Header::new(Algorithm::HS256),
+        &claims(),
+        &EncodingKey::from_secret(&keys("rsa_public.pem")),
+    )
+    .unwrap();
+    assert_eq!(reason(&rs, &confused).await, "algorithm not allowed");
+    let none = format!("{}.{}.", b64(&json!({"alg": "none"})), b64(&claims()));
+    assert!(rs.verify(&none).await.is_err());
+
+    let ed =
+        JwtVerifier::public_key_pem(Algorithm::EdDSA, &keys("ed_public.pem"), ISS, AUD).unwrap();
+    let token = encode(
+        &Header::new(Algorithm::EdDSA),
+        &claims(),
+        &EncodingKey::from_ed_pem(&keys("ed_private.pem")).unwrap(),
+    )
+    .unwrap();
+    assert!(ed.verify(&token).await.is_ok());
+    assert_eq!(reason(&ed, &good).await, "algorithm not allowed");
+}
+
+#[tokio::test]
+async fn jwk_sets_select_keys_by_kid() {
+    let jwks = String::from_utf8(keys("jwks.json")).unwrap();
+    let v = JwtVerifier::jwk_set(&jwks, ISS, AUD).unwrap();
+    let private = EncodingKey::from_rsa_pem(&keys("rsa_private.pem")).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("test-rsa-1".into());
+    assert!(
+        v.verify(&encode(&header, &claims(), &private).unwrap())
+            .await
+            .is_ok()
+    );
+    header.kid = Some("unknown".into());
+    assert_eq!(
+        reason(&v, &encode(&header, &claims(), &private).unwrap()).await,
+        "token names an unknown key"
+    );
+    header.kid = None;
+    assert_eq!(
+        reason(&v, &encode(&header, &claims(), &private).unwrap()).await,
+        "token names no key (`kid`)"
+    );
+    let mut ps = Header::new(Algorithm::PS256);
+    ps.kid = Some("test-rsa-1".into());
+    assert_eq!(
+        reason(&v, &encode(&ps, &claims(), &private).unwrap()).await,
+        "token's algorithm does not match its key's"
+    );
+}
+
+#[test]
+fn configuration_mistakes_are_refused() {
+    assert!(
+        JwtVerifier::hmac(
+            Algorithm::HS256,
+            SecretString::new("short".into()),
+            ISS,
+            AUD
+        )
+        .is_err()
+    );
+    assert!(
+        JwtVerifier::hmac(Algorithm::RS256, SecretString::new(SECRET.into()), ISS, AUD).is_err()
+    );
+    assert!(JwtVerifier::public_key_pem(Algorithm::RS256, b"not a pem", ISS, AUD).is_err());
+    assert!(
+        JwtVerifier::public_key_pem(Algorithm::HS256, &keys("rsa_public.pem"), ISS, AUD).is_err()
+    );
+    assert!(JwtVerifier::jwk_set("{\"keys\": []}", ISS, AUD).is_err());
+    let symmetric = r#"{"keys": [{"kty": "oct", "kid": "k", "alg": "HS256", "k": "c2VjcmV0"}]}"#;
+    assert!(JwtVerifier::jwk_set(symmetric, ISS, AUD).is_err());
+}
