@@ -6,12 +6,14 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 use crate::notes::{ALL_SCOPES, NotesServer, NotesStore};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use jsonwebtoken::Algorithm;
 use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
-    auth::{ApiKeys, Principal},
-    http::ApiKeyLayer,
+    auth::{ApiKeys, JwtVerifier, Principal, TokenVerifier},
+    http::AuthLayer,
     rate::{MemoryLimiter, RedisLimiter},
+    secret::{SecretError, SecretString},
 };
 use rmcp::{
     ServiceExt,
@@ -42,10 +44,29 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Serve one client over stdin/stdout; the caller is the key in `NOTES_API_KEY`.
+    /// Serve one client over stdin/stdout; the caller is the JWT in `NOTES_TOKEN` or the key in
+    /// `NOTES_API_KEY`.
     Stdio {
         #[command(flatten)]
         common: Common,
+        /// The server URL tokens are issued for (their `aud`; the issuer is its origin).
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+    },
+    /// Print an HS256 token that `serve` accepts, signed with `NOTES_JWT_SECRET`.
+    Token {
+        /// The subject.
+        #[arg(long)]
+        sub: String,
+        /// Space-separated scopes, e.g. "notes:read notes:write".
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// The MCP URL of the server that will accept it (its `aud`; the issuer is its origin).
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
     },
     /// Print the policy manifest (every tool's scope, rate and schemas) as JSON.
     Manifest,
@@ -72,6 +93,8 @@ struct Common {
     #[arg(long)]
     audit_log: Option<PathBuf>,
 }
+
+const DEFAULT_URL: &str = "http://127.0.0.1:8787/mcp";
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum RateBackend {
@@ -125,7 +148,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve { addr, common } => serve(addr, common).await,
-        Command::Stdio { common } => stdio(common).await,
+        Command::Stdio { common, url } => stdio(common, &url).await,
+        Command::Token {
+            sub,
+            scope,
+            ttl,
+            url,
+        } => token(&sub, &scope, ttl, &url),
         Command::Manifest => {
             print!("{}", crate::notes::manifest().to_pretty_string());
             Ok(())
@@ -158,13 +187,50 @@ fn prepare_files(dir: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The JWT secret from `NOTES_JWT_SECRET`, or a new one (printed once) when it is unset.
+fn jwt_secret(print_new: bool) -> anyhow::Result<SecretString> {
+    match SecretString::from_env("NOTES_JWT_SECRET") {
+        Ok(secret) => Ok(secret),
+        Err(SecretError::Missing { .. }) if print_new => {
+            let secret = ApiKeys::generate_key();
+            eprintln!(
+                "notes-server: NOTES_JWT_SECRET is not set; tokens are signed with a new secret, shown once:\n"
+            );
+            eprintln!("    export NOTES_JWT_SECRET={secret}\n");
+            Ok(SecretString::new(secret))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The issuer and audience of the demo's tokens, from the server's MCP URL.
+fn issuer_of(url: &str) -> anyhow::Result<String> {
+    Ok(url::Url::parse(url)
+        .context("the server URL")?
+        .origin()
+        .ascii_serialization())
+}
+
+fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> {
+    Ok(JwtVerifier::hmac(
+        Algorithm::HS256,
+        secret,
+        &issuer_of(url)?,
+        url,
+    )?)
+}
+
 async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
     security(&common).await?.install()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let url = format!("http://{}/mcp", listener.local_addr()?);
+    let secret = jwt_secret(true)?;
     let keys = match load_keys(&common)? {
         Some(keys) => keys,
         None => {
             let key = ApiKeys::generate_key();
-            let url = format!("http://{addr}/mcp");
             eprintln!(
                 "notes-server: no API keys configured; generated one for subject `demo` with every scope."
             );
@@ -184,6 +250,16 @@ async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
             ApiKeys::new().with_key(&key, Principal::new("demo", ALL_SCOPES.iter().copied()))
         }
     };
+    eprintln!(
+        "notes-server: tokens: notes-server token --url {url} --sub alice --scope \"notes:read notes:write\""
+    );
+    let auth = AuthLayer::builder(url.as_str())
+        .verifier(jwt_verifier(secret, &url)?)
+        .verifier(keys)
+        .authorization_server(issuer_of(&url)?)
+        .scopes(&crate::MCP_SCOPES)
+        .tools(NotesServer::tool_policies())
+        .build()?;
     let store = NotesStore::default();
     let service = StreamableHttpService::new(
         move || Ok(NotesServer::new(store.clone())),
@@ -192,14 +268,8 @@ async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
     );
     let app = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(ApiKeyLayer::new(Arc::new(keys)));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    eprintln!(
-        "notes-server: serving MCP at http://{}/mcp",
-        listener.local_addr()?
-    );
+        .layer(auth);
+    eprintln!("notes-server: serving MCP at {url}");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -208,8 +278,45 @@ async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn stdio(common: Common) -> anyhow::Result<()> {
+fn token(sub: &str, scope: &str, ttl: u64, url: &str) -> anyhow::Result<()> {
+    let secret = jwt_secret(false)
+        .context("`token` signs with NOTES_JWT_SECRET, the secret `serve` uses")?;
+    for s in scope.split_whitespace() {
+        mcp_secure::auth::check_scope(s).with_context(|| format!("`{s}`"))?;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": issuer_of(url)?, "aud": url, "sub": sub, "scope": scope,
+        "iat": now, "exp": now + ttl, "client_id": "notes-server-cli",
+    });
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.expose_secret().as_bytes());
+    println!(
+        "{}",
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &claims, &key)?
+    );
+    Ok(())
+}
+
+async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
     let mut security = security(&common).await?;
+    if let Ok(token) = SecretString::from_env("NOTES_TOKEN") {
+        let verifier = jwt_verifier(
+            jwt_secret(false).context("NOTES_TOKEN is verified with NOTES_JWT_SECRET")?,
+            url,
+        )?;
+        let principal = verifier
+            .verify(token.expose_secret())
+            .await
+            .map_err(|e| anyhow::anyhow!("NOTES_TOKEN was refused: {}", e.reason()))?;
+        security.local_principal(principal).install()?;
+        let server = NotesServer::new(NotesStore::default())
+            .serve(rmcp::transport::stdio())
+            .await?;
+        server.waiting().await?;
+        return Ok(());
+    }
     match (std::env::var("NOTES_API_KEY"), load_keys(&common)?) {
         (Ok(key), Some(keys)) => match keys.verify(&key) {
             Some(principal) => security = security.local_principal(principal),
@@ -218,7 +325,9 @@ async fn stdio(common: Common) -> anyhow::Result<()> {
         (Ok(_), None) => bail!(
             "NOTES_API_KEY is set but no keys are configured (NOTES_API_KEYS or --api-keys-file)"
         ),
-        (Err(_), _) => tracing::warn!("no NOTES_API_KEY: only public tools can be called"),
+        (Err(_), _) => {
+            tracing::warn!("no NOTES_TOKEN or NOTES_API_KEY: only public tools can be called")
+        }
     }
     security.install()?;
     let server = NotesServer::new(NotesStore::default())

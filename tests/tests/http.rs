@@ -300,7 +300,13 @@ async fn missing_or_wrong_credentials_get_401_before_rmcp() {
     let post = |auth: Option<&'static str>| post_initialize(&server.url, auth);
     let none = post(None).await;
     assert_eq!(none.status(), 401);
-    assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"mcp\"");
+    let metadata = server
+        .url
+        .replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        format!(r#"Bearer resource_metadata="{metadata}""#).as_str()
+    );
     let wrong = post(Some("Bearer not-a-real-key-at-all")).await;
     assert_eq!(wrong.status(), 401);
     assert!(
@@ -335,19 +341,18 @@ async fn missing_or_wrong_credentials_get_401_before_rmcp() {
 }
 
 #[tokio::test]
-async fn a_missing_scope_is_refused_and_the_tool_does_not_run() {
+async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_run() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
     let reader = server.client("alice-reader-key-000").await;
-    let denied = call(
+    let denied = try_call(
         &reader,
         "notes_create",
         json!({"title": "sneaky", "body": ""}),
     )
-    .await;
-    let error = err(&denied);
-    assert_eq!(error["code"], "insufficient_scope");
-    assert_eq!(error["required_scope"], "notes:write");
+    .await
+    .unwrap_err();
+    assert_eq!(required_scope(&denied).as_deref(), Some("notes:write"));
     let search = call(
         &reader,
         "notes_search",
@@ -358,14 +363,46 @@ async fn a_missing_scope_is_refused_and_the_tool_does_not_run() {
         ok(&search)["notes"].as_array().unwrap().is_empty(),
         "the denied call created nothing"
     );
-    let files_denied = call(
+    let files_denied = try_call(
         &reader,
         "files_read",
         json!({"path": "hello.txt", "max_bytes": 100}),
     )
-    .await;
-    assert_eq!(err(&files_denied)["code"], "insufficient_scope");
-    assert!(!text(&files_denied).contains("hello, world"));
+    .await
+    .unwrap_err();
+    assert_eq!(required_scope(&files_denied).as_deref(), Some("files:read"));
+
+    // The exact challenge, as any client sees it.
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "notes_create", "arguments": {}}});
+    let raw = reqwest::Client::new()
+        .post(&server.url)
+        .header("Authorization", "Bearer alice-reader-key-000")
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 403);
+    let metadata = server
+        .url
+        .replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+    assert_eq!(
+        raw.headers()["www-authenticate"],
+        format!(r#"Bearer error="insufficient_scope", scope="notes:write", resource_metadata="{metadata}""#).as_str()
+    );
+    // An Mcp-Name header that disagrees with the body is refused.
+    let mismatch = reqwest::Client::new()
+        .post(&server.url)
+        .header("Authorization", "Bearer alice-writer-key-000")
+        .header("Mcp-Name", "whoami")
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatch.status(), 400);
 
     // notes:write implies notes:read.
     let writer = server.client("alice-writer-key-000").await;
@@ -382,10 +419,10 @@ async fn a_missing_scope_is_refused_and_the_tool_does_not_run() {
         ok(&call(&nobody, "whoami", json!({})).await)["subject"],
         "nobody"
     );
-    assert_eq!(
-        err(&call(&nobody, "notes_get", json!({"id": 1})).await)["code"],
-        "insufficient_scope"
-    );
+    let none = try_call(&nobody, "notes_get", json!({"id": 1}))
+        .await
+        .unwrap_err();
+    assert_eq!(required_scope(&none).as_deref(), Some("notes:read"));
 
     let audit = server.drain_stderr().join("\n");
     assert!(
@@ -494,7 +531,9 @@ async fn audit_events_go_to_the_audit_log_file_as_json_lines() {
     );
     let reader = server.client("alice-reader-key-000").await;
     ok(&call(&reader, "whoami", json!({})).await);
-    err(&call(&reader, "notes_create", json!({"title": "t", "body": ""})).await);
+    try_call(&reader, "notes_create", json!({"title": "t", "body": ""}))
+        .await
+        .unwrap_err();
     reader.cancel().await.unwrap();
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
         .unwrap()

@@ -1,5 +1,10 @@
-//! The HTTP side: a tower layer that authenticates `Authorization: Bearer <key>` before a request
-//! reaches rmcp's streamable HTTP service.
+//! The HTTP side: tower layers in front of rmcp's streamable HTTP service. [`AuthLayer`] is the
+//! full front door (verifiers, challenges, metadata, scope checks, Origin, body limit, headers);
+//! [`ApiKeyLayer`] is the minimal API-key check.
+
+mod auth_layer;
+
+pub use auth_layer::{AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_MAX_BODY};
 
 use std::{
     future::Future,

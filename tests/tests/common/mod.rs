@@ -195,6 +195,31 @@ pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
     ().serve(transport).await.expect("connect over stdio")
 }
 
+/// A call the HTTP layer may refuse: `Err` carries rmcp's error (`{:?}` names a 403's
+/// `InsufficientScope` and its `required_scope`).
+pub async fn try_call(
+    client: &Client,
+    tool: &str,
+    args: Value,
+) -> Result<CallToolResult, rmcp::ServiceError> {
+    let params = CallToolRequestParams::new(tool.to_owned())
+        .with_arguments(args.as_object().cloned().expect("object arguments"));
+    client.call_tool(params).await
+}
+
+/// The scope a `403 insufficient_scope` refusal asked for, as rmcp's client read it.
+pub fn required_scope(error: &rmcp::ServiceError) -> Option<String> {
+    let text = format!("{error:?}");
+    assert!(
+        text.contains("InsufficientScope"),
+        "expected a 403 insufficient_scope, got {text}"
+    );
+    text.split("required_scope: Some(\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+}
+
 pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
     let params = CallToolRequestParams::new(tool.to_owned())
         .with_arguments(args.as_object().cloned().expect("object arguments"));

@@ -1,0 +1,455 @@
+//! The HTTP front door of an MCP server: bearer authentication with the challenges the MCP
+//! authorization spec asks for, protected resource metadata, scope checks before rmcp, Origin
+//! checks, a body limit and security headers.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use axum::body::Body;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use serde_json::{Value, json};
+use tower::{Layer, Service};
+
+use crate::{
+    audit::{SecurityEvent, emit},
+    auth::{Principal, ScopeCatalog, TokenVerifier},
+    tool::{Access, ToolPolicy},
+};
+
+/// The default request body limit: 4 MiB, as rmcp's.
+pub const DEFAULT_MAX_BODY: usize = 4 << 20;
+
+const PRM_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Builds an [`AuthLayer`].
+pub struct AuthLayerBuilder {
+    resource: String,
+    verifiers: Vec<Arc<dyn TokenVerifier>>,
+    authorization_servers: Vec<String>,
+    scopes: Vec<String>,
+    policies: Vec<&'static ToolPolicy>,
+    allowed_origins: Vec<String>,
+    max_body: usize,
+    hsts: bool,
+}
+
+/// Why an [`AuthLayer`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthLayerError(String);
+
+impl std::fmt::Display for AuthLayerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "auth layer: {}", self.0)
+    }
+}
+
+impl std::error::Error for AuthLayerError {}
+
+impl AuthLayerBuilder {
+    /// Accepts tokens this verifier accepts (verifiers are tried in the order added).
+    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+        self.verifiers.push(Arc::new(verifier));
+        self
+    }
+
+    /// An authorization server clients should get tokens from (listed in the metadata).
+    pub fn authorization_server(mut self, url: impl Into<String>) -> Self {
+        self.authorization_servers.push(url.into());
+        self
+    }
+
+    /// The scopes of `scopes!`, listed as `scopes_supported` in the metadata.
+    pub fn scopes(mut self, catalog: &ScopeCatalog) -> Self {
+        self.scopes = catalog.scopes().iter().map(|d| d.name.to_owned()).collect();
+        self
+    }
+
+    /// The policies of the tools behind this layer (`tool_policies()`), so that a call without
+    /// the tool's scope is answered `403` with a challenge naming it, before rmcp sees it.
+    pub fn tools(mut self, policies: &'static [ToolPolicy]) -> Self {
+        self.policies.extend(policies.iter());
+        self
+    }
+
+    /// Allows browser requests from `origin` (`scheme://host[:port]`). Without any, a request
+    /// carrying an `Origin` header is refused (`403`); requests without one are unaffected.
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// Refuses request bodies over `bytes` with `413` (default [`DEFAULT_MAX_BODY`]).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Sends `Strict-Transport-Security` (for servers behind TLS).
+    pub fn hsts(mut self, on: bool) -> Self {
+        self.hsts = on;
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> Result<AuthLayer, AuthLayerError> {
+        let url = url::Url::parse(&self.resource)
+            .map_err(|_| AuthLayerError("the resource is not an absolute URL".into()))?;
+        if self.verifiers.is_empty() {
+            return Err(AuthLayerError(
+                "add at least one verifier; without one every request is refused".into(),
+            ));
+        }
+        let path = url.path().trim_end_matches('/');
+        let origin = url.origin().ascii_serialization();
+        Ok(AuthLayer {
+            config: Arc::new(Config {
+                metadata_url: format!("{origin}{PRM_PATH}{path}"),
+                metadata_path: format!("{PRM_PATH}{path}"),
+                resource: self.resource,
+                verifiers: self.verifiers,
+                authorization_servers: self.authorization_servers,
+                scopes: self.scopes,
+                policies: self.policies,
+                allowed_origins: self.allowed_origins,
+                max_body: self.max_body,
+                hsts: self.hsts,
+            }),
+        })
+    }
+}
+
+struct Config {
+    resource: String,
+    metadata_url: String,
+    metadata_path: String,
+    verifiers: Vec<Arc<dyn TokenVerifier>>,
+    authorization_servers: Vec<String>,
+    scopes: Vec<String>,
+    policies: Vec<&'static ToolPolicy>,
+    allowed_origins: Vec<String>,
+    max_body: usize,
+    hsts: bool,
+}
+
+/// A tower layer in front of rmcp's `StreamableHttpService` (or an axum router holding it):
+///
+/// - serves protected resource metadata (RFC 9728) at `/.well-known/oauth-protected-resource`
+///   and its path-aware variant;
+/// - refuses a present `Origin` that is not allowed (`403`);
+/// - authenticates `Authorization: Bearer` with its [`TokenVerifier`]s, answering `401` with
+///   `WWW-Authenticate: Bearer resource_metadata="…"` (and `error="invalid_token"` when a token
+///   was refused);
+/// - reads the JSON-RPC body (up to a limit, `413` past it), and for `tools/call` of a tool
+///   whose scope the caller lacks (implication honoured) answers `403` with
+///   `WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…"`,
+///   which is what lets clients step up; an `Mcp-Name` header that disagrees with the body is
+///   a `400`;
+/// - puts the [`Principal`] into the request for the tools, and security headers on every
+///   response.
+///
+/// The tool guard checks the scope again (defence in depth, and the only check over stdio).
+#[derive(Clone)]
+pub struct AuthLayer {
+    config: Arc<Config>,
+}
+
+impl AuthLayer {
+    /// A builder for the server whose canonical resource URL is `resource`, e.g.
+    /// `https://mcp.example.com/mcp` (tokens must carry it in `aud`).
+    pub fn builder(resource: impl Into<String>) -> AuthLayerBuilder {
+        AuthLayerBuilder {
+            resource: resource.into(),
+            verifiers: Vec::new(),
+            authorization_servers: Vec::new(),
+            scopes: Vec::new(),
+            policies: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body: DEFAULT_MAX_BODY,
+            hsts: false,
+        }
+    }
+
+    /// Where the protected resource metadata is served.
+    pub fn metadata_url(&self) -> &str {
+        &self.config.metadata_url
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] wraps around an inner service.
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> Service<Request<Body>> for AuthService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone that was made ready is used; a fresh clone stays for the next call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        Box::pin(async move {
+            let mut inner = inner;
+            let mut response = match admit(&config, request).await {
+                Ok(request) => inner.call(request).await?,
+                Err(response) => response,
+            };
+            security_headers(response.headers_mut(), config.hsts);
+            Ok(response)
+        })
+    }
+}
+
+/// Decides a request: `Ok` to pass it on (with its principal and its body re-attached), `Err`
+/// with the answer.
+async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>, Response<Body>> {
+    let path = request.uri().path();
+    if path == PRM_PATH || path == config.metadata_path {
+        return Err(metadata(config, request.method()));
+    }
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !config.allowed_origins.iter().any(|o| o == origin) {
+            emit(&SecurityEvent::OriginRefused { origin });
+            return Err(plain(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this Origin is not allowed",
+            ));
+        }
+    }
+    let token = bearer_token(request.headers());
+    let Some(token) = token else {
+        emit(&SecurityEvent::AuthenticationFailed {
+            reason: "no bearer token",
+            path,
+        });
+        return Err(challenge_401(config, false));
+    };
+    let mut refusal = None;
+    let mut principal = None;
+    for verifier in &config.verifiers {
+        match verifier.verify(token).await {
+            Ok(p) => {
+                principal = Some(p);
+                break;
+            }
+            Err(e) => refusal = Some(e),
+        }
+    }
+    let Some(principal) = principal else {
+        let reason = refusal.map(|e| e.reason().to_owned()).unwrap_or_default();
+        emit(&SecurityEvent::AuthenticationFailed {
+            reason: &reason,
+            path,
+        });
+        return Err(challenge_401(config, true));
+    };
+    let (mut parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, config.max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!("the request body is over {} bytes", config.max_body),
+            ));
+        }
+    };
+    if parts.method == Method::POST {
+        let header_name = parts
+            .headers
+            .get("mcp-name")
+            .map(|v| v.to_str().unwrap_or("\u{0}").to_owned());
+        let called = called_tools(&bytes);
+        if let Some(header_name) = &header_name
+            && !called.is_empty()
+            && called.iter().any(|c| c != header_name)
+        {
+            return Err(plain(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the Mcp-Name header does not match the tool called in the body",
+            ));
+        }
+        for tool in &called {
+            if let Some(scope) = missing_scope(config, &principal, tool) {
+                emit(&SecurityEvent::AuthorizationDenied {
+                    tool: config
+                        .policies
+                        .iter()
+                        .find(|p| p.name() == tool)
+                        .map_or("", |p| p.name()),
+                    subject: principal.subject(),
+                    required_scope: scope,
+                    held_scopes: principal.scopes(),
+                });
+                return Err(challenge_403(config, scope));
+            }
+        }
+    }
+    parts.extensions.insert(principal);
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The names of the tools a JSON-RPC message (or batch) calls.
+fn called_tools(body: &[u8]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let messages = match value {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    messages
+        .iter()
+        .filter(|m| m["method"] == "tools/call")
+        .filter_map(|m| m["params"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The scope `principal` lacks to call `tool`, if any.
+fn missing_scope(config: &Config, principal: &Principal, tool: &str) -> Option<&'static str> {
+    let policy = config.policies.iter().find(|p| p.name() == tool)?;
+    match policy.access() {
+        Access::Scope(scope, catalog) if !principal.is_granted(scope, catalog) => Some(scope),
+        _ => None,
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn metadata(config: &Config, method: &Method) -> Response<Body> {
+    if method != Method::GET && method != Method::HEAD {
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "use GET",
+        );
+    }
+    let doc = json!({
+        "resource": config.resource,
+        "authorization_servers": config.authorization_servers,
+        "scopes_supported": config.scopes,
+        "bearer_methods_supported": ["header"],
+    });
+    let mut response = Response::new(Body::from(doc.to_string()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn plain(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+    let mut response = Response::new(Body::from(
+        json!({ "error": error, "error_description": description }).to_string(),
+    ));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn challenge(mut response: Response<Body>, value: String) -> Response<Body> {
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
+    let meta = &config.metadata_url;
+    if token_given {
+        challenge(
+            plain(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is not valid",
+            ),
+            format!(
+                r#"Bearer error="invalid_token", error_description="the access token is not valid", resource_metadata="{meta}""#
+            ),
+        )
+    } else {
+        challenge(
+            plain(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this server needs an access token",
+            ),
+            format!(r#"Bearer resource_metadata="{meta}""#),
+        )
+    }
+}
+
+fn challenge_403(config: &Config, scope: &str) -> Response<Body> {
+    let meta = &config.metadata_url;
+    challenge(
+        plain(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            &format!("this call needs the scope {scope}"),
+        ),
+        format!(
+            r#"Bearer error="insufficient_scope", scope="{scope}", resource_metadata="{meta}""#
+        ),
+    )
+}
+
+fn security_headers(headers: &mut HeaderMap, hsts: bool) {
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+}
