@@ -107,6 +107,7 @@ impl AuthLayerBuilder {
         let origin = url.origin().ascii_serialization();
         Ok(AuthLayer {
             config: Arc::new(Config {
+                sessions: Default::default(),
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
                 metadata_path: format!("{PRM_PATH}{path}"),
                 resource: self.resource,
@@ -123,6 +124,8 @@ impl AuthLayerBuilder {
 }
 
 struct Config {
+    /// Which principal (subject) opened each legacy session (`Mcp-Session-Id`).
+    sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
     resource: String,
     metadata_url: String,
     metadata_path: String,
@@ -148,6 +151,8 @@ struct Config {
 ///   `WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…"`,
 ///   which is what lets clients step up; an `Mcp-Name` header that disagrees with the body is
 ///   a `400`;
+/// - binds each legacy session (`Mcp-Session-Id`) to the principal that opened it: another
+///   principal presenting it gets `404`, as for an unknown session;
 /// - puts the [`Principal`] into the request for the tools, and security headers on every
 ///   response.
 ///
@@ -219,7 +224,17 @@ where
         Box::pin(async move {
             let mut inner = inner;
             let mut response = match admit(&config, request).await {
-                Ok(request) => inner.call(request).await?,
+                Ok(request) => {
+                    let subject = request
+                        .extensions()
+                        .get::<Principal>()
+                        .map(|p| p.subject().to_owned());
+                    let closing = request.method() == Method::DELETE;
+                    let asked = session_id(request.headers());
+                    let response = inner.call(request).await?;
+                    bind_session(&config, subject, asked, closing, response.headers());
+                    response
+                }
                 Err(response) => response,
             };
             security_headers(response.headers_mut(), config.hsts);
@@ -254,7 +269,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
         });
         return Err(challenge_401(config, false));
     };
-    let mut refusal = None;
+    let mut refusals = Vec::new();
     let mut principal = None;
     for verifier in &config.verifiers {
         match verifier.verify(token).await {
@@ -262,11 +277,12 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                 principal = Some(p);
                 break;
             }
-            Err(e) => refusal = Some(e),
+            Err(e) => refusals.push(e.reason().to_owned()),
         }
     }
     let Some(principal) = principal else {
-        let reason = refusal.map(|e| e.reason().to_owned()).unwrap_or_default();
+        // Every verifier's reason, in order: the audit log tells which kind of token it was.
+        let reason = refusals.join("; ");
         emit(&SecurityEvent::AuthenticationFailed {
             reason: &reason,
             path,
@@ -316,8 +332,65 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
             }
         }
     }
+    if let Some(id) = session_id(&parts.headers) {
+        let owner = config
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        if owner.is_some_and(|owner| owner != principal.subject()) {
+            emit(&SecurityEvent::AuthenticationFailed {
+                reason: "session belongs to another principal",
+                path: parts.uri.path(),
+            });
+            // As for an unknown session: the caller learns nothing about whose it is.
+            return Err(plain(
+                StatusCode::NOT_FOUND,
+                "session_not_found",
+                "no such session",
+            ));
+        }
+    }
     parts.extensions.insert(principal);
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Remembers which principal a new session belongs to; forgets it when the session is closed.
+fn bind_session(
+    config: &Config,
+    subject: Option<String>,
+    asked: Option<String>,
+    closing: bool,
+    response: &HeaderMap,
+) {
+    const MAX_SESSIONS: usize = 100_000;
+    let mut sessions = config.sessions.lock().unwrap_or_else(|p| p.into_inner());
+    if closing {
+        if let Some(id) = asked {
+            sessions.remove(&id);
+        }
+        return;
+    }
+    if let (Some(subject), Some(id)) = (subject, session_id(response))
+        && !sessions.contains_key(&id)
+    {
+        if sessions.len() >= MAX_SESSIONS {
+            // Bounded: forget an arbitrary binding rather than grow without end (rmcp expires
+            // idle sessions on its side too).
+            if let Some(old) = sessions.keys().next().cloned() {
+                sessions.remove(&old);
+            }
+        }
+        sessions.insert(id, subject);
+    }
 }
 
 /// The names of the tools a JSON-RPC message (or batch) calls.

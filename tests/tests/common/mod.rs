@@ -78,6 +78,9 @@ pub const KEYS: &str = "\
     bob-all-key-00000000 bob notes:write files:read webhooks:write;\
     nobody-key-000000000 nobody";
 
+/// The JWT secret every test server signs and verifies with.
+pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789-abcdefghij";
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_e2e-notes-server")
 }
@@ -117,7 +120,8 @@ impl HttpServer {
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"])
             .arg(files)
             .args(extra);
-        cmd.env_remove("NOTES_API_KEYS")
+        cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
+            .env_remove("NOTES_API_KEYS")
             .env("NOTES_LOG", "warn,mcp_secure::audit=off");
         if let Some(keys) = keys {
             cmd.env("NOTES_API_KEYS", keys);
@@ -181,6 +185,8 @@ pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
     let files: PathBuf = files.to_owned();
     let api_key = api_key.map(str::to_owned);
     let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
+        cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
+            .env_remove("NOTES_TOKEN");
         cmd.arg("stdio")
             .arg("--files")
             .arg(&files)

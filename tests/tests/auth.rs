@@ -1,0 +1,334 @@
+//! Authorization over real HTTP against the demo: JWTs minted by `notes-server token`, a matrix
+//! of bad tokens, challenges, protected resource metadata, Origin, body limit, security headers
+//! and sessions bound to their principal.
+
+mod common;
+
+use common::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use rmcp::transport::ConfigureCommandExt;
+use serde_json::{Value, json};
+
+fn mint(url: &str, sub: &str, scope: &str) -> String {
+    let out = std::process::Command::new(bin())
+        .args(["token", "--sub", sub, "--scope", scope, "--url", url])
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn sign(claims: &Value, alg: Algorithm, key: &[u8]) -> String {
+    encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).unwrap()
+}
+
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+];
+
+fn assert_security_headers(response: &reqwest::Response, what: &str) {
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            response.headers().get(name).map(|v| v.to_str().unwrap()),
+            Some(value),
+            "{name} on {what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_from_the_token_command_are_accepted() {
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    let token = mint(&server.url, "carol", "notes:write files:read");
+    let carol = server.client(&token).await;
+    let me = call(&carol, "whoami", json!({})).await;
+    assert_eq!(ok(&me)["subject"], "carol");
+    assert_eq!(ok(&me)["scopes"], json!(["notes:write", "files:read"]));
+    let created = call(
+        &carol,
+        "notes_create",
+        json!({"title": "from a JWT", "body": ""}),
+    )
+    .await;
+    ok(&created);
+    let denied = try_call(
+        &carol,
+        "webhook_register",
+        json!({"url": "https://x.example.com", "secret": "0123456789abcdef"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(required_scope(&denied).as_deref(), Some("webhooks:write"));
+    carol.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_tokens_get_401_invalid_token_and_reach_nothing() {
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    let issuer = server.url.trim_end_matches("/mcp").to_owned();
+    let good = json!({"iss": issuer, "aud": server.url, "sub": "mallory", "scope": "notes:write", "exp": now() + 600});
+    let with = |k: &str, v: Value| {
+        let mut c = good.clone();
+        if v.is_null() {
+            c.as_object_mut().unwrap().remove(k);
+        } else {
+            c[k] = v;
+        }
+        c
+    };
+    let secret = JWT_SECRET.as_bytes();
+    let bad = [
+        (
+            "expired",
+            sign(&with("exp", json!(now() - 3600)), Algorithm::HS256, secret),
+        ),
+        (
+            "not yet valid",
+            sign(&with("nbf", json!(now() + 3600)), Algorithm::HS256, secret),
+        ),
+        (
+            "wrong aud",
+            sign(
+                &with("aud", json!("http://127.0.0.1:1/mcp")),
+                Algorithm::HS256,
+                secret,
+            ),
+        ),
+        (
+            "wrong iss",
+            sign(
+                &with("iss", json!("https://evil.example")),
+                Algorithm::HS256,
+                secret,
+            ),
+        ),
+        (
+            "missing exp",
+            sign(&with("exp", Value::Null), Algorithm::HS256, secret),
+        ),
+        (
+            "bad signature",
+            sign(
+                &good,
+                Algorithm::HS256,
+                b"not-the-server-secret-0123456789abc",
+            ),
+        ),
+        (
+            "HS512 instead of HS256",
+            sign(&good, Algorithm::HS512, secret),
+        ),
+        (
+            "alg none",
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJtYWxsb3J5In0.".to_owned(),
+        ),
+        ("malformed", "a.b.c".to_owned()),
+        ("huge", "x".repeat(64 * 1024)),
+    ];
+    for (what, token) in bad {
+        let response = post_initialize(&server.url, Some(&format!("Bearer {token}"))).await;
+        assert_eq!(response.status(), 401, "{what}");
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.starts_with(r#"Bearer error="invalid_token""#)
+                && challenge.contains("resource_metadata="),
+            "{what}: {challenge}"
+        );
+        assert_security_headers(&response, what);
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("expired") && !body.contains("signature"),
+            "{what}: the client learns no reason: {body}"
+        );
+    }
+    let empty = post_initialize(&server.url, Some("Bearer ")).await;
+    assert_eq!(empty.status(), 401);
+    let audit = server.drain_stderr().join("\n");
+    for reason in [
+        "expired",
+        "not valid yet (nbf)",
+        "wrong audience",
+        "wrong issuer",
+        "missing claim `exp`",
+        "bad signature",
+        "algorithm not allowed",
+    ] {
+        assert!(
+            audit.contains(reason),
+            "the audit log says why ({reason}): {audit}"
+        );
+    }
+    assert!(
+        !audit.contains("mallory"),
+        "refused tokens' claims are not logged"
+    );
+}
+
+#[tokio::test]
+async fn protected_resource_metadata_is_served() {
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    let base = server.url.trim_end_matches("/mcp").to_owned();
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+    ] {
+        let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_security_headers(&response, path);
+        let doc: Value = response.json().await.unwrap();
+        assert_eq!(doc["resource"], server.url);
+        assert_eq!(doc["authorization_servers"], json!([base]));
+        assert_eq!(
+            doc["scopes_supported"],
+            json!(["notes:read", "notes:write", "files:read", "webhooks:write"])
+        );
+        assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+    }
+}
+
+#[tokio::test]
+async fn origin_body_limit_headers_and_sessions() {
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    let http = reqwest::Client::new();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let post = |key: &str| {
+        http.post(&server.url)
+            .header("Authorization", format!("Bearer {key}"))
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+    };
+
+    let evil = post("alice-writer-key-000")
+        .header("Origin", "https://evil.example")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 403);
+    assert_security_headers(&evil, "403 Origin");
+
+    let huge = post("alice-writer-key-000")
+        .body(vec![b' '; 5 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+
+    let ok_response = post("alice-writer-key-000")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok_response.status(), 200);
+    assert_security_headers(&ok_response, "200");
+    let session = ok_response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let missing = http
+        .get(server.url.replace("/mcp", "/nope"))
+        .header("Authorization", "Bearer alice-writer-key-000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_security_headers(&missing, "404");
+
+    // Another principal presenting alice's session gets nothing.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let hijack = post("bob-all-key-00000000")
+        .header("Mcp-Session-Id", &session)
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hijack.status(), 404);
+    let own = post("alice-writer-key-000")
+        .header("Mcp-Session-Id", &session)
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        own.status().is_success(),
+        "the owner keeps using it: {}",
+        own.status()
+    );
+
+    let audit = server.drain_stderr().join("\n");
+    assert!(
+        audit.contains("\"event\":\"origin_refused\"") && audit.contains("https://evil.example"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("session belongs to another principal"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_in_the_environment_is_the_stdio_caller() {
+    let (files, _outside) = files_dir();
+    let token = mint("http://127.0.0.1:8787/mcp", "dave", "files:read");
+    let transport = rmcp::transport::TokioChildProcess::new(
+        tokio::process::Command::new(bin()).configure(|cmd| {
+            cmd.arg("stdio")
+                .arg("--files")
+                .arg(files.path())
+                .env("NOTES_JWT_SECRET", JWT_SECRET)
+                .env("NOTES_TOKEN", &token);
+        }),
+    )
+    .unwrap();
+    let client = rmcp::ServiceExt::serve((), transport).await.unwrap();
+    assert_eq!(
+        ok(&call(&client, "whoami", json!({})).await)["subject"],
+        "dave"
+    );
+    assert_eq!(
+        text(
+            &call(
+                &client,
+                "files_read",
+                json!({"path": "hello.txt", "max_bytes": 64})
+            )
+            .await
+        ),
+        "hello, world\n"
+    );
+    assert_eq!(
+        err(&call(&client, "notes_get", json!({"id": 1})).await)["code"],
+        "insufficient_scope"
+    );
+    client.cancel().await.unwrap();
+}
