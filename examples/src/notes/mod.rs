@@ -106,7 +106,7 @@ impl NotesServer {
     #[mcp_tool(scope = "notes:write", rate = "30/min")]
     async fn notes_create(&self, input: CreateNote, caller: Principal) -> Json<Note> {
         Json(self.store.create(
-            caller.subject(),
+            &caller,
             input.title,
             input.body,
             input.tags.unwrap_or_default(),
@@ -128,12 +128,9 @@ impl NotesServer {
         limit: u32,
         caller: Principal,
     ) -> Json<NoteList> {
-        let notes = self.store.search(
-            caller.subject(),
-            &query,
-            sort == SortBy::Title,
-            limit as usize,
-        );
+        let notes = self
+            .store
+            .search(&caller, &query, sort == SortBy::Title, limit as usize);
         Json(NoteList { notes })
     }
 
@@ -144,10 +141,7 @@ impl NotesServer {
         #[mcp(range(min = 1))] id: i64,
         caller: Principal,
     ) -> Result<Json<Note>, ToolError> {
-        self.store
-            .get(caller.subject(), id)
-            .map(Json)
-            .ok_or_else(|| ToolError::not_found(format!("note {id}")))
+        self.store.get(&caller, id).map(Json)
     }
 
     /// Delete one of the caller's notes.
@@ -157,11 +151,8 @@ impl NotesServer {
         #[mcp(range(min = 1))] id: i64,
         caller: Principal,
     ) -> Result<Json<Deleted>, ToolError> {
-        if self.store.delete(caller.subject(), id) {
-            Ok(Json(Deleted { deleted: id }))
-        } else {
-            Err(ToolError::not_found(format!("note {id}")))
-        }
+        self.store.delete(&caller, id)?;
+        Ok(Json(Deleted { deleted: id }))
     }
 
     /// Register a webhook: an https URL on a public host, and the secret that signs its
@@ -177,7 +168,7 @@ impl NotesServer {
         secret: SecretString,
         caller: Principal,
     ) -> Json<Webhook> {
-        let id = self.store.add_webhook(caller.subject(), &url, secret);
+        let id = self.store.add_webhook(&caller, &url, secret);
         Json(Webhook { id, url })
     }
 

@@ -4,7 +4,11 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use mcp_secure::secret::SecretString;
+use mcp_secure::{
+    ToolError,
+    auth::{Owned, Principal},
+    secret::SecretString,
+};
 use serde::Serialize;
 
 /// A note.
@@ -32,7 +36,7 @@ pub struct NotesStore {
 #[derive(Default)]
 struct Inner {
     next_id: i64,
-    notes: BTreeMap<i64, (String, Note)>,
+    notes: BTreeMap<i64, Owned<Note>>,
     webhooks: Vec<StoredWebhook>,
 }
 
@@ -49,8 +53,14 @@ impl NotesStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stores a new note of `owner`.
-    pub fn create(&self, owner: &str, title: String, body: String, tags: Vec<String>) -> Note {
+    /// Stores a new note owned by `caller`.
+    pub fn create(
+        &self,
+        caller: &Principal,
+        title: String,
+        body: String,
+        tags: Vec<String>,
+    ) -> Note {
         let mut inner = self.lock();
         inner.next_id += 1;
         let note = Note {
@@ -64,67 +74,62 @@ impl NotesStore {
         };
         inner
             .notes
-            .insert(note.id, (owner.to_owned(), note.clone()));
+            .insert(note.id, Owned::created_by(caller, note.clone()));
         note
     }
 
-    /// Stores a webhook of `owner`; returns its id.
-    pub fn add_webhook(&self, owner: &str, url: &str, secret: SecretString) -> i64 {
+    /// Stores a webhook of `caller`; returns its id.
+    pub fn add_webhook(&self, caller: &Principal, url: &str, secret: SecretString) -> i64 {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
         inner.webhooks.push(StoredWebhook {
             id,
-            owner: owner.to_owned(),
+            owner: caller.subject().to_owned(),
             url: url.to_owned(),
             secret,
         });
         id
     }
 
-    /// How many webhooks `owner` has, and whether the one with `id` holds `secret` (for tests).
-    pub fn webhook_secret_matches(&self, owner: &str, id: i64, secret: &str) -> bool {
-        self.lock().webhooks.iter().any(|w| {
-            w.id == id
-                && w.owner == owner
-                && !w.url.is_empty()
-                && w.secret.expose_secret() == secret
-        })
+    /// `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
+    pub fn get(&self, caller: &Principal, id: i64) -> Result<Note, ToolError> {
+        let what = format!("note {id}");
+        let note = self.lock().notes.get(&id).cloned();
+        note.ok_or_else(|| ToolError::not_found(&what))?
+            .for_caller(caller, &what)
     }
 
-    /// `owner`'s note `id`.
-    pub fn get(&self, owner: &str, id: i64) -> Option<Note> {
-        self.lock()
-            .notes
-            .get(&id)
-            .filter(|(o, _)| o == owner)
-            .map(|(_, n)| n.clone())
-    }
-
-    /// Deletes `owner`'s note `id`; false if there is none.
-    pub fn delete(&self, owner: &str, id: i64) -> bool {
+    /// Deletes `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
+    pub fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
         let mut inner = self.lock();
-        if inner.notes.get(&id).is_some_and(|(o, _)| o == owner) {
-            inner.notes.remove(&id);
-            true
-        } else {
-            false
+        match inner.notes.get(&id) {
+            Some(note) if note.is_owned_by(caller) => {
+                inner.notes.remove(&id);
+                Ok(())
+            }
+            _ => Err(ToolError::not_found(format!("note {id}"))),
         }
     }
 
-    /// `owner`'s notes whose title or body contains `query` (case-insensitive, literally).
-    pub fn search(&self, owner: &str, query: &str, by_title: bool, limit: usize) -> Vec<Note> {
+    /// `caller`'s notes whose title or body contains `query` (case-insensitive, literally).
+    pub fn search(
+        &self,
+        caller: &Principal,
+        query: &str,
+        by_title: bool,
+        limit: usize,
+    ) -> Vec<Note> {
         let needle = query.to_lowercase();
         let mut found: Vec<Note> = self
             .lock()
             .notes
             .values()
-            .filter(|(o, n)| {
-                o == owner
-                    && (n.title.to_lowercase().contains(&needle)
-                        || n.body.to_lowercase().contains(&needle))
+            .filter_map(|n| n.get_for(caller))
+            .filter(|n| {
+                n.title.to_lowercase().contains(&needle) || n.body.to_lowercase().contains(&needle)
             })
-            .map(|(_, n)| n.clone())
+            .cloned()
             .collect();
         if by_title {
             found.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));

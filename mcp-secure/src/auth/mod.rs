@@ -3,12 +3,14 @@
 
 mod api_key;
 mod jwt;
+mod owned;
 mod principal;
 mod scope;
 mod verifier;
 
 pub use api_key::{ApiKeyConfigError, ApiKeys};
 pub use jwt::{JwtConfigError, JwtVerifier};
+pub use owned::Owned;
 pub use principal::Principal;
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
 pub use verifier::{TokenVerifier, VerifyError, VerifyFuture};
