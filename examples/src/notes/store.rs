@@ -92,6 +92,29 @@ impl NotesStore {
         id
     }
 
+    /// The URL of `owner`'s webhook `id` and the signature header value of a delivery of
+    /// `payload` to it: `sha256=<hex HMAC-SHA256 of the payload with the webhook's secret>`.
+    /// `None` for a webhook that does not exist or is someone else's.
+    pub fn sign_delivery(&self, owner: &str, id: i64, payload: &[u8]) -> Option<(String, String)> {
+        use hmac::Mac;
+        let inner = self.lock();
+        let hook = inner
+            .webhooks
+            .iter()
+            .find(|w| w.id == id && w.owner == owner)?;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(hook.secret.expose_secret().as_bytes())
+                .ok()?;
+        mac.update(payload);
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Some((hook.url.clone(), format!("sha256={hex}")))
+    }
+
     /// `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
     pub fn get(&self, caller: &Principal, id: i64) -> Result<Note, ToolError> {
         let what = format!("note {id}");
@@ -136,5 +159,35 @@ impl NotesStore {
         }
         found.truncate(limit);
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliveries_are_signed_with_the_stored_secret() {
+        let store = NotesStore::default();
+        let alice = Principal::new("alice", ["webhooks:write"]);
+        let id = store.add_webhook(
+            &alice,
+            "https://hooks.example.com/in",
+            SecretString::new("key".into()),
+        );
+        let (url, signature) = store
+            .sign_delivery(id, b"The quick brown fox jumps over the lazy dog")
+            .unwrap();
+        assert_eq!(url, "https://hooks.example.com/in");
+        // RFC 4231-style known answer for HMAC-SHA256("key", "The quick brown fox ...").
+        assert_eq!(
+            signature,
+            "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+        );
+        assert!(store.sign_delivery("alice", id + 1, b"x").is_none());
+        assert!(
+            store.sign_delivery("bob", id, b"x").is_none(),
+            "not bob's webhook"
+        );
     }
 }
