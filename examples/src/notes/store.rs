@@ -176,7 +176,7 @@ mod tests {
             SecretString::new("key".into()),
         );
         let (url, signature) = store
-            .sign_delivery(id, b"The quick brown fox jumps over the lazy dog")
+            .sign_delivery("alice", id, b"The quick brown fox jumps over the lazy dog")
             .unwrap();
         assert_eq!(url, "https://hooks.example.com/in");
         // RFC 4231-style known answer for HMAC-SHA256("key", "The quick brown fox ...").
