@@ -41,6 +41,10 @@ enum Command {
         /// Address to listen on (loopback by default).
         #[arg(long, default_value = "127.0.0.1:8787")]
         addr: SocketAddr,
+        /// A browser origin allowed to call the server (CORS), e.g. http://localhost:6274;
+        /// repeat for more. Without one, requests carrying an Origin header are refused.
+        #[arg(long = "allow-origin")]
+        allow_origins: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -147,7 +151,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .init();
     match cli.command {
-        Command::Serve { addr, common } => serve(addr, common).await,
+        Command::Serve {
+            addr,
+            allow_origins,
+            common,
+        } => serve(addr, allow_origins, common).await,
         Command::Stdio { common, url } => stdio(common, &url).await,
         Command::Token {
             sub,
@@ -220,7 +228,7 @@ fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> 
     )?)
 }
 
-async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
+async fn serve(addr: SocketAddr, allow_origins: Vec<String>, common: Common) -> anyhow::Result<()> {
     security(&common).await?.install()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -253,7 +261,11 @@ async fn serve(addr: SocketAddr, common: Common) -> anyhow::Result<()> {
     eprintln!(
         "notes-server: tokens: notes-server token --url {url} --sub alice --scope \"notes:read notes:write\""
     );
-    let auth = AuthLayer::builder(url.as_str())
+    let mut auth = AuthLayer::builder(url.as_str());
+    for origin in allow_origins {
+        auth = auth.allow_origin(origin);
+    }
+    let auth = auth
         .verifier(jwt_verifier(secret, &url)?)
         .verifier(keys)
         .authorization_server(issuer_of(&url)?)

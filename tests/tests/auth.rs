@@ -297,6 +297,73 @@ async fn origin_body_limit_headers_and_sessions() {
 }
 
 #[tokio::test]
+async fn cors_is_for_configured_origins_only_and_hosts_are_checked() {
+    let (files, _outside) = files_dir();
+    let allowed = "http://localhost:6274";
+    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--allow-origin", allowed]);
+    let http = reqwest::Client::new();
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &server.url)
+        .header("Origin", allowed)
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], allowed);
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let post = |origin: &'static str| {
+        http.post(&server.url)
+            .header("Authorization", "Bearer alice-writer-key-000")
+            .header("Origin", origin)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .json(&init)
+            .send()
+    };
+    let from_allowed = post("http://localhost:6274").await.unwrap();
+    assert_eq!(from_allowed.status(), 200);
+    assert_eq!(
+        from_allowed.headers()["access-control-allow-origin"],
+        allowed
+    );
+    let from_other = post("http://localhost:6275").await.unwrap();
+    assert_eq!(from_other.status(), 403);
+    assert!(
+        from_other
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    // DNS rebinding: a request whose Host is not this server's is refused.
+    let rebound = http
+        .post(&server.url)
+        .header("Host", "evil.example")
+        .header("Authorization", "Bearer alice-writer-key-000")
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    assert_security_headers(&rebound, "403 Host");
+}
+
+#[tokio::test]
 async fn a_token_in_the_environment_is_the_stdio_caller() {
     let (files, _outside) = files_dir();
     let token = mint("http://127.0.0.1:8787/mcp", "dave", "files:read");

@@ -75,8 +75,10 @@ impl AuthLayerBuilder {
         self
     }
 
-    /// Allows browser requests from `origin` (`scheme://host[:port]`). Without any, a request
-    /// carrying an `Origin` header is refused (`403`); requests without one are unaffected.
+    /// Allows browser requests from `origin` (`scheme://host[:port]`, compared exactly): they
+    /// get CORS headers naming that origin (never `*`), and preflights are answered. Without
+    /// any, a request carrying an `Origin` header is refused (`403`); requests without one are
+    /// unaffected.
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.allowed_origins.push(origin.into());
         self
@@ -221,6 +223,7 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
+        let origin = request.headers().get(header::ORIGIN).cloned();
         Box::pin(async move {
             let mut inner = inner;
             let mut response = match admit(&config, request).await {
@@ -238,6 +241,14 @@ where
                 Err(response) => response,
             };
             security_headers(response.headers_mut(), config.hsts);
+            if let Some(origin) = origin.filter(|o| {
+                config
+                    .allowed_origins
+                    .iter()
+                    .any(|a| a.as_bytes() == o.as_bytes())
+            }) {
+                cors_headers(response.headers_mut(), origin);
+            }
             Ok(response)
         })
     }
@@ -259,6 +270,9 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                 "forbidden",
                 "this Origin is not allowed",
             ));
+        }
+        if request.method() == Method::OPTIONS {
+            return Err(preflight());
         }
     }
     let token = bearer_token(request.headers());
@@ -505,6 +519,39 @@ fn challenge_403(config: &Config, scope: &str) -> Response<Body> {
             r#"Bearer error="insufficient_scope", scope="{scope}", resource_metadata="{meta}""#
         ),
     )
+}
+
+/// The answer to a CORS preflight from an allowed origin (the origin header is added with the
+/// other CORS headers on the way out).
+fn preflight() -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(
+            "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id",
+        ),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+/// CORS headers for a response to an allowed origin: that origin only, never `*`.
+fn cors_headers(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("mcp-session-id, www-authenticate"),
+    );
 }
 
 fn security_headers(headers: &mut HeaderMap, hsts: bool) {
