@@ -234,3 +234,109 @@ fn configuration_mistakes_are_refused() {
     let symmetric = r#"{"keys": [{"kty": "oct", "kid": "k", "alg": "HS256", "k": "c2VjcmV0"}]}"#;
     assert!(JwtVerifier::jwk_set(symmetric, ISS, AUD).is_err());
 }
+
+/// A JWKS endpoint on loopback that counts its hits and can be switched to the rotated set.
+async fn jwks_server() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    };
+    let hits = Arc::new(AtomicUsize::new(0));
+    let rotated = Arc::new(AtomicBool::new(false));
+    let (h, r) = (hits.clone(), rotated.clone());
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let (h, r) = (h.clone(), r.clone());
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                String::from_utf8(keys(if r.load(Ordering::SeqCst) {
+                    "jwks_rotated.json"
+                } else {
+                    "jwks.json"
+                }))
+                .unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits, rotated)
+}
+
+#[tokio::test]
+async fn jwks_urls_are_cached_refreshed_on_unknown_keys_and_rate_capped() {
+    use std::{sync::atomic::Ordering, time::Duration};
+    let (url, hits, rotated) = jwks_server().await;
+    let sign = |kid: &str, pem: &str| {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.into());
+        encode(
+            &header,
+            &claims(),
+            &EncodingKey::from_rsa_pem(&keys(pem)).unwrap(),
+        )
+        .unwrap()
+    };
+    let (old_key, new_key, made_up) = (
+        sign("test-rsa-1", "rsa_private.pem"),
+        sign("test-rsa-2", "rsa2_private.pem"),
+        sign("made-up", "rsa_private.pem"),
+    );
+
+    // A cap of an hour: no refresh can happen during this phase.
+    let v = JwtVerifier::jwks_url(&url, ISS, AUD)
+        .await
+        .unwrap()
+        .with_refresh(Duration::from_secs(3600), Duration::from_secs(7200));
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched once at start");
+    for _ in 0..5 {
+        assert!(v.verify(&old_key).await.is_ok());
+    }
+    rotated.store(true, Ordering::SeqCst);
+    assert_eq!(
+        reason(&v, &new_key).await,
+        "token names an unknown key",
+        "inside the cap"
+    );
+    for _ in 0..10 {
+        assert!(v.verify(&made_up).await.is_err());
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "known keys come from the cache; made-up kids cannot make us refetch"
+    );
+
+    // No cap: the first token naming an unknown key refreshes the set.
+    let v = v.with_refresh(Duration::ZERO, Duration::from_secs(7200));
+    assert_eq!(
+        v.verify(&new_key).await.unwrap().subject(),
+        "alice",
+        "refreshed on the unknown kid"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert!(
+        v.verify(&old_key).await.is_ok(),
+        "the rotated set still has the old key"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+    assert!(
+        JwtVerifier::jwks_url("http://example.com/jwks", ISS, AUD)
+            .await
+            .is_err(),
+        "plain http only on loopback"
+    );
+    assert!(
+        JwtVerifier::jwks_url("http://127.0.0.1:1/jwks", ISS, AUD)
+            .await
+            .is_err(),
+        "unreachable at start"
+    );
+}

@@ -1,6 +1,11 @@
 //! JWT access tokens, verified as the MCP authorization spec asks.
 
-use std::{collections::HashMap, fmt, time::Duration};
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind, jwk::JwkSet};
 use serde::Deserialize;
@@ -36,7 +41,76 @@ enum Keys {
     /// One key, for one algorithm.
     Single(DecodingKey),
     /// Keys by `kid`, each with its algorithm (a JWK Set).
-    ById(HashMap<String, (Algorithm, DecodingKey)>),
+    ById(KeyMap),
+    /// A JWK Set fetched from a URL, refreshed when a token names an unknown key.
+    Remote(Arc<RemoteJwks>),
+}
+
+type KeyMap = HashMap<String, (Algorithm, DecodingKey)>;
+
+/// The cache of a JWKS URL.
+struct RemoteJwks {
+    url: String,
+    client: reqwest::Client,
+    keys: std::sync::RwLock<Arc<KeyMap>>,
+    /// When the set was last fetched; one refresh at a time.
+    fetched: tokio::sync::Mutex<Instant>,
+    min_refresh: Duration,
+    max_age: Duration,
+}
+
+/// The largest JWK Set document accepted.
+const MAX_JWKS_BYTES: usize = 1 << 20;
+
+impl RemoteJwks {
+    async fn fetch(client: &reqwest::Client, url: &str) -> Result<KeyMap, String> {
+        let response = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("fetching the JWK Set failed: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("the JWK Set URL answered {}", response.status()));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("reading the JWK Set failed: {e}"))?;
+        if body.len() > MAX_JWKS_BYTES {
+            return Err("the JWK Set is larger than 1 MiB".into());
+        }
+        parse_jwk_set(
+            std::str::from_utf8(&body).map_err(|_| "the JWK Set is not UTF-8".to_owned())?,
+        )
+        .map_err(|e| e.0)
+    }
+
+    fn current(&self) -> Arc<KeyMap> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The keys, refreshed first if `kid` is unknown or the set is old, at most once per
+    /// `min_refresh` (so tokens with made-up `kid`s cannot make us hammer the URL).
+    async fn keys_for(&self, kid: &str) -> Arc<KeyMap> {
+        let keys = self.current();
+        let mut fetched = self.fetched.lock().await;
+        let stale = fetched.elapsed() >= self.max_age;
+        if (keys.contains_key(kid) && !stale) || fetched.elapsed() < self.min_refresh {
+            return self.current();
+        }
+        *fetched = Instant::now();
+        match Self::fetch(&self.client, &self.url).await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                *self.keys.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+                fresh
+            }
+            Err(e) => {
+                tracing::error!(target: "mcp_secure::audit", url = %self.url, error = %e, "JWK Set refresh failed; keeping the keys we have");
+                self.current()
+            }
+        }
+    }
 }
 
 /// Why a verifier could not be configured.
@@ -127,42 +201,83 @@ impl JwtVerifier {
     /// with `kid`, and each key's algorithm is the one its JWK declares (`alg`), or, without
     /// one, the family default (RS256, ES256 for P-256, ES384 for P-384, EdDSA).
     pub fn jwk_set(json: &str, issuer: &str, audience: &str) -> Result<Self, JwtConfigError> {
-        let set: JwkSet = serde_json::from_str(json)
-            .map_err(|e| JwtConfigError(format!("not a JWK Set: {e}")))?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let kid = jwk
-                .common
-                .key_id
-                .clone()
-                .ok_or_else(|| JwtConfigError("every JWK needs a `kid`".into()))?;
-            let alg = match jwk.common.key_algorithm {
-                Some(a) => {
-                    <Algorithm as std::str::FromStr>::from_str(&format!("{a:?}")).map_err(|_| {
-                        JwtConfigError(format!("key {kid}: algorithm {a:?} is not for signatures"))
-                    })?
-                }
-                None => default_algorithm(jwk)
-                    .ok_or_else(|| JwtConfigError(format!("key {kid}: say its `alg`")))?,
-            };
-            if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-                return Err(JwtConfigError(format!(
-                    "key {kid}: symmetric keys do not belong in a published JWK Set"
-                )));
-            }
-            let key = DecodingKey::from_jwk(jwk)
-                .map_err(|e| JwtConfigError(format!("key {kid}: {e}")))?;
-            keys.insert(kid, (alg, key));
-        }
-        if keys.is_empty() {
-            return Err(JwtConfigError("the JWK Set has no keys".into()));
-        }
-        let mut algorithms: Vec<Algorithm> = keys.values().map(|(a, _)| *a).collect();
-        algorithms.dedup();
+        let keys = parse_jwk_set(json)?;
+        let algorithms = algorithms_of(&keys);
         Ok(Self {
             keys: Keys::ById(keys),
             validation: validation(algorithms, issuer, audience),
         })
+    }
+
+    /// The JWK Set published at `url` (https, or http on a loopback host), fetched now and
+    /// cached: refreshed when a token names an unknown `kid` or the set is older than ten
+    /// minutes, at most once every 30 seconds. Fails if the set cannot be fetched now.
+    ///
+    /// Tokens may use every algorithm the fetched keys declare; each token is checked with the
+    /// algorithm of the key its `kid` names.
+    pub async fn jwks_url(url: &str, issuer: &str, audience: &str) -> Result<Self, JwtConfigError> {
+        let parsed = url::Url::parse(url)
+            .map_err(|_| JwtConfigError("the JWKS URL is not an absolute URL".into()))?;
+        let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
+            || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(JwtConfigError(
+                "a JWKS URL must be https (http only on a loopback host)".into(),
+            ));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| JwtConfigError(format!("HTTP client: {e}")))?;
+        let keys = RemoteJwks::fetch(&client, url)
+            .await
+            .map_err(JwtConfigError)?;
+        // Every asymmetric algorithm is allowed by the validation; the key named by `kid`
+        // decides which one a token may use.
+        let algorithms = vec![
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::EdDSA,
+        ];
+        Ok(Self {
+            keys: Keys::Remote(Arc::new(RemoteJwks {
+                url: url.to_owned(),
+                client,
+                keys: std::sync::RwLock::new(Arc::new(keys)),
+                fetched: tokio::sync::Mutex::new(Instant::now()),
+                min_refresh: Duration::from_secs(30),
+                max_age: Duration::from_secs(600),
+            })),
+            validation: validation(algorithms, issuer, audience),
+        })
+    }
+
+    /// For a JWKS URL verifier: refresh at most once per `min` on unknown keys, and treat the
+    /// set as stale after `max_age` (defaults 30 s and 10 min).
+    pub fn with_refresh(self, min: Duration, max_age: Duration) -> Self {
+        if let Keys::Remote(remote) = &self.keys {
+            let remote = Arc::new(RemoteJwks {
+                url: remote.url.clone(),
+                client: remote.client.clone(),
+                keys: std::sync::RwLock::new(remote.current()),
+                fetched: tokio::sync::Mutex::new(Instant::now()),
+                min_refresh: min,
+                max_age,
+            });
+            return Self {
+                keys: Keys::Remote(remote),
+                ..self
+            };
+        }
+        self
     }
 
     /// Allows this much clock difference for `exp` and `nbf` (default 30 s).
@@ -171,7 +286,7 @@ impl JwtVerifier {
         self
     }
 
-    fn check(&self, token: &str) -> Result<Principal, VerifyError> {
+    async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
         if token.len() > 16 * 1024 {
             return Err(VerifyError::new("token longer than 16 KiB"));
         }
@@ -179,22 +294,14 @@ impl JwtVerifier {
             jsonwebtoken::decode_header(token).map_err(|e| VerifyError::new(describe(e.kind())))?;
         let data = match &self.keys {
             Keys::Single(key) => jsonwebtoken::decode::<Claims>(token, key, &self.validation),
-            Keys::ById(keys) => {
+            Keys::ById(keys) => self.decode_by_kid(token, &header, keys)?,
+            Keys::Remote(remote) => {
                 let kid = header
                     .kid
                     .as_deref()
                     .ok_or_else(|| VerifyError::new("token names no key (`kid`)"))?;
-                let (alg, key) = keys
-                    .get(kid)
-                    .ok_or_else(|| VerifyError::new("token names an unknown key"))?;
-                if header.alg != *alg {
-                    return Err(VerifyError::new(
-                        "token's algorithm does not match its key's",
-                    ));
-                }
-                let mut validation = self.validation.clone();
-                validation.algorithms = vec![*alg];
-                jsonwebtoken::decode::<Claims>(token, key, &validation)
+                let keys = remote.keys_for(kid).await;
+                self.decode_by_kid(token, &header, &keys)?
             }
         }
         .map_err(|e| VerifyError::new(describe(e.kind())))?;
@@ -214,6 +321,72 @@ impl JwtVerifier {
             None => principal,
         })
     }
+
+    /// Decodes with the key `kid` names, and only with that key's algorithm.
+    fn decode_by_kid(
+        &self,
+        token: &str,
+        header: &jsonwebtoken::Header,
+        keys: &KeyMap,
+    ) -> Result<jsonwebtoken::errors::Result<jsonwebtoken::TokenData<Claims>>, VerifyError> {
+        let kid = header
+            .kid
+            .as_deref()
+            .ok_or_else(|| VerifyError::new("token names no key (`kid`)"))?;
+        let (alg, key) = keys
+            .get(kid)
+            .ok_or_else(|| VerifyError::new("token names an unknown key"))?;
+        if header.alg != *alg {
+            return Err(VerifyError::new(
+                "token's algorithm does not match its key's",
+            ));
+        }
+        let mut validation = self.validation.clone();
+        validation.algorithms = vec![*alg];
+        Ok(jsonwebtoken::decode::<Claims>(token, key, &validation))
+    }
+}
+
+/// The signing keys of a JWK Set, by `kid`, each with its algorithm.
+fn parse_jwk_set(json: &str) -> Result<KeyMap, JwtConfigError> {
+    let set: JwkSet =
+        serde_json::from_str(json).map_err(|e| JwtConfigError(format!("not a JWK Set: {e}")))?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .ok_or_else(|| JwtConfigError("every JWK needs a `kid`".into()))?;
+        let alg = match jwk.common.key_algorithm {
+            Some(a) => {
+                <Algorithm as std::str::FromStr>::from_str(&format!("{a:?}")).map_err(|_| {
+                    JwtConfigError(format!("key {kid}: algorithm {a:?} is not for signatures"))
+                })?
+            }
+            None => default_algorithm(jwk)
+                .ok_or_else(|| JwtConfigError(format!("key {kid}: say its `alg`")))?,
+        };
+        if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            return Err(JwtConfigError(format!(
+                "key {kid}: symmetric keys do not belong in a published JWK Set"
+            )));
+        }
+        let key =
+            DecodingKey::from_jwk(jwk).map_err(|e| JwtConfigError(format!("key {kid}: {e}")))?;
+        keys.insert(kid, (alg, key));
+    }
+    if keys.is_empty() {
+        return Err(JwtConfigError("the JWK Set has no keys".into()));
+    }
+    Ok(keys)
+}
+
+fn algorithms_of(keys: &KeyMap) -> Vec<Algorithm> {
+    let mut algorithms: Vec<Algorithm> = keys.values().map(|(a, _)| *a).collect();
+    algorithms.sort_by_key(|a| format!("{a:?}"));
+    algorithms.dedup();
+    algorithms
 }
 
 fn default_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
@@ -250,7 +423,7 @@ fn describe(kind: &ErrorKind) -> String {
 
 impl TokenVerifier for JwtVerifier {
     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
-        Box::pin(std::future::ready(self.check(token)))
+        Box::pin(self.check(token))
     }
 }
 
