@@ -11,7 +11,7 @@ use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
     auth::{ApiKeys, JwtVerifier, Principal, TokenVerifier},
-    http::AuthLayer,
+    http::{AuthLayer, TlsListener},
     rate::{MemoryLimiter, RedisLimiter},
     secret::{SecretError, SecretString},
 };
@@ -45,6 +45,12 @@ enum Command {
         /// repeat for more. Without one, requests carrying an Origin header are refused.
         #[arg(long = "allow-origin")]
         allow_origins: Vec<String>,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -154,8 +160,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             addr,
             allow_origins,
+            tls_cert,
+            tls_key,
             common,
-        } => serve(addr, allow_origins, common).await,
+        } => serve(addr, allow_origins, tls_cert.zip(tls_key), common).await,
         Command::Stdio { common, url } => stdio(common, &url).await,
         Command::Token {
             sub,
@@ -228,12 +236,29 @@ fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> 
     )?)
 }
 
-async fn serve(addr: SocketAddr, allow_origins: Vec<String>, common: Common) -> anyhow::Result<()> {
+async fn serve(
+    addr: SocketAddr,
+    allow_origins: Vec<String>,
+    tls: Option<(PathBuf, PathBuf)>,
+    common: Common,
+) -> anyhow::Result<()> {
     security(&common).await?.install()?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    let url = format!("http://{}/mcp", listener.local_addr()?);
+    let listener = match &tls {
+        Some((cert, key)) => Listener::Tls(
+            TlsListener::bind(addr, cert, key)
+                .await
+                .with_context(|| format!("serving TLS on {addr}"))?,
+        ),
+        None => Listener::Plain(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?,
+        ),
+    };
+    let url = match &listener {
+        Listener::Tls(l) => format!("https://{}/mcp", axum::serve::Listener::local_addr(l)?),
+        Listener::Plain(l) => format!("http://{}/mcp", l.local_addr()?),
+    };
     let secret = jwt_secret(true)?;
     let keys = match load_keys(&common)? {
         Some(keys) => keys,
@@ -271,6 +296,7 @@ async fn serve(addr: SocketAddr, allow_origins: Vec<String>, common: Common) -> 
         .authorization_server(issuer_of(&url)?)
         .scopes(&crate::MCP_SCOPES)
         .tools(NotesServer::tool_policies())
+        .hsts(tls.is_some())
         .build()?;
     let store = NotesStore::default();
     let service = StreamableHttpService::new(
@@ -282,12 +308,19 @@ async fn serve(addr: SocketAddr, allow_origins: Vec<String>, common: Common) -> 
         .nest_service("/mcp", service)
         .layer(auth);
     eprintln!("notes-server: serving MCP at {url}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match listener {
+        Listener::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stop).await?,
+        Listener::Plain(l) => axum::serve(l, app).with_graceful_shutdown(stop).await?,
+    }
     Ok(())
+}
+
+enum Listener {
+    Plain(tokio::net::TcpListener),
+    Tls(TlsListener),
 }
 
 fn token(sub: &str, scope: &str, ttl: u64, url: &str) -> anyhow::Result<()> {

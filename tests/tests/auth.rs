@@ -399,3 +399,65 @@ async fn a_token_in_the_environment_is_the_stdio_caller() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn tls_with_hsts() {
+    let (files, _outside) = files_dir();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+    let (cert, key) = (format!("{dir}/cert.pem"), format!("{dir}/key.pem"));
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &["--tls-cert", &cert, "--tls-key", &key],
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let ca = format!("{dir}/ca.pem");
+    let trusted = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(trusted)
+        .build()
+        .unwrap();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let response = http
+        .post(&server.url)
+        .header("Authorization", "Bearer alice-writer-key-000")
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+    assert_security_headers(&response, "TLS 200");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("\"serverInfo\""), "{body}");
+    let metadata: Value = http
+        .get(
+            server
+                .url
+                .replace("/mcp", "/.well-known/oauth-protected-resource/mcp"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["resource"], server.url);
+    // Plain HTTP to the TLS port gets no answer from the MCP server.
+    let plain = reqwest::Client::new()
+        .post(server.url.replace("https://", "http://"))
+        .json(&init)
+        .send()
+        .await;
+    assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
+}

@@ -3,8 +3,10 @@
 //! [`ApiKeyLayer`] is the minimal API-key check.
 
 mod auth_layer;
+mod tls;
 
 pub use auth_layer::{AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_MAX_BODY};
+pub use tls::TlsListener;
 
 use std::{
     future::Future,

@@ -1,0 +1,107 @@
+//! TLS for the HTTP server: a listener axum can serve on.
+
+use std::{io, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+use tokio_rustls::{TlsAcceptor, rustls, server::TlsStream};
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TCP listener that hands axum only connections that completed a TLS handshake
+/// (rustls, TLS 1.2 and 1.3). Handshakes run concurrently, each with a 10 s limit, so a slow or
+/// silent client cannot hold up the others.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcp_secure::http::TlsListener;
+/// let listener = TlsListener::bind("127.0.0.1:8443".parse()?, "cert.pem", "key.pem").await?;
+/// let app: axum::Router = axum::Router::new();
+/// axum::serve(listener, app).await?;
+/// # Ok(()) }
+/// ```
+pub struct TlsListener {
+    local: SocketAddr,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+}
+
+impl TlsListener {
+    /// Binds `addr` and serves the certificate chain in `cert_pem` with the private key in
+    /// `key_pem`.
+    pub async fn bind(
+        addr: SocketAddr,
+        cert_pem: impl AsRef<Path>,
+        key_pem: impl AsRef<Path>,
+    ) -> io::Result<Self> {
+        let invalid = |what: &str, e: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
+        };
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_pem.as_ref())
+            .map_err(|e| invalid("reading the certificate", &e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| invalid("parsing the certificate", &e))?;
+        if certs.is_empty() {
+            return Err(invalid("the certificate file", &"it holds no certificate"));
+        }
+        let key = PrivateKeyDer::from_pem_file(key_pem.as_ref())
+            .map_err(|e| invalid("reading the private key", &e))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("TLS versions", &e))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| invalid("the certificate and key", &e))?;
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let tcp = TcpListener::bind(addr).await?;
+        let local = tcp.local_addr()?;
+        let (tx, ready) = mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let (stream, peer) = match tcp.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accepting a TCP connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                if tx.is_closed() {
+                    break;
+                }
+                let (acceptor, ready) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = ready.send((tls, peer)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self { local, ready })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(connection) => connection,
+            // The accept task only ends once this listener is gone; nothing is left to serve.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
