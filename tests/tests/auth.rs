@@ -218,12 +218,7 @@ async fn origin_body_limit_headers_and_sessions() {
     let http = reqwest::Client::new();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let post = |key: &str| {
-        http.post(&server.url)
-            .header("Authorization", format!("Bearer {key}"))
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream")
-    };
+    let post = |key: &str| rpc(&http, &server.url, Some(&format!("Bearer {key}")));
 
     let evil = post("alice-writer-key-000")
         .header("Origin", "https://evil.example")
@@ -234,11 +229,17 @@ async fn origin_body_limit_headers_and_sessions() {
     assert_eq!(evil.status(), 403);
     assert_security_headers(&evil, "403 Origin");
 
-    let huge = post("alice-writer-key-000")
-        .body(vec![b' '; 5 << 20])
-        .send()
-        .await
-        .unwrap();
+    // Its own client: the server answers 413 without reading the rest, and that connection is
+    // not reused.
+    let huge = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some("Bearer alice-writer-key-000"),
+    )
+    .body(vec![b' '; 5 << 20])
+    .send()
+    .await
+    .unwrap();
     assert_eq!(huge.status(), 413);
 
     let ok_response = post("alice-writer-key-000")
@@ -325,11 +326,8 @@ async fn cors_is_for_configured_origins_only_and_hosts_are_checked() {
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let post = |origin: &'static str| {
-        http.post(&server.url)
-            .header("Authorization", "Bearer alice-writer-key-000")
+        rpc(&http, &server.url, Some("Bearer alice-writer-key-000"))
             .header("Origin", origin)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream")
             .json(&init)
             .send()
     };
@@ -349,12 +347,8 @@ async fn cors_is_for_configured_origins_only_and_hosts_are_checked() {
     );
 
     // DNS rebinding: a request whose Host is not this server's is refused.
-    let rebound = http
-        .post(&server.url)
+    let rebound = rpc(&http, &server.url, Some("Bearer alice-writer-key-000"))
         .header("Host", "evil.example")
-        .header("Authorization", "Bearer alice-writer-key-000")
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
         .json(&init)
         .send()
         .await
@@ -423,11 +417,7 @@ async fn tls_with_hsts() {
         .unwrap();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let response = http
-        .post(&server.url)
-        .header("Authorization", "Bearer alice-writer-key-000")
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
+    let response = rpc(&http, &server.url, Some("Bearer alice-writer-key-000"))
         .json(&init)
         .send()
         .await

@@ -374,15 +374,15 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
 
     // The exact challenge, as any client sees it.
     let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "notes_create", "arguments": {}}});
-    let raw = reqwest::Client::new()
-        .post(&server.url)
-        .header("Authorization", "Bearer alice-reader-key-000")
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let raw = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some("Bearer alice-reader-key-000"),
+    )
+    .json(&body)
+    .send()
+    .await
+    .unwrap();
     assert_eq!(raw.status(), 403);
     let metadata = server
         .url
@@ -392,16 +392,16 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
         format!(r#"Bearer error="insufficient_scope", scope="notes:write", resource_metadata="{metadata}""#).as_str()
     );
     // An Mcp-Name header that disagrees with the body is refused.
-    let mismatch = reqwest::Client::new()
-        .post(&server.url)
-        .header("Authorization", "Bearer alice-writer-key-000")
-        .header("Mcp-Name", "whoami")
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let mismatch = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some("Bearer alice-writer-key-000"),
+    )
+    .header("Mcp-Name", "whoami")
+    .json(&body)
+    .send()
+    .await
+    .unwrap();
     assert_eq!(mismatch.status(), 400);
 
     // notes:write implies notes:read.

@@ -112,32 +112,28 @@ impl AuthLayerBuilder {
                 sessions: Default::default(),
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
                 metadata_path: format!("{PRM_PATH}{path}"),
-                resource: self.resource,
-                verifiers: self.verifiers,
-                authorization_servers: self.authorization_servers,
-                scopes: self.scopes,
-                policies: self.policies,
-                allowed_origins: self.allowed_origins,
-                max_body: self.max_body,
-                hsts: self.hsts,
+                settings: self,
             }),
         })
     }
 }
 
+/// The built configuration: the builder's settings, plus what is derived from them and the
+/// session bindings.
 struct Config {
+    settings: AuthLayerBuilder,
     /// Which principal (subject) opened each legacy session (`Mcp-Session-Id`).
     sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
-    resource: String,
     metadata_url: String,
     metadata_path: String,
-    verifiers: Vec<Arc<dyn TokenVerifier>>,
-    authorization_servers: Vec<String>,
-    scopes: Vec<String>,
-    policies: Vec<&'static ToolPolicy>,
-    allowed_origins: Vec<String>,
-    max_body: usize,
-    hsts: bool,
+}
+
+impl std::ops::Deref for Config {
+    type Target = AuthLayerBuilder;
+
+    fn deref(&self) -> &AuthLayerBuilder {
+        &self.settings
+    }
 }
 
 /// A tower layer in front of rmcp's `StreamableHttpService` (or an axum router holding it):

@@ -56,19 +56,32 @@ pub async fn connect(url: &str, key: &str) -> Client {
         .expect("connect over HTTP")
 }
 
+/// A JSON-RPC POST to `url` as an MCP client sends it (JSON in, JSON or SSE out), presenting
+/// `authorization` when given.
+pub fn rpc(
+    http: &reqwest::Client,
+    url: &str,
+    authorization: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = http
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream");
+    match authorization {
+        Some(auth) => request.header("Authorization", auth),
+        None => request,
+    }
+}
+
 /// A raw `initialize` POST, with `Authorization: <auth>` when given.
 pub async fn post_initialize(url: &str, auth: Option<&str>) -> reqwest::Response {
     let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let mut req = reqwest::Client::new()
-        .post(url)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
-        .json(&init);
-    if let Some(auth) = auth {
-        req = req.header("Authorization", auth);
-    }
-    req.send().await.expect("the server answers")
+    rpc(&reqwest::Client::new(), url, auth)
+        .json(&init)
+        .send()
+        .await
+        .expect("the server answers")
 }
 
 /// Keys used by the tests: `<key> <subject> <scopes>`.
