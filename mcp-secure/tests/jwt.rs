@@ -184,8 +184,13 @@ async fn the_algorithm_comes_from_configuration_not_the_token() {
 
 #[tokio::test]
 async fn jwk_sets_select_keys_by_kid() {
-    let jwks = String::from_utf8(keys("jwks.json")).unwrap();
-    let v = JwtVerifier::jwk_set(&jwks, ISS, AUD).unwrap();
+    let v = JwtVerifier::jwk_set_file(
+        format!("{}/tests/keys/jwks.json", env!("CARGO_MANIFEST_DIR")),
+        ISS,
+        AUD,
+    )
+    .unwrap();
+    assert!(JwtVerifier::jwk_set_file("/nonexistent/jwks.json", ISS, AUD).is_err());
     let private = EncodingKey::from_rsa_pem(&keys("rsa_private.pem")).unwrap();
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("test-rsa-1".into());

@@ -209,6 +209,18 @@ impl JwtVerifier {
         })
     }
 
+    /// The keys of the JWK Set in the file at `path` (see [`Self::jwk_set`]).
+    pub fn jwk_set_file(
+        path: impl AsRef<std::path::Path>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, JwtConfigError> {
+        let path = path.as_ref();
+        let json = std::fs::read_to_string(path)
+            .map_err(|e| JwtConfigError(format!("reading {}: {}", path.display(), e.kind())))?;
+        Self::jwk_set(&json, issuer, audience)
+    }
+
     /// The JWK Set published at `url` (https, or http on a loopback host), fetched now and
     /// cached: refreshed when a token names an unknown `kid` or the set is older than ten
     /// minutes, at most once every 30 seconds. Fails if the set cannot be fetched now.
