@@ -300,14 +300,15 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
         return Err(challenge_401(config, true));
     };
     let (mut parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, config.max_body).await {
+    let bytes = match read_body(body, config.max_body).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return Err(plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &format!("the request body is over {} bytes", config.max_body),
-            ));
+        Err(status) => {
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the request body is over {} bytes", config.max_body)
+            } else {
+                "the request body could not be read".to_owned()
+            };
+            return Err(plain(status, "payload_too_large", &message));
         }
     };
     if parts.method == Method::POST {
@@ -400,6 +401,32 @@ fn bind_session(
             }
         }
         sessions.insert(id, subject);
+    }
+}
+
+/// The body, up to `limit` bytes. A larger body is read on and thrown away (up to four times
+/// the limit), so that the `413` reaches a client still sending instead of a reset connection.
+async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, StatusCode> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| StatusCode::BAD_REQUEST)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total <= limit {
+            kept.extend_from_slice(&data);
+        } else if total > limit.saturating_mul(4) {
+            break;
+        }
+    }
+    if total > limit {
+        Err(StatusCode::PAYLOAD_TOO_LARGE)
+    } else {
+        Ok(kept.into())
     }
 }
 
