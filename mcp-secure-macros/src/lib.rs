@@ -9,6 +9,7 @@ mod ctxt;
 mod grammar;
 mod input;
 pub(crate) mod scopes;
+mod sql;
 mod symbol;
 mod tool;
 
@@ -63,4 +64,18 @@ pub fn derive_secure_input(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn __undeclared_scope(input: TokenStream) -> TokenStream {
     scopes::undeclared(input.into()).into()
+}
+
+/// A parameterized SQL query from a template checked at compile time: each `{value}` is bound
+/// as a parameter, `{col:ident}` takes an `SqlIdent`, `{ids:list}` a list of values. See
+/// `mcp_secure::sql`.
+#[proc_macro]
+pub fn sql(input: TokenStream) -> TokenStream {
+    sql::expand(input.into()).into()
+}
+
+/// Implements `mcp_secure::sql::SqlIdent` for an enum whose variants name columns or tables.
+#[proc_macro_derive(SqlIdent, attributes(sql))]
+pub fn derive_sql_ident(input: TokenStream) -> TokenStream {
+    sql::derive_ident(input.into()).into()
 }

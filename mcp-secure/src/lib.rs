@@ -65,6 +65,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Generated code names `::mcp_secure`; this makes that path work inside this crate too.
+extern crate self as mcp_secure;
+
 pub mod audit;
 pub mod auth;
 pub mod http;
@@ -72,6 +75,7 @@ pub mod manifest;
 pub mod rate;
 pub mod secret;
 mod security;
+pub mod sql;
 pub mod tool;
 pub mod validate;
 

@@ -315,7 +315,7 @@ pub fn int_bounds(ty: &str) -> (i128, i128) {
     }
 }
 
-fn snake_case(name: &str) -> String {
+pub fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_uppercase() {

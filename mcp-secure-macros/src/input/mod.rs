@@ -1,6 +1,8 @@
 //! `#[derive(SecureInput)]`: parse → check → emit.
 
 mod check;
+
+pub use check::snake_case;
 mod emit;
 pub mod model;
 mod syntax;

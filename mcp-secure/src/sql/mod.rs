@@ -1,0 +1,346 @@
+//! Queries that cannot be concatenated: [`Sql`], built only by the `sql!` macro from a string
+//! literal it checked at compile time, with every `{value}` bound as a parameter.
+//!
+//! ```
+//! use mcp_secure::sql::{Dialect, SqlIdent, SqlValue, sql};
+//!
+//! #[derive(SqlIdent)]
+//! enum SortBy {
+//!     #[sql(name = "created_at")]
+//!     Created,
+//!     Title,
+//! }
+//!
+//! let owner = "alice";
+//! let sort = SortBy::Created;
+//! let ids = [3, 5];
+//! let q = sql!("SELECT id, title FROM notes WHERE owner = {owner} AND id IN {ids:list} ORDER BY {sort:ident} LIMIT {n}", n = 10);
+//! let (text, params) = q.render(Dialect::Postgres).unwrap();
+//! assert_eq!(text, r#"SELECT id, title FROM notes WHERE owner = $1 AND id IN ($2, $3) ORDER BY "created_at" LIMIT $4"#);
+//! assert_eq!(params, [SqlValue::Text("alice".into()), SqlValue::Int(3), SqlValue::Int(5), SqlValue::Int(10)]);
+//! assert_eq!(q.render(Dialect::Sqlite).unwrap().0.matches('?').count(), 4);
+//! let _ = SortBy::Title;
+//! ```
+//!
+//! What does not compile: a template that is not a string literal (`format!`, a `String`), a
+//! placeholder inside quotes or a comment (`'{name}'`), two statements, `$1`/`?` written by
+//! hand, an empty placeholder, an unknown modifier, an unused named argument, `{x:ident}` on a
+//! type that is not `SqlIdent`, and a value that cannot be bound.
+
+use std::fmt;
+
+pub use mcp_secure_macros::{SqlIdent, sql};
+
+/// A value bound to a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    /// `NULL`.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
+}
+
+/// A type whose values can be bound as SQL parameters.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be bound as an SQL parameter",
+    label = "sql! binds this value",
+    note = "bind integers, floats, booleans, strings, byte vectors or `Option`s of them; for a column or table name use `{{x:ident}}` with a `#[derive(SqlIdent)]` enum"
+)]
+pub trait ToSqlValue {
+    /// The value to bind.
+    fn to_sql_value(&self) -> SqlValue;
+}
+
+macro_rules! int_values {
+    ($($t:ty),*) => {$(
+        impl ToSqlValue for $t {
+            fn to_sql_value(&self) -> SqlValue {
+                SqlValue::Int(i64::from(*self))
+            }
+        }
+    )*};
+}
+int_values!(i8, i16, i32, i64, u8, u16, u32, bool);
+
+impl ToSqlValue for f64 {
+    fn to_sql_value(&self) -> SqlValue {
+        SqlValue::Float(*self)
+    }
+}
+
+impl ToSqlValue for str {
+    fn to_sql_value(&self) -> SqlValue {
+        SqlValue::Text(self.to_owned())
+    }
+}
+
+impl ToSqlValue for String {
+    fn to_sql_value(&self) -> SqlValue {
+        SqlValue::Text(self.clone())
+    }
+}
+
+impl ToSqlValue for [u8] {
+    fn to_sql_value(&self) -> SqlValue {
+        SqlValue::Bytes(self.to_vec())
+    }
+}
+
+impl ToSqlValue for Vec<u8> {
+    fn to_sql_value(&self) -> SqlValue {
+        SqlValue::Bytes(self.clone())
+    }
+}
+
+impl<T: ToSqlValue + ?Sized> ToSqlValue for &T {
+    fn to_sql_value(&self) -> SqlValue {
+        (**self).to_sql_value()
+    }
+}
+
+impl<T: ToSqlValue> ToSqlValue for Option<T> {
+    fn to_sql_value(&self) -> SqlValue {
+        self.as_ref()
+            .map_or(SqlValue::Null, ToSqlValue::to_sql_value)
+    }
+}
+
+/// A column or table name chosen at run time from names fixed at compile time: derive it on an
+/// enum (`#[derive(SqlIdent)]`, names `snake_case` or `#[sql(name = "...")]`, checked as plain
+/// identifiers). Rendered quoted.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an SQL identifier",
+    label = "`{{x:ident}}` splices this into the SQL text",
+    note = "derive `SqlIdent` on an enum whose variants are the allowed names; strings are never spliced into SQL"
+)]
+pub trait SqlIdent {
+    /// The identifier, unquoted.
+    fn sql_ident(&self) -> &'static str;
+}
+
+/// The placeholder syntax to render for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `?1`, `?2`, … and `"ident"`.
+    Sqlite,
+    /// `$1`, `$2`, … and `"ident"`.
+    Postgres,
+    /// `?` and `` `ident` ``.
+    MySql,
+}
+
+/// Why a query could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlError {
+    /// A `{x:list}` placeholder got no values (`IN ()` is not SQL).
+    EmptyList,
+}
+
+impl fmt::Display for SqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlError::EmptyList => f.write_str(
+                "a `{x:list}` placeholder got an empty list; handle the empty case before querying",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SqlError {}
+
+/// One piece of a query. Built by generated code; text pieces are `'static` template text.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlPart {
+    Text(&'static str),
+    Param(SqlValue),
+    Ident(&'static str),
+    List(Vec<SqlValue>),
+}
+
+impl SqlPart {
+    #[doc(hidden)]
+    pub fn param<T: ToSqlValue + ?Sized>(value: &T) -> Self {
+        SqlPart::Param(value.to_sql_value())
+    }
+
+    #[doc(hidden)]
+    pub fn ident<T: SqlIdent + ?Sized>(value: &T) -> Self {
+        SqlPart::Ident(value.sql_ident())
+    }
+
+    #[doc(hidden)]
+    pub fn list<'a, I, T>(values: &'a I) -> Self
+    where
+        &'a I: IntoIterator<Item = &'a T>,
+        T: ToSqlValue + 'a,
+        I: ?Sized,
+    {
+        SqlPart::List(values.into_iter().map(ToSqlValue::to_sql_value).collect())
+    }
+}
+
+/// A query: template text from `sql!` and bound values, never text from a value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sql {
+    parts: Vec<SqlPart>,
+}
+
+impl Sql {
+    #[doc(hidden)]
+    pub fn __from_parts(parts: Vec<SqlPart>) -> Self {
+        Self { parts }
+    }
+
+    /// Appends another query's pieces (composition without strings).
+    ///
+    /// ```
+    /// use mcp_secure::sql::{Dialect, sql};
+    /// let mut q = sql!("SELECT id FROM notes WHERE owner = {o}", o = "alice");
+    /// let tag: Option<&str> = Some("home");
+    /// if let Some(tag) = tag {
+    ///     q.push(sql!(" AND tag = {tag}"));
+    /// }
+    /// assert_eq!(q.render(Dialect::Postgres).unwrap().0, "SELECT id FROM notes WHERE owner = $1 AND tag = $2");
+    /// ```
+    pub fn push(&mut self, other: Sql) -> &mut Self {
+        self.parts.extend(other.parts);
+        self
+    }
+
+    /// `items` one after the other with `separator` between them.
+    pub fn join(items: impl IntoIterator<Item = Sql>, separator: &Sql) -> Sql {
+        let mut out = Sql::default();
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(separator.clone());
+            }
+            out.push(item);
+        }
+        out
+    }
+
+    /// The SQL text for `dialect` and the values to bind, in order.
+    pub fn render(&self, dialect: Dialect) -> Result<(String, Vec<SqlValue>), SqlError> {
+        let mut text = String::new();
+        let mut values = Vec::new();
+        let mark = |text: &mut String, values: &mut Vec<SqlValue>, value: SqlValue| {
+            values.push(value);
+            match dialect {
+                Dialect::Sqlite => text.push_str(&format!("?{}", values.len())),
+                Dialect::Postgres => text.push_str(&format!("${}", values.len())),
+                Dialect::MySql => text.push('?'),
+            }
+        };
+        for part in &self.parts {
+            match part {
+                SqlPart::Text(t) => text.push_str(t),
+                SqlPart::Param(v) => mark(&mut text, &mut values, v.clone()),
+                SqlPart::Ident(name) => match dialect {
+                    Dialect::MySql => text.push_str(&format!("`{name}`")),
+                    Dialect::Sqlite | Dialect::Postgres => text.push_str(&format!("\"{name}\"")),
+                },
+                SqlPart::List(items) => {
+                    if items.is_empty() {
+                        return Err(SqlError::EmptyList);
+                    }
+                    text.push('(');
+                    for (i, v) in items.iter().enumerate() {
+                        if i > 0 {
+                            text.push_str(", ");
+                        }
+                        mark(&mut text, &mut values, v.clone());
+                    }
+                    text.push(')');
+                }
+            }
+        }
+        Ok((text, values))
+    }
+}
+
+/// `text` made safe to use inside `LIKE` with `ESCAPE '\'`: `\`, `%` and `_` lose their meaning,
+/// so user text matches literally.
+///
+/// ```
+/// use mcp_secure::sql::{Dialect, like_contains, sql};
+/// let pattern = like_contains("50%_off");
+/// assert_eq!(pattern, "%50\\%\\_off%");
+/// let q = sql!("SELECT id FROM notes WHERE title LIKE {pattern} ESCAPE '\\'");
+/// assert_eq!(q.render(Dialect::Sqlite).unwrap().0, "SELECT id FROM notes WHERE title LIKE ?1 ESCAPE '\\'");
+/// ```
+pub fn like_contains(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_bound_never_spliced() {
+        let evil = "x' OR '1'='1";
+        let q = sql!("SELECT * FROM t WHERE name = {evil}");
+        let (text, values) = q.render(Dialect::Sqlite).unwrap();
+        assert_eq!(text, "SELECT * FROM t WHERE name = ?1");
+        assert_eq!(values, [SqlValue::Text(evil.into())]);
+        let none: Option<i64> = None;
+        let (_, values) = sql!("SELECT {none}, {b}, {f}", b = true, f = 1.5)
+            .render(Dialect::MySql)
+            .unwrap();
+        assert_eq!(
+            values,
+            [SqlValue::Null, SqlValue::Int(1), SqlValue::Float(1.5)]
+        );
+    }
+
+    #[test]
+    fn lists_expand_and_empty_lists_are_refused() {
+        let ids: Vec<i64> = vec![1, 2, 3];
+        let (text, values) = sql!("SELECT 1 WHERE id IN {ids:list}")
+            .render(Dialect::Postgres)
+            .unwrap();
+        assert_eq!(text, "SELECT 1 WHERE id IN ($1, $2, $3)");
+        assert_eq!(values.len(), 3);
+        let empty: Vec<i64> = Vec::new();
+        assert_eq!(
+            sql!("SELECT 1 WHERE id IN {empty:list}").render(Dialect::Sqlite),
+            Err(SqlError::EmptyList)
+        );
+    }
+
+    #[test]
+    fn joins_renumber() {
+        let parts = ["a", "b"].map(|t| sql!("tag = {t}"));
+        let mut q = sql!("SELECT 1 WHERE ");
+        q.push(Sql::join(parts, &sql!(" OR ")));
+        assert_eq!(
+            q.render(Dialect::Postgres).unwrap().0,
+            "SELECT 1 WHERE tag = $1 OR tag = $2"
+        );
+    }
+
+    #[test]
+    fn like_patterns_match_literally() {
+        assert_eq!(like_contains(""), "%%");
+        assert_eq!(like_contains("a\\b"), "%a\\\\b%");
+        assert_eq!(like_contains("100%"), "%100\\%%");
+    }
+}
