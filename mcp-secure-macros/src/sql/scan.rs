@@ -207,11 +207,10 @@ mod tests {
                 ph("sort", Some("ident"), 75),
             ]
         );
-        assert_eq!(
+        assert!(
             scan("SELECT '{{x}}' , {{}}")
                 .unwrap_err()
-                .contains("quoted string"),
-            true
+                .contains("quoted string")
         );
         assert_eq!(
             scan("SELECT {{}}").unwrap(),
