@@ -84,6 +84,9 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Common {
+    /// The SQLite database (created if missing), or `:memory:`.
+    #[arg(long, default_value = "data/notes.db")]
+    db: String,
     /// Directory `files_read` serves (created if missing).
     #[arg(long, default_value = "data/files")]
     files: PathBuf,
@@ -203,6 +206,19 @@ fn prepare_files(dir: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn open_store(db: &str) -> anyhow::Result<NotesStore> {
+    if db != ":memory:"
+        && let Some(dir) = std::path::Path::new(db)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    NotesStore::open(db)
+        .await
+        .with_context(|| format!("opening the database {db}"))
+}
+
 /// The JWT secret from `NOTES_JWT_SECRET`, or a new one (printed once) when it is unset.
 fn jwt_secret(print_new: bool) -> anyhow::Result<SecretString> {
     match SecretString::from_env("NOTES_JWT_SECRET") {
@@ -298,7 +314,7 @@ async fn serve(
         .tools(NotesServer::tool_policies())
         .hsts(tls.is_some())
         .build()?;
-    let store = NotesStore::default();
+    let store = open_store(&common.db).await?;
     let service = StreamableHttpService::new(
         move || Ok(NotesServer::new(store.clone())),
         Arc::new(LocalSessionManager::default()),
@@ -356,7 +372,7 @@ async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("NOTES_TOKEN was refused: {}", e.reason()))?;
         security.local_principal(principal).install()?;
-        let server = NotesServer::new(NotesStore::default())
+        let server = NotesServer::new(open_store(&common.db).await?)
             .serve(rmcp::transport::stdio())
             .await?;
         server.waiting().await?;
@@ -375,7 +391,7 @@ async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
         }
     }
     security.install()?;
-    let server = NotesServer::new(NotesStore::default())
+    let server = NotesServer::new(open_store(&common.db).await?)
         .serve(rmcp::transport::stdio())
         .await?;
     server.waiting().await?;

@@ -363,7 +363,7 @@ async fn a_token_in_the_environment_is_the_stdio_caller() {
     let token = mint("http://127.0.0.1:8787/mcp", "dave", "files:read");
     let transport = rmcp::transport::TokioChildProcess::new(
         tokio::process::Command::new(bin()).configure(|cmd| {
-            cmd.arg("stdio")
+            cmd.args(["stdio", "--db", ":memory:"])
                 .arg("--files")
                 .arg(files.path())
                 .env("NOTES_JWT_SECRET", JWT_SECRET)

@@ -14,7 +14,7 @@ use rmcp::{
 };
 use serde::Serialize;
 
-pub use store::{Note, NotesStore};
+pub use store::{Note, NotesStore, SortColumn};
 
 /// Every scope the server declares, e.g. for a key that may do everything.
 pub const ALL_SCOPES: &[&str] = &["notes:read", "notes:write", "files:read", "webhooks:write"];
@@ -104,12 +104,20 @@ impl NotesServer {
 
     /// Create a note owned by the caller.
     #[mcp_tool(scope = "notes:write", rate = "30/min")]
-    async fn notes_create(&self, input: CreateNote, caller: Principal) -> Json<Note> {
-        Json(self.store.create(
-            &caller,
-            input.title,
-            input.body,
-            input.tags.unwrap_or_default(),
+    async fn notes_create(
+        &self,
+        input: CreateNote,
+        caller: Principal,
+    ) -> Result<Json<Note>, ToolError> {
+        Ok(Json(
+            self.store
+                .create(
+                    &caller,
+                    input.title,
+                    input.body,
+                    input.tags.unwrap_or_default(),
+                )
+                .await?,
         ))
     }
 
@@ -127,11 +135,13 @@ impl NotesServer {
         #[mcp(range(min = 1, max = 100))]
         limit: u32,
         caller: Principal,
-    ) -> Json<NoteList> {
-        let notes = self
-            .store
-            .search(&caller, &query, sort == SortBy::Title, limit as usize);
-        Json(NoteList { notes })
+    ) -> Result<Json<NoteList>, ToolError> {
+        let column = match sort {
+            SortBy::Title => SortColumn::Title,
+            SortBy::Created => SortColumn::Created,
+        };
+        let notes = self.store.search(&caller, &query, column, limit).await?;
+        Ok(Json(NoteList { notes }))
     }
 
     /// Get one of the caller's notes by id.
@@ -141,7 +151,7 @@ impl NotesServer {
         #[mcp(range(min = 1))] id: i64,
         caller: Principal,
     ) -> Result<Json<Note>, ToolError> {
-        self.store.get(&caller, id).map(Json)
+        self.store.get(&caller, id).await.map(Json)
     }
 
     /// Delete one of the caller's notes.
@@ -151,7 +161,7 @@ impl NotesServer {
         #[mcp(range(min = 1))] id: i64,
         caller: Principal,
     ) -> Result<Json<Deleted>, ToolError> {
-        self.store.delete(&caller, id)?;
+        self.store.delete(&caller, id).await?;
         Ok(Json(Deleted { deleted: id }))
     }
 
@@ -167,9 +177,9 @@ impl NotesServer {
         #[mcp(length(min = 16, max = 256))]
         secret: SecretString,
         caller: Principal,
-    ) -> Json<Webhook> {
-        let id = self.store.add_webhook(&caller, &url, secret);
-        Json(Webhook { id, url })
+    ) -> Result<Json<Webhook>, ToolError> {
+        let id = self.store.add_webhook(&caller, &url, secret).await?;
+        Ok(Json(Webhook { id, url }))
     }
 
     /// Read a UTF-8 text file under the server's files directory, refusing files larger than

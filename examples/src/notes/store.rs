@@ -1,18 +1,19 @@
-use std::{
-    collections::BTreeMap,
-    sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use mcp_secure::{
     ToolError,
     auth::{Owned, Principal},
     secret::SecretString,
+    sql::{SqlIdent, sql},
 };
 use serde::Serialize;
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+};
 
 /// A note.
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Note {
     /// Its id.
     pub id: i64,
@@ -21,90 +22,127 @@ pub struct Note {
     /// Its text.
     pub body: String,
     /// Its tags.
+    #[sqlx(json)]
     pub tags: Vec<String>,
     /// When it was created, in seconds since the Unix epoch.
-    pub created_at: u64,
+    pub created_at: i64,
 }
 
-/// The notes of every caller, in memory, shared by all sessions. Each note belongs to the
-/// subject that created it; other subjects cannot see that it exists.
-#[derive(Clone, Default)]
-pub struct NotesStore {
-    inner: Arc<Mutex<Inner>>,
-}
-
-#[derive(Default)]
-struct Inner {
-    next_id: i64,
-    notes: BTreeMap<i64, Owned<Note>>,
-    webhooks: Vec<StoredWebhook>,
-}
-
-struct StoredWebhook {
-    id: i64,
+#[derive(sqlx::FromRow)]
+struct OwnedNote {
     owner: String,
-    url: String,
-    /// Kept to sign deliveries; never returned.
-    secret: SecretString,
+    #[sqlx(flatten)]
+    note: Note,
+}
+
+/// The order of search results; the names are the columns.
+#[derive(SqlIdent, Clone, Copy)]
+pub enum SortColumn {
+    /// By title.
+    Title,
+    /// By creation (the id grows with time).
+    #[sql(name = "id")]
+    Created,
+}
+
+/// The notes and webhooks of every caller in SQLite, shared by all sessions. Each note belongs
+/// to the subject that created it; other subjects cannot see that it exists.
+#[derive(Clone)]
+pub struct NotesStore {
+    pool: SqlitePool,
 }
 
 impl NotesStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// Opens (creating if needed) the database at `path`, or an in-memory one for `:memory:`.
+    pub async fn open(path: &str) -> Result<Self, sqlx::Error> {
+        let pool = if path == ":memory:" {
+            // One connection: every connection to `:memory:` would be a database of its own.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect("sqlite::memory:")
+                .await?
+        } else {
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true);
+            SqlitePoolOptions::new().connect_with(options).await?
+        };
+        let store = Self { pool };
+        store
+            .migrate()
+            .await
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), ToolError> {
+        sql!(
+            "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL)"
+        )
+        .execute(&self.pool)
+        .await?;
+        sql!("CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Stores a new note owned by `caller`.
-    pub fn create(
+    pub async fn create(
         &self,
         caller: &Principal,
         title: String,
         body: String,
         tags: Vec<String>,
-    ) -> Note {
-        let mut inner = self.lock();
-        inner.next_id += 1;
-        let note = Note {
-            id: inner.next_id,
-            title,
-            body,
-            tags,
-            created_at: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        };
-        inner
-            .notes
-            .insert(note.id, Owned::created_by(caller, note.clone()));
-        note
+    ) -> Result<Note, ToolError> {
+        let created_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let tags_json = serde_json::to_string(&tags).map_err(ToolError::internal)?;
+        let note: Note = sql!(
+            "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.subject()}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(note)
     }
 
     /// Stores a webhook of `caller`; returns its id.
-    pub fn add_webhook(&self, caller: &Principal, url: &str, secret: SecretString) -> i64 {
-        let mut inner = self.lock();
-        inner.next_id += 1;
-        let id = inner.next_id;
-        inner.webhooks.push(StoredWebhook {
-            id,
-            owner: caller.subject().to_owned(),
-            url: url.to_owned(),
-            secret,
-        });
-        id
+    pub async fn add_webhook(
+        &self,
+        caller: &Principal,
+        url: &str,
+        secret: SecretString,
+    ) -> Result<i64, ToolError> {
+        let (id,): (i64,) = sql!(
+            "INSERT INTO webhooks (owner, url, secret) VALUES ({caller.subject()}, {url}, {s}) RETURNING id",
+            s = secret.expose_secret()
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
     }
 
     /// The URL of `owner`'s webhook `id` and the signature header value of a delivery of
     /// `payload` to it: `sha256=<hex HMAC-SHA256 of the payload with the webhook's secret>`.
     /// `None` for a webhook that does not exist or is someone else's.
-    pub fn sign_delivery(&self, owner: &str, id: i64, payload: &[u8]) -> Option<(String, String)> {
+    pub async fn sign_delivery(
+        &self,
+        owner: &str,
+        id: i64,
+        payload: &[u8],
+    ) -> Result<Option<(String, String)>, ToolError> {
         use hmac::Mac;
-        let inner = self.lock();
-        let hook = inner
-            .webhooks
-            .iter()
-            .find(|w| w.id == id && w.owner == owner)?;
-        let mut mac =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(hook.secret.expose_secret().as_bytes())
-                .ok()?;
+        let row: Option<(String, String)> =
+            sql!("SELECT url, secret FROM webhooks WHERE id = {id} AND owner = {owner}")
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((url, secret)) = row else {
+            return Ok(None);
+        };
+        let secret = SecretString::new(secret);
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+            .map_err(ToolError::internal)?;
         mac.update(payload);
         let hex: String = mac
             .finalize()
@@ -112,53 +150,52 @@ impl NotesStore {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        Some((hook.url.clone(), format!("sha256={hex}")))
+        Ok(Some((url, format!("sha256={hex}"))))
+    }
+
+    async fn owned(&self, id: i64) -> Result<Option<Owned<Note>>, ToolError> {
+        let row: Option<OwnedNote> =
+            sql!("SELECT owner, id, title, body, tags, created_at FROM notes WHERE id = {id}")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| Owned::new(r.owner, r.note)))
     }
 
     /// `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
-    pub fn get(&self, caller: &Principal, id: i64) -> Result<Note, ToolError> {
+    pub async fn get(&self, caller: &Principal, id: i64) -> Result<Note, ToolError> {
         let what = format!("note {id}");
-        let note = self.lock().notes.get(&id).cloned();
-        note.ok_or_else(|| ToolError::not_found(&what))?
+        self.owned(id)
+            .await?
+            .ok_or_else(|| ToolError::not_found(&what))?
             .for_caller(caller, &what)
     }
 
     /// Deletes `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
-    pub fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
-        let mut inner = self.lock();
-        match inner.notes.get(&id) {
-            Some(note) if note.is_owned_by(caller) => {
-                inner.notes.remove(&id);
-                Ok(())
-            }
-            _ => Err(ToolError::not_found(format!("note {id}"))),
+    pub async fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
+        let deleted = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller.subject()}")
+            .execute(&self.pool)
+            .await?;
+        if deleted == 0 {
+            return Err(ToolError::not_found(format!("note {id}")));
         }
+        Ok(())
     }
 
     /// `caller`'s notes whose title or body contains `query` (case-insensitive, literally).
-    pub fn search(
+    pub async fn search(
         &self,
         caller: &Principal,
         query: &str,
-        by_title: bool,
-        limit: usize,
-    ) -> Vec<Note> {
-        let needle = query.to_lowercase();
-        let mut found: Vec<Note> = self
-            .lock()
-            .notes
-            .values()
-            .filter_map(|n| n.get_for(caller))
-            .filter(|n| {
-                n.title.to_lowercase().contains(&needle) || n.body.to_lowercase().contains(&needle)
-            })
-            .cloned()
-            .collect();
-        if by_title {
-            found.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
-        }
-        found.truncate(limit);
-        found
+        sort: SortColumn,
+        limit: u32,
+    ) -> Result<Vec<Note>, ToolError> {
+        let pattern = mcp_secure::sql::like_contains(query);
+        let notes = sql!(
+            "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.subject()} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(notes)
     }
 }
 
@@ -166,28 +203,115 @@ impl NotesStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn deliveries_are_signed_with_the_stored_secret() {
-        let store = NotesStore::default();
+    #[tokio::test]
+    async fn deliveries_are_signed_with_the_stored_secret() {
+        let store = NotesStore::open(":memory:").await.unwrap();
         let alice = Principal::new("alice", ["webhooks:write"]);
-        let id = store.add_webhook(
-            &alice,
-            "https://hooks.example.com/in",
-            SecretString::new("key".into()),
-        );
+        let id = store
+            .add_webhook(
+                &alice,
+                "https://hooks.example.com/in",
+                SecretString::new("key".into()),
+            )
+            .await
+            .unwrap();
         let (url, signature) = store
             .sign_delivery("alice", id, b"The quick brown fox jumps over the lazy dog")
+            .await
+            .unwrap()
             .unwrap();
         assert_eq!(url, "https://hooks.example.com/in");
-        // RFC 4231-style known answer for HMAC-SHA256("key", "The quick brown fox ...").
+        // The known answer for HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
         assert_eq!(
             signature,
             "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
         );
-        assert!(store.sign_delivery("alice", id + 1, b"x").is_none());
         assert!(
-            store.sign_delivery("bob", id, b"x").is_none(),
+            store
+                .sign_delivery("alice", id + 1, b"x")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .sign_delivery("bob", id, b"x")
+                .await
+                .unwrap()
+                .is_none(),
             "not bob's webhook"
+        );
+    }
+
+    #[tokio::test]
+    async fn notes_are_scoped_to_their_owner() {
+        let store = NotesStore::open(":memory:").await.unwrap();
+        let (alice, bob) = (
+            Principal::new("alice", ["notes:write"]),
+            Principal::new("bob", ["notes:write"]),
+        );
+        let note = store
+            .create(
+                &alice,
+                "Groceries 100%".into(),
+                "milk_eggs".into(),
+                vec!["home".into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.get(&alice, note.id).await.unwrap().tags, ["home"]);
+        assert_eq!(
+            store.get(&bob, note.id).await.unwrap_err().code(),
+            "not_found"
+        );
+        assert_eq!(
+            store.delete(&bob, note.id).await.unwrap_err().code(),
+            "not_found"
+        );
+        assert_eq!(
+            store
+                .search(&alice, "100%", SortColumn::Title, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            store
+                .search(&alice, "%", SortColumn::Title, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "% only matches a %"
+        );
+        assert_eq!(
+            store
+                .search(&alice, "_", SortColumn::Created, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            store
+                .search(&alice, "x_y", SortColumn::Created, 10)
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+        assert!(
+            store
+                .search(&bob, "", SortColumn::Title, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store.delete(&alice, note.id).await.unwrap();
+        assert_eq!(
+            store.get(&alice, note.id).await.unwrap_err().code(),
+            "not_found"
         );
     }
 }

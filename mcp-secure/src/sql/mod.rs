@@ -31,6 +31,11 @@ use std::fmt;
 
 pub use mcp_secure_macros::{SqlIdent, sql};
 
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(feature = "sqlite")]
+pub use sqlite::DbError;
+
 /// A value bound to a query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {

@@ -130,9 +130,16 @@ impl HttpServer {
 
     pub fn start_with(keys: Option<&str>, files: &Path, extra: &[&str]) -> HttpServer {
         let mut cmd = Command::new(bin());
-        cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"])
-            .arg(files)
-            .args(extra);
+        cmd.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--files",
+        ])
+        .arg(files)
+        .args(extra);
         cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
             .env_remove("NOTES_API_KEYS")
             .env("NOTES_LOG", "warn,mcp_secure::audit=off");
@@ -200,7 +207,7 @@ pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
     let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
         cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
             .env_remove("NOTES_TOKEN");
-        cmd.arg("stdio")
+        cmd.args(["stdio", "--db", ":memory:"])
             .arg("--files")
             .arg(&files)
             .env("NOTES_API_KEYS", KEYS)

@@ -1,0 +1,224 @@
+//! Running [`Sql`] on SQLite through sqlx (feature `sqlite`). Nothing here takes SQL text: the
+//! only way in is a [`Sql`] from `sql!`.
+
+use std::fmt;
+
+use sqlx::{
+    Sqlite, SqlitePool,
+    sqlite::{SqliteArguments, SqliteRow},
+};
+
+use super::{Dialect, Sql, SqlError, SqlValue};
+use crate::tool::ToolError;
+
+/// A query failed. The details (which may include SQL) stay in the server log: converted into
+/// a [`ToolError`] it is an `internal` error with an incident id.
+#[derive(Debug)]
+pub enum DbError {
+    /// The query could not be rendered (an empty `{x:list}`).
+    Render(SqlError),
+    /// The database refused or failed.
+    Database(sqlx::Error),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Render(e) => write!(f, "query not rendered: {e}"),
+            DbError::Database(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<DbError> for ToolError {
+    fn from(e: DbError) -> Self {
+        ToolError::internal(e)
+    }
+}
+
+fn bind<'q>(values: Vec<SqlValue>) -> Result<SqliteArguments<'q>, DbError> {
+    use sqlx::Arguments;
+    let mut args = SqliteArguments::default();
+    for v in values {
+        let added = match v {
+            SqlValue::Null => args.add(None::<i64>),
+            SqlValue::Int(i) => args.add(i),
+            SqlValue::Float(f) => args.add(f),
+            SqlValue::Bool(b) => args.add(b),
+            SqlValue::Text(t) => args.add(t),
+            SqlValue::Bytes(b) => args.add(b),
+        };
+        added.map_err(|e| DbError::Database(sqlx::Error::Encode(e)))?;
+    }
+    Ok(args)
+}
+
+impl Sql {
+    fn sqlite(&self) -> Result<(String, SqliteArguments<'static>), DbError> {
+        let (text, values) = self.render(Dialect::Sqlite).map_err(DbError::Render)?;
+        Ok((text, bind(values)?))
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub async fn execute(&self, pool: &SqlitePool) -> Result<u64, DbError> {
+        let (text, args) = self.sqlite()?;
+        let done = sqlx::query_with::<Sqlite, _>(&text, args)
+            .execute(pool)
+            .await
+            .map_err(DbError::Database)?;
+        Ok(done.rows_affected())
+    }
+
+    /// Every row, as `T` (`#[derive(sqlx::FromRow)]`).
+    pub async fn fetch_all<T>(&self, pool: &SqlitePool) -> Result<Vec<T>, DbError>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let (text, args) = self.sqlite()?;
+        sqlx::query_as_with::<Sqlite, T, _>(&text, args)
+            .fetch_all(pool)
+            .await
+            .map_err(DbError::Database)
+    }
+
+    /// The first row, if any.
+    pub async fn fetch_optional<T>(&self, pool: &SqlitePool) -> Result<Option<T>, DbError>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let (text, args) = self.sqlite()?;
+        sqlx::query_as_with::<Sqlite, T, _>(&text, args)
+            .fetch_optional(pool)
+            .await
+            .map_err(DbError::Database)
+    }
+
+    /// Exactly one row.
+    pub async fn fetch_one<T>(&self, pool: &SqlitePool) -> Result<T, DbError>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let (text, args) = self.sqlite()?;
+        sqlx::query_as_with::<Sqlite, T, _>(&text, args)
+            .fetch_one(pool)
+            .await
+            .map_err(DbError::Database)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{SqlIdent, sql};
+
+    #[derive(SqlIdent, Clone, Copy)]
+    enum Sort {
+        Title,
+        #[sql(name = "id")]
+        Newest,
+    }
+
+    #[derive(sqlx::FromRow, Debug, PartialEq)]
+    struct Row {
+        id: i64,
+        title: String,
+    }
+
+    #[tokio::test]
+    async fn injection_payloads_are_data() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sql!(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL)"
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let payloads = [
+            "' OR '1'='1",
+            "1; DROP TABLE notes",
+            "'--",
+            "x' UNION SELECT id, owner, title FROM notes --",
+            "a\0b",
+            "\u{2019} OR \u{2019}1\u{2019}=\u{2019}1",
+            "100%_off",
+            "Robert'); DROP TABLE notes;--",
+        ];
+        for p in payloads {
+            sql!(
+                "INSERT INTO notes (owner, title) VALUES ({owner}, {p})",
+                owner = "mallory"
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sql!("INSERT INTO notes (owner, title) VALUES ('alice', 'secret of alice')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for p in payloads {
+            let rows: Vec<Row> = sql!(
+                "SELECT id, title FROM notes WHERE owner = {o} AND title = {p}",
+                o = "mallory"
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            assert_eq!(rows.len(), 1, "{p:?} stored and read back as data");
+            assert_eq!(rows[0].title, p, "byte for byte");
+            let by_owner: Vec<Row> = sql!("SELECT id, title FROM notes WHERE owner = {p}")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            assert!(by_owner.is_empty(), "{p:?} as an owner matches nobody");
+        }
+        let pattern = crate::sql::like_contains("%");
+        let literal: Vec<Row> =
+            sql!("SELECT id, title FROM notes WHERE title LIKE {pattern} ESCAPE '\\'")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            literal.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
+            ["100%_off"],
+            "% matched literally"
+        );
+        let sort = Sort::Title;
+        let sorted: Vec<Row> = sql!(
+            "SELECT id, title FROM notes ORDER BY {sort:ident} LIMIT {n}",
+            n = 3
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(sorted.len(), 3);
+        let ids = [1i64, 2];
+        let listed: Vec<Row> = sql!(
+            "SELECT id, title FROM notes WHERE id IN {ids:list} ORDER BY {s:ident}",
+            s = Sort::Newest
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2]);
+        let none: Vec<i64> = Vec::new();
+        assert!(matches!(
+            sql!("SELECT id, title FROM notes WHERE id IN {none:list}")
+                .fetch_all::<Row>(&pool)
+                .await,
+            Err(DbError::Render(_))
+        ));
+        let count = sql!("DELETE FROM notes WHERE owner = {o}", o = "nobody")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "the table survived every payload");
+        let alice: Option<Row> = sql!("SELECT id, title FROM notes WHERE owner = {o}", o = "alice")
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+        assert_eq!(alice.unwrap().title, "secret of alice");
+    }
+}
