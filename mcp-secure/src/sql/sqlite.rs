@@ -4,7 +4,7 @@
 use std::fmt;
 
 use sqlx::{
-    Sqlite, SqlitePool,
+    Sqlite,
     sqlite::{SqliteArguments, SqliteRow},
 };
 
@@ -61,48 +61,55 @@ impl Sql {
         Ok((text, bind(values)?))
     }
 
-    /// Runs a statement; returns the number of rows it changed.
-    pub async fn execute(&self, pool: &SqlitePool) -> Result<u64, DbError> {
+    /// Runs a statement on `executor` (`&pool`, or `&mut *transaction` inside
+    /// `pool.begin()`); returns the number of rows it changed.
+    pub async fn execute<'c, E>(&self, executor: E) -> Result<u64, DbError>
+    where
+        E: sqlx::Executor<'c, Database = Sqlite>,
+    {
         let (text, args) = self.sqlite()?;
         let done = sqlx::query_with::<Sqlite, _>(&text, args)
-            .execute(pool)
+            .execute(executor)
             .await
             .map_err(DbError::Database)?;
         Ok(done.rows_affected())
     }
 
-    /// Every row, as `T` (`#[derive(sqlx::FromRow)]`).
-    pub async fn fetch_all<T>(&self, pool: &SqlitePool) -> Result<Vec<T>, DbError>
+    /// Every row, as `T` (`#[derive(sqlx::FromRow)]` or a tuple).
+    pub async fn fetch_all<'c, T, E>(&self, executor: E) -> Result<Vec<T>, DbError>
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+        E: sqlx::Executor<'c, Database = Sqlite>,
     {
         let (text, args) = self.sqlite()?;
         sqlx::query_as_with::<Sqlite, T, _>(&text, args)
-            .fetch_all(pool)
+            .fetch_all(executor)
             .await
             .map_err(DbError::Database)
     }
 
     /// The first row, if any.
-    pub async fn fetch_optional<T>(&self, pool: &SqlitePool) -> Result<Option<T>, DbError>
+    pub async fn fetch_optional<'c, T, E>(&self, executor: E) -> Result<Option<T>, DbError>
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+        E: sqlx::Executor<'c, Database = Sqlite>,
     {
         let (text, args) = self.sqlite()?;
         sqlx::query_as_with::<Sqlite, T, _>(&text, args)
-            .fetch_optional(pool)
+            .fetch_optional(executor)
             .await
             .map_err(DbError::Database)
     }
 
     /// Exactly one row.
-    pub async fn fetch_one<T>(&self, pool: &SqlitePool) -> Result<T, DbError>
+    pub async fn fetch_one<'c, T, E>(&self, executor: E) -> Result<T, DbError>
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+        E: sqlx::Executor<'c, Database = Sqlite>,
     {
         let (text, args) = self.sqlite()?;
         sqlx::query_as_with::<Sqlite, T, _>(&text, args)
-            .fetch_one(pool)
+            .fetch_one(executor)
             .await
             .map_err(DbError::Database)
     }
@@ -111,6 +118,8 @@ impl Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::SqlitePool;
+
     use crate::sql::{SqlIdent, sql};
 
     #[derive(SqlIdent, Clone, Copy)]
@@ -206,7 +215,7 @@ mod tests {
         let none: Vec<i64> = Vec::new();
         assert!(matches!(
             sql!("SELECT id, title FROM notes WHERE id IN {none:list}")
-                .fetch_all::<Row>(&pool)
+                .fetch_all::<Row, _>(&pool)
                 .await,
             Err(DbError::Render(_))
         ));
@@ -220,5 +229,37 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(alice.unwrap().title, "secret of alice");
+    }
+
+    #[tokio::test]
+    async fn transactions_commit_or_roll_back() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sql!("CREATE TABLE t (v INTEGER NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        sql!("INSERT INTO t (v) VALUES ({v})", v = 1)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        sql!("INSERT INTO t (v) VALUES ({v})", v = 2)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let inside: (i64,) = sql!("SELECT count(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(inside.0, 1);
+        tx.commit().await.unwrap();
+        let rows: Vec<(i64,)> = sql!("SELECT v FROM t").fetch_all(&pool).await.unwrap();
+        assert_eq!(
+            rows,
+            [(2,)],
+            "the rolled-back insert is gone, the committed one stays"
+        );
     }
 }
