@@ -34,7 +34,10 @@ pub use mcp_secure_macros::{SqlIdent, sql};
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
-pub use sqlite::DbError;
+pub use sqlite::{DbError, Query, execute, fetch_all};
+/// The sqlx this crate runs queries with (feature `sqlite`), for its pool and row types.
+#[cfg(feature = "sqlite")]
+pub use sqlx;
 
 /// A value bound to a query.
 #[derive(Debug, Clone, PartialEq)]

@@ -55,6 +55,49 @@ fn bind<'q>(values: Vec<SqlValue>) -> Result<SqliteArguments<'q>, DbError> {
     Ok(args)
 }
 
+/// What the query functions take: only a [`Sql`] built by `sql!` is one.
+#[diagnostic::on_unimplemented(
+    message = "raw SQL strings are not accepted; build the query with `sql!`",
+    label = "this is not a query built by `sql!`",
+    note = "`sql!(\"SELECT title FROM notes WHERE id = {{id}}\")` binds values as parameters; text from a variable never becomes SQL"
+)]
+pub trait Query {
+    /// The query.
+    fn as_sql(&self) -> &Sql;
+}
+
+impl Query for Sql {
+    fn as_sql(&self) -> &Sql {
+        self
+    }
+}
+
+/// Runs `query` on `executor`; the same as [`Sql::execute`], for code that takes any [`Query`].
+///
+/// ```compile_fail
+/// # async fn f(pool: &mcp_secure::sql::sqlx::SqlitePool) {
+/// // error: raw SQL strings are not accepted; build the query with `sql!`
+/// mcp_secure::sql::execute("DELETE FROM notes", pool).await;
+/// # }
+/// ```
+pub async fn execute<'c, Q, E>(query: &Q, executor: E) -> Result<u64, DbError>
+where
+    Q: Query + ?Sized,
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    query.as_sql().execute(executor).await
+}
+
+/// Every row of `query`, as `T`; the same as [`Sql::fetch_all`].
+pub async fn fetch_all<'c, Q, T, E>(query: &Q, executor: E) -> Result<Vec<T>, DbError>
+where
+    Q: Query + ?Sized,
+    T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    query.as_sql().fetch_all(executor).await
+}
+
 impl Sql {
     fn sqlite(&self) -> Result<(String, SqliteArguments<'static>), DbError> {
         let (text, values) = self.render(Dialect::Sqlite).map_err(DbError::Render)?;
