@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use rmcp::transport::ConfigureCommandExt;
 use serde_json::{Value, json};
 
 fn mint(url: &str, sub: &str, scope: &str) -> String {
@@ -361,17 +360,7 @@ async fn cors_is_for_configured_origins_only_and_hosts_are_checked() {
 async fn a_token_in_the_environment_is_the_stdio_caller() {
     let (files, _outside) = files_dir();
     let token = mint("http://127.0.0.1:8787/mcp", "dave", "files:read");
-    let transport = rmcp::transport::TokioChildProcess::new(
-        tokio::process::Command::new(bin()).configure(|cmd| {
-            cmd.args(["stdio", "--db", ":memory:"])
-                .arg("--files")
-                .arg(files.path())
-                .env("NOTES_JWT_SECRET", JWT_SECRET)
-                .env("NOTES_TOKEN", &token);
-        }),
-    )
-    .unwrap();
-    let client = rmcp::ServiceExt::serve((), transport).await.unwrap();
+    let client = stdio_client_with(&[("NOTES_TOKEN", &token)], files.path()).await;
     assert_eq!(
         ok(&call(&client, "whoami", json!({})).await)["subject"],
         "dave"

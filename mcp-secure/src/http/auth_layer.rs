@@ -14,6 +14,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use serde_json::{Value, json};
 use tower::{Layer, Service};
 
+use super::bearer_token;
 use crate::{
     audit::{SecurityEvent, emit},
     auth::{Principal, ScopeCatalog, TokenVerifier},
@@ -303,12 +304,22 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
     let bytes = match read_body(body, config.max_body).await {
         Ok(bytes) => bytes,
         Err(status) => {
-            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                format!("the request body is over {} bytes", config.max_body)
+            return Err(if status == StatusCode::PAYLOAD_TOO_LARGE {
+                plain(
+                    status,
+                    "payload_too_large",
+                    &format!(
+                        "the request body is over {} bytes; send less",
+                        config.max_body
+                    ),
+                )
             } else {
-                "the request body could not be read".to_owned()
-            };
-            return Err(plain(status, "payload_too_large", &message));
+                plain(
+                    status,
+                    "invalid_request",
+                    "the request body could not be read; send it again",
+                )
+            });
         }
     };
     if parts.method == Method::POST {
@@ -453,13 +464,6 @@ fn missing_scope(config: &Config, principal: &Principal, tool: &str) -> Option<&
         Access::Scope(scope, catalog) if !principal.is_granted(scope, catalog) => Some(scope),
         _ => None,
     }
-}
-
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn metadata(config: &Config, method: &Method) -> Response<Body> {

@@ -86,7 +86,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let presented = bearer_token(&request);
+        let presented = bearer_token(request.headers());
         let principal = presented.and_then(|token| self.keys.verify(token));
         match principal {
             Some(principal) => {
@@ -109,12 +109,9 @@ where
     }
 }
 
-fn bearer_token<B>(request: &Request<B>) -> Option<&str> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+/// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.
+fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

@@ -29,6 +29,10 @@ use crate::validate::ValidationErrors;
 /// let e = ToolError::not_found("note 7");
 /// assert_eq!(e.code(), "not_found");
 /// assert_eq!(e.to_string(), "not_found: note 7 was not found");
+///
+/// let e = ToolError::invalid("due", "after_start", "must be after `start`");
+/// assert_eq!(e.code(), "invalid_input");
+/// assert_eq!(e.detail("violations").unwrap()[0]["field"], "due");
 /// ```
 #[derive(Debug, Clone)]
 pub struct ToolError {
@@ -65,12 +69,12 @@ impl ToolError {
     /// `invalid_input` for one field, for checks only the tool can make.
     pub fn invalid(field: &str, rule: &'static str, message: impl Into<String>) -> Self {
         let mut errors = ValidationErrors::new();
-        let root = crate::validate::FieldPath::Root;
-        errors.push(&root, rule, message);
-        let mut violations = serde_json::to_value(&errors).unwrap_or_default();
-        violations[0]["field"] = json!(field);
-        Self::new("invalid_input", "the input is invalid; see violations")
-            .with_detail("violations", violations)
+        errors.push_violation(crate::validate::Violation {
+            field: field.to_owned(),
+            rule,
+            message: message.into(),
+        });
+        Self::from_validation(&errors)
     }
 
     /// `internal`: the tool failed. `cause` goes to the server log with an incident id; the

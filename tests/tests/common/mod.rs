@@ -202,20 +202,28 @@ impl Drop for HttpServer {
 
 /// The demo server over stdio, as a child process of the client.
 pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
+    match api_key {
+        Some(key) => stdio_client_with(&[("NOTES_API_KEY", key)], files).await,
+        None => stdio_client_with(&[], files).await,
+    }
+}
+
+/// The demo over stdio with these credentials in its environment (`NOTES_API_KEY`,
+/// `NOTES_TOKEN`); the keys of [`KEYS`] and [`JWT_SECRET`] are configured.
+pub async fn stdio_client_with(credentials: &[(&str, &str)], files: &Path) -> Client {
     let files: PathBuf = files.to_owned();
-    let api_key = api_key.map(str::to_owned);
     let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
-        cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
-            .env_remove("NOTES_TOKEN");
         cmd.args(["stdio", "--db", ":memory:"])
             .arg("--files")
             .arg(&files)
+            .env("NOTES_JWT_SECRET", JWT_SECRET)
             .env("NOTES_API_KEYS", KEYS)
-            .env("NOTES_LOG", "error");
-        match &api_key {
-            Some(key) => cmd.env("NOTES_API_KEY", key),
-            None => cmd.env_remove("NOTES_API_KEY"),
-        };
+            .env("NOTES_LOG", "error")
+            .env_remove("NOTES_TOKEN")
+            .env_remove("NOTES_API_KEY");
+        for (name, value) in credentials {
+            cmd.env(name, value);
+        }
     }))
     .expect("spawn stdio server");
     ().serve(transport).await.expect("connect over stdio")
