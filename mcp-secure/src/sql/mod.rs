@@ -31,12 +31,13 @@ use std::fmt;
 
 pub use mcp_secure_macros::{SqlIdent, sql};
 
-#[cfg(feature = "sqlite")]
-mod sqlite;
-#[cfg(feature = "sqlite")]
-pub use sqlite::{DbError, Query, execute, fetch_all};
-/// The sqlx this crate runs queries with (feature `sqlite`), for its pool and row types.
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod exec;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use exec::{DbError, Query, SqlDatabase, execute, fetch_all};
+/// The sqlx this crate runs queries with (features `sqlite` and `postgres`), for its pool and
+/// row types.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sqlx;
 
 /// A value bound to a query.
@@ -76,7 +77,13 @@ macro_rules! int_values {
         }
     )*};
 }
-int_values!(i8, i16, i32, i64, u8, u16, u32, bool);
+int_values!(i8, i16, i32, i64, u8, u16, u32);
+
+impl ToSqlValue for bool {
+    fn to_sql_value(&self) -> SqlValue {
+        SqlValue::Bool(*self)
+    }
+}
 
 impl ToSqlValue for f64 {
     fn to_sql_value(&self) -> SqlValue {
@@ -236,6 +243,39 @@ impl Sql {
         out
     }
 
+    /// Appends ` WHERE (c1) AND (c2) …` for the conditions given, or nothing when there are
+    /// none: optional filters without string building. Each condition is parenthesized, so an
+    /// `OR` inside one cannot escape it.
+    ///
+    /// ```
+    /// use mcp_secure::sql::{Dialect, Sql, sql};
+    /// let (tag, after): (Option<&str>, Option<i64>) = (Some("home"), None);
+    /// let mut q = sql!("SELECT id FROM notes");
+    /// q.push_where(
+    ///     [tag.map(|t| sql!("tag = {t} OR tag = 'all'")), after.map(|a| sql!("id > {a}"))]
+    ///         .into_iter()
+    ///         .flatten(),
+    /// );
+    /// assert_eq!(q.render(Dialect::Sqlite).unwrap().0, "SELECT id FROM notes WHERE (tag = ?1 OR tag = 'all')");
+    /// let mut all = sql!("SELECT id FROM notes");
+    /// all.push_where(std::iter::empty::<Sql>());
+    /// assert_eq!(all.render(Dialect::Sqlite).unwrap().0, "SELECT id FROM notes");
+    /// ```
+    pub fn push_where(&mut self, conditions: impl IntoIterator<Item = Sql>) -> &mut Self {
+        for (i, condition) in conditions.into_iter().enumerate() {
+            self.parts
+                .push(SqlPart::Text(if i == 0 { " WHERE (" } else { " AND (" }));
+            self.push(condition);
+            self.parts.push(SqlPart::Text(")"));
+        }
+        self
+    }
+
+    /// Whether the query has no pieces at all (`Sql::default()`).
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
     /// The SQL text for `dialect` and the values to bind, in order.
     pub fn render(&self, dialect: Dialect) -> Result<(String, Vec<SqlValue>), SqlError> {
         let mut text = String::new();
@@ -315,7 +355,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             values,
-            [SqlValue::Null, SqlValue::Int(1), SqlValue::Float(1.5)]
+            [SqlValue::Null, SqlValue::Bool(true), SqlValue::Float(1.5)]
         );
     }
 

@@ -1,12 +1,7 @@
-//! Running [`Sql`] on SQLite through sqlx (feature `sqlite`). Nothing here takes SQL text: the
-//! only way in is a [`Sql`] from `sql!`.
+//! Running [`Sql`] through sqlx, on SQLite (feature `sqlite`, the default) and PostgreSQL
+//! (feature `postgres`). Nothing here takes SQL text: the only way in is a [`Sql`] from `sql!`.
 
-use std::fmt;
-
-use sqlx::{
-    Sqlite,
-    sqlite::{SqliteArguments, SqliteRow},
-};
+use std::{fmt, future::Future, pin::Pin};
 
 use super::{Dialect, Sql, SqlError, SqlValue};
 use crate::tool::ToolError;
@@ -38,22 +33,183 @@ impl From<DbError> for ToolError {
     }
 }
 
-fn bind<'q>(values: Vec<SqlValue>) -> Result<SqliteArguments<'q>, DbError> {
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A database `Sql` runs on: `sqlx::Sqlite` (feature `sqlite`) or `sqlx::Postgres` (feature
+/// `postgres`). Each renders placeholders in its own [`Dialect`] and binds the values with
+/// their natural types. Sealed: the list is this crate's.
+#[diagnostic::on_unimplemented(
+    message = "`sql!` queries do not run on `{Self}`",
+    note = "enable the `sqlite` or `postgres` feature of mcp-secure and pass a pool, a connection or `&mut *transaction` of that database"
+)]
+pub trait SqlDatabase: sqlx::Database + sealed::Sealed {
+    /// How placeholders and identifiers are written for this database.
+    const DIALECT: Dialect;
+
+    #[doc(hidden)]
+    fn __execute<'c, E>(
+        text: String,
+        values: Vec<SqlValue>,
+        executor: E,
+    ) -> BoxFuture<'c, Result<u64, DbError>>
+    where
+        E: sqlx::Executor<'c, Database = Self> + 'c;
+
+    #[doc(hidden)]
+    fn __fetch_all<'c, T, E>(
+        text: String,
+        values: Vec<SqlValue>,
+        executor: E,
+    ) -> BoxFuture<'c, Result<Vec<T>, DbError>>
+    where
+        T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
+        E: sqlx::Executor<'c, Database = Self> + 'c;
+
+    #[doc(hidden)]
+    fn __fetch_optional<'c, T, E>(
+        text: String,
+        values: Vec<SqlValue>,
+        executor: E,
+    ) -> BoxFuture<'c, Result<Option<T>, DbError>>
+    where
+        T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
+        E: sqlx::Executor<'c, Database = Self> + 'c;
+}
+
+/// Implements [`SqlDatabase`] for one sqlx database: `bind` turns our values into its
+/// arguments; the rest is the same for every database.
+macro_rules! database {
+    ($db:ty, $dialect:expr, $bind:ident) => {
+        impl sealed::Sealed for $db {}
+
+        impl SqlDatabase for $db {
+            const DIALECT: Dialect = $dialect;
+
+            fn __execute<'c, E>(
+                text: String,
+                values: Vec<SqlValue>,
+                executor: E,
+            ) -> BoxFuture<'c, Result<u64, DbError>>
+            where
+                E: sqlx::Executor<'c, Database = Self> + 'c,
+            {
+                Box::pin(async move {
+                    let done = sqlx::query_with::<$db, _>(&text, $bind(values)?)
+                        .execute(executor)
+                        .await
+                        .map_err(DbError::Database)?;
+                    Ok(done.rows_affected())
+                })
+            }
+
+            fn __fetch_all<'c, T, E>(
+                text: String,
+                values: Vec<SqlValue>,
+                executor: E,
+            ) -> BoxFuture<'c, Result<Vec<T>, DbError>>
+            where
+                T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
+                E: sqlx::Executor<'c, Database = Self> + 'c,
+            {
+                Box::pin(async move {
+                    sqlx::query_as_with::<$db, T, _>(&text, $bind(values)?)
+                        .fetch_all(executor)
+                        .await
+                        .map_err(DbError::Database)
+                })
+            }
+
+            fn __fetch_optional<'c, T, E>(
+                text: String,
+                values: Vec<SqlValue>,
+                executor: E,
+            ) -> BoxFuture<'c, Result<Option<T>, DbError>>
+            where
+                T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
+                E: sqlx::Executor<'c, Database = Self> + 'c,
+            {
+                Box::pin(async move {
+                    sqlx::query_as_with::<$db, T, _>(&text, $bind(values)?)
+                        .fetch_optional(executor)
+                        .await
+                        .map_err(DbError::Database)
+                })
+            }
+        }
+    };
+}
+
+fn encode_error(e: sqlx::error::BoxDynError) -> DbError {
+    DbError::Database(sqlx::Error::Encode(e))
+}
+
+#[cfg(feature = "sqlite")]
+fn bind_sqlite(values: Vec<SqlValue>) -> Result<sqlx::sqlite::SqliteArguments<'static>, DbError> {
     use sqlx::Arguments;
-    let mut args = SqliteArguments::default();
+    let mut args = sqlx::sqlite::SqliteArguments::default();
     for v in values {
-        let added = match v {
+        match v {
             SqlValue::Null => args.add(None::<i64>),
             SqlValue::Int(i) => args.add(i),
             SqlValue::Float(f) => args.add(f),
             SqlValue::Bool(b) => args.add(b),
             SqlValue::Text(t) => args.add(t),
             SqlValue::Bytes(b) => args.add(b),
-        };
-        added.map_err(|e| DbError::Database(sqlx::Error::Encode(e)))?;
+        }
+        .map_err(encode_error)?;
     }
     Ok(args)
 }
+
+#[cfg(feature = "sqlite")]
+database!(sqlx::Sqlite, Dialect::Sqlite, bind_sqlite);
+
+/// `NULL` with no declared type, so PostgreSQL infers it from where it is used (a typed `NULL`
+/// such as `None::<i64>` would be refused by a text column).
+#[cfg(feature = "postgres")]
+struct UntypedNull;
+
+#[cfg(feature = "postgres")]
+impl sqlx::Type<sqlx::Postgres> for UntypedNull {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl sqlx::Encode<'_, sqlx::Postgres> for UntypedNull {
+    fn encode_by_ref(
+        &self,
+        _: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn bind_postgres(values: Vec<SqlValue>) -> Result<sqlx::postgres::PgArguments, DbError> {
+    use sqlx::Arguments;
+    let mut args = sqlx::postgres::PgArguments::default();
+    for v in values {
+        match v {
+            SqlValue::Null => args.add(UntypedNull),
+            SqlValue::Int(i) => args.add(i),
+            SqlValue::Float(f) => args.add(f),
+            SqlValue::Bool(b) => args.add(b),
+            SqlValue::Text(t) => args.add(t),
+            SqlValue::Bytes(b) => args.add(b),
+        }
+        .map_err(encode_error)?;
+    }
+    Ok(args)
+}
+
+#[cfg(feature = "postgres")]
+database!(sqlx::Postgres, Dialect::Postgres, bind_postgres);
 
 /// What the query functions take: only a [`Sql`] built by `sql!` is one.
 #[diagnostic::on_unimplemented(
@@ -83,7 +239,8 @@ impl Query for Sql {
 pub async fn execute<'c, Q, E>(query: &Q, executor: E) -> Result<u64, DbError>
 where
     Q: Query + ?Sized,
-    E: sqlx::Executor<'c, Database = Sqlite>,
+    E: sqlx::Executor<'c> + 'c,
+    E::Database: SqlDatabase,
 {
     query.as_sql().execute(executor).await
 }
@@ -92,73 +249,65 @@ where
 pub async fn fetch_all<'c, Q, T, E>(query: &Q, executor: E) -> Result<Vec<T>, DbError>
 where
     Q: Query + ?Sized,
-    T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
-    E: sqlx::Executor<'c, Database = Sqlite>,
+    E: sqlx::Executor<'c> + 'c,
+    E::Database: SqlDatabase,
+    T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
 {
     query.as_sql().fetch_all(executor).await
 }
 
 impl Sql {
-    fn sqlite(&self) -> Result<(String, SqliteArguments<'static>), DbError> {
-        let (text, values) = self.render(Dialect::Sqlite).map_err(DbError::Render)?;
-        Ok((text, bind(values)?))
+    fn rendered<DB: SqlDatabase>(&self) -> Result<(String, Vec<SqlValue>), DbError> {
+        self.render(DB::DIALECT).map_err(DbError::Render)
     }
 
-    /// Runs a statement on `executor` (`&pool`, or `&mut *transaction` inside
+    /// Runs a statement on `executor` (`&pool`, a connection, or `&mut *transaction` inside
     /// `pool.begin()`); returns the number of rows it changed.
     pub async fn execute<'c, E>(&self, executor: E) -> Result<u64, DbError>
     where
-        E: sqlx::Executor<'c, Database = Sqlite>,
+        E: sqlx::Executor<'c> + 'c,
+        E::Database: SqlDatabase,
     {
-        let (text, args) = self.sqlite()?;
-        let done = sqlx::query_with::<Sqlite, _>(&text, args)
-            .execute(executor)
-            .await
-            .map_err(DbError::Database)?;
-        Ok(done.rows_affected())
+        let (text, values) = self.rendered::<E::Database>()?;
+        <E::Database as SqlDatabase>::__execute(text, values, executor).await
     }
 
     /// Every row, as `T` (`#[derive(sqlx::FromRow)]` or a tuple).
     pub async fn fetch_all<'c, T, E>(&self, executor: E) -> Result<Vec<T>, DbError>
     where
-        T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
-        E: sqlx::Executor<'c, Database = Sqlite>,
+        E: sqlx::Executor<'c> + 'c,
+        E::Database: SqlDatabase,
+        T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
     {
-        let (text, args) = self.sqlite()?;
-        sqlx::query_as_with::<Sqlite, T, _>(&text, args)
-            .fetch_all(executor)
-            .await
-            .map_err(DbError::Database)
+        let (text, values) = self.rendered::<E::Database>()?;
+        <E::Database as SqlDatabase>::__fetch_all(text, values, executor).await
     }
 
     /// The first row, if any.
     pub async fn fetch_optional<'c, T, E>(&self, executor: E) -> Result<Option<T>, DbError>
     where
-        T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
-        E: sqlx::Executor<'c, Database = Sqlite>,
+        E: sqlx::Executor<'c> + 'c,
+        E::Database: SqlDatabase,
+        T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
     {
-        let (text, args) = self.sqlite()?;
-        sqlx::query_as_with::<Sqlite, T, _>(&text, args)
-            .fetch_optional(executor)
-            .await
-            .map_err(DbError::Database)
+        let (text, values) = self.rendered::<E::Database>()?;
+        <E::Database as SqlDatabase>::__fetch_optional(text, values, executor).await
     }
 
-    /// Exactly one row.
+    /// Exactly one row; no row is `sqlx::Error::RowNotFound`.
     pub async fn fetch_one<'c, T, E>(&self, executor: E) -> Result<T, DbError>
     where
-        T: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
-        E: sqlx::Executor<'c, Database = Sqlite>,
+        E: sqlx::Executor<'c> + 'c,
+        E::Database: SqlDatabase,
+        T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
     {
-        let (text, args) = self.sqlite()?;
-        sqlx::query_as_with::<Sqlite, T, _>(&text, args)
-            .fetch_one(executor)
-            .await
-            .map_err(DbError::Database)
+        self.fetch_optional(executor)
+            .await?
+            .ok_or(DbError::Database(sqlx::Error::RowNotFound))
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
     use sqlx::SqlitePool;
