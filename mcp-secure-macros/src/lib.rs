@@ -7,10 +7,12 @@
 
 mod ctxt;
 mod grammar;
+mod html;
 mod input;
 pub(crate) mod scopes;
 mod sql;
 mod symbol;
+mod template;
 mod tool;
 
 use proc_macro::TokenStream;
@@ -78,4 +80,13 @@ pub fn sql(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(SqlIdent, attributes(sql))]
 pub fn derive_sql_ident(input: TokenStream) -> TokenStream {
     sql::derive_ident(input.into()).into()
+}
+
+/// HTML from a template checked at compile time: each `{value}` is escaped for where it lands
+/// (text, a quoted attribute, a URL attribute), and interpolation where escaping cannot help
+/// (`<script>`, `<style>`, comments, event handlers, unquoted attributes) does not compile.
+/// See `mcp_secure::html`.
+#[proc_macro]
+pub fn html(input: TokenStream) -> TokenStream {
+    html::expand(input.into()).into()
 }

@@ -6,6 +6,7 @@ pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 
+pub use crate::html::__private as html;
 pub use crate::sql::SqlPart;
 pub use crate::validate::path::check_path;
 pub use crate::{

@@ -59,8 +59,19 @@
 //! Every call runs, in order: authenticate ([`Principal`](auth::Principal) from the HTTP
 //! request or the stdio start-up credentials), authorize (the tool's scope, with implication),
 //! rate limit (per caller per tool, see [`rate`]), parse and validate the input, run the tool, record an
-//! [audit](audit) event. Denials come back as tool results with `isError: true` and a stable
+//! [audit] event. Denials come back as tool results with `isError: true` and a stable
 //! code ([`ToolError`]); the tool does not run.
+//!
+//! | part | what it gives |
+//! |---|---|
+//! | [`validate`] | `#[derive(SecureInput)]` rules, [`SafePath`](validate::SafePath), violations with field paths |
+//! | [`auth`] | [`Principal`](auth::Principal), scopes, API keys, [`JwtVerifier`](auth::JwtVerifier), [`Owned`](auth::Owned) |
+//! | [`http`] | [`AuthLayer`](http::AuthLayer) (401/403 challenges, resource metadata, Origin, body limit), TLS |
+//! | [`rate`] | GCRA limits in memory or Redis |
+//! | [`sql`] | `sql!` queries bound by construction, run on SQLite or PostgreSQL |
+//! | [`html`] | `html!` markup escaped by context |
+//! | [`secret`] | [`SecretString`](secret::SecretString): redacted, zeroed, never serialized |
+//! | [`audit`], [`manifest`] | security events as JSON lines; the policy manifest |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -70,6 +81,7 @@ extern crate self as mcp_secure;
 
 pub mod audit;
 pub mod auth;
+pub mod html;
 pub mod http;
 pub mod manifest;
 pub mod rate;

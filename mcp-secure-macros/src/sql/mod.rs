@@ -2,37 +2,15 @@
 
 pub mod scan;
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::{
-    Expr, Ident, Lit, LitStr, Token,
-    parse::{Parse, ParseStream},
+use syn::LitStr;
+
+use crate::{
+    ctxt::Errors,
+    template::{Args, Input},
 };
-
-use crate::ctxt::Errors;
 use scan::Piece;
-
-struct Input {
-    template: Expr,
-    named: Vec<(Ident, Expr)>,
-}
-
-impl Parse for Input {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let template: Expr = input.parse()?;
-        let mut named = Vec::new();
-        while input.peek(Token![,]) {
-            input.parse::<Token![,]>()?;
-            if input.is_empty() {
-                break;
-            }
-            let name: Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
-            named.push((name, input.parse()?));
-        }
-        Ok(Input { template, named })
-    }
-}
 
 pub fn expand(input: TokenStream) -> TokenStream {
     let input = match syn::parse2::<Input>(input) {
@@ -40,44 +18,27 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.into_compile_error(),
     };
     let mut errors = Errors::default();
-    let lit = match &input.template {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(s), ..
-        }) => s.clone(),
-        other => {
-            errors.spanned(
-                other,
-                "sql! takes a string literal as its template: a `String`, `format!` or `concat!` could carry text from a caller into the SQL; write the query as one literal and pass values as {placeholders}",
-            );
-            return fallback(errors);
-        }
+    let Some(lit) = input.literal(
+        &mut errors,
+        "sql! takes a string literal as its template: a `String`, `format!` or `concat!` could carry text from a caller into the SQL; write the query as one literal and pass values as {placeholders}",
+    ) else {
+        return fallback_with(errors);
     };
     let pieces = match scan::scan(&lit.value()) {
         Ok(pieces) => pieces,
         Err(msg) => {
             errors.spanned(&lit, msg);
-            return fallback(errors);
+            return fallback_with(errors);
         }
     };
-    let mut used = vec![false; input.named.len()];
+    let mut args = Args::new(&input, &lit);
     let mut parts = Vec::new();
     for piece in pieces {
         match piece {
             Piece::Text(text) => parts.push(quote!(::mcp_secure::__private::SqlPart::Text(#text))),
             Piece::Placeholder { expr, modifier, .. } => {
-                let (value, span) = match input.named.iter().position(|(n, _)| *n == expr) {
-                    Some(i) => {
-                        used[i] = true;
-                        let e = &input.named[i].1;
-                        (quote!(#e), syn::spanned::Spanned::span(e))
-                    }
-                    None => match syn::parse_str::<Expr>(&expr) {
-                        Ok(e) => (respan(quote!(#e), lit.span()), lit.span()),
-                        Err(_) => {
-                            errors.spanned(&lit, format!("`{{{expr}}}` is not an expression; a placeholder holds a name, a field like `input.title`, or a call like `caller.subject()`"));
-                            continue;
-                        }
-                    },
+                let Some((value, span)) = args.resolve(&expr, &mut errors) else {
+                    continue;
                 };
                 // Spanned at the placeholder's source, so a type error points there.
                 parts.push(match modifier.as_deref() {
@@ -92,49 +53,21 @@ pub fn expand(input: TokenStream) -> TokenStream {
             }
         }
     }
-    for ((name, _), used) in input.named.iter().zip(used) {
-        if !used {
-            errors.spanned(
-                name,
-                format!("`{name}` is not used in the template; use it as {{{name}}} or remove it"),
-            );
-        }
-    }
-    if let Err(e) = errors.into_result() {
-        return fallback_with(e);
+    args.finish(&mut errors);
+    if !errors.is_empty() {
+        return fallback_with(errors);
     }
     quote!(::mcp_secure::sql::Sql::__from_parts(
         ::std::vec![#(#parts),*]
     ))
 }
 
-/// Gives every token `span`, so that type errors in a placeholder point at the template.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut t| {
-            if let TokenTree::Group(g) = &t {
-                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                t = TokenTree::Group(group);
-            } else {
-                t.set_span(span);
-            }
-            t
-        })
-        .collect()
-}
-
-fn fallback(errors: Errors) -> TokenStream {
-    match errors.into_result() {
-        Err(e) => fallback_with(e),
+/// The errors, and an expression of the right type so that the code around stays checkable.
+fn fallback_with(errors: Errors) -> TokenStream {
+    let error = match errors.into_result() {
+        Err(e) => e.into_compile_error(),
         Ok(()) => TokenStream::new(),
-    }
-}
-
-/// The error, and an expression of the right type so that the code around stays checkable.
-fn fallback_with(e: syn::Error) -> TokenStream {
-    let error = e.into_compile_error();
+    };
     quote!({ #error; ::mcp_secure::sql::Sql::__from_parts(::std::vec::Vec::new()) })
 }
 

@@ -1,6 +1,8 @@
 //! The SQL template scanner: where placeholders are, and whether they are in code (bound as
 //! parameters) or somewhere they would be text (quotes, comments).
 
+use crate::template::{split_placeholder, utf8_width};
+
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -144,30 +146,8 @@ fn is_dollar_tag(rest: &[u8]) -> bool {
     matches!(tag_end.map(|e| rest[1 + e]), Some(b'$'))
 }
 
-fn utf8_width(first: u8) -> usize {
-    match first {
-        0x00..=0x7f => 1,
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
-}
-
 fn placeholder(inner: &str, at: usize) -> Result<Piece, String> {
-    let (expr, modifier) = match inner.rsplit_once(':') {
-        // `a::b` paths are expressions, not modifiers.
-        Some((e, m))
-            if !e.ends_with(':')
-                && !m.is_empty()
-                && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-        {
-            (e.trim(), Some(m.trim().to_owned()))
-        }
-        _ => (inner.trim(), None),
-    };
-    if expr.is_empty() {
-        return Err("an empty placeholder `{}` binds nothing: name the value, e.g. `{owner}`; write `{{}}` for literal braces".into());
-    }
+    let (expr, modifier) = split_placeholder(inner)?;
     if let Some(m) = &modifier
         && !matches!(m.as_str(), "ident" | "list")
     {
@@ -175,11 +155,7 @@ fn placeholder(inner: &str, at: usize) -> Result<Piece, String> {
             "unknown placeholder modifier `:{m}`; the modifiers are `:ident` (an SqlIdent value) and `:list` (a list of values)"
         ));
     }
-    Ok(Piece::Placeholder {
-        expr: expr.to_owned(),
-        modifier,
-        at,
-    })
+    Ok(Piece::Placeholder { expr, modifier, at })
 }
 
 #[cfg(test)]

@@ -1,0 +1,149 @@
+//! What `sql!` and `html!` share: a string-literal template with `{placeholders}`, followed by
+//! `format!`-style named arguments. Each macro scans the template for its own language; this
+//! module parses the invocation and turns a placeholder into the expression it names.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::quote;
+use syn::{
+    Expr, Ident, Lit, LitStr, Token,
+    parse::{Parse, ParseStream},
+};
+
+use crate::ctxt::Errors;
+
+/// `"template", name = expr, …`
+pub struct Input {
+    pub template: Expr,
+    pub named: Vec<(Ident, Expr)>,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let template: Expr = input.parse()?;
+        let mut named = Vec::new();
+        while input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            named.push((name, input.parse()?));
+        }
+        Ok(Input { template, named })
+    }
+}
+
+impl Input {
+    /// The template literal, or an error at whatever stands in its place (a `String`, a
+    /// `format!`, a `concat!`): `why` says what a non-literal template could let in.
+    pub fn literal(&self, errors: &mut Errors, why: &str) -> Option<LitStr> {
+        match &self.template {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Some(s.clone()),
+            other => {
+                errors.spanned(other, why);
+                None
+            }
+        }
+    }
+}
+
+/// Resolves placeholders to expressions and remembers which named arguments were used.
+pub struct Args<'a> {
+    input: &'a Input,
+    lit: &'a LitStr,
+    used: Vec<bool>,
+}
+
+impl<'a> Args<'a> {
+    pub fn new(input: &'a Input, lit: &'a LitStr) -> Self {
+        Args {
+            input,
+            lit,
+            used: vec![false; input.named.len()],
+        }
+    }
+
+    /// The expression for `{expr}` and the span its code gets: a named argument's own tokens,
+    /// or the placeholder text parsed as an expression and spanned at the template (stable
+    /// Rust cannot point inside a literal).
+    pub fn resolve(&mut self, expr: &str, errors: &mut Errors) -> Option<(TokenStream, Span)> {
+        if let Some(i) = self.input.named.iter().position(|(n, _)| n == expr) {
+            self.used[i] = true;
+            let e = &self.input.named[i].1;
+            return Some((quote!(#e), syn::spanned::Spanned::span(e)));
+        }
+        match syn::parse_str::<Expr>(expr) {
+            Ok(e) => Some((respan(quote!(#e), self.lit.span()), self.lit.span())),
+            Err(_) => {
+                errors.spanned(
+                    self.lit,
+                    format!("`{{{expr}}}` is not an expression; a placeholder holds a name, a field like `input.title`, or a call like `caller.subject()`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Reports every named argument no placeholder used.
+    pub fn finish(self, errors: &mut Errors) {
+        for ((name, _), used) in self.input.named.iter().zip(self.used) {
+            if !used {
+                errors.spanned(
+                    name,
+                    format!(
+                        "`{name}` is not used in the template; use it as {{{name}}} or remove it"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Splits the inside of `{…}` into the expression and an optional `:modifier` (a `::` path is
+/// part of the expression). An empty expression is an error naming the fix.
+pub fn split_placeholder(inner: &str) -> Result<(String, Option<String>), String> {
+    let (expr, modifier) = match inner.rsplit_once(':') {
+        Some((e, m))
+            if !e.ends_with(':')
+                && !m.is_empty()
+                && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            (e.trim(), Some(m.trim().to_owned()))
+        }
+        _ => (inner.trim(), None),
+    };
+    if expr.is_empty() {
+        return Err("an empty placeholder `{}` holds nothing: name the value, e.g. `{owner}`; write `{{}}` for literal braces".into());
+    }
+    Ok((expr.to_owned(), modifier))
+}
+
+/// Gives every token `span`, so that type errors in a placeholder point at the template.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            if let TokenTree::Group(g) = &t {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                t = TokenTree::Group(group);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
+}
+
+/// The width in bytes of the UTF-8 character starting with `first`.
+pub fn utf8_width(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
