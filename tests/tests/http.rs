@@ -391,6 +391,13 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
         raw.headers()["www-authenticate"],
         format!(r#"Bearer error="insufficient_scope", scope="notes:write", resource_metadata="{metadata}""#).as_str()
     );
+    // The body is the JSON-RPC error for that request, for clients without OAuth support.
+    assert_eq!(
+        raw.json::<serde_json::Value>().await.unwrap(),
+        json!({"jsonrpc": "2.0", "id": 7, "error": {"code": -32003,
+            "message": "insufficient_scope: this call needs the scope notes:write",
+            "data": {"code": "insufficient_scope", "required_scope": "notes:write"}}})
+    );
     // An Mcp-Name header that disagrees with the body is refused.
     let mismatch = rpc(
         &reqwest::Client::new(),

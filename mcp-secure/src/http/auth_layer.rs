@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use serde_json::{Value, json};
 use tower::{Layer, Service};
 
-use super::bearer_token;
+use super::{bearer_token, error_response};
 use crate::{
     audit::{SecurityEvent, emit},
     auth::{Principal, ScopeCatalog, TokenVerifier},
@@ -262,7 +262,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
         let origin = origin.to_str().unwrap_or("");
         if !config.allowed_origins.iter().any(|o| o == origin) {
             emit(&SecurityEvent::OriginRefused { origin });
-            return Err(plain(
+            return Err(error_response(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "this Origin is not allowed",
@@ -305,7 +305,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
         Ok(bytes) => bytes,
         Err(status) => {
             return Err(if status == StatusCode::PAYLOAD_TOO_LARGE {
-                plain(
+                error_response(
                     status,
                     "payload_too_large",
                     &format!(
@@ -314,7 +314,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                     ),
                 )
             } else {
-                plain(
+                error_response(
                     status,
                     "invalid_request",
                     "the request body could not be read; send it again",
@@ -330,15 +330,15 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
         let called = called_tools(&bytes);
         if let Some(header_name) = &header_name
             && !called.is_empty()
-            && called.iter().any(|c| c != header_name)
+            && called.iter().any(|(c, _)| c != header_name)
         {
-            return Err(plain(
+            return Err(error_response(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "the Mcp-Name header does not match the tool called in the body",
             ));
         }
-        for tool in &called {
+        for (tool, id) in &called {
             if let Some(scope) = missing_scope(config, &principal, tool) {
                 emit(&SecurityEvent::AuthorizationDenied {
                     tool: config
@@ -350,7 +350,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                     required_scope: scope,
                     held_scopes: principal.scopes(),
                 });
-                return Err(challenge_403(config, scope));
+                return Err(challenge_403(config, scope, id));
             }
         }
     }
@@ -367,7 +367,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                 path: parts.uri.path(),
             });
             // As for an unknown session: the caller learns nothing about whose it is.
-            return Err(plain(
+            return Err(error_response(
                 StatusCode::NOT_FOUND,
                 "session_not_found",
                 "no such session",
@@ -441,8 +441,8 @@ async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Status
     }
 }
 
-/// The names of the tools a JSON-RPC message (or batch) calls.
-fn called_tools(body: &[u8]) -> Vec<String> {
+/// The names of the tools a JSON-RPC message (or batch) calls, with the request ids.
+fn called_tools(body: &[u8]) -> Vec<(String, Value)> {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Vec::new();
     };
@@ -453,7 +453,10 @@ fn called_tools(body: &[u8]) -> Vec<String> {
     messages
         .iter()
         .filter(|m| m["method"] == "tools/call")
-        .filter_map(|m| m["params"]["name"].as_str().map(str::to_owned))
+        .filter_map(|m| {
+            let name = m["params"]["name"].as_str()?;
+            Some((name.to_owned(), m["id"].clone()))
+        })
         .collect()
 }
 
@@ -468,7 +471,7 @@ fn missing_scope(config: &Config, principal: &Principal, tool: &str) -> Option<&
 
 fn metadata(config: &Config, method: &Method) -> Response<Body> {
     if method != Method::GET && method != Method::HEAD {
-        return plain(
+        return error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "use GET",
@@ -481,18 +484,6 @@ fn metadata(config: &Config, method: &Method) -> Response<Body> {
         "bearer_methods_supported": ["header"],
     });
     let mut response = Response::new(Body::from(doc.to_string()));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn plain(status: StatusCode, error: &str, description: &str) -> Response<Body> {
-    let mut response = Response::new(Body::from(
-        json!({ "error": error, "error_description": description }).to_string(),
-    ));
-    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -513,7 +504,7 @@ fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
     let meta = &config.metadata_url;
     if token_given {
         challenge(
-            plain(
+            error_response(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the access token is not valid",
@@ -524,7 +515,7 @@ fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
         )
     } else {
         challenge(
-            plain(
+            error_response(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "this server needs an access token",
@@ -534,14 +525,31 @@ fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
     }
 }
 
-fn challenge_403(config: &Config, scope: &str) -> Response<Body> {
+/// The JSON-RPC error code of a call refused for a missing scope (in the server-defined range).
+pub const INSUFFICIENT_SCOPE_CODE: i64 = -32003;
+
+/// `403` with the `insufficient_scope` challenge in `WWW-Authenticate` (what OAuth clients read
+/// to step up) and, as the body, the JSON-RPC error for request `id`, so that a client without
+/// OAuth support shows its user which scope is missing instead of a bare status.
+fn challenge_403(config: &Config, scope: &str, id: &Value) -> Response<Body> {
     let meta = &config.metadata_url;
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": INSUFFICIENT_SCOPE_CODE,
+            "message": format!("insufficient_scope: this call needs the scope {scope}"),
+            "data": {"code": "insufficient_scope", "required_scope": scope},
+        },
+    });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     challenge(
-        plain(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            &format!("this call needs the scope {scope}"),
-        ),
+        response,
         format!(
             r#"Bearer error="insufficient_scope", scope="{scope}", resource_metadata="{meta}""#
         ),

@@ -5,7 +5,10 @@
 mod auth_layer;
 mod tls;
 
-pub use auth_layer::{AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_MAX_BODY};
+pub use auth_layer::{
+    AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_MAX_BODY,
+    INSUFFICIENT_SCOPE_CODE,
+};
 pub use tls::TlsListener;
 
 use std::{
@@ -117,26 +120,61 @@ fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The `401` answer: a `WWW-Authenticate` challenge and a JSON body with no detail about why.
+/// The `401` answer: a `WWW-Authenticate` challenge and a body with no detail about why.
 pub fn unauthorized(invalid_token: bool) -> Response<Body> {
-    let (challenge, body) = if invalid_token {
+    let (challenge, error, description) = if invalid_token {
         (
             r#"Bearer realm="mcp", error="invalid_token", error_description="the access token is not valid""#,
-            r#"{"error":"invalid_token","error_description":"the access token is not valid"}"#,
+            "invalid_token",
+            "the access token is not valid",
         )
     } else {
         (
             r#"Bearer realm="mcp""#,
-            r#"{"error":"unauthorized","error_description":"this server needs an access token: send Authorization: Bearer <token>"}"#,
+            "unauthorized",
+            "this server needs an access token: send Authorization: Bearer <token>",
         )
     };
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::UNAUTHORIZED;
-    let headers = response.headers_mut();
-    headers.insert(
+    let mut response = error_response(StatusCode::UNAUTHORIZED, error, description);
+    response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static(challenge),
     );
+    response
+}
+
+/// The JSON-RPC error code of an HTTP-level refusal with `status`.
+fn jsonrpc_code(status: StatusCode) -> i64 {
+    match status {
+        StatusCode::UNAUTHORIZED => -32001,
+        StatusCode::FORBIDDEN => auth_layer::INSUFFICIENT_SCOPE_CODE,
+        _ => -32600,
+    }
+}
+
+/// An HTTP-level refusal (`status`, an OAuth-style `error` code and a description that reveals
+/// nothing internal) with a JSON-RPC error as its body (`id` null: the request was refused
+/// before it was read), so that MCP clients show the reason to their user; the OAuth-style
+/// fields are in its `data`. `404` keeps a plain JSON body: clients read a `404` on a session
+/// as "start a new session", which a JSON-RPC body would override.
+pub(crate) fn error_response(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+    let oauth = serde_json::json!({ "error": error, "error_description": description });
+    let body = if status == StatusCode::NOT_FOUND {
+        oauth
+    } else {
+        serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {
+                "code": jsonrpc_code(status),
+                "message": format!("{error}: {description}"),
+                "data": oauth,
+            },
+        })
+    };
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -1,0 +1,93 @@
+//! The demo server with the official Python MCP SDK as the client (`tests/python/interop.py`):
+//! over streamable HTTP with bearer tokens (API keys and a JWT) and over stdio, listing tools,
+//! checking schema constraints, calling every tool, and seeing each denial.
+//!
+//! The Python interpreter is `MCP_SECURE_PYTHON`, one with the `mcp` package from
+//! `tests/python/requirements.txt` (`.ci/run` builds a virtual environment for it). Without it
+//! the test says SKIPPED, except in CI.
+
+mod common;
+
+use std::{
+    io::Read,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{HttpServer, JWT_SECRET, KEYS, bin, files_dir};
+
+#[test]
+fn python_sdk_client() {
+    let Some(python) = std::env::var_os("MCP_SECURE_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MCP_SECURE_PYTHON is not set; .ci/run sets it to a virtual environment with tests/python/requirements.txt"
+        );
+        eprintln!(
+            "SKIPPED: set MCP_SECURE_PYTHON to a Python with `pip install -r tests/python/requirements.txt` to run the Python SDK interop test"
+        );
+        return;
+    };
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    let token = Command::new(bin())
+        .args([
+            "token",
+            "--sub",
+            "carol",
+            "--scope",
+            "notes:write",
+            "--url",
+            &server.url,
+        ])
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .output()
+        .expect("mint a token");
+    assert!(token.status.success(), "{token:?}");
+    let jwt = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/interop.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .env("MCP_URL", &server.url)
+        .env("SERVER_BIN", bin())
+        .env("FILES_DIR", files.path())
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .env("NOTES_API_KEYS", KEYS)
+        .env("WRITER", "alice-writer-key-000")
+        .env("READER", "alice-reader-key-000")
+        .env("BOB", "bob-all-key-00000000")
+        .env("CAROL_JWT", jwt)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the Python interop script");
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    // Bounded: a hung client is a failure, not a hung CI.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the Python client did not finish within 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    println!("{out}");
+    assert!(
+        status.success(),
+        "the Python SDK client failed:\n{out}\n--- stderr ---\n{err}"
+    );
+    assert!(out.contains("checks passed"), "{out}");
+}
