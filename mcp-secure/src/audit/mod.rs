@@ -99,6 +99,11 @@ pub enum SecurityEvent<'a> {
         /// The refused origin.
         origin: &'a str,
     },
+    /// A request's `Host` was not a loopback name on a loopback server (DNS rebinding).
+    HostRefused {
+        /// The refused host.
+        host: &'a str,
+    },
     /// A security backend (rate limiter, database) could not decide.
     BackendUnavailable {
         /// Which backend.
@@ -122,6 +127,7 @@ impl SecurityEvent<'_> {
             SecurityEvent::ToolCalled { .. } => "tool_called",
             SecurityEvent::ToolFailed { .. } => "tool_failed",
             SecurityEvent::OriginRefused { .. } => "origin_refused",
+            SecurityEvent::HostRefused { .. } => "host_refused",
             SecurityEvent::BackendUnavailable { .. } => "backend_unavailable",
         }
     }
@@ -177,6 +183,7 @@ impl SecurityEvent<'_> {
                 json!({ "tool": tool, "incident": incident })
             }
             SecurityEvent::OriginRefused { origin } => json!({ "origin": origin }),
+            SecurityEvent::HostRefused { host } => json!({ "host": host }),
             SecurityEvent::BackendUnavailable {
                 backend,
                 tool,
@@ -344,6 +351,9 @@ fn trace(event: &SecurityEvent<'_>) {
         }
         SecurityEvent::OriginRefused { origin } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, origin = %escape(origin))
+        }
+        SecurityEvent::HostRefused { host } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, host = %escape(host))
         }
         SecurityEvent::BackendUnavailable {
             backend,

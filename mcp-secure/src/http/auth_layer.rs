@@ -36,6 +36,7 @@ pub struct AuthLayerBuilder {
     allowed_origins: Vec<String>,
     max_body: usize,
     hsts: bool,
+    anonymous: bool,
 }
 
 /// Why an [`AuthLayer`] could not be built.
@@ -91,6 +92,15 @@ impl AuthLayerBuilder {
         self
     }
 
+    /// Lets requests without a token through, without a [`Principal`]: only `public` tools
+    /// answer them, and a `tools/call` of a scoped tool gets the `401` challenge, so that
+    /// OAuth clients know to authenticate. A token that is presented must still be valid.
+    /// For servers whose tools are public (a conformance or demo server); off by default.
+    pub fn allow_anonymous(mut self, on: bool) -> Self {
+        self.anonymous = on;
+        self
+    }
+
     /// Sends `Strict-Transport-Security` (for servers behind TLS).
     pub fn hsts(mut self, on: bool) -> Self {
         self.hsts = on;
@@ -101,15 +111,17 @@ impl AuthLayerBuilder {
     pub fn build(self) -> Result<AuthLayer, AuthLayerError> {
         let url = url::Url::parse(&self.resource)
             .map_err(|_| AuthLayerError("the resource is not an absolute URL".into()))?;
-        if self.verifiers.is_empty() {
+        if self.verifiers.is_empty() && !self.anonymous {
             return Err(AuthLayerError(
                 "add at least one verifier; without one every request is refused".into(),
             ));
         }
         let path = url.path().trim_end_matches('/');
         let origin = url.origin().ascii_serialization();
+        let loopback = url.host_str().is_some_and(is_loopback_host);
         Ok(AuthLayer {
             config: Arc::new(Config {
+                loopback,
                 sessions: Default::default(),
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
                 metadata_path: format!("{PRM_PATH}{path}"),
@@ -127,6 +139,8 @@ struct Config {
     sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
     metadata_url: String,
     metadata_path: String,
+    /// The resource is on a loopback address: only loopback `Host`s are served (DNS rebinding).
+    loopback: bool,
 }
 
 impl std::ops::Deref for Config {
@@ -174,6 +188,7 @@ impl AuthLayer {
             allowed_origins: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             hsts: false,
+            anonymous: false,
         }
     }
 
@@ -272,33 +287,33 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
             return Err(preflight());
         }
     }
-    let token = bearer_token(request.headers());
-    let Some(token) = token else {
-        emit(&SecurityEvent::AuthenticationFailed {
-            reason: "no bearer token",
-            path,
-        });
-        return Err(challenge_401(config, false));
-    };
-    let mut refusals = Vec::new();
-    let mut principal = None;
-    for verifier in &config.verifiers {
-        match verifier.verify(token).await {
-            Ok(p) => {
-                principal = Some(p);
-                break;
-            }
-            Err(e) => refusals.push(e.reason().to_owned()),
+    if config.loopback {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .map(|h| h.to_str().unwrap_or("\u{0}"))
+            .or(request.uri().host());
+        if let Some(host) = host
+            && !is_loopback_host(host_name(host))
+        {
+            emit(&SecurityEvent::HostRefused { host });
+            return Err(error_response(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this server answers on loopback names only (localhost, 127.0.0.1, [::1])",
+            ));
         }
     }
-    let Some(principal) = principal else {
-        // Every verifier's reason, in order: the audit log tells which kind of token it was.
-        let reason = refusals.join("; ");
-        emit(&SecurityEvent::AuthenticationFailed {
-            reason: &reason,
-            path,
-        });
-        return Err(challenge_401(config, true));
+    let principal = match bearer_token(request.headers()) {
+        Some(token) => Some(authenticate(config, token, path).await?),
+        None if config.anonymous => None,
+        None => {
+            emit(&SecurityEvent::AuthenticationFailed {
+                reason: "no bearer token",
+                path,
+            });
+            return Err(challenge_401(config, false));
+        }
     };
     let (mut parts, body) = request.into_parts();
     let bytes = match read_body(body, config.max_body).await {
@@ -339,7 +354,18 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
             ));
         }
         for (tool, id) in &called {
-            if let Some(scope) = missing_scope(config, &principal, tool) {
+            let Some(principal) = &principal else {
+                // Anonymous: a scoped tool needs a token first.
+                if required_scope(config, tool).is_some() {
+                    emit(&SecurityEvent::AuthenticationFailed {
+                        reason: "no bearer token",
+                        path: parts.uri.path(),
+                    });
+                    return Err(challenge_401(config, false));
+                }
+                continue;
+            };
+            if let Some(scope) = missing_scope(config, principal, tool) {
                 emit(&SecurityEvent::AuthorizationDenied {
                     tool: config
                         .policies
@@ -361,7 +387,9 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
             .cloned();
-        if owner.is_some_and(|owner| owner != principal.subject()) {
+        if owner
+            .is_some_and(|owner| Some(owner.as_str()) != principal.as_ref().map(|p| p.subject()))
+        {
             emit(&SecurityEvent::AuthenticationFailed {
                 reason: "session belongs to another principal",
                 path: parts.uri.path(),
@@ -374,8 +402,49 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
             ));
         }
     }
-    parts.extensions.insert(principal);
+    if let Some(principal) = principal {
+        parts.extensions.insert(principal);
+    }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The principal `token` stands for, or the `401` answer.
+async fn authenticate(
+    config: &Config,
+    token: &str,
+    path: &str,
+) -> Result<Principal, Response<Body>> {
+    let mut refusals = Vec::new();
+    for verifier in &config.verifiers {
+        match verifier.verify(token).await {
+            Ok(p) => return Ok(p),
+            Err(e) => refusals.push(e.reason().to_owned()),
+        }
+    }
+    // Every verifier's reason, in order: the audit log tells which kind of token it was.
+    let reason = refusals.join("; ");
+    emit(&SecurityEvent::AuthenticationFailed {
+        reason: &reason,
+        path,
+    });
+    Err(challenge_401(config, true))
+}
+
+/// `localhost`, `127.0.0.1` (any `127.x`), `::1`/`[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The name part of a `Host` header (`name[:port]`, `[v6][:port]`).
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -460,13 +529,19 @@ fn called_tools(body: &[u8]) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// The scope `principal` lacks to call `tool`, if any.
-fn missing_scope(config: &Config, principal: &Principal, tool: &str) -> Option<&'static str> {
+/// The scope `tool` needs and the catalog that decides implication, if it is not public.
+fn required_scope(config: &Config, tool: &str) -> Option<(&'static str, &'static ScopeCatalog)> {
     let policy = config.policies.iter().find(|p| p.name() == tool)?;
     match policy.access() {
-        Access::Scope(scope, catalog) if !principal.is_granted(scope, catalog) => Some(scope),
+        Access::Scope(scope, catalog) => Some((scope, catalog)),
         _ => None,
     }
+}
+
+/// The scope `principal` lacks to call `tool`, if any.
+fn missing_scope(config: &Config, principal: &Principal, tool: &str) -> Option<&'static str> {
+    let (scope, catalog) = required_scope(config, tool)?;
+    (!principal.is_granted(scope, catalog)).then_some(scope)
 }
 
 fn metadata(config: &Config, method: &Method) -> Response<Body> {
@@ -525,8 +600,9 @@ fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
     }
 }
 
-/// The JSON-RPC error code of a call refused for a missing scope (in the server-defined range).
-pub const INSUFFICIENT_SCOPE_CODE: i64 = -32003;
+/// The JSON-RPC error code in the body of a `403` (in the server-defined range): a missing scope
+/// (`data.code` is then `insufficient_scope`), or a refused `Origin` or `Host`.
+pub const FORBIDDEN_CODE: i64 = -32003;
 
 /// `403` with the `insufficient_scope` challenge in `WWW-Authenticate` (what OAuth clients read
 /// to step up) and, as the body, the JSON-RPC error for request `id`, so that a client without
@@ -537,7 +613,7 @@ fn challenge_403(config: &Config, scope: &str, id: &Value) -> Response<Body> {
         "jsonrpc": "2.0",
         "id": id,
         "error": {
-            "code": INSUFFICIENT_SCOPE_CODE,
+            "code": FORBIDDEN_CODE,
             "message": format!("insufficient_scope: this call needs the scope {scope}"),
             "data": {"code": "insufficient_scope", "required_scope": scope},
         },

@@ -6,8 +6,7 @@ mod auth_layer;
 mod tls;
 
 pub use auth_layer::{
-    AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_MAX_BODY,
-    INSUFFICIENT_SCOPE_CODE,
+    AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_MAX_BODY, FORBIDDEN_CODE,
 };
 pub use tls::TlsListener;
 
@@ -147,7 +146,7 @@ pub fn unauthorized(invalid_token: bool) -> Response<Body> {
 fn jsonrpc_code(status: StatusCode) -> i64 {
     match status {
         StatusCode::UNAUTHORIZED => -32001,
-        StatusCode::FORBIDDEN => auth_layer::INSUFFICIENT_SCOPE_CODE,
+        StatusCode::FORBIDDEN => auth_layer::FORBIDDEN_CODE,
         _ => -32600,
     }
 }

@@ -1,0 +1,20 @@
+//! `conformance-server [ADDR]`: the server the official MCP conformance suite tests, built with
+//! mcp-secure (default address `127.0.0.1:8801`; the MCP endpoint is `/mcp`).
+
+use mcp_secure::Security;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let addr: std::net::SocketAddr = std::env::args()
+        .nth(1)
+        .as_deref()
+        .unwrap_or("127.0.0.1:8801")
+        .parse()?;
+    Security::builder().install()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = mcp_secure_examples::conformance::router(addr)?;
+    eprintln!("conformance-server: serving MCP at http://{addr}/mcp");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
