@@ -45,6 +45,11 @@ enum Command {
         /// repeat for more. Without one, requests carrying an Origin header are refused.
         #[arg(long = "allow-origin")]
         allow_origins: Vec<String>,
+        /// The public URL of the MCP endpoint, e.g. https://mcp.example.com/mcp behind a load
+        /// balancer (tokens' `aud`, the protected resource metadata). Default: the listening
+        /// address.
+        #[arg(long)]
+        url: Option<String>,
         /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -84,7 +89,8 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Common {
-    /// The SQLite database (created if missing), or `:memory:`.
+    /// The SQLite database (created if missing), `:memory:`, or a PostgreSQL URL
+    /// (`postgres://user:password@host/db`; tables created if missing).
     #[arg(long, default_value = "data/notes.db")]
     db: String,
     /// Directory `files_read` serves (created if missing).
@@ -163,10 +169,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             addr,
             allow_origins,
+            url,
             tls_cert,
             tls_key,
             common,
-        } => serve(addr, allow_origins, tls_cert.zip(tls_key), common).await,
+        } => serve(addr, allow_origins, url, tls_cert.zip(tls_key), common).await,
         Command::Stdio { common, url } => stdio(common, &url).await,
         Command::Token {
             sub,
@@ -207,16 +214,28 @@ fn prepare_files(dir: &PathBuf) -> anyhow::Result<()> {
 }
 
 async fn open_store(db: &str) -> anyhow::Result<NotesStore> {
-    if db != ":memory:"
+    let is_url = db.contains("://");
+    if !is_url
+        && db != ":memory:"
         && let Some(dir) = std::path::Path::new(db)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
     {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    // A database URL's password stays out of the message.
+    let shown = match url::Url::parse(db) {
+        Ok(mut url) if is_url => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        _ => db.to_owned(),
+    };
     NotesStore::open(db)
         .await
-        .with_context(|| format!("opening the database {db}"))
+        .with_context(|| format!("opening the database {shown}"))
 }
 
 /// The JWT secret from `NOTES_JWT_SECRET`, or a new one (printed once) when it is unset.
@@ -255,6 +274,7 @@ fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> 
 async fn serve(
     addr: SocketAddr,
     allow_origins: Vec<String>,
+    public_url: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
     common: Common,
 ) -> anyhow::Result<()> {
@@ -271,10 +291,11 @@ async fn serve(
                 .with_context(|| format!("binding {addr}"))?,
         ),
     };
-    let url = match &listener {
+    let local_url = match &listener {
         Listener::Tls(l) => format!("https://{}/mcp", axum::serve::Listener::local_addr(l)?),
         Listener::Plain(l) => format!("http://{}/mcp", l.local_addr()?),
     };
+    let url = public_url.unwrap_or_else(|| local_url.clone());
     let secret = jwt_secret(true)?;
     let keys = match load_keys(&common)? {
         Some(keys) => keys,
@@ -323,7 +344,11 @@ async fn serve(
     let app = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(auth);
-    eprintln!("notes-server: serving MCP at {url}");
+    if url == local_url {
+        eprintln!("notes-server: serving MCP at {url}");
+    } else {
+        eprintln!("notes-server: serving MCP at {local_url} (public URL {url})");
+    }
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -81,7 +81,9 @@ async fn serve_mixed() -> String {
         std::sync::Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
-    let app = axum::Router::new().nest_service("/mcp", service).layer(auth);
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(auth);
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
@@ -94,10 +96,7 @@ fn call_body(tool: &str) -> serde_json::Value {
 async fn anonymous_callers_reach_public_tools_only() {
     let url = serve_mixed().await;
     // No token: rmcp's client connects and calls the public tool.
-    let client = ()
-        .serve(StreamableHttpClientTransport::from_uri(url.as_str()))
-        .await
-        .unwrap();
+    let client = ().serve(StreamableHttpClientTransport::from_uri(url.as_str())).await.unwrap();
     let hello = client
         .call_tool(CallToolRequestParams::new("hello"))
         .await
@@ -135,10 +134,7 @@ async fn anonymous_callers_reach_public_tools_only() {
     // With the reader's key the scoped tool answers.
     let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
         .auth_header("reader-key-0123456789");
-    let reader = ()
-        .serve(StreamableHttpClientTransport::from_config(config))
-        .await
-        .unwrap();
+    let reader = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
     let things = reader
         .call_tool(CallToolRequestParams::new("things"))
         .await
@@ -228,8 +224,12 @@ async fn conformance_server_tools_are_guarded() {
     // Validated like any mcp-secure tool: unknown fields and oversized strings are refused.
     let extra = client
         .call_tool(
-            CallToolRequestParams::new("json_schema_2020_12_tool")
-                .with_arguments(json!({"name": "x", "role": "admin"}).as_object().unwrap().clone()),
+            CallToolRequestParams::new("json_schema_2020_12_tool").with_arguments(
+                json!({"name": "x", "role": "admin"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
         )
         .await
         .unwrap();

@@ -357,6 +357,52 @@ async fn cors_is_for_configured_origins_only_and_hosts_are_checked() {
 }
 
 #[tokio::test]
+async fn behind_a_load_balancer_tokens_are_for_the_public_url() {
+    let (files, _outside) = files_dir();
+    let public = "https://mcp.example.com/mcp";
+    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--url", public]);
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains("(public URL https://mcp.example.com/mcp)")),
+        "{:?}",
+        server.banner
+    );
+    let metadata: Value = reqwest::get(
+        server
+            .url
+            .replace("/mcp", "/.well-known/oauth-protected-resource/mcp"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(metadata["resource"], public);
+    // A token for the public URL is accepted; one for the replica's own address is not (`aud`).
+    let good = server.client(&mint(public, "dora", "notes:read")).await;
+    assert_eq!(
+        ok(&call(&good, "whoami", json!({})).await)["subject"],
+        "dora"
+    );
+    good.cancel().await.unwrap();
+    let wrong = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some(&format!(
+            "Bearer {}",
+            mint(&server.url, "dora", "notes:read")
+        )),
+    )
+    .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+}
+
+#[tokio::test]
 async fn a_token_in_the_environment_is_the_stdio_caller() {
     let (files, _outside) = files_dir();
     let token = mint("http://127.0.0.1:8787/mcp", "dave", "files:read");

@@ -17,14 +17,14 @@ enum Sort {
 const PAYLOADS: &[&str] = &[
     "' OR '1'='1",
     "' OR 1=1 --",
-    "1; DROP TABLE notes",
+    "1; DROP TABLE corpus",
     "1; DROP TABLE notes; --",
     "'--",
     "'/*",
     "*/ OR 1=1 /*",
-    "x' UNION SELECT id, owner, title FROM notes --",
+    "x' UNION SELECT id, owner, title FROM corpus --",
     "' UNION ALL SELECT NULL, NULL, NULL --",
-    "'; INSERT INTO notes (owner, title) VALUES ('mallory', 'pwned'); --",
+    "'; INSERT INTO corpus (owner, title) VALUES ('mallory', 'pwned'); --",
     "Robert'); DROP TABLE notes;--",
     "\\'; SELECT 1; --",
     "$1",
@@ -49,9 +49,9 @@ const PAYLOADS: &[&str] = &[
 macro_rules! suite {
     ($pool:expr, $with_nul:expr) => {{
         let pool = $pool;
-        sql!("DROP TABLE IF EXISTS notes").execute(&pool).await.unwrap();
+        sql!("DROP TABLE IF EXISTS corpus").execute(&pool).await.unwrap();
         sql!(
-            "CREATE TABLE notes (id BIGINT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, tag TEXT, pinned BOOLEAN NOT NULL DEFAULT FALSE)"
+            "CREATE TABLE corpus (id BIGINT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, tag TEXT, pinned BOOLEAN NOT NULL DEFAULT FALSE)"
         )
         .execute(&pool)
         .await
@@ -65,7 +65,7 @@ macro_rules! suite {
         for (i, p) in payloads.iter().enumerate() {
             let id = i as i64 + 1;
             let inserted = sql!(
-                "INSERT INTO notes (id, owner, title, tag) VALUES ({id}, {owner}, {p}, {tag})",
+                "INSERT INTO corpus (id, owner, title, tag) VALUES ({id}, {owner}, {p}, {tag})",
                 owner = "mallory",
                 tag = None::<&str>,
             )
@@ -74,13 +74,13 @@ macro_rules! suite {
             .unwrap();
             assert_eq!(inserted, 1);
         }
-        sql!("INSERT INTO notes (id, owner, title, tag, pinned) VALUES (1000, 'alice', 'secret of alice', 'home', TRUE)")
+        sql!("INSERT INTO corpus (id, owner, title, tag, pinned) VALUES (1000, 'alice', 'secret of alice', 'home', TRUE)")
             .execute(&pool)
             .await
             .unwrap();
         for p in &payloads {
             let rows: Vec<(i64, String)> = sql!(
-                "SELECT id, title FROM notes WHERE owner = {o} AND title = {p}",
+                "SELECT id, title FROM corpus WHERE owner = {o} AND title = {p}",
                 o = "mallory"
             )
             .fetch_all(&pool)
@@ -89,19 +89,19 @@ macro_rules! suite {
             assert_eq!(rows.len(), 1, "{p:?} stored once and found");
             assert_eq!(&rows[0].1, p, "{p:?} read back byte for byte");
             let as_owner: Vec<(i64, String)> =
-                sql!("SELECT id, title FROM notes WHERE owner = {p}")
+                sql!("SELECT id, title FROM corpus WHERE owner = {p}")
                     .fetch_all(&pool)
                     .await
                     .unwrap();
             assert!(as_owner.is_empty(), "{p:?} as an owner matches nobody");
             let as_id: Option<(i64, String)> =
-                sql!("SELECT id, title FROM notes WHERE title = {p} AND owner = 'alice'")
+                sql!("SELECT id, title FROM corpus WHERE title = {p} AND owner = 'alice'")
                     .fetch_optional(&pool)
                     .await
                     .unwrap();
             assert!(as_id.is_none(), "{p:?} never reaches alice's note");
             let contains: Vec<(i64, String)> = sql!(
-                "SELECT id, title FROM notes WHERE title LIKE {pattern} ESCAPE '\\' ORDER BY {s:ident}",
+                "SELECT id, title FROM corpus WHERE title LIKE {pattern} ESCAPE '\\' ORDER BY {s:ident}",
                 pattern = like_contains(p),
                 s = Sort::Newest,
             )
@@ -114,7 +114,7 @@ macro_rules! suite {
             );
             assert!(contains.iter().any(|(_, t)| t == p));
         }
-        let (count,): (i64,) = sql!("SELECT count(*) FROM notes")
+        let (count,): (i64,) = sql!("SELECT count(*) FROM corpus")
             .fetch_one(&pool)
             .await
             .unwrap();
@@ -122,7 +122,7 @@ macro_rules! suite {
 
         // LIKE wildcards in user text match literally.
         let percent: Vec<(String,)> =
-            sql!("SELECT title FROM notes WHERE title LIKE {p} ESCAPE '\\' ORDER BY title", p = like_contains("%"))
+            sql!("SELECT title FROM corpus WHERE title LIKE {p} ESCAPE '\\' ORDER BY title", p = like_contains("%"))
                 .fetch_all(&pool)
                 .await
                 .unwrap();
@@ -131,7 +131,7 @@ macro_rules! suite {
         // Identifiers from an `SqlIdent` enum, lists, limits.
         let ids = [3i64, 1, 2];
         let listed: Vec<(i64, String)> = sql!(
-            "SELECT id, title FROM notes WHERE id IN {ids:list} ORDER BY {sort:ident} LIMIT {n}",
+            "SELECT id, title FROM corpus WHERE id IN {ids:list} ORDER BY {sort:ident} LIMIT {n}",
             sort = Sort::Newest,
             n = 2,
         )
@@ -140,7 +140,7 @@ macro_rules! suite {
         .unwrap();
         assert_eq!(listed.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2]);
         let by_title: Vec<(String,)> = sql!(
-            "SELECT title FROM notes WHERE owner = {o} ORDER BY {s:ident} LIMIT 1",
+            "SELECT title FROM corpus WHERE owner = {o} ORDER BY {s:ident} LIMIT 1",
             o = "alice",
             s = Sort::Title,
         )
@@ -149,14 +149,14 @@ macro_rules! suite {
         .unwrap();
         assert_eq!(by_title, [("secret of alice".to_string(),)]);
         let none: Vec<i64> = Vec::new();
-        let empty = sql!("SELECT id, title FROM notes WHERE id IN {none:list}")
+        let empty = sql!("SELECT id, title FROM corpus WHERE id IN {none:list}")
             .fetch_all::<(i64, String), _>(&pool)
             .await;
         assert!(matches!(empty, Err(DbError::Render(_))), "an empty list is refused before the database");
 
         // Composition: optional filters, joined alternatives, renumbered parameters.
         let tags = ["home", "work"];
-        let mut q = sql!("SELECT id FROM notes");
+        let mut q = sql!("SELECT id FROM corpus");
         q.push_where([
             sql!("owner = {o}", o = "alice"),
             Sql::join(tags.iter().map(|t| sql!("tag = {t}")), &sql!(" OR ")),
@@ -165,12 +165,12 @@ macro_rules! suite {
         q.push(sql!(" ORDER BY id LIMIT {n}", n = 10));
         let found: Vec<(i64,)> = q.fetch_all(&pool).await.unwrap();
         assert_eq!(found, [(1000,)]);
-        let mut q = sql!("SELECT id FROM notes");
+        let mut q = sql!("SELECT id FROM corpus");
         q.push_where([sql!("owner = {o}", o = "nobody' OR '1'='1")]);
         assert!(q.fetch_all::<(i64,), _>(&pool).await.unwrap().is_empty());
 
         // NULL binds into a text column and compares as NULL.
-        let untagged: (i64,) = sql!("SELECT count(*) FROM notes WHERE tag IS NULL AND owner = {o}", o = "mallory")
+        let untagged: (i64,) = sql!("SELECT count(*) FROM corpus WHERE tag IS NULL AND owner = {o}", o = "mallory")
             .fetch_one(&pool)
             .await
             .unwrap();
@@ -178,43 +178,43 @@ macro_rules! suite {
 
         // Transactions: a rollback leaves nothing, a commit keeps everything.
         let mut tx = pool.begin().await.unwrap();
-        sql!("INSERT INTO notes (id, owner, title) VALUES (2000, {o}, 'draft')", o = "bob")
+        sql!("INSERT INTO corpus (id, owner, title) VALUES (2000, {o}, 'draft')", o = "bob")
             .execute(&mut *tx)
             .await
             .unwrap();
         tx.rollback().await.unwrap();
         let mut tx = pool.begin().await.unwrap();
-        sql!("INSERT INTO notes (id, owner, title) VALUES (2001, {o}, 'kept')", o = "bob")
+        sql!("INSERT INTO corpus (id, owner, title) VALUES (2001, {o}, 'kept')", o = "bob")
             .execute(&mut *tx)
             .await
             .unwrap();
-        let inside: (i64,) = sql!("SELECT count(*) FROM notes WHERE owner = {o}", o = "bob")
+        let inside: (i64,) = sql!("SELECT count(*) FROM corpus WHERE owner = {o}", o = "bob")
             .fetch_one(&mut *tx)
             .await
             .unwrap();
         assert_eq!(inside.0, 1);
         tx.commit().await.unwrap();
-        let bob: Vec<(i64, String)> = sql!("SELECT id, title FROM notes WHERE owner = {o}", o = "bob")
+        let bob: Vec<(i64, String)> = sql!("SELECT id, title FROM corpus WHERE owner = {o}", o = "bob")
             .fetch_all(&pool)
             .await
             .unwrap();
         assert_eq!(bob, [(2001, "kept".to_string())]);
 
         // A failed statement is an error that becomes a generic `internal` tool error.
-        let duplicate = sql!("INSERT INTO notes (id, owner, title) VALUES (2001, 'x', 'y')")
+        let duplicate = sql!("INSERT INTO corpus (id, owner, title) VALUES (2001, 'x', 'y')")
             .execute(&pool)
             .await
             .unwrap_err();
         let client_sees = format!("{}", mcp_secure::ToolError::from(duplicate));
-        assert!(!client_sees.contains("INSERT") && !client_sees.contains("notes"), "{client_sees}");
+        assert!(!client_sees.contains("INSERT") && !client_sees.contains("corpus"), "{client_sees}");
 
         // The table survived every payload.
-        let deleted = sql!("DELETE FROM notes WHERE owner = {o}", o = "mallory")
+        let deleted = sql!("DELETE FROM corpus WHERE owner = {o}", o = "mallory")
             .execute(&pool)
             .await
             .unwrap();
         assert_eq!(deleted, payloads.len() as u64);
-        sql!("DROP TABLE notes").execute(&pool).await.unwrap();
+        sql!("DROP TABLE corpus").execute(&pool).await.unwrap();
     }};
 }
 

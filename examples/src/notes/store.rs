@@ -8,7 +8,7 @@ use mcp_secure::{
 };
 use serde::Serialize;
 use sqlx::{
-    SqlitePool,
+    PgPool, SqlitePool,
     sqlite::{SqliteConnectOptions, SqlitePoolOptions},
 };
 
@@ -45,27 +45,48 @@ pub enum SortColumn {
     Created,
 }
 
-/// The notes and webhooks of every caller in SQLite, shared by all sessions. Each note belongs
-/// to the subject that created it; other subjects cannot see that it exists.
+/// The notes and webhooks of every caller in SQLite or PostgreSQL, shared by all sessions. Each
+/// note belongs to the subject that created it; other subjects cannot see that it exists.
 #[derive(Clone)]
 pub struct NotesStore {
-    pool: SqlitePool,
+    pool: Pool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the `sql!` query `$q` with `$method` (`execute`, `fetch_one`, …) on whichever database
+/// the store has: the same query, rendered for each.
+macro_rules! run {
+    ($store:expr, $q:expr, $method:ident) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => $q.$method(pool).await,
+            Pool::Postgres(pool) => $q.$method(pool).await,
+        }
+    };
 }
 
 impl NotesStore {
-    /// Opens (creating if needed) the database at `path`, or an in-memory one for `:memory:`.
+    /// Opens (creating if needed) the SQLite database at `path`, an in-memory one for
+    /// `:memory:`, or the PostgreSQL database of a `postgres://` URL.
     pub async fn open(path: &str) -> Result<Self, sqlx::Error> {
-        let pool = if path == ":memory:" {
+        let pool = if path.starts_with("postgres://") || path.starts_with("postgresql://") {
+            Pool::Postgres(PgPool::connect(path).await?)
+        } else if path == ":memory:" {
             // One connection: every connection to `:memory:` would be a database of its own.
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect("sqlite::memory:")
-                .await?
+                .await
+                .map(Pool::Sqlite)?
         } else {
             let options = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true);
-            SqlitePoolOptions::new().connect_with(options).await?
+            Pool::Sqlite(SqlitePoolOptions::new().connect_with(options).await?)
         };
         let store = Self { pool };
         store
@@ -76,14 +97,28 @@ impl NotesStore {
     }
 
     async fn migrate(&self) -> Result<(), ToolError> {
-        sql!(
-            "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL)"
-        )
-        .execute(&self.pool)
-        .await?;
-        sql!("CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL)")
-            .execute(&self.pool)
-            .await?;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sql!(
+                    "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL)"
+                )
+                .execute(pool)
+                .await?;
+                sql!("CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL)")
+                    .execute(pool)
+                    .await?;
+            }
+            Pool::Postgres(pool) => {
+                sql!(
+                    "CREATE TABLE IF NOT EXISTS notes (id BIGSERIAL PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags JSONB NOT NULL, created_at BIGINT NOT NULL)"
+                )
+                .execute(pool)
+                .await?;
+                sql!("CREATE TABLE IF NOT EXISTS webhooks (id BIGSERIAL PRIMARY KEY, owner TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL)")
+                    .execute(pool)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
@@ -99,11 +134,19 @@ impl NotesStore {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let tags_json = serde_json::to_string(&tags).map_err(ToolError::internal)?;
-        let note: Note = sql!(
-            "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.subject()}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        // PostgreSQL keeps the tags as `jsonb`, SQLite as JSON text.
+        let note: Note = match &self.pool {
+            Pool::Sqlite(pool) => sql!(
+                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.subject()}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
+            )
+            .fetch_one(pool)
+            .await?,
+            Pool::Postgres(pool) => sql!(
+                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.subject()}, {title}, {body}, CAST({tags_json} AS jsonb), {created_at}) RETURNING id, title, body, tags, created_at"
+            )
+            .fetch_one(pool)
+            .await?,
+        };
         Ok(note)
     }
 
@@ -114,12 +157,11 @@ impl NotesStore {
         url: &str,
         secret: SecretString,
     ) -> Result<i64, ToolError> {
-        let (id,): (i64,) = sql!(
+        let insert = sql!(
             "INSERT INTO webhooks (owner, url, secret) VALUES ({caller.subject()}, {url}, {s}) RETURNING id",
             s = secret.expose_secret()
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        );
+        let (id,): (i64,) = run!(self, insert, fetch_one)?;
         Ok(id)
     }
 
@@ -133,10 +175,8 @@ impl NotesStore {
         payload: &[u8],
     ) -> Result<Option<(String, String)>, ToolError> {
         use hmac::Mac;
-        let row: Option<(String, String)> =
-            sql!("SELECT url, secret FROM webhooks WHERE id = {id} AND owner = {owner}")
-                .fetch_optional(&self.pool)
-                .await?;
+        let select = sql!("SELECT url, secret FROM webhooks WHERE id = {id} AND owner = {owner}");
+        let row: Option<(String, String)> = run!(self, select, fetch_optional)?;
         let Some((url, secret)) = row else {
             return Ok(None);
         };
@@ -154,10 +194,9 @@ impl NotesStore {
     }
 
     async fn owned(&self, id: i64) -> Result<Option<Owned<Note>>, ToolError> {
-        let row: Option<OwnedNote> =
-            sql!("SELECT owner, id, title, body, tags, created_at FROM notes WHERE id = {id}")
-                .fetch_optional(&self.pool)
-                .await?;
+        let select =
+            sql!("SELECT owner, id, title, body, tags, created_at FROM notes WHERE id = {id}");
+        let row: Option<OwnedNote> = run!(self, select, fetch_optional)?;
         Ok(row.map(|r| Owned::new(r.owner, r.note)))
     }
 
@@ -172,9 +211,8 @@ impl NotesStore {
 
     /// Deletes `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
     pub async fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
-        let deleted = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller.subject()}")
-            .execute(&self.pool)
-            .await?;
+        let delete = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller.subject()}");
+        let deleted = run!(self, delete, execute)?;
         if deleted == 0 {
             return Err(ToolError::not_found(format!("note {id}")));
         }
@@ -190,11 +228,19 @@ impl NotesStore {
         limit: u32,
     ) -> Result<Vec<Note>, ToolError> {
         let pattern = mcp_secure::sql::like_contains(query);
-        let notes = sql!(
-            "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.subject()} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same.
+        let notes = match &self.pool {
+            Pool::Sqlite(pool) => sql!(
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.subject()} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+            )
+            .fetch_all(pool)
+            .await?,
+            Pool::Postgres(pool) => sql!(
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.subject()} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+            )
+            .fetch_all(pool)
+            .await?,
+        };
         Ok(notes)
     }
 }

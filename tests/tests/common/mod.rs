@@ -130,16 +130,12 @@ impl HttpServer {
 
     pub fn start_with(keys: Option<&str>, files: &Path, extra: &[&str]) -> HttpServer {
         let mut cmd = Command::new(bin());
-        cmd.args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--files",
-        ])
-        .arg(files)
-        .args(extra);
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"])
+            .arg(files)
+            .args(extra);
+        if !extra.contains(&"--db") {
+            cmd.args(["--db", ":memory:"]);
+        }
         cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
             .env_remove("NOTES_API_KEYS")
             .env("NOTES_LOG", "warn,mcp_secure::audit=off");
@@ -167,7 +163,8 @@ impl HttpServer {
                 .recv_timeout(Duration::from_secs(30))
                 .unwrap_or_else(|_| panic!("server did not start: {seen:?}"));
             if let Some(rest) = line.split("serving MCP at ").nth(1) {
-                url = Some(rest.trim().to_owned());
+                // `<local URL>` or `<local URL> (public URL <url>)`: connect to the local one.
+                url = rest.split_whitespace().next().map(str::to_owned);
             }
             seen.push(line);
         }
