@@ -278,24 +278,38 @@ impl Sql {
 
     /// The SQL text for `dialect` and the values to bind, in order.
     pub fn render(&self, dialect: Dialect) -> Result<(String, Vec<SqlValue>), SqlError> {
-        let mut text = String::new();
-        let mut values = Vec::new();
+        use std::fmt::Write as _;
+        let capacity = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                SqlPart::Text(t) => t.len(),
+                SqlPart::Ident(name) => name.len() + 2,
+                SqlPart::Param(_) => 4,
+                SqlPart::List(items) => 2 + items.len() * 6,
+            })
+            .sum();
+        let mut text = String::with_capacity(capacity);
+        let mut values = Vec::with_capacity(self.parts.len());
+        // Writing into a `String` cannot fail.
         let mark = |text: &mut String, values: &mut Vec<SqlValue>, value: SqlValue| {
             values.push(value);
-            match dialect {
-                Dialect::Sqlite => text.push_str(&format!("?{}", values.len())),
-                Dialect::Postgres => text.push_str(&format!("${}", values.len())),
-                Dialect::MySql => text.push('?'),
-            }
+            let _ = match dialect {
+                Dialect::Sqlite => write!(text, "?{}", values.len()),
+                Dialect::Postgres => write!(text, "${}", values.len()),
+                Dialect::MySql => write!(text, "?"),
+            };
         };
         for part in &self.parts {
             match part {
                 SqlPart::Text(t) => text.push_str(t),
                 SqlPart::Param(v) => mark(&mut text, &mut values, v.clone()),
-                SqlPart::Ident(name) => match dialect {
-                    Dialect::MySql => text.push_str(&format!("`{name}`")),
-                    Dialect::Sqlite | Dialect::Postgres => text.push_str(&format!("\"{name}\"")),
-                },
+                SqlPart::Ident(name) => {
+                    let quote = if dialect == Dialect::MySql { '`' } else { '"' };
+                    text.push(quote);
+                    text.push_str(name);
+                    text.push(quote);
+                }
                 SqlPart::List(items) => {
                     if items.is_empty() {
                         return Err(SqlError::EmptyList);

@@ -73,7 +73,9 @@ impl Finish {
                     .policy
                     .max_output()
                     .unwrap_or_else(|| Security::global().default_max_output());
-                let size = output::size(r);
+                // Serializing to measure only when the cheap bound does not settle it.
+                let fits = output::size_bound(r).is_some_and(|bound| bound <= cap);
+                let size = if fits { 0 } else { output::size(r) };
                 if size > cap {
                     *r = ToolError::new(
                         "output_too_large",
@@ -133,17 +135,41 @@ pub async fn guard<'s, S, I: SecureInput>(
     ctx: ToolCallContext<'s, S>,
 ) -> Result<Guarded<'s, S, I>, CallToolResponse> {
     let started = Instant::now();
+    let caller = Principal::from_request(&ctx.request_context);
+    let (principal, input) = admit(policy, caller, ctx.arguments)
+        .await
+        .map_err(|e| deny(*e))?;
+    Ok(Guarded {
+        service: ctx.service,
+        audit: Finish {
+            policy,
+            principal: principal.clone(),
+            started,
+        },
+        principal,
+        input,
+        context: ctx.request_context,
+    })
+}
+
+/// The checks of [`guard`] without rmcp's request: given the caller the transport
+/// authenticated (if any) and the call's arguments, decides the call — authorize (scope with
+/// implication), rate limit, parse and validate — recording every denial. `Ok` carries the
+/// caller (anonymous for a public tool called without credentials) and the validated input;
+/// `Err` the error the client gets.
+pub async fn admit<I: SecureInput>(
+    policy: &'static ToolPolicy,
+    caller: Option<Principal>,
+    arguments: Option<JsonObject>,
+) -> Result<(Principal, I), Box<ToolError>> {
     let security = Security::global();
     let tool = policy.name();
-    let principal = match (
-        Principal::from_request(&ctx.request_context),
-        policy.access(),
-    ) {
+    let principal = match (caller, policy.access()) {
         (Some(p), _) => p,
         (None, Access::Public) => Principal::anonymous(),
         (None, Access::Scope(..)) => {
             emit(&SecurityEvent::Unauthenticated { tool });
-            return Err(deny(ToolError::new(
+            return Err(Box::new(ToolError::new(
                 "unauthenticated",
                 "this tool needs credentials; none were presented",
             )));
@@ -163,7 +189,7 @@ pub async fn guard<'s, S, I: SecureInput>(
             format!("this tool needs the scope `{scope}`, which the caller was not granted"),
         )
         .with_detail("required_scope", json!(scope));
-        return Err(deny(error));
+        return Err(Box::new(error));
     }
     if let RateLimit::Limited(rate) = policy.rate() {
         let key = match policy.rate_key() {
@@ -186,7 +212,7 @@ pub async fn guard<'s, S, I: SecureInput>(
                     format!("too many calls (limit {rate}); retry after {ms} ms"),
                 )
                 .with_detail("retry_after_ms", json!(ms));
-                return Err(deny(error));
+                return Err(Box::new(error));
             }
             Err(e) => {
                 let fail_open = security.limiter_fail_open();
@@ -197,7 +223,7 @@ pub async fn guard<'s, S, I: SecureInput>(
                     fail_open,
                 });
                 if !fail_open {
-                    return Err(deny(ToolError::new(
+                    return Err(Box::new(ToolError::new(
                         "unavailable",
                         "the server cannot take this call now; retry later",
                     )));
@@ -205,7 +231,7 @@ pub async fn guard<'s, S, I: SecureInput>(
             }
         }
     }
-    let input = match parse_arguments::<I>(ctx.arguments) {
+    let input = match parse_arguments::<I>(arguments) {
         Ok(input) => input,
         Err(errors) => {
             emit(&SecurityEvent::ValidationFailed {
@@ -213,20 +239,10 @@ pub async fn guard<'s, S, I: SecureInput>(
                 subject: principal.subject(),
                 violations: errors.violations(),
             });
-            return Err(deny(ToolError::from(errors)));
+            return Err(Box::new(ToolError::from(errors)));
         }
     };
-    Ok(Guarded {
-        service: ctx.service,
-        audit: Finish {
-            policy,
-            principal: principal.clone(),
-            started,
-        },
-        principal,
-        input,
-        context: ctx.request_context,
-    })
+    Ok((principal, input))
 }
 
 fn deny(error: ToolError) -> CallToolResponse {

@@ -7,5 +7,6 @@ mod output;
 mod policy;
 
 pub use error::ToolError;
+pub use guard::admit;
 pub use output::strip_terminal_control;
 pub use policy::{Access, POLICY_META_KEY, ToolPolicy};

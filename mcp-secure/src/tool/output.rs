@@ -102,6 +102,43 @@ pub(crate) fn sanitize(result: &mut CallToolResult) {
     }
 }
 
+/// An upper bound of `result`'s size as JSON, cheap to compute (no serialization), for results
+/// made of text blocks and structured content; `None` for anything else.
+pub(crate) fn size_bound(result: &CallToolResult) -> Option<usize> {
+    // Fields, brackets and flags; every byte of a string may become `\u00XX` (6 bytes).
+    let mut bound = 256usize;
+    if result.meta.is_some() {
+        return None;
+    }
+    for block in &result.content {
+        match block {
+            ContentBlock::Text(t) if t.meta.is_none() && t.annotations.is_none() => {
+                bound = bound.checked_add(64 + t.text.len().checked_mul(6)?)?;
+            }
+            _ => return None,
+        }
+    }
+    if let Some(v) = &result.structured_content {
+        bound = bound.checked_add(value_bound(v)?)?;
+    }
+    Some(bound)
+}
+
+fn value_bound(value: &serde_json::Value) -> Option<usize> {
+    use serde_json::Value;
+    Some(match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 32,
+        Value::String(s) => 2 + s.len().checked_mul(6)?,
+        Value::Array(items) => items
+            .iter()
+            .try_fold(2usize, |n, v| n.checked_add(1 + value_bound(v)?))?,
+        Value::Object(map) => map.iter().try_fold(2usize, |n, (k, v)| {
+            n.checked_add(4 + k.len().checked_mul(6)? + value_bound(v)?)
+        })?,
+    })
+}
+
 /// The size of `result` as JSON, in bytes.
 pub(crate) fn size(result: &CallToolResult) -> usize {
     struct Count(usize);
@@ -124,6 +161,32 @@ pub(crate) fn size(result: &CallToolResult) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_bound_is_never_below_the_size() {
+        let text = "plain, \"quoted\", \u{1} control, é, \\ and \u{10348}".repeat(3);
+        for result in [
+            CallToolResult::success(vec![ContentBlock::text(text.clone())]),
+            CallToolResult::success(vec![
+                ContentBlock::text(""),
+                ContentBlock::text(text.clone()),
+            ]),
+            CallToolResult::structured(serde_json::json!({
+                "a": [1, 2.5, -3e100, null, true, text.clone()],
+                text.clone(): {"nested": [{"k": "\u{0}\u{1f}"}]},
+            })),
+            CallToolResult::structured_error(serde_json::json!({"error": {"code": "x"}})),
+        ] {
+            let bound = size_bound(&result).unwrap();
+            assert!(bound >= size(&result), "{bound} < {}", size(&result));
+        }
+        let image = CallToolResult::success(vec![ContentBlock::image("AAAA", "image/png")]);
+        assert_eq!(
+            size_bound(&image),
+            None,
+            "other blocks are measured exactly"
+        );
+    }
 
     #[test]
     fn strips_every_kind_of_escape() {

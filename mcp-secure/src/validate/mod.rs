@@ -119,13 +119,21 @@ pub fn parse_arguments<I: SecureInput>(
     arguments: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<I, ValidationErrors> {
     let value = serde_json::Value::Object(arguments.unwrap_or_default());
-    let input: I = serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut errors = ValidationErrors::new();
-        let (rule, field, message) =
-            describe_parse_error(&e.path().to_string(), &e.inner().to_string());
-        errors.push_rendered(field, rule, message);
-        errors
-    })?;
+    // Fast path without path tracking; on failure, parse again tracking the path, to name the
+    // field in the error.
+    let input = match <I as serde::Deserialize>::deserialize(&value) {
+        Ok(input) => input,
+        Err(_) => match serde_path_to_error::deserialize::<_, I>(&value) {
+            Ok(input) => input,
+            Err(e) => {
+                let mut errors = ValidationErrors::new();
+                let (rule, field, message) =
+                    describe_parse_error(&e.path().to_string(), &e.inner().to_string());
+                errors.push_rendered(field, rule, message);
+                return Err(errors);
+            }
+        },
+    };
     input.validate()?;
     Ok(input)
 }

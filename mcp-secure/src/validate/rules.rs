@@ -185,29 +185,60 @@ fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let atext = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'/'
+                    | b'='
+                    | b'?'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'{'
+                    | b'|'
+                    | b'}'
+                    | b'~'
+            )
+    };
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && local
             .split('.')
-            .all(|part| !part.is_empty() && part.chars().all(atext));
+            .all(|part| !part.is_empty() && part.bytes().all(atext));
     local_ok && is_dns_name(domain, 2)
 }
 
 fn is_dns_name(name: &str, min_labels: usize) -> bool {
-    let labels: Vec<&str> = name.split('.').collect();
-    name.len() <= 253
-        && labels.len() >= min_labels
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        && labels
-            .last()
-            .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()))
+    if name.len() > 253 {
+        return false;
+    }
+    let mut labels = 0;
+    let mut last_all_digits = false;
+    for label in name.split('.') {
+        let bytes = label.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.len() <= 63
+            && bytes[0] != b'-'
+            && bytes[bytes.len() - 1] != b'-'
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return false;
+        }
+        labels += 1;
+        last_all_digits = bytes.iter().all(u8::is_ascii_digit);
+    }
+    labels >= min_labels && !last_all_digits
 }
 
 /// `url(schemes = [...], allow_private)`: an absolute URL of at most [`URL_MAX_LENGTH`]

@@ -1,0 +1,237 @@
+//! The guard alone — scope check, limiter decision, parsing and validation of a three-field
+//! input — against the same checks written by hand, in the same run.
+//!
+//! `cargo bench -p mcp-secure --bench guard`
+//!
+//! Both sides get the caller and a fresh copy of the arguments (as rmcp hands them over) and
+//! use the same in-memory limiter; the hand-written side parses with serde
+//! (`deny_unknown_fields`) and checks the same rules with plain code.
+
+use std::{
+    sync::LazyLock,
+    task::{Context, Poll, Waker},
+};
+
+use mcp_secure::{
+    Security,
+    auth::Principal,
+    prelude::*,
+    rate::{MemoryLimiter, RateLimiter, RateSpec},
+    tool::admit,
+};
+use rmcp::{ServerHandler, handler::server::router::tool::ToolRouter, tool_handler};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+mcp_secure::scopes! {
+    /// Write notes.
+    "notes:write",
+}
+
+/// The input: three validated fields.
+#[derive(SecureInput)]
+pub struct NewNote {
+    /// 1 to 200 characters.
+    #[mcp(length(min = 1, max = 200))]
+    pub title: String,
+    /// An email address.
+    #[mcp(email)]
+    pub owner: String,
+    /// 1 to 5.
+    #[mcp(range(min = 1, max = 5))]
+    pub priority: u8,
+}
+
+#[derive(Clone)]
+struct Server {
+    tool_router: ToolRouter<Self>,
+}
+
+#[mcp_tools]
+impl Server {
+    /// Create a note.
+    #[mcp_tool(scope = "notes:write", rate = "4000000000/s")]
+    async fn notes_create(&self, input: NewNote) -> String {
+        input.title
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Server {}
+
+/// The same input for the hand-written side.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainNote {
+    title: String,
+    owner: String,
+    priority: u8,
+}
+
+fn arguments() -> Map<String, Value> {
+    json!({"title": "Groceries for the week", "owner": "alice@example.com", "priority": 3})
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+fn poll_once<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("in-memory decisions never wait"),
+    }
+}
+
+static CALLER: LazyLock<Principal> = LazyLock::new(|| Principal::new("alice", ["notes:write"]));
+
+/// What a careful author writes without mcp-secure.
+fn hand_written(
+    limiter: &MemoryLimiter,
+    caller: &Principal,
+    arguments: Map<String, Value>,
+) -> Result<PlainNote, &'static str> {
+    if !caller.scopes().iter().any(|s| s == "notes:write") {
+        return Err("insufficient_scope");
+    }
+    let rate = RateSpec::per_second(4_000_000_000);
+    if !matches!(
+        poll_once(limiter.check("notes_create", caller.subject(), rate)),
+        Ok(mcp_secure::rate::Decision::Allow)
+    ) {
+        return Err("rate_limited");
+    }
+    let note: PlainNote =
+        serde_json::from_value(Value::Object(arguments)).map_err(|_| "invalid_input")?;
+    let chars = note.title.chars().count();
+    if !(1..=200).contains(&chars) {
+        return Err("invalid_input");
+    }
+    if !is_email(&note.owner) || !(1..=5).contains(&note.priority) {
+        return Err("invalid_input");
+    }
+    Ok(note)
+}
+
+/// The same email rule as `#[mcp(email)]`: dot-atoms of RFC 5322 `atext` (at most 64 bytes)
+/// at a DNS name of two or more labels whose last is not numeric, at most 254 bytes.
+fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let atext = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(b);
+    value.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && local
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| atext(&b)))
+        && domain.len() <= 253
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && !domain
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+}
+
+fn main() {
+    Security::builder().install().unwrap();
+    let server = Server {
+        tool_router: Server::tool_router(),
+    };
+    assert_eq!(server.tool_router.list_all().len(), 1);
+    // `MCP_BENCH_RUN=<guard|hand_written>:<calls>` for instruction counts
+    // (`benches/instructions.sh`).
+    if let Ok(run) = std::env::var("MCP_BENCH_RUN") {
+        let (variant, calls) = run.split_once(':').expect("variant:calls");
+        let calls: usize = calls.parse().unwrap();
+        let policy = &Server::tool_policies()[0];
+        let limiter = MemoryLimiter::new();
+        for _ in 0..calls + 1 {
+            let (caller, args) = (CALLER.clone(), arguments());
+            match variant {
+                "guard" => {
+                    let (_, input) =
+                        poll_once(admit::<NewNote>(policy, Some(caller), Some(args))).unwrap();
+                    divan::black_box(input);
+                }
+                "hand_written" => {
+                    divan::black_box(hand_written(&limiter, &caller, args).unwrap());
+                }
+                other => panic!("unknown variant {other}"),
+            }
+        }
+        return;
+    }
+    divan::main();
+}
+
+#[divan::bench]
+fn guard(bencher: divan::Bencher) {
+    let policy = &Server::tool_policies()[0];
+    bencher
+        .with_inputs(|| (CALLER.clone(), arguments()))
+        .bench_local_values(|(caller, args)| {
+            let (_, input) = poll_once(admit::<NewNote>(policy, Some(caller), Some(args)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            input
+        });
+}
+
+#[divan::bench]
+fn hand_written_checks(bencher: divan::Bencher) {
+    let limiter = MemoryLimiter::new();
+    bencher
+        .with_inputs(|| (CALLER.clone(), arguments()))
+        .bench_local_values(|(caller, args)| hand_written(&limiter, &caller, args).unwrap());
+}
+
+/// The guard's parts, to see where its time goes.
+mod parts {
+    use super::*;
+
+    #[divan::bench]
+    fn parse_and_validate(bencher: divan::Bencher) {
+        bencher.with_inputs(arguments).bench_local_values(|args| {
+            mcp_secure::validate::parse_arguments::<NewNote>(Some(args)).unwrap()
+        });
+    }
+
+    #[divan::bench]
+    fn validate_only(bencher: divan::Bencher) {
+        let note: NewNote = serde_json::from_value(Value::Object(arguments())).unwrap();
+        bencher.bench_local(|| divan::black_box(&note).validate().is_ok());
+    }
+
+    #[divan::bench]
+    fn serde_only(bencher: divan::Bencher) {
+        bencher.with_inputs(arguments).bench_local_values(|args| {
+            serde_json::from_value::<NewNote>(Value::Object(args)).unwrap()
+        });
+    }
+
+    #[divan::bench]
+    fn scope_check(bencher: divan::Bencher) {
+        let policy = &Server::tool_policies()[0];
+        let mcp_secure::tool::Access::Scope(scope, catalog) = policy.access() else {
+            unreachable!()
+        };
+        bencher.bench_local(|| divan::black_box(&*CALLER).is_granted(scope, catalog));
+    }
+
+    #[divan::bench]
+    fn limiter_decision(bencher: divan::Bencher) {
+        let security = Security::global();
+        let rate = RateSpec::per_second(4_000_000_000);
+        bencher.bench_local(|| poll_once(security.limiter().check("notes_create", "alice", rate)));
+    }
+}

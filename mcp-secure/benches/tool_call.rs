@@ -1,0 +1,261 @@
+//! A whole tool call through rmcp, guarded by mcp-secure (scope, rate, three validated fields;
+//! over HTTP also the `AuthLayer` with an API key) against the same tool written with plain
+//! rmcp `#[tool]` and no checks, in the same run: in process (rmcp client and server over a
+//! tokio duplex pipe) and over streamable HTTP on loopback.
+//!
+//! `cargo bench -p mcp-secure --bench tool_call`
+
+use std::sync::Arc;
+
+use mcp_secure::{
+    Security,
+    auth::{ApiKeys, Principal},
+    http::AuthLayer,
+    prelude::*,
+};
+use rmcp::{
+    RoleClient, ServerHandler, ServiceExt,
+    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    model::{CallToolRequestParams, ServerCapabilities, ServerConfig},
+    service::RunningService,
+    tool, tool_handler, tool_router,
+    transport::{
+        StreamableHttpClientTransport,
+        streamable_http_client::StreamableHttpClientTransportConfig,
+        streamable_http_server::{
+            StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+        },
+    },
+};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::runtime::Runtime;
+
+mcp_secure::scopes! {
+    /// Write notes.
+    "notes:write",
+}
+
+const KEY: &str = "bench-key-0123456789abcdef";
+
+/// The guarded tool's input.
+#[derive(SecureInput)]
+pub struct NewNote {
+    /// 1 to 200 characters.
+    #[mcp(length(min = 1, max = 200))]
+    pub title: String,
+    /// An email address.
+    #[mcp(email)]
+    pub owner: String,
+    /// 1 to 5.
+    #[mcp(range(min = 1, max = 5))]
+    pub priority: u8,
+}
+
+/// The plain tool's input: the same fields, no rules.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct PlainNote {
+    /// The title.
+    pub title: String,
+    /// The owner.
+    pub owner: String,
+    /// The priority.
+    pub priority: u8,
+}
+
+#[derive(Clone)]
+struct Guarded {
+    tool_router: ToolRouter<Self>,
+}
+
+#[mcp_tools]
+impl Guarded {
+    /// Create a note.
+    #[mcp_tool(scope = "notes:write", rate = "4000000000/s")]
+    async fn notes_create(&self, input: NewNote) -> String {
+        format!("{} ({}, {})", input.title, input.owner, input.priority)
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Guarded {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+}
+
+#[derive(Clone)]
+struct Plain {
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl Plain {
+    /// Create a note.
+    #[tool(description = "Create a note.")]
+    async fn notes_create(&self, Parameters(input): Parameters<PlainNote>) -> String {
+        format!("{} ({}, {})", input.title, input.owner, input.priority)
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Plain {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+}
+
+fn guarded() -> Guarded {
+    Guarded {
+        tool_router: Guarded::tool_router(),
+    }
+}
+
+fn plain() -> Plain {
+    Plain {
+        tool_router: Plain::tool_router(),
+    }
+}
+
+fn call() -> CallToolRequestParams {
+    CallToolRequestParams::new("notes_create").with_arguments(
+        json!({"title": "Groceries for the week", "owner": "alice@example.com", "priority": 3})
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+}
+
+type Client = RunningService<RoleClient, ()>;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A client connected to `server` over an in-memory pipe.
+fn in_process<S: ServerHandler>(rt: &Runtime, server: S) -> Client {
+    rt.block_on(async {
+        let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            let running = server.serve(server_end).await.unwrap();
+            let _ = running.waiting().await;
+        });
+        ().serve(client_end).await.unwrap()
+    })
+}
+
+/// A client connected over streamable HTTP on loopback to `service`, behind `auth` if given.
+fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, secured: bool) -> Client {
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let service = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default(),
+        );
+        let mut app = axum::Router::new().nest_service("/mcp", service);
+        if secured {
+            let keys = ApiKeys::new().with_key(KEY, Principal::new("bench", ["notes:write"]));
+            let auth = AuthLayer::builder(url.as_str())
+                .verifier(keys)
+                .scopes(&MCP_SCOPES)
+                .tools(Guarded::tool_policies())
+                .build()
+                .unwrap();
+            app = app.layer(auth);
+        }
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+        if secured {
+            config = config.auth_header(KEY);
+        }
+        ().serve(StreamableHttpClientTransport::from_config(config))
+            .await
+            .unwrap()
+    })
+}
+
+fn bench_calls(bencher: divan::Bencher, rt: &Runtime, client: &Client) {
+    let ok = rt.block_on(client.call_tool(call())).unwrap();
+    assert_eq!(ok.is_error, Some(false), "{ok:?}");
+    bencher.bench_local(|| rt.block_on(client.call_tool(call())).unwrap());
+}
+
+fn main() {
+    // Over the pipe, the caller is the local principal (as over stdio).
+    Security::builder()
+        .local_principal(Principal::new("bench", ["notes:write"]))
+        .install()
+        .unwrap();
+    // `MCP_BENCH_RUN=<variant>:<calls>`: set up, make that many calls, exit (for instruction
+    // counts under callgrind, `benches/instructions.sh`).
+    if let Ok(run) = std::env::var("MCP_BENCH_RUN") {
+        let (variant, calls) = run.split_once(':').expect("variant:calls");
+        let calls: usize = calls.parse().unwrap();
+        let rt = runtime();
+        let client = match variant {
+            "in_process_guarded" => in_process(&rt, guarded()),
+            "in_process_plain" => in_process(&rt, plain()),
+            "http_guarded" => over_http(&rt, guarded(), true),
+            "http_plain" => over_http(&rt, plain(), false),
+            "http_plain_behind_auth_layer" => over_http(&rt, plain(), true),
+            other => panic!("unknown variant {other}"),
+        };
+        // One call before counting starts, so that lazy set-up is paid in both runs.
+        rt.block_on(client.call_tool(call())).unwrap();
+        for _ in 0..calls {
+            rt.block_on(client.call_tool(call())).unwrap();
+        }
+        return;
+    }
+    divan::main();
+}
+
+mod in_process {
+    use super::*;
+
+    #[divan::bench]
+    fn guarded(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = in_process(&rt, super::guarded());
+        bench_calls(bencher, &rt, &client);
+    }
+
+    #[divan::bench]
+    fn plain(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = in_process(&rt, super::plain());
+        bench_calls(bencher, &rt, &client);
+    }
+}
+
+mod http {
+    use super::*;
+
+    #[divan::bench(sample_count = 200)]
+    fn guarded(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = over_http(&rt, super::guarded(), true);
+        bench_calls(bencher, &rt, &client);
+    }
+
+    #[divan::bench(sample_count = 200)]
+    fn plain(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = over_http(&rt, super::plain(), false);
+        bench_calls(bencher, &rt, &client);
+    }
+
+    /// The breakdown: the plain tool behind the `AuthLayer` (API key, scope pre-check, body
+    /// limit, headers), without the guard.
+    #[divan::bench(sample_count = 200)]
+    fn plain_behind_auth_layer(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = over_http(&rt, super::plain(), true);
+        bench_calls(bencher, &rt, &client);
+    }
+}
