@@ -243,7 +243,8 @@ fn is_dns_name(name: &str, min_labels: usize) -> bool {
 
 /// `url(schemes = [...], allow_private)`: an absolute URL of at most [`URL_MAX_LENGTH`]
 /// characters, with one of `schemes` and a host, without credentials (`user:pass@`); unless
-/// `allow_private`, a host that is `localhost` or an IP literal in a loopback, private,
+/// `allow_private`, a host that is a single-label name (`intranet`: search domains complete it),
+/// `localhost`, `*.local`, `*.internal` or `*.home.arpa`, or an IP literal in a loopback, private,
 /// link-local, shared, unspecified, documentation or multicast range is refused (however the
 /// IP is written: `127.1`, `2130706433`, `0x7f.0.0.1` and `[::ffff:127.0.0.1]` all count).
 ///
@@ -278,6 +279,11 @@ fn check_url(value: &str, schemes: &[&str], allow_private: bool) -> Result<(), S
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("must not contain spaces or control characters".into());
     }
+    // Parsers disagree on `\` (WHATWG reads it as `/`, others as part of the user name), so a
+    // URL checked by one could reach another host through another.
+    if value.contains('\\') {
+        return Err("must not contain a backslash".into());
+    }
     let url = url::Url::parse(value)
         .map_err(|_| format!("must be an absolute URL starting with {}", allowed()))?;
     if !schemes.iter().any(|s| s.eq_ignore_ascii_case(url.scheme())) {
@@ -293,7 +299,12 @@ fn check_url(value: &str, schemes: &[&str], allow_private: bool) -> Result<(), S
     let private = match host {
         url::Host::Domain(d) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
+            // A single-label name (`intranet`, `metadata`) is completed by the resolver's search
+            // domains, so it reaches the local network; so do the special-use names.
+            !d.contains('.')
+                || ["localhost", "local", "internal", "home.arpa"]
+                    .iter()
+                    .any(|tld| d == *tld || d.ends_with(&format!(".{tld}")))
         }
         url::Host::Ipv4(ip) => is_private_v4(ip),
         url::Host::Ipv6(ip) => is_private_v6(ip),
@@ -511,6 +522,14 @@ mod tests {
             "https://[fd00::1]",
             "https://[fe80::1]",
             "https://[64:ff9b::10.0.0.1]",
+            "https://intranet/x",
+            "https://metadata/computeMetadata/v1/",
+            "https:///hook",
+            "https://printer.local",
+            "https://metadata.google.internal",
+            "https://nas.home.arpa",
+            "https://hooks.example.com\\@127.0.0.1/",
+            "https:\\\\127.0.0.1",
             "notaurl",
             "",
         ] {

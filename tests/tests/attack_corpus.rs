@@ -1,0 +1,629 @@
+//! A corpus of hostile inputs sent over real HTTP to the demo: SQL injection, path traversal,
+//! SSRF URLs, HTML/XSS, Unicode tricks, invalid UTF-8, oversized and deeply nested JSON, wrong
+//! types, extra and duplicate fields, out-of-range numbers, and malformed JSON-RPC envelopes.
+//! Each must get a clear refusal (an HTTP 4xx or a tool error with a stable code), or be stored
+//! as inert data and read back unchanged; no response may carry internals; and the server must
+//! keep serving throughout.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// What no response may contain: internals, paths, SQL, the secret file, the JWT secret.
+const FORBIDDEN: &[&str] = &[
+    "panicked",
+    "backtrace",
+    "/tmp/",
+    "/work/",
+    "/root/",
+    "src/",
+    ".rs:",
+    "sqlx",
+    "SqliteError",
+    "SELECT ",
+    "INSERT ",
+    "top secret",
+    JWT_SECRET,
+    "alice-writer-key-000",
+];
+
+/// A raw MCP session over HTTP, as a hostile client would drive it.
+struct Session {
+    http: reqwest::Client,
+    url: String,
+    id: String,
+    auth: String,
+    seen: usize,
+}
+
+impl Session {
+    async fn open(url: &str, key: &str) -> Session {
+        let http = reqwest::Client::new();
+        let auth = format!("Bearer {key}");
+        let init = post_initialize(url, Some(&auth)).await;
+        assert_eq!(init.status(), 200);
+        let id = init.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let _ = init.text().await;
+        let session = Session {
+            http,
+            url: url.to_owned(),
+            id,
+            auth,
+            seen: 0,
+        };
+        let (status, _) = session
+            .raw(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_vec())
+            .await;
+        assert!(status < 300, "{status}");
+        session
+    }
+
+    /// Posts `body` as it is; returns the status and the body text.
+    async fn raw(&self, body: Vec<u8>) -> (u16, String) {
+        let response = self
+            .http
+            .post(&self.url)
+            .header("Authorization", &self.auth)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .header("Mcp-Session-Id", &self.id)
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Calls `tool` with `arguments` (any JSON) and returns the status and the JSON-RPC answer.
+    async fn call(&mut self, tool: &str, arguments: Value) -> (u16, Value) {
+        let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}});
+        let (status, text) = self.raw(body.to_string().into_bytes()).await;
+        self.seen += 1;
+        (status, answer(&text))
+    }
+}
+
+/// The JSON-RPC message in a response body (plain JSON or the `data:` lines of an SSE stream).
+fn answer(text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("id").is_some())
+        .unwrap_or(Value::Null)
+}
+
+/// The error code of a refused call: a tool error's `code`, or `jsonrpc:<code>`.
+fn refusal(answer: &Value) -> Option<String> {
+    if answer["result"]["isError"] == true {
+        return answer["result"]["structuredContent"]["error"]["code"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    answer["error"]["code"]
+        .as_i64()
+        .map(|c| format!("jsonrpc:{c}"))
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for bad in FORBIDDEN {
+        assert!(
+            !text.contains(bad),
+            "{what}: the response contains {bad:?}: {text}"
+        );
+    }
+}
+
+/// One session per caller, used in turn, so that the per-caller rate limits (a correct refusal,
+/// but not the one under test) are not what answers.
+struct Callers {
+    sessions: Vec<Session>,
+    next: usize,
+}
+
+impl Callers {
+    async fn open(url: &str, n: usize) -> Callers {
+        let mut sessions = Vec::new();
+        for i in 0..n {
+            sessions.push(Session::open(url, &key(i)).await);
+        }
+        Callers { sessions, next: 0 }
+    }
+
+    fn next(&mut self) -> &mut Session {
+        self.next = (self.next + 1) % self.sessions.len();
+        &mut self.sessions[self.next]
+    }
+}
+
+const CALLERS: usize = 12;
+
+fn key(i: usize) -> String {
+    format!("corpus-key-{i:02}-0123456789")
+}
+
+fn keys() -> String {
+    (0..CALLERS)
+        .map(|i| format!("{} user{i} notes:write files:read webhooks:write", key(i)))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Calls that must be refused with one of `codes`.
+async fn expect_refused(
+    s: &mut Session,
+    tool: &str,
+    arguments: Value,
+    codes: &[&str],
+    count: &mut usize,
+) {
+    let what = format!("{tool} {arguments}");
+    let (status, answer) = s.call(tool, arguments).await;
+    assert_clean(&what, &answer.to_string());
+    let code = refusal(&answer);
+    assert!(
+        status < 500,
+        "{what}: HTTP {status}, the server must not fail"
+    );
+    // `jsonrpc:*` stands for any JSON-RPC error (rmcp refusing the envelope before any tool).
+    let accepted =
+        |c: &str| codes.contains(&c) || (codes.contains(&"jsonrpc:*") && c.starts_with("jsonrpc:"));
+    assert!(
+        code.as_deref().is_some_and(accepted),
+        "{what}: expected one of {codes:?}, got HTTP {status} {answer}"
+    );
+    *count += 1;
+}
+
+#[tokio::test]
+async fn the_corpus_is_refused_or_inert() {
+    let (files, _outside) = files_dir();
+    let keys = keys();
+    let server = HttpServer::start(Some(&keys), files.path());
+    let mut callers = Callers::open(&server.url, CALLERS).await;
+    let mut count = 0;
+
+    // SQL injection and HTML/XSS in every text field: stored as inert data, read back unchanged,
+    // and searching for them finds exactly the literal text.
+    let inert = [
+        "' OR '1'='1",
+        "'; DROP TABLE notes; --",
+        "1; DELETE FROM notes",
+        "\" OR \"\"=\"",
+        "x' UNION SELECT owner, title, body, tags, created_at FROM notes --",
+        "'||(SELECT secret FROM webhooks)||'",
+        "admin'--",
+        "%' AND 1=1 AND '%'='",
+        "_%_%_%",
+        "\\",
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "\"><svg onload=alert(1)>",
+        "javascript:alert(1)",
+        "{{7*7}} ${7*7} <%= 7*7 %>",
+        "\u{ff1c}script\u{ff1e}",
+        "раураl.com (Cyrillic homoglyphs)",
+        "emoji 🦀 and astral 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        "zero\u{200b}width\u{200d}joiners",
+        "combining e\u{301}\u{301}\u{301}",
+    ];
+    for text in inert {
+        let s = callers.next();
+        let (status, created) = s
+            .call(
+                "notes_create",
+                json!({"title": text, "body": text, "tags": ["corpus"]}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(created["result"]["isError"], false, "{text:?}: {created}");
+        let note = &created["result"]["structuredContent"];
+        assert_eq!(note["title"], text, "stored unchanged");
+        let id = note["id"].clone();
+        let (_, got) = s.call("notes_get", json!({"id": id})).await;
+        assert_eq!(got["result"]["structuredContent"]["title"], text);
+        assert_eq!(got["result"]["structuredContent"]["body"], text);
+        let (_, found) = s
+            .call(
+                "notes_search",
+                json!({"query": text, "sort": "title", "limit": 100}),
+            )
+            .await;
+        let notes = found["result"]["structuredContent"]["notes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            notes
+                .iter()
+                .all(|n| n["title"].as_str().unwrap().contains(text)),
+            "{text:?}: search matched only literal occurrences: {found}"
+        );
+        assert!(notes.iter().any(|n| n["id"] == id));
+        count += 4;
+    }
+
+    // Control characters and bidi tricks in a title are refused (no_control).
+    for text in [
+        "evil\u{202e}txt.exe",
+        "a\u{2066}b",
+        "line\nbreak",
+        "nul\u{0}byte",
+        "esc\u{1b}[31mred",
+        "bell\u{7}",
+        "c1\u{85}",
+        "rlm\u{200f}",
+        "alm\u{61c}",
+    ] {
+        expect_refused(
+            callers.next(),
+            "notes_create",
+            json!({"title": text, "body": ""}),
+            &["invalid_input"],
+            &mut count,
+        )
+        .await;
+    }
+
+    // Path traversal: refused, and the file outside is never read.
+    for path in [
+        "../secret.txt",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "//etc/passwd",
+        "sub/../../secret.txt",
+        "./../secret.txt",
+        "sub/../..",
+        "..",
+        "..\\secret.txt",
+        "sub\\..\\..\\secret.txt",
+        "C:\\Windows\\win.ini",
+        "C:/Windows/win.ini",
+        "c:secret.txt",
+        "\\\\server\\share\\x",
+        "hello.txt\u{0}.png",
+        "\u{0}",
+        "escape/secret.txt",
+        "escape",
+        "%2e%2e/secret.txt",
+        "%2e%2e%2fsecret.txt",
+        "..%2fsecret.txt",
+        "%252e%252e/secret.txt",
+        "\u{2024}\u{2024}/secret.txt",
+        "\u{ff0e}\u{ff0e}/secret.txt",
+        "sub/inner.txt/../../../secret.txt",
+        "",
+        "missing.txt",
+        "sub",
+        &"a/".repeat(600),
+    ] {
+        let (status, answer) = callers
+            .next()
+            .call("files_read", json!({"path": path, "max_bytes": 1000}))
+            .await;
+        let text = answer.to_string();
+        assert_clean(path, &text);
+        assert!(status < 500);
+        let code = refusal(&answer);
+        assert!(
+            matches!(
+                code.as_deref(),
+                Some("invalid_input" | "not_found" | "not_a_file")
+            ),
+            "{path:?}: {answer}"
+        );
+        count += 1;
+    }
+
+    // SSRF: webhook URLs that reach the server's own network are refused.
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://127.1/hook",
+        "https://2130706433/hook",
+        "https://0x7f000001/hook",
+        "https://0177.0.0.1/hook",
+        "https://0x7f.0.0.1/hook",
+        "https://0/hook",
+        "https://0.0.0.0/hook",
+        "https://localhost/hook",
+        "https://LOCALHOST./hook",
+        "https://sub.localhost/hook",
+        "https://[::1]/hook",
+        "https://[::]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[::ffff:7f00:1]/hook",
+        "https://[0:0:0:0:0:ffff:127.0.0.1]/hook",
+        "https://10.0.0.1/hook",
+        "https://172.16.0.1/hook",
+        "https://192.168.1.1/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://100.64.0.1/hook",
+        "https://[fe80::1]/hook",
+        "https://[fc00::1]/hook",
+        "https://[fd00:ec2::254]/hook",
+        "https://224.0.0.1/hook",
+        "https://255.255.255.255/hook",
+        "http://hooks.example.com/hook",
+        "ftp://hooks.example.com/hook",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:6379/_INFO",
+        "javascript:alert(1)",
+        "https://user:pass@hooks.example.com/hook",
+        "//hooks.example.com/hook",
+        "https:///hook",
+        "https://hooks.example.com\\@127.0.0.1/",
+        "https:// hooks.example.com",
+        "",
+    ] {
+        expect_refused(
+            callers.next(),
+            "webhook_register",
+            json!({"url": url, "secret": "0123456789abcdef-secret"}),
+            &["invalid_input"],
+            &mut count,
+        )
+        .await;
+    }
+
+    // Oversized values, wrong types, extra fields, numbers out of range or as strings.
+    let long = "x".repeat(201);
+    let huge = "y".repeat(10_001);
+    for (tool, arguments) in [
+        ("notes_create", json!({"title": long, "body": ""})),
+        ("notes_create", json!({"title": "t", "body": huge})),
+        ("notes_create", json!({"title": "", "body": ""})),
+        (
+            "notes_create",
+            json!({"title": "t", "body": "", "tags": vec!["a"; 11]}),
+        ),
+        (
+            "notes_create",
+            json!({"title": "t", "body": "", "tags": ["UPPER"]}),
+        ),
+        (
+            "notes_create",
+            json!({"title": "t", "body": "", "tags": ["a".repeat(33)]}),
+        ),
+        (
+            "notes_create",
+            json!({"title": "t", "body": "", "tags": "a"}),
+        ),
+        (
+            "notes_create",
+            json!({"title": "t", "body": "", "tags": [1]}),
+        ),
+        ("notes_create", json!({"title": 5, "body": ""})),
+        ("notes_create", json!({"title": null, "body": ""})),
+        ("notes_create", json!({"title": ["t"], "body": ""})),
+        ("notes_create", json!({"title": {"t": 1}, "body": ""})),
+        ("notes_create", json!({"title": true, "body": ""})),
+        ("notes_create", json!({"body": ""})),
+        ("notes_create", json!({})),
+        ("notes_create", json!([])),
+        ("notes_create", json!("title")),
+        (
+            "notes_create",
+            json!({"title": "t", "body": "", "owner": "alice"}),
+        ),
+        ("notes_create", json!({"title": "t", "body": "", "id": 1})),
+        (
+            "notes_create",
+            json!({"title": "t", "body": "", "__proto__": {"admin": true}}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title", "limit": 0}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title", "limit": 101}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title", "limit": -1}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title", "limit": 4294967296u64}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title", "limit": 1.5}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title", "limit": "10"}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title", "limit": 1e3}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "owner", "limit": 10}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "title; DROP TABLE notes", "limit": 10}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "", "sort": "TITLE", "limit": 10}),
+        ),
+        (
+            "notes_search",
+            json!({"query": "q".repeat(201), "sort": "title", "limit": 10}),
+        ),
+        ("notes_get", json!({"id": "1"})),
+        ("notes_get", json!({"id": "1 OR 1=1"})),
+        ("notes_get", json!({"id": 0})),
+        ("notes_get", json!({"id": -1})),
+        ("notes_get", json!({"id": 1.5})),
+        ("notes_get", json!({"id": 9.3e18})),
+        ("notes_get", json!({"id": 18446744073709551615u64})),
+        ("notes_get", json!({"id": null})),
+        ("notes_get", json!({"id": [1]})),
+        ("notes_delete", json!({"id": "*"})),
+        ("files_read", json!({"path": "hello.txt", "max_bytes": 0})),
+        (
+            "files_read",
+            json!({"path": "hello.txt", "max_bytes": 1048577}),
+        ),
+        (
+            "files_read",
+            json!({"path": "hello.txt", "max_bytes": "64"}),
+        ),
+        ("files_read", json!({"path": 1, "max_bytes": 64})),
+        (
+            "webhook_register",
+            json!({"url": "https://hooks.example.com", "secret": "short"}),
+        ),
+        (
+            "webhook_register",
+            json!({"url": "https://hooks.example.com", "secret": "s".repeat(257)}),
+        ),
+        (
+            "webhook_register",
+            json!({"url": "https://hooks.example.com", "secret": 1234567890123456u64}),
+        ),
+        (
+            "webhook_register",
+            json!({"url": format!("https://{}.example.com", "a".repeat(2100)), "secret": "0123456789abcdef"}),
+        ),
+        ("whoami", json!({"extra": 1})),
+    ] {
+        expect_refused(
+            callers.next(),
+            tool,
+            arguments,
+            &["invalid_input", "jsonrpc:*"],
+            &mut count,
+        )
+        .await;
+    }
+
+    // Unknown tools are a JSON-RPC error or a tool error, never a crash.
+    for tool in [
+        "notes_drop",
+        "../whoami",
+        "",
+        "whoami\u{0}",
+        &"t".repeat(5000),
+    ] {
+        let (status, answer) = callers.next().call(tool, json!({})).await;
+        assert!(status < 500, "{tool:?}");
+        assert_clean(tool, &answer.to_string());
+        assert!(
+            refusal(&answer).is_some() || status >= 400,
+            "{tool:?}: {answer}"
+        );
+        count += 1;
+    }
+
+    // Raw bodies: invalid UTF-8, deep nesting, duplicate keys, malformed envelopes, batches.
+    let deep_array = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"notes_create","arguments":{{"title":{}1{},"body":""}}}}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let deep_object = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"whoami","arguments":{}{}}}}}"#,
+        r#"{"a":"#.repeat(5_000),
+        "}".repeat(5_000)
+    );
+    let duplicate = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes_create","arguments":{"title":"first","title":"second","body":""}}}"#;
+    let bodies: Vec<Vec<u8>> = vec![
+        b"\xff\xfe\xfd".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\xc0\xafoverlong\",\"body\":\"\"}}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\xed\xa0\x80surrogate\",\"body\":\"\"}}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\\ud800lone\",\"body\":\"\"}}}".to_vec(),
+        deep_array.into_bytes(),
+        deep_object.into_bytes(),
+        duplicate.to_vec(),
+        b"".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"{}".to_vec(),
+        b"42".to_vec(),
+        b"\"tools/call\"".to_vec(),
+        b"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"tools/list\"}".to_vec(),
+        b"{\"id\":1,\"method\":\"tools/list\"}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"tools/list\"}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":42}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\"}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":\"x\"}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":42}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":[]}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":\"x\"}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no/such/method\"}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}".to_vec(),
+        b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}]".to_vec(),
+        b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"batched\",\"body\":\"\"}}}]".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1e999,\"method\":\"tools/list\"}".to_vec(),
+        b"\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}".to_vec(),
+        vec![b' '; 100_000],
+    ];
+    for body in bodies {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
+        let (status, text) = callers.next().raw(body).await;
+        assert!(status < 500, "{shown:?}: HTTP {status}: {text}");
+        assert_clean(&shown, &text);
+        if status == 200 {
+            // Answered in-band: the only thing created may be the valid batched or duplicate
+            // note, never one with a broken title.
+            let a = answer(&text);
+            assert!(
+                a.is_null() || a.get("error").is_some() || a.get("result").is_some(),
+                "{shown:?}: {text}"
+            );
+        }
+        count += 1;
+    }
+
+    // Bodies over the limit get 413, and the server keeps serving.
+    let (status, _) = callers.next().raw(vec![b'['; 5 << 20]).await;
+    assert_eq!(status, 413);
+    count += 1;
+
+    // Still serving, each caller still itself, and nothing with a broken title was stored.
+    let mut calls = 0;
+    for (i, s) in callers.sessions.iter_mut().enumerate() {
+        let (status, who) = s.call("whoami", json!({})).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            who["result"]["structuredContent"]["subject"],
+            format!("user{i}")
+        );
+        let (_, all) = s
+            .call(
+                "notes_search",
+                json!({"query": "", "sort": "created", "limit": 100}),
+            )
+            .await;
+        for note in all["result"]["structuredContent"]["notes"]
+            .as_array()
+            .unwrap()
+        {
+            let title = note["title"].as_str().unwrap();
+            assert!(
+                !title.contains('\u{fffd}') || inert.contains(&title),
+                "{title:?}"
+            );
+            assert!(!title.chars().any(char::is_control), "{title:?}");
+        }
+        calls += s.seen;
+    }
+    assert!(count >= 200, "the corpus has {count} inputs");
+    eprintln!("attack corpus: {count} hostile inputs, {calls} tool calls");
+}
