@@ -5,6 +5,8 @@
 //! Each macro is a pipeline you can read in its folder: `syntax` (parse the tokens), `check`
 //! (validate and build the model, collecting every error), `emit` (generate code).
 
+#![forbid(unsafe_code)]
+
 mod ctxt;
 mod grammar;
 mod html;

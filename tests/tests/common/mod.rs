@@ -176,6 +176,11 @@ impl HttpServer {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server printed since start-up (or the last call).
     pub fn drain_stderr(&self) -> Vec<String> {
         let mut lines = Vec::new();
