@@ -50,6 +50,50 @@ impl Input {
     }
 }
 
+/// The pipeline of a template macro: parse the invocation, check that the template is a string
+/// literal (`not_literal` says why it must be), `scan` it, and let `emit` turn the pieces into
+/// code, resolving placeholders through [`Args`]. Errors from every step are reported together,
+/// followed by `fallback`: an expression of the macro's type, so that the code around stays
+/// checkable.
+pub fn expand<P>(
+    input: TokenStream,
+    not_literal: &str,
+    scan: fn(&str) -> Result<Vec<P>, String>,
+    fallback: TokenStream,
+    emit: impl FnOnce(Vec<P>, &mut Args<'_>, &mut Errors) -> TokenStream,
+) -> TokenStream {
+    let input = match syn::parse2::<Input>(input) {
+        Ok(input) => input,
+        Err(e) => return e.into_compile_error(),
+    };
+    let mut errors = Errors::default();
+    let failed = |errors: Errors| {
+        let error = match errors.into_result() {
+            Err(e) => e.into_compile_error(),
+            Ok(()) => TokenStream::new(),
+        };
+        quote!({ #error; #fallback })
+    };
+    let Some(lit) = input.literal(&mut errors, not_literal) else {
+        return failed(errors);
+    };
+    let pieces = match scan(&lit.value()) {
+        Ok(pieces) => pieces,
+        Err(msg) => {
+            errors.spanned(&lit, msg);
+            return failed(errors);
+        }
+    };
+    let mut args = Args::new(&input, &lit);
+    let code = emit(pieces, &mut args, &mut errors);
+    args.finish(&mut errors);
+    if errors.is_empty() {
+        code
+    } else {
+        failed(errors)
+    }
+}
+
 /// Resolves placeholders to expressions and remembers which named arguments were used.
 pub struct Args<'a> {
     input: &'a Input,

@@ -85,6 +85,17 @@ fn poll_once<F: std::future::Future>(f: F) -> F::Output {
 
 static CALLER: LazyLock<Principal> = LazyLock::new(|| Principal::new("alice", ["notes:write"]));
 
+/// The guard's checks on one call.
+fn guarded(
+    policy: &'static mcp_secure::tool::ToolPolicy,
+    caller: Principal,
+    arguments: Map<String, Value>,
+) -> NewNote {
+    let (_, input) = poll_once(admit::<NewNote>(policy, Some(caller), Some(arguments)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    input
+}
+
 /// What a careful author writes without mcp-secure.
 fn hand_written(
     limiter: &MemoryLimiter,
@@ -160,9 +171,7 @@ fn main() {
             let (caller, args) = (CALLER.clone(), arguments());
             match variant {
                 "guard" => {
-                    let (_, input) =
-                        poll_once(admit::<NewNote>(policy, Some(caller), Some(args))).unwrap();
-                    divan::black_box(input);
+                    divan::black_box(guarded(policy, caller, args));
                 }
                 "hand_written" => {
                     divan::black_box(hand_written(&limiter, &caller, args).unwrap());
@@ -180,11 +189,7 @@ fn guard(bencher: divan::Bencher) {
     let policy = &Server::tool_policies()[0];
     bencher
         .with_inputs(|| (CALLER.clone(), arguments()))
-        .bench_local_values(|(caller, args)| {
-            let (_, input) = poll_once(admit::<NewNote>(policy, Some(caller), Some(args)))
-                .unwrap_or_else(|e| panic!("{e}"));
-            input
-        });
+        .bench_local_values(|(caller, args)| guarded(policy, caller, args));
 }
 
 #[divan::bench]

@@ -49,6 +49,54 @@ fn setup() -> (Runtime, SqlitePool) {
 
 const SELECT: &str = "SELECT id, title FROM notes WHERE owner = ?1 AND title LIKE ?2 ESCAPE '\\' ORDER BY id LIMIT ?3";
 
+// The four operations measured, each the same in the timed and the counted runs.
+
+fn select_macro(rt: &Runtime, pool: &SqlitePool, pattern: &str) {
+    let rows: Vec<Note> = rt
+        .block_on(
+            sql!("SELECT id, title FROM notes WHERE owner = {o} AND title LIKE {pattern} ESCAPE '\\' ORDER BY id LIMIT {n}", o = "alice", n = 10)
+                .fetch_all(pool),
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 10);
+}
+
+fn select_sqlx(rt: &Runtime, pool: &SqlitePool, pattern: &str) {
+    let rows: Vec<Note> = rt
+        .block_on(
+            sqlx::query_as(SELECT)
+                .bind("alice")
+                .bind(pattern)
+                .bind(10_i64)
+                .fetch_all(pool),
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 10);
+}
+
+fn insert_macro(rt: &Runtime, pool: &SqlitePool) -> u64 {
+    rt.block_on(
+        sql!(
+            "INSERT INTO notes (owner, title) VALUES ({o}, {t})",
+            o = "carol",
+            t = "a new note"
+        )
+        .execute(pool),
+    )
+    .unwrap()
+}
+
+fn insert_sqlx(rt: &Runtime, pool: &SqlitePool) -> u64 {
+    rt.block_on(
+        sqlx::query("INSERT INTO notes (owner, title) VALUES (?1, ?2)")
+            .bind("carol")
+            .bind("a new note")
+            .execute(pool),
+    )
+    .unwrap()
+    .rows_affected()
+}
+
 fn main() {
     // `MCP_BENCH_RUN=<select_macro|select_sqlx|insert_macro|insert_sqlx>:<calls>` for
     // instruction counts (`benches/instructions.sh`).
@@ -59,46 +107,13 @@ fn main() {
         let pattern = like_contains("note");
         for _ in 0..calls + 1 {
             match variant {
-                "select_macro" => {
-                    let rows: Vec<Note> = rt
-                        .block_on(
-                            sql!("SELECT id, title FROM notes WHERE owner = {o} AND title LIKE {pattern} ESCAPE '\\' ORDER BY id LIMIT {n}", o = "alice", n = 10)
-                                .fetch_all(&pool),
-                        )
-                        .unwrap();
-                    assert_eq!(rows.len(), 10);
-                }
-                "select_sqlx" => {
-                    let rows: Vec<Note> = rt
-                        .block_on(
-                            sqlx::query_as(SELECT)
-                                .bind("alice")
-                                .bind(&pattern)
-                                .bind(10_i64)
-                                .fetch_all(&pool),
-                        )
-                        .unwrap();
-                    assert_eq!(rows.len(), 10);
-                }
+                "select_macro" => select_macro(&rt, &pool, &pattern),
+                "select_sqlx" => select_sqlx(&rt, &pool, &pattern),
                 "insert_macro" => {
-                    rt.block_on(
-                        sql!(
-                            "INSERT INTO notes (owner, title) VALUES ({o}, {t})",
-                            o = "carol",
-                            t = "a new note"
-                        )
-                        .execute(&pool),
-                    )
-                    .unwrap();
+                    insert_macro(&rt, &pool);
                 }
                 "insert_sqlx" => {
-                    rt.block_on(
-                        sqlx::query("INSERT INTO notes (owner, title) VALUES (?1, ?2)")
-                            .bind("carol")
-                            .bind("a new note")
-                            .execute(&pool),
-                    )
-                    .unwrap();
+                    insert_sqlx(&rt, &pool);
                 }
                 other => panic!("unknown variant {other}"),
             }
@@ -115,33 +130,14 @@ mod select {
     fn sql_macro(bencher: divan::Bencher) {
         let (rt, pool) = setup();
         let pattern = like_contains("note");
-        bencher.bench_local(|| {
-            let rows: Vec<Note> = rt
-                .block_on(
-                    sql!("SELECT id, title FROM notes WHERE owner = {o} AND title LIKE {pattern} ESCAPE '\\' ORDER BY id LIMIT {n}", o = "alice", n = 10)
-                        .fetch_all(&pool),
-                )
-                .unwrap();
-            assert_eq!(rows.len(), 10);
-        });
+        bencher.bench_local(|| super::select_macro(&rt, &pool, &pattern));
     }
 
     #[divan::bench]
     fn sqlx_by_hand(bencher: divan::Bencher) {
         let (rt, pool) = setup();
         let pattern = like_contains("note");
-        bencher.bench_local(|| {
-            let rows: Vec<Note> = rt
-                .block_on(
-                    sqlx::query_as(SELECT)
-                        .bind("alice")
-                        .bind(&pattern)
-                        .bind(10_i64)
-                        .fetch_all(&pool),
-                )
-                .unwrap();
-            assert_eq!(rows.len(), 10);
-        });
+        bencher.bench_local(|| super::select_sqlx(&rt, &pool, &pattern));
     }
 }
 
@@ -151,31 +147,12 @@ mod insert {
     #[divan::bench]
     fn sql_macro(bencher: divan::Bencher) {
         let (rt, pool) = setup();
-        bencher.bench_local(|| {
-            rt.block_on(
-                sql!(
-                    "INSERT INTO notes (owner, title) VALUES ({o}, {t})",
-                    o = "carol",
-                    t = "a new note"
-                )
-                .execute(&pool),
-            )
-            .unwrap()
-        });
+        bencher.bench_local(|| super::insert_macro(&rt, &pool));
     }
 
     #[divan::bench]
     fn sqlx_by_hand(bencher: divan::Bencher) {
         let (rt, pool) = setup();
-        bencher.bench_local(|| {
-            rt.block_on(
-                sqlx::query("INSERT INTO notes (owner, title) VALUES (?1, ?2)")
-                    .bind("carol")
-                    .bind("a new note")
-                    .execute(&pool),
-            )
-            .unwrap()
-            .rows_affected()
-        });
+        bencher.bench_local(|| super::insert_sqlx(&rt, &pool));
     }
 }

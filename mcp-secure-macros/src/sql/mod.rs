@@ -6,69 +6,43 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::LitStr;
 
-use crate::{
-    ctxt::Errors,
-    template::{Args, Input},
-};
+use crate::{ctxt::Errors, template};
 use scan::Piece;
 
 pub fn expand(input: TokenStream) -> TokenStream {
-    let input = match syn::parse2::<Input>(input) {
-        Ok(input) => input,
-        Err(e) => return e.into_compile_error(),
-    };
-    let mut errors = Errors::default();
-    let Some(lit) = input.literal(
-        &mut errors,
+    template::expand(
+        input,
         "sql! takes a string literal as its template: a `String`, `format!` or `concat!` could carry text from a caller into the SQL; write the query as one literal and pass values as {placeholders}",
-    ) else {
-        return fallback_with(errors);
-    };
-    let pieces = match scan::scan(&lit.value()) {
-        Ok(pieces) => pieces,
-        Err(msg) => {
-            errors.spanned(&lit, msg);
-            return fallback_with(errors);
-        }
-    };
-    let mut args = Args::new(&input, &lit);
-    let mut parts = Vec::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(text) => parts.push(quote!(::mcp_secure::__private::SqlPart::Text(#text))),
-            Piece::Placeholder { expr, modifier, .. } => {
-                let Some((value, span)) = args.resolve(&expr, &mut errors) else {
-                    continue;
-                };
-                // Spanned at the placeholder's source, so a type error points there.
-                parts.push(match modifier.as_deref() {
-                    Some("ident") => {
-                        quote_spanned!(span=> ::mcp_secure::__private::SqlPart::ident(&(#value)))
+        scan::scan,
+        quote!(::mcp_secure::sql::Sql::__from_parts(::std::vec::Vec::new())),
+        |pieces, args, errors| {
+            let mut parts = Vec::new();
+            for piece in pieces {
+                match piece {
+                    Piece::Text(text) => {
+                        parts.push(quote!(::mcp_secure::__private::SqlPart::Text(#text)))
                     }
-                    Some("list") => {
-                        quote_spanned!(span=> ::mcp_secure::__private::SqlPart::list(&(#value)))
+                    Piece::Placeholder { expr, modifier, .. } => {
+                        let Some((value, span)) = args.resolve(&expr, errors) else {
+                            continue;
+                        };
+                        // Spanned at the placeholder's source, so a type error points there.
+                        parts.push(match modifier.as_deref() {
+                            Some("ident") => quote_spanned!(span=>
+                                ::mcp_secure::__private::SqlPart::ident(&(#value))),
+                            Some("list") => quote_spanned!(span=>
+                                ::mcp_secure::__private::SqlPart::list(&(#value))),
+                            _ => quote_spanned!(span=>
+                                ::mcp_secure::__private::SqlPart::param(&(#value))),
+                        });
                     }
-                    _ => quote_spanned!(span=> ::mcp_secure::__private::SqlPart::param(&(#value))),
-                });
+                }
             }
-        }
-    }
-    args.finish(&mut errors);
-    if !errors.is_empty() {
-        return fallback_with(errors);
-    }
-    quote!(::mcp_secure::sql::Sql::__from_parts(
-        ::std::vec![#(#parts),*]
-    ))
-}
-
-/// The errors, and an expression of the right type so that the code around stays checkable.
-fn fallback_with(errors: Errors) -> TokenStream {
-    let error = match errors.into_result() {
-        Err(e) => e.into_compile_error(),
-        Ok(()) => TokenStream::new(),
-    };
-    quote!({ #error; ::mcp_secure::sql::Sql::__from_parts(::std::vec::Vec::new()) })
+            quote!(::mcp_secure::sql::Sql::__from_parts(
+                ::std::vec![#(#parts),*]
+            ))
+        },
+    )
 }
 
 /// `#[derive(SqlIdent)]` on an enum of unit variants: each variant is an identifier, checked

@@ -73,10 +73,7 @@ impl Finish {
                     .policy
                     .max_output()
                     .unwrap_or_else(|| Security::global().default_max_output());
-                // Serializing to measure only when the cheap bound does not settle it.
-                let fits = output::size_bound(r).is_some_and(|bound| bound <= cap);
-                let size = if fits { 0 } else { output::size(r) };
-                if size > cap {
+                if let Some(size) = output::oversize(r, cap) {
                     *r = ToolError::new(
                         "output_too_large",
                         format!("the result has {size} bytes, more than this tool may return ({cap}); ask for less"),

@@ -102,9 +102,19 @@ pub(crate) fn sanitize(result: &mut CallToolResult) {
     }
 }
 
+/// `Some(size)` when `result` is larger than `cap` bytes as JSON. Serializes to measure only
+/// when the cheap upper bound does not settle it.
+pub(crate) fn oversize(result: &CallToolResult, cap: usize) -> Option<usize> {
+    if size_bound(result).is_some_and(|bound| bound <= cap) {
+        return None;
+    }
+    let size = size(result);
+    (size > cap).then_some(size)
+}
+
 /// An upper bound of `result`'s size as JSON, cheap to compute (no serialization), for results
 /// made of text blocks and structured content; `None` for anything else.
-pub(crate) fn size_bound(result: &CallToolResult) -> Option<usize> {
+fn size_bound(result: &CallToolResult) -> Option<usize> {
     // Fields, brackets and flags; every byte of a string may become `\u00XX` (6 bytes).
     let mut bound = 256usize;
     if result.meta.is_some() {
@@ -140,7 +150,7 @@ fn value_bound(value: &serde_json::Value) -> Option<usize> {
 }
 
 /// The size of `result` as JSON, in bytes.
-pub(crate) fn size(result: &CallToolResult) -> usize {
+fn size(result: &CallToolResult) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -186,6 +196,19 @@ mod tests {
             None,
             "other blocks are measured exactly"
         );
+    }
+
+    #[test]
+    fn oversize_gives_the_exact_size_over_the_cap_only() {
+        let text = CallToolResult::success(vec![ContentBlock::text("x".repeat(1000))]);
+        assert_eq!(oversize(&text, 1 << 20), None);
+        assert_eq!(oversize(&text, 100), Some(size(&text)));
+        // Over the cheap bound but not over the cap: measured, and it fits.
+        assert_eq!(oversize(&text, size(&text)), None);
+        let image =
+            CallToolResult::success(vec![ContentBlock::image("A".repeat(500), "image/png")]);
+        assert_eq!(oversize(&image, 100), Some(size(&image)));
+        assert_eq!(oversize(&image, 10_000), None);
     }
 
     #[test]
