@@ -19,6 +19,8 @@ as_postgres() { runuser -u postgres -- psql -p "$port" -v ON_ERROR_STOP=1 -qAt "
 if [ "$(as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'mcp_secure'")" != 1 ]; then
   as_postgres -c "CREATE ROLE mcp_secure LOGIN PASSWORD 'mcp_secure'" >&2
 fi
+# The fault tests create (and drop) a database of their own to take away from a running server.
+as_postgres -c "ALTER ROLE mcp_secure CREATEDB" >&2
 if [ "$(as_postgres -c "SELECT 1 FROM pg_database WHERE datname = 'mcp_secure_test'")" != 1 ]; then
   as_postgres -c "CREATE DATABASE mcp_secure_test OWNER mcp_secure" >&2
 fi

@@ -1,17 +1,17 @@
 //! The command line of `notes-server` (kept in the library so the end-to-end tests can build
 //! the same program under another name).
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use crate::notes::{ALL_SCOPES, NotesServer, NotesStore};
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use jsonwebtoken::Algorithm;
 use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
     auth::{ApiKeys, JwtVerifier, Principal, TokenVerifier},
-    http::{AuthLayer, TlsListener},
+    http::{self, AuthLayer, ServeOptions, TlsListener},
     rate::{MemoryLimiter, RedisLimiter},
     secret::{SecretError, SecretString},
 };
@@ -38,24 +38,8 @@ struct Cli {
 enum Command {
     /// Serve streamable HTTP at http://ADDR/mcp.
     Serve {
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:8787")]
-        addr: SocketAddr,
-        /// A browser origin allowed to call the server (CORS), e.g. http://localhost:6274;
-        /// repeat for more. Without one, requests carrying an Origin header are refused.
-        #[arg(long = "allow-origin")]
-        allow_origins: Vec<String>,
-        /// The public URL of the MCP endpoint, e.g. https://mcp.example.com/mcp behind a load
-        /// balancer (tokens' `aud`, the protected resource metadata). Default: the listening
-        /// address.
-        #[arg(long)]
-        url: Option<String>,
-        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The private key of --tls-cert (PEM).
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        http: HttpArgs,
         #[command(flatten)]
         common: Common,
     },
@@ -147,6 +131,33 @@ async fn security(common: &Common) -> anyhow::Result<SecurityBuilder> {
     })
 }
 
+/// How `serve` listens.
+#[derive(Args)]
+struct HttpArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    addr: SocketAddr,
+    /// A browser origin allowed to call the server (CORS), e.g. http://localhost:6274;
+    /// repeat for more. Without one, requests carrying an Origin header are refused.
+    #[arg(long = "allow-origin")]
+    allow_origins: Vec<String>,
+    /// The public URL of the MCP endpoint, e.g. https://mcp.example.com/mcp behind a load
+    /// balancer (tokens' `aud`, the protected resource metadata). Default: the listening
+    /// address.
+    #[arg(long)]
+    url: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Seconds a client has to send a request head (or keep an idle connection) and, once the
+    /// head is in, its body; slower clients are disconnected (head) or answered 408 (body).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
+}
+
 /// Parses the command line and runs `notes-server`.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -166,14 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .init();
     match cli.command {
-        Command::Serve {
-            addr,
-            allow_origins,
-            url,
-            tls_cert,
-            tls_key,
-            common,
-        } => serve(addr, allow_origins, url, tls_cert.zip(tls_key), common).await,
+        Command::Serve { http, common } => serve(http, common).await,
         Command::Stdio { common, url } => stdio(common, &url).await,
         Command::Token {
             sub,
@@ -271,13 +275,17 @@ fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> 
     )?)
 }
 
-async fn serve(
-    addr: SocketAddr,
-    allow_origins: Vec<String>,
-    public_url: Option<String>,
-    tls: Option<(PathBuf, PathBuf)>,
-    common: Common,
-) -> anyhow::Result<()> {
+async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
+    let HttpArgs {
+        addr,
+        allow_origins,
+        url: public_url,
+        tls_cert,
+        tls_key,
+        request_timeout,
+    } = http;
+    let tls = tls_cert.zip(tls_key);
+    let request_timeout = Duration::from_secs(request_timeout);
     security(&common).await?.install()?;
     let listener = match &tls {
         Some((cert, key)) => Listener::Tls(
@@ -334,6 +342,7 @@ async fn serve(
         .scopes(&crate::MCP_SCOPES)
         .tools(NotesServer::tool_policies())
         .hsts(tls.is_some())
+        .body_timeout(request_timeout)
         .build()?;
     let store = open_store(&common.db).await?;
     let service = StreamableHttpService::new(
@@ -352,9 +361,10 @@ async fn serve(
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
+    let options = ServeOptions::default().header_timeout(request_timeout);
     match listener {
-        Listener::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stop).await?,
-        Listener::Plain(l) => axum::serve(l, app).with_graceful_shutdown(stop).await?,
+        Listener::Tls(l) => http::serve(l, app, options, stop).await?,
+        Listener::Plain(l) => http::serve(l, app, options, stop).await?,
     }
     Ok(())
 }

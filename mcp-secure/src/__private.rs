@@ -43,7 +43,7 @@ impl LazyRegex {
             .get_or_init(|| match ::regex::Regex::new(self.pattern) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    ::tracing::error!(target: "mcp_secure::audit", pattern = self.pattern, error = %e, "regex rule cannot be built; values are refused");
+                    ::tracing::error!(target: "mcp_secure", pattern = self.pattern, error = %e, "regex rule cannot be built; values are refused");
                     None
                 }
             })

@@ -64,6 +64,15 @@ impl Outputs {
         panic!("something broke inside")
     }
 
+    /// Panics with its secret in the message, formatted the only way a secret formats.
+    #[mcp_tool(public)]
+    async fn panics_with(
+        &self,
+        #[mcp(length(min = 8, max = 64))] password: SecretString,
+    ) -> String {
+        panic!("login failed for {password:?}")
+    }
+
     /// Takes a secret.
     #[mcp_tool(public)]
     async fn login(&self, #[mcp(length(min = 8, max = 64))] password: SecretString) -> String {
@@ -115,6 +124,13 @@ fn text(r: &CallToolResult) -> String {
         .collect()
 }
 
+fn incident(r: &CallToolResult) -> String {
+    r.structured_content.as_ref().unwrap()["error"]["incident"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn code(r: &CallToolResult) -> Option<String> {
     r.structured_content
         .as_ref()
@@ -144,10 +160,15 @@ async fn outputs_are_shaped_and_secrets_never_leave() {
 
     let panicked = call(&c, "panics", json!({})).await;
     assert_eq!(code(&panicked).as_deref(), Some("internal"));
+    let panic_incident = incident(&panicked);
     assert!(
         !text(&panicked).contains("something broke"),
         "the panic message stays in the server log"
     );
+    let panicked = call(&c, "panics_with", json!({"password": CANARIES[2]})).await;
+    assert_eq!(code(&panicked).as_deref(), Some("internal"));
+    let secret_incident = incident(&panicked);
+    seen.push_str(&serde_json::to_string(&panicked).unwrap());
     assert_eq!(
         text(&call(&c, "ansi_raw", json!({})).await),
         "\u{1b}[31mred\u{1b}[0m",
@@ -176,10 +197,21 @@ async fn outputs_are_shaped_and_secrets_never_leave() {
     c.cancel().await.unwrap();
 
     let audit = audit.lock().unwrap().join("\n");
-    assert!(
-        audit.contains("\"event\":\"tool_failed\"")
-            && audit.contains("\"event\":\"validation_failed\"")
-    );
+    assert!(audit.contains("\"event\":\"validation_failed\""));
+    // Both panics are audited, each under the incident id its caller was given.
+    for (tool, incident) in [
+        ("panics", &panic_incident),
+        ("panics_with", &secret_incident),
+    ] {
+        let event = audit
+            .lines()
+            .find(|l| {
+                l.contains("\"event\":\"tool_failed\"")
+                    && l.contains(&format!("\"tool\":\"{tool}\""))
+            })
+            .unwrap_or_else(|| panic!("the panic of {tool} is audited: {audit}"));
+        assert!(event.contains(incident.as_str()), "{event}");
+    }
     for canary in CANARIES {
         assert!(
             !seen.contains(canary),

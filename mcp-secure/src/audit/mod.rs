@@ -9,6 +9,11 @@
 //! secrets; validation failures list fields and rules, not values. Strings a client controls
 //! are escaped ([`escape`]) so that a newline or an ANSI escape cannot forge a log line.
 //!
+//! Operational errors that are not security events (the cause behind an `internal` or
+//! `unavailable` incident id, a limiter or JWK Set failure, a sink that cannot write) are
+//! `tracing` errors with target `mcp_secure`, so that silencing the duplicated audit target
+//! does not hide them.
+//!
 //! ```
 //! use mcp_secure::audit::{AuditSink, SecurityEvent};
 //! let event = SecurityEvent::RateLimited { tool: "notes_create", subject: "alice", key: "alice", retry_after_ms: 1500 };
@@ -261,7 +266,7 @@ impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
             .write_all(line.as_bytes())
             .and_then(|()| writer.flush())
         {
-            tracing::error!(target: "mcp_secure::audit", error = %e, "audit sink write failed");
+            tracing::error!(target: "mcp_secure", error = %e, "audit sink write failed");
         }
     }
 }

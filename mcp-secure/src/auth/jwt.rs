@@ -106,7 +106,7 @@ impl RemoteJwks {
                 fresh
             }
             Err(e) => {
-                tracing::error!(target: "mcp_secure::audit", url = %self.url, error = %e, "JWK Set refresh failed; keeping the keys we have");
+                tracing::error!(target: "mcp_secure", url = %self.url, error = %e, "JWK Set refresh failed; keeping the keys we have");
                 self.current()
             }
         }

@@ -7,6 +7,7 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use axum::body::Body;
@@ -24,6 +25,9 @@ use crate::{
 /// The default request body limit: 4 MiB, as rmcp's.
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
 
+/// The default time a request body may take to arrive: 30 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 const PRM_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// Builds an [`AuthLayer`].
@@ -35,6 +39,7 @@ pub struct AuthLayerBuilder {
     policies: Vec<&'static ToolPolicy>,
     allowed_origins: Vec<String>,
     max_body: usize,
+    body_timeout: Duration,
     hsts: bool,
     anonymous: bool,
 }
@@ -95,6 +100,15 @@ impl AuthLayerBuilder {
     /// Lets requests without a token through, without a [`Principal`]: only `public` tools
     /// answer them, and a `tools/call` of a scoped tool gets the `401` challenge, so that
     /// OAuth clients know to authenticate. A token that is presented must still be valid.
+    /// Answers `408` to a request whose body has not fully arrived `timeout` after its head
+    /// (default [`DEFAULT_BODY_TIMEOUT`]), so that a client trickling its body cannot hold the
+    /// connection. Pair it with [`ServeOptions::header_timeout`](super::ServeOptions) for the
+    /// request head.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
     /// For servers whose tools are public (a conformance or demo server); off by default.
     pub fn allow_anonymous(mut self, on: bool) -> Self {
         self.anonymous = on;
@@ -187,6 +201,7 @@ impl AuthLayer {
             policies: Vec::new(),
             allowed_origins: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             hsts: false,
             anonymous: false,
         }
@@ -316,9 +331,20 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
         }
     };
     let (mut parts, body) = request.into_parts();
-    let bytes = match read_body(body, config.max_body).await {
-        Ok(bytes) => bytes,
-        Err(status) => {
+    let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
+    let bytes = match read.await {
+        Ok(Ok(bytes)) => bytes,
+        Err(_elapsed) => {
+            return Err(error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                &format!(
+                    "the request body did not arrive within {} ms; send it again",
+                    config.body_timeout.as_millis()
+                ),
+            ));
+        }
+        Ok(Err(status)) => {
             return Err(if status == StatusCode::PAYLOAD_TOO_LARGE {
                 error_response(
                     status,

@@ -3,11 +3,14 @@
 //! [`ApiKeyLayer`] is the minimal API-key check.
 
 mod auth_layer;
+mod serve;
 mod tls;
 
 pub use auth_layer::{
-    AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_MAX_BODY, FORBIDDEN_CODE,
+    AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY, FORBIDDEN_CODE,
 };
+pub use serve::{DEFAULT_HEADER_TIMEOUT, ServeOptions, serve};
 pub use tls::TlsListener;
 
 use std::{

@@ -18,10 +18,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-/// use mcp_secure::http::TlsListener;
+/// use mcp_secure::http::{ServeOptions, TlsListener, serve};
 /// let listener = TlsListener::bind("127.0.0.1:8443".parse()?, "cert.pem", "key.pem").await?;
 /// let app: axum::Router = axum::Router::new();
-/// axum::serve(listener, app).await?;
+/// serve(listener, app, ServeOptions::default(), std::future::pending()).await?;
 /// # Ok(()) }
 /// ```
 pub struct TlsListener {

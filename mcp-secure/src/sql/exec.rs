@@ -7,7 +7,8 @@ use super::{Dialect, Sql, SqlError, SqlValue};
 use crate::tool::ToolError;
 
 /// A query failed. The details (which may include SQL) stay in the server log: converted into
-/// a [`ToolError`] it is an `internal` error with an incident id.
+/// a [`ToolError`] it is an `unavailable` error when the database is gone or busy (see
+/// [`DbError::is_transient`]) and an `internal` error otherwise, both with an incident id.
 #[derive(Debug)]
 pub enum DbError {
     /// The query could not be rendered (an empty `{x:list}`).
@@ -27,9 +28,57 @@ impl fmt::Display for DbError {
 
 impl std::error::Error for DbError {}
 
+impl DbError {
+    /// The database could not be reached or was busy (connection lost or refused, pool timed
+    /// out, SQLite `BUSY`/`LOCKED`, PostgreSQL connection exceptions, shutdowns, too many
+    /// connections, a database that does not exist (any more), serialization failures and
+    /// deadlocks): the statement did not take effect and the same call may succeed later.
+    pub fn is_transient(&self) -> bool {
+        let DbError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => transient_code(db.as_ref()),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a database's own error code says "busy or gone".
+fn transient_code(db: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The primary result code is the low byte of the extended one: 5 BUSY, 6 LOCKED.
+        let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+        return matches!(code & 0xff, 5 | 6);
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(e) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        let code = e.code();
+        // 08: connection exception; 57P01-03: shutting down or starting; 53300: too many
+        // connections; 3D000: no such database; 40001/40P01: serialization failure, deadlock.
+        return code.starts_with("08")
+            || matches!(
+                code,
+                "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "40001" | "40P01"
+            );
+    }
+    let _ = db;
+    false
+}
+
 impl From<DbError> for ToolError {
     fn from(e: DbError) -> Self {
-        ToolError::internal(e)
+        if e.is_transient() {
+            ToolError::unavailable("the database", e)
+        } else {
+            ToolError::internal(e)
+        }
     }
 }
 

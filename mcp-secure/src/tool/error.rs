@@ -80,13 +80,34 @@ impl ToolError {
     /// `internal`: the tool failed. `cause` goes to the server log with an incident id; the
     /// client sees only the id, never the cause.
     pub fn internal(cause: impl fmt::Display) -> Self {
+        Self::incident("internal", "internal error", &cause)
+    }
+
+    /// `unavailable`: something the tool depends on (`what`: "the database", say) is down or
+    /// busy, and the same call may succeed later. As for [`internal`](Self::internal), `cause`
+    /// goes to the server log with an incident id and the client sees only `what` and the id.
+    ///
+    /// ```
+    /// use mcp_secure::ToolError;
+    /// let e = ToolError::unavailable("the database", "database is locked: /srv/notes.db");
+    /// assert_eq!(e.code(), "unavailable");
+    /// assert!(e.message().starts_with("the database is unavailable right now; try again later"));
+    /// assert!(!e.message().contains("/srv"));
+    /// ```
+    pub fn unavailable(what: &str, cause: impl fmt::Display) -> Self {
+        let message = format!("{what} is unavailable right now; try again later");
+        Self::incident("unavailable", &message, &cause)
+    }
+
+    /// An error whose cause is logged under a new incident id that the message names.
+    fn incident(code: &'static str, message: &str, cause: &dyn fmt::Display) -> Self {
         let mut id = [0u8; 6];
         let incident = match getrandom::fill(&mut id) {
             Ok(()) => id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
             Err(_) => "unknown".to_owned(),
         };
-        tracing::error!(target: "mcp_secure::audit", incident = %incident, cause = %cause, "tool failed");
-        Self::new("internal", format!("internal error (incident {incident})"))
+        tracing::error!(target: "mcp_secure", incident = %incident, code, cause = %cause, "tool failed");
+        Self::new(code, format!("{message} (incident {incident})"))
             .with_detail("incident", json!(incident))
     }
 

@@ -213,7 +213,7 @@ pub async fn admit<I: SecureInput>(
             }
             Err(e) => {
                 let fail_open = security.limiter_fail_open();
-                tracing::error!(target: "mcp_secure::audit", tool, error = %e, fail_open, "rate limiter failed");
+                tracing::error!(target: "mcp_secure", tool, error = %e, fail_open, "rate limiter failed");
                 emit(&SecurityEvent::BackendUnavailable {
                     backend: "rate_limiter",
                     tool,
