@@ -11,6 +11,7 @@ mod ctxt;
 mod grammar;
 mod html;
 mod input;
+mod lexical;
 pub(crate) mod scopes;
 mod sql;
 mod symbol;

@@ -29,6 +29,14 @@ pub fn check(pattern: &str) -> Result<RegexInfo, String> {
         .build()
         .parse(pattern)
         .map_err(|e| format!("invalid regex: {e}"))?;
+    // The same build the runtime makes: a pattern over the regex crate's size limit would
+    // otherwise compile here and refuse every value at run time.
+    regex::Regex::new(pattern).map_err(|e| match e {
+        regex::Error::CompiledTooBig(limit) => format!(
+            "this regex compiles to more than {limit} bytes, the regex crate's limit, so it could never run: lower the repetition counts (`{{n}}`, `{{n,}}` and `{{n,m}}` copy what they repeat up to n or m times)"
+        ),
+        e => format!("invalid regex: {e}"),
+    })?;
     let props = hir.properties();
     let bounded = props.maximum_len().is_some()
         && props.look_set_prefix().contains(Look::Start)
@@ -230,5 +238,12 @@ mod tests {
                 .starts_with("invalid regex")
         );
         assert!(check(r"(?=lookahead)").is_err());
+        // Found by the `grammars` fuzz target: portable, but over the regex crate's size limit,
+        // so the runtime could never build it.
+        let too_big = check("aa{113,}{754,}{113,}{754,}").unwrap_err();
+        assert!(
+            too_big.starts_with("this regex compiles to more than"),
+            "{too_big}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! contexts where escaping cannot make a value safe (scripts, styles, comments, event handlers,
 //! unquoted attributes, tag and attribute names).
 
-use crate::template::{split_placeholder, utf8_width};
+use crate::lexical::{split_placeholder, utf8_width};
 
 /// Where a placeholder's value lands; each context has its own escaping (and its own trait).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The SQL template scanner: where placeholders are, and whether they are in code (bound as
 //! parameters) or somewhere they would be text (quotes, comments).
 
-use crate::template::{split_placeholder, utf8_width};
+use crate::lexical::{split_placeholder, utf8_width};
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,6 +40,7 @@ pub struct AuthLayerBuilder {
     allowed_origins: Vec<String>,
     max_body: usize,
     body_timeout: Duration,
+    challenge_scopes: Option<String>,
     hsts: bool,
     anonymous: bool,
 }
@@ -109,6 +110,24 @@ impl AuthLayerBuilder {
         self
     }
 
+    /// The scopes a client without a token should ask for first, sent as `scope="…"` in the
+    /// `401` challenge (MCP clients request exactly these; by default they ask for every scope
+    /// in the metadata). Least privilege: name the scopes of the common read-only tools and let
+    /// clients step up, through the `403` challenge, when a call needs more.
+    pub fn challenge_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let joined = scopes
+            .into_iter()
+            .map(|s| s.as_ref().to_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.challenge_scopes = (!joined.is_empty()).then_some(joined);
+        self
+    }
+
     /// For servers whose tools are public (a conformance or demo server); off by default.
     pub fn allow_anonymous(mut self, on: bool) -> Self {
         self.anonymous = on;
@@ -129,6 +148,10 @@ impl AuthLayerBuilder {
             return Err(AuthLayerError(
                 "add at least one verifier; without one every request is refused".into(),
             ));
+        }
+        for scope in self.challenge_scopes.iter().flat_map(|s| s.split(' ')) {
+            crate::auth::check_scope(scope)
+                .map_err(|e| AuthLayerError(format!("challenge scope: {e}")))?;
         }
         let path = url.path().trim_end_matches('/');
         let origin = url.origin().ascii_serialization();
@@ -202,6 +225,7 @@ impl AuthLayer {
             allowed_origins: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            challenge_scopes: None,
             hsts: false,
             anonymous: false,
         }
@@ -603,6 +627,11 @@ fn challenge(mut response: Response<Body>, value: String) -> Response<Body> {
 
 fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
     let meta = &config.metadata_url;
+    let scope = config
+        .challenge_scopes
+        .as_deref()
+        .map(|s| format!(r#", scope="{s}""#))
+        .unwrap_or_default();
     if token_given {
         challenge(
             error_response(
@@ -611,7 +640,7 @@ fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
                 "the access token is not valid",
             ),
             format!(
-                r#"Bearer error="invalid_token", error_description="the access token is not valid", resource_metadata="{meta}""#
+                r#"Bearer error="invalid_token", error_description="the access token is not valid", resource_metadata="{meta}"{scope}"#
             ),
         )
     } else {
@@ -621,7 +650,7 @@ fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
                 "unauthorized",
                 "this server needs an access token",
             ),
-            format!(r#"Bearer resource_metadata="{meta}""#),
+            format!(r#"Bearer resource_metadata="{meta}"{scope}"#),
         )
     }
 }

@@ -1,0 +1,155 @@
+//! `#[derive(SecureInput)]` on arbitrary JSON: every rule at once. Parsing never panics, and
+//! whatever it accepts satisfies each rule when checked again here, independently.
+
+#![no_main]
+
+use std::sync::{LazyLock, Once};
+
+use libfuzzer_sys::fuzz_target;
+use mcp_secure::{
+    SecureInput, Security,
+    validate::{SafePath, parse_arguments},
+};
+
+#[derive(SecureInput, Debug)]
+struct Inner {
+    #[mcp(length(min = 1, max = 20), no_control)]
+    city: String,
+    #[mcp(regex = "^[0-9]{5}$")]
+    zip: Option<String>,
+}
+
+#[derive(SecureInput, Debug)]
+enum Mode {
+    Read,
+    Write,
+}
+
+#[derive(SecureInput, Debug)]
+struct Everything {
+    #[mcp(length(min = 2, max = 16), no_control)]
+    name: String,
+    #[mcp(regex = "^[a-z0-9_]{1,12}$")]
+    handle: Option<String>,
+    #[mcp(range(min = -5, max = 500))]
+    count: Option<i32>,
+    #[mcp(range(min = 0.0, max = 1.0))]
+    ratio: Option<f64>,
+    #[mcp(one_of = ["read", "write"])]
+    access: Option<String>,
+    mode: Option<Mode>,
+    #[mcp(email)]
+    email: Option<String>,
+    #[mcp(url)]
+    hook: Option<String>,
+    #[mcp(url(schemes = ["https"]))]
+    secure_hook: Option<String>,
+    #[mcp(items(max = 4), each(length(max = 8), regex = "^[a-z]+$"))]
+    tags: Option<Vec<String>>,
+    #[mcp(items(max = 2))]
+    places: Option<Vec<Inner>>,
+    home: Option<Inner>,
+    #[mcp(path(within = "files"))]
+    path: Option<SafePath>,
+}
+
+static HANDLE: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new("^[a-z0-9_]{1,12}$").unwrap());
+static ROOT: LazyLock<std::path::PathBuf> = LazyLock::new(|| {
+    let root = std::env::temp_dir().join(format!("mcp-secure-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("a.txt"), "a").unwrap();
+    let _ = std::os::unix::fs::symlink("/etc", root.join("escape"));
+    root.canonicalize().unwrap()
+});
+static INSTALL: Once = Once::new();
+
+fn check_inner(inner: &Inner) {
+    let n = inner.city.chars().count();
+    assert!((1..=20).contains(&n) && !inner.city.chars().any(char::is_control));
+    if let Some(zip) = &inner.zip {
+        assert!(
+            zip.len() == 5 && zip.bytes().all(|b| b.is_ascii_digit()),
+            "{zip:?}"
+        );
+    }
+}
+
+fn check_url(url: &str, schemes: &[&str]) {
+    let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("accepted {url:?}: {e}"));
+    assert!(schemes.contains(&parsed.scheme()), "{url:?}");
+    let host = parsed
+        .host_str()
+        .unwrap_or_else(|| panic!("{url:?} has no host"));
+    assert!(
+        host.contains('.') || host.starts_with('['),
+        "single-label host accepted: {url:?}"
+    );
+    assert!(!host.eq_ignore_ascii_case("localhost"), "{url:?}");
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        assert!(!ip.is_loopback() && !ip.is_unspecified(), "{url:?}");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    INSTALL.call_once(|| {
+        Security::builder()
+            .path_root("files", &*ROOT)
+            .install()
+            .unwrap();
+    });
+    let Ok(serde_json::Value::Object(arguments)) = serde_json::from_slice(data) else {
+        return;
+    };
+    let Ok(input) = parse_arguments::<Everything>(Some(arguments)) else {
+        return;
+    };
+    let n = input.name.chars().count();
+    assert!((2..=16).contains(&n) && !input.name.chars().any(char::is_control));
+    if let Some(handle) = &input.handle {
+        assert!(HANDLE.is_match(handle), "{handle:?}");
+    }
+    if let Some(count) = input.count {
+        assert!((-5..=500).contains(&count));
+    }
+    if let Some(ratio) = input.ratio {
+        assert!((0.0..=1.0).contains(&ratio), "{ratio}");
+    }
+    if let Some(access) = &input.access {
+        assert!(access == "read" || access == "write");
+    }
+    if let Some(email) = &input.email {
+        let (local, domain) = email.rsplit_once('@').expect("an email has an @");
+        assert!(!local.is_empty() && domain.contains('.'), "{email:?}");
+    }
+    if let Some(hook) = &input.hook {
+        check_url(hook, &["http", "https"]);
+    }
+    if let Some(hook) = &input.secure_hook {
+        check_url(hook, &["https"]);
+    }
+    if let Some(tags) = &input.tags {
+        assert!(tags.len() <= 4);
+        for tag in tags {
+            assert!(
+                tag.len() <= 8 && !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_lowercase())
+            );
+        }
+    }
+    if let Some(places) = &input.places {
+        assert!(places.len() <= 2);
+        places.iter().for_each(check_inner);
+    }
+    if let Some(home) = &input.home {
+        check_inner(home);
+    }
+    if let Some(path) = &input.path {
+        let resolved = path.resolved().expect("a validated path is resolved");
+        assert!(
+            resolved.starts_with(&*ROOT),
+            "{:?} escaped to {resolved:?}",
+            path.as_str()
+        );
+    }
+    let _ = input.mode;
+});
