@@ -11,6 +11,7 @@ use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
     auth::{ApiKeys, JwtVerifier, Principal, TokenVerifier},
+    dev_auth::DevAuthServer,
     http::{self, AuthLayer, ServeOptions, TlsListener},
     rate::{MemoryLimiter, RedisLimiter},
     secret::{SecretError, SecretString},
@@ -156,6 +157,17 @@ struct HttpArgs {
     /// head is in, its body; slower clients are disconnected (head) or answered 408 (body).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
+    /// Also serve a development OAuth authorization server at the server's origin
+    /// (registration, PKCE authorization code flow, refresh, step-up), so OAuth clients can
+    /// sign in. Loopback only; for development and tests, never production.
+    #[arg(long)]
+    dev_auth: bool,
+    /// With --dev-auth: approve every authorization at once as this user (no consent page).
+    #[arg(long, requires = "dev_auth")]
+    dev_auth_user: Option<String>,
+    /// With --dev-auth: the scopes it may grant (space-separated; default every scope).
+    #[arg(long, requires = "dev_auth")]
+    dev_auth_scopes: Option<String>,
 }
 
 /// Parses the command line and runs `notes-server`.
@@ -283,6 +295,9 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         tls_cert,
         tls_key,
         request_timeout,
+        dev_auth,
+        dev_auth_user,
+        dev_auth_scopes,
     } = http;
     let tls = tls_cert.zip(tls_key);
     let request_timeout = Duration::from_secs(request_timeout);
@@ -335,6 +350,19 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     for origin in allow_origins {
         auth = auth.allow_origin(origin);
     }
+    let dev_auth = if dev_auth {
+        let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret.clone())
+            .scopes(ALL_SCOPES.iter().copied());
+        if let Some(scopes) = &dev_auth_scopes {
+            builder = builder.grantable(scopes.split_whitespace());
+        }
+        if let Some(user) = &dev_auth_user {
+            builder = builder.auto_approve(user.as_str());
+        }
+        Some(builder.build()?)
+    } else {
+        None
+    };
     let auth = auth
         .verifier(jwt_verifier(secret, &url)?)
         .verifier(keys)
@@ -343,6 +371,8 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         .tools(NotesServer::tool_policies())
         .hsts(tls.is_some())
         .body_timeout(request_timeout)
+        // Least privilege: OAuth clients first ask for reading; writing is a step-up.
+        .challenge_scopes(["notes:read"])
         .build()?;
     let store = open_store(&common.db).await?;
     let service = StreamableHttpService::new(
@@ -350,9 +380,22 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(auth);
+    if let Some(dev_auth) = &dev_auth {
+        // Beside the MCP endpoint, outside its AuthLayer (signing in needs no token); every
+        // other path, the protected resource metadata included, still goes through the layer.
+        app = dev_auth.router().fallback_service(app);
+        let who = match &dev_auth_user {
+            Some(user) => format!("approving every request as `{user}`"),
+            None => "with a consent page".to_owned(),
+        };
+        eprintln!(
+            "notes-server: development authorization server at {} ({who}); for development only",
+            dev_auth.issuer()
+        );
+    }
     if url == local_url {
         eprintln!("notes-server: serving MCP at {url}");
     } else {

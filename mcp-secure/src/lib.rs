@@ -81,6 +81,8 @@ extern crate self as mcp_secure;
 
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "dev-auth")]
+pub mod dev_auth;
 pub mod html;
 pub mod http;
 pub mod manifest;

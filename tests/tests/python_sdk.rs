@@ -16,52 +16,31 @@ use std::{
 
 use common::{HttpServer, JWT_SECRET, KEYS, bin, files_dir};
 
-#[test]
-fn python_sdk_client() {
-    let Some(python) = std::env::var_os("MCP_SECURE_PYTHON") else {
+/// The Python interpreter with the `mcp` package, or `None` (outside CI) to skip.
+fn python() -> Option<std::ffi::OsString> {
+    let python = std::env::var_os("MCP_SECURE_PYTHON");
+    if python.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "MCP_SECURE_PYTHON is not set; .ci/run sets it to a virtual environment with tests/python/requirements.txt"
         );
         eprintln!(
-            "SKIPPED: set MCP_SECURE_PYTHON to a Python with `pip install -r tests/python/requirements.txt` to run the Python SDK interop test"
+            "SKIPPED: set MCP_SECURE_PYTHON to a Python with `pip install -r tests/python/requirements.txt` to run the Python SDK tests"
         );
-        return;
-    };
-    let (files, _outside) = files_dir();
-    let server = HttpServer::start(Some(KEYS), files.path());
-    let token = Command::new(bin())
-        .args([
-            "token",
-            "--sub",
-            "carol",
-            "--scope",
-            "notes:write",
-            "--url",
-            &server.url,
-        ])
-        .env("NOTES_JWT_SECRET", JWT_SECRET)
-        .output()
-        .expect("mint a token");
-    assert!(token.status.success(), "{token:?}");
-    let jwt = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    }
+    python
+}
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/interop.py");
+/// Runs `tests/python/<script>` with `env`; fails with its output unless it passes every check.
+fn run_script(python: std::ffi::OsString, script: &str, env: &[(&str, &str)]) {
+    let path = format!("{}/python/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new(python)
-        .arg(script)
-        .env("MCP_URL", &server.url)
-        .env("SERVER_BIN", bin())
-        .env("FILES_DIR", files.path())
-        .env("NOTES_JWT_SECRET", JWT_SECRET)
-        .env("NOTES_API_KEYS", KEYS)
-        .env("WRITER", "alice-writer-key-000")
-        .env("READER", "alice-reader-key-000")
-        .env("BOB", "bob-all-key-00000000")
-        .env("CAROL_JWT", jwt)
+        .arg(path)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run the Python interop script");
+        .expect("run the Python script");
     let read = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut text = String::new();
@@ -90,4 +69,65 @@ fn python_sdk_client() {
         "the Python SDK client failed:\n{out}\n--- stderr ---\n{err}"
     );
     assert!(out.contains("checks passed"), "{out}");
+}
+
+#[test]
+fn python_sdk_client() {
+    let Some(python) = python() else {
+        return;
+    };
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    let token = Command::new(bin())
+        .args([
+            "token",
+            "--sub",
+            "carol",
+            "--scope",
+            "notes:write",
+            "--url",
+            &server.url,
+        ])
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .output()
+        .expect("mint a token");
+    assert!(token.status.success(), "{token:?}");
+    let jwt = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let files_path = files.path().to_str().unwrap();
+    run_script(
+        python,
+        "interop.py",
+        &[
+            ("MCP_URL", &server.url),
+            ("SERVER_BIN", bin()),
+            ("FILES_DIR", files_path),
+            ("NOTES_JWT_SECRET", JWT_SECRET),
+            ("NOTES_API_KEYS", KEYS),
+            ("WRITER", "alice-writer-key-000"),
+            ("READER", "alice-reader-key-000"),
+            ("BOB", "bob-all-key-00000000"),
+            ("CAROL_JWT", &jwt),
+        ],
+    );
+}
+
+/// The SDK's OAuth client against `--dev-auth`: registration, PKCE, step-up (`oauth.py`).
+#[test]
+fn python_sdk_oauth_with_step_up() {
+    let Some(python) = python() else {
+        return;
+    };
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(
+        None,
+        files.path(),
+        &[
+            "--dev-auth",
+            "--dev-auth-user",
+            "alice",
+            "--dev-auth-scopes",
+            "notes:read notes:write",
+        ],
+    );
+    run_script(python, "oauth.py", &[("MCP_URL", &server.url)]);
 }

@@ -1,0 +1,505 @@
+//! A small OAuth 2.1 authorization server for development and tests (feature `dev-auth`), so
+//! that real MCP clients can run the whole flow against a server on this machine: discovery,
+//! dynamic registration, the authorization code flow with PKCE, refresh, and scope step-up.
+//!
+//! **Not for production.** It authenticates nobody: whoever reaches it is granted tokens for
+//! the configured user (or, on the consent page, for the user name they type), within the
+//! scopes you allow. It therefore serves loopback issuers only (`127.0.0.1`, `[::1]`,
+//! `localhost`), keeps everything in memory, and forgets it all on restart. In production,
+//! point [`AuthLayer`](crate::http::AuthLayer) at your real authorization server.
+//!
+//! What it implements, and checks:
+//!
+//! - Authorization server metadata (RFC 8414) at `/.well-known/oauth-authorization-server`.
+//! - Dynamic client registration (RFC 7591) at `/register`: redirect URIs must be `https` or
+//!   loopback `http`, without wildcards, fragments or credentials; a client id, and a secret
+//!   for confidential clients (stored hashed); registrations limited in rate and number.
+//! - `/authorize`: the code flow with PKCE `S256` only (`plain` refused), `state` echoed, the
+//!   issuer in `iss` (RFC 9207), `resource` (RFC 8707) required and equal to the served
+//!   resource, requested scopes intersected with the grantable ones. Consent is a small HTML
+//!   page built with [`html!`](crate::html::html), or automatic for a configured user.
+//! - `/token`: codes are single use, expire after 60 s, and are bound to the client, the
+//!   redirect URI and the PKCE verifier (a reused code revokes what it was exchanged for);
+//!   refresh tokens rotate on every use, and presenting a used one revokes its whole family;
+//!   refresh may narrow the scope, never widen it. Access tokens are HS256 JWTs that
+//!   [`JwtVerifier::hmac`](crate::auth::JwtVerifier::hmac) accepts with the same secret
+//!   (`iss` = the issuer, `aud` = the resource).
+//! - Errors as RFC 6749 has them (`invalid_grant`, `invalid_client`, …); a wrong client
+//!   secret is `invalid_client` with nothing about why.
+//!
+//! ```
+//! use mcp_secure::{dev_auth::DevAuthServer, secret::SecretString};
+//! let secret = SecretString::new("a-development-secret-of-32-bytes-or-more".into());
+//! let auth = DevAuthServer::builder("http://127.0.0.1:8787", "http://127.0.0.1:8787/mcp", secret)
+//!     .scopes(["notes:read", "notes:write"])
+//!     .auto_approve("alice")
+//!     .build()
+//!     .unwrap();
+//! # let mcp = axum::Router::new();
+//! // `mcp` is the MCP service behind its AuthLayer; the authorization server answers its own
+//! // paths without a token and hands every other request to it:
+//! let app: axum::Router = auth.router().fallback_service(mcp);
+//! # let _ = app;
+//! ```
+
+mod flow;
+mod page;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::State,
+    routing::{get, post},
+};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    rate::{MemoryLimiter, RateSpec},
+    secret::SecretString,
+};
+
+/// How long an authorization code may wait for its exchange.
+const CODE_TTL: Duration = Duration::from_secs(60);
+/// How long a consent page stays valid.
+const CONSENT_TTL: Duration = Duration::from_secs(600);
+/// Largest request body the endpoints read.
+const MAX_BODY: usize = 16 * 1024;
+/// Most consent pages waiting at once (the oldest is dropped beyond).
+const MAX_PENDING: usize = 1000;
+
+/// Why a [`DevAuthServer`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevAuthError(String);
+
+impl std::fmt::Display for DevAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "development authorization server: {}", self.0)
+    }
+}
+
+impl std::error::Error for DevAuthError {}
+
+/// Builds a [`DevAuthServer`].
+pub struct DevAuthBuilder {
+    issuer: String,
+    resource: String,
+    secret: SecretString,
+    scopes: Vec<String>,
+    grantable: Option<Vec<String>>,
+    auto_approve: Option<String>,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    max_clients: usize,
+    registrations: RateSpec,
+}
+
+impl DevAuthBuilder {
+    /// The scopes the server knows (its metadata lists them); by default also the ones it
+    /// grants.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The scopes a user may be granted (a subset of [`scopes`](Self::scopes)); requests are
+    /// intersected with them. Default: every scope.
+    pub fn grantable<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.grantable = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Skips the consent page: every authorization request is approved at once for `user`
+    /// (for tests and headless clients). Without it, a consent page asks for a user name and
+    /// an approval.
+    pub fn auto_approve(mut self, user: impl Into<String>) -> Self {
+        self.auto_approve = Some(user.into());
+        self
+    }
+
+    /// How long access tokens live (default 10 minutes).
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// How long a refresh token may wait to be used (default 1 day).
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// The most clients that may register (default 100).
+    pub fn max_clients(mut self, max: usize) -> Self {
+        self.max_clients = max;
+        self
+    }
+
+    /// How fast clients may register, all together (default 20 a minute).
+    pub fn registration_rate(mut self, rate: RateSpec) -> Self {
+        self.registrations = rate;
+        self
+    }
+
+    /// Checks the configuration: a loopback `http(s)` issuer without query or fragment, an
+    /// absolute resource URL, a secret of at least 32 bytes, valid scopes, a valid user.
+    pub fn build(self) -> Result<DevAuthServer, DevAuthError> {
+        let err = |m: String| Err(DevAuthError(m));
+        let issuer = match url::Url::parse(&self.issuer) {
+            Ok(u) => u,
+            Err(_) => return err(format!("the issuer `{}` is not a URL", self.issuer)),
+        };
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+        {
+            return err("the issuer is an http(s) URL without query or fragment".into());
+        }
+        if !issuer.host_str().is_some_and(flow::is_loopback_host) {
+            return err(
+                "it grants tokens to anyone who asks, so it serves loopback issuers only (127.0.0.1, [::1], localhost); use a real authorization server elsewhere"
+                    .into(),
+            );
+        }
+        if url::Url::parse(&self.resource).is_err() {
+            return err(format!("the resource `{}` is not a URL", self.resource));
+        }
+        if self.secret.expose_secret().len() < 32 {
+            return err("the signing secret has at least 32 bytes".into());
+        }
+        for scope in self.scopes.iter().chain(self.grantable.iter().flatten()) {
+            if let Err(e) = crate::auth::check_scope(scope) {
+                return err(e.to_string());
+            }
+        }
+        let grantable = self.grantable.unwrap_or_else(|| self.scopes.clone());
+        if let Some(extra) = grantable.iter().find(|s| !self.scopes.contains(s)) {
+            return err(format!("`{extra}` is grantable but not among the scopes"));
+        }
+        if let Some(user) = &self.auto_approve
+            && !flow::valid_user(user)
+        {
+            return err(format!(
+                "`{user}` is not a user name: 1 to 64 of letters, digits, `.`, `_`, `-`, `@`"
+            ));
+        }
+        let path = issuer.path().trim_end_matches('/').to_owned();
+        let key = jsonwebtoken::EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
+        Ok(DevAuthServer {
+            state: Arc::new(Shared {
+                issuer: self.issuer.trim_end_matches('/').to_owned(),
+                path,
+                resource: self.resource,
+                scopes: self.scopes,
+                grantable,
+                auto_approve: self.auto_approve,
+                access_ttl: self.access_ttl,
+                refresh_ttl: self.refresh_ttl,
+                max_clients: self.max_clients,
+                registrations: self.registrations,
+                key,
+                limiter: MemoryLimiter::new(),
+                store: Mutex::new(Store::default()),
+            }),
+        })
+    }
+}
+
+/// A development authorization server; [`router`](Self::router) serves it. See the
+/// [module documentation](self) for what it does and does not do.
+#[derive(Clone)]
+pub struct DevAuthServer {
+    state: Arc<Shared>,
+}
+
+impl DevAuthServer {
+    /// Starts a configuration: tokens are issued by `issuer` (a loopback URL, usually the MCP
+    /// server's origin) for `resource` (the MCP endpoint's URL, the tokens' `aud`), signed
+    /// with HS256 and `secret`.
+    pub fn builder(
+        issuer: impl Into<String>,
+        resource: impl Into<String>,
+        secret: SecretString,
+    ) -> DevAuthBuilder {
+        DevAuthBuilder {
+            issuer: issuer.into(),
+            resource: resource.into(),
+            secret,
+            scopes: Vec::new(),
+            grantable: None,
+            auto_approve: None,
+            access_ttl: Duration::from_secs(600),
+            refresh_ttl: Duration::from_secs(86_400),
+            max_clients: 100,
+            registrations: RateSpec::per_minute(20),
+        }
+    }
+
+    /// The issuer, as tokens carry it in `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The routes: the metadata, `/authorize`, `/token` and `/register` under the issuer's
+    /// path. Serve them outside the MCP service's `AuthLayer` (they need no token), with the
+    /// layered service as the fallback: `auth.router().fallback_service(mcp_app)` (a `merge`
+    /// would take the layer off the protected resource metadata, which lives outside `/mcp`).
+    pub fn router(&self) -> Router {
+        let p = &self.state.path;
+        Router::new()
+            .route(
+                &format!("/.well-known/oauth-authorization-server{p}"),
+                get(metadata).options(preflight),
+            )
+            .route(
+                &format!("{p}/authorize"),
+                get(flow::authorize).post(flow::consent),
+            )
+            .route(&format!("{p}/token"), post(flow::token).options(preflight))
+            .route(
+                &format!("{p}/register"),
+                post(flow::register).options(preflight),
+            )
+            .with_state(self.state.clone())
+    }
+}
+
+/// The configuration and the in-memory state.
+struct Shared {
+    issuer: String,
+    path: String,
+    resource: String,
+    scopes: Vec<String>,
+    grantable: Vec<String>,
+    auto_approve: Option<String>,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    max_clients: usize,
+    registrations: RateSpec,
+    key: jsonwebtoken::EncodingKey,
+    limiter: MemoryLimiter,
+    store: Mutex<Store>,
+}
+
+impl Shared {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn endpoint(&self, name: &str) -> String {
+        format!("{}/{name}", self.issuer)
+    }
+}
+
+/// How a client proves who it is at `/token`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuthMethod {
+    /// A public client: its id only.
+    None,
+    /// `client_secret` in the form.
+    Post,
+    /// HTTP Basic.
+    Basic,
+}
+
+impl AuthMethod {
+    fn name(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::Post => "client_secret_post",
+            AuthMethod::Basic => "client_secret_basic",
+        }
+    }
+}
+
+struct Client {
+    secret_hash: Option<[u8; 32]>,
+    method: AuthMethod,
+    redirect_uris: Vec<String>,
+    refresh: bool,
+    name: Option<String>,
+    scope: Option<String>,
+}
+
+/// An authorization request that passed its checks, waiting for consent or a code.
+#[derive(Clone)]
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    state: Option<String>,
+    challenge: String,
+    scopes: Vec<String>,
+}
+
+struct Code {
+    grant: Grant,
+    user: String,
+    expires: u64,
+    used: bool,
+    /// The refresh family the code was exchanged for (revoked if the code comes back).
+    family: Option<u64>,
+}
+
+struct Pending {
+    grant: Grant,
+    expires: u64,
+}
+
+struct Family {
+    client_id: String,
+    user: String,
+    /// What was granted: refreshes may ask for less, never more.
+    scopes: Vec<String>,
+    revoked: bool,
+}
+
+struct Refresh {
+    family: u64,
+    used: bool,
+    expires: u64,
+}
+
+#[derive(Default)]
+struct Store {
+    clients: HashMap<String, Client>,
+    codes: HashMap<[u8; 32], Code>,
+    pending: HashMap<[u8; 32], Pending>,
+    families: HashMap<u64, Family>,
+    refresh: HashMap<[u8; 32], Refresh>,
+    next_family: u64,
+}
+
+impl Store {
+    /// Drops what has expired (called on every insertion, so the maps stay bounded).
+    fn prune(&mut self, now: u64) {
+        self.codes
+            .retain(|_, c| c.expires > now || c.family.is_some());
+        self.pending.retain(|_, p| p.expires > now);
+        self.refresh.retain(|_, r| r.expires > now);
+        if self.pending.len() >= MAX_PENDING
+            && let Some(oldest) = self
+                .pending
+                .iter()
+                .min_by_key(|(_, p)| p.expires)
+                .map(|(k, _)| *k)
+        {
+            self.pending.remove(&oldest);
+        }
+    }
+
+    /// Revokes a refresh family: none of its tokens refreshes any more.
+    fn revoke(&mut self, family: u64) {
+        if let Some(f) = self.families.get_mut(&family) {
+            f.revoked = true;
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A new random token: 32 bytes, base64url.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    base64url(&bytes)
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Base64url without padding (RFC 7636's encoding of the S256 challenge).
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An RFC 6749 error response: `{"error": …, "error_description": …}`.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+    json_response(
+        status,
+        &json!({ "error": error, "error_description": description }),
+    )
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    // Browser-based clients (the MCP Inspector) call these endpoints from another origin;
+    // nothing here relies on cookies, so any origin may.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "issuer": s.issuer,
+            "authorization_endpoint": s.endpoint("authorize"),
+            "token_endpoint": s.endpoint("token"),
+            "registration_endpoint": s.endpoint("register"),
+            "scopes_supported": s.scopes,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+        }),
+    )
+}
+
+async fn preflight(request: Request<Body>) -> Response<Body> {
+    let _ = request;
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, mcp-protocol-version"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
