@@ -305,7 +305,8 @@ async fn missing_or_wrong_credentials_get_401_before_rmcp() {
         .replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
     assert_eq!(
         none.headers()["www-authenticate"],
-        format!(r#"Bearer resource_metadata="{metadata}""#).as_str()
+        format!(r#"Bearer resource_metadata="{metadata}", scope="notes:read""#).as_str(),
+        "the demo names the scope to ask for first (least privilege)"
     );
     let wrong = post(Some("Bearer not-a-real-key-at-all")).await;
     assert_eq!(wrong.status(), 401);

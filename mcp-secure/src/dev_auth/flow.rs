@@ -90,7 +90,7 @@ fn approve(s: &Shared, grant: Grant, user: String) -> Response<Body> {
     }
     let response = redirect(&grant.redirect_uri, &params);
     let mut store = s.store();
-    store.prune(now);
+    store.prune(now, s.refresh_ttl.as_millis() as u64);
     store.codes.insert(
         hash(&code),
         Code {
@@ -208,7 +208,7 @@ pub(super) async fn authorize(
     let client_name = {
         let mut store = s.store();
         let now = now_ms();
-        store.prune(now);
+        store.prune(now, s.refresh_ttl.as_millis() as u64);
         store.pending.insert(
             hash(&ticket),
             Pending {
@@ -505,7 +505,7 @@ use sha2::Digest;
 
 fn new_refresh(s: &Shared, store: &mut super::Store, family: u64, now: u64) -> String {
     let token = random_token();
-    store.prune(now);
+    store.prune(now, s.refresh_ttl.as_millis() as u64);
     store.refresh.insert(
         hash(&token),
         Refresh {

@@ -385,12 +385,22 @@ struct Store {
 }
 
 impl Store {
-    /// Drops what has expired (called on every insertion, so the maps stay bounded).
-    fn prune(&mut self, now: u64) {
-        self.codes
-            .retain(|_, c| c.expires > now || c.family.is_some());
+    /// Drops what has expired (called on every insertion, so the maps stay bounded). A code
+    /// that bought tokens is kept as long as they may be refreshed (`keep_ms`), to revoke them
+    /// if it comes back; a family goes with its last refresh token.
+    fn prune(&mut self, now: u64, keep_ms: u64) {
+        self.codes.retain(|_, c| {
+            c.expires > now || (c.family.is_some() && c.expires.saturating_add(keep_ms) > now)
+        });
         self.pending.retain(|_, p| p.expires > now);
         self.refresh.retain(|_, r| r.expires > now);
+        let live: std::collections::HashSet<u64> = self
+            .refresh
+            .values()
+            .map(|r| r.family)
+            .chain(self.codes.values().filter_map(|c| c.family))
+            .collect();
+        self.families.retain(|id, _| live.contains(id));
         if self.pending.len() >= MAX_PENDING
             && let Some(oldest) = self
                 .pending
@@ -502,4 +512,79 @@ async fn preflight(request: Request<Body>) -> Response<Body> {
         HeaderValue::from_static("600"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant() -> Grant {
+        Grant {
+            client_id: "c".into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            state: None,
+            challenge: String::new(),
+            scopes: vec!["a:b".into()],
+        }
+    }
+
+    #[test]
+    fn pruning_keeps_the_state_bounded() {
+        let mut store = Store::default();
+        let family = |store: &mut Store, id| {
+            store.families.insert(
+                id,
+                Family {
+                    client_id: "c".into(),
+                    user: "u".into(),
+                    scopes: vec![],
+                    revoked: false,
+                },
+            );
+        };
+        family(&mut store, 1);
+        family(&mut store, 2);
+        // An expired code that bought family 1, kept while its tokens may be refreshed.
+        store.codes.insert(
+            [1; 32],
+            Code {
+                grant: grant(),
+                user: "u".into(),
+                expires: 100,
+                used: true,
+                family: Some(1),
+            },
+        );
+        store.codes.insert(
+            [2; 32],
+            Code {
+                grant: grant(),
+                user: "u".into(),
+                expires: 100,
+                used: false,
+                family: None,
+            },
+        );
+        store.pending.insert(
+            [3; 32],
+            Pending {
+                grant: grant(),
+                expires: 100,
+            },
+        );
+        store.refresh.insert(
+            [4; 32],
+            Refresh {
+                family: 2,
+                used: false,
+                expires: 100,
+            },
+        );
+        store.prune(200, 1_000);
+        assert_eq!(store.codes.len(), 1, "the code that bought tokens stays");
+        assert!(store.pending.is_empty() && store.refresh.is_empty());
+        assert_eq!(store.families.keys().collect::<Vec<_>>(), [&1]);
+        store.prune(2_000, 1_000);
+        assert!(store.codes.is_empty() && store.families.is_empty());
+    }
 }

@@ -1,0 +1,892 @@
+//! The development authorization server (`notes-server serve --dev-auth`) over real HTTP: the
+//! happy path end to end, and every way a flow can be abused (PKCE, codes, redirect URIs,
+//! resources, refresh token reuse, client secrets, registration).
+
+mod common;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use common::*;
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const REDIRECT: &str = "http://127.0.0.1:33418/callback";
+
+struct Dev {
+    server: HttpServer,
+    http: reqwest::Client,
+    origin: String,
+}
+
+fn pkce() -> (String, String) {
+    let verifier = format!(
+        "verifier-{}-0123456789abcdefghijklmnopqrstuvwxyz",
+        rand_id()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn rand_id() -> u128 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// The query of a redirect's `Location`.
+fn redirected(response: &reqwest::Response) -> HashMap<String, String> {
+    assert_eq!(response.status(), StatusCode::FOUND, "{response:?}");
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The payload of a JWT (not verified: the server's own verifier does that in the calls).
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+impl Dev {
+    fn start(extra: &[&str]) -> Dev {
+        let (files, _outside) = files_dir();
+        let mut args = vec!["--dev-auth", "--dev-auth-scopes", "notes:read notes:write"];
+        args.extend_from_slice(extra);
+        let server = HttpServer::start_with(None, files.path(), &args);
+        let origin = server.url.trim_end_matches("/mcp").to_owned();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Dev {
+            server,
+            http,
+            origin,
+        }
+    }
+
+    /// Approving every request as alice.
+    fn alice() -> Dev {
+        Dev::start(&["--dev-auth-user", "alice"])
+    }
+
+    async fn register(&self, metadata: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/register", self.origin))
+            .json(&metadata)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// A public client (PKCE only) that may refresh.
+    async fn public_client(&self) -> String {
+        let (status, client) = self
+            .register(json!({
+                "client_name": "test client",
+                "redirect_uris": [REDIRECT],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+            }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{client}");
+        assert!(client.get("client_secret").is_none());
+        client["client_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .get(format!("{}/authorize", self.origin))
+            .query(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A valid authorization for `client` and `scope`: (code, verifier).
+    async fn code(&self, client: &str, scope: &str) -> (String, String) {
+        let (verifier, challenge) = pkce();
+        let response = self
+            .authorize(&[
+                ("response_type", "code"),
+                ("client_id", client),
+                ("redirect_uri", REDIRECT),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "st-1"),
+                ("scope", scope),
+                ("resource", &self.server.url),
+            ])
+            .await;
+        let query = redirected(&response);
+        assert_eq!(query.get("state").map(String::as_str), Some("st-1"));
+        assert_eq!(query.get("iss"), Some(&self.origin), "RFC 9207 iss");
+        (query["code"].clone(), verifier)
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        self.token_with(self.http.post(format!("{}/token", self.origin)), form)
+            .await
+    }
+
+    async fn token_with(
+        &self,
+        request: reqwest::RequestBuilder,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = request
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "no-store",
+            "token responses are not cached"
+        );
+        (status, response.json().await.unwrap())
+    }
+
+    async fn exchange(&self, client: &str, code: &str, verifier: &str) -> (StatusCode, Value) {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client),
+            ("code", code),
+            ("code_verifier", verifier),
+            ("redirect_uri", REDIRECT),
+            ("resource", &self.server.url),
+        ])
+        .await
+    }
+
+    async fn refresh(
+        &self,
+        client: &str,
+        refresh: &str,
+        scope: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", client),
+            ("refresh_token", refresh),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.token(&form).await
+    }
+}
+
+fn error_of(answer: &(StatusCode, Value)) -> (StatusCode, &str) {
+    (answer.0, answer.1["error"].as_str().unwrap_or("<none>"))
+}
+
+#[tokio::test]
+async fn discovery_points_clients_at_the_development_server() {
+    let dev = Dev::alice();
+    let challenge = post_initialize(&dev.server.url, None).await;
+    assert_eq!(challenge.status(), StatusCode::UNAUTHORIZED);
+    let header = challenge.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(header.contains(r#"scope="notes:read""#), "{header}");
+    let metadata_url = header.split('"').nth(1).unwrap();
+    let prm: Value = dev
+        .http
+        .get(metadata_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prm["authorization_servers"], json!([dev.origin]));
+    let meta: Value = dev
+        .http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            dev.origin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], dev.origin);
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        meta["registration_endpoint"],
+        format!("{}/register", dev.origin)
+    );
+    assert_eq!(meta["token_endpoint"], format!("{}/token", dev.origin));
+}
+
+#[tokio::test]
+async fn a_token_from_the_flow_works_within_its_scope_only() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let (status, tokens) = dev.exchange(&client, &code, &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "notes:read");
+    let access = tokens["access_token"].as_str().unwrap();
+    let c = claims(access);
+    assert_eq!(
+        (
+            &c["iss"],
+            &c["aud"],
+            &c["sub"],
+            &c["scope"],
+            &c["client_id"]
+        ),
+        (
+            &json!(dev.origin),
+            &json!(dev.server.url),
+            &json!("alice"),
+            &json!("notes:read"),
+            &json!(client)
+        )
+    );
+    let mcp = connect(&dev.server.url, access).await;
+    ok(&call(
+        &mcp,
+        "notes_search",
+        json!({"query": "", "sort": "title", "limit": 5}),
+    )
+    .await);
+    let refused = try_call(&mcp, "notes_create", json!({"title": "t", "body": "b"}))
+        .await
+        .unwrap_err();
+    assert_eq!(required_scope(&refused).as_deref(), Some("notes:write"));
+    mcp.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn pkce_is_required_s256_only_and_checked() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let base = |method: &'static str, challenge: &'static str| {
+        vec![
+            ("response_type", "code"),
+            ("client_id", client.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", challenge),
+            ("code_challenge_method", method),
+            ("state", "s"),
+        ]
+    };
+    let mut plain = base("plain", "a-plain-challenge-that-is-long-enough-0123456789");
+    plain.push(("resource", &dev.server.url));
+    let refused = redirected(&dev.authorize(&plain).await);
+    assert_eq!(refused["error"], "invalid_request");
+    assert!(refused["error_description"].contains("S256"), "{refused:?}");
+    assert_eq!(refused["state"], "s");
+    let mut missing: Vec<_> = base("S256", "")
+        .into_iter()
+        .filter(|(k, _)| *k != "code_challenge")
+        .collect();
+    missing.push(("resource", &dev.server.url));
+    assert_eq!(
+        redirected(&dev.authorize(&missing).await)["error"],
+        "invalid_request"
+    );
+
+    let (code, _verifier) = dev.code(&client, "notes:read").await;
+    let (_, other_verifier) = pkce();
+    let wrong = dev.exchange(&client, &code, &other_verifier).await;
+    assert_eq!(error_of(&wrong), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    // A code that failed its PKCE check is spent.
+    let (code2, verifier2) = dev.code(&client, "notes:read").await;
+    let _ = dev.exchange(&client, &code2, "too-short").await;
+    assert_eq!(
+        error_of(&dev.exchange(&client, &code2, &verifier2).await),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+}
+
+#[tokio::test]
+async fn a_code_works_once_and_its_reuse_revokes_what_it_bought() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let (status, tokens) = dev.exchange(&client, &code, &verifier).await;
+    assert_eq!(status, StatusCode::OK);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let again = dev.exchange(&client, &code, &verifier).await;
+    assert_eq!(error_of(&again), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        error_of(&dev.refresh(&client, refresh, None).await),
+        (StatusCode::BAD_REQUEST, "invalid_grant"),
+        "the refresh token the code bought is revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_client_and_redirect_uri() {
+    let dev = Dev::alice();
+    let alice_app = dev.public_client().await;
+    let other_app = dev.public_client().await;
+    let (code, verifier) = dev.code(&alice_app, "notes:read").await;
+    let stolen = dev.exchange(&other_app, &code, &verifier).await;
+    assert_eq!(
+        error_of(&stolen),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    assert_eq!(
+        error_of(&dev.exchange(&alice_app, &code, &verifier).await).1,
+        "invalid_grant",
+        "a code presented by another client is spent"
+    );
+    let (code, verifier) = dev.code(&alice_app, "notes:read").await;
+    let elsewhere = dev
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &alice_app),
+            ("code", &code),
+            ("code_verifier", &verifier),
+            ("redirect_uri", "http://127.0.0.1:33418/other"),
+        ])
+        .await;
+    assert_eq!(
+        error_of(&elsewhere),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+}
+
+#[tokio::test]
+async fn unregistered_redirect_uris_and_clients_get_a_page_not_a_redirect() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (_, challenge) = pkce();
+    for (client_id, redirect) in [
+        (client.as_str(), "http://127.0.0.1:33418/evil"),
+        (client.as_str(), "https://attacker.example/cb"),
+        ("dev-unknown-client", REDIRECT),
+    ] {
+        let response = dev
+            .authorize(&[
+                ("response_type", "code"),
+                ("client_id", client_id),
+                ("redirect_uri", redirect),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("resource", &dev.server.url),
+            ])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get(header::LOCATION).is_none());
+        assert!(
+            response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_for_this_resource_only() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (_, challenge) = pkce();
+    let ask = |resource: Option<&'static str>| {
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", client.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("state", "keep-me"),
+        ];
+        if let Some(resource) = resource {
+            params.push(("resource", resource));
+        }
+        params
+    };
+    for resource in [Some("https://other.example/mcp"), None] {
+        let refused = redirected(&dev.authorize(&ask(resource)).await);
+        assert_eq!(refused["error"], "invalid_target", "{resource:?}");
+        assert_eq!(refused["state"], "keep-me");
+    }
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let other = dev
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client),
+            ("code", &code),
+            ("code_verifier", &verifier),
+            ("redirect_uri", REDIRECT),
+            ("resource", "https://other.example/mcp"),
+        ])
+        .await;
+    assert_eq!(
+        error_of(&other),
+        (StatusCode::BAD_REQUEST, "invalid_target")
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "notes:read notes:write").await;
+    let (_, first) = dev.exchange(&client, &code, &verifier).await;
+    let r1 = first["refresh_token"].as_str().unwrap();
+    let (status, second) = dev.refresh(&client, r1, None).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2, "rotated");
+    assert_eq!(second["scope"], "notes:read notes:write");
+    // Someone replays r1: the whole family goes, r2 included.
+    assert_eq!(
+        error_of(&dev.refresh(&client, r1, None).await).1,
+        "invalid_grant"
+    );
+    assert_eq!(
+        error_of(&dev.refresh(&client, r2, None).await).1,
+        "invalid_grant"
+    );
+    // Another client cannot use this client's refresh tokens.
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let (_, tokens) = dev.exchange(&client, &code, &verifier).await;
+    let other = dev.public_client().await;
+    let theft = dev
+        .refresh(&other, tokens["refresh_token"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(error_of(&theft).1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn refresh_narrows_scope_and_never_widens_it() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "notes:read notes:write").await;
+    let (_, tokens) = dev.exchange(&client, &code, &verifier).await;
+    let (status, narrowed) = dev
+        .refresh(
+            &client,
+            tokens["refresh_token"].as_str().unwrap(),
+            Some("notes:read"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{narrowed}");
+    assert_eq!(narrowed["scope"], "notes:read");
+    assert_eq!(
+        claims(narrowed["access_token"].as_str().unwrap())["scope"],
+        "notes:read"
+    );
+    let wider = dev
+        .refresh(
+            &client,
+            narrowed["refresh_token"].as_str().unwrap(),
+            Some("notes:read files:read"),
+        )
+        .await;
+    assert_eq!(error_of(&wider), (StatusCode::BAD_REQUEST, "invalid_scope"));
+}
+
+#[tokio::test]
+async fn requested_scopes_are_cut_to_what_may_be_granted() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "files:read notes:read").await;
+    let (_, tokens) = dev.exchange(&client, &code, &verifier).await;
+    assert_eq!(
+        tokens["scope"], "notes:read",
+        "files:read is not grantable here"
+    );
+    let (_, challenge) = pkce();
+    let refused = redirected(
+        &dev.authorize(&[
+            ("response_type", "code"),
+            ("client_id", &client),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("scope", "files:read"),
+            ("resource", &dev.server.url),
+        ])
+        .await,
+    );
+    assert_eq!(refused["error"], "invalid_scope");
+}
+
+#[tokio::test]
+async fn confidential_clients_authenticate_and_learn_nothing_from_failures() {
+    let dev = Dev::alice();
+    let (status, registered) = dev
+        .register(json!({"redirect_uris": [REDIRECT], "client_name": "web app"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        registered["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    let id = registered["client_id"].as_str().unwrap();
+    let secret = registered["client_secret"].as_str().unwrap();
+    let token_url = format!("{}/token", dev.origin);
+
+    let (code, verifier) = dev.code(id, "notes:read").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", verifier.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let wrong = dev
+        .token_with(
+            dev.http
+                .post(&token_url)
+                .basic_auth(id, Some("wrong-secret")),
+            &form,
+        )
+        .await;
+    let unknown = dev
+        .token_with(
+            dev.http
+                .post(&token_url)
+                .basic_auth("dev-nobody", Some(secret)),
+            &form,
+        )
+        .await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.1, unknown.1, "the same answer whatever was wrong");
+    assert_eq!(
+        wrong.1,
+        json!({"error": "invalid_client", "error_description": "client authentication failed"})
+    );
+    // The secret in the form, when the client registered Basic: refused as well.
+    let mut posted = form.to_vec();
+    posted.extend([("client_id", id), ("client_secret", secret)]);
+    assert_eq!(error_of(&dev.token(&posted).await).1, "invalid_client");
+    // No secret at all.
+    let mut bare = form.to_vec();
+    bare.push(("client_id", id));
+    assert_eq!(error_of(&dev.token(&bare).await).1, "invalid_client");
+    let (status, tokens) = dev
+        .token_with(
+            dev.http.post(&token_url).basic_auth(id, Some(secret)),
+            &form,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+}
+
+#[tokio::test]
+async fn registration_is_validated_and_rate_limited() {
+    let dev = Dev::alice();
+    for (metadata, error) in [
+        (
+            json!({"redirect_uris": ["http://app.example.com/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://*.example.com/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example.com/cb#x"]}),
+            "invalid_redirect_uri",
+        ),
+        (json!({"redirect_uris": []}), "invalid_redirect_uri"),
+        (json!({"client_name": "no uris"}), "invalid_redirect_uri"),
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "grant_types": ["client_credentials"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "client_name": "bell\u{7}"}),
+            "invalid_client_metadata",
+        ),
+    ] {
+        let (status, answer) = dev.register(metadata.clone()).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(error)),
+            "{metadata}"
+        );
+    }
+    // 20 a minute: with the refusals above, the burst runs out within the next dozen.
+    let mut limited = None;
+    for _ in 0..20 {
+        let response = dev
+            .http
+            .post(format!("{}/register", dev.origin))
+            .json(&json!({"redirect_uris": [REDIRECT]}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let limited = limited.expect("registrations are rate limited");
+    assert!(limited.headers().contains_key(header::RETRY_AFTER));
+}
+
+#[tokio::test]
+async fn the_consent_page_escapes_what_clients_send_and_answers_once() {
+    let dev = Dev::start(&[]);
+    let (status, registered) = dev
+        .register(json!({
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+            "client_name": "<img src=x onerror=alert(1)>\"'",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let client = registered["client_id"].as_str().unwrap();
+    let (verifier, challenge) = pkce();
+    let params = [
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("state", "s"),
+        ("scope", "notes:read"),
+        ("resource", dev.server.url.as_str()),
+    ];
+    let page = dev.authorize(&params).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()[header::X_FRAME_OPTIONS], "DENY");
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<img"), "{html}");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;"),
+        "{html}"
+    );
+    let ticket = html
+        .split(r#"name="ticket" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let answer = |decision: &'static str, ticket: String| {
+        let http = dev.http.clone();
+        let url = format!("{}/authorize", dev.origin);
+        async move {
+            http.post(url)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(format!("ticket={ticket}&user=bob&decision={decision}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let approved = redirected(&answer("approve", ticket.clone()).await);
+    let (status, tokens) = dev.exchange(client, &approved["code"], &verifier).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["sub"],
+        "bob"
+    );
+    let replayed = answer("approve", ticket).await;
+    assert_eq!(
+        replayed.status(),
+        StatusCode::BAD_REQUEST,
+        "a ticket answers once"
+    );
+
+    let html = dev.authorize(&params).await.text().await.unwrap();
+    let ticket = html
+        .split(r#"name="ticket" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let denied = redirected(&answer("deny", ticket).await);
+    assert_eq!(denied["error"], "access_denied");
+    assert_eq!(denied["state"], "s");
+}
+
+/// rmcp's own OAuth client (feature `auth`), driven headless: discovery from the 401,
+/// dynamic registration, the code flow with PKCE, then a scope upgrade after the 403.
+#[tokio::test]
+async fn rmcp_oauth_client_signs_in_and_steps_up() {
+    use rmcp::{
+        ServiceExt,
+        transport::{
+            StreamableHttpClientTransport,
+            auth::{AuthClient, AuthorizationRequest, OAuthState},
+            streamable_http_client::StreamableHttpClientTransportConfig,
+        },
+    };
+    let dev = Dev::alice();
+    let challenge = post_initialize(&dev.server.url, None).await;
+    let www_authenticate = challenge.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let mut state = OAuthState::new(dev.server.url.as_str(), None)
+        .await
+        .unwrap();
+    state
+        .start_authorization(
+            AuthorizationRequest::new(REDIRECT)
+                .with_client_name("rmcp-oauth-test")
+                .with_challenge(www_authenticate)
+                .with_initial_scope_selection(),
+        )
+        .await
+        .unwrap();
+    let url = state.get_authorization_url().await.unwrap();
+    assert_eq!(
+        url::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "scope")
+            .map(|(_, v)| v.into_owned())
+            .as_deref(),
+        Some("notes:read"),
+        "rmcp asks for the challenge's scope"
+    );
+    let browser = dev.http.get(&url).send().await.unwrap();
+    let callback = browser.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // Exchanges the code (PKCE verifier, state and `iss` checked by rmcp) and is authorized.
+    state.handle_callback_url(&callback).await.unwrap();
+    let manager = state.into_authorization_manager().unwrap();
+
+    let client = AuthClient::new(rmcp_reqwest::Client::new(), manager);
+    let manager = client.auth_manager.clone();
+    let transport = StreamableHttpClientTransport::with_client(
+        client,
+        StreamableHttpClientTransportConfig::with_uri(dev.server.url.as_str()),
+    );
+    let mcp = ().serve(transport).await.unwrap();
+    ok(&call(
+        &mcp,
+        "notes_search",
+        json!({"query": "", "sort": "title", "limit": 5}),
+    )
+    .await);
+    let refused = try_call(&mcp, "notes_create", json!({"title": "rmcp", "body": "b"}))
+        .await
+        .unwrap_err();
+    let needed = required_scope(&refused).unwrap();
+    assert_eq!(needed, "notes:write");
+
+    // The step-up: rmcp computes the union of scopes and a new authorization URL.
+    let upgrade = manager
+        .lock()
+        .await
+        .request_scope_upgrade(&needed)
+        .await
+        .unwrap();
+    let scope: Vec<String> = url::Url::parse(&upgrade)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .map(|(_, v)| v.split(' ').map(str::to_owned).collect())
+        .unwrap();
+    assert!(
+        scope.contains(&"notes:read".to_owned()) && scope.contains(&needed),
+        "{scope:?}"
+    );
+    let browser = dev.http.get(&upgrade).send().await.unwrap();
+    let query = redirected(&browser);
+    manager
+        .lock()
+        .await
+        .exchange_code_for_token_with_issuer(
+            &query["code"],
+            &query["state"],
+            query.get("iss").map(String::as_str),
+        )
+        .await
+        .unwrap();
+    let created = call(&mcp, "notes_create", json!({"title": "rmcp", "body": "b"})).await;
+    assert_eq!(ok(&created)["title"], "rmcp");
+    mcp.cancel().await.unwrap();
+}
+
+/// The library directly: the number of clients is capped, and a non-loopback issuer refused.
+#[tokio::test]
+async fn registrations_are_capped_and_only_loopback_is_served() {
+    use mcp_secure::{dev_auth::DevAuthServer, secret::SecretString};
+    let secret = || SecretString::new(JWT_SECRET.to_owned());
+    let refused = DevAuthServer::builder(
+        "https://auth.example.com",
+        "https://mcp.example.com/mcp",
+        secret(),
+    )
+    .build()
+    .err()
+    .expect("a public issuer is refused");
+    assert!(refused.to_string().contains("loopback"), "{refused}");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let auth = DevAuthServer::builder(origin.as_str(), format!("{origin}/mcp"), secret())
+        .scopes(["notes:read"])
+        .max_clients(2)
+        .build()
+        .unwrap();
+    tokio::spawn(mcp_secure::http::serve(
+        listener,
+        auth.router(),
+        Default::default(),
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = http
+            .post(format!("{origin}/register"))
+            .json(&json!({"redirect_uris": [REDIRECT]}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::FORBIDDEN
+        ]
+    );
+}
