@@ -688,6 +688,10 @@ async fn the_consent_page_escapes_what_clients_send_and_answers_once() {
         csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
         "{csp}"
     );
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:33418;"),
+        "the answer's redirect is allowed: {csp}"
+    );
     let html = page.text().await.unwrap();
     assert!(!html.contains("<img"), "{html}");
     assert!(

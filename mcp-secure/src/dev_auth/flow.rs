@@ -11,16 +11,8 @@ use super::{
     AuthMethod, CODE_TTL, CONSENT_TTL, Client, Code, Family, Grant, MAX_BODY, Pending, Refresh,
     Shared, base64url, hash, json_response, now_ms, oauth_error, page, random_token,
 };
+pub(super) use crate::http::is_loopback_host;
 use crate::rate::Decision;
-
-/// `localhost`, any `127.x` address, `::1`.
-pub(super) fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
 
 /// 1 to 64 of ASCII letters, digits, `.`, `_`, `-`, `@`.
 pub(super) fn valid_user(user: &str) -> bool {

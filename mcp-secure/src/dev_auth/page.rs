@@ -7,7 +7,14 @@ use http::{HeaderValue, Response, StatusCode, header};
 use super::{Grant, Shared};
 use crate::html::{Html, SafeUrl, html};
 
-fn page(status: StatusCode, title: &str, content: Html) -> Response<Body> {
+/// `form_target`: the origin a submitted form may end up at besides this server (the client's
+/// redirect URI, where the answer to the consent form is redirected).
+fn page(
+    status: StatusCode,
+    title: &str,
+    content: Html,
+    form_target: Option<&str>,
+) -> Response<Body> {
     let document = html!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body><h1>{title}</h1>{content}<p><small>mcp-secure development authorization server: for development and tests only.</small></p></body></html>"#
     );
@@ -19,12 +26,17 @@ fn page(status: StatusCode, title: &str, content: Html) -> Response<Body> {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // No scripts, no styles from anywhere, forms only to this server, never in a frame (a
-    // framed consent page could be clicked through).
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; form-action 'self'; frame-ancestors 'none'"),
-    );
+    // No scripts, no styles from anywhere, forms only to this server (and the redirect that
+    // answers them: browsers apply `form-action` to it), never in a frame (a framed consent page
+    // could be clicked through).
+    let form_action = match form_target {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!("default-src 'none'; form-action {form_action}; frame-ancestors 'none'");
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -43,6 +55,7 @@ pub(super) fn error(message: &str) -> Response<Body> {
         StatusCode::BAD_REQUEST,
         "Authorization request refused",
         html!("<p>{message}</p>"),
+        None,
     )
 }
 
@@ -55,15 +68,28 @@ pub(super) fn consent(s: &Shared, client: &str, grant: &Grant, ticket: &str) -> 
             .map(|scope| html!("<li><code>{scope}</code></li>")),
         &Html::default(),
     );
-    let target = url::Url::parse(&grant.redirect_uri)
-        .ok()
+    let redirect = url::Url::parse(&grant.redirect_uri).ok();
+    let target = redirect
+        .as_ref()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
+    // A CSP source: only the characters an origin of a checked redirect URI needs.
+    let origin = redirect
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| {
+            o.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".:/-[]".contains(&b))
+        });
     let action = SafeUrl::parse(&format!("{}/authorize", s.path))
         .expect("the issuer path is a relative URL");
     let content = html!(
         r#"<p><strong>{client}</strong> asks for access to <code>{resource}</code> with these scopes:</p><ul>{scopes}</ul><p>The answer goes back to <code>{target}</code>.</p><form method="post" action="{action}"><input type="hidden" name="ticket" value="{ticket}"><p><label>Sign in as <input name="user" value="dev" required maxlength="64"></label></p><p><button name="decision" value="approve">Approve</button> <button name="decision" value="deny">Deny</button></p></form>"#,
         resource = s.resource,
     );
-    page(StatusCode::OK, "Authorize access", content)
+    page(
+        StatusCode::OK,
+        "Authorize access",
+        content,
+        origin.as_deref(),
+    )
 }

@@ -481,7 +481,7 @@ async fn authenticate(
 }
 
 /// `localhost`, `127.0.0.1` (any `127.x`), `::1`/`[::1]`.
-fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host
@@ -562,6 +562,30 @@ async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Status
 
 /// The names of the tools a JSON-RPC message (or batch) calls, with the request ids.
 fn called_tools(body: &[u8]) -> Vec<(String, Value)> {
+    // The fast path reads only `method`, `id` and `params.name`, skipping the arguments
+    // without building them; anything it cannot read that way (positional params, duplicate
+    // keys, a batch with non-objects) takes the general path, which decides the same.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let typed = if first == Some(&b'[') {
+        serde_json::from_slice::<Vec<Envelope<'_>>>(body)
+    } else {
+        serde_json::from_slice::<Envelope<'_>>(body).map(|m| vec![m])
+    };
+    match typed {
+        Ok(messages) => messages
+            .into_iter()
+            .filter(|m| m.method.as_deref() == Some("tools/call"))
+            .filter_map(|m| {
+                let name = m.params?.name?;
+                Some((name, m.id.unwrap_or(Value::Null)))
+            })
+            .collect(),
+        Err(_) => called_tools_general(body),
+    }
+}
+
+/// [`called_tools`] through a full `Value`.
+fn called_tools_general(body: &[u8]) -> Vec<(String, Value)> {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Vec::new();
     };
@@ -577,6 +601,68 @@ fn called_tools(body: &[u8]) -> Vec<(String, Value)> {
             Some((name.to_owned(), m["id"].clone()))
         })
         .collect()
+}
+
+/// What [`called_tools`] reads of a JSON-RPC message; the rest is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, borrow)]
+    method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    params: Option<CallParams>,
+}
+
+/// `params.name` of an object `params` (an array, as positional params, has no name).
+struct CallParams {
+    name: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for CallParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+        /// A key, read only as far as "is it `name`".
+        struct IsName(bool);
+        impl<'de> serde::Deserialize<'de> for IsName {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Key;
+                impl Visitor<'_> for Key {
+                    type Value = IsName;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_str<E: Error>(self, key: &str) -> Result<IsName, E> {
+                        Ok(IsName(key == "name"))
+                    }
+                }
+                d.deserialize_str(Key)
+            }
+        }
+        struct Params;
+        impl<'de> Visitor<'de> for Params {
+            type Value = CallParams;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CallParams, A::Error> {
+                let mut name = None;
+                while let Some(IsName(is_name)) = map.next_key()? {
+                    if !is_name {
+                        map.next_value::<IgnoredAny>()?;
+                    } else if name.is_some() {
+                        return Err(A::Error::duplicate_field("name"));
+                    } else {
+                        name = Some(map.next_value::<Option<String>>()?);
+                    }
+                }
+                Ok(CallParams {
+                    name: name.flatten(),
+                })
+            }
+        }
+        deserializer.deserialize_map(Params)
+    }
 }
 
 /// The scope `tool` needs and the catalog that decides implication, if it is not public.
@@ -736,6 +822,47 @@ fn security_headers(headers: &mut HeaderMap, hsts: bool) {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{called_tools, called_tools_general};
+
+    #[test]
+    fn the_fast_path_reads_calls_as_the_general_one_does() {
+        let bodies: &[&str] = &[
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"x":[1,{"y":"z"}]}}}"#,
+            r#"{"jsonrpc":"2.0","id":"s","method":"tools/call","params":{"arguments":{},"name":"b\u0062"}}"#,
+            r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"no-id"}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"null-id"}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"name":"not-a-call"}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":["positional"]}"#,
+            r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":5}}"#,
+            r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"a","name":"b"}}"#,
+            r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","method":"x","params":{"name":"a"}}"#,
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":null}"#,
+            r#"  [{"id":1,"method":"tools/call","params":{"name":"a"}},{"id":2,"method":"tools/call","params":{"name":"b"}}]"#,
+            r#"[1, {"id":2,"method":"tools/call","params":{"name":"c"}}]"#,
+            r#"[{"id":1,"method":"x","params":[1]},{"id":2,"method":"tools/call","params":{"name":"d"}}]"#,
+            r#"{"method":"tools/call","params":{"name":"a"}"#,
+            "",
+            "not json",
+        ];
+        for body in bodies {
+            assert_eq!(
+                called_tools(body.as_bytes()),
+                called_tools_general(body.as_bytes()),
+                "{body}"
+            );
+        }
+        assert_eq!(
+            called_tools(bodies[10].as_bytes())
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>(),
+            ["a", "b"]
         );
     }
 }

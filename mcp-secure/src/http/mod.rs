@@ -11,6 +11,9 @@ pub use auth_layer::{
     DEFAULT_MAX_BODY, FORBIDDEN_CODE,
 };
 pub use serve::{DEFAULT_HEADER_TIMEOUT, ServeOptions, serve};
+
+#[cfg(feature = "dev-auth")]
+pub(crate) use auth_layer::is_loopback_host;
 pub use tls::TlsListener;
 
 use std::{
