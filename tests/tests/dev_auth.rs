@@ -223,7 +223,7 @@ async fn discovery_points_clients_at_the_development_server() {
         .await
         .unwrap();
     assert_eq!(prm["authorization_servers"], json!([dev.origin]));
-    let meta: Value = dev
+    let response = dev
         .http
         .get(format!(
             "{}/.well-known/oauth-authorization-server",
@@ -231,10 +231,23 @@ async fn discovery_points_clients_at_the_development_server() {
         ))
         .send()
         .await
-        .unwrap()
-        .json()
+        .unwrap();
+    // Browser-based clients read it (and register, and exchange codes) from another origin.
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let preflight = dev
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/token", dev.origin))
+        .send()
         .await
         .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert!(
+        preflight.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap()
+            .contains("content-type")
+    );
+    let meta: Value = response.json().await.unwrap();
     assert_eq!(meta["issuer"], dev.origin);
     assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(

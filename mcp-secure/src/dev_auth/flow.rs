@@ -5,6 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 use axum::{body::Body, extract::State};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use serde_json::{Map, Value, json};
+use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 use super::{
@@ -351,6 +352,13 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
         parse_unique(&body).map_err(|_| refuse("invalid_request", "a parameter is repeated"))?;
     let get = |name: &str| form.get(name).map(String::as_str);
     let client_id = authenticate_client(s, headers, &form)?;
+    // Either grant: a token for another resource is not this server's to issue (RFC 8707).
+    if get("resource").is_some_and(|r| r != s.resource) {
+        return Err(refuse(
+            "invalid_target",
+            "this server issues tokens for its own resource only; send its URL as `resource`",
+        ));
+    }
     match get("grant_type") {
         Some("authorization_code") => exchange_code(s, &client_id, &form),
         Some("refresh_token") => refresh(s, &client_id, &form),
@@ -419,20 +427,11 @@ fn exchange_code(
     client_id: &str,
     form: &HashMap<String, String>,
 ) -> Result<Value, TokenError> {
-    const INVALID: &str =
-        "the authorization code is invalid, expired, already used or issued to another client";
+    const INVALID: &str = "the authorization code is invalid, expired, already used or issued to another client; start the authorization again";
     let get = |name: &str| form.get(name).map(String::as_str);
     let code = get("code").ok_or_else(|| refuse("invalid_request", "code is missing"))?;
     let verifier = get("code_verifier")
         .ok_or_else(|| refuse("invalid_request", "code_verifier is missing (PKCE)"))?;
-    if let Some(resource) = get("resource")
-        && resource != s.resource
-    {
-        return Err(refuse(
-            "invalid_target",
-            "this server issues tokens for its own resource only",
-        ));
-    }
     let now = now_ms();
     let mut store = s.store();
     let Some(entry) = store.codes.get_mut(&hash(code)) else {
@@ -493,8 +492,6 @@ fn exchange_code(
     tokens(s, client_id, &user, &scopes, refresh)
 }
 
-use sha2::Digest;
-
 fn new_refresh(s: &Shared, store: &mut super::Store, family: u64, now: u64) -> String {
     let token = random_token();
     store.prune(now, s.refresh_ttl.as_millis() as u64);
@@ -515,19 +512,10 @@ fn refresh(
     client_id: &str,
     form: &HashMap<String, String>,
 ) -> Result<Value, TokenError> {
-    const INVALID: &str =
-        "the refresh token is invalid, expired, revoked or issued to another client";
+    const INVALID: &str = "the refresh token is invalid, expired, revoked or issued to another client; start the authorization again";
     let get = |name: &str| form.get(name).map(String::as_str);
     let presented = get("refresh_token")
         .ok_or_else(|| refuse("invalid_request", "refresh_token is missing"))?;
-    if let Some(resource) = get("resource")
-        && resource != s.resource
-    {
-        return Err(refuse(
-            "invalid_target",
-            "this server issues tokens for its own resource only",
-        ));
-    }
     let now = now_ms();
     let mut store = s.store();
     let Some(entry) = store.refresh.get_mut(&hash(presented)) else {

@@ -57,7 +57,7 @@ use axum::{
     extract::State,
     routing::{get, post},
 };
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -490,8 +490,7 @@ async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
     )
 }
 
-async fn preflight(request: Request<Body>) -> Response<Body> {
-    let _ = request;
+async fn preflight() -> Response<Body> {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
