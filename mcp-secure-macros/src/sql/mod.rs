@@ -2,11 +2,14 @@
 
 pub mod scan;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::LitStr;
 
-use crate::{ctxt::Errors, template};
+use crate::{
+    ctxt::Errors,
+    template::{self, Args},
+};
 use scan::Piece;
 
 pub fn expand(input: TokenStream) -> TokenStream {
@@ -14,35 +17,88 @@ pub fn expand(input: TokenStream) -> TokenStream {
         input,
         "sql! takes a string literal as its template: a `String`, `format!` or `concat!` could carry text from a caller into the SQL; write the query as one literal and pass values as {placeholders}",
         scan::scan,
-        quote!(::mcp_secure::sql::Sql::__from_parts(::std::vec::Vec::new())),
-        |pieces, args, errors| {
-            let mut parts = Vec::new();
-            for piece in pieces {
-                match piece {
-                    Piece::Text(text) => {
-                        parts.push(quote!(::mcp_secure::__private::SqlPart::Text(#text)))
-                    }
-                    Piece::Placeholder { expr, modifier, .. } => {
-                        let Some((value, span)) = args.resolve(&expr, errors) else {
-                            continue;
-                        };
-                        // Spanned at the placeholder's source, so a type error points there.
-                        parts.push(match modifier.as_deref() {
-                            Some("ident") => quote_spanned!(span=>
-                                ::mcp_secure::__private::SqlPart::ident(&(#value))),
-                            Some("list") => quote_spanned!(span=>
-                                ::mcp_secure::__private::SqlPart::list(&(#value))),
-                            _ => quote_spanned!(span=>
-                                ::mcp_secure::__private::SqlPart::param(&(#value))),
-                        });
-                    }
-                }
-            }
-            quote!(::mcp_secure::sql::Sql::__from_parts(
-                ::std::vec![#(#parts),*]
-            ))
-        },
+        quote!(::mcp_secure::sql::Sql::default()),
+        emit,
     )
+}
+
+/// The query: with value placeholders only, a template rendered here for every dialect and the
+/// values; with `:ident` or `:list`, pieces assembled at run time.
+fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenStream {
+    let values = Ident::new("__mcp_secure_values", Span::mixed_site());
+    let dynamic = pieces.iter().any(|p| {
+        matches!(p, Piece::Placeholder { modifier: Some(m), .. } if m == "ident" || m == "list")
+    });
+    // Parts as constant tokens (for a template), or as expressions that also push the values
+    // in order (for run-time assembly); and the values of a template.
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    for piece in &pieces {
+        match piece {
+            Piece::Text(text) => parts.push(quote!(::mcp_secure::__private::SqlPart::Text(#text))),
+            Piece::Placeholder { expr, modifier, .. } => {
+                let Some((value, span)) = args.resolve(expr, errors) else {
+                    continue;
+                };
+                // Spanned at the placeholder's source, so a type error points there.
+                parts.push(match modifier.as_deref() {
+                    Some("ident") => quote_spanned!(span=>
+                        ::mcp_secure::__private::SqlPart::Ident(
+                            ::mcp_secure::__private::sql::ident(&(#value)))),
+                    Some("list") => quote_spanned!(span=>
+                        ::mcp_secure::__private::SqlPart::List(
+                            ::mcp_secure::__private::sql::list(&mut #values, &(#value)))),
+                    _ if dynamic => quote_spanned!(span=> {
+                        #values.push(::mcp_secure::__private::sql::param(&(#value)));
+                        ::mcp_secure::__private::SqlPart::Param
+                    }),
+                    _ => {
+                        params.push(quote_spanned!(span=>
+                            ::mcp_secure::__private::sql::param(&(#value))));
+                        quote!(::mcp_secure::__private::SqlPart::Param)
+                    }
+                });
+            }
+        }
+    }
+    if dynamic {
+        return quote!({
+            let mut #values = ::std::vec::Vec::new();
+            let parts = ::std::vec![#(#parts),*];
+            ::mcp_secure::sql::Sql::__from_parts(parts, #values)
+        });
+    }
+    let [sqlite, postgres, mysql] = render(&pieces);
+    quote!(::mcp_secure::sql::Sql::__template(
+        {
+            const TEMPLATE: ::mcp_secure::__private::SqlTemplate =
+                ::mcp_secure::__private::SqlTemplate {
+                    parts: &[#(#parts),*],
+                    text: [#sqlite, #postgres, #mysql],
+                };
+            &TEMPLATE
+        },
+        ::std::vec![#(#params),*],
+    ))
+}
+
+/// A template with value placeholders only, as SQLite (`?1`), PostgreSQL (`$1`) and MySQL
+/// (`?`) write it; the same text `Sql` renders at run time from the same pieces.
+fn render(pieces: &[Piece]) -> [String; 3] {
+    let mut out: [String; 3] = Default::default();
+    let mut n = 0;
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.iter_mut().for_each(|o| o.push_str(text)),
+            Piece::Placeholder { .. } => {
+                n += 1;
+                out[0].push_str(&format!("?{n}"));
+                out[1].push_str(&format!("${n}"));
+                out[2].push('?');
+            }
+        }
+    }
+    out
 }
 
 /// `#[derive(SqlIdent)]` on an enum of unit variants: each variant is an identifier, checked

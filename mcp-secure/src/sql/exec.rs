@@ -1,7 +1,7 @@
 //! Running [`Sql`] through sqlx, on SQLite (feature `sqlite`, the default) and PostgreSQL
 //! (feature `postgres`). Nothing here takes SQL text: the only way in is a [`Sql`] from `sql!`.
 
-use std::{fmt, future::Future, pin::Pin};
+use std::fmt;
 
 use super::{Dialect, Sql, SqlError, SqlValue};
 use crate::tool::ToolError;
@@ -82,8 +82,6 @@ impl From<DbError> for ToolError {
     }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 mod sealed {
     pub trait Sealed {}
 }
@@ -100,37 +98,23 @@ pub trait SqlDatabase: sqlx::Database + sealed::Sealed {
     const DIALECT: Dialect;
 
     #[doc(hidden)]
-    fn __execute<'c, E>(
-        text: String,
-        values: Vec<SqlValue>,
-        executor: E,
-    ) -> BoxFuture<'c, Result<u64, DbError>>
-    where
-        E: sqlx::Executor<'c, Database = Self> + 'c;
+    fn __bind(values: &[SqlValue]) -> Result<Self::Arguments<'_>, DbError>;
 
     #[doc(hidden)]
-    fn __fetch_all<'c, T, E>(
-        text: String,
-        values: Vec<SqlValue>,
-        executor: E,
-    ) -> BoxFuture<'c, Result<Vec<T>, DbError>>
-    where
-        T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
-        E: sqlx::Executor<'c, Database = Self> + 'c;
+    fn __rows_affected(done: &Self::QueryResult) -> u64;
+}
 
-    #[doc(hidden)]
-    fn __fetch_optional<'c, T, E>(
-        text: String,
-        values: Vec<SqlValue>,
-        executor: E,
-    ) -> BoxFuture<'c, Result<Option<T>, DbError>>
-    where
-        T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
-        E: sqlx::Executor<'c, Database = Self> + 'c;
+/// Arguments bound from a query's values, borrowing them: what sqlx runs the query with.
+struct Bound<'q, DB: SqlDatabase>(DB::Arguments<'q>);
+
+impl<'q, DB: SqlDatabase> sqlx::IntoArguments<'q, DB> for Bound<'q, DB> {
+    fn into_arguments(self) -> DB::Arguments<'q> {
+        self.0
+    }
 }
 
 /// Implements [`SqlDatabase`] for one sqlx database: `bind` turns our values into its
-/// arguments; the rest is the same for every database.
+/// arguments.
 macro_rules! database {
     ($db:ty, $dialect:expr, $bind:ident) => {
         impl sealed::Sealed for $db {}
@@ -138,55 +122,12 @@ macro_rules! database {
         impl SqlDatabase for $db {
             const DIALECT: Dialect = $dialect;
 
-            fn __execute<'c, E>(
-                text: String,
-                values: Vec<SqlValue>,
-                executor: E,
-            ) -> BoxFuture<'c, Result<u64, DbError>>
-            where
-                E: sqlx::Executor<'c, Database = Self> + 'c,
-            {
-                Box::pin(async move {
-                    let done = sqlx::query_with::<$db, _>(&text, $bind(values)?)
-                        .execute(executor)
-                        .await
-                        .map_err(DbError::Database)?;
-                    Ok(done.rows_affected())
-                })
+            fn __bind(values: &[SqlValue]) -> Result<Self::Arguments<'_>, DbError> {
+                $bind(values)
             }
 
-            fn __fetch_all<'c, T, E>(
-                text: String,
-                values: Vec<SqlValue>,
-                executor: E,
-            ) -> BoxFuture<'c, Result<Vec<T>, DbError>>
-            where
-                T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
-                E: sqlx::Executor<'c, Database = Self> + 'c,
-            {
-                Box::pin(async move {
-                    sqlx::query_as_with::<$db, T, _>(&text, $bind(values)?)
-                        .fetch_all(executor)
-                        .await
-                        .map_err(DbError::Database)
-                })
-            }
-
-            fn __fetch_optional<'c, T, E>(
-                text: String,
-                values: Vec<SqlValue>,
-                executor: E,
-            ) -> BoxFuture<'c, Result<Option<T>, DbError>>
-            where
-                T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c,
-                E: sqlx::Executor<'c, Database = Self> + 'c,
-            {
-                Box::pin(async move {
-                    sqlx::query_as_with::<$db, T, _>(&text, $bind(values)?)
-                        .fetch_optional(executor)
-                        .await
-                        .map_err(DbError::Database)
-                })
+            fn __rows_affected(done: &Self::QueryResult) -> u64 {
+                done.rows_affected()
             }
         }
     };
@@ -197,17 +138,19 @@ fn encode_error(e: sqlx::error::BoxDynError) -> DbError {
 }
 
 #[cfg(feature = "sqlite")]
-fn bind_sqlite(values: Vec<SqlValue>) -> Result<sqlx::sqlite::SqliteArguments<'static>, DbError> {
+fn bind_sqlite(values: &[SqlValue]) -> Result<sqlx::sqlite::SqliteArguments<'_>, DbError> {
     use sqlx::Arguments;
     let mut args = sqlx::sqlite::SqliteArguments::default();
+    args.reserve(values.len(), 0);
     for v in values {
+        // Text and bytes are bound borrowed from the query: no copy.
         match v {
             SqlValue::Null => args.add(None::<i64>),
-            SqlValue::Int(i) => args.add(i),
-            SqlValue::Float(f) => args.add(f),
-            SqlValue::Bool(b) => args.add(b),
-            SqlValue::Text(t) => args.add(t),
-            SqlValue::Bytes(b) => args.add(b),
+            SqlValue::Int(i) => args.add(*i),
+            SqlValue::Float(f) => args.add(*f),
+            SqlValue::Bool(b) => args.add(*b),
+            SqlValue::Text(t) => args.add(t.as_str()),
+            SqlValue::Bytes(b) => args.add(b.as_slice()),
         }
         .map_err(encode_error)?;
     }
@@ -240,17 +183,18 @@ impl sqlx::Encode<'_, sqlx::Postgres> for UntypedNull {
 }
 
 #[cfg(feature = "postgres")]
-fn bind_postgres(values: Vec<SqlValue>) -> Result<sqlx::postgres::PgArguments, DbError> {
+fn bind_postgres(values: &[SqlValue]) -> Result<sqlx::postgres::PgArguments, DbError> {
     use sqlx::Arguments;
     let mut args = sqlx::postgres::PgArguments::default();
+    args.reserve(values.len(), 0);
     for v in values {
         match v {
             SqlValue::Null => args.add(UntypedNull),
-            SqlValue::Int(i) => args.add(i),
-            SqlValue::Float(f) => args.add(f),
-            SqlValue::Bool(b) => args.add(b),
-            SqlValue::Text(t) => args.add(t),
-            SqlValue::Bytes(b) => args.add(b),
+            SqlValue::Int(i) => args.add(*i),
+            SqlValue::Float(f) => args.add(*f),
+            SqlValue::Bool(b) => args.add(*b),
+            SqlValue::Text(t) => args.add(t.as_str()),
+            SqlValue::Bytes(b) => args.add(b.as_slice()),
         }
         .map_err(encode_error)?;
     }
@@ -306,8 +250,8 @@ where
 }
 
 impl Sql {
-    fn rendered<DB: SqlDatabase>(&self) -> Result<(String, Vec<SqlValue>), DbError> {
-        self.render(DB::DIALECT).map_err(DbError::Render)
+    fn text_for<DB: SqlDatabase>(&self) -> Result<std::borrow::Cow<'static, str>, DbError> {
+        self.text(DB::DIALECT).map_err(DbError::Render)
     }
 
     /// Runs a statement on `executor` (`&pool`, a connection, or `&mut *transaction` inside
@@ -317,8 +261,13 @@ impl Sql {
         E: sqlx::Executor<'c> + 'c,
         E::Database: SqlDatabase,
     {
-        let (text, values) = self.rendered::<E::Database>()?;
-        <E::Database as SqlDatabase>::__execute(text, values, executor).await
+        let text = self.text_for::<E::Database>()?;
+        let args = Bound(<E::Database as SqlDatabase>::__bind(self.values())?);
+        let done = sqlx::query_with(&text, args)
+            .execute(executor)
+            .await
+            .map_err(DbError::Database)?;
+        Ok(<E::Database as SqlDatabase>::__rows_affected(&done))
     }
 
     /// Every row, as `T` (`#[derive(sqlx::FromRow)]` or a tuple).
@@ -328,8 +277,12 @@ impl Sql {
         E::Database: SqlDatabase,
         T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
     {
-        let (text, values) = self.rendered::<E::Database>()?;
-        <E::Database as SqlDatabase>::__fetch_all(text, values, executor).await
+        let text = self.text_for::<E::Database>()?;
+        let args = Bound(<E::Database as SqlDatabase>::__bind(self.values())?);
+        sqlx::query_as_with(&text, args)
+            .fetch_all(executor)
+            .await
+            .map_err(DbError::Database)
     }
 
     /// The first row, if any.
@@ -339,8 +292,12 @@ impl Sql {
         E::Database: SqlDatabase,
         T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
     {
-        let (text, values) = self.rendered::<E::Database>()?;
-        <E::Database as SqlDatabase>::__fetch_optional(text, values, executor).await
+        let text = self.text_for::<E::Database>()?;
+        let args = Bound(<E::Database as SqlDatabase>::__bind(self.values())?);
+        sqlx::query_as_with(&text, args)
+            .fetch_optional(executor)
+            .await
+            .map_err(DbError::Database)
     }
 
     /// Exactly one row; no row is `sqlx::Error::RowNotFound`.

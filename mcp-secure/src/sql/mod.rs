@@ -27,7 +27,7 @@
 //! hand, an empty placeholder, an unknown modifier, an unused named argument, `{x:ident}` on a
 //! type that is not `SqlIdent`, and a value that cannot be bound.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 pub use mcp_secure_macros::{SqlIdent, sql};
 
@@ -152,6 +152,17 @@ pub enum Dialect {
     MySql,
 }
 
+impl Dialect {
+    /// Where this dialect's text is in [`SqlTemplate::text`].
+    fn index(self) -> usize {
+        match self {
+            Dialect::Sqlite => 0,
+            Dialect::Postgres => 1,
+            Dialect::MySql => 2,
+        }
+    }
+}
+
 /// Why a query could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqlError {
@@ -171,48 +182,64 @@ impl fmt::Display for SqlError {
 
 impl std::error::Error for SqlError {}
 
-/// One piece of a query. Built by generated code; text pieces are `'static` template text.
+/// One piece of a query's template. Built by generated code; text pieces are `'static`
+/// template text, and values are kept apart from the pieces, in order.
 #[doc(hidden)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlPart {
+    /// Template text.
     Text(&'static str),
-    Param(SqlValue),
+    /// The next value.
+    Param,
+    /// An identifier from a `SqlIdent`.
     Ident(&'static str),
-    List(Vec<SqlValue>),
+    /// The next `n` values, as `(…, …)`.
+    List(usize),
 }
 
-impl SqlPart {
-    #[doc(hidden)]
-    pub fn param<T: ToSqlValue + ?Sized>(value: &T) -> Self {
-        SqlPart::Param(value.to_sql_value())
-    }
-
-    #[doc(hidden)]
-    pub fn ident<T: SqlIdent + ?Sized>(value: &T) -> Self {
-        SqlPart::Ident(value.sql_ident())
-    }
-
-    #[doc(hidden)]
-    pub fn list<'a, I, T>(values: &'a I) -> Self
-    where
-        &'a I: IntoIterator<Item = &'a T>,
-        T: ToSqlValue + 'a,
-        I: ?Sized,
-    {
-        SqlPart::List(values.into_iter().map(ToSqlValue::to_sql_value).collect())
-    }
+/// A template whose only placeholders are values, rendered for every dialect at compile time.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SqlTemplate {
+    /// The pieces, for composition.
+    pub parts: &'static [SqlPart],
+    /// The text for `Dialect::Sqlite`, `Dialect::Postgres` and `Dialect::MySql`, in that order.
+    pub text: [&'static str; 3],
 }
 
 /// A query: template text from `sql!` and bound values, never text from a value.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Sql {
-    parts: Vec<SqlPart>,
+    parts: Cow<'static, [SqlPart]>,
+    values: Vec<SqlValue>,
+    /// The text rendered at compile time, while the query is one `sql!` template with value
+    /// placeholders only; composition drops it.
+    rendered: Option<&'static [&'static str; 3]>,
+}
+
+impl PartialEq for Sql {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts == other.parts && self.values == other.values
+    }
 }
 
 impl Sql {
     #[doc(hidden)]
-    pub fn __from_parts(parts: Vec<SqlPart>) -> Self {
-        Self { parts }
+    pub fn __template(template: &'static SqlTemplate, values: Vec<SqlValue>) -> Self {
+        Self {
+            parts: Cow::Borrowed(template.parts),
+            values,
+            rendered: Some(&template.text),
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn __from_parts(parts: Vec<SqlPart>, values: Vec<SqlValue>) -> Self {
+        Self {
+            parts: Cow::Owned(parts),
+            values,
+            rendered: None,
+        }
     }
 
     /// Appends another query's pieces (composition without strings).
@@ -227,7 +254,14 @@ impl Sql {
     /// assert_eq!(q.render(Dialect::Postgres).unwrap().0, "SELECT id FROM notes WHERE owner = $1 AND tag = $2");
     /// ```
     pub fn push(&mut self, other: Sql) -> &mut Self {
-        self.parts.extend(other.parts);
+        if self.parts.is_empty() {
+            // Nothing to renumber: `other` keeps its text rendered at compile time.
+            *self = other;
+            return self;
+        }
+        self.parts.to_mut().extend_from_slice(&other.parts);
+        self.values.extend(other.values);
+        self.rendered = None;
         self
     }
 
@@ -263,10 +297,12 @@ impl Sql {
     /// ```
     pub fn push_where(&mut self, conditions: impl IntoIterator<Item = Sql>) -> &mut Self {
         for (i, condition) in conditions.into_iter().enumerate() {
+            self.rendered = None;
             self.parts
+                .to_mut()
                 .push(SqlPart::Text(if i == 0 { " WHERE (" } else { " AND (" }));
             self.push(condition);
-            self.parts.push(SqlPart::Text(")"));
+            self.parts.to_mut().push(SqlPart::Text(")"));
         }
         self
     }
@@ -278,54 +314,66 @@ impl Sql {
 
     /// The SQL text for `dialect` and the values to bind, in order.
     pub fn render(&self, dialect: Dialect) -> Result<(String, Vec<SqlValue>), SqlError> {
+        Ok((self.text(dialect)?.into_owned(), self.values.clone()))
+    }
+
+    /// The values to bind, in order.
+    pub(crate) fn values(&self) -> &[SqlValue] {
+        &self.values
+    }
+
+    /// The SQL text for `dialect`: the one rendered at compile time when there is one, else
+    /// written from the pieces.
+    pub(crate) fn text(&self, dialect: Dialect) -> Result<Cow<'static, str>, SqlError> {
         use std::fmt::Write as _;
+        if let Some(text) = self.rendered {
+            return Ok(Cow::Borrowed(text[dialect.index()]));
+        }
         let capacity = self
             .parts
             .iter()
             .map(|p| match p {
                 SqlPart::Text(t) => t.len(),
                 SqlPart::Ident(name) => name.len() + 2,
-                SqlPart::Param(_) => 4,
-                SqlPart::List(items) => 2 + items.len() * 6,
+                SqlPart::Param => 4,
+                SqlPart::List(n) => 2 + n * 6,
             })
             .sum();
         let mut text = String::with_capacity(capacity);
-        let mut values = Vec::with_capacity(self.parts.len());
+        let mut n = 0;
         // Writing into a `String` cannot fail.
-        let mark = |text: &mut String, values: &mut Vec<SqlValue>, value: SqlValue| {
-            values.push(value);
+        let mut mark = |text: &mut String| {
+            n += 1;
             let _ = match dialect {
-                Dialect::Sqlite => write!(text, "?{}", values.len()),
-                Dialect::Postgres => write!(text, "${}", values.len()),
+                Dialect::Sqlite => write!(text, "?{n}"),
+                Dialect::Postgres => write!(text, "${n}"),
                 Dialect::MySql => write!(text, "?"),
             };
         };
-        for part in &self.parts {
-            match part {
+        for part in self.parts.iter() {
+            match *part {
                 SqlPart::Text(t) => text.push_str(t),
-                SqlPart::Param(v) => mark(&mut text, &mut values, v.clone()),
+                SqlPart::Param => mark(&mut text),
                 SqlPart::Ident(name) => {
                     let quote = if dialect == Dialect::MySql { '`' } else { '"' };
                     text.push(quote);
                     text.push_str(name);
                     text.push(quote);
                 }
+                SqlPart::List(0) => return Err(SqlError::EmptyList),
                 SqlPart::List(items) => {
-                    if items.is_empty() {
-                        return Err(SqlError::EmptyList);
-                    }
                     text.push('(');
-                    for (i, v) in items.iter().enumerate() {
+                    for i in 0..items {
                         if i > 0 {
                             text.push_str(", ");
                         }
-                        mark(&mut text, &mut values, v.clone());
+                        mark(&mut text);
                     }
                     text.push(')');
                 }
             }
         }
-        Ok((text, values))
+        Ok(Cow::Owned(text))
     }
 }
 
@@ -397,6 +445,53 @@ mod tests {
             q.render(Dialect::Postgres).unwrap().0,
             "SELECT 1 WHERE tag = $1 OR tag = $2"
         );
+    }
+
+    #[test]
+    fn text_rendered_at_compile_time_is_what_run_time_rendering_writes() {
+        let (a, b) = ("x", 2);
+        let q = sql!(
+            "SELECT id FROM t WHERE a = {a} AND b > {b} AND c = {c} ORDER BY id",
+            c = 1.5
+        );
+        assert!(q.rendered.is_some());
+        let assembled = Sql::__from_parts(q.parts.to_vec(), q.values.clone());
+        assert!(assembled.rendered.is_none());
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+            assert_eq!(q.render(dialect), assembled.render(dialect));
+        }
+        assert_eq!(q, assembled);
+        assert_eq!(
+            q.render(Dialect::Postgres).unwrap().0,
+            "SELECT id FROM t WHERE a = $1 AND b > $2 AND c = $3 ORDER BY id"
+        );
+    }
+
+    #[test]
+    fn composition_renumbers_and_drops_the_compile_time_text() {
+        let mut q = Sql::default();
+        q.push(sql!("SELECT id FROM t WHERE a = {a}", a = 1));
+        // Pushed onto nothing, the template is kept whole.
+        assert!(q.rendered.is_some());
+        q.push(sql!(" AND b = {b}", b = 2));
+        assert!(q.rendered.is_none());
+        assert_eq!(
+            q.render(Dialect::Sqlite).unwrap(),
+            (
+                "SELECT id FROM t WHERE a = ?1 AND b = ?2".to_owned(),
+                vec![SqlValue::Int(1), SqlValue::Int(2)]
+            )
+        );
+        let mut filtered = sql!("SELECT id FROM t");
+        filtered.push_where([sql!("a = {a}", a = 3)]);
+        assert!(filtered.rendered.is_none());
+        assert_eq!(
+            filtered.render(Dialect::Postgres).unwrap().0,
+            "SELECT id FROM t WHERE (a = $1)"
+        );
+        let mut unfiltered = sql!("SELECT id FROM t WHERE a = {a}", a = 3);
+        unfiltered.push_where(std::iter::empty());
+        assert!(unfiltered.rendered.is_some());
     }
 
     #[test]
