@@ -7,6 +7,8 @@
 //! use the same in-memory limiter; the hand-written side parses with serde
 //! (`deny_unknown_fields`) and checks the same rules with plain code.
 
+mod common;
+
 use std::{
     sync::LazyLock,
     task::{Context, Poll, Waker},
@@ -167,7 +169,7 @@ fn main() {
         let calls: usize = calls.parse().unwrap();
         let policy = &Server::tool_policies()[0];
         let limiter = MemoryLimiter::new();
-        for _ in 0..calls + 1 {
+        let op = || {
             let (caller, args) = (CALLER.clone(), arguments());
             match variant {
                 "guard" => {
@@ -178,7 +180,10 @@ fn main() {
                 }
                 other => panic!("unknown variant {other}"),
             }
-        }
+        };
+        // One call before counting starts, so that lazy set-up is not counted.
+        op();
+        common::counted(calls, op);
         return;
     }
     divan::main();

@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p mcp-secure --bench sql`
 
+mod common;
+
 use mcp_secure::sql::{like_contains, sql, sqlx};
 use sqlx::SqlitePool;
 use tokio::runtime::Runtime;
@@ -105,19 +107,20 @@ fn main() {
         let calls: usize = calls.parse().unwrap();
         let (rt, pool) = setup();
         let pattern = like_contains("note");
-        for _ in 0..calls + 1 {
-            match variant {
-                "select_macro" => select_macro(&rt, &pool, &pattern),
-                "select_sqlx" => select_sqlx(&rt, &pool, &pattern),
-                "insert_macro" => {
-                    insert_macro(&rt, &pool);
-                }
-                "insert_sqlx" => {
-                    insert_sqlx(&rt, &pool);
-                }
-                other => panic!("unknown variant {other}"),
+        let op = || match variant {
+            "select_macro" => select_macro(&rt, &pool, &pattern),
+            "select_sqlx" => select_sqlx(&rt, &pool, &pattern),
+            "insert_macro" => {
+                insert_macro(&rt, &pool);
             }
-        }
+            "insert_sqlx" => {
+                insert_sqlx(&rt, &pool);
+            }
+            other => panic!("unknown variant {other}"),
+        };
+        // One call before counting starts, so that lazy set-up is not counted.
+        op();
+        common::counted(calls, op);
         return;
     }
     divan::main();

@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p mcp-secure --bench tool_call`
 
+mod common;
+
 use std::sync::Arc;
 
 use mcp_secure::{
@@ -207,9 +209,9 @@ fn main() {
         };
         // One call before counting starts, so that lazy set-up is paid in both runs.
         rt.block_on(client.call_tool(call())).unwrap();
-        for _ in 0..calls {
+        common::counted(calls, || {
             rt.block_on(client.call_tool(call())).unwrap();
-        }
+        });
         return;
     }
     divan::main();

@@ -1,5 +1,5 @@
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ItemImpl;
 
 use super::model::{Arg, Input, Model, Tool};
@@ -112,6 +112,13 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
             }
             Input::Type(_) => TokenStream::new(),
         };
+        // Spanned at the input type, so an input that is not `SecureInput` is reported there.
+        let run = match &t.input {
+            Input::Type(ty) => {
+                quote_spanned!(syn::spanned::Spanned::span(ty)=> #p::call::<Self, #ty, _, _>)
+            }
+            Input::Inline { .. } => quote!(#p::call),
+        };
         let receiver = t.has_receiver.then(|| quote!(__mcp_service,));
         let args = t.args.iter().map(|a| match a {
             Arg::Principal => quote!(__mcp_principal),
@@ -124,21 +131,15 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
             fn #call(
                 __mcp_ctx: #p::rmcp::handler::server::tool::ToolCallContext<'_, Self>,
             ) -> #p::BoxFuture<'_, ::core::result::Result<#p::rmcp::model::CallToolResponse, #p::rmcp::ErrorData>> {
-                ::std::boxed::Box::pin(async move {
-                    let __mcp_guarded = match #p::guard::<Self, #input>(&Self::#policies()[#i], __mcp_ctx).await {
-                        ::core::result::Result::Ok(guarded) => guarded,
-                        ::core::result::Result::Err(denied) => return ::core::result::Result::Ok(denied),
-                    };
+                #run(&Self::#policies()[#i], __mcp_ctx, |__mcp_guarded: #p::Guarded<'_, Self, #input>| {
                     let #p::Guarded {
                         service: __mcp_service,
                         principal: __mcp_principal,
                         input: __mcp_input,
                         context: __mcp_context,
-                        audit: __mcp_audit,
                     } = __mcp_guarded;
                     #destructure
-                    let __mcp_output = #p::catch_panic(Self::#f(#receiver #(#args),*)).await;
-                    __mcp_audit.finish(__mcp_output)
+                    Self::#f(#receiver #(#args),*)
                 })
             }
         }

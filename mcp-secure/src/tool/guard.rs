@@ -1,4 +1,4 @@
-use std::{sync::Arc, time::Instant};
+use std::{future::Future, sync::Arc, time::Instant};
 
 use rmcp::{
     RoleServer,
@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Access, POLICY_META_KEY, ToolError, ToolPolicy, output};
 use crate::{
+    __private::BoxFuture,
     Security,
     audit::{SecurityEvent, emit},
     auth::Principal,
@@ -17,7 +18,8 @@ use crate::{
     validate::{SecureInput, parse_arguments},
 };
 
-/// A call that passed every check: the caller, its validated input and the request.
+/// A call that passed every check: the caller, its validated input and the request; what the
+/// generated code hands to the tool method.
 pub struct Guarded<'s, S, I> {
     /// The server.
     pub service: &'s S,
@@ -27,8 +29,6 @@ pub struct Guarded<'s, S, I> {
     pub input: I,
     /// The rmcp request context.
     pub context: RequestContext<RoleServer>,
-    /// What to record once the tool returns.
-    pub audit: Finish,
 }
 
 /// Shapes and records a guarded call's result when the tool returns.
@@ -124,29 +124,56 @@ pub async fn catch_panic<F: std::future::Future>(future: F) -> Result<F::Output,
     .await
 }
 
+/// A guarded tool call, what each `#[mcp_tool]` method's route runs: [`guard`], then `tool`
+/// (the generated call of the method with the checked input), its panics caught, its result
+/// shaped and recorded by [`Finish::finish`]. One generic body for every tool, so a crate's
+/// tools add a closure each, not an async body each, to what the compiler checks.
+pub fn call<'s, S, I, F, Fut>(
+    policy: &'static ToolPolicy,
+    ctx: ToolCallContext<'s, S>,
+    tool: F,
+) -> BoxFuture<'s, Result<CallToolResponse, rmcp::ErrorData>>
+where
+    S: Send + Sync + 's,
+    I: SecureInput + Send + 's,
+    F: FnOnce(Guarded<'s, S, I>) -> Fut + Send + 's,
+    Fut: Future + Send + 's,
+    Fut::Output: IntoCallToolResult,
+{
+    Box::pin(async move {
+        let (guarded, audit) = match guard::<S, I>(policy, ctx).await {
+            Ok(admitted) => admitted,
+            Err(denied) => return Ok(denied),
+        };
+        let output = catch_panic(tool(guarded)).await;
+        audit.finish(output)
+    })
+}
+
 /// Runs, in order: authenticate, authorize (scope with implication), rate limit, parse and
 /// validate. A denial is recorded and returned as the tool result to send; the tool does not
 /// run.
-pub async fn guard<'s, S, I: SecureInput>(
+async fn guard<'s, S, I: SecureInput>(
     policy: &'static ToolPolicy,
     ctx: ToolCallContext<'s, S>,
-) -> Result<Guarded<'s, S, I>, CallToolResponse> {
+) -> Result<(Guarded<'s, S, I>, Finish), CallToolResponse> {
     let started = Instant::now();
     let caller = Principal::from_request(&ctx.request_context);
     let (principal, input) = admit(policy, caller, ctx.arguments)
         .await
         .map_err(|e| deny(*e))?;
-    Ok(Guarded {
+    let audit = Finish {
+        policy,
+        principal: principal.clone(),
+        started,
+    };
+    let guarded = Guarded {
         service: ctx.service,
-        audit: Finish {
-            policy,
-            principal: principal.clone(),
-            started,
-        },
         principal,
         input,
         context: ctx.request_context,
-    })
+    };
+    Ok((guarded, audit))
 }
 
 /// The checks of [`guard`] without rmcp's request: given the caller the transport

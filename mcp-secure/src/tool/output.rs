@@ -10,6 +10,14 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `text` has a byte that begins what [`strip_terminal_control`] removes: ESC, or the
+/// first byte of the UTF-8 form of a C1 control (U+0080–U+009F: `0xC2`) or of a bidi control
+/// (U+202A–U+2069: `0xE2`). A vectorized byte search; a false positive only costs the exact
+/// test by character.
+fn may_hold_control(text: &[u8]) -> bool {
+    memchr::memchr3(0x1b, 0xc2, 0xe2, text).is_some()
+}
+
 /// `text` without ANSI/VT escape sequences (CSI, OSC, DCS and the like, in their 7-bit and
 /// 8-bit forms) and without bidi embeddings, overrides and isolates. Everything else,
 /// newlines and tabs included, is kept.
@@ -22,9 +30,10 @@ fn is_bidi_control(c: char) -> bool {
 /// assert_eq!(strip_terminal_control("plain\ttext\n"), "plain\ttext\n");
 /// ```
 pub fn strip_terminal_control(text: &str) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c == '\u{1b}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c))
+    if !may_hold_control(text.as_bytes())
+        || !text
+            .chars()
+            .any(|c| c == '\u{1b}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c))
     {
         return Cow::Borrowed(text);
     }
@@ -232,6 +241,27 @@ mod tests {
         ] {
             assert_eq!(strip_terminal_control(input), expected, "{input:?}");
         }
+    }
+
+    #[test]
+    fn the_byte_prefilter_sees_every_control_wherever_it_is() {
+        let controls = std::iter::once('\u{1b}')
+            .chain('\u{80}'..='\u{9f}')
+            .chain('\u{2000}'..='\u{206f}')
+            .filter(|&c| c == '\u{1b}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c));
+        let mut seen = 0;
+        for c in controls {
+            seen += 1;
+            for at in 0..40 {
+                let text = format!("{}{c}{}", "x".repeat(at), "y".repeat(at % 7));
+                assert!(may_hold_control(text.as_bytes()), "{c:?} at {at}");
+                assert!(!strip_terminal_control(&text).contains(c), "{c:?} at {at}");
+            }
+        }
+        assert_eq!(seen, 1 + 32 + 9);
+        assert!(!may_hold_control(
+            "plain text, tabs\t and newlines\n, é ü ß 日本".as_bytes()
+        ));
     }
 
     #[test]

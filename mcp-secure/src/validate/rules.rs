@@ -185,60 +185,74 @@ fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
-    let atext = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'/'
-                    | b'='
-                    | b'?'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'{'
-                    | b'|'
-                    | b'}'
-                    | b'~'
-            )
-    };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && local
-            .split('.')
-            .all(|part| !part.is_empty() && part.bytes().all(atext));
-    local_ok && is_dns_name(domain, 2)
+    is_dot_atom(local.as_bytes()) && is_dns_name(domain, 2)
 }
 
-fn is_dns_name(name: &str, min_labels: usize) -> bool {
-    if name.len() > 253 {
-        return false;
+/// The bytes an email's local part may hold besides `.` (RFC 5322 `atext`, ASCII only).
+const ATEXT: [bool; 256] = byte_set(b"!#$%&'*+-/=?^_`{|}~");
+
+/// The bytes a DNS label may hold besides letters and digits.
+const LABEL: [bool; 256] = byte_set(b"-");
+
+/// A lookup table of ASCII letters, digits and `extra`.
+const fn byte_set(extra: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        set[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
     }
-    let mut labels = 0;
-    let mut last_all_digits = false;
-    for label in name.split('.') {
-        let bytes = label.as_bytes();
-        let ok = !bytes.is_empty()
-            && bytes.len() <= 63
-            && bytes[0] != b'-'
-            && bytes[bytes.len() - 1] != b'-'
-            && bytes
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ok {
+    let mut i = 0;
+    while i < extra.len() {
+        set[extra[i] as usize] = true;
+        i += 1;
+    }
+    set
+}
+
+/// An email's local part: 1 to 64 bytes of `atext` in dot-separated non-empty runs. One pass
+/// over the bytes.
+fn is_dot_atom(local: &[u8]) -> bool {
+    let mut prev = b'.';
+    for &b in local {
+        if b == b'.' {
+            if prev == b'.' {
+                return false;
+            }
+        } else if !ATEXT[usize::from(b)] {
             return false;
         }
-        labels += 1;
-        last_all_digits = bytes.iter().all(u8::is_ascii_digit);
+        prev = b;
     }
-    labels >= min_labels && !last_all_digits
+    (1..=64).contains(&local.len()) && prev != b'.'
+}
+
+/// A DNS name of at least `min_labels` labels: each 1 to 63 letters, digits and inner hyphens,
+/// at most 253 bytes in all, the last label not all digits (that would be an IP address). One
+/// pass over the bytes.
+fn is_dns_name(name: &str, min_labels: usize) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.len() > 253 {
+        return false;
+    }
+    let (mut labels, mut len, mut all_digits, mut prev) = (0, 0, true, b'.');
+    for &b in bytes {
+        if b == b'.' {
+            if len == 0 || prev == b'-' {
+                return false;
+            }
+            (labels, len, all_digits) = (labels + 1, 0, true);
+        } else {
+            let starts_with_hyphen = len == 0 && b == b'-';
+            if !LABEL[usize::from(b)] || starts_with_hyphen || len == 63 {
+                return false;
+            }
+            len += 1;
+            all_digits &= b.is_ascii_digit();
+        }
+        prev = b;
+    }
+    len > 0 && prev != b'-' && labels + 1 >= min_labels && !all_digits
 }
 
 /// `url(schemes = [...], allow_private)`: an absolute URL of at most [`URL_MAX_LENGTH`]
@@ -489,6 +503,65 @@ mod tests {
             assert!(!is_email(bad), "{bad}");
         }
         assert!(!is_email(&format!("{}@c.com", "a".repeat(65))));
+    }
+
+    /// The email check as first written (splitting on `@` and `.`): the one-pass version must
+    /// agree with it on every input.
+    fn is_email_by_splitting(value: &str) -> bool {
+        let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
+        let dns = |name: &str| {
+            let labels: Vec<&[u8]> = name.split('.').map(str::as_bytes).collect();
+            name.len() <= 253
+                && labels.len() >= 2
+                && labels.iter().all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l[0] != b'-'
+                        && l[l.len() - 1] != b'-'
+                        && l.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                && !labels[labels.len() - 1].iter().all(u8::is_ascii_digit)
+        };
+        let Some((local, domain)) = value.split_once('@') else {
+            return false;
+        };
+        value.len() <= EMAIL_MAX_LENGTH
+            && !local.is_empty()
+            && local.len() <= 64
+            && local
+                .split('.')
+                .all(|part| !part.is_empty() && part.bytes().all(atext))
+            && dns(domain)
+    }
+
+    #[test]
+    fn email_agrees_with_the_splitting_definition() {
+        // Every string of up to 6 symbols over an alphabet that exercises each branch.
+        let alphabet = ["a", "1", "-", ".", "@", "!", "é"];
+        let mut inputs = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..6 {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            inputs.extend(frontier.iter().cloned());
+        }
+        // And the length limits, on either side.
+        for n in [62, 63, 64, 65] {
+            inputs.push(format!("{}@b.com", "a".repeat(n)));
+            inputs.push(format!("a@{}.com", "b".repeat(n)));
+        }
+        let label = "c".repeat(60);
+        for n in 6..=12 {
+            // 244 + n bytes: 250 to 256, around the 253-byte limit.
+            let domain = format!("{label}.{label}.{label}.{label}.{}", "d".repeat(n));
+            inputs.push(format!("a@{domain}"));
+        }
+        for input in &inputs {
+            assert_eq!(is_email(input), is_email_by_splitting(input), "{input:?}");
+        }
+        assert!(inputs.iter().filter(|i| is_email(i)).count() > 50);
     }
 
     #[test]
