@@ -127,33 +127,54 @@ fn hand_written(
 }
 
 /// The same email rule as `#[mcp(email)]`: dot-atoms of RFC 5322 `atext` (at most 64 bytes)
-/// at a DNS name of two or more labels whose last is not numeric, at most 254 bytes.
+/// at a DNS name of two or more labels whose last is not numeric, at most 254 bytes; written
+/// as fast as the library's (one pass, byte tables), so that the ratio is the guard's overhead
+/// and not a difference of email algorithms.
 fn is_email(value: &str) -> bool {
+    const fn table(extra: &[u8]) -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 128 {
+            t[b] = (b as u8).is_ascii_alphanumeric();
+            b += 1;
+        }
+        let mut i = 0;
+        while i < extra.len() {
+            t[extra[i] as usize] = true;
+            i += 1;
+        }
+        t
+    }
+    const ATEXT: [bool; 256] = table(b"!#$%&'*+-/=?^_`{|}~.");
+    const LABEL: [bool; 256] = table(b"-");
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
-    let atext = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(b);
-    value.len() <= 254
-        && !local.is_empty()
-        && local.len() <= 64
-        && local
-            .split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| atext(&b)))
-        && domain.len() <= 253
-        && domain.split('.').count() >= 2
-        && domain.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-        && !domain
-            .rsplit('.')
-            .next()
-            .unwrap_or("")
-            .bytes()
-            .all(|b| b.is_ascii_digit())
+    let local_ok = (1..=64).contains(&local.len())
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.bytes().all(|b| ATEXT[usize::from(b)]);
+    if value.len() > 254 || !local_ok || domain.len() > 253 {
+        return false;
+    }
+    let (mut labels, mut len, mut digits, mut prev) = (0, 0, true, b'.');
+    for b in domain.bytes() {
+        if b == b'.' {
+            if len == 0 || prev == b'-' {
+                return false;
+            }
+            (labels, len, digits) = (labels + 1, 0, true);
+        } else {
+            if !LABEL[usize::from(b)] || (len == 0 && b == b'-') || len == 63 {
+                return false;
+            }
+            len += 1;
+            digits &= b.is_ascii_digit();
+        }
+        prev = b;
+    }
+    len > 0 && prev != b'-' && labels >= 1 && !digits
 }
 
 fn main() {

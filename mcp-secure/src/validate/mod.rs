@@ -22,6 +22,7 @@
 //! assert!(serde_json::from_str::<CreateNote>(r#"{"title": "t", "tags": [], "admin": true}"#).is_err());
 //! ```
 
+mod arguments;
 mod error;
 pub(crate) mod path;
 pub mod rules;
@@ -118,22 +119,13 @@ impl<T: InputField> InputField for Box<T> {
 pub fn parse_arguments<I: SecureInput>(
     arguments: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<I, ValidationErrors> {
-    let value = serde_json::Value::Object(arguments.unwrap_or_default());
-    // Fast path without path tracking; on failure, parse again tracking the path, to name the
-    // field in the error.
-    let input = match <I as serde::Deserialize>::deserialize(&value) {
-        Ok(input) => input,
-        Err(_) => match serde_path_to_error::deserialize::<_, I>(&value) {
-            Ok(input) => input,
-            Err(e) => {
-                let mut errors = ValidationErrors::new();
-                let (rule, field, message) =
-                    describe_parse_error(&e.path().to_string(), &e.inner().to_string());
-                errors.push_rendered(field, rule, message);
-                return Err(errors);
-            }
-        },
-    };
+    let arguments = arguments::Arguments(arguments.unwrap_or_default());
+    let input = <I as serde::Deserialize>::deserialize(arguments).map_err(|e| {
+        let mut errors = ValidationErrors::new();
+        let (rule, field, message) = describe_parse_error(&e.path, &e.message);
+        errors.push_rendered(field, rule, message);
+        errors
+    })?;
     input.validate()?;
     Ok(input)
 }
@@ -258,6 +250,122 @@ mod tests {
             strip_unexpected_value("unknown variant `hunter2`, expected `title` or `created`"),
             "is not an allowed value (expected `title` or `created`)"
         );
+    }
+
+    #[derive(crate::SecureInput, Debug)]
+    struct Address {
+        #[mcp(length(min = 1, max = 50))]
+        city: String,
+        zip: u32,
+    }
+
+    #[derive(crate::SecureInput, Debug)]
+    struct Person {
+        #[mcp(length(min = 1, max = 50))]
+        name: String,
+        age: Option<u8>,
+        #[mcp(items(max = 5), each(length(max = 10)))]
+        tags: Vec<String>,
+        address: Address,
+        #[mcp(items(max = 5))]
+        homes: Vec<Address>,
+    }
+
+    /// (rule, field, message) of the one violation parsing `arguments` gives.
+    fn parse_failure(arguments: serde_json::Value) -> (&'static str, String, String) {
+        let err = parse_arguments::<Person>(arguments.as_object().cloned()).unwrap_err();
+        let [v] = err.violations() else {
+            panic!("one violation expected: {err:?}")
+        };
+        (v.rule, v.field.clone(), v.message.clone())
+    }
+
+    #[test]
+    fn arguments_parse_by_value_and_failures_name_the_field_at_any_depth() {
+        let ok = serde_json::json!({"name": "Ada", "age": 36, "tags": ["a", "b"],
+            "address": {"city": "London", "zip": 1}, "homes": [{"city": "Paris", "zip": 2}]});
+        let person = parse_arguments::<Person>(ok.as_object().cloned()).unwrap();
+        assert_eq!((person.name.as_str(), person.age), ("Ada", Some(36)));
+        assert_eq!(person.tags, ["a", "b"]);
+        assert_eq!(person.homes[0].city, "Paris");
+        assert_eq!(person.address.zip, 1);
+
+        let base = |patch: serde_json::Value| {
+            let mut v = ok.clone();
+            for (k, x) in patch.as_object().unwrap() {
+                if x.is_null() {
+                    v.as_object_mut().unwrap().remove(k);
+                } else {
+                    v[k] = x.clone();
+                }
+            }
+            parse_failure(v)
+        };
+        let field = |(rule, field, _): (&'static str, String, String)| (rule, field);
+        // Top level: wrong type, missing, unknown.
+        assert_eq!(
+            base(serde_json::json!({"name": 5})),
+            (
+                "type",
+                "name".into(),
+                "invalid type: integer, expected a string".into()
+            )
+        );
+        assert_eq!(
+            field(base(serde_json::json!({"age": 300}))),
+            ("type", "age".into())
+        );
+        assert_eq!(
+            field(base(serde_json::json!({"name": null}))),
+            ("required", "name".into())
+        );
+        assert_eq!(
+            field(base(serde_json::json!({"admin": true}))),
+            ("unknown_field", "admin".into())
+        );
+        // Inside an array, an object, and an object in an array.
+        assert_eq!(
+            field(base(serde_json::json!({"tags": ["a", 7]}))),
+            ("type", "tags[1]".into())
+        );
+        assert_eq!(
+            field(base(serde_json::json!({"tags": "a"}))),
+            ("type", "tags".into())
+        );
+        assert_eq!(
+            field(base(
+                serde_json::json!({"address": {"city": "x", "zip": "1"}})
+            )),
+            ("type", "address.zip".into())
+        );
+        assert_eq!(
+            field(base(serde_json::json!({"address": {"city": "x"}}))),
+            ("required", "address.zip".into())
+        );
+        assert_eq!(
+            field(base(
+                serde_json::json!({"address": {"city": "x", "zip": 1, "admin": 1}})
+            )),
+            ("unknown_field", "address.admin".into())
+        );
+        assert_eq!(
+            field(base(
+                serde_json::json!({"homes": [{"city": "x", "zip": 1}, {"city": 1, "zip": 1}]})
+            )),
+            ("type", "homes[1].city".into())
+        );
+        // The arguments themselves missing or empty.
+        let err = parse_arguments::<Person>(None).unwrap_err();
+        assert_eq!(err.violations()[0].rule, "required");
+        // Rules still run on what parsed.
+        let err = parse_arguments::<Person>(
+            serde_json::json!({"name": "", "tags": [], "address": {"city": "", "zip": 1}, "homes": []})
+                .as_object()
+                .cloned(),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = err.violations().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["name", "address.city"]);
     }
 
     #[test]
