@@ -46,6 +46,7 @@ echo "|---|---|---|---|---|"
 row "tool call, in process" "$(bin tool_call)" in_process_guarded in_process_plain 2000
 row "tool call, HTTP" "$(bin tool_call)" http_guarded http_plain 500
 row "tool call, HTTP, plain tool behind AuthLayer" "$(bin tool_call)" http_plain_behind_auth_layer http_plain 500
+row "tool call, HTTP, guarded tool, caller authenticated upstream" "$(bin tool_call)" http_guarded_authenticated_upstream http_plain 500
 row "guard alone" "$(bin guard)" guard hand_written 20000
 row "sql! select (10 rows)" "$(bin sql)" select_macro select_sqlx 2000 per_op_all
 row "sql! insert" "$(bin sql)" insert_macro insert_sqlx 2000 per_op_all

@@ -149,8 +149,20 @@ fn in_process<S: ServerHandler>(rt: &Runtime, server: S) -> Client {
     })
 }
 
-/// A client connected over streamable HTTP on loopback to `service`, behind `auth` if given.
-fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, secured: bool) -> Client {
+/// What stands in front of the MCP endpoint over HTTP.
+#[derive(Clone, Copy, PartialEq)]
+enum Front {
+    /// Nothing: anyone may call.
+    Open,
+    /// The `AuthLayer` with an API key, as deployed.
+    AuthLayer,
+    /// Only the caller's `Principal` in the request, as a gateway that authenticated the caller
+    /// would leave it: the guard's cost over HTTP without the layer's.
+    Upstream,
+}
+
+/// A client connected over streamable HTTP on loopback to `server`, behind `front`.
+fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, front: Front) -> Client {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/mcp", listener.local_addr().unwrap());
@@ -159,20 +171,30 @@ fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, secured: bool) -
             Arc::new(LocalSessionManager::default()),
             StreamableHttpServerConfig::default(),
         );
-        let mut app = axum::Router::new().nest_service("/mcp", service);
-        if secured {
-            let keys = ApiKeys::new().with_key(KEY, Principal::new("bench", ["notes:write"]));
-            let auth = AuthLayer::builder(url.as_str())
-                .verifier(keys)
-                .scopes(&MCP_SCOPES)
-                .tools(Guarded::tool_policies())
-                .build()
-                .unwrap();
-            app = app.layer(auth);
+        let caller = Principal::new("bench", ["notes:write"]);
+        let mut app = if front == Front::Upstream {
+            use tower::Layer as _;
+            let service = axum::Extension(caller.clone()).layer(service);
+            axum::Router::new().nest_service("/mcp", service)
+        } else {
+            axum::Router::new().nest_service("/mcp", service)
+        };
+        match front {
+            Front::Open | Front::Upstream => {}
+            Front::AuthLayer => {
+                let keys = ApiKeys::new().with_key(KEY, caller);
+                let auth = AuthLayer::builder(url.as_str())
+                    .verifier(keys)
+                    .scopes(&MCP_SCOPES)
+                    .tools(Guarded::tool_policies())
+                    .build()
+                    .unwrap();
+                app = app.layer(auth);
+            }
         }
         tokio::spawn(async move { axum::serve(listener, app).await });
         let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
-        if secured {
+        if front == Front::AuthLayer {
             config = config.auth_header(KEY);
         }
         ().serve(StreamableHttpClientTransport::from_config(config))
@@ -202,9 +224,10 @@ fn main() {
         let client = match variant {
             "in_process_guarded" => in_process(&rt, guarded()),
             "in_process_plain" => in_process(&rt, plain()),
-            "http_guarded" => over_http(&rt, guarded(), true),
-            "http_plain" => over_http(&rt, plain(), false),
-            "http_plain_behind_auth_layer" => over_http(&rt, plain(), true),
+            "http_guarded" => over_http(&rt, guarded(), Front::AuthLayer),
+            "http_plain" => over_http(&rt, plain(), Front::Open),
+            "http_plain_behind_auth_layer" => over_http(&rt, plain(), Front::AuthLayer),
+            "http_guarded_authenticated_upstream" => over_http(&rt, guarded(), Front::Upstream),
             other => panic!("unknown variant {other}"),
         };
         // One call before counting starts, so that lazy set-up is paid in both runs.
@@ -241,14 +264,14 @@ mod http {
     #[divan::bench(sample_count = 200)]
     fn guarded(bencher: divan::Bencher) {
         let rt = runtime();
-        let client = over_http(&rt, super::guarded(), true);
+        let client = over_http(&rt, super::guarded(), Front::AuthLayer);
         bench_calls(bencher, &rt, &client);
     }
 
     #[divan::bench(sample_count = 200)]
     fn plain(bencher: divan::Bencher) {
         let rt = runtime();
-        let client = over_http(&rt, super::plain(), false);
+        let client = over_http(&rt, super::plain(), Front::Open);
         bench_calls(bencher, &rt, &client);
     }
 
@@ -257,7 +280,16 @@ mod http {
     #[divan::bench(sample_count = 200)]
     fn plain_behind_auth_layer(bencher: divan::Bencher) {
         let rt = runtime();
-        let client = over_http(&rt, super::plain(), true);
+        let client = over_http(&rt, super::plain(), Front::AuthLayer);
+        bench_calls(bencher, &rt, &client);
+    }
+
+    /// The other half: the guarded tool with its caller authenticated in front of the server
+    /// (only the `Principal` put in the request), without the `AuthLayer`.
+    #[divan::bench(sample_count = 200)]
+    fn guarded_authenticated_upstream(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = over_http(&rt, super::guarded(), Front::Upstream);
         bench_calls(bencher, &rt, &client);
     }
 }
