@@ -318,6 +318,7 @@ impl Sql {
     }
 
     /// The values to bind, in order.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn values(&self) -> &[SqlValue] {
         &self.values
     }
