@@ -8,7 +8,7 @@
 #   bash mcp-secure/benches/instructions.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo bench -q -p mcp-secure --bench tool_call --bench guard --bench sql --no-run 2>/dev/null
+cargo bench -q -p mcp-secure --bench tool_call --bench guard --bench validation --bench sql --no-run 2>/dev/null
 bin() { ls -t target/release/deps/"$1"-* | grep -v '\.d$' | head -1; }
 
 count() { # binary variant calls -> instructions inside `counted`
@@ -48,5 +48,9 @@ row "tool call, HTTP" "$(bin tool_call)" http_guarded http_plain 500
 row "tool call, HTTP, plain tool behind AuthLayer" "$(bin tool_call)" http_plain_behind_auth_layer http_plain 500
 row "tool call, HTTP, guarded tool, caller authenticated upstream" "$(bin tool_call)" http_guarded_authenticated_upstream http_plain 500
 row "guard alone" "$(bin guard)" guard hand_written 20000
+row "validation, valid, vs garde" "$(bin validation)" mcp_secure_valid garde_valid 20000
+row "validation, valid, vs validator" "$(bin validation)" mcp_secure_valid validator_valid 20000
+row "validation, invalid, vs garde" "$(bin validation)" mcp_secure_invalid garde_invalid 20000
+row "validation, invalid, vs validator" "$(bin validation)" mcp_secure_invalid validator_invalid 20000
 row "sql! select (10 rows)" "$(bin sql)" select_macro select_sqlx 2000 per_op_all
 row "sql! insert" "$(bin sql)" insert_macro insert_sqlx 2000 per_op_all

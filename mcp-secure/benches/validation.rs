@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p mcp-secure --bench validation`
 
+mod common;
+
 use mcp_secure::prelude::*;
 
 /// mcp-secure's version.
@@ -68,6 +70,32 @@ fn main() {
     assert!(ours(INVALID).validate().is_err());
     assert!(garde::Validate::validate(&garde_of(INVALID)).is_err());
     assert!(validator::Validate::validate(&validator_of(INVALID)).is_err());
+    // `MCP_BENCH_RUN=<library>_<valid|invalid>:<calls>` for instruction counts
+    // (`benches/instructions.sh`).
+    if let Ok(run) = std::env::var("MCP_BENCH_RUN") {
+        let (variant, calls) = run.split_once(':').expect("variant:calls");
+        let calls: usize = calls.parse().unwrap();
+        let (library, case) = variant.rsplit_once('_').expect("library_case");
+        let (input, valid) = match case {
+            "valid" => (VALID, true),
+            "invalid" => (INVALID, false),
+            other => panic!("unknown case {other}"),
+        };
+        let (o, g, v) = (ours(input), garde_of(input), validator_of(input));
+        let op = || {
+            let ok = match library {
+                "mcp_secure" => divan::black_box(&o).validate().is_ok(),
+                "garde" => ::garde::Validate::validate(divan::black_box(&g)).is_ok(),
+                "validator" => ::validator::Validate::validate(divan::black_box(&v)).is_ok(),
+                other => panic!("unknown library {other}"),
+            };
+            assert_eq!(ok, valid);
+        };
+        // One call before counting starts, so that lazy set-up (regexes) is not counted.
+        op();
+        common::counted(calls, op);
+        return;
+    }
     divan::main();
 }
 
