@@ -124,10 +124,10 @@ pub async fn catch_panic<F: std::future::Future>(future: F) -> Result<F::Output,
     .await
 }
 
-/// A guarded tool call, what each `#[mcp_tool]` method's route runs: [`guard`], then `tool`
+/// A guarded tool call, what each `#[mcp_tool]` method's route runs: the checks, then `tool`
 /// (the generated call of the method with the checked input), its panics caught, its result
-/// shaped and recorded by [`Finish::finish`]. One generic body for every tool, so a crate's
-/// tools add a closure each, not an async body each, to what the compiler checks.
+/// shaped and recorded. One generic body for every tool, so a crate's tools add a closure
+/// each, not an async body each, to what the compiler checks.
 pub fn call<'s, S, I, F, Fut>(
     policy: &'static ToolPolicy,
     ctx: ToolCallContext<'s, S>,
@@ -176,9 +176,9 @@ async fn guard<'s, S, I: SecureInput>(
     Ok((guarded, audit))
 }
 
-/// The checks of [`guard`] without rmcp's request: given the caller the transport
-/// authenticated (if any) and the call's arguments, decides the call — authorize (scope with
-/// implication), rate limit, parse and validate — recording every denial. `Ok` carries the
+/// The checks every `#[mcp_tool]` call makes, without rmcp's request: given the caller the
+/// transport authenticated (if any) and the call's arguments, decides the call — authorize
+/// (scope with implication), rate limit, parse and validate — recording every denial. `Ok` carries the
 /// caller (anonymous for a public tool called without credentials) and the validated input;
 /// `Err` the error the client gets.
 pub async fn admit<I: SecureInput>(
