@@ -250,8 +250,13 @@ where
 }
 
 impl Sql {
-    fn text_for<DB: SqlDatabase>(&self) -> Result<std::borrow::Cow<'static, str>, DbError> {
-        self.text(DB::DIALECT).map_err(DbError::Render)
+    /// The text for `DB` and the values bound for it (borrowed from `self`): what every way of
+    /// running the query hands to sqlx.
+    fn prepared<DB: SqlDatabase>(
+        &self,
+    ) -> Result<(std::borrow::Cow<'static, str>, Bound<'_, DB>), DbError> {
+        let text = self.text(DB::DIALECT).map_err(DbError::Render)?;
+        Ok((text, Bound(DB::__bind(self.values())?)))
     }
 
     /// Runs a statement on `executor` (`&pool`, a connection, or `&mut *transaction` inside
@@ -261,8 +266,7 @@ impl Sql {
         E: sqlx::Executor<'c> + 'c,
         E::Database: SqlDatabase,
     {
-        let text = self.text_for::<E::Database>()?;
-        let args = Bound(<E::Database as SqlDatabase>::__bind(self.values())?);
+        let (text, args) = self.prepared::<E::Database>()?;
         let done = sqlx::query_with(&text, args)
             .execute(executor)
             .await
@@ -277,8 +281,7 @@ impl Sql {
         E::Database: SqlDatabase,
         T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
     {
-        let text = self.text_for::<E::Database>()?;
-        let args = Bound(<E::Database as SqlDatabase>::__bind(self.values())?);
+        let (text, args) = self.prepared::<E::Database>()?;
         sqlx::query_as_with(&text, args)
             .fetch_all(executor)
             .await
@@ -292,8 +295,7 @@ impl Sql {
         E::Database: SqlDatabase,
         T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
     {
-        let text = self.text_for::<E::Database>()?;
-        let args = Bound(<E::Database as SqlDatabase>::__bind(self.values())?);
+        let (text, args) = self.prepared::<E::Database>()?;
         sqlx::query_as_with(&text, args)
             .fetch_optional(executor)
             .await

@@ -32,7 +32,7 @@ pub struct Guarded<'s, S, I> {
 }
 
 /// Shapes and records a guarded call's result when the tool returns.
-pub struct Finish {
+struct Finish {
     policy: &'static ToolPolicy,
     principal: Principal,
     started: Instant,
@@ -42,7 +42,7 @@ impl Finish {
     /// Turns what the tool returned (or its panic) into the result to send: text stripped of
     /// terminal control (unless `raw_output`), a result over the size cap replaced by an
     /// `output_too_large` error; then records a `tool_called` event.
-    pub fn finish<R: IntoCallToolResult>(
+    fn finish<R: IntoCallToolResult>(
         self,
         returned: Result<R, String>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
@@ -105,7 +105,7 @@ impl Finish {
 
 /// Runs a tool's future, turning a panic into `Err(message)` so that the call gets an
 /// `internal` error (and the server keeps serving).
-pub async fn catch_panic<F: std::future::Future>(future: F) -> Result<F::Output, String> {
+async fn catch_panic<F: std::future::Future>(future: F) -> Result<F::Output, String> {
     let mut future = std::pin::pin!(future);
     std::future::poll_fn(move |cx| {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {

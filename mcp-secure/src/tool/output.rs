@@ -10,6 +10,12 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A character that starts what [`strip_terminal_control`] removes: ESC, a C1 control or a
+/// bidi control.
+fn starts_control(c: char) -> bool {
+    c == '\u{1b}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c)
+}
+
 /// Whether `text` has a byte that begins what [`strip_terminal_control`] removes: ESC, or the
 /// first byte of the UTF-8 form of a C1 control (U+0080–U+009F: `0xC2`) or of a bidi control
 /// (U+202A–U+2069: `0xE2`). A vectorized byte search; a false positive only costs the exact
@@ -30,11 +36,7 @@ fn may_hold_control(text: &[u8]) -> bool {
 /// assert_eq!(strip_terminal_control("plain\ttext\n"), "plain\ttext\n");
 /// ```
 pub fn strip_terminal_control(text: &str) -> Cow<'_, str> {
-    if !may_hold_control(text.as_bytes())
-        || !text
-            .chars()
-            .any(|c| c == '\u{1b}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c))
-    {
+    if !may_hold_control(text.as_bytes()) || !text.chars().any(starts_control) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -248,7 +250,7 @@ mod tests {
         let controls = std::iter::once('\u{1b}')
             .chain('\u{80}'..='\u{9f}')
             .chain('\u{2000}'..='\u{206f}')
-            .filter(|&c| c == '\u{1b}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c));
+            .filter(|&c| starts_control(c));
         let mut seen = 0;
         for c in controls {
             seen += 1;
