@@ -350,3 +350,167 @@ async fn slow_and_silent_clients_are_cut_off_while_others_are_served() {
     ok(&call(&client, "whoami", json!({})).await);
     client.cancel().await.unwrap();
 }
+
+/// `head` with `Connection: close` among its headers (any case).
+fn says_close(head: &str) -> bool {
+    head.lines()
+        .any(|line| line.eq_ignore_ascii_case("connection: close"))
+}
+
+/// Sends a request head that announces a body, never sends the body, and returns what the
+/// server answers before it closes the connection.
+async fn answer_to_unsent_body(addr: &str, head: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    read_until_closed(&mut stream)
+        .await
+        .expect("the server answers and closes the connection")
+}
+
+/// Reads one response whose length is its `Content-Length`; returns its head and body.
+async fn read_response(stream: &mut TcpStream) -> (String, String) {
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut byte))
+            .await
+            .expect("the server answers")
+            .unwrap();
+        assert_eq!(n, 1, "the connection closed mid-head: {seen:?}");
+        seen.push(byte[0]);
+    }
+    let head = String::from_utf8(seen).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .expect("a Content-Length")
+        .parse()
+        .unwrap();
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.unwrap();
+    (head, String::from_utf8(body).unwrap())
+}
+
+/// hyper closes a connection whose request body was not read to its end (it cannot tell where
+/// the next request starts). An answer given before the body was read must say so, or the
+/// client sends its next request into the closing connection ("server disconnected without
+/// sending a response": the Python SDK's OAuth discovery after the first `401` did).
+#[tokio::test]
+async fn answers_given_before_the_body_is_read_end_the_connection_and_say_so() {
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let post = |authorization: &str| {
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}Content-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\nContent-Length: 60\r\n\r\n"
+        )
+    };
+    for (authorization, what) in [
+        ("", "no token"),
+        (
+            "Authorization: Bearer not-a-key-000000000\r\n",
+            "a wrong token",
+        ),
+    ] {
+        let answer = answer_to_unsent_body(&addr, &post(authorization)).await;
+        assert!(answer.starts_with("HTTP/1.1 401"), "{what}: {answer}");
+        assert!(says_close(&answer), "{what}: {answer}");
+    }
+
+    // A refusal made after reading the whole body keeps the connection for the next request.
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"notes_create","arguments":{"title":"t","body":"b"}}}"#;
+    let request = post("Authorization: Bearer alice-reader-key-000\r\n").replace(
+        "Content-Length: 60",
+        &format!("Content-Length: {}", call.len()),
+    ) + call;
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let (head, body) = read_response(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}{body}");
+    assert!(!says_close(&head), "{head}");
+    stream
+        .write_all(
+            b"GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let (head, body) = read_response(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}{body}");
+    drop(server);
+
+    // `serve` says so for any handler, not only the AuthLayer's refusals: the development
+    // authorization server refuses a token request that is not a form before reading it.
+    let dev = HttpServer::start_with(None, files.path(), &["--dev-auth"]);
+    let addr = dev
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let answer = answer_to_unsent_body(
+        &addr,
+        "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("x-www-form-urlencoded"), "{answer}");
+    assert!(says_close(&answer), "{answer}");
+}
+
+/// The layers say so themselves under a server other than `mcp_secure::http::serve`.
+#[tokio::test]
+async fn the_layers_end_the_connection_of_an_unread_body_under_axum_serve() {
+    use mcp_secure::{
+        auth::{ApiKeys, Principal},
+        http::{ApiKeyLayer, AuthLayer},
+    };
+    let keys = || ApiKeys::new().with_key("a-long-enough-key-0000", Principal::new("ann", ["x"]));
+    let echo =
+        || axum::Router::new().route("/mcp", axum::routing::post(|body: String| async { body }));
+    let mut addrs = Vec::new();
+    for app in [
+        echo().layer(ApiKeyLayer::new(std::sync::Arc::new(keys()))),
+        echo().layer(
+            AuthLayer::builder("http://127.0.0.1/mcp")
+                .verifier(keys())
+                .build()
+                .unwrap(),
+        ),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addrs.push(listener.local_addr().unwrap().to_string());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+    for addr in &addrs {
+        let answer = answer_to_unsent_body(
+            addr,
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 401"), "{addr}: {answer}");
+        assert!(says_close(&answer), "{addr}: {answer}");
+        // With the body sent, the key accepted, the connection stays open for the next request.
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        for _ in 0..2 {
+            stream
+                .write_all(
+                    b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                      Authorization: Bearer a-long-enough-key-0000\r\nContent-Length: 5\r\n\r\nhello",
+                )
+                .await
+                .unwrap();
+            let (head, body) = read_response(&mut stream).await;
+            assert!(head.starts_with("HTTP/1.1 200"), "{addr}: {head}{body}");
+            assert!(!says_close(&head), "{addr}: {head}");
+            assert_eq!(body, "hello");
+        }
+    }
+}

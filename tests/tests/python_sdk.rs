@@ -31,8 +31,9 @@ fn python() -> Option<std::ffi::OsString> {
     python
 }
 
-/// Runs `tests/python/<script>` with `env`; fails with its output unless it passes every check.
-fn run_script(python: std::ffi::OsString, script: &str, env: &[(&str, &str)]) {
+/// Runs `tests/python/<script>` with `env` against `server`; fails with the script's output (and
+/// what the server logged meanwhile) unless it passes every check.
+fn run_script(python: std::ffi::OsString, script: &str, server: &HttpServer, env: &[(&str, &str)]) {
     let path = format!("{}/python/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new(python)
         .arg(path)
@@ -66,7 +67,8 @@ fn run_script(python: std::ffi::OsString, script: &str, env: &[(&str, &str)]) {
     println!("{out}");
     assert!(
         status.success(),
-        "the Python SDK client failed:\n{out}\n--- stderr ---\n{err}"
+        "the Python SDK client failed:\n{out}\n--- stderr ---\n{err}\n--- the server logged ---\n{}",
+        server.drain_stderr().join("\n")
     );
     assert!(out.contains("checks passed"), "{out}");
 }
@@ -97,6 +99,7 @@ fn python_sdk_client() {
     run_script(
         python,
         "interop.py",
+        &server,
         &[
             ("MCP_URL", &server.url),
             ("SERVER_BIN", bin()),
@@ -129,5 +132,5 @@ fn python_sdk_oauth_with_step_up() {
             "notes:read notes:write",
         ],
     );
-    run_script(python, "oauth.py", &[("MCP_URL", &server.url)]);
+    run_script(python, "oauth.py", &server, &[("MCP_URL", &server.url)]);
 }

@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use serde_json::{Value, json};
 use tower::{Layer, Service};
 
-use super::{bearer_token, error_response};
+use super::{announces_body, bearer_token, error_response, last_on_connection};
 use crate::{
     audit::{SecurityEvent, emit},
     auth::{Principal, ScopeCatalog, TokenVerifier},
@@ -308,83 +308,48 @@ where
 /// Decides a request: `Ok` to pass it on (with its principal and its body re-attached), `Err`
 /// with the answer.
 async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>, Response<Body>> {
-    let path = request.uri().path();
-    if path == PRM_PATH || path == config.metadata_path {
-        return Err(metadata(config, request.method()));
-    }
-    if let Some(origin) = request.headers().get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or("");
-        if !config.allowed_origins.iter().any(|o| o == origin) {
-            emit(&SecurityEvent::OriginRefused { origin });
-            return Err(error_response(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this Origin is not allowed",
-            ));
-        }
-        if request.method() == Method::OPTIONS {
-            return Err(preflight());
-        }
-    }
-    if config.loopback {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .map(|h| h.to_str().unwrap_or("\u{0}"))
-            .or(request.uri().host());
-        if let Some(host) = host
-            && !is_loopback_host(host_name(host))
-        {
-            emit(&SecurityEvent::HostRefused { host });
-            return Err(error_response(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this server answers on loopback names only (localhost, 127.0.0.1, [::1])",
-            ));
-        }
-    }
-    let principal = match bearer_token(request.headers()) {
-        Some(token) => Some(authenticate(config, token, path).await?),
-        None if config.anonymous => None,
-        None => {
-            emit(&SecurityEvent::AuthenticationFailed {
-                reason: "no bearer token",
-                path,
-            });
-            return Err(challenge_401(config, false));
-        }
-    };
     let (mut parts, body) = request.into_parts();
+    let principal = match screen(config, &parts).await {
+        Ok(principal) => principal,
+        // Refused on its head alone: the body stays unread.
+        Err(response) if announces_body(parts.version, &parts.headers) => {
+            return Err(last_on_connection(response));
+        }
+        Err(response) => return Err(response),
+    };
     let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
     let bytes = match read.await {
         Ok(Ok(bytes)) => bytes,
+        // Too slow, too large or broken: the rest of the body is still on its way.
         Err(_elapsed) => {
-            return Err(error_response(
+            return Err(last_on_connection(error_response(
                 StatusCode::REQUEST_TIMEOUT,
                 "request_timeout",
                 &format!(
                     "the request body did not arrive within {} ms; send it again",
                     config.body_timeout.as_millis()
                 ),
-            ));
+            )));
         }
         Ok(Err(status)) => {
-            return Err(if status == StatusCode::PAYLOAD_TOO_LARGE {
-                error_response(
-                    status,
-                    "payload_too_large",
-                    &format!(
-                        "the request body is over {} bytes; send less",
-                        config.max_body
-                    ),
-                )
-            } else {
-                error_response(
-                    status,
-                    "invalid_request",
-                    "the request body could not be read; send it again",
-                )
-            });
+            return Err(last_on_connection(
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    error_response(
+                        status,
+                        "payload_too_large",
+                        &format!(
+                            "the request body is over {} bytes; send less",
+                            config.max_body
+                        ),
+                    )
+                } else {
+                    error_response(
+                        status,
+                        "invalid_request",
+                        "the request body could not be read; send it again",
+                    )
+                },
+            ));
         }
     };
     if parts.method == Method::POST {
@@ -456,6 +421,61 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
         parts.extensions.insert(principal);
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The checks a request's head decides (metadata, Origin, Host, the bearer token): `Ok` with
+/// the caller (`None`: anonymous), `Err` with the answer.
+async fn screen(
+    config: &Config,
+    request: &http::request::Parts,
+) -> Result<Option<Principal>, Response<Body>> {
+    let path = request.uri.path();
+    if path == PRM_PATH || path == config.metadata_path {
+        return Err(metadata(config, &request.method));
+    }
+    if let Some(origin) = request.headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !config.allowed_origins.iter().any(|o| o == origin) {
+            emit(&SecurityEvent::OriginRefused { origin });
+            return Err(error_response(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this Origin is not allowed",
+            ));
+        }
+        if request.method == Method::OPTIONS {
+            return Err(preflight());
+        }
+    }
+    if config.loopback {
+        let host = request
+            .headers
+            .get(header::HOST)
+            .map(|h| h.to_str().unwrap_or("\u{0}"))
+            .or(request.uri.host());
+        if let Some(host) = host
+            && !is_loopback_host(host_name(host))
+        {
+            emit(&SecurityEvent::HostRefused { host });
+            return Err(error_response(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this server answers on loopback names only (localhost, 127.0.0.1, [::1])",
+            ));
+        }
+    }
+    let principal = match bearer_token(&request.headers) {
+        Some(token) => Some(authenticate(config, token, path).await?),
+        None if config.anonymous => None,
+        None => {
+            emit(&SecurityEvent::AuthenticationFailed {
+                reason: "no bearer token",
+                path,
+            });
+            return Err(challenge_401(config, false));
+        }
+    };
+    Ok(principal)
 }
 
 /// The principal `token` stands for, or the `401` answer.

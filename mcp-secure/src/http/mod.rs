@@ -103,6 +103,7 @@ where
             }
             None => {
                 let had_token = presented.is_some();
+                let unread = announces_body(request.version(), request.headers());
                 emit(&SecurityEvent::AuthenticationFailed {
                     reason: if had_token {
                         "unknown key"
@@ -111,10 +112,40 @@ where
                     },
                     path: request.uri().path(),
                 });
-                Box::pin(std::future::ready(Ok(unauthorized(had_token))))
+                let response = unauthorized(had_token);
+                let response = if unread {
+                    last_on_connection(response)
+                } else {
+                    response
+                };
+                Box::pin(std::future::ready(Ok(response)))
             }
         }
     }
+}
+
+/// Whether an HTTP/1.x request announces a body (RFC 9112 §6.3: a `Transfer-Encoding`, or a
+/// `Content-Length` other than 0). HTTP/2 frames bodies itself and is never asked.
+pub(crate) fn announces_body(version: http::Version, headers: &http::HeaderMap) -> bool {
+    version <= http::Version::HTTP_11
+        && (headers.contains_key(header::TRANSFER_ENCODING)
+            || headers
+                .get(header::CONTENT_LENGTH)
+                .is_some_and(|length| length.as_bytes().iter().any(|&b| b != b'0')))
+}
+
+/// Makes `response` the last one on its connection (`Connection: close`).
+///
+/// For an answer given before the request's body was read to its end (a refusal that never
+/// looks at the body, or a body that was too large or too slow). hyper cannot tell where the
+/// next request would start and closes such a connection after the response; without the
+/// header the client would not know, and could send its next request into the closing
+/// connection ("server disconnected without sending a response").
+pub(crate) fn last_on_connection(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.

@@ -4,14 +4,34 @@
 //! head one byte a minute (or nothing at all) holds a connection, a task and a file descriptor
 //! for as long as it likes. [`serve`] is the same accept loop with hyper's header read timeout
 //! switched on; [`AuthLayer`](super::AuthLayer) bounds the time a request body may take.
+//!
+//! An answer given before its request's body was read to the end (a `401` that never looks at
+//! the body, a `429`, a `413`) ends the connection: hyper closes it after the response, as it
+//! cannot know where the next request starts. [`serve`] says so in the answer
+//! (`Connection: close`), whichever handler gave it, so that clients do not send their next
+//! request into a closing connection.
 
-use std::{future::Future, io, pin::pin, time::Duration};
-
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    service::TowerToHyperService,
+use std::{
+    convert::Infallible,
+    future::Future,
+    io,
+    pin::{Pin, pin},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
 };
+
+use axum::body::Body;
+use http::{Request, Response};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::watch;
+use tower::ServiceExt;
+
+use super::{announces_body, last_on_connection};
 
 /// The default time a client has to send a request head, and that an idle keep-alive
 /// connection is kept: 30 s.
@@ -50,7 +70,8 @@ impl ServeOptions {
 ///
 /// Each connection is HTTP/1.1 with keep-alive; a client slower than
 /// [`ServeOptions::header_timeout`] to send a request head is disconnected, so that silent or
-/// trickling clients cannot pile up connections.
+/// trickling clients cannot pile up connections. An answer given before its request's body was
+/// read to the end carries `Connection: close` (the connection ends with it).
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {
@@ -81,7 +102,8 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request| respond(app.clone(), request));
         let (mut stop, open) = (stop_rx.clone(), open_rx.clone());
         let header_timeout = options.header_timeout;
         tokio::spawn(async move {
@@ -111,4 +133,56 @@ where
     // Streams (server-sent events) may stay open for good: the grace period bounds the wait.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, open_tx.closed()).await;
     Ok(())
+}
+
+/// `app`'s answer to `request`, marked as the connection's last if `request`'s body was not
+/// read to its end.
+async fn respond(
+    app: axum::Router,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    if !announces_body(request.version(), request.headers()) {
+        return app.oneshot(request).await;
+    }
+    let ended = Arc::new(AtomicBool::new(false));
+    let request = request.map(|body| Watched {
+        body,
+        ended: ended.clone(),
+    });
+    let response = app.oneshot(request).await?;
+    Ok(if ended.load(Ordering::Acquire) {
+        response
+    } else {
+        last_on_connection(response)
+    })
+}
+
+/// A request body that records when it has been read to its end.
+struct Watched {
+    body: Incoming,
+    ended: Arc<AtomicBool>,
+}
+
+impl HttpBody for Watched {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) || self.body.is_end_stream() {
+            self.ended.store(true, Ordering::Release);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
