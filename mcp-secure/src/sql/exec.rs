@@ -98,13 +98,13 @@ pub trait SqlDatabase: sqlx::Database + sealed::Sealed {
     const DIALECT: Dialect;
 
     #[doc(hidden)]
-    fn __bind(values: &[SqlValue]) -> Result<Self::Arguments<'_>, DbError>;
+    fn __bind<'q>(values: Vec<SqlValue>) -> Result<Self::Arguments<'q>, DbError>;
 
     #[doc(hidden)]
     fn __rows_affected(done: &Self::QueryResult) -> u64;
 }
 
-/// Arguments bound from a query's values, borrowing them: what sqlx runs the query with.
+/// Arguments bound from a query's values: what sqlx runs the query with.
 struct Bound<'q, DB: SqlDatabase>(DB::Arguments<'q>);
 
 impl<'q, DB: SqlDatabase> sqlx::IntoArguments<'q, DB> for Bound<'q, DB> {
@@ -122,7 +122,7 @@ macro_rules! database {
         impl SqlDatabase for $db {
             const DIALECT: Dialect = $dialect;
 
-            fn __bind(values: &[SqlValue]) -> Result<Self::Arguments<'_>, DbError> {
+            fn __bind<'q>(values: Vec<SqlValue>) -> Result<Self::Arguments<'q>, DbError> {
                 $bind(values)
             }
 
@@ -138,19 +138,20 @@ fn encode_error(e: sqlx::error::BoxDynError) -> DbError {
 }
 
 #[cfg(feature = "sqlite")]
-fn bind_sqlite(values: &[SqlValue]) -> Result<sqlx::sqlite::SqliteArguments<'_>, DbError> {
+fn bind_sqlite<'q>(values: Vec<SqlValue>) -> Result<sqlx::sqlite::SqliteArguments<'q>, DbError> {
     use sqlx::Arguments;
     let mut args = sqlx::sqlite::SqliteArguments::default();
     args.reserve(values.len(), 0);
     for v in values {
-        // Text and bytes are bound borrowed from the query: no copy.
+        // Text and bytes are moved in: sqlx hands owned arguments to its SQLite thread as
+        // they are, where borrowed ones would be copied again.
         match v {
             SqlValue::Null => args.add(None::<i64>),
-            SqlValue::Int(i) => args.add(*i),
-            SqlValue::Float(f) => args.add(*f),
-            SqlValue::Bool(b) => args.add(*b),
-            SqlValue::Text(t) => args.add(t.as_str()),
-            SqlValue::Bytes(b) => args.add(b.as_slice()),
+            SqlValue::Int(i) => args.add(i),
+            SqlValue::Float(f) => args.add(f),
+            SqlValue::Bool(b) => args.add(b),
+            SqlValue::Text(t) => args.add(t),
+            SqlValue::Bytes(b) => args.add(b),
         }
         .map_err(encode_error)?;
     }
@@ -183,11 +184,12 @@ impl sqlx::Encode<'_, sqlx::Postgres> for UntypedNull {
 }
 
 #[cfg(feature = "postgres")]
-fn bind_postgres(values: &[SqlValue]) -> Result<sqlx::postgres::PgArguments, DbError> {
+fn bind_postgres(values: Vec<SqlValue>) -> Result<sqlx::postgres::PgArguments, DbError> {
     use sqlx::Arguments;
     let mut args = sqlx::postgres::PgArguments::default();
     args.reserve(values.len(), 0);
-    for v in values {
+    for v in &values {
+        // Encoded into the argument buffer right away: borrowed is enough.
         match v {
             SqlValue::Null => args.add(UntypedNull),
             SqlValue::Int(i) => args.add(*i),
@@ -212,16 +214,24 @@ database!(sqlx::Postgres, Dialect::Postgres, bind_postgres);
 )]
 pub trait Query {
     /// The query.
-    fn as_sql(&self) -> &Sql;
+    fn into_sql(self) -> Sql;
 }
 
 impl Query for Sql {
-    fn as_sql(&self) -> &Sql {
+    fn into_sql(self) -> Sql {
         self
     }
 }
 
-/// Runs `query` on `executor`; the same as [`Sql::execute`], for code that takes any [`Query`].
+/// A borrowed query runs a copy of itself.
+impl Query for &Sql {
+    fn into_sql(self) -> Sql {
+        self.clone()
+    }
+}
+
+/// Runs `query` on `executor`; the same as [`Sql::execute`], for code that takes any [`Query`]
+/// (a `Sql`, or a `&Sql`, which runs a copy and leaves the query to be run again).
 ///
 /// ```compile_fail
 /// # async fn f(pool: &mcp_secure::sql::sqlx::SqlitePool) {
@@ -229,39 +239,42 @@ impl Query for Sql {
 /// mcp_secure::sql::execute("DELETE FROM notes", pool).await;
 /// # }
 /// ```
-pub async fn execute<'c, Q, E>(query: &Q, executor: E) -> Result<u64, DbError>
+pub async fn execute<'c, Q, E>(query: Q, executor: E) -> Result<u64, DbError>
 where
-    Q: Query + ?Sized,
+    Q: Query,
     E: sqlx::Executor<'c> + 'c,
     E::Database: SqlDatabase,
 {
-    query.as_sql().execute(executor).await
+    query.into_sql().execute(executor).await
 }
 
 /// Every row of `query`, as `T`; the same as [`Sql::fetch_all`].
-pub async fn fetch_all<'c, Q, T, E>(query: &Q, executor: E) -> Result<Vec<T>, DbError>
+pub async fn fetch_all<'c, Q, T, E>(query: Q, executor: E) -> Result<Vec<T>, DbError>
 where
-    Q: Query + ?Sized,
+    Q: Query,
     E: sqlx::Executor<'c> + 'c,
     E::Database: SqlDatabase,
     T: for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row> + Send + Unpin + 'c,
 {
-    query.as_sql().fetch_all(executor).await
+    query.into_sql().fetch_all(executor).await
 }
 
 impl Sql {
-    /// The text for `DB` and the values bound for it (borrowed from `self`): what every way of
+    /// The text for `DB` and the values bound for it (moved out of `self`): what every way of
     /// running the query hands to sqlx.
-    fn prepared<DB: SqlDatabase>(
-        &self,
-    ) -> Result<(std::borrow::Cow<'static, str>, Bound<'_, DB>), DbError> {
+    fn prepared<'q, DB: SqlDatabase>(
+        self,
+    ) -> Result<(std::borrow::Cow<'static, str>, Bound<'q, DB>), DbError> {
         let text = self.text(DB::DIALECT).map_err(DbError::Render)?;
-        Ok((text, Bound(DB::__bind(self.values())?)))
+        Ok((text, Bound(DB::__bind(self.values)?)))
     }
 
     /// Runs a statement on `executor` (`&pool`, a connection, or `&mut *transaction` inside
     /// `pool.begin()`); returns the number of rows it changed.
-    pub async fn execute<'c, E>(&self, executor: E) -> Result<u64, DbError>
+    ///
+    /// Running a query consumes it (its values are moved into sqlx's arguments, not copied):
+    /// to run the same query twice, run a `clone()`, or pass `&query` to [`execute`].
+    pub async fn execute<'c, E>(self, executor: E) -> Result<u64, DbError>
     where
         E: sqlx::Executor<'c> + 'c,
         E::Database: SqlDatabase,
@@ -275,7 +288,7 @@ impl Sql {
     }
 
     /// Every row, as `T` (`#[derive(sqlx::FromRow)]` or a tuple).
-    pub async fn fetch_all<'c, T, E>(&self, executor: E) -> Result<Vec<T>, DbError>
+    pub async fn fetch_all<'c, T, E>(self, executor: E) -> Result<Vec<T>, DbError>
     where
         E: sqlx::Executor<'c> + 'c,
         E::Database: SqlDatabase,
@@ -289,7 +302,7 @@ impl Sql {
     }
 
     /// The first row, if any.
-    pub async fn fetch_optional<'c, T, E>(&self, executor: E) -> Result<Option<T>, DbError>
+    pub async fn fetch_optional<'c, T, E>(self, executor: E) -> Result<Option<T>, DbError>
     where
         E: sqlx::Executor<'c> + 'c,
         E::Database: SqlDatabase,
@@ -303,7 +316,7 @@ impl Sql {
     }
 
     /// Exactly one row; no row is `sqlx::Error::RowNotFound`.
-    pub async fn fetch_one<'c, T, E>(&self, executor: E) -> Result<T, DbError>
+    pub async fn fetch_one<'c, T, E>(self, executor: E) -> Result<T, DbError>
     where
         E: sqlx::Executor<'c> + 'c,
         E::Database: SqlDatabase,
@@ -461,5 +474,32 @@ mod tests {
             [(2,)],
             "the rolled-back insert is gone, the committed one stays"
         );
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_value_is_moved_in_and_a_borrowed_query_runs_again() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sql!("CREATE TABLE t (i INTEGER, f REAL, b INTEGER, s TEXT, x BLOB, n TEXT)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (text, bytes) = (String::from("it's \u{1F600}"), vec![0_u8, 0xff, 7]);
+        let none: Option<String> = None;
+        let insert = sql!(
+            "INSERT INTO t (i, f, b, s, x, n) VALUES ({i}, {f}, {yes}, {text}, {bytes}, {none})",
+            i = -3,
+            f = 2.5,
+            yes = true
+        );
+        // Through the free function with a reference: the query stays, and runs again.
+        assert_eq!(execute(&insert, &pool).await.unwrap(), 1);
+        assert_eq!(insert.execute(&pool).await.unwrap(), 1);
+        type Row = (i64, f64, bool, String, Vec<u8>, Option<String>);
+        let rows: Vec<Row> = sql!("SELECT i, f, b, s, x, n FROM t")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let row = (-3, 2.5, true, text, bytes, None);
+        assert_eq!(rows, [row.clone(), row]);
     }
 }

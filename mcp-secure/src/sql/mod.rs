@@ -317,12 +317,6 @@ impl Sql {
         Ok((self.text(dialect)?.into_owned(), self.values.clone()))
     }
 
-    /// The values to bind, in order.
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) fn values(&self) -> &[SqlValue] {
-        &self.values
-    }
-
     /// The SQL text for `dialect`: the one rendered at compile time when there is one, else
     /// written from the pieces.
     pub(crate) fn text(&self, dialect: Dialect) -> Result<Cow<'static, str>, SqlError> {
