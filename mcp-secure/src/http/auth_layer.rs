@@ -206,6 +206,10 @@ impl std::ops::Deref for Config {
 /// - puts the [`Principal`] into the request for the tools, and security headers on every
 ///   response.
 ///
+/// A refusal given before the request's body was read to its end (an Origin, Host or
+/// authentication refusal of a request with a body, a `408`, a `413`) carries
+/// `Connection: close`: the connection ends with it.
+///
 /// The tool guard checks the scope again (defence in depth, and the only check over stdio).
 #[derive(Clone)]
 pub struct AuthLayer {

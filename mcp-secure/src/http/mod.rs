@@ -37,7 +37,8 @@ use crate::{
 /// On success the caller's [`Principal`](crate::auth::Principal) is put into the request's
 /// extensions, where rmcp passes it on to the tools. Otherwise the request is answered `401`
 /// with `WWW-Authenticate: Bearer realm="mcp"` (plus `error="invalid_token"` when a key was
-/// presented but is wrong), and the body never reaches rmcp.
+/// presented but is wrong), and the body never reaches rmcp (nor is read: a request that
+/// announced one is answered `Connection: close`).
 ///
 /// ```
 /// use std::sync::Arc;
