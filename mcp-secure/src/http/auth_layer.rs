@@ -13,7 +13,7 @@ use std::{
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceExt};
 
 use super::{announces_body, bearer_token, error_response, last_on_connection};
 use crate::{
@@ -246,22 +246,34 @@ impl<S> Layer<S> for AuthLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService {
-            inner,
+            inner: Arc::new(inner),
             config: self.config.clone(),
         }
     }
 }
 
 /// The service [`AuthLayer`] wraps around an inner service.
-#[derive(Clone)]
+///
+/// Always ready: each admitted request is served by a fresh clone of the inner service, made
+/// ready first (`ServiceExt::oneshot`, as axum's routes do); a refused request clones nothing,
+/// and cloning this service (axum does, per request) only counts a reference.
 pub struct AuthService<S> {
-    inner: S,
+    inner: Arc<S>,
     config: Arc<Config>,
+}
+
+impl<S> Clone for AuthService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+        }
+    }
 }
 
 impl<S> Service<Request<Body>> for AuthService<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
 {
@@ -269,18 +281,16 @@ where
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The inner service is made ready per request, on its own clone (see `call`).
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        // The clone that was made ready is used; a fresh clone stays for the next call.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        let inner = self.inner.clone();
         let config = self.config.clone();
         let origin = request.headers().get(header::ORIGIN).cloned();
         Box::pin(async move {
-            let mut inner = inner;
             let mut response = match admit(&config, request).await {
                 Ok(request) => {
                     let subject = request
@@ -289,7 +299,7 @@ where
                         .map(|p| p.subject().to_owned());
                     let closing = request.method() == Method::DELETE;
                     let asked = session_id(request.headers());
-                    let response = inner.call(request).await?;
+                    let response = S::clone(&inner).oneshot(request).await?;
                     bind_session(&config, subject, asked, closing, response.headers());
                     response
                 }
@@ -852,7 +862,94 @@ fn security_headers(headers: &mut HeaderMap, hsts: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::{called_tools, called_tools_general};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::auth::ApiKeys;
+
+    /// An inner service that panics when called without having been made ready, and counts
+    /// its clones and calls.
+    struct Strict {
+        ready: bool,
+        clones: Arc<AtomicUsize>,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Clone for Strict {
+        fn clone(&self) -> Self {
+            self.clones.fetch_add(1, Ordering::SeqCst);
+            Strict {
+                ready: false,
+                clones: self.clones.clone(),
+                calls: self.calls.clone(),
+            }
+        }
+    }
+
+    impl Service<Request<Body>> for Strict {
+        type Response = Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Response<Body>, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.ready = true;
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<Body>) -> Self::Future {
+            assert!(self.ready, "called without poll_ready");
+            self.ready = false;
+            assert!(request.extensions().get::<Principal>().is_some());
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok(Response::new(Body::empty())))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_inner_service_is_made_ready_before_each_call_and_refusals_never_reach_it() {
+        let (clones, calls) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let inner = Strict {
+            ready: false,
+            clones: clones.clone(),
+            calls: calls.clone(),
+        };
+        let layer = AuthLayer::builder("http://127.0.0.1/mcp")
+            .verifier(
+                ApiKeys::new().with_key("a-long-enough-key-0000", Principal::new("ann", ["x"])),
+            )
+            .build()
+            .unwrap();
+        let mut service = layer.layer(inner);
+        let request = |key: Option<&str>| {
+            let mut request = Request::post("http://127.0.0.1/mcp");
+            if let Some(key) = key {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+            }
+            request.body(Body::from("{}")).unwrap()
+        };
+        for key in [None, Some("a-wrong-key-00000000000")] {
+            let response = service.clone().oneshot(request(key)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(clones.load(Ordering::SeqCst), 0, "a refusal clones nothing");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        for n in 1..=3 {
+            let response = service
+                .ready()
+                .await
+                .unwrap()
+                .call(request(Some("a-long-enough-key-0000")))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(calls.load(Ordering::SeqCst), n);
+            assert_eq!(
+                clones.load(Ordering::SeqCst),
+                n,
+                "one clone per admitted call"
+            );
+        }
+    }
 
     #[test]
     fn the_fast_path_reads_calls_as_the_general_one_does() {
