@@ -279,6 +279,13 @@ async fn a_postgres_database_that_goes_away_is_refused_cleanly_then_served_again
     drop(server);
 }
 
+/// `host:port` of a server URL such as `http://127.0.0.1:4321/mcp`.
+fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned()
+}
+
 /// Reads what the server sends until it closes the connection (or 10 s pass: then `None`).
 async fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
     let mut seen = Vec::new();
@@ -293,11 +300,7 @@ async fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
 async fn slow_and_silent_clients_are_cut_off_while_others_are_served() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start_with(Some(KEYS), files.path(), &["--request-timeout", "1"]);
-    let addr = server
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .to_owned();
+    let addr = host_port(&server.url);
 
     // Silent connections, and connections trickling a request head that never ends.
     let mut silent = Vec::new();
@@ -403,15 +406,11 @@ async fn read_response(stream: &mut TcpStream) -> (String, String) {
 async fn answers_given_before_the_body_is_read_end_the_connection_and_say_so() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
-    let addr = server
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .to_owned();
-    let post = |authorization: &str| {
+    let addr = host_port(&server.url);
+    let post = |authorization: &str, length: usize| {
         format!(
             "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}Content-Type: application/json\r\n\
-             Accept: application/json, text/event-stream\r\nContent-Length: 60\r\n\r\n"
+             Accept: application/json, text/event-stream\r\nContent-Length: {length}\r\n\r\n"
         )
     };
     for (authorization, what) in [
@@ -421,7 +420,7 @@ async fn answers_given_before_the_body_is_read_end_the_connection_and_say_so() {
             "a wrong token",
         ),
     ] {
-        let answer = answer_to_unsent_body(&addr, &post(authorization)).await;
+        let answer = answer_to_unsent_body(&addr, &post(authorization, 60)).await;
         assert!(answer.starts_with("HTTP/1.1 401"), "{what}: {answer}");
         assert!(says_close(&answer), "{what}: {answer}");
     }
@@ -429,10 +428,7 @@ async fn answers_given_before_the_body_is_read_end_the_connection_and_say_so() {
     // A refusal made after reading the whole body keeps the connection for the next request.
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"notes_create","arguments":{"title":"t","body":"b"}}}"#;
-    let request = post("Authorization: Bearer alice-reader-key-000\r\n").replace(
-        "Content-Length: 60",
-        &format!("Content-Length: {}", call.len()),
-    ) + call;
+    let request = post("Authorization: Bearer alice-reader-key-000\r\n", call.len()) + call;
     stream.write_all(request.as_bytes()).await.unwrap();
     let (head, body) = read_response(&mut stream).await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}{body}");
@@ -450,11 +446,7 @@ async fn answers_given_before_the_body_is_read_end_the_connection_and_say_so() {
     // `serve` says so for any handler, not only the AuthLayer's refusals: the development
     // authorization server refuses a token request that is not a form before reading it.
     let dev = HttpServer::start_with(None, files.path(), &["--dev-auth"]);
-    let addr = dev
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .to_owned();
+    let addr = host_port(&dev.url);
     let answer = answer_to_unsent_body(
         &addr,
         "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\n",
