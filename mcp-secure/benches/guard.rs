@@ -5,7 +5,13 @@
 //!
 //! Both sides get the caller and a fresh copy of the arguments (as rmcp hands them over) and
 //! use the same in-memory limiter; the hand-written side parses with serde
-//! (`deny_unknown_fields`) and checks the same rules with plain code.
+//! (`deny_unknown_fields`) and checks the same rules with plain code. Two hand-written
+//! baselines: `serde_json::from_value`, whose type errors do not say which field is wrong, and
+//! `serde_path_to_error`, whose do, as the guard's errors do.
+//!
+//! Each sample times 1 000 calls: left to choose, divan timed single calls here (its first,
+//! cold sample is long enough to pass its minimum), and the timer's own cost then weighed on
+//! both sides.
 
 mod common;
 
@@ -104,6 +110,27 @@ fn hand_written(
     caller: &Principal,
     arguments: Map<String, Value>,
 ) -> Result<PlainNote, &'static str> {
+    authorize_by_hand(limiter, caller)?;
+    let note: PlainNote =
+        serde_json::from_value(Value::Object(arguments)).map_err(|_| "invalid_input")?;
+    check_by_hand(note)
+}
+
+/// The same, its parse errors naming the field at fault (`serde_path_to_error`), as the
+/// guard's do.
+fn hand_written_naming_field(
+    limiter: &MemoryLimiter,
+    caller: &Principal,
+    arguments: Map<String, Value>,
+) -> Result<PlainNote, String> {
+    authorize_by_hand(limiter, caller)?;
+    let note: PlainNote = serde_path_to_error::deserialize(Value::Object(arguments))
+        .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+    Ok(check_by_hand(note)?)
+}
+
+/// The scope check and the rate decision, by hand.
+fn authorize_by_hand(limiter: &MemoryLimiter, caller: &Principal) -> Result<(), &'static str> {
     if !caller.scopes().iter().any(|s| s == "notes:write") {
         return Err("insufficient_scope");
     }
@@ -114,8 +141,11 @@ fn hand_written(
     ) {
         return Err("rate_limited");
     }
-    let note: PlainNote =
-        serde_json::from_value(Value::Object(arguments)).map_err(|_| "invalid_input")?;
+    Ok(())
+}
+
+/// The field rules, by hand.
+fn check_by_hand(note: PlainNote) -> Result<PlainNote, &'static str> {
     let chars = note.title.chars().count();
     if !(1..=200).contains(&chars) {
         return Err("invalid_input");
@@ -183,7 +213,7 @@ fn main() {
         tool_router: Server::tool_router(),
     };
     assert_eq!(server.tool_router.list_all().len(), 1);
-    // `MCP_BENCH_RUN=<guard|hand_written>:<calls>` for instruction counts
+    // `MCP_BENCH_RUN=<guard|hand_written|hand_written_naming_field>:<calls>` for instruction counts
     // (`benches/instructions.sh`).
     if let Ok(run) = std::env::var("MCP_BENCH_RUN") {
         let (variant, calls) = run.split_once(':').expect("variant:calls");
@@ -199,6 +229,9 @@ fn main() {
                 "hand_written" => {
                     divan::black_box(hand_written(&limiter, &caller, args).unwrap());
                 }
+                "hand_written_naming_field" => {
+                    divan::black_box(hand_written_naming_field(&limiter, &caller, args).unwrap());
+                }
                 other => panic!("unknown variant {other}"),
             }
         };
@@ -210,7 +243,7 @@ fn main() {
     divan::main();
 }
 
-#[divan::bench]
+#[divan::bench(sample_size = 1000, sample_count = 200)]
 fn guard(bencher: divan::Bencher) {
     let policy = &Server::tool_policies()[0];
     bencher
@@ -218,7 +251,7 @@ fn guard(bencher: divan::Bencher) {
         .bench_local_values(|(caller, args)| guarded(policy, caller, args));
 }
 
-#[divan::bench]
+#[divan::bench(sample_size = 1000, sample_count = 200)]
 fn hand_written_checks(bencher: divan::Bencher) {
     let limiter = MemoryLimiter::new();
     bencher
@@ -226,7 +259,18 @@ fn hand_written_checks(bencher: divan::Bencher) {
         .bench_local_values(|(caller, args)| hand_written(&limiter, &caller, args).unwrap());
 }
 
+#[divan::bench(sample_size = 1000, sample_count = 200)]
+fn hand_written_checks_naming_field(bencher: divan::Bencher) {
+    let limiter = MemoryLimiter::new();
+    bencher
+        .with_inputs(|| (CALLER.clone(), arguments()))
+        .bench_local_values(|(caller, args)| {
+            hand_written_naming_field(&limiter, &caller, args).unwrap()
+        });
+}
+
 /// The guard's parts, to see where its time goes.
+#[divan::bench_group(sample_size = 1000, sample_count = 200)]
 mod parts {
     use super::*;
 
@@ -247,6 +291,16 @@ mod parts {
     fn serde_only(bencher: divan::Bencher) {
         bencher.with_inputs(arguments).bench_local_values(|args| {
             serde_json::from_value::<NewNote>(Value::Object(args)).unwrap()
+        });
+    }
+
+    /// What `parse_and_validate` does, with serde_json's parse, which cannot name the field.
+    #[divan::bench]
+    fn serde_then_validate(bencher: divan::Bencher) {
+        bencher.with_inputs(arguments).bench_local_values(|args| {
+            let note = serde_json::from_value::<NewNote>(Value::Object(args)).unwrap();
+            note.validate().unwrap();
+            note
         });
     }
 

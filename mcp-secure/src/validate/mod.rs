@@ -122,7 +122,8 @@ pub fn parse_arguments<I: SecureInput>(
     let arguments = arguments::Arguments(arguments.unwrap_or_default());
     let input = <I as serde::Deserialize>::deserialize(arguments).map_err(|e| {
         let mut errors = ValidationErrors::new();
-        let (rule, field, message) = describe_parse_error(&e.path, &e.message);
+        let fault = e.fault();
+        let (rule, field, message) = describe_parse_error(&fault.path, &fault.message);
         errors.push_rendered(field, rule, message);
         errors
     })?;
