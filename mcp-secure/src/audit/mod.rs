@@ -24,6 +24,7 @@
 
 use std::{
     borrow::Cow,
+    fmt,
     io::Write,
     sync::Mutex,
     time::{SystemTime, UNIX_EPOCH},
@@ -280,19 +281,30 @@ impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
 /// assert_eq!(escape("a\nb\u{1b}[31m"), "a\\u{a}b\\u{1b}[31m");
 /// ```
 pub fn escape(s: &str) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() || crate::validate::rules::is_control_or_bidi(c);
-    if !s.chars().any(bad) {
+    if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if bad(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
+    Cow::Owned(Escaped(s).to_string())
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || crate::validate::rules::is_control_or_bidi(c)
+}
+
+/// [`escape`] as it is written out: the `tracing` events below carry this, so a string is
+/// escaped only if a subscriber records the event, and without an intermediate `String`.
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| needs_escape(c)) {
+            f.write_str(&rest[..at])?;
+            write!(f, "\\u{{{:x}}}", c as u32)?;
+            rest = &rest[at + c.len_utf8()..];
         }
+        f.write_str(rest)
     }
-    Cow::Owned(out)
 }
 
 /// Emits `event` to `tracing` (target `mcp_secure::audit`) and to every installed sink.
@@ -313,12 +325,11 @@ fn trace(event: &SecurityEvent<'_>) {
             outcome,
             duration_ms,
         } => {
-            let subject = escape(subject);
-            let client_id = client_id.map(escape).unwrap_or_default();
-            tracing::info!(target: "mcp_secure::audit", event = name, tool, subject = %subject, client_id = %client_id, outcome, duration_ms);
+            let client_id = Escaped(client_id.unwrap_or_default());
+            tracing::info!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms);
         }
         SecurityEvent::AuthenticationFailed { reason, path } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %escape(path));
+            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path));
         }
         SecurityEvent::Unauthenticated { tool } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, tool)
@@ -329,8 +340,8 @@ fn trace(event: &SecurityEvent<'_>) {
             required_scope,
             held_scopes,
         } => {
-            let held = escape(&held_scopes.join(" ")).into_owned();
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %escape(subject), required_scope, held_scopes = %held);
+            let held = held_scopes.join(" ");
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), required_scope, held_scopes = %Escaped(&held));
         }
         SecurityEvent::RateLimited {
             tool,
@@ -338,7 +349,7 @@ fn trace(event: &SecurityEvent<'_>) {
             key,
             retry_after_ms,
         } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %escape(subject), key = %escape(key), retry_after_ms);
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), key = %Escaped(key), retry_after_ms);
         }
         SecurityEvent::ValidationFailed {
             tool,
@@ -349,16 +360,16 @@ fn trace(event: &SecurityEvent<'_>) {
                 .iter()
                 .map(|v| format!("{}:{}", escape(&v.field), v.rule))
                 .collect();
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %escape(subject), violations = %failed.join(","));
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), violations = %failed.join(","));
         }
         SecurityEvent::ToolFailed { tool, incident } => {
             tracing::error!(target: "mcp_secure::audit", event = name, tool, incident)
         }
         SecurityEvent::OriginRefused { origin } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %escape(origin))
+            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %Escaped(origin))
         }
         SecurityEvent::HostRefused { host } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, host = %escape(host))
+            tracing::warn!(target: "mcp_secure::audit", event = name, host = %Escaped(host))
         }
         SecurityEvent::BackendUnavailable {
             backend,
@@ -389,6 +400,72 @@ mod tests {
         let parsed: Value = serde_json::from_str(out.trim_end()).unwrap();
         assert_eq!(parsed["subject"], subject, "the value survives, escaped");
         assert!(!out.contains('\u{1b}'));
+    }
+
+    /// Formats every field of every event, as a text subscriber would.
+    struct Capture(std::sync::Arc<Mutex<String>>);
+
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            struct Line<'a>(&'a mut String);
+            impl tracing::field::Visit for Line<'_> {
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                    use fmt::Write as _;
+                    let _ = write!(self.0, "{}={value:?} ", field.name());
+                }
+            }
+            let mut out = self.0.lock().unwrap();
+            event.record(&mut Line(&mut out));
+            out.push('\n');
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn trace_events_escape_what_clients_control() {
+        let out = std::sync::Arc::new(Mutex::new(String::new()));
+        let hostile = "mallory\nevent=tool_called subject=admin\u{1b}[2K\u{202e}";
+        tracing::subscriber::with_default(Capture(out.clone()), || {
+            trace(&SecurityEvent::ToolCalled {
+                tool: "t",
+                subject: hostile,
+                client_id: Some(hostile),
+                outcome: "ok",
+                duration_ms: 1,
+            });
+            trace(&SecurityEvent::RateLimited {
+                tool: "t",
+                subject: "plain",
+                key: hostile,
+                retry_after_ms: 5,
+            });
+        });
+        let out = out.lock().unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{out}"
+        );
+        let escaped = "mallory\\u{a}event=tool_called subject=admin\\u{1b}[2K\\u{202e}";
+        assert!(
+            out.lines()
+                .next()
+                .unwrap()
+                .contains(&format!("subject={escaped} ")),
+            "{out}"
+        );
+        assert!(out.contains(&format!("client_id={escaped} ")), "{out}");
+        assert!(out.contains(&format!("key={escaped} ")), "{out}");
+        assert!(out.contains("subject=plain "), "{out}");
     }
 
     #[test]

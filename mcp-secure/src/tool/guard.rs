@@ -1,4 +1,4 @@
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{borrow::Cow, future::Future, sync::Arc, time::Instant};
 
 use rmcp::{
     RoleServer,
@@ -63,7 +63,7 @@ impl Finish {
                 error.into_call_tool_result()
             }
         };
-        let mut outcome = String::from("ok");
+        let mut outcome = Cow::Borrowed("ok");
         match &mut result {
             Ok(CallToolResponse::Complete(r)) => {
                 if !self.policy.raw_output() {
@@ -81,16 +81,17 @@ impl Finish {
                     .to_result();
                 }
                 if r.is_error == Some(true) {
-                    outcome = r
-                        .structured_content
-                        .as_ref()
-                        .and_then(|c| c["error"]["code"].as_str())
-                        .unwrap_or("error")
-                        .to_owned();
+                    outcome = Cow::Owned(
+                        r.structured_content
+                            .as_ref()
+                            .and_then(|c| c["error"]["code"].as_str())
+                            .unwrap_or("error")
+                            .to_owned(),
+                    );
                 }
             }
             Ok(_) => {}
-            Err(e) => outcome = format!("jsonrpc_error_{}", e.code.0),
+            Err(e) => outcome = Cow::Owned(format!("jsonrpc_error_{}", e.code.0)),
         }
         emit(&SecurityEvent::ToolCalled {
             tool,
