@@ -11,7 +11,7 @@ use std::{
 };
 
 use axum::body::Body;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use tower::{Layer, Service, ServiceExt};
 
@@ -29,6 +29,10 @@ pub const DEFAULT_MAX_BODY: usize = 4 << 20;
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 const PRM_PATH: &str = "/.well-known/oauth-protected-resource";
+/// The header naming a streamable HTTP session.
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+/// The header naming the tool a `tools/call` request calls.
+const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
 /// Builds an [`AuthLayer`].
 pub struct AuthLayerBuilder {
@@ -156,8 +160,19 @@ impl AuthLayerBuilder {
         let path = url.path().trim_end_matches('/');
         let origin = url.origin().ascii_serialization();
         let loopback = url.host_str().is_some_and(is_loopback_host);
+        let mut tool_scopes: Vec<(&'static str, &'static ScopeCatalog)> = Vec::new();
+        for policy in &self.policies {
+            if let Access::Scope(scope, catalog) = policy.access()
+                && !tool_scopes
+                    .iter()
+                    .any(|&(s, c)| s == scope && std::ptr::eq(c, catalog))
+            {
+                tool_scopes.push((scope, catalog));
+            }
+        }
         Ok(AuthLayer {
             config: Arc::new(Config {
+                tool_scopes,
                 loopback,
                 sessions: Default::default(),
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
@@ -178,6 +193,9 @@ struct Config {
     metadata_path: String,
     /// The resource is on a loopback address: only loopback `Host`s are served (DNS rebinding).
     loopback: bool,
+    /// Every scope a tool behind the layer requires, once each: a caller granted all of them
+    /// cannot fail the scope pre-check, which then does not read the body's JSON.
+    tool_scopes: Vec<(&'static str, &'static ScopeCatalog)>,
 }
 
 impl std::ops::Deref for Config {
@@ -292,7 +310,11 @@ where
         let origin = request.headers().get(header::ORIGIN).cloned();
         Box::pin(async move {
             let mut response = match admit(&config, request).await {
-                Ok(request) => {
+                // On a session this caller opened: nothing to bind.
+                Ok((request, Session::Own)) if request.method() != Method::DELETE => {
+                    S::clone(&inner).oneshot(request).await?
+                }
+                Ok((request, _)) => {
                     let subject = request
                         .extensions()
                         .get::<Principal>()
@@ -319,9 +341,20 @@ where
     }
 }
 
-/// Decides a request: `Ok` to pass it on (with its principal and its body re-attached), `Err`
-/// with the answer.
-async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>, Response<Body>> {
+/// The session a request names (`Mcp-Session-Id`), as [`admit`] found it.
+enum Session {
+    /// None named, or one not bound (yet) to a principal.
+    Unbound,
+    /// Bound to the request's principal.
+    Own,
+}
+
+/// Decides a request: `Ok` to pass it on (with its principal and its body re-attached, and
+/// whether the session it names is the caller's), `Err` with the answer.
+async fn admit(
+    config: &Config,
+    request: Request<Body>,
+) -> Result<(Request<Body>, Session), Response<Body>> {
     let (mut parts, body) = request.into_parts();
     let principal = match screen(config, &parts).await {
         Ok(principal) => principal,
@@ -366,13 +399,19 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
             ));
         }
     };
-    if parts.method == Method::POST {
-        let header_name = parts
-            .headers
-            .get("mcp-name")
-            .map(|v| v.to_str().unwrap_or("\u{0}").to_owned());
+    let header_name = parts.headers.get(MCP_NAME);
+    // A caller granted every scope passes the pre-check whatever it calls: unless the body
+    // must be compared with an `Mcp-Name` header, it is not parsed for it.
+    let all_granted = principal.as_ref().is_some_and(|p| {
+        config
+            .tool_scopes
+            .iter()
+            .all(|&(scope, catalog)| p.is_granted(scope, catalog))
+    });
+    if parts.method == Method::POST && (header_name.is_some() || !all_granted) {
+        let header_name = header_name.map(|v| v.to_str().unwrap_or("\u{0}"));
         let called = called_tools(&bytes);
-        if let Some(header_name) = &header_name
+        if let Some(header_name) = header_name
             && !called.is_empty()
             && called.iter().any(|(c, _)| c != header_name)
         {
@@ -409,16 +448,20 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
             }
         }
     }
-    if let Some(id) = session_id(&parts.headers) {
+    let mut session = Session::Unbound;
+    if let Some(id) = parts.headers.get(MCP_SESSION_ID) {
+        let subject = principal.as_ref().map(|p| p.subject());
+        let owned_by = |owner: &String| Some(owner.as_str()) == subject;
         let owner = config
             .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .cloned();
-        if owner
-            .is_some_and(|owner| Some(owner.as_str()) != principal.as_ref().map(|p| p.subject()))
-        {
+            .get(id.to_str().unwrap_or_default())
+            .map(owned_by);
+        if owner == Some(true) {
+            session = Session::Own;
+        }
+        if owner == Some(false) {
             emit(&SecurityEvent::AuthenticationFailed {
                 reason: "session belongs to another principal",
                 path: parts.uri.path(),
@@ -434,7 +477,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
     if let Some(principal) = principal {
         parts.extensions.insert(principal);
     }
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+    Ok((Request::from_parts(parts, Body::from(bytes)), session))
 }
 
 /// The checks a request's head decides (metadata, Origin, Host, the bearer token): `Ok` with
@@ -533,7 +576,7 @@ fn host_name(host: &str) -> &str {
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
     headers
-        .get("mcp-session-id")
+        .get(MCP_SESSION_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }
@@ -842,15 +885,18 @@ fn cors_headers(headers: &mut HeaderMap, origin: HeaderValue) {
 
 fn security_headers(headers: &mut HeaderMap, hsts: bool) {
     headers.insert(
-        "x-content-type-options",
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
-        "content-security-policy",
+        header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
     );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if hsts {
         headers.insert(
@@ -949,6 +995,165 @@ mod tests {
                 "one clone per admitted call"
             );
         }
+    }
+
+    static CATALOG: ScopeCatalog = ScopeCatalog::new(&[
+        crate::auth::ScopeDecl {
+            name: "t:read",
+            description: "Read.",
+            implies: &[],
+        },
+        crate::auth::ScopeDecl {
+            name: "t:write",
+            description: "Write.",
+            implies: &["t:read"],
+        },
+        crate::auth::ScopeDecl {
+            name: "t:admin",
+            description: "Administer.",
+            implies: &[],
+        },
+    ]);
+    static POLICIES: [ToolPolicy; 3] = [
+        ToolPolicy::new(
+            "read",
+            Access::Scope("t:read", &CATALOG),
+            crate::rate::RateLimit::Unlimited,
+        ),
+        ToolPolicy::new(
+            "write",
+            Access::Scope("t:write", &CATALOG),
+            crate::rate::RateLimit::Unlimited,
+        ),
+        ToolPolicy::new("open", Access::Public, crate::rate::RateLimit::Unlimited),
+    ];
+
+    /// A layer over an inner service that answers every request with session `s-1`, in front
+    /// of the tools above, with keys for a reader, a writer (who may read) and an
+    /// administrator who holds every tool's scope.
+    fn layered() -> (
+        impl Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone,
+        Arc<Config>,
+    ) {
+        let layer = AuthLayer::builder("http://127.0.0.1/mcp")
+            .verifier(
+                ApiKeys::new()
+                    .with_key("reader-key-000000000000", Principal::new("rea", ["t:read"]))
+                    .with_key(
+                        "writer-key-000000000000",
+                        Principal::new("wri", ["t:write"]),
+                    )
+                    .with_key(
+                        "admin-key-0000000000000",
+                        Principal::new("adm", ["t:write", "t:admin"]),
+                    ),
+            )
+            .tools(&POLICIES)
+            .build()
+            .unwrap();
+        let config = layer.config.clone();
+        let inner = tower::service_fn(|request: Request<Body>| async move {
+            assert!(request.extensions().get::<Principal>().is_some());
+            let mut response = Response::new(Body::empty());
+            response
+                .headers_mut()
+                .insert(MCP_SESSION_ID, HeaderValue::from_static("s-1"));
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        (layer.layer(inner), config)
+    }
+
+    fn call_request(key: &str, tool: &str, mcp_name: Option<&str>, session: bool) -> Request<Body> {
+        let mut request = Request::post("http://127.0.0.1/mcp")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"));
+        if let Some(name) = mcp_name {
+            request = request.header(MCP_NAME, name);
+        }
+        if session {
+            request = request.header(MCP_SESSION_ID, "s-1");
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": tool, "arguments": {}}});
+        request.body(Body::from(body.to_string())).unwrap()
+    }
+
+    #[test]
+    fn the_distinct_tool_scopes_are_known_to_the_layer() {
+        let (_, config) = layered();
+        let scopes: Vec<_> = config.tool_scopes.iter().map(|&(s, _)| s).collect();
+        assert_eq!(scopes, ["t:read", "t:write"]);
+    }
+
+    #[tokio::test]
+    async fn the_scope_pre_check_refuses_what_is_lacking_and_reads_mcp_name_for_everyone() {
+        let (service, _) = layered();
+        let status = |request| {
+            let service = service.clone();
+            async move { service.oneshot(request).await.unwrap().status() }
+        };
+        let reader = "reader-key-000000000000";
+        let writer = "writer-key-000000000000";
+        let admin = "admin-key-0000000000000";
+        assert_eq!(status(call_request(reader, "read", None, false)).await, 200);
+        assert_eq!(status(call_request(reader, "open", None, false)).await, 200);
+        assert_eq!(
+            status(call_request(reader, "write", None, false)).await,
+            403
+        );
+        assert_eq!(
+            status(call_request(writer, "read", None, false)).await,
+            200,
+            "implied"
+        );
+        assert_eq!(
+            status(call_request(writer, "write", None, false)).await,
+            200
+        );
+        // The administrator holds every tool's scope: nothing to refuse, but a disagreeing
+        // Mcp-Name header is still a 400, for it as for the others.
+        assert_eq!(status(call_request(admin, "write", None, false)).await, 200);
+        for key in [reader, writer, admin] {
+            let refused = call_request(key, "read", Some("write"), false);
+            assert_eq!(status(refused).await, 400, "{key}");
+            let agreed = call_request(key, "read", Some("read"), false);
+            assert_eq!(status(agreed).await, 200, "{key}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_stays_its_openers_until_it_is_closed() {
+        let (service, config) = layered();
+        let send = |request| {
+            let service = service.clone();
+            async move { service.oneshot(request).await.unwrap().status() }
+        };
+        let owner = "writer-key-000000000000";
+        let other = "admin-key-0000000000000";
+        let bound = || config.sessions.lock().unwrap().get("s-1").cloned();
+        // Opened (the inner service names the session in its answer): bound to its opener.
+        assert_eq!(send(call_request(owner, "read", None, false)).await, 200);
+        assert_eq!(bound().as_deref(), Some("wri"));
+        for _ in 0..2 {
+            assert_eq!(send(call_request(owner, "read", None, true)).await, 200);
+            assert_eq!(send(call_request(other, "read", None, true)).await, 404);
+        }
+        assert_eq!(bound().as_deref(), Some("wri"));
+        let close = |key: &str| {
+            Request::delete("http://127.0.0.1/mcp")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(MCP_SESSION_ID, "s-1")
+                .body(Body::empty())
+                .unwrap()
+        };
+        assert_eq!(send(close(other)).await, 404, "only its owner closes it");
+        assert_eq!(bound().as_deref(), Some("wri"));
+        assert_eq!(send(close(owner)).await, 200);
+        assert_eq!(bound(), None, "closed: forgotten");
     }
 
     #[test]
