@@ -5,9 +5,11 @@
 //!
 //! Both sides get the caller and a fresh copy of the arguments (as rmcp hands them over) and
 //! use the same in-memory limiter; the hand-written side parses with serde
-//! (`deny_unknown_fields`) and checks the same rules with plain code. Two hand-written
-//! baselines: `serde_json::from_value`, whose type errors do not say which field is wrong, and
-//! `serde_path_to_error`, whose do, as the guard's errors do.
+//! (`deny_unknown_fields`) and checks the same rules with plain code. Three hand-written
+//! baselines: a plain function with `serde_json::from_value`, whose type errors do not say
+//! which field is wrong; the same as an `async fn`, as checks must be to await a limiter that
+//! waits on I/O (the guard is one, for the Redis limiter); and a plain function with
+//! `serde_path_to_error`, whose errors name the field, as the guard's do.
 //!
 //! Each sample times 1 000 calls: left to choose, divan timed single calls here (its first,
 //! cold sample is long enough to pass its minimum), and the timer's own cost then weighed on
@@ -129,6 +131,27 @@ fn hand_written_naming_field(
     Ok(check_by_hand(note)?)
 }
 
+/// The same as an `async fn`, awaiting the limiter's decision.
+async fn hand_written_async(
+    limiter: &MemoryLimiter,
+    caller: Principal,
+    arguments: Map<String, Value>,
+) -> Result<PlainNote, &'static str> {
+    if !caller.scopes().iter().any(|s| s == "notes:write") {
+        return Err("insufficient_scope");
+    }
+    let rate = RateSpec::per_second(4_000_000_000);
+    if !matches!(
+        limiter.check("notes_create", caller.subject(), rate).await,
+        Ok(mcp_secure::rate::Decision::Allow)
+    ) {
+        return Err("rate_limited");
+    }
+    let note: PlainNote =
+        serde_json::from_value(Value::Object(arguments)).map_err(|_| "invalid_input")?;
+    check_by_hand(note)
+}
+
 /// The scope check and the rate decision, by hand.
 fn authorize_by_hand(limiter: &MemoryLimiter, caller: &Principal) -> Result<(), &'static str> {
     if !caller.scopes().iter().any(|s| s == "notes:write") {
@@ -213,8 +236,9 @@ fn main() {
         tool_router: Server::tool_router(),
     };
     assert_eq!(server.tool_router.list_all().len(), 1);
-    // `MCP_BENCH_RUN=<guard|hand_written|hand_written_naming_field>:<calls>` for instruction counts
-    // (`benches/instructions.sh`).
+    // `MCP_BENCH_RUN=<variant>:<calls>` for instruction counts (`benches/instructions.sh`);
+    // the variants are `guard`, `hand_written`, `hand_written_async` and
+    // `hand_written_naming_field`.
     if let Ok(run) = std::env::var("MCP_BENCH_RUN") {
         let (variant, calls) = run.split_once(':').expect("variant:calls");
         let calls: usize = calls.parse().unwrap();
@@ -228,6 +252,10 @@ fn main() {
                 }
                 "hand_written" => {
                     divan::black_box(hand_written(&limiter, &caller, args).unwrap());
+                }
+                "hand_written_async" => {
+                    let checked = poll_once(hand_written_async(&limiter, caller, args));
+                    divan::black_box(checked.unwrap());
                 }
                 "hand_written_naming_field" => {
                     divan::black_box(hand_written_naming_field(&limiter, &caller, args).unwrap());
@@ -257,6 +285,16 @@ fn hand_written_checks(bencher: divan::Bencher) {
     bencher
         .with_inputs(|| (CALLER.clone(), arguments()))
         .bench_local_values(|(caller, args)| hand_written(&limiter, &caller, args).unwrap());
+}
+
+#[divan::bench(sample_size = 1000, sample_count = 200)]
+fn hand_written_async_checks(bencher: divan::Bencher) {
+    let limiter = MemoryLimiter::new();
+    bencher
+        .with_inputs(|| (CALLER.clone(), arguments()))
+        .bench_local_values(|(caller, args)| {
+            poll_once(hand_written_async(&limiter, caller, args)).unwrap()
+        });
 }
 
 #[divan::bench(sample_size = 1000, sample_count = 200)]

@@ -62,6 +62,7 @@ row "tool call, HTTP, plain tool behind AuthLayer" "$(bin tool_call)" http_plain
 row "tool call, HTTP, guarded tool, caller authenticated upstream" "$(bin tool_call)" http_guarded_authenticated_upstream http_plain 500
 runs=3
 row "guard alone" "$(bin guard)" guard hand_written 20000
+row "guard alone vs hand-written as an async fn" "$(bin guard)" guard hand_written_async 20000
 row "guard alone vs hand-written naming the field" "$(bin guard)" guard hand_written_naming_field 20000
 row "validation, valid, vs garde" "$(bin validation)" mcp_secure_valid garde_valid 20000
 row "validation, valid, vs validator" "$(bin validation)" mcp_secure_valid validator_valid 20000
