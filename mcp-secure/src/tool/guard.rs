@@ -141,40 +141,31 @@ where
     Fut: Future + Send + 's,
     Fut::Output: IntoCallToolResult,
 {
+    // The checks (authenticate, authorize with implication, rate limit, parse and validate)
+    // are written out here rather than in an `async fn` of their own: an `async fn` copies its
+    // arguments into its future, and `ctx` is large. A denial is recorded by `admit` and
+    // returned as the tool result to send; the tool does not run.
     Box::pin(async move {
-        let (guarded, audit) = match guard::<S, I>(policy, ctx).await {
+        let started = Instant::now();
+        let caller = Principal::from_request(&ctx.request_context);
+        let (principal, input) = match admit::<I>(policy, caller, ctx.arguments).await {
             Ok(admitted) => admitted,
-            Err(denied) => return Ok(denied),
+            Err(denied) => return Ok(deny(*denied)),
+        };
+        let audit = Finish {
+            policy,
+            principal: principal.clone(),
+            started,
+        };
+        let guarded = Guarded {
+            service: ctx.service,
+            principal,
+            input,
+            context: ctx.request_context,
         };
         let output = catch_panic(tool(guarded)).await;
         audit.finish(output)
     })
-}
-
-/// Runs, in order: authenticate, authorize (scope with implication), rate limit, parse and
-/// validate. A denial is recorded and returned as the tool result to send; the tool does not
-/// run.
-async fn guard<'s, S, I: SecureInput>(
-    policy: &'static ToolPolicy,
-    ctx: ToolCallContext<'s, S>,
-) -> Result<(Guarded<'s, S, I>, Finish), CallToolResponse> {
-    let started = Instant::now();
-    let caller = Principal::from_request(&ctx.request_context);
-    let (principal, input) = admit(policy, caller, ctx.arguments)
-        .await
-        .map_err(|e| deny(*e))?;
-    let audit = Finish {
-        policy,
-        principal: principal.clone(),
-        started,
-    };
-    let guarded = Guarded {
-        service: ctx.service,
-        principal,
-        input,
-        context: ctx.request_context,
-    };
-    Ok((guarded, audit))
 }
 
 /// The checks every `#[mcp_tool]` call makes, without rmcp's request: given the caller the
