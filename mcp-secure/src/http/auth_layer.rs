@@ -976,8 +976,10 @@ mod tests {
             request.body(Body::from("{}")).unwrap()
         };
         for key in [None, Some("a-wrong-key-00000000000")] {
-            let response = service.clone().oneshot(request(key)).await.unwrap();
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                status(&service, request(key)).await,
+                StatusCode::UNAUTHORIZED
+            );
         }
         assert_eq!(clones.load(Ordering::SeqCst), 0, "a refusal clones nothing");
         assert_eq!(calls.load(Ordering::SeqCst), 0);
@@ -1016,9 +1018,14 @@ mod tests {
             implies: &[],
         },
     ]);
-    static POLICIES: [ToolPolicy; 3] = [
+    static POLICIES: [ToolPolicy; 4] = [
         ToolPolicy::new(
             "read",
+            Access::Scope("t:read", &CATALOG),
+            crate::rate::RateLimit::Unlimited,
+        ),
+        ToolPolicy::new(
+            "read_more",
             Access::Scope("t:read", &CATALOG),
             crate::rate::RateLimit::Unlimited,
         ),
@@ -1070,6 +1077,15 @@ mod tests {
         (layer.layer(inner), config)
     }
 
+    /// The status `service` answers `request` with.
+    async fn status<S>(service: &S, request: Request<Body>) -> StatusCode
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>
+            + Clone,
+    {
+        service.clone().oneshot(request).await.unwrap().status()
+    }
+
     fn call_request(key: &str, tool: &str, mcp_name: Option<&str>, session: bool) -> Request<Body> {
         let mut request = Request::post("http://127.0.0.1/mcp")
             .header(header::AUTHORIZATION, format!("Bearer {key}"));
@@ -1085,7 +1101,7 @@ mod tests {
     }
 
     #[test]
-    fn the_distinct_tool_scopes_are_known_to_the_layer() {
+    fn the_tool_scopes_are_known_to_the_layer_once_each() {
         let (_, config) = layered();
         let scopes: Vec<_> = config.tool_scopes.iter().map(|&(s, _)| s).collect();
         assert_eq!(scopes, ["t:read", "t:write"]);
@@ -1094,10 +1110,7 @@ mod tests {
     #[tokio::test]
     async fn the_scope_pre_check_refuses_what_is_lacking_and_reads_mcp_name_for_everyone() {
         let (service, _) = layered();
-        let status = |request| {
-            let service = service.clone();
-            async move { service.oneshot(request).await.unwrap().status() }
-        };
+        let status = |request| status(&service, request);
         let reader = "reader-key-000000000000";
         let writer = "writer-key-000000000000";
         let admin = "admin-key-0000000000000";
@@ -1130,10 +1143,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_stays_its_openers_until_it_is_closed() {
         let (service, config) = layered();
-        let send = |request| {
-            let service = service.clone();
-            async move { service.oneshot(request).await.unwrap().status() }
-        };
+        let send = |request| status(&service, request);
         let owner = "writer-key-000000000000";
         let other = "admin-key-0000000000000";
         let bound = || config.sessions.lock().unwrap().get("s-1").cloned();
