@@ -18,6 +18,11 @@ pub use crate::{
 };
 pub use mcp_secure_macros::__undeclared_scope as undeclared_scope;
 
+/// What `#[derive(SecureInput)]`'s parse of a tool's arguments calls.
+pub mod arguments {
+    pub use crate::validate::arguments::{ParseError, field, missing, unknown};
+}
+
 /// The type generated code boxes a tool call's future into.
 pub type BoxFuture<'a, T> =
     ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = T> + Send + 'a>>;
