@@ -1,7 +1,9 @@
 //! A whole tool call through rmcp, guarded by mcp-secure (scope, rate, three validated fields;
 //! over HTTP also the `AuthLayer` with an API key) against the same tool written with plain
 //! rmcp `#[tool]` and no checks, in the same run: in process (rmcp client and server over a
-//! tokio duplex pipe) and over streamable HTTP on loopback.
+//! tokio duplex pipe) and over streamable HTTP on loopback. Over HTTP also against the plain
+//! tool behind API-key authentication written by hand (`hand_written_auth`), the baseline for
+//! what the `AuthLayer` costs.
 //!
 //! `cargo bench -p mcp-secure --bench tool_call`
 
@@ -159,6 +161,68 @@ enum Front {
     /// Only the caller's `Principal` in the request, as a gateway that authenticated the caller
     /// would leave it: the guard's cost over HTTP without the layer's.
     Upstream,
+    /// Authentication written by hand, the minimum a server that checks API keys does (see
+    /// [`hand_written_auth`]): the `AuthLayer`'s baseline.
+    HandWritten,
+}
+
+/// What a careful author writes in front of an MCP endpoint without mcp-secure: the bearer
+/// key's SHA-256 compared in constant time with the stored one (keys are not kept in clear), a
+/// `401` with a `WWW-Authenticate` challenge otherwise, the caller's `Principal` put into the
+/// request, the request body limited to 4 MiB, and the same five security headers as the
+/// `AuthLayer`. Not done: the layer's scope pre-check (skipped anyway for a caller holding
+/// every scope), session ownership, `Origin` and `Mcp-Name` checks, the body's read timeout.
+async fn hand_written_auth(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use ::http::{HeaderValue, StatusCode, header};
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    static KEY_HASH: std::sync::LazyLock<[u8; 32]> =
+        std::sync::LazyLock::new(|| Sha256::digest(KEY.as_bytes()).into());
+    static CALLER: std::sync::LazyLock<Principal> =
+        std::sync::LazyLock::new(|| Principal::new("bench", ["notes:write"]));
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let known = presented.is_some_and(|key| {
+        let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        bool::from(hash.ct_eq(&*KEY_HASH))
+    });
+    if !known {
+        let mut refused = axum::response::Response::new(axum::body::Body::empty());
+        *refused.status_mut() = StatusCode::UNAUTHORIZED;
+        refused
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return refused;
+    }
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(CALLER.clone());
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, 4 << 20));
+    let mut response = next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await;
+    let headers = response.headers_mut();
+    headers.reserve(5);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A client connected over streamable HTTP on loopback to `server`, behind `front`.
@@ -181,6 +245,9 @@ fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, front: Front) ->
         };
         match front {
             Front::Open | Front::Upstream => {}
+            Front::HandWritten => {
+                app = app.layer(axum::middleware::from_fn(hand_written_auth));
+            }
             Front::AuthLayer => {
                 let keys = ApiKeys::new().with_key(KEY, caller);
                 let auth = AuthLayer::builder(url.as_str())
@@ -194,7 +261,7 @@ fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, front: Front) ->
         }
         tokio::spawn(async move { axum::serve(listener, app).await });
         let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
-        if front == Front::AuthLayer {
+        if matches!(front, Front::AuthLayer | Front::HandWritten) {
             config = config.auth_header(KEY);
         }
         ().serve(StreamableHttpClientTransport::from_config(config))
@@ -228,6 +295,7 @@ fn main() {
             "http_plain" => over_http(&rt, plain(), Front::Open),
             "http_plain_behind_auth_layer" => over_http(&rt, plain(), Front::AuthLayer),
             "http_guarded_authenticated_upstream" => over_http(&rt, guarded(), Front::Upstream),
+            "http_plain_behind_hand_written_auth" => over_http(&rt, plain(), Front::HandWritten),
             other => panic!("unknown variant {other}"),
         };
         // One call before counting starts, so that lazy set-up is not counted; it must be
@@ -283,6 +351,15 @@ mod http {
     fn plain_behind_auth_layer(bencher: divan::Bencher) {
         let rt = runtime();
         let client = over_http(&rt, super::plain(), Front::AuthLayer);
+        bench_calls(bencher, &rt, &client);
+    }
+
+    /// The `AuthLayer`'s baseline: the plain tool behind hand-written API-key authentication
+    /// and the same security headers.
+    #[divan::bench(sample_count = 200)]
+    fn plain_behind_hand_written_auth(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = over_http(&rt, super::plain(), Front::HandWritten);
         bench_calls(bencher, &rt, &client);
     }
 
