@@ -2,6 +2,9 @@
 # Compile time of 50 `#[mcp_tool]` tools against 50 plain rmcp `#[tool]` tools.
 #
 #   bash mcp-secure/benches/compile_time.sh [RUNS]      (default 5 runs each)
+#   MCP_COMPILE_INSTRUCTIONS=1 bash mcp-secure/benches/compile_time.sh    (also rustc's
+#       instructions checking each crate, counted by callgrind: repeatable to 0.01 % where the
+#       wall time is not; about 40 s a crate)
 #
 # Generates two crates under target/compile-bench/ (each: 50 tools taking a bounded string and
 # a bounded integer; mcp-secure's with a scope and a rate, plain rmcp's with a parameter struct
@@ -103,3 +106,18 @@ s=$(printf '%s\n' "${secure[@]}" | median)
 p=$(printf '%s\n' "${plain[@]}" | median)
 echo "runs: $runs each (alternating); secure50: ${secure[*]}; plain50: ${plain[*]}"
 printf 'median cargo check: mcp-secure 50 tools %.2f s, plain rmcp 50 tools %.2f s, ratio %.2f\n' "$s" "$p" "$(echo "$s / $p" | bc -l)"
+
+if [[ -n ${MCP_COMPILE_INSTRUCTIONS:-} ]]; then
+  rustc_instructions() { # crate -> instructions of the rustc command `cargo check -v` runs for it
+    local cmd
+    cargo clean --offline -q -p "$1"
+    cmd=$(cargo check --offline -v -p "$1" 2>&1 |
+      sed -n "s/^ *Running \`\(.*--crate-name $1 .*\)\`\$/\1/p" | tail -1)
+    eval "valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd" 2>&1 |
+      sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+  }
+  si=$(rustc_instructions secure50)
+  pi=$(rustc_instructions plain50)
+  printf 'rustc instructions checking the crate: mcp-secure 50 tools %s, plain rmcp 50 tools %s, ratio %.3f\n' \
+    "$si" "$pi" "$(echo "$si / $pi" | bc -l)"
+fi
