@@ -64,10 +64,20 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
         (!code.is_empty()).then(|| quote! { { let __p = __path.field(#key); #code } })
     });
     // `from_arguments`, the parse of a tool's arguments, is written out here (a loop over the
-    // arguments, a match on their keys, a slot per field) rather than left to the serde derive
-    // of the shadow struct: faster than serde's visitor (`benches/guard.rs`, `parts`), and each
-    // field's errors name it. The shadow's derive stays for nested inputs and direct serde use.
+    // arguments, a match on their keys, a slot per field), faster than serde's visitor
+    // (`benches/guard.rs`, `parts`), each field's errors naming it. `Deserialize` goes through it
+    // too (`__private::arguments::deserialize`), for an input nested in another and for direct
+    // serde use: no serde derive, which took half of what rustc spent on a crate of tools.
     let slots: Vec<_> = (0..fields.len()).map(|i| format_ident!("__f{i}")).collect();
+    // Spanned at the field's type, so that a type serde cannot parse is reported there.
+    let parses = fields.iter().map(|f| {
+        let ty = &f.ty;
+        quote_spanned!(ty.span()=> ::mcp_secure::__private::arguments::field::<#ty>(&__key, __value))
+    });
+    let absents = fields.iter().zip(&keys).map(|(f, key)| {
+        let ty = &f.ty;
+        quote_spanned!(ty.span()=> ::mcp_secure::__private::arguments::missing::<#ty>(#key))
+    });
     let description = if doc.is_empty() {
         quote!(::core::option::Option::None)
     } else {
@@ -75,19 +85,13 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
     };
     quote! {
         const _: () = {
-            #[derive(::mcp_secure::__private::serde::Deserialize)]
-            #[serde(crate = "::mcp_secure::__private::serde", deny_unknown_fields)]
-            struct __McpShadow { #(#idents: #types,)* }
-
             #[automatically_derived]
             impl<'de> ::mcp_secure::__private::serde::Deserialize<'de> for #ident {
                 fn deserialize<__D>(__deserializer: __D) -> ::core::result::Result<Self, __D::Error>
                 where
                     __D: ::mcp_secure::__private::serde::Deserializer<'de>,
                 {
-                    let __McpShadow { #(#idents),* } =
-                        <__McpShadow as ::mcp_secure::__private::serde::Deserialize>::deserialize(__deserializer)?;
-                    ::core::result::Result::Ok(#ident { #(#idents),* })
+                    ::mcp_secure::__private::arguments::deserialize(__deserializer)
                 }
             }
 
@@ -118,9 +122,7 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
                     #(let mut #slots: ::core::option::Option<#types> = ::core::option::Option::None;)*
                     for (__key, __value) in __arguments {
                         match __key.as_str() {
-                            #(#keys => #slots = ::core::option::Option::Some(
-                                ::mcp_secure::__private::arguments::field(&__key, __value)?,
-                            ),)*
+                            #(#keys => #slots = ::core::option::Option::Some(#parses?),)*
                             _ => return ::core::result::Result::Err(
                                 ::mcp_secure::__private::arguments::unknown(&__key, &[#(#keys),*]),
                             ),
@@ -129,7 +131,7 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
                     ::core::result::Result::Ok(#ident {
                         #(#idents: match #slots {
                             ::core::option::Option::Some(__v) => __v,
-                            ::core::option::Option::None => ::mcp_secure::__private::arguments::missing(#keys)?,
+                            ::core::option::Option::None => #absents?,
                         },)*
                     })
                 }

@@ -5,7 +5,7 @@
 //! rather than going through serde's visitor for the input: that parse is faster than
 //! `serde_json::from_value`, which names no field (`benches/guard.rs`, `parts`).
 
-use std::fmt;
+use std::{cell::Cell, fmt};
 
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde_json::Value;
@@ -38,7 +38,10 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.0.path, self.0.message)
+        match self.0.path.as_str() {
+            "" => f.write_str(&self.0.message),
+            path => write!(f, "{path}: {}", self.0.message),
+        }
     }
 }
 
@@ -61,22 +64,73 @@ pub fn field<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, ParseErr
 }
 
 /// [`field`] for an object or an array, its path tracked to name the element at fault.
+///
+/// A nested input in it (a `SecureInput` struct, deserialized by [`deserialize`]) fails with
+/// a [`ParseError`] whose path is within that input; serde carries only its message, so
+/// [`deserialize`] leaves the whole fault in [`NESTED_FAULT`] for this function to join to the
+/// path serde tracked to the input: `addresses[1]` and `zip`.
 #[inline(never)]
 fn nested<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, ParseError> {
+    NESTED_FAULT.set(None);
     let mut track = serde_path_to_error::Track::new();
-    T::deserialize(serde_path_to_error::Deserializer::new(value, &mut track))
-        .map_err(|e| fault(key, &track.path().to_string(), &e))
+    let parsed = T::deserialize(serde_path_to_error::Deserializer::new(value, &mut track));
+    let inner = NESTED_FAULT.take();
+    parsed.map_err(|e| {
+        let at = track.path().to_string();
+        match inner {
+            // The fault is the nested input's only if serde's error is the one it raised.
+            Some(inner) if e.to_string() == inner.to_string() => {
+                let Fault { path, message } = *inner.0;
+                let at = join(key, &at);
+                let path = match path.as_str() {
+                    "" => at,
+                    nested if nested.starts_with('[') => format!("{at}{nested}"),
+                    nested => format!("{at}.{nested}"),
+                };
+                ParseError::new(path, message)
+            }
+            _ => ParseError::new(join(key, &at), e.to_string()),
+        }
+    })
 }
 
-/// The error of the field `key` at `inner` (`.` for the field itself) within it.
+/// The path of the field `key` joined with `inner`, a path serde tracked within it (`.` for the
+/// field itself).
 #[cold]
-fn fault(key: &str, inner: &str, error: &serde_json::Error) -> ParseError {
-    let path = match inner {
+fn join(key: &str, inner: &str) -> String {
+    match inner {
         "." => key.to_owned(),
         nested if nested.starts_with('[') => format!("{key}{nested}"),
         nested => format!("{key}.{nested}"),
-    };
-    ParseError::new(path, error.to_string())
+    }
+}
+
+/// The error of the field `key` itself.
+#[cold]
+fn fault(key: &str, inner: &str, error: &serde_json::Error) -> ParseError {
+    ParseError::new(join(key, inner), error.to_string())
+}
+
+thread_local! {
+    /// The last fault of a nested input deserialized by [`deserialize`], for [`nested`].
+    static NESTED_FAULT: Cell<Option<ParseError>> = const { Cell::new(None) };
+}
+
+/// `Deserialize` of a `#[derive(SecureInput)]` struct: an object (a repeated or unknown field
+/// refused), parsed by its `from_arguments`. Used for an input nested in another (through
+/// [`field`]) and by whoever deserializes an input with serde directly, whose error then reads
+/// `path: message`.
+pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+where
+    T: super::SecureInput,
+    D: Deserializer<'de>,
+{
+    let arguments = deserializer.deserialize_map(Object)?;
+    T::from_arguments(arguments).map_err(|fault| {
+        let error = de::Error::custom(&fault);
+        NESTED_FAULT.set(Some(fault));
+        error
+    })
 }
 
 /// What a field that was not sent is: `None` for an `Option`, else a `missing field` error, as
@@ -112,6 +166,30 @@ impl<'de> Deserializer<'de> for Missing {
     }
 }
 
+/// A JSON object as a map, a repeated key refused (serde_json's own map keeps the last value,
+/// so a parser that kept the first would read another request).
+struct Object;
+
+impl<'de> Visitor<'de> for Object {
+    type Value = serde_json::Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            let value = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(object)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -143,6 +221,126 @@ mod tests {
         tags: Vec<String>,
         note: Option<String>,
         aside: Maybe,
+    }
+
+    #[derive(crate::SecureInput, Debug)]
+    struct Point {
+        #[mcp(range(min = -90, max = 90))]
+        lat: i32,
+    }
+
+    #[derive(crate::SecureInput, Debug)]
+    struct Place {
+        #[mcp(length(max = 20))]
+        city: String,
+        at: Option<Point>,
+    }
+
+    #[derive(crate::SecureInput, Debug)]
+    struct Trip {
+        home: Place,
+        #[mcp(items(max = 3))]
+        stops: Vec<Place>,
+    }
+
+    /// A nested input's fault is named with its whole path, however deep, and with serde's
+    /// message; a nested input is an object, never a list of its fields (the schema says
+    /// object).
+    #[test]
+    fn nested_inputs_name_the_field_at_fault_at_any_depth() {
+        let cases = [
+            (
+                json!({"home": {"city": 5}, "stops": []}),
+                "home.city",
+                "invalid type: integer `5`, expected a string",
+            ),
+            (
+                json!({"home": {"city": "a", "x": 1}, "stops": []}),
+                "home",
+                "unknown field `x`, expected `city` or `at`",
+            ),
+            (
+                json!({"home": {}, "stops": []}),
+                "home",
+                "missing field `city`",
+            ),
+            (
+                json!({"home": {"city": "a", "at": {"lat": "n"}}, "stops": []}),
+                "home.at.lat",
+                "invalid type: string \"n\", expected i32",
+            ),
+            (
+                json!({"home": {"city": "a"}, "stops": [{"city": "b"}, {"city": "c", "at": {}}]}),
+                "stops[1].at",
+                "missing field `lat`",
+            ),
+            (
+                json!({"home": {"city": "a"}, "stops": [{"city": "b"}, 7]}),
+                "stops[1]",
+                "invalid type: integer `7`, expected an object",
+            ),
+            (
+                json!({"home": ["a", null], "stops": []}),
+                "home",
+                "invalid type: sequence, expected an object",
+            ),
+        ];
+        for (arguments, path, message) in cases {
+            let fault = Trip::from_arguments(object(arguments.clone())).unwrap_err();
+            assert_eq!(
+                (fault.fault().path.as_str(), fault.fault().message.as_str()),
+                (path, message),
+                "{arguments}"
+            );
+        }
+        let trip = Trip::from_arguments(object(json!({
+            "home": {"city": "a", "at": {"lat": 1}},
+            "stops": [{"city": "b"}, {"city": "c", "at": null}]
+        })))
+        .unwrap();
+        // What the client reads names no internal type (it read `expected struct __McpShadow`
+        // while a serde derive on a private struct parsed nested inputs).
+        let errors = super::super::parse_arguments::<Trip>(Some(object(
+            json!({"home": "Paris", "stops": []}),
+        )))
+        .unwrap_err();
+        let violation = &errors.violations()[0];
+        assert_eq!(
+            (
+                violation.field.as_str(),
+                violation.rule,
+                violation.message.as_str()
+            ),
+            ("home", "type", "invalid type: string, expected an object")
+        );
+        assert_eq!(trip.home.at.map(|p| p.lat), Some(1));
+        assert_eq!(trip.stops[0].city, "b");
+        assert!(trip.stops[1].at.is_none());
+    }
+
+    /// Deserializing an input with serde directly refuses what the parse refuses (and a
+    /// repeated field, which a parsed object cannot hold), the path in the message.
+    #[test]
+    fn an_input_deserialized_directly_is_parsed_the_same() {
+        let error =
+            serde_json::from_value::<Trip>(json!({"home": {"city": 5}, "stops": []})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "home.city: invalid type: integer `5`, expected a string"
+        );
+        let error = serde_json::from_str::<Place>(r#"{"city": "a", "admin": true}"#).unwrap_err();
+        assert!(
+            error.to_string().starts_with("unknown field `admin`"),
+            "{error}"
+        );
+        assert!(serde_json::from_str::<Place>(r#"["a", null]"#).is_err());
+        let error = serde_json::from_str::<Place>(r#"{"city": "a", "city": "b"}"#).unwrap_err();
+        assert!(
+            error.to_string().starts_with("duplicate field `city`"),
+            "{error}"
+        );
+        let place = serde_json::from_str::<Place>(r#"{"city": "a"}"#).unwrap();
+        assert_eq!(place.city, "a");
     }
 
     fn object(value: Value) -> Map<String, Value> {
