@@ -81,27 +81,20 @@ fn nested<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, ParseError>
             // The fault is the nested input's only if serde's error is the one it raised.
             Some(inner) if e.to_string() == inner.to_string() => {
                 let Fault { path, message } = *inner.0;
-                let at = join(key, &at);
-                let path = match path.as_str() {
-                    "" => at,
-                    nested if nested.starts_with('[') => format!("{at}{nested}"),
-                    nested => format!("{at}.{nested}"),
-                };
-                ParseError::new(path, message)
+                ParseError::new(join(&join(key, &at), &path), message)
             }
             _ => ParseError::new(join(key, &at), e.to_string()),
         }
     })
 }
 
-/// The path of the field `key` joined with `inner`, a path serde tracked within it (`.` for the
-/// field itself).
+/// The path `outer` joined with `inner`, a path within it (`.` or `""` for `outer` itself).
 #[cold]
-fn join(key: &str, inner: &str) -> String {
+fn join(outer: &str, inner: &str) -> String {
     match inner {
-        "." => key.to_owned(),
-        nested if nested.starts_with('[') => format!("{key}{nested}"),
-        nested => format!("{key}.{nested}"),
+        "." | "" => outer.to_owned(),
+        nested if nested.starts_with('[') => format!("{outer}{nested}"),
+        nested => format!("{outer}.{nested}"),
     }
 }
 
