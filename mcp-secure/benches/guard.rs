@@ -6,11 +6,11 @@
 //! Both sides get the caller and a fresh copy of the arguments (as rmcp hands them over), use
 //! the same in-memory limiter and return the caller and the checked input (what the tool
 //! gets); the hand-written side parses with serde (`deny_unknown_fields`) and checks the same
-//! rules with plain code. Three hand-written
-//! baselines: a plain function with `serde_json::from_value`, whose type errors do not say
-//! which field is wrong; the same as an `async fn`, as checks must be to await a limiter that
-//! waits on I/O (the guard is one, for the Redis limiter); and a plain function with
-//! `serde_path_to_error`, whose errors name the field, as the guard's do.
+//! rules with plain code. Three hand-written baselines: a plain function with
+//! `serde_json::from_value`, whose type errors do not say which field is wrong; the same as an
+//! `async fn`, as checks must be to await a limiter that waits on I/O (the guard is one, for
+//! the Redis limiter); and a plain function with `serde_path_to_error`, whose errors name the
+//! field, as the guard's do.
 //!
 //! Each sample times 1 000 calls: left to choose, divan timed single calls here (its first,
 //! cold sample is long enough to pass its minimum), and the timer's own cost then weighed on

@@ -20,7 +20,9 @@ pub use mcp_secure_macros::__undeclared_scope as undeclared_scope;
 
 /// What `#[derive(SecureInput)]`'s parse of a tool's arguments calls.
 pub mod arguments {
-    pub use crate::validate::arguments::{ParseError, deserialize, field, missing, unknown};
+    pub use crate::validate::arguments::{
+        Argument, ParseError, deserialize, field, missing, unknown,
+    };
 }
 
 /// The type generated code boxes a tool call's future into.

@@ -53,14 +53,25 @@ impl de::Error for ParseError {
     }
 }
 
+/// A type a tool argument's value parses into: any type serde can deserialize, named here so
+/// that a field of a type it cannot says what to do.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be parsed from a tool's arguments",
+    label = "serde cannot deserialize this field's type",
+    note = "derive `SecureInput` on `{Self}` so its fields are parsed and checked, or, for a field marked `#[mcp(unbounded)]`, implement or derive `serde::Deserialize` for it"
+)]
+pub trait Argument: DeserializeOwned {}
+
+impl<T: DeserializeOwned> Argument for T {}
+
 /// The value of the argument `key` as a `T`: by value (strings are moved, not copied), its
 /// errors naming `key`, and the element within it for a nested object or array (`tags[1]`,
 /// `address.city`). Nothing is tracked for a scalar, which costs no more than serde's own parse.
-pub fn field<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, ParseError> {
+pub fn field<T: Argument>(key: &str, value: Value) -> Result<T, ParseError> {
     if let Value::Object(_) | Value::Array(_) = value {
         return nested(key, value);
     }
-    T::deserialize(value).map_err(|e| fault(key, ".", &e))
+    T::deserialize(value).map_err(|e| fault(key.to_owned(), &e))
 }
 
 /// [`field`] for an object or an array, its path tracked to name the element at fault.
@@ -83,7 +94,7 @@ fn nested<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, ParseError>
                 let Fault { path, message } = *inner.0;
                 ParseError::new(join(&join(key, &at), &path), message)
             }
-            _ => ParseError::new(join(key, &at), e.to_string()),
+            _ => fault(join(key, &at), &e),
         }
     })
 }
@@ -98,10 +109,10 @@ fn join(outer: &str, inner: &str) -> String {
     }
 }
 
-/// The error of the field `key` itself.
+/// serde's `error` at `path`.
 #[cold]
-fn fault(key: &str, inner: &str, error: &serde_json::Error) -> ParseError {
-    ParseError::new(join(key, inner), error.to_string())
+fn fault(path: String, error: &serde_json::Error) -> ParseError {
+    ParseError::new(path, error.to_string())
 }
 
 thread_local! {
@@ -128,7 +139,7 @@ where
 
 /// What a field that was not sent is: `None` for an `Option`, else a `missing field` error, as
 /// serde decides it (by the type, so an alias of `Option` is optional too).
-pub fn missing<T: DeserializeOwned>(key: &'static str) -> Result<T, ParseError> {
+pub fn missing<T: Argument>(key: &'static str) -> Result<T, ParseError> {
     T::deserialize(Missing(key))
 }
 
