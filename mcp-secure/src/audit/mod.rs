@@ -307,6 +307,14 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
+/// Whether a guarded call's `tool_called` event is recorded now: an audit sink is installed,
+/// or a `tracing` subscriber takes the audit target's `INFO` events. A call nobody records is
+/// neither timed (two clock reads) nor attributed (its caller kept for the event).
+pub(crate) fn recording_calls() -> bool {
+    !crate::Security::global().audit_sinks().is_empty()
+        || tracing::enabled!(target: "mcp_secure::audit", tracing::Level::INFO)
+}
+
 /// Emits `event` to `tracing` (target `mcp_secure::audit`) and to every installed sink.
 pub fn emit(event: &SecurityEvent<'_>) {
     trace(event);
@@ -428,6 +436,42 @@ mod tests {
         }
         fn enter(&self, _: &tracing::span::Id) {}
         fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    /// Takes the events of `self.0` and more severe levels, and keeps nothing.
+    struct AtLeast(tracing::Level);
+
+    impl tracing::Subscriber for AtLeast {
+        fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+            *metadata.level() <= self.0
+        }
+        fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+            Some(self.0.into())
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, _: &tracing::Event<'_>) {}
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn calls_are_timed_and_attributed_when_their_event_is_taken() {
+        // The unit tests install no audit sink: the subscriber decides.
+        assert!(crate::Security::global().audit_sinks().is_empty());
+        assert!(!recording_calls(), "no subscriber");
+        tracing::subscriber::with_default(AtLeast(tracing::Level::WARN), || {
+            assert!(!recording_calls(), "tool_called is an INFO event");
+        });
+        tracing::subscriber::with_default(AtLeast(tracing::Level::INFO), || {
+            assert!(recording_calls());
+        });
+        tracing::subscriber::with_default(Capture(Default::default()), || {
+            assert!(recording_calls());
+        });
     }
 
     #[test]

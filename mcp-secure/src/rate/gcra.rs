@@ -91,8 +91,7 @@ impl MemoryLimiter {
     /// One decision at `now` (nanoseconds since the limiter's epoch): the algorithm, with the
     /// clock passed in so that tests can drive it.
     pub fn decide_at(&self, tool: &str, key: &str, spec: RateSpec, now: u64) -> Decision {
-        let interval = spec.interval().as_nanos() as u64;
-        let tolerance = spec.tolerance().as_nanos() as u64;
+        let (interval, tolerance) = spec.interval_and_tolerance_nanos();
         let hash = self.hash(tool, key);
         // The high bits pick the shard; the table uses the hash as a whole.
         let mut shard = lock(&self.shards[(hash >> 58) as usize % SHARDS]);
@@ -106,9 +105,19 @@ impl MemoryLimiter {
             entry.tat = tat + interval;
             return Decision::Allow;
         }
+        self.insert(&mut shard, hash, tool, key, now, now + interval);
+        Decision::Allow
+    }
+
+    /// A key seen for the first time (or again after it was swept): its entry, and a sweep of
+    /// the shard if it has doubled. Out of line: a steady caller's decisions do not run it, and
+    /// its code (allocation, rehashing) would otherwise sit in theirs.
+    #[cold]
+    #[inline(never)]
+    fn insert(&self, shard: &mut Shard, hash: u64, tool: &str, key: &str, now: u64, tat: u64) {
         let entry = Entry {
             joined: format!("{tool}\0{key}").into_boxed_str(),
-            tat: now + interval,
+            tat,
         };
         shard.table.insert_unique(hash, entry, |e| {
             let (t, k) = e.parts();
@@ -118,7 +127,6 @@ impl MemoryLimiter {
             shard.table.retain(|e| e.tat > now);
             shard.sweep_at = (shard.table.len() * 2).max(1024);
         }
-        Decision::Allow
     }
 
     /// Nanoseconds since the limiter's epoch.

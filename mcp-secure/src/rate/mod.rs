@@ -105,7 +105,17 @@ impl RateSpec {
 
     /// The steady-state spacing of calls: period / count.
     pub fn interval(&self) -> Duration {
-        Duration::from_nanos(self.period_ms.saturating_mul(1_000_000) / u64::from(self.count))
+        Duration::from_nanos(self.interval_nanos())
+    }
+
+    /// [`RateSpec::interval`] and [`RateSpec::tolerance`] in nanoseconds, with one division.
+    pub(crate) fn interval_and_tolerance_nanos(&self) -> (u64, u64) {
+        let interval = self.interval_nanos();
+        (interval, interval.saturating_mul(u64::from(self.burst - 1)))
+    }
+
+    fn interval_nanos(&self) -> u64 {
+        self.period_ms.saturating_mul(1_000_000) / u64::from(self.count)
     }
 }
 

@@ -1,9 +1,14 @@
-use std::{borrow::Cow, future::Future, sync::Arc, time::Instant};
+use std::{
+    borrow::Cow,
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use rmcp::{
     RoleServer,
     handler::server::tool::{IntoCallToolResult, ToolCallContext},
-    model::{CallToolResponse, JsonObject, Tool, ToolAnnotations},
+    model::{CallToolResponse, CallToolResult, JsonObject, Tool, ToolAnnotations},
     service::RequestContext,
 };
 use serde_json::json;
@@ -12,10 +17,10 @@ use super::{Access, POLICY_META_KEY, ToolError, ToolPolicy, output};
 use crate::{
     __private::BoxFuture,
     Security,
-    audit::{SecurityEvent, emit},
+    audit::{self, SecurityEvent, emit},
     auth::Principal,
-    rate::{Decision, RateKey, RateLimit},
-    validate::{SecureInput, parse_arguments},
+    rate::{Decision, LimiterError, RateKey, RateLimit, RateSpec},
+    validate::{SecureInput, ValidationErrors, parse_arguments},
 };
 
 /// A call that passed every check: the caller, its validated input and the request; what the
@@ -34,8 +39,9 @@ pub struct Guarded<'s, S, I> {
 /// Shapes and records a guarded call's result when the tool returns.
 struct Finish {
     policy: &'static ToolPolicy,
-    principal: Principal,
-    started: Instant,
+    /// The caller and the call's start, when security events are recorded (an audit sink or a
+    /// `tracing` subscriber takes them): a call nobody records is neither timed nor attributed.
+    record: Option<(Principal, Instant)>,
 }
 
 impl Finish {
@@ -46,62 +52,96 @@ impl Finish {
         self,
         returned: Result<R, String>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let tool = self.policy.name();
-        let mut result = match returned {
+        let result = match returned {
             Ok(returned) => returned.into_call_tool_result(),
-            Err(panic) => {
-                let error = ToolError::internal(format_args!("tool `{tool}` panicked: {panic}"));
-                let incident = error
-                    .detail("incident")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                emit(&SecurityEvent::ToolFailed {
-                    tool,
-                    incident: &incident,
-                });
-                error.into_call_tool_result()
-            }
+            Err(panic) => panicked(self.policy.name(), &panic),
         };
-        let mut outcome = Cow::Borrowed("ok");
-        match &mut result {
-            Ok(CallToolResponse::Complete(r)) => {
-                if !self.policy.raw_output() {
-                    output::sanitize(r);
-                }
-                let cap = self
-                    .policy
-                    .max_output()
-                    .unwrap_or_else(|| Security::global().default_max_output());
-                if let Some(size) = output::oversize(r, cap) {
-                    *r = ToolError::new(
-                        "output_too_large",
-                        format!("the result has {size} bytes, more than this tool may return ({cap}); ask for less"),
-                    )
-                    .to_result();
-                }
-                if r.is_error == Some(true) {
-                    outcome = Cow::Owned(
-                        r.structured_content
-                            .as_ref()
-                            .and_then(|c| c["error"]["code"].as_str())
-                            .unwrap_or("error")
-                            .to_owned(),
-                    );
-                }
+        self.shape(result)
+    }
+
+    /// The part of [`Finish::finish`] that does not depend on the tool's return type: one copy
+    /// for every tool.
+    fn shape(
+        self,
+        mut result: Result<CallToolResponse, rmcp::ErrorData>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        if let Ok(CallToolResponse::Complete(r)) = &mut result {
+            if !self.policy.raw_output() {
+                output::sanitize(r);
             }
-            Ok(_) => {}
-            Err(e) => outcome = Cow::Owned(format!("jsonrpc_error_{}", e.code.0)),
+            let cap = self
+                .policy
+                .max_output()
+                .unwrap_or_else(|| Security::global().default_max_output());
+            if let Some(size) = output::oversize(r, cap) {
+                *r = too_large(size, cap);
+            }
         }
-        emit(&SecurityEvent::ToolCalled {
-            tool,
-            subject: self.principal.subject(),
-            client_id: self.principal.client_id(),
-            outcome: &outcome,
-            duration_ms: self.started.elapsed().as_millis() as u64,
-        });
+        if let Some((principal, started)) = &self.record {
+            record_call(self.policy.name(), principal, *started, &result);
+        }
         result
     }
+}
+
+// The functions marked `#[cold]` here run on refusals and failures only. Out of line, their
+// code stays out of the instruction cache lines an admitted call runs through: a tool call
+// passes through more code than the cache holds (rmcp, serde, tokio), so each line of the
+// guard's hot path is fetched again on every call (BENCHMARKS.md, in-process tool call).
+
+/// The result for a tool that panicked: an `internal` error, recorded with its incident id.
+#[cold]
+#[inline(never)]
+fn panicked(tool: &str, panic: &str) -> Result<CallToolResponse, rmcp::ErrorData> {
+    let error = ToolError::internal(format_args!("tool `{tool}` panicked: {panic}"));
+    let incident = error
+        .detail("incident")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    emit(&SecurityEvent::ToolFailed { tool, incident });
+    error.into_call_tool_result()
+}
+
+/// The result that replaces one over the size cap.
+#[cold]
+#[inline(never)]
+fn too_large(size: usize, cap: usize) -> CallToolResult {
+    ToolError::new(
+        "output_too_large",
+        format!(
+            "the result has {size} bytes, more than this tool may return ({cap}); ask for less"
+        ),
+    )
+    .to_result()
+}
+
+/// Records the `tool_called` event of a call that ran: its outcome (`ok`, the tool error's
+/// code, or the JSON-RPC error) and duration.
+#[inline(never)]
+fn record_call(
+    tool: &str,
+    principal: &Principal,
+    started: Instant,
+    result: &Result<CallToolResponse, rmcp::ErrorData>,
+) {
+    let outcome = match result {
+        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Cow::Owned(
+            r.structured_content
+                .as_ref()
+                .and_then(|c| c["error"]["code"].as_str())
+                .unwrap_or("error")
+                .to_owned(),
+        ),
+        Ok(_) => Cow::Borrowed("ok"),
+        Err(e) => Cow::Owned(format!("jsonrpc_error_{}", e.code.0)),
+    };
+    emit(&SecurityEvent::ToolCalled {
+        tool,
+        subject: principal.subject(),
+        client_id: principal.client_id(),
+        outcome: &outcome,
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
 }
 
 /// Runs a tool's future, turning a panic into `Err(message)` so that the call gets an
@@ -112,17 +152,21 @@ async fn catch_panic<F: std::future::Future>(future: F) -> Result<F::Output, Str
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
             Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a non-text panic payload".to_owned());
-                std::task::Poll::Ready(Err(message))
-            }
+            Err(payload) => std::task::Poll::Ready(Err(panic_message(payload))),
         }
     })
     .await
+}
+
+/// The text of a panic's payload.
+#[cold]
+#[inline(never)]
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_owned())
 }
 
 /// A guarded tool call, what each `#[mcp_tool]` method's route runs: the checks, then `tool`
@@ -146,16 +190,15 @@ where
     // arguments into its future, and `ctx` is large. A denial is recorded by `admit` and
     // returned as the tool result to send; the tool does not run.
     Box::pin(async move {
-        let started = Instant::now();
+        let started = audit::recording_calls().then(Instant::now);
         let caller = Principal::from_request(&ctx.request_context);
         let (principal, input) = match admit::<I>(policy, caller, ctx.arguments).await {
             Ok(admitted) => admitted,
-            Err(denied) => return Ok(deny(*denied)),
+            Err(denied) => return Ok(deny(&denied)),
         };
         let audit = Finish {
             policy,
-            principal: principal.clone(),
-            started,
+            record: started.map(|started| (principal.clone(), started)),
         };
         let guarded = Guarded {
             service: ctx.service,
@@ -178,34 +221,16 @@ pub async fn admit<I: SecureInput>(
     caller: Option<Principal>,
     arguments: Option<JsonObject>,
 ) -> Result<(Principal, I), Box<ToolError>> {
-    let security = Security::global();
     let tool = policy.name();
     let principal = match (caller, policy.access()) {
         (Some(p), _) => p,
         (None, Access::Public) => Principal::anonymous(),
-        (None, Access::Scope(..)) => {
-            emit(&SecurityEvent::Unauthenticated { tool });
-            return Err(Box::new(ToolError::new(
-                "unauthenticated",
-                "this tool needs credentials; none were presented",
-            )));
-        }
+        (None, Access::Scope(..)) => return Err(unauthenticated(tool)),
     };
     if let Access::Scope(scope, catalog) = policy.access()
         && !principal.is_granted(scope, catalog)
     {
-        emit(&SecurityEvent::AuthorizationDenied {
-            tool,
-            subject: principal.subject(),
-            required_scope: scope,
-            held_scopes: principal.scopes(),
-        });
-        let error = ToolError::new(
-            "insufficient_scope",
-            format!("this tool needs the scope `{scope}`, which the caller was not granted"),
-        )
-        .with_detail("required_scope", json!(scope));
-        return Err(Box::new(error));
+        return Err(insufficient_scope(tool, &principal, scope));
     }
     if let RateLimit::Limited(rate) = policy.rate() {
         let key = match policy.rate_key() {
@@ -213,55 +238,106 @@ pub async fn admit<I: SecureInput>(
             RateKey::Client => principal.client_id().unwrap_or(principal.subject()),
             RateKey::Global => "",
         };
-        match security.limiter().check(tool, key, rate).await {
+        match Security::global().limiter().check(tool, key, rate).await {
             Ok(Decision::Allow) => {}
             Ok(Decision::Deny { retry_after }) => {
-                let ms = retry_after.as_millis().max(1) as u64;
-                emit(&SecurityEvent::RateLimited {
-                    tool,
-                    subject: principal.subject(),
-                    key,
-                    retry_after_ms: ms,
-                });
-                let error = ToolError::new(
-                    "rate_limited",
-                    format!("too many calls (limit {rate}); retry after {ms} ms"),
-                )
-                .with_detail("retry_after_ms", json!(ms));
-                return Err(Box::new(error));
+                return Err(rate_limited(tool, &principal, key, rate, retry_after));
             }
-            Err(e) => {
-                let fail_open = security.limiter_fail_open();
-                tracing::error!(target: "mcp_secure", tool, error = %e, fail_open, "rate limiter failed");
-                emit(&SecurityEvent::BackendUnavailable {
-                    backend: "rate_limiter",
-                    tool,
-                    fail_open,
-                });
-                if !fail_open {
-                    return Err(Box::new(ToolError::new(
-                        "unavailable",
-                        "the server cannot take this call now; retry later",
-                    )));
-                }
-            }
+            Err(e) => limiter_failed(tool, &e)?,
         }
     }
-    let input = match parse_arguments::<I>(arguments) {
-        Ok(input) => input,
-        Err(errors) => {
-            emit(&SecurityEvent::ValidationFailed {
-                tool,
-                subject: principal.subject(),
-                violations: errors.violations(),
-            });
-            return Err(Box::new(ToolError::from(errors)));
-        }
-    };
-    Ok((principal, input))
+    match parse_arguments::<I>(arguments) {
+        Ok(input) => Ok((principal, input)),
+        Err(errors) => Err(invalid(tool, &principal, errors)),
+    }
 }
 
-fn deny(error: ToolError) -> CallToolResponse {
+#[cold]
+#[inline(never)]
+fn unauthenticated(tool: &str) -> Box<ToolError> {
+    emit(&SecurityEvent::Unauthenticated { tool });
+    Box::new(ToolError::new(
+        "unauthenticated",
+        "this tool needs credentials; none were presented",
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn insufficient_scope(tool: &str, principal: &Principal, scope: &str) -> Box<ToolError> {
+    emit(&SecurityEvent::AuthorizationDenied {
+        tool,
+        subject: principal.subject(),
+        required_scope: scope,
+        held_scopes: principal.scopes(),
+    });
+    let error = ToolError::new(
+        "insufficient_scope",
+        format!("this tool needs the scope `{scope}`, which the caller was not granted"),
+    )
+    .with_detail("required_scope", json!(scope));
+    Box::new(error)
+}
+
+#[cold]
+#[inline(never)]
+fn rate_limited(
+    tool: &str,
+    principal: &Principal,
+    key: &str,
+    rate: RateSpec,
+    retry_after: Duration,
+) -> Box<ToolError> {
+    let ms = retry_after.as_millis().max(1) as u64;
+    emit(&SecurityEvent::RateLimited {
+        tool,
+        subject: principal.subject(),
+        key,
+        retry_after_ms: ms,
+    });
+    let error = ToolError::new(
+        "rate_limited",
+        format!("too many calls (limit {rate}); retry after {ms} ms"),
+    )
+    .with_detail("retry_after_ms", json!(ms));
+    Box::new(error)
+}
+
+/// A limiter that could not decide: the call goes on when the server fails open, and is
+/// refused as `unavailable` otherwise; either way it is logged and recorded.
+#[cold]
+#[inline(never)]
+fn limiter_failed(tool: &str, error: &LimiterError) -> Result<(), Box<ToolError>> {
+    let fail_open = Security::global().limiter_fail_open();
+    tracing::error!(target: "mcp_secure", tool, error = %error, fail_open, "rate limiter failed");
+    emit(&SecurityEvent::BackendUnavailable {
+        backend: "rate_limiter",
+        tool,
+        fail_open,
+    });
+    if fail_open {
+        return Ok(());
+    }
+    Err(Box::new(ToolError::new(
+        "unavailable",
+        "the server cannot take this call now; retry later",
+    )))
+}
+
+#[cold]
+#[inline(never)]
+fn invalid(tool: &str, principal: &Principal, errors: ValidationErrors) -> Box<ToolError> {
+    emit(&SecurityEvent::ValidationFailed {
+        tool,
+        subject: principal.subject(),
+        violations: errors.violations(),
+    });
+    Box::new(ToolError::from(errors))
+}
+
+#[cold]
+#[inline(never)]
+fn deny(error: &ToolError) -> CallToolResponse {
     error.to_result().into()
 }
 
