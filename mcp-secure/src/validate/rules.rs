@@ -94,6 +94,7 @@ pub fn items(
     }
 }
 
+#[cold]
 fn length_message(min: Option<usize>, max: Option<usize>, n: usize, unit: &str) -> String {
     match (min, max) {
         (Some(min), Some(max)) if min == max => format!("must have exactly {min} {unit} (has {n})"),
@@ -117,14 +118,26 @@ pub fn range<T>(
     #[allow(clippy::eq_op)]
     let nan = value != value;
     if nan || min.is_some_and(|min| value < min) || max.is_some_and(|max| value > max) {
-        let message = match (min, max) {
-            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
-            (Some(min), None) => format!("must be at least {min}"),
-            (None, Some(max)) => format!("must be at most {max}"),
-            (None, None) => "must be a number".to_owned(),
-        };
-        errors.push(path, "range", message);
+        out_of_range(errors, path, min, max);
     }
+}
+
+/// The violation of [`range`]; out of line, so that the check itself stays a few compares.
+#[cold]
+#[inline(never)]
+fn out_of_range<T: std::fmt::Display>(
+    errors: &mut ValidationErrors,
+    path: &FieldPath<'_>,
+    min: Option<T>,
+    max: Option<T>,
+) {
+    let message = match (min, max) {
+        (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+        (Some(min), None) => format!("must be at least {min}"),
+        (None, Some(max)) => format!("must be at most {max}"),
+        (None, None) => "must be a number".to_owned(),
+    };
+    errors.push(path, "range", message);
 }
 
 /// `regex = "..."`: the pattern matches somewhere in the value (anchor it with `^...$` to match
