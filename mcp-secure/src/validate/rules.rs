@@ -192,13 +192,25 @@ pub fn email(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str) {
 }
 
 fn is_email(value: &str) -> bool {
-    if value.len() > EMAIL_MAX_LENGTH {
+    let bytes = value.as_bytes();
+    if bytes.len() > EMAIL_MAX_LENGTH {
         return false;
     }
-    let Some((local, domain)) = value.split_once('@') else {
-        return false;
-    };
-    is_dot_atom(local.as_bytes()) && is_dns_name(domain, 2)
+    // The local part, up to the first `@`, in the same pass that finds it.
+    let mut prev = b'.';
+    for (at, &b) in bytes.iter().enumerate() {
+        if ATEXT[usize::from(b)] {
+            prev = b;
+        } else if b == b'.' && prev != b'.' {
+            prev = b;
+        } else if b == b'@' && prev != b'.' && at <= 64 {
+            // `prev` is not `.` only after at least one byte: the local part is not empty.
+            return is_dns_name(&bytes[at + 1..], 2);
+        } else {
+            return false;
+        }
+    }
+    false
 }
 
 /// The bytes an email's local part may hold besides `.` (RFC 5322 `atext`, ASCII only).
@@ -223,28 +235,10 @@ const fn byte_set(extra: &[u8]) -> [bool; 256] {
     set
 }
 
-/// An email's local part: 1 to 64 bytes of `atext` in dot-separated non-empty runs. One pass
-/// over the bytes.
-fn is_dot_atom(local: &[u8]) -> bool {
-    let mut prev = b'.';
-    for &b in local {
-        if b == b'.' {
-            if prev == b'.' {
-                return false;
-            }
-        } else if !ATEXT[usize::from(b)] {
-            return false;
-        }
-        prev = b;
-    }
-    (1..=64).contains(&local.len()) && prev != b'.'
-}
-
 /// A DNS name of at least `min_labels` labels: each 1 to 63 letters, digits and inner hyphens,
 /// at most 253 bytes in all, the last label not all digits (that would be an IP address). One
 /// pass over the bytes.
-fn is_dns_name(name: &str, min_labels: usize) -> bool {
-    let bytes = name.as_bytes();
+fn is_dns_name(bytes: &[u8], min_labels: usize) -> bool {
     if bytes.len() > 253 {
         return false;
     }
