@@ -199,9 +199,7 @@ fn is_email(value: &str) -> bool {
     // The local part, up to the first `@`, in the same pass that finds it.
     let mut prev = b'.';
     for (at, &b) in bytes.iter().enumerate() {
-        if ATEXT[usize::from(b)] {
-            prev = b;
-        } else if b == b'.' && prev != b'.' {
+        if ATEXT[usize::from(b)] || (b == b'.' && prev != b'.') {
             prev = b;
         } else if b == b'@' && prev != b'.' && at <= 64 {
             // `prev` is not `.` only after at least one byte: the local part is not empty.
