@@ -30,6 +30,8 @@ pub use redis::RedisLimiter;
 /// let r = RateSpec::per_second(10);
 /// assert_eq!(r.to_string(), "10/s");
 /// assert_eq!(r.interval().as_millis(), 100);
+/// assert_eq!(r.tolerance().as_millis(), 900); // a burst of 10: nine intervals ahead
+/// assert_eq!(RateSpec::per_minute(100).with_burst(20).tolerance().as_millis(), 19 * 600);
 /// assert_eq!(RateSpec::per_minute(100).with_burst(20).to_string(), "100/min, burst = 20");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,7 +97,7 @@ impl RateSpec {
 
     /// How far ahead of the steady schedule a key may run: `interval × (burst − 1)`.
     pub fn tolerance(&self) -> Duration {
-        self.interval() * (self.burst - 1)
+        Duration::from_nanos(self.interval_and_tolerance_nanos().1)
     }
 
     /// The period.
