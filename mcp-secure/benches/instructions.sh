@@ -60,6 +60,7 @@ runs=5
 row "tool call, HTTP" "$(bin tool_call)" http_guarded http_plain 500
 row "tool call, HTTP, plain tool behind AuthLayer" "$(bin tool_call)" http_plain_behind_auth_layer http_plain 500
 row "tool call, HTTP, guarded tool, caller authenticated upstream" "$(bin tool_call)" http_guarded_authenticated_upstream http_plain 500
+row "tool call, HTTP, guarded vs plain, caller authenticated upstream for both" "$(bin tool_call)" http_guarded_authenticated_upstream http_plain_authenticated_upstream 500
 row "tool call, HTTP, guarded behind AuthLayer vs plain behind hand-written auth" "$(bin tool_call)" http_guarded http_plain_behind_hand_written_auth 500
 row "AuthLayer vs hand-written auth, plain tool behind each" "$(bin tool_call)" http_plain_behind_auth_layer http_plain_behind_hand_written_auth 500
 runs=3

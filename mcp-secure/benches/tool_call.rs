@@ -295,6 +295,7 @@ fn main() {
             "http_plain" => over_http(&rt, plain(), Front::Open),
             "http_plain_behind_auth_layer" => over_http(&rt, plain(), Front::AuthLayer),
             "http_guarded_authenticated_upstream" => over_http(&rt, guarded(), Front::Upstream),
+            "http_plain_authenticated_upstream" => over_http(&rt, plain(), Front::Upstream),
             "http_plain_behind_hand_written_auth" => over_http(&rt, plain(), Front::HandWritten),
             other => panic!("unknown variant {other}"),
         };
@@ -369,6 +370,15 @@ mod http {
     fn guarded_authenticated_upstream(bencher: divan::Bencher) {
         let rt = runtime();
         let client = over_http(&rt, super::guarded(), Front::Upstream);
+        bench_calls(bencher, &rt, &client);
+    }
+
+    /// Its baseline with the same front: the plain tool with the caller's `Principal` put in
+    /// the request (and not used).
+    #[divan::bench(sample_count = 200)]
+    fn plain_authenticated_upstream(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = over_http(&rt, super::plain(), Front::Upstream);
         bench_calls(bencher, &rt, &client);
     }
 }
