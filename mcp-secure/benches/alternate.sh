@@ -37,7 +37,9 @@ medians() {
   local order
   for run in $(seq "$runs"); do
     order=$([[ $((run % 2)) == 1 ]] && echo --sort || echo --sortr)
-    "$binary" --bench "$@" --sample-count "${SAMPLES:-300}" "$order" name --color never 2>/dev/null |
+    # Divan's "Timer precision" line goes; anything else on stderr (a panic) is shown.
+    "$binary" --bench "$@" --sample-count "${SAMPLES:-300}" "$order" name --color never \
+      2> >(grep -v '^Timer precision' >&2) |
       awk -v run="$run" '
         function ns(value, unit) {
           return value * (unit == "ns" ? 1 : unit == "µs" ? 1e3 : unit == "ms" ? 1e6 : 1e9)
