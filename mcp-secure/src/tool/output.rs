@@ -32,12 +32,11 @@ fn may_hold_control(text: &[u8]) -> bool {
             found | (b == 0x1b) | (b == 0xc2) | (b == 0xe2)
         })
     }
-    let mut chunks = text.chunks_exact(16);
-    if chunks.any(|chunk| any_starts(chunk.try_into().unwrap_or(&[0; 16]))) {
+    let (chunks, rest) = text.as_chunks::<16>();
+    if chunks.iter().any(any_starts) {
         return true;
     }
     // The last bytes, padded with zeros (which are not lead bytes).
-    let rest = chunks.remainder();
     let mut last = [0; 16];
     last[..rest.len()].copy_from_slice(rest);
     any_starts(&last)
