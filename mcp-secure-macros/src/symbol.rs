@@ -44,6 +44,22 @@ pub const MIN: &str = "min";
 pub const MAX: &str = "max";
 pub const SCHEMES: &str = "schemes";
 pub const ALLOW_PRIVATE: &str = "allow_private";
+pub const ALLOW_DANGEROUS_SCHEMES: &str = "allow_dangerous_schemes";
+/// URL schemes refused in `url(schemes = [...])` unless `allow_dangerous_schemes` is given,
+/// each with what it does to whoever follows or renders the URL.
+pub const DANGEROUS_SCHEMES: &[(&str, &str)] = &[
+    (
+        "javascript",
+        "run script in the page or client that opens them",
+    ),
+    ("vbscript", "run script in the client that opens them"),
+    (
+        "data",
+        "carry their own content inline (HTML, script), which the reader renders as the caller wrote it",
+    ),
+    ("file", "read local files on the machine that follows them"),
+    ("blob", "name in-memory content of the reader's own origin"),
+];
 pub const WITHIN: &str = "within";
 
 pub const PRINCIPAL: &str = "Principal";

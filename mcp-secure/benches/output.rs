@@ -1,5 +1,5 @@
 //! The output check's scan for terminal control on text that holds none, the common case:
-//! `strip_terminal_control` (a 16-byte chunk scan, then nothing to strip) against
+//! `sanitize::clean` (a 16-byte chunk scan, then nothing to clean) against
 //! `memchr::memchr3` over the same bytes for the same three lead bytes, the run-time
 //! dispatched search it replaced; on an answer of 45 bytes and on one of 1 MiB.
 //!
@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use mcp_secure::tool::strip_terminal_control;
+use mcp_secure::sanitize::clean;
 
 const LENGTHS: [usize; 2] = [45, 1 << 20];
 
@@ -18,19 +18,16 @@ fn clean_text(len: usize) -> String {
         .cycle()
         .take(len)
         .collect();
-    assert!(matches!(
-        strip_terminal_control(&text),
-        std::borrow::Cow::Borrowed(_)
-    ));
+    assert!(matches!(clean(&text), std::borrow::Cow::Borrowed(_)));
     text
 }
 
 #[divan::bench(args = LENGTHS)]
-fn strip_terminal_control_scan(bencher: divan::Bencher, len: usize) {
+fn clean_scan(bencher: divan::Bencher, len: usize) {
     let text = clean_text(len);
     bencher
         .counter(divan::counter::BytesCount::new(len))
-        .bench(|| strip_terminal_control(black_box(&text)).len());
+        .bench(|| clean(black_box(&text)).len());
 }
 
 #[divan::bench(args = LENGTHS)]

@@ -71,6 +71,7 @@
 //! | [`sql`] | `sql!` queries bound by construction, run on SQLite or PostgreSQL |
 //! | [`html`] | `html!` markup escaped by context |
 //! | [`secret`] | [`SecretString`](secret::SecretString): redacted, zeroed, never serialized |
+//! | [`sanitize`] | the one cleaner of every outgoing string: escapes, controls, bidi, invisible and tag characters |
 //! | [`audit`], [`manifest`] | security events as JSON lines; the policy manifest |
 
 #![forbid(unsafe_code)]
@@ -87,6 +88,7 @@ pub mod html;
 pub mod http;
 pub mod manifest;
 pub mod rate;
+pub mod sanitize;
 pub mod secret;
 mod security;
 pub mod sql;

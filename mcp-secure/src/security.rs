@@ -10,6 +10,7 @@ use crate::{
     audit::AuditSink,
     auth::Principal,
     rate::{MemoryLimiter, RateLimiter},
+    validate::PathRoot,
 };
 
 static GLOBAL: OnceLock<Security> = OnceLock::new();
@@ -41,7 +42,7 @@ pub struct Security {
     default_max_output: usize,
     audit_sinks: Vec<Arc<dyn AuditSink>>,
     local_principal: Option<Principal>,
-    path_roots: Vec<(String, PathBuf)>,
+    path_roots: Vec<(String, PathRoot)>,
 }
 
 /// The result size cap of tools that declare none: 1 MiB of JSON.
@@ -55,7 +56,7 @@ impl Security {
 
     /// The installed configuration (or the defaults, which are then fixed for the process).
     pub fn global() -> &'static Security {
-        GLOBAL.get_or_init(|| SecurityBuilder::default().build_unchecked())
+        GLOBAL.get_or_init(|| SecurityBuilder::default().build_unchecked(Vec::new()))
     }
 
     /// The rate limiter.
@@ -83,12 +84,12 @@ impl Security {
         self.local_principal.as_ref()
     }
 
-    /// The canonical directory registered as `name`.
-    pub fn path_root(&self, name: &str) -> Option<&Path> {
+    /// The directory registered as `name`, held open.
+    pub fn path_root(&self, name: &str) -> Option<&PathRoot> {
         self.path_roots
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, p)| p.as_path())
+            .map(|(_, root)| root)
     }
 }
 
@@ -181,7 +182,7 @@ impl SecurityBuilder {
         self
     }
 
-    fn build_unchecked(self) -> Security {
+    fn build_unchecked(self, path_roots: Vec<(String, PathRoot)>) -> Security {
         Security {
             limiter: self
                 .limiter
@@ -190,26 +191,31 @@ impl SecurityBuilder {
             default_max_output: self.default_max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
             audit_sinks: self.audit_sinks,
             local_principal: self.local_principal,
-            path_roots: self.path_roots,
+            path_roots,
         }
     }
 
     /// Checks the configuration and installs it for the process.
     pub fn install(mut self) -> Result<&'static Security, SecurityError> {
-        for (name, dir) in &mut self.path_roots {
-            let canonical = dir.canonicalize().map_err(|e| SecurityError::BadPathRoot {
-                name: name.clone(),
-                reason: e.kind().to_string(),
-            })?;
-            if !canonical.is_dir() {
+        let mut roots = Vec::with_capacity(self.path_roots.len());
+        for (name, dir) in std::mem::take(&mut self.path_roots) {
+            if !dir.is_dir() {
                 return Err(SecurityError::BadPathRoot {
-                    name: name.clone(),
+                    name,
                     reason: "not a directory".into(),
                 });
             }
-            *dir = canonical;
+            match PathRoot::open(&dir) {
+                Ok(root) => roots.push((name, root)),
+                Err(e) => {
+                    return Err(SecurityError::BadPathRoot {
+                        name,
+                        reason: e.kind().to_string(),
+                    });
+                }
+            }
         }
-        let mut security = Some(self.build_unchecked());
+        let mut security = Some(self.build_unchecked(roots));
         let installed = GLOBAL.get_or_init(|| security.take().expect("taken once"));
         match security {
             None => Ok(installed),

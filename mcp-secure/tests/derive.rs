@@ -369,3 +369,32 @@ fn email_and_url_accept_only_what_the_schema_accepts() {
         );
     }
 }
+
+#[derive(SecureInput, Debug)]
+struct Avatar {
+    #[mcp(url(schemes = ["https", "file"], allow_dangerous_schemes))]
+    image: String,
+    #[mcp(url)]
+    homepage: Option<String>,
+}
+
+#[test]
+fn a_dangerous_scheme_allowed_on_purpose_is_stated_in_the_schema() {
+    let schema = serde_json::to_value(schemars::schema_for!(Avatar)).unwrap();
+    let image = &schema["properties"]["image"];
+    assert_eq!(image["x-mcp-secure-dangerous-schemes"], json!(["file"]));
+    assert!(
+        schema["properties"]["homepage"]
+            .get("x-mcp-secure-dangerous-schemes")
+            .is_none()
+    );
+    let accepted: Result<Avatar, _> = parse_arguments(
+        json!({"image": "file://files.example.com/a.png"})
+            .as_object()
+            .cloned(),
+    );
+    assert!(accepted.is_ok());
+    let refused: Result<Avatar, _> =
+        parse_arguments(json!({"image": "javascript:alert(1)"}).as_object().cloned());
+    assert!(refused.is_err(), "only the listed schemes pass");
+}

@@ -212,7 +212,6 @@ async fn the_corpus_is_refused_or_inert() {
         "\u{ff1c}script\u{ff1e}",
         "раураl.com (Cyrillic homoglyphs)",
         "emoji 🦀 and astral 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
-        "zero\u{200b}width\u{200d}joiners",
         "combining e\u{301}\u{301}\u{301}",
     ];
     for text in inert {
@@ -249,6 +248,53 @@ async fn the_corpus_is_refused_or_inert() {
         );
         assert!(notes.iter().any(|n| n["id"] == id));
         count += 4;
+    }
+
+    // Hidden characters in a body (which has no `no_control`): stored, but never shown, in
+    // either form of the result, raw or as a JSON escape inside the text block.
+    for hidden in [
+        "\u{200b}",
+        "\u{200d}",
+        "\u{2060}",
+        "\u{feff}",
+        "\u{e0041}",
+        "\u{200e}",
+        "\u{61c}",
+        "\u{202e}",
+        "\u{1b}]8;;https://evil.example\u{7}",
+        "\u{1b}[2J",
+        "\u{9b}2J",
+        "\u{7}",
+        "\u{8}",
+        "\u{7f}",
+        "\u{0}",
+        "\r",
+    ] {
+        let s = callers.next();
+        let body = format!("a{hidden}b");
+        let (_, created) = s
+            .call(
+                "notes_create",
+                json!({"title": "hidden", "body": body, "tags": []}),
+            )
+            .await;
+        let id = created["result"]["structuredContent"]["id"].clone();
+        let (_, got) = s.call("notes_get", json!({"id": id})).await;
+        let shown = got["result"]["structuredContent"]["body"].as_str().unwrap();
+        let block = got["result"]["content"][0]["text"].as_str().unwrap();
+        for c in hidden.chars().filter(|c| !c.is_ascii_graphic()) {
+            assert!(
+                !shown.contains(c) && !block.contains(c),
+                "{hidden:?}: {got}"
+            );
+        }
+        let decoded: Value = serde_json::from_str(block).unwrap();
+        assert_eq!(
+            decoded["body"], shown,
+            "{hidden:?}: both forms say the same"
+        );
+        assert!(shown.starts_with('a') && shown.ends_with('b'), "{shown:?}");
+        count += 2;
     }
 
     // Control characters and bidi tricks in a title are refused (no_control).
@@ -300,6 +346,23 @@ async fn the_corpus_is_refused_or_inert() {
         "\u{2024}\u{2024}/secret.txt",
         "\u{ff0e}\u{ff0e}/secret.txt",
         "sub/inner.txt/../../../secret.txt",
+        // Links out, in every spelling a resolver might treat apart.
+        "out-file",
+        "out-file/",
+        "out-file/.",
+        "out-file//",
+        "./out-file/",
+        "environ/",
+        "rel-out/.",
+        "sub/chain/",
+        "sub//chain//",
+        "dangling",
+        "dangling/",
+        "escape/",
+        "escape/./secret.txt",
+        "hello.txt/",
+        "fifo",
+        "fifo/",
         "",
         "missing.txt",
         "sub",

@@ -35,6 +35,8 @@ pub struct Everything {
     pub homepage: String,
     #[mcp(url)]
     pub hook: Option<String>,
+    #[mcp(url(schemes = ["https", "data"], allow_dangerous_schemes))]
+    pub avatar: Option<String>,
     #[mcp(one_of = ["a", "b"])]
     pub letter: String,
     #[mcp(range(min = -5, max = 5))]
@@ -94,7 +96,8 @@ impl Server {
 
     #[mcp_tool(scope = "files:read", rate = "5/s")]
     async fn read(&self, #[mcp(path(within = "files"))] path: SafePath) -> Result<String, ToolError> {
-        Ok(path.resolved()?.display().to_string())
+        let meta = path.metadata()?;
+        Ok(format!("{} bytes", meta.len()))
     }
 
     #[mcp_tool(public, rate = "3/day, burst = 1", rate_key = "global", idempotent = false)]

@@ -62,6 +62,8 @@ pub enum SortBy {
 /// Who is calling, as the server sees it.
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct WhoAmI {
+    /// Who vouched for the caller: `api-key`, the token issuer's URL, or `anonymous`.
+    pub issuer: String,
     /// The caller's subject, `anonymous` without credentials.
     pub subject: String,
     /// The scopes the caller was granted.
@@ -93,10 +95,11 @@ pub struct Deleted {
 
 #[mcp_tools]
 impl NotesServer {
-    /// Who am I? Returns the caller's subject and scopes.
+    /// Who am I? Returns the caller's issuer, subject and scopes.
     #[mcp_tool(public, rate = "10/s", idempotent)]
     async fn whoami(&self, caller: Principal) -> Json<WhoAmI> {
         Json(WhoAmI {
+            issuer: caller.issuer().to_owned(),
             subject: caller.subject().to_owned(),
             scopes: caller.scopes().to_vec(),
         })
@@ -194,9 +197,10 @@ impl NotesServer {
         #[mcp(range(min = 1, max = 1_048_576))]
         max_bytes: u32,
     ) -> Result<String, ToolError> {
-        let location = path.resolved()?.to_owned();
+        // Opened beneath the files directory by the kernel; a FIFO or a device is refused.
+        let file = path.open()?;
         let shown = path.as_str().to_owned();
-        let read = tokio::task::spawn_blocking(move || read_capped(&location, max_bytes as u64))
+        let read = tokio::task::spawn_blocking(move || read_capped(file, max_bytes as u64))
             .await
             .map_err(ToolError::internal)?;
         match read {
@@ -205,16 +209,9 @@ impl NotesServer {
                 "too_large",
                 format!("`{shown}` is larger than max_bytes ({max_bytes})"),
             )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(ToolError::not_found(format!("`{shown}`")))
-            }
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ToolError::new(
                 "not_text",
                 format!("`{shown}` is not a UTF-8 text file"),
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(ToolError::new(
-                "not_a_file",
-                format!("`{shown}` is a directory"),
             )),
             Err(e) => Err(ToolError::internal(format!("reading {shown}: {e}"))),
         }
@@ -222,11 +219,7 @@ impl NotesServer {
 }
 
 /// The file's text, `None` if it has more than `max` bytes.
-fn read_capped(path: &std::path::Path, max: u64) -> std::io::Result<Option<String>> {
-    let file = std::fs::File::open(path)?;
-    if file.metadata()?.is_dir() {
-        return Err(std::io::ErrorKind::IsADirectory.into());
-    }
+fn read_capped(file: std::fs::File, max: u64) -> std::io::Result<Option<String>> {
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {

@@ -137,12 +137,12 @@ impl NotesStore {
         // PostgreSQL keeps the tags as `jsonb`, SQLite as JSON text.
         let note: Note = match &self.pool {
             Pool::Sqlite(pool) => sql!(
-                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.subject()}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
+                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.id()}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
             )
             .fetch_one(pool)
             .await?,
             Pool::Postgres(pool) => sql!(
-                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.subject()}, {title}, {body}, CAST({tags_json} AS jsonb), {created_at}) RETURNING id, title, body, tags, created_at"
+                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.id()}, {title}, {body}, CAST({tags_json} AS jsonb), {created_at}) RETURNING id, title, body, tags, created_at"
             )
             .fetch_one(pool)
             .await?,
@@ -158,15 +158,15 @@ impl NotesStore {
         secret: SecretString,
     ) -> Result<i64, ToolError> {
         let insert = sql!(
-            "INSERT INTO webhooks (owner, url, secret) VALUES ({caller.subject()}, {url}, {s}) RETURNING id",
+            "INSERT INTO webhooks (owner, url, secret) VALUES ({caller.id()}, {url}, {s}) RETURNING id",
             s = secret.expose_secret()
         );
         let (id,): (i64,) = run!(self, insert, fetch_one)?;
         Ok(id)
     }
 
-    /// The URL of `owner`'s webhook `id` and the signature header value of a delivery of
-    /// `payload` to it: `sha256=<hex HMAC-SHA256 of the payload with the webhook's secret>`.
+    /// The URL of the webhook `id` of `owner` (a [`Principal::id`]) and the signature header
+    /// value of a delivery of `payload` to it: `sha256=<hex HMAC-SHA256 of the payload with the webhook's secret>`.
     /// `None` for a webhook that does not exist or is someone else's.
     pub async fn sign_delivery(
         &self,
@@ -211,7 +211,7 @@ impl NotesStore {
 
     /// Deletes `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
     pub async fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
-        let delete = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller.subject()}");
+        let delete = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller.id()}");
         let deleted = run!(self, delete, execute)?;
         if deleted == 0 {
             return Err(ToolError::not_found(format!("note {id}")));
@@ -231,12 +231,12 @@ impl NotesStore {
         // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same.
         let notes = match &self.pool {
             Pool::Sqlite(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.subject()} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.id()} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
             )
             .fetch_all(pool)
             .await?,
             Pool::Postgres(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.subject()} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.id()} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
             )
             .fetch_all(pool)
             .await?,
@@ -262,7 +262,11 @@ mod tests {
             .await
             .unwrap();
         let (url, signature) = store
-            .sign_delivery("alice", id, b"The quick brown fox jumps over the lazy dog")
+            .sign_delivery(
+                alice.id(),
+                id,
+                b"The quick brown fox jumps over the lazy dog",
+            )
             .await
             .unwrap()
             .unwrap();
@@ -274,18 +278,26 @@ mod tests {
         );
         assert!(
             store
-                .sign_delivery("alice", id + 1, b"x")
+                .sign_delivery(alice.id(), id + 1, b"x")
                 .await
                 .unwrap()
                 .is_none()
         );
         assert!(
             store
-                .sign_delivery("bob", id, b"x")
+                .sign_delivery("local#bob", id, b"x")
                 .await
                 .unwrap()
                 .is_none(),
             "not bob's webhook"
+        );
+        assert!(
+            store
+                .sign_delivery("api-key#alice", id, b"x")
+                .await
+                .unwrap()
+                .is_none(),
+            "not the webhook of another issuer's alice"
         );
     }
 

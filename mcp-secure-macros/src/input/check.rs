@@ -157,14 +157,30 @@ fn check_rules(
         }
     }
     if let Some(url) = &rules.url {
-        for scheme in &url.schemes {
+        let mut dangerous = false;
+        for (scheme, &span) in url.schemes.iter().zip(&url.scheme_spans) {
             let ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
                 && scheme
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
             if !ok {
-                errors.at(url.span, format!("`{scheme}` is not a URL scheme; write it lowercase without `:`, e.g. \"https\""));
+                errors.at(span, format!("`{scheme}` is not a URL scheme; write it lowercase without `:`, e.g. \"https\""));
             }
+            if let Some((_, risk)) = DANGEROUS_SCHEMES.iter().find(|(s, _)| s == scheme) {
+                dangerous = true;
+                if url.allow_dangerous.is_none() {
+                    errors.at(
+                        span,
+                        format!("`{scheme}:` URLs {risk}; a URL a client, browser or model may follow must not use it. Remove it (e.g. `schemes = [\"https\"]`), or if this tool truly needs it, add `allow_dangerous_schemes` to `url(...)`, which the tool's schema and the manifest then show"),
+                    );
+                }
+            }
+        }
+        if let (Some(span), false) = (url.allow_dangerous, dangerous) {
+            errors.at(
+                span,
+                "`allow_dangerous_schemes` allows nothing here: no listed scheme is dangerous; remove it",
+            );
         }
     }
     if let Some((span, values)) = &rules.one_of {

@@ -345,6 +345,17 @@ fn schema_code(shape: &Shape, rules: &Rules, nullable: bool) -> TokenStream {
             if let Some(url) = &rules.url {
                 let pattern = scheme_pattern(&url.schemes);
                 out.extend(quote! { #s::set(__o, "format", "uri"); #s::pattern(__o, #pattern); });
+                if url.allow_dangerous.is_some() {
+                    // The opt-out is stated where reviewers look: the listing and the manifest.
+                    let dangerous = url.schemes.iter().filter(|scheme| {
+                        crate::symbol::DANGEROUS_SCHEMES
+                            .iter()
+                            .any(|(d, _)| d == scheme)
+                    });
+                    out.extend(quote! {
+                        #s::set(__o, "x-mcp-secure-dangerous-schemes", &[#(#dangerous),*][..]);
+                    });
+                }
             }
             if let Some((_, values)) = &rules.one_of {
                 out.extend(quote! { #s::one_of(__o, &[#(#values),*], #nullable); });

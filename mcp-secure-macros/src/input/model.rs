@@ -112,7 +112,11 @@ pub struct Rules {
 pub struct UrlRule {
     pub span: Span,
     pub schemes: Vec<String>,
+    /// Where each of `schemes` was written (the rule's span for the default `https`).
+    pub scheme_spans: Vec<Span>,
     pub allow_private: bool,
+    /// `allow_dangerous_schemes`, where it was written.
+    pub allow_dangerous: Option<Span>,
 }
 
 impl Rules {

@@ -153,15 +153,16 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
             let mut rule = UrlRule {
                 span,
                 schemes: Vec::new(),
+                scheme_spans: Vec::new(),
                 allow_private: false,
+                allow_dangerous: None,
             };
             if meta.input.peek(syn::token::Paren) {
                 meta.parse_nested_meta(|m| {
                     if m.path.is_ident(SCHEMES) {
-                        rule.schemes = string_list(&m.value()?.parse::<Expr>()?)?
-                            .into_iter()
-                            .map(|s| s.value())
-                            .collect();
+                        let list = string_list(&m.value()?.parse::<Expr>()?)?;
+                        rule.scheme_spans = list.iter().map(LitStr::span).collect();
+                        rule.schemes = list.iter().map(LitStr::value).collect();
                         if rule.schemes.is_empty() {
                             return Err(
                                 m.error("list at least one scheme: `schemes = [\"https\"]`")
@@ -169,14 +170,19 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
                         }
                     } else if m.path.is_ident(ALLOW_PRIVATE) {
                         rule.allow_private = true;
+                    } else if m.path.is_ident(ALLOW_DANGEROUS_SCHEMES) {
+                        rule.allow_dangerous = Some(m.path.span());
                     } else {
-                        return Err(m.error("expected `schemes = [\"https\"]` or `allow_private`"));
+                        return Err(m.error(
+                            "expected `schemes = [\"https\"]`, `allow_private` or `allow_dangerous_schemes`",
+                        ));
                     }
                     Ok(())
                 })?;
             }
             if rule.schemes.is_empty() {
                 rule.schemes.push("https".into());
+                rule.scheme_spans.push(span);
             }
             if rules.url.is_some() {
                 twice(errors);

@@ -5,7 +5,7 @@
 //! to every [`AuditSink`] installed with [`crate::SecurityBuilder::audit_sink`], such as
 //! [`JsonLinesSink`].
 //!
-//! Events name principals (subject, client id) but never carry tokens, keys, arguments or
+//! Events name principals (issuer, subject, client id) but never carry tokens, keys, arguments or
 //! secrets; validation failures list fields and rules, not values. Strings a client controls
 //! are escaped ([`escape`]) so that a newline or an ANSI escape cannot forge a log line.
 //!
@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use mcp_secure::audit::{AuditSink, SecurityEvent};
-//! let event = SecurityEvent::RateLimited { tool: "notes_create", subject: "alice", key: "alice", retry_after_ms: 1500 };
+//! let event = SecurityEvent::RateLimited { tool: "notes_create", issuer: "api-key", subject: "alice", key: "api-key#alice", retry_after_ms: 1500 };
 //! let json = event.to_json();
 //! assert_eq!(json["event"], "rate_limited");
 //! assert_eq!(json["retry_after_ms"], 1500);
@@ -53,6 +53,8 @@ pub enum SecurityEvent<'a> {
     AuthorizationDenied {
         /// The tool.
         tool: &'a str,
+        /// The caller's issuer ([`crate::auth::Principal::issuer`]).
+        issuer: &'a str,
         /// The caller.
         subject: &'a str,
         /// The scope the tool needs.
@@ -64,9 +66,11 @@ pub enum SecurityEvent<'a> {
     RateLimited {
         /// The tool.
         tool: &'a str,
+        /// The caller's issuer ([`crate::auth::Principal::issuer`]).
+        issuer: &'a str,
         /// The caller.
         subject: &'a str,
-        /// The rate key the limit applied to (subject, client id, or empty for global).
+        /// The rate key the limit applied to (the caller's id, its client, or empty for global).
         key: &'a str,
         /// When the next call would be admitted.
         retry_after_ms: u64,
@@ -75,6 +79,8 @@ pub enum SecurityEvent<'a> {
     ValidationFailed {
         /// The tool.
         tool: &'a str,
+        /// The caller's issuer ([`crate::auth::Principal::issuer`]).
+        issuer: &'a str,
         /// The caller.
         subject: &'a str,
         /// What failed (fields and rules are logged, values never).
@@ -84,6 +90,8 @@ pub enum SecurityEvent<'a> {
     ToolCalled {
         /// The tool.
         tool: &'a str,
+        /// The caller's issuer ([`crate::auth::Principal::issuer`]).
+        issuer: &'a str,
         /// The caller.
         subject: &'a str,
         /// The caller's OAuth client, if any.
@@ -151,22 +159,25 @@ impl SecurityEvent<'_> {
             SecurityEvent::Unauthenticated { tool } => json!({ "tool": tool }),
             SecurityEvent::AuthorizationDenied {
                 tool,
+                issuer,
                 subject,
                 required_scope,
                 held_scopes,
             } => {
-                json!({ "tool": tool, "subject": subject, "required_scope": required_scope, "held_scopes": held_scopes })
+                json!({ "tool": tool, "issuer": issuer, "subject": subject, "required_scope": required_scope, "held_scopes": held_scopes })
             }
             SecurityEvent::RateLimited {
                 tool,
+                issuer,
                 subject,
                 key,
                 retry_after_ms,
             } => {
-                json!({ "tool": tool, "subject": subject, "key": key, "retry_after_ms": retry_after_ms })
+                json!({ "tool": tool, "issuer": issuer, "subject": subject, "key": key, "retry_after_ms": retry_after_ms })
             }
             SecurityEvent::ValidationFailed {
                 tool,
+                issuer,
                 subject,
                 violations,
             } => {
@@ -174,16 +185,17 @@ impl SecurityEvent<'_> {
                     .iter()
                     .map(|v| json!({ "field": v.field, "rule": v.rule }))
                     .collect();
-                json!({ "tool": tool, "subject": subject, "violations": failed })
+                json!({ "tool": tool, "issuer": issuer, "subject": subject, "violations": failed })
             }
             SecurityEvent::ToolCalled {
                 tool,
+                issuer,
                 subject,
                 client_id,
                 outcome,
                 duration_ms,
             } => {
-                json!({ "tool": tool, "subject": subject, "client_id": client_id, "outcome": outcome, "duration_ms": duration_ms })
+                json!({ "tool": tool, "issuer": issuer, "subject": subject, "client_id": client_id, "outcome": outcome, "duration_ms": duration_ms })
             }
             SecurityEvent::ToolFailed { tool, incident } => {
                 json!({ "tool": tool, "incident": incident })
@@ -211,8 +223,10 @@ pub trait AuditSink: Send + Sync + 'static {
     fn record(&self, event: &SecurityEvent<'_>);
 }
 
-/// Writes each event as one line of JSON. JSON escapes every control character, so a value
-/// cannot start a new line.
+/// Writes each event as one line of JSON. Every character that is not printable (controls,
+/// C1, bidi and invisible characters, tag characters, line and paragraph separators) is written
+/// as a JSON `\u` escape, so a value can neither start a new line nor hide or reorder text in
+/// a viewer; the line parses back to the same values.
 ///
 /// ```
 /// use mcp_secure::audit::{AuditSink, JsonLinesSink, SecurityEvent};
@@ -259,7 +273,7 @@ impl JsonLinesSink<std::fs::File> {
 
 impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
     fn record(&self, event: &SecurityEvent<'_>) {
-        let mut line = event.to_json().to_string();
+        let mut line = json_line(&event.to_json());
         line.push('\n');
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         // An audit line that cannot be written is reported once to tracing; the call goes on.
@@ -288,7 +302,28 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c.is_control() || crate::validate::rules::is_control_or_bidi(c)
+    c.is_control() || crate::sanitize::is_invisible(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// `value` as JSON text in which every character [`escape`] would escape is a `\u` escape
+/// (serde_json escapes only C0 controls, quotes and backslashes).
+fn json_line(value: &Value) -> String {
+    let json = value.to_string();
+    if !json.chars().any(needs_escape) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs_escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// [`escape`] as it is written out: the `tracing` events below carry this, so a string is
@@ -328,13 +363,14 @@ fn trace(event: &SecurityEvent<'_>) {
     match *event {
         SecurityEvent::ToolCalled {
             tool,
+            issuer,
             subject,
             client_id,
             outcome,
             duration_ms,
         } => {
             let client_id = Escaped(client_id.unwrap_or_default());
-            tracing::info!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms);
+            tracing::info!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms);
         }
         SecurityEvent::AuthenticationFailed { reason, path } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path));
@@ -344,23 +380,26 @@ fn trace(event: &SecurityEvent<'_>) {
         }
         SecurityEvent::AuthorizationDenied {
             tool,
+            issuer,
             subject,
             required_scope,
             held_scopes,
         } => {
             let held = held_scopes.join(" ");
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), required_scope, held_scopes = %Escaped(&held));
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), required_scope, held_scopes = %Escaped(&held));
         }
         SecurityEvent::RateLimited {
             tool,
+            issuer,
             subject,
             key,
             retry_after_ms,
         } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), key = %Escaped(key), retry_after_ms);
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), key = %Escaped(key), retry_after_ms);
         }
         SecurityEvent::ValidationFailed {
             tool,
+            issuer,
             subject,
             violations,
         } => {
@@ -368,7 +407,7 @@ fn trace(event: &SecurityEvent<'_>) {
                 .iter()
                 .map(|v| format!("{}:{}", escape(&v.field), v.rule))
                 .collect();
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, subject = %Escaped(subject), violations = %failed.join(","));
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), violations = %failed.join(","));
         }
         SecurityEvent::ToolFailed { tool, incident } => {
             tracing::error!(target: "mcp_secure::audit", event = name, tool, incident)
@@ -399,6 +438,7 @@ mod tests {
         let subject = "mallory\n{\"event\":\"tool_called\",\"subject\":\"admin\"}\u{1b}[2K";
         sink.record(&SecurityEvent::RateLimited {
             tool: "t",
+            issuer: "i",
             subject,
             key: subject,
             retry_after_ms: 5,
@@ -481,6 +521,7 @@ mod tests {
         tracing::subscriber::with_default(Capture(out.clone()), || {
             trace(&SecurityEvent::ToolCalled {
                 tool: "t",
+                issuer: "i",
                 subject: hostile,
                 client_id: Some(hostile),
                 outcome: "ok",
@@ -488,6 +529,7 @@ mod tests {
             });
             trace(&SecurityEvent::RateLimited {
                 tool: "t",
+                issuer: "i",
                 subject: "plain",
                 key: hostile,
                 retry_after_ms: 5,
@@ -513,6 +555,25 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_escape_every_invisible_character() {
+        let sink = JsonLinesSink::new(Vec::new());
+        let hostile = "x\u{9b}2J\u{202e}\u{1b}[31m\u{200b}\u{e0041}\u{7f}\u{2028}\u{feff}y";
+        sink.record(&SecurityEvent::ToolCalled {
+            tool: "t",
+            issuer: "i",
+            subject: hostile,
+            client_id: Some(hostile),
+            outcome: "ok",
+            duration_ms: 1,
+        });
+        let out = String::from_utf8(sink.into_inner()).unwrap();
+        assert!(out.is_ascii(), "{out:?}");
+        assert!(out.contains(r"\u009b2J\u202e\u001b[31m\u200b\udb40\udc41\u007f\u2028\ufeff"));
+        let parsed: Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(parsed["subject"], hostile, "the value survives, escaped");
+    }
+
+    #[test]
     fn escaping_covers_controls_and_bidi() {
         assert_eq!(escape("ok"), "ok");
         assert_eq!(escape("\r\n"), "\\u{d}\\u{a}");
@@ -529,6 +590,7 @@ mod tests {
         }];
         let json = SecurityEvent::ValidationFailed {
             tool: "t",
+            issuer: "i",
             subject: "s",
             violations: &violations,
         }

@@ -5,7 +5,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::{Principal, check_scope};
+use crate::auth::{IssuerError, Principal, check_issuer, check_scope};
 
 /// A set of API keys, each mapped to the principal it authenticates.
 ///
@@ -17,6 +17,7 @@ use crate::auth::{Principal, check_scope};
 /// use mcp_secure::auth::{ApiKeys, Principal};
 /// let keys = ApiKeys::new().with_key("k-123", Principal::new("alice", ["notes:read"]));
 /// assert_eq!(keys.verify("k-123").unwrap().subject(), "alice");
+/// assert_eq!(keys.verify("k-123").unwrap().issuer(), "api-key", "stamped with the set's issuer");
 /// assert!(keys.verify("k-124").is_none());
 ///
 /// // The text form, for an environment variable or a file: one key per line (or `;`),
@@ -24,9 +25,22 @@ use crate::auth::{Principal, check_scope};
 /// let keys = ApiKeys::parse("key-one-0123456789 alice notes:read notes:write; key-two-0123456789 bob").unwrap();
 /// assert!(keys.verify("key-two-0123456789").unwrap().scopes().is_empty());
 /// ```
-#[derive(Default)]
 pub struct ApiKeys {
+    issuer: String,
     entries: Vec<Entry>,
+}
+
+/// The issuer of the principals an [`ApiKeys`] set vouches for, unless renamed with
+/// [`ApiKeys::with_issuer`].
+pub const API_KEY_ISSUER: &str = "api-key";
+
+impl Default for ApiKeys {
+    fn default() -> Self {
+        Self {
+            issuer: API_KEY_ISSUER.to_owned(),
+            entries: Vec::new(),
+        }
+    }
 }
 
 struct Entry {
@@ -55,8 +69,21 @@ impl ApiKeys {
         Self::default()
     }
 
-    /// Adds a key given in clear; only its hash is stored.
+    /// Names who vouches for these keys' principals (default [`API_KEY_ISSUER`]): give each
+    /// set of keys served side by side a name of its own, so that their subjects stay apart.
+    pub fn with_issuer(mut self, issuer: &str) -> Result<Self, IssuerError> {
+        check_issuer(issuer)?;
+        self.issuer = issuer.to_owned();
+        for entry in &mut self.entries {
+            entry.principal = entry.principal.clone().issued_by(issuer);
+        }
+        Ok(self)
+    }
+
+    /// Adds a key given in clear; only its hash is stored. The principal is stamped with this
+    /// set's issuer.
     pub fn with_key(mut self, key: &str, principal: Principal) -> Self {
+        let principal = principal.issued_by(&self.issuer);
         self.entries.push(Entry {
             hash: sha256(key.as_bytes()),
             principal,
@@ -74,6 +101,7 @@ impl ApiKeys {
             entry: self.entries.len() + 1,
             reason: "a hash is written `sha256:` and 64 hex digits".into(),
         })?;
+        let principal = principal.issued_by(&self.issuer);
         self.entries.push(Entry { hash, principal });
         Ok(self)
     }
@@ -137,6 +165,11 @@ impl ApiKeys {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+
+    /// Who vouches for these keys' principals.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// How many keys are configured.

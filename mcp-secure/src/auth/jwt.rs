@@ -19,8 +19,11 @@ use crate::secret::SecretString;
 /// resource URL, RFC 8707: a token meant for another service is refused), and `nbf` when
 /// present, with a small leeway (default 30 s).
 ///
-/// The principal: `sub` is the subject; scopes come from `scope` (space-separated) or `scp`
-/// (an array); the client from `client_id` or `azp`.
+/// The principal: `sub` is the subject and the configured issuer its [`Principal::issuer`];
+/// scopes come from `scope` (separated by U+0020 only: a token whose `scope` holds any other
+/// whitespace or a control character is refused, RFC 6749 §3.3) or `scp` (an array); the client
+/// from `client_id` or `azp`. A token whose header lists `crit` extensions is refused
+/// (RFC 7515 §4.1.11: this verifier understands none).
 ///
 /// ```
 /// use mcp_secure::{auth::JwtVerifier, secret::SecretString};
@@ -35,6 +38,7 @@ use crate::secret::SecretString;
 pub struct JwtVerifier {
     keys: Keys,
     validation: Validation,
+    issuer: String,
 }
 
 enum Keys {
@@ -134,6 +138,22 @@ struct Claims {
     azp: Option<String>,
 }
 
+impl JwtVerifier {
+    fn new(
+        keys: Keys,
+        algorithms: Vec<Algorithm>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, JwtConfigError> {
+        super::check_issuer(issuer).map_err(|e| JwtConfigError(format!("issuer: {e}")))?;
+        Ok(Self {
+            keys,
+            validation: validation(algorithms, issuer, audience),
+            issuer: issuer.to_owned(),
+        })
+    }
+}
+
 fn validation(algorithms: Vec<Algorithm>, issuer: &str, audience: &str) -> Validation {
     let mut v = Validation::new(algorithms[0]);
     v.algorithms = algorithms;
@@ -162,10 +182,12 @@ impl JwtVerifier {
                 "an HMAC secret has at least 32 bytes".into(),
             ));
         }
-        Ok(Self {
-            keys: Keys::Single(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
-            validation: validation(vec![alg], issuer, audience),
-        })
+        Self::new(
+            Keys::Single(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
+            vec![alg],
+            issuer,
+            audience,
+        )
     }
 
     /// RS*, PS*, ES256/384 or EdDSA with a public key in PEM.
@@ -191,10 +213,7 @@ impl JwtVerifier {
             }
         }
         .map_err(|e| JwtConfigError(format!("the PEM is not a {alg:?} public key ({e})")))?;
-        Ok(Self {
-            keys: Keys::Single(key),
-            validation: validation(vec![alg], issuer, audience),
-        })
+        Self::new(Keys::Single(key), vec![alg], issuer, audience)
     }
 
     /// The keys of a JWK Set (JSON text, e.g. a file's contents). Tokens must name their key
@@ -203,10 +222,7 @@ impl JwtVerifier {
     pub fn jwk_set(json: &str, issuer: &str, audience: &str) -> Result<Self, JwtConfigError> {
         let keys = parse_jwk_set(json)?;
         let algorithms = algorithms_of(&keys);
-        Ok(Self {
-            keys: Keys::ById(keys),
-            validation: validation(algorithms, issuer, audience),
-        })
+        Self::new(Keys::ById(keys), algorithms, issuer, audience)
     }
 
     /// The keys of the JWK Set in the file at `path` (see [`Self::jwk_set`]).
@@ -259,8 +275,8 @@ impl JwtVerifier {
             Algorithm::ES384,
             Algorithm::EdDSA,
         ];
-        Ok(Self {
-            keys: Keys::Remote(Arc::new(RemoteJwks {
+        Self::new(
+            Keys::Remote(Arc::new(RemoteJwks {
                 url: url.to_owned(),
                 client,
                 keys: std::sync::RwLock::new(Arc::new(keys)),
@@ -268,8 +284,10 @@ impl JwtVerifier {
                 min_refresh: Duration::from_secs(30),
                 max_age: Duration::from_secs(600),
             })),
-            validation: validation(algorithms, issuer, audience),
-        })
+            algorithms,
+            issuer,
+            audience,
+        )
     }
 
     /// For a JWKS URL verifier: refresh at most once per `min` on unknown keys, and treat the
@@ -304,6 +322,13 @@ impl JwtVerifier {
         }
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| VerifyError::new(describe(e.kind())))?;
+        // RFC 7515 §4.1.11: a recipient MUST refuse a token whose `crit` lists an extension it
+        // does not understand, and this verifier understands none.
+        if header.crit.is_some() {
+            return Err(VerifyError::new(
+                "token has critical header extensions (`crit`)",
+            ));
+        }
         let data = match &self.keys {
             Keys::Single(key) => jsonwebtoken::decode::<Claims>(token, key, &self.validation),
             Keys::ById(keys) => self.decode_by_kid(token, &header, keys)?,
@@ -323,11 +348,21 @@ impl JwtVerifier {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| VerifyError::new("token has no `sub`"))?;
         let scopes: Vec<String> = match (claims.scope, claims.scp) {
-            (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
-            (None, Some(scp)) => scp,
+            (Some(scope), _) => split_scope(&scope)?,
+            (None, Some(scp)) => {
+                if !scp
+                    .iter()
+                    .all(|s| !s.is_empty() && s.bytes().all(is_scope_char))
+                {
+                    return Err(VerifyError::new(
+                        "`scp` holds a character outside RFC 6749's scope-token",
+                    ));
+                }
+                scp
+            }
             (None, None) => Vec::new(),
         };
-        let principal = Principal::new(subject, scopes);
+        let principal = Principal::issued(&self.issuer, &subject, scopes);
         Ok(match claims.client_id.or(claims.azp) {
             Some(client) => principal.with_client_id(client),
             None => principal,
@@ -357,6 +392,27 @@ impl JwtVerifier {
         validation.algorithms = vec![*alg];
         Ok(jsonwebtoken::decode::<Claims>(token, key, &validation))
     }
+}
+
+/// RFC 6749 §3.3: `scope-token *( SP scope-token )`, a scope-token being printable ASCII but
+/// `"` and `\\`. A claim with any other separator (a tab, U+00A0) or character is refused
+/// whole, so that no spelling of a space can join or split scopes.
+fn split_scope(scope: &str) -> Result<Vec<String>, VerifyError> {
+    if !scope.bytes().all(|b| b == b' ' || is_scope_char(b)) {
+        return Err(VerifyError::new(
+            "`scope` holds a character outside RFC 6749's scope-token and space",
+        ));
+    }
+    Ok(scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// RFC 6749's NQCHAR: %x21 / %x23-5B / %x5D-7E.
+fn is_scope_char(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
 }
 
 /// The signing keys of a JWK Set, by `kid`, each with its algorithm.
@@ -434,6 +490,10 @@ fn describe(kind: &ErrorKind) -> String {
 }
 
 impl TokenVerifier for JwtVerifier {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
         Box::pin(self.check(token))
     }

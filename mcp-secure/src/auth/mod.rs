@@ -8,9 +8,9 @@ mod principal;
 mod scope;
 mod verifier;
 
-pub use api_key::{ApiKeyConfigError, ApiKeys};
+pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeys};
 pub use jwt::{JwtConfigError, JwtVerifier};
 pub use owned::Owned;
-pub use principal::Principal;
+pub use principal::{IssuerError, LOCAL_ISSUER, Principal, check_issuer};
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
 pub use verifier::{TokenVerifier, VerifyError, VerifyFuture};

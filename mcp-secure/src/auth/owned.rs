@@ -3,16 +3,20 @@
 use super::Principal;
 use crate::tool::ToolError;
 
-/// A value together with the subject that owns it. The only ways to the value check the caller:
+/// A value together with the principal that owns it, by [`Principal::id`] (issuer and
+/// subject: the same subject of another issuer is someone else). The only ways to the value check the caller:
 /// [`Owned::for_caller`] hands it over to its owner and answers anyone else with the same
 /// `not_found` a missing object gets, so a caller never learns that another caller's object
 /// exists.
 ///
 /// ```
 /// use mcp_secure::auth::{Owned, Principal};
-/// let note = Owned::new("alice", "groceries");
 /// let alice = Principal::new("alice", ["notes:read"]);
 /// let bob = Principal::new("bob", ["notes:read"]);
+/// let note = Owned::new(alice.id(), "groceries");
+/// // Another issuer's `alice` is not the owner.
+/// let other_alice = alice.clone().with_issuer("https://auth.example.com").unwrap();
+/// assert!(note.get_for(&other_alice).is_none());
 /// assert_eq!(note.clone().for_caller(&alice, "note 7").unwrap(), "groceries");
 /// let refused = note.for_caller(&bob, "note 7").unwrap_err();
 /// assert_eq!(refused.to_string(), "not_found: note 7 was not found");
@@ -24,7 +28,7 @@ pub struct Owned<T> {
 }
 
 impl<T> Owned<T> {
-    /// `value`, owned by subject `owner`.
+    /// `value`, owned by the principal whose [`Principal::id`] is `owner`.
     pub fn new(owner: impl Into<String>, value: T) -> Self {
         Self {
             owner: owner.into(),
@@ -34,17 +38,17 @@ impl<T> Owned<T> {
 
     /// The value, created by `caller` and owned by them.
     pub fn created_by(caller: &Principal, value: T) -> Self {
-        Self::new(caller.subject(), value)
+        Self::new(caller.id(), value)
     }
 
-    /// The owner's subject.
+    /// The owner's [`Principal::id`].
     pub fn owner(&self) -> &str {
         &self.owner
     }
 
     /// Whether `caller` owns it.
     pub fn is_owned_by(&self, caller: &Principal) -> bool {
-        self.owner == caller.subject()
+        self.owner == caller.id()
     }
 
     /// The value if `caller` owns it; otherwise `not_found` for `what` (the same answer as for

@@ -10,11 +10,17 @@ use rmcp::{
 
 use crate::{auth::ScopeCatalog, security::Security};
 
-/// Who is calling: the subject a verifier authenticated, the scopes it granted and the client
-/// the credential was issued to.
+/// Who is calling: the subject a verifier authenticated, who vouched for it (the issuer), the
+/// scopes it was granted and the client the credential was issued to.
+///
+/// A principal's identity is its issuer and subject together ([`id`](Self::id)): the JWT
+/// subject `demo` of one issuer, the API-key user `demo` and the JWT subject `demo` of another
+/// issuer are three callers, with their own objects ([`super::Owned`]), rate limits and
+/// sessions. The HTTP layer stamps every principal with the issuer of the verifier that
+/// accepted it ([`super::TokenVerifier::issuer`]).
 ///
 /// A tool takes it as a parameter (`caller: Principal`). Over streamable HTTP it comes from the
-/// request, where an authentication layer such as [`crate::http::ApiKeyLayer`] put it; over
+/// request, where an authentication layer such as [`crate::http::AuthLayer`] put it; over
 /// stdio it is the principal given at start-up ([`crate::SecurityBuilder::local_principal`]).
 /// An HTTP request never falls back to the start-up principal.
 ///
@@ -22,8 +28,13 @@ use crate::{auth::ScopeCatalog, security::Security};
 /// use mcp_secure::auth::Principal;
 /// let p = Principal::new("alice", ["notes:read"]).with_client_id("cli");
 /// assert_eq!(p.subject(), "alice");
+/// assert_eq!(p.issuer(), "local");
+/// assert_eq!(p.id(), "local#alice");
 /// assert!(p.has_scope("notes:read"));
 /// assert_eq!(p.client_id(), Some("cli"));
+///
+/// let jwt = Principal::new("alice", ["notes:read"]).with_issuer("https://auth.example.com").unwrap();
+/// assert_ne!(jwt.id(), p.id(), "the same subject of another issuer is another caller");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -32,29 +43,110 @@ pub struct Principal {
 
 #[derive(Clone, PartialEq, Eq)]
 struct Inner {
-    subject: String,
+    /// `issuer#subject`; the issuer has no `#`, so this names one (issuer, subject) pair.
+    id: String,
+    issuer_len: usize,
     scopes: Vec<String>,
     client_id: Option<String>,
 }
 
+/// The issuer of principals made with [`Principal::new`]: configured in the process itself
+/// (a stdio server's start-up principal, tests).
+pub const LOCAL_ISSUER: &str = "local";
+
+/// Why an issuer name was refused by [`check_issuer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerError {
+    message: &'static str,
+}
+
+impl fmt::Display for IssuerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for IssuerError {}
+
+/// Checks an issuer name: not empty, at most 1024 bytes, no `#` (an RFC 8414 issuer has no
+/// fragment), no whitespace, controls or invisible characters.
+///
+/// ```
+/// use mcp_secure::auth::check_issuer;
+/// assert!(check_issuer("https://auth.example.com").is_ok());
+/// assert!(check_issuer("api-key").is_ok());
+/// assert!(check_issuer("https://auth.example.com#x").is_err());
+/// assert!(check_issuer("").is_err());
+/// ```
+pub fn check_issuer(issuer: &str) -> Result<(), IssuerError> {
+    let err = |message| Err(IssuerError { message });
+    if issuer.is_empty() || issuer.len() > 1024 {
+        return err("an issuer has 1 to 1024 bytes");
+    }
+    if issuer.contains('#') {
+        return err("an issuer has no `#` (RFC 8414: no fragment)");
+    }
+    if issuer
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || crate::sanitize::is_invisible(c))
+    {
+        return err("an issuer has no whitespace, control or invisible characters");
+    }
+    Ok(())
+}
+
 impl Principal {
-    /// A principal with a subject and the scopes it was granted.
+    /// A principal with a subject and the scopes it was granted, vouched for by this process
+    /// ([`LOCAL_ISSUER`]).
     pub fn new<S: Into<String>>(
         subject: impl Into<String>,
         scopes: impl IntoIterator<Item = S>,
     ) -> Self {
+        Self::issued(LOCAL_ISSUER, &subject.into(), scopes)
+    }
+
+    /// A principal of `issuer`, which the caller has checked with [`check_issuer`].
+    pub(crate) fn issued<S: Into<String>>(
+        issuer: &str,
+        subject: &str,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        debug_assert!(check_issuer(issuer).is_ok(), "{issuer:?}");
         Self {
             inner: Arc::new(Inner {
-                subject: subject.into(),
+                id: format!("{issuer}#{subject}"),
+                issuer_len: issuer.len(),
                 scopes: scopes.into_iter().map(Into::into).collect(),
                 client_id: None,
             }),
         }
     }
 
+    /// The same principal, vouched for by `issuer` (see [`check_issuer`]).
+    pub fn with_issuer(self, issuer: &str) -> Result<Self, IssuerError> {
+        check_issuer(issuer)?;
+        Ok(self.issued_by(issuer))
+    }
+
+    /// [`with_issuer`](Self::with_issuer) for an issuer already checked.
+    pub(crate) fn issued_by(self, issuer: &str) -> Self {
+        if self.issuer() == issuer {
+            return self;
+        }
+        let inner = Arc::unwrap_or_clone(self.inner);
+        let id = format!("{issuer}#{}", &inner.id[inner.issuer_len + 1..]);
+        Self {
+            inner: Arc::new(Inner {
+                id,
+                issuer_len: issuer.len(),
+                ..inner
+            }),
+        }
+    }
+
     /// The principal of a caller nobody authenticated, which only `public` tools accept.
     pub fn anonymous() -> Self {
-        Self::new("anonymous", std::iter::empty::<String>())
+        Self::issued("anonymous", "anonymous", std::iter::empty::<String>())
     }
 
     /// The same principal, issued to `client_id`.
@@ -68,9 +160,23 @@ impl Principal {
         }
     }
 
-    /// The authenticated subject (a user or service id).
+    /// The authenticated subject (a user or service id), unique only within its
+    /// [`issuer`](Self::issuer): key anything per caller by [`id`](Self::id).
     pub fn subject(&self) -> &str {
-        &self.inner.subject
+        &self.inner.id[self.inner.issuer_len + 1..]
+    }
+
+    /// Who vouched for the subject: a JWT's `iss`, a verifier's name (`api-key`), or
+    /// [`LOCAL_ISSUER`].
+    pub fn issuer(&self) -> &str {
+        &self.inner.id[..self.inner.issuer_len]
+    }
+
+    /// The caller's identity, `issuer#subject`: what objects are owned by, rate limits are
+    /// kept per, and sessions are bound to. Two principals have the same id only if they have
+    /// the same issuer and subject.
+    pub fn id(&self) -> &str {
+        &self.inner.id
     }
 
     /// The scopes granted to this caller, as given by the credential.
@@ -109,7 +215,8 @@ impl Principal {
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Principal")
-            .field("subject", &self.inner.subject)
+            .field("issuer", &self.issuer())
+            .field("subject", &self.subject())
             .field("scopes", &self.inner.scopes)
             .field("client_id", &self.inner.client_id)
             .finish()

@@ -41,7 +41,9 @@ pub type VerifyFuture<'a> =
 ///
 /// Implemented by [`ApiKeys`] and [`super::JwtVerifier`]; implement it for anything else (token
 /// introspection, a session store). The HTTP layer tries its verifiers in order and takes the
-/// first that accepts.
+/// first that accepts, and stamps the principal with that verifier's [`issuer`](Self::issuer):
+/// the same subject from two verifiers is two callers. Two verifiers of one layer must have
+/// different issuers.
 ///
 /// ```
 /// use mcp_secure::auth::{Principal, TokenVerifier, VerifyError, VerifyFuture};
@@ -50,6 +52,10 @@ pub type VerifyFuture<'a> =
 /// struct Fixed;
 ///
 /// impl TokenVerifier for Fixed {
+///     fn issuer(&self) -> &str {
+///         "test-fixed"
+///     }
+///
 ///     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
 ///         Box::pin(async move {
 ///             if token == "let-me-in" {
@@ -62,11 +68,19 @@ pub type VerifyFuture<'a> =
 /// }
 /// ```
 pub trait TokenVerifier: Send + Sync + 'static {
+    /// Who vouches for the principals this verifier returns: a JWT issuer URL, or a name such
+    /// as `api-key`; see [`super::check_issuer`] for the form.
+    fn issuer(&self) -> &str;
+
     /// The principal of `token`.
     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a>;
 }
 
 impl TokenVerifier for ApiKeys {
+    fn issuer(&self) -> &str {
+        ApiKeys::issuer(self)
+    }
+
     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
         let result =
             ApiKeys::verify(self, token).ok_or_else(|| VerifyError::new("unknown API key"));

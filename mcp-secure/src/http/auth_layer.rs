@@ -153,6 +153,18 @@ impl AuthLayerBuilder {
                 "add at least one verifier; without one every request is refused".into(),
             ));
         }
+        let mut issuers: Vec<&str> = Vec::new();
+        for verifier in &self.verifiers {
+            let issuer = verifier.issuer();
+            crate::auth::check_issuer(issuer)
+                .map_err(|e| AuthLayerError(format!("verifier issuer `{issuer}`: {e}")))?;
+            if issuers.contains(&issuer) {
+                return Err(AuthLayerError(format!(
+                    "two verifiers vouch as `{issuer}`; give each its own issuer, or their subjects would be one caller"
+                )));
+            }
+            issuers.push(issuer);
+        }
         for scope in self.challenge_scopes.iter().flat_map(|s| s.split(' ')) {
             crate::auth::check_scope(scope)
                 .map_err(|e| AuthLayerError(format!("challenge scope: {e}")))?;
@@ -187,7 +199,7 @@ impl AuthLayerBuilder {
 /// session bindings.
 struct Config {
     settings: AuthLayerBuilder,
-    /// Which principal (subject) opened each legacy session (`Mcp-Session-Id`).
+    /// Which principal ([`Principal::id`]) opened each legacy session (`Mcp-Session-Id`).
     sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
     metadata_url: String,
     metadata_path: String,
@@ -318,7 +330,7 @@ where
                     let subject = request
                         .extensions()
                         .get::<Principal>()
-                        .map(|p| p.subject().to_owned());
+                        .map(|p| p.id().to_owned());
                     let closing = request.method() == Method::DELETE;
                     let asked = session_id(request.headers());
                     let response = S::clone(&inner).oneshot(request).await?;
@@ -440,6 +452,7 @@ async fn admit(
                         .iter()
                         .find(|p| p.name() == tool)
                         .map_or("", |p| p.name()),
+                    issuer: principal.issuer(),
                     subject: principal.subject(),
                     required_scope: scope,
                     held_scopes: principal.scopes(),
@@ -450,7 +463,7 @@ async fn admit(
     }
     let mut session = Session::Unbound;
     if let Some(id) = parts.headers.get(MCP_SESSION_ID) {
-        let subject = principal.as_ref().map(|p| p.subject());
+        let subject = principal.as_ref().map(|p| p.id());
         let owned_by = |owner: &String| Some(owner.as_str()) == subject;
         let owner = config
             .sessions
@@ -544,7 +557,8 @@ async fn authenticate(
     let mut refusals = Vec::new();
     for verifier in &config.verifiers {
         match verifier.verify(token).await {
-            Ok(p) => return Ok(p),
+            // Whatever a verifier returns, its principal is of that verifier's issuer.
+            Ok(p) => return Ok(p.issued_by(verifier.issuer())),
             Err(e) => refusals.push(e.reason().to_owned()),
         }
     }
@@ -1062,6 +1076,16 @@ mod tests {
                         Principal::new("adm", ["t:write", "t:admin"]),
                     ),
             )
+            // The same subject, vouched for by another set of keys: another caller.
+            .verifier(
+                ApiKeys::new()
+                    .with_issuer("partner-keys")
+                    .unwrap()
+                    .with_key(
+                        "partner-wri-key-0000000",
+                        Principal::new("wri", ["t:write"]),
+                    ),
+            )
             .tools(&POLICIES)
             .build()
             .unwrap();
@@ -1140,6 +1164,50 @@ mod tests {
         }
     }
 
+    /// Accepts every token as `wri`, claiming to be of the API-key issuer.
+    struct Impostor;
+
+    impl TokenVerifier for Impostor {
+        fn issuer(&self) -> &str {
+            "impostor"
+        }
+        fn verify<'a>(&'a self, _: &'a str) -> crate::auth::VerifyFuture<'a> {
+            let p = Principal::new("wri", ["t:write"]).with_issuer("api-key");
+            Box::pin(std::future::ready(Ok(p.unwrap())))
+        }
+    }
+
+    #[test]
+    fn verifiers_must_vouch_under_names_of_their_own() {
+        let build = |second: ApiKeys| {
+            AuthLayer::builder("http://127.0.0.1/mcp")
+                .verifier(ApiKeys::new())
+                .verifier(second)
+                .build()
+                .map(|_| ())
+        };
+        let err = build(ApiKeys::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("two verifiers vouch as `api-key`"),
+            "{err}"
+        );
+        assert!(build(ApiKeys::new().with_issuer("other").unwrap()).is_ok());
+        assert!(ApiKeys::new().with_issuer("a#b").is_err());
+        assert!(ApiKeys::new().with_issuer("a b").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_principal_is_of_the_issuer_of_the_verifier_that_accepted_it() {
+        let layer = AuthLayer::builder("http://127.0.0.1/mcp")
+            .verifier(Impostor)
+            .build()
+            .unwrap();
+        let principal = authenticate(&layer.config, "anything", "/mcp")
+            .await
+            .unwrap();
+        assert_eq!(principal.id(), "impostor#wri");
+    }
+
     #[tokio::test]
     async fn a_session_stays_its_openers_until_it_is_closed() {
         let (service, config) = layered();
@@ -1149,12 +1217,18 @@ mod tests {
         let bound = || config.sessions.lock().unwrap().get("s-1").cloned();
         // Opened (the inner service names the session in its answer): bound to its opener.
         assert_eq!(send(call_request(owner, "read", None, false)).await, 200);
-        assert_eq!(bound().as_deref(), Some("wri"));
+        assert_eq!(bound().as_deref(), Some("api-key#wri"));
+        let same_subject_other_issuer = "partner-wri-key-0000000";
         for _ in 0..2 {
             assert_eq!(send(call_request(owner, "read", None, true)).await, 200);
             assert_eq!(send(call_request(other, "read", None, true)).await, 404);
+            assert_eq!(
+                send(call_request(same_subject_other_issuer, "read", None, true)).await,
+                404,
+                "`wri` of another issuer is another caller"
+            );
         }
-        assert_eq!(bound().as_deref(), Some("wri"));
+        assert_eq!(bound().as_deref(), Some("api-key#wri"));
         let close = |key: &str| {
             Request::delete("http://127.0.0.1/mcp")
                 .header(header::AUTHORIZATION, format!("Bearer {key}"))
@@ -1163,7 +1237,7 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(send(close(other)).await, 404, "only its owner closes it");
-        assert_eq!(bound().as_deref(), Some("wri"));
+        assert_eq!(bound().as_deref(), Some("api-key#wri"));
         assert_eq!(send(close(owner)).await, 200);
         assert_eq!(bound(), None, "closed: forgotten");
     }

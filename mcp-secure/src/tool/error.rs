@@ -152,7 +152,8 @@ impl ToolError {
         )
     }
 
-    /// The tool result this error becomes.
+    /// The tool result this error becomes, cleaned ([`crate::sanitize`]): a message or detail
+    /// may quote what a caller sent.
     pub fn to_result(&self) -> CallToolResult {
         let mut error = serde_json::Map::new();
         error.insert("code".into(), json!(self.code));
@@ -162,6 +163,7 @@ impl ToolError {
         }
         let mut result = CallToolResult::error(vec![ContentBlock::text(self.to_string())]);
         result.structured_content = Some(json!({ "error": error }));
+        crate::sanitize::clean_result(&mut result);
         result
     }
 }

@@ -67,7 +67,7 @@ impl Finish {
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         if let Ok(CallToolResponse::Complete(r)) = &mut result {
             if !self.policy.raw_output() {
-                output::sanitize(r);
+                crate::sanitize::clean_result(r);
             }
             let cap = self
                 .policy
@@ -137,6 +137,7 @@ fn record_call(
     };
     emit(&SecurityEvent::ToolCalled {
         tool,
+        issuer: principal.issuer(),
         subject: principal.subject(),
         client_id: principal.client_id(),
         outcome: &outcome,
@@ -233,9 +234,17 @@ pub async fn admit<I: SecureInput>(
         return Err(insufficient_scope(tool, &principal, scope));
     }
     if let RateLimit::Limited(rate) = policy.rate() {
+        // Keys are issuer-qualified: a subject or client of one issuer never shares another's.
+        let client_key;
         let key = match policy.rate_key() {
-            RateKey::Caller => principal.subject(),
-            RateKey::Client => principal.client_id().unwrap_or(principal.subject()),
+            RateKey::Caller => principal.id(),
+            RateKey::Client => match principal.client_id() {
+                Some(client) => {
+                    client_key = format!("{}#client#{client}", principal.issuer());
+                    &client_key
+                }
+                None => principal.id(),
+            },
             RateKey::Global => "",
         };
         match Security::global().limiter().check(tool, key, rate).await {
@@ -267,6 +276,7 @@ fn unauthenticated(tool: &str) -> Box<ToolError> {
 fn insufficient_scope(tool: &str, principal: &Principal, scope: &str) -> Box<ToolError> {
     emit(&SecurityEvent::AuthorizationDenied {
         tool,
+        issuer: principal.issuer(),
         subject: principal.subject(),
         required_scope: scope,
         held_scopes: principal.scopes(),
@@ -291,6 +301,7 @@ fn rate_limited(
     let ms = retry_after.as_millis().max(1) as u64;
     emit(&SecurityEvent::RateLimited {
         tool,
+        issuer: principal.issuer(),
         subject: principal.subject(),
         key,
         retry_after_ms: ms,
@@ -329,6 +340,7 @@ fn limiter_failed(tool: &str, error: &LimiterError) -> Result<(), Box<ToolError>
 fn invalid(tool: &str, principal: &Principal, errors: ValidationErrors) -> Box<ToolError> {
     emit(&SecurityEvent::ValidationFailed {
         tool,
+        issuer: principal.issuer(),
         subject: principal.subject(),
         violations: errors.violations(),
     });

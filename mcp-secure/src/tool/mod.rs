@@ -8,5 +8,4 @@ mod policy;
 
 pub use error::ToolError;
 pub use guard::admit;
-pub use output::strip_terminal_control;
 pub use policy::{Access, POLICY_META_KEY, ToolPolicy};

@@ -27,8 +27,10 @@ mod error;
 pub(crate) mod path;
 pub mod rules;
 
+/// `cap-std`'s directory handle and open options, as [`SafePath`] hands them out.
+pub use cap_std::fs::{Dir, OpenOptions};
 pub use error::{FieldPath, ValidationErrors, Violation};
-pub use path::{PATH_MAX_LENGTH, SafePath};
+pub use path::{PATH_MAX_LENGTH, PathError, PathErrorKind, PathRoot, SafePath};
 
 use serde::de::DeserializeOwned;
 

@@ -1,9 +1,12 @@
+//! [`SafePath`]: a caller's path, opened beneath its root by the kernel.
+
 use std::{
-    fmt,
-    path::{Component, Path, PathBuf},
-    sync::OnceLock,
+    fmt, io,
+    path::Path,
+    sync::{Arc, OnceLock},
 };
 
+use cap_std::fs::{Dir, Metadata, OpenOptions};
 use serde::{Deserialize, Deserializer};
 
 use super::{FieldPath, ValidationErrors};
@@ -12,19 +15,171 @@ use crate::{security::Security, tool::ToolError};
 /// Longest path, in characters, a [`SafePath`] accepts.
 pub const PATH_MAX_LENGTH: usize = 1024;
 
+/// A directory that [`SafePath`] fields are confined to, held open for the life of the server.
+///
+/// Every path is opened relative to this handle and never leaves it: on Linux by one
+/// `openat2` call with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`, elsewhere by a walk one
+/// component at a time that refuses to leave it (both through `cap-std`). A link inside the
+/// root that points inside it is followed; one that leads out, absolute or relative, at the
+/// end of the path or in the middle, is refused by the open itself.
+#[derive(Clone)]
+pub struct PathRoot {
+    dir: Arc<Dir>,
+}
+
+impl PathRoot {
+    /// Opens `dir` as a root.
+    pub fn open(dir: impl AsRef<Path>) -> io::Result<Self> {
+        let dir = Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
+        Ok(Self { dir: Arc::new(dir) })
+    }
+}
+
+impl fmt::Debug for PathRoot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PathRoot(..)")
+    }
+}
+
 /// A file path from a caller, confined to a root the server names at start-up.
 ///
 /// Declare it with a root name, `#[mcp(path(within = "files"))] path: SafePath`, and register
 /// the directory for that name with [`crate::SecurityBuilder::path_root`]. Validation refuses
-/// empty, absolute (`/x`, `C:\x`, `C:/x`), backslash, NUL and `..` paths, then resolves the path
-/// against the root, following symlinks, and refuses it if it ends up outside. The tool reads
-/// the checked location with [`resolved`](Self::resolved).
+/// empty, absolute (`/x`, `C:\x`, `C:/x`), backslash, NUL and `..` paths, then looks the path up
+/// beneath the root and refuses it if it leads outside (through a link, with or without a
+/// trailing `/`), or names something other than a regular file or a directory (a FIFO, a
+/// socket, a device).
 ///
-/// A symlink changed between the check and the tool's `open` is not caught; keep the root out
-/// of reach of untrusted writers.
+/// The tool never gets a path string to open again: it opens through the checked value
+/// ([`open`](Self::open), [`create`](Self::create), [`open_dir`](Self::open_dir),
+/// [`open_with`](Self::open_with)), and each of those is again one lookup beneath the root, so
+/// a link swapped in after validation cannot lead out either.
+///
+/// ```
+/// use std::io::Read;
+/// use mcp_secure::validate::{PathRoot, SafePath};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("a.txt"), "hello").unwrap();
+/// let root = PathRoot::open(dir.path()).unwrap();
+///
+/// let path: SafePath = serde_json::from_value("a.txt".into()).unwrap();
+/// path.check_within(&root).unwrap();
+/// let mut text = String::new();
+/// path.open().unwrap().read_to_string(&mut text).unwrap();
+/// assert_eq!(text, "hello");
+///
+/// let escape: SafePath = serde_json::from_value("../a.txt".into()).unwrap();
+/// assert!(escape.check_within(&root).is_err());
+/// ```
 pub struct SafePath {
     raw: String,
-    resolved: OnceLock<PathBuf>,
+    root: OnceLock<PathRoot>,
+}
+
+/// Why a [`SafePath`] could not be opened. Converts to the [`ToolError`] a caller gets, which
+/// names the caller's own path and nothing of the server's.
+#[derive(Debug)]
+pub struct PathError {
+    path: String,
+    kind: PathErrorKind,
+}
+
+/// The kind of a [`PathError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PathErrorKind {
+    /// Nothing exists at the path.
+    NotFound,
+    /// A file was asked for and the path names a directory.
+    IsDirectory,
+    /// A directory was asked for, or a file name is followed by `/`.
+    NotADirectory,
+    /// The path names a FIFO, a socket or a device, which are never served.
+    NotRegular,
+    /// The path leads outside the root (through a link), or the server may not open it.
+    Outside,
+    /// Something already exists where the file was to be created.
+    AlreadyExists,
+    /// The value did not come through validation, so it has no root.
+    Unchecked,
+    /// Another I/O failure (logged with an incident id when turned into a [`ToolError`]).
+    Io(io::ErrorKind),
+}
+
+impl PathError {
+    /// What went wrong.
+    pub fn kind(&self) -> PathErrorKind {
+        self.kind
+    }
+
+    fn new(path: &str, kind: PathErrorKind) -> Self {
+        Self {
+            path: path.to_owned(),
+            kind,
+        }
+    }
+
+    fn from_io(path: &str, e: &io::Error) -> Self {
+        Self::new(path, kind_of(e))
+    }
+}
+
+fn kind_of(e: &io::Error) -> PathErrorKind {
+    // ELOOP: a chain of links too long, or a link where none may be followed.
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        return PathErrorKind::Outside;
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => PathErrorKind::NotFound,
+        io::ErrorKind::IsADirectory => PathErrorKind::IsDirectory,
+        io::ErrorKind::NotADirectory => PathErrorKind::NotADirectory,
+        // `cap-std` reports an escape (openat2's EXDEV) as PermissionDenied, as is a file the
+        // server may not read; a caller is told the same for both.
+        io::ErrorKind::PermissionDenied => PathErrorKind::Outside,
+        io::ErrorKind::AlreadyExists => PathErrorKind::AlreadyExists,
+        other => PathErrorKind::Io(other),
+    }
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = &self.path;
+        match self.kind {
+            PathErrorKind::NotFound => write!(f, "`{path}` was not found"),
+            PathErrorKind::IsDirectory => write!(f, "`{path}` is a directory, not a file"),
+            PathErrorKind::NotADirectory => write!(f, "`{path}` is not a directory"),
+            PathErrorKind::NotRegular => write!(
+                f,
+                "`{path}` is not a regular file or a directory (FIFOs, sockets and devices are not served)"
+            ),
+            PathErrorKind::Outside => write!(
+                f,
+                "`{path}` leads outside the served directory, or may not be opened"
+            ),
+            PathErrorKind::AlreadyExists => write!(f, "`{path}` already exists"),
+            PathErrorKind::Unchecked => write!(f, "`{path}` was not validated"),
+            PathErrorKind::Io(kind) => write!(f, "`{path}` could not be opened ({kind})"),
+        }
+    }
+}
+
+impl std::error::Error for PathError {}
+
+impl From<PathError> for ToolError {
+    fn from(e: PathError) -> Self {
+        let code = match e.kind {
+            PathErrorKind::NotFound => "not_found",
+            PathErrorKind::IsDirectory | PathErrorKind::NotRegular => "not_a_file",
+            PathErrorKind::NotADirectory => "not_a_directory",
+            PathErrorKind::Outside => "forbidden",
+            PathErrorKind::AlreadyExists => "conflict",
+            PathErrorKind::Unchecked | PathErrorKind::Io(_) => {
+                return ToolError::internal(&e);
+            }
+        };
+        ToolError::new(code, e.to_string())
+    }
 }
 
 impl SafePath {
@@ -33,21 +188,102 @@ impl SafePath {
         &self.raw
     }
 
-    /// The checked absolute location inside the root. Errors only if this value did not come
-    /// through validation (a tool's validated input always has it).
-    pub fn resolved(&self) -> Result<&Path, ToolError> {
-        self.resolved
-            .get()
-            .map(PathBuf::as_path)
-            .ok_or_else(|| ToolError::internal("SafePath used without validation"))
+    /// Checks the path's form, then looks it up beneath `root`: it must stay inside, and name a
+    /// regular file, a directory or nothing yet. Remembers `root` for the opens that follow.
+    pub fn check_within(&self, root: &PathRoot) -> Result<(), &'static str> {
+        check_syntax(&self.raw)?;
+        match root.dir.metadata(&self.raw) {
+            Ok(meta) if meta.is_file() || meta.is_dir() => {}
+            Ok(_) => {
+                return Err(
+                    "must name a regular file or a directory, not a FIFO, socket or device",
+                );
+            }
+            // Missing: it may be created; the create is confined the same way.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(match kind_of(&e) {
+                    PathErrorKind::NotADirectory => {
+                        "must not continue past a file name (a `/` after a file, or a file used as a directory)"
+                    }
+                    PathErrorKind::Outside => {
+                        "must stay inside the root directory (it leads outside through a link, or may not be opened)"
+                    }
+                    _ => "cannot be looked up inside the root directory",
+                });
+            }
+        }
+        let _ = self.root.set(root.clone());
+        Ok(())
     }
 
-    /// Checks the path's form and resolves it inside `root` (an absolute, canonical directory).
-    pub fn check_within(&self, root: &Path) -> Result<&Path, &'static str> {
-        check_syntax(&self.raw)?;
-        let resolved = resolve_within(root, Path::new(&self.raw))?;
-        Ok(self.resolved.get_or_init(|| resolved))
+    fn root(&self) -> Result<&Dir, PathError> {
+        self.root
+            .get()
+            .map(|r| &*r.dir)
+            .ok_or_else(|| PathError::new(&self.raw, PathErrorKind::Unchecked))
     }
+
+    /// Opens the regular file at this path for reading. A directory, a FIFO, a socket or a
+    /// device is refused without blocking.
+    pub fn open(&self) -> Result<std::fs::File, PathError> {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        non_blocking(&mut options);
+        let file = self.open_with(&options)?;
+        let meta = file
+            .metadata()
+            .map_err(|e| PathError::from_io(&self.raw, &e))?;
+        if meta.is_dir() {
+            return Err(PathError::new(&self.raw, PathErrorKind::IsDirectory));
+        }
+        if !meta.is_file() {
+            return Err(PathError::new(&self.raw, PathErrorKind::NotRegular));
+        }
+        Ok(file)
+    }
+
+    /// Creates a new file at this path for writing; refuses if anything exists there.
+    pub fn create(&self) -> Result<std::fs::File, PathError> {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        self.open_with(&options)
+    }
+
+    /// Opens the file at this path with `options`, beneath the root. The opened file may be a
+    /// FIFO or a device unless `options` rule them out: prefer [`open`](Self::open).
+    pub fn open_with(&self, options: &OpenOptions) -> Result<std::fs::File, PathError> {
+        self.root()?
+            .open_with(&self.raw, options)
+            .map(cap_std::fs::File::into_std)
+            .map_err(|e| PathError::from_io(&self.raw, &e))
+    }
+
+    /// Opens the directory at this path. What is opened through the returned [`Dir`] stays
+    /// beneath it in the same way.
+    pub fn open_dir(&self) -> Result<Dir, PathError> {
+        self.root()?
+            .open_dir(&self.raw)
+            .map_err(|e| PathError::from_io(&self.raw, &e))
+    }
+
+    /// The metadata of what is at this path (following links beneath the root).
+    pub fn metadata(&self) -> Result<Metadata, PathError> {
+        self.root()?
+            .metadata(&self.raw)
+            .map_err(|e| PathError::from_io(&self.raw, &e))
+    }
+}
+
+/// `O_NONBLOCK`, so that opening a FIFO does not wait for a writer (regular files ignore it).
+fn non_blocking(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use cap_std::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    #[cfg(not(unix))]
+    let _ = options;
 }
 
 fn check_syntax(raw: &str) -> Result<(), &'static str> {
@@ -73,43 +309,11 @@ fn check_syntax(raw: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn resolve_within(root: &Path, relative: &Path) -> Result<PathBuf, &'static str> {
-    let escaped = "must stay inside the root directory (it leads outside through a link)";
-    let joined = root.join(relative);
-    // The deepest existing ancestor is canonicalized (following every link); what does not exist
-    // yet cannot be a link, and has no `..` (checked above).
-    let mut existing = joined.as_path();
-    let mut missing = Vec::new();
-    let canonical = loop {
-        match existing.canonicalize() {
-            Ok(c) => break c,
-            Err(_) => {
-                let Some(parent) = existing.parent() else {
-                    return Err(escaped);
-                };
-                if let Some(name) = existing.file_name() {
-                    missing.push(name.to_owned());
-                }
-                existing = parent;
-            }
-        }
-    };
-    if !canonical.starts_with(root) {
-        return Err(escaped);
-    }
-    let mut out = canonical;
-    for name in missing.into_iter().rev() {
-        out.push(name);
-    }
-    debug_assert!(out.components().all(|c| !matches!(c, Component::ParentDir)));
-    Ok(out)
-}
-
 impl<'de> Deserialize<'de> for SafePath {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(SafePath {
             raw: String::deserialize(deserializer)?,
-            resolved: OnceLock::new(),
+            root: OnceLock::new(),
         })
     }
 }
@@ -135,7 +339,7 @@ impl schemars::JsonSchema for SafePath {
 }
 
 /// The schema `pattern` of a [`SafePath`]: not absolute (`/`, `C:`), no `..` segment, no NUL or
-/// backslash. Resolution through links is checked by the server only.
+/// backslash. Where links lead is checked by the server only.
 pub(crate) const PATH_PATTERN: &str = "^(?!/)(?![A-Za-z]:)(?!([^/]*/)*\\.\\.(/|$))[^\\u0000\\\\]*$";
 
 impl fmt::Debug for SafePath {
@@ -167,12 +371,14 @@ pub fn check_path(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
 
     fn sp(raw: &str) -> SafePath {
         SafePath {
             raw: raw.into(),
-            resolved: OnceLock::new(),
+            root: OnceLock::new(),
         }
     }
 
@@ -206,32 +412,135 @@ mod tests {
         }
     }
 
+    fn read(path: &SafePath) -> Result<String, PathErrorKind> {
+        let mut text = String::new();
+        path.open()
+            .map_err(|e| e.kind())?
+            .read_to_string(&mut text)
+            .unwrap();
+        Ok(text)
+    }
+
     #[test]
-    fn resolution_follows_links_and_stays_inside() {
+    fn links_inside_are_followed_and_links_out_refused_in_every_spelling() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        std::fs::write(root.join("a.txt"), "a").unwrap();
+        let root = PathRoot::open(dir.path()).unwrap();
+        let r = dir.path();
+        std::fs::write(r.join("a.txt"), "a").unwrap();
+        std::fs::create_dir(r.join("sub")).unwrap();
         std::fs::write(outside.path().join("secret"), "s").unwrap();
+        assert_eq!(read(&checked("a.txt", &root)), Ok("a".into()));
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
-            std::os::unix::fs::symlink(root.join("a.txt"), root.join("inner-link")).unwrap();
-            assert!(sp("link/secret").check_within(&root).is_err());
-            assert!(sp("link/not-yet").check_within(&root).is_err());
-            assert_eq!(
-                sp("inner-link").check_within(&root).unwrap(),
-                root.join("a.txt")
-            );
+            use std::os::unix::fs::symlink;
+            let secret = outside.path().join("secret");
+            symlink(outside.path(), r.join("out-dir")).unwrap();
+            symlink(&secret, r.join("out-file")).unwrap();
+            symlink("/proc/self/environ", r.join("environ")).unwrap();
+            // Relative, and in chains: sub/chain -> ../out-file -> outside.
+            let up = "../".repeat(r.components().count());
+            symlink(format!("{up}{}", secret.display()), r.join("rel-out")).unwrap();
+            symlink("../out-file", r.join("sub/chain")).unwrap();
+            symlink(outside.path().join("not-yet"), r.join("dangling")).unwrap();
+            symlink("a.txt", r.join("inner")).unwrap();
+            symlink("../a.txt", r.join("sub/inner-up")).unwrap();
+            for link in [
+                "out-dir/secret",
+                "out-dir/not-yet",
+                "out-dir",
+                "out-dir/",
+                "out-file",
+                "environ",
+                "rel-out",
+                "sub/chain",
+                "dangling",
+            ] {
+                for spelling in [
+                    link.to_owned(),
+                    format!("{link}/"),
+                    format!("{link}/."),
+                    format!("{link}//"),
+                    format!("./{link}"),
+                ] {
+                    let path = sp(&spelling);
+                    assert!(path.check_within(&root).is_err(), "{spelling:?} validated");
+                    // The open itself refuses too, even when validation was skipped or raced.
+                    let _ = path.root.set(root.clone());
+                    assert!(read(&path).is_err(), "{spelling:?} opened");
+                }
+            }
+            assert_eq!(read(&checked("inner", &root)), Ok("a".into()));
+            assert_eq!(read(&checked("sub/inner-up", &root)), Ok("a".into()));
+            // A link swapped in after validation is refused by the open.
+            let raced = checked("later", &root);
+            symlink(&secret, r.join("later")).unwrap();
+            assert_eq!(read(&raced), Err(PathErrorKind::Outside));
         }
-        assert_eq!(sp("a.txt").check_within(&root).unwrap(), root.join("a.txt"));
+    }
+
+    fn checked(raw: &str, root: &PathRoot) -> SafePath {
+        let path = sp(raw);
+        path.check_within(root)
+            .unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+        path
+    }
+
+    #[test]
+    fn only_regular_files_and_directories_are_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = PathRoot::open(dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        assert_eq!(read(&checked("d", &root)), Err(PathErrorKind::IsDirectory));
+        assert!(checked("d", &root).open_dir().is_ok());
         assert_eq!(
-            sp("new/file.txt").check_within(&root).unwrap(),
-            root.join("new/file.txt")
+            checked("f", &root).open_dir().unwrap_err().kind(),
+            PathErrorKind::NotADirectory
         );
-        let checked = sp("a.txt");
-        assert!(checked.resolved().is_err());
-        checked.check_within(&root).unwrap();
-        assert_eq!(checked.resolved().unwrap(), root.join("a.txt"));
+        assert!(sp("f/").check_within(&root).is_err());
+        assert_eq!(read(&checked("nope", &root)), Err(PathErrorKind::NotFound));
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo");
+            assert!(
+                std::process::Command::new("mkfifo")
+                    .arg(&fifo)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            assert!(sp("fifo").check_within(&root).is_err());
+            // Were it swapped in after validation, the open neither blocks nor serves it.
+            let raced = sp("fifo");
+            let _ = raced.root.set(root.clone());
+            assert_eq!(read(&raced), Err(PathErrorKind::NotRegular));
+        }
+    }
+
+    #[test]
+    fn create_is_confined_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = PathRoot::open(dir.path()).unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        use std::io::Write;
+        checked("new.txt", &root)
+            .create()
+            .unwrap()
+            .write_all(b"n")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("new.txt")).unwrap(),
+            "n"
+        );
+        assert_eq!(
+            checked("f", &root).create().unwrap_err().kind(),
+            PathErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            sp("x").open().unwrap_err().kind(),
+            PathErrorKind::Unchecked,
+            "an unvalidated value has no root"
+        );
     }
 }

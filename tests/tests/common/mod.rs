@@ -98,8 +98,8 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_e2e-notes-server")
 }
 
-/// A files directory with a text file, a binary file, a large file and (on Unix) a link
-/// pointing outside.
+/// A files directory with a text file, a binary file, a large file and (on Unix) links out of
+/// it in every form, a link inside it and a FIFO; and the directory outside, with `secret.txt`.
 pub fn files_dir() -> (tempfile::TempDir, tempfile::TempDir) {
     let root = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
@@ -110,7 +110,27 @@ pub fn files_dir() -> (tempfile::TempDir, tempfile::TempDir) {
     std::fs::write(root.path().join("sub/inner.txt"), "inner").unwrap();
     std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
     #[cfg(unix)]
-    std::os::unix::fs::symlink(outside.path(), root.path().join("escape")).unwrap();
+    {
+        use std::os::unix::fs::symlink;
+        let r = root.path();
+        let secret = outside.path().join("secret.txt");
+        // Links out of the root in every form: to a directory, to a file, to the process's
+        // environment (which holds the JWT secret), relative, chained, dangling.
+        symlink(outside.path(), r.join("escape")).unwrap();
+        symlink(&secret, r.join("out-file")).unwrap();
+        symlink("/proc/self/environ", r.join("environ")).unwrap();
+        let up = "../".repeat(r.components().count());
+        symlink(format!("{up}{}", secret.display()), r.join("rel-out")).unwrap();
+        symlink("../out-file", r.join("sub/chain")).unwrap();
+        symlink(outside.path().join("later.txt"), r.join("dangling")).unwrap();
+        // A link that stays inside, and a FIFO (which must never hold a call).
+        symlink("hello.txt", r.join("inner")).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(r.join("fifo"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
     (root, outside)
 }
 
