@@ -269,6 +269,12 @@ fn is_dns_name(bytes: &[u8], min_labels: usize) -> bool {
 ///
 /// Host names are not resolved here: a name that resolves to a private address has to be
 /// refused again when connecting.
+///
+/// `#[mcp(url(...))]` refuses at compile time a list naming `javascript`, `vbscript`, `data`,
+/// `file` or `blob`, which run code or read local data where the URL is followed or rendered,
+/// unless the rule also says `allow_dangerous_schemes`; the field's schema then carries
+/// `x-mcp-secure-dangerous-schemes`, so the listing and the manifest show it. Only URLs with a
+/// host pass this check, so of those schemes only `file://host/...` can.
 pub fn url(
     errors: &mut ValidationErrors,
     path: &FieldPath<'_>,
