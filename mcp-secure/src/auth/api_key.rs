@@ -5,7 +5,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::{IssuerError, Principal, check_issuer, check_scope};
+use crate::auth::{IssuerError, Principal, check_scope, check_verifier_issuer};
 
 /// A set of API keys, each mapped to the principal it authenticates.
 ///
@@ -72,7 +72,7 @@ impl ApiKeys {
     /// Names who vouches for these keys' principals (default [`API_KEY_ISSUER`]): give each
     /// set of keys served side by side a name of its own, so that their subjects stay apart.
     pub fn with_issuer(mut self, issuer: &str) -> Result<Self, IssuerError> {
-        check_issuer(issuer)?;
+        check_verifier_issuer(issuer)?;
         self.issuer = issuer.to_owned();
         for entry in &mut self.entries {
             entry.principal = entry.principal.clone().issued_by(issuer);

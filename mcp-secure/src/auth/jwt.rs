@@ -145,7 +145,7 @@ impl JwtVerifier {
         issuer: &str,
         audience: &str,
     ) -> Result<Self, JwtConfigError> {
-        super::check_issuer(issuer).map_err(|e| JwtConfigError(format!("issuer: {e}")))?;
+        super::check_verifier_issuer(issuer).map_err(|e| JwtConfigError(format!("issuer: {e}")))?;
         Ok(Self {
             keys,
             validation: validation(algorithms, issuer, audience),

@@ -11,6 +11,7 @@ mod verifier;
 pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeys};
 pub use jwt::{JwtConfigError, JwtVerifier};
 pub use owned::Owned;
-pub use principal::{IssuerError, LOCAL_ISSUER, Principal, check_issuer};
+pub(crate) use principal::check_verifier_issuer;
+pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, check_issuer};
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
 pub use verifier::{TokenVerifier, VerifyError, VerifyFuture};

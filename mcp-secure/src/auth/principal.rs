@@ -54,6 +54,9 @@ struct Inner {
 /// (a stdio server's start-up principal, tests).
 pub const LOCAL_ISSUER: &str = "local";
 
+/// The issuer of [`Principal::anonymous`].
+pub const ANONYMOUS_ISSUER: &str = "anonymous";
+
 /// Why an issuer name was refused by [`check_issuer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerError {
@@ -91,6 +94,18 @@ pub fn check_issuer(issuer: &str) -> Result<(), IssuerError> {
         .any(|c| c.is_whitespace() || c.is_control() || crate::sanitize::is_invisible(c))
     {
         return err("an issuer has no whitespace, control or invisible characters");
+    }
+    Ok(())
+}
+
+/// [`check_issuer`], and not one of the names of principals no verifier makes
+/// ([`LOCAL_ISSUER`], [`ANONYMOUS_ISSUER`]): what a verifier may vouch as.
+pub(crate) fn check_verifier_issuer(issuer: &str) -> Result<(), IssuerError> {
+    check_issuer(issuer)?;
+    if issuer == LOCAL_ISSUER || issuer == ANONYMOUS_ISSUER {
+        return Err(IssuerError {
+            message: "`local` and `anonymous` name principals no verifier made; a verifier vouches under another name",
+        });
     }
     Ok(())
 }
@@ -146,7 +161,7 @@ impl Principal {
 
     /// The principal of a caller nobody authenticated, which only `public` tools accept.
     pub fn anonymous() -> Self {
-        Self::issued("anonymous", "anonymous", std::iter::empty::<String>())
+        Self::issued(ANONYMOUS_ISSUER, "anonymous", std::iter::empty::<String>())
     }
 
     /// The same principal, issued to `client_id`.

@@ -62,7 +62,10 @@ impl std::fmt::Display for AuthLayerError {
 impl std::error::Error for AuthLayerError {}
 
 impl AuthLayerBuilder {
-    /// Accepts tokens this verifier accepts (verifiers are tried in the order added).
+    /// Accepts tokens this verifier accepts (verifiers are tried in the order added). Each
+    /// verifier vouches under its own [`TokenVerifier::issuer`], which the principals it
+    /// accepts carry; [`build`](Self::build) refuses two verifiers of one issuer, and the
+    /// reserved names `local` and `anonymous`.
     pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
         self.verifiers.push(Arc::new(verifier));
         self
@@ -156,7 +159,7 @@ impl AuthLayerBuilder {
         let mut issuers: Vec<&str> = Vec::new();
         for verifier in &self.verifiers {
             let issuer = verifier.issuer();
-            crate::auth::check_issuer(issuer)
+            crate::auth::check_verifier_issuer(issuer)
                 .map_err(|e| AuthLayerError(format!("verifier issuer `{issuer}`: {e}")))?;
             if issuers.contains(&issuer) {
                 return Err(AuthLayerError(format!(
@@ -1177,6 +1180,18 @@ mod tests {
         }
     }
 
+    /// Refuses every token, under the name it is given.
+    struct Named(&'static str);
+
+    impl TokenVerifier for Named {
+        fn issuer(&self) -> &str {
+            self.0
+        }
+        fn verify<'a>(&'a self, _: &'a str) -> crate::auth::VerifyFuture<'a> {
+            Box::pin(std::future::ready(Err(crate::auth::VerifyError::new("no"))))
+        }
+    }
+
     #[test]
     fn verifiers_must_vouch_under_names_of_their_own() {
         let build = |second: ApiKeys| {
@@ -1192,6 +1207,15 @@ mod tests {
             "{err}"
         );
         assert!(build(ApiKeys::new().with_issuer("other").unwrap()).is_ok());
+        for reserved in ["local", "anonymous"] {
+            assert!(ApiKeys::new().with_issuer(reserved).is_err(), "{reserved}");
+            let err = AuthLayer::builder("http://127.0.0.1/mcp")
+                .verifier(Named(reserved))
+                .build()
+                .map(|_| ())
+                .unwrap_err();
+            assert!(err.to_string().contains("no verifier made"), "{err}");
+        }
         assert!(ApiKeys::new().with_issuer("a#b").is_err());
         assert!(ApiKeys::new().with_issuer("a b").is_err());
     }
