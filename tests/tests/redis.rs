@@ -14,6 +14,10 @@ async fn admitted(limiter: &RedisLimiter, tool: &str, key: &str, spec: RateSpec)
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
 async fn two_limiters_sharing_redis_enforce_one_limit() {
     let Some(redis) = RedisServer::start() else {
         return;
@@ -46,6 +50,10 @@ async fn two_limiters_sharing_redis_enforce_one_limit() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
 async fn keys_expire_when_they_stop_mattering() {
     let Some(redis) = RedisServer::start() else {
         return;
@@ -84,6 +92,10 @@ async fn keys_expire_when_they_stop_mattering() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
 async fn an_outage_refuses_decisions_then_recovers() {
     let Some(mut redis) = RedisServer::start() else {
         return;
@@ -113,6 +125,10 @@ async fn an_outage_refuses_decisions_then_recovers() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
 async fn concurrent_decisions_on_one_key_admit_exactly_the_limit() {
     let Some(redis) = RedisServer::start() else {
         return;
@@ -138,6 +154,10 @@ async fn concurrent_decisions_on_one_key_admit_exactly_the_limit() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
 async fn two_server_processes_share_one_limit() {
     let Some(redis) = RedisServer::start() else {
         return;
@@ -170,6 +190,10 @@ async fn two_server_processes_share_one_limit() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
 async fn a_server_refuses_calls_while_its_limiter_is_down() {
     let Some(mut redis) = RedisServer::start() else {
         return;
@@ -224,6 +248,10 @@ async fn a_server_refuses_calls_while_its_limiter_is_down() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
 async fn fail_open_lets_calls_through_while_the_limiter_is_down() {
     let Some(mut redis) = RedisServer::start() else {
         return;

@@ -225,6 +225,10 @@ async fn sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "MCP_SECURE_PG_URL is not set: `export MCP_SECURE_PG_URL=$(.ci/postgres.sh)` runs it"
+)]
 async fn postgres() {
     let Some(url) = std::env::var_os("MCP_SECURE_PG_URL") else {
         assert!(
