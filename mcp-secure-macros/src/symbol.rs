@@ -17,8 +17,20 @@ pub const DESTRUCTIVE: &str = "destructive";
 pub const IDEMPOTENT: &str = "idempotent";
 pub const MAX_OUTPUT: &str = "max_output";
 pub const RAW_OUTPUT: &str = "raw_output";
-pub const TOOL_OPTIONS: &str =
-    "scope, public, rate, name, title, description, destructive, idempotent";
+/// Every `#[mcp_tool]` option, in the order the unknown-option error lists them.
+pub const TOOL_OPTIONS: &[&str] = &[
+    SCOPE,
+    PUBLIC,
+    RATE,
+    RATE_KEY,
+    NAME,
+    TITLE,
+    DESCRIPTION,
+    DESTRUCTIVE,
+    IDEMPOTENT,
+    MAX_OUTPUT,
+    RAW_OUTPUT,
+];
 
 pub const IMPLIES: &str = "implies";
 /// The module `scopes!` generates at the crate root; its name is the hint rustc shows when it

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use quote::format_ident;
-use syn::{FnArg, ItemImpl, Pat, ReturnType, Type, spanned::Spanned};
+use syn::{FnArg, Ident, ItemImpl, Pat, ReturnType, Type, spanned::Spanned};
 
 use super::{
     model::{Arg, InlineField, Input, Model, Tool},
@@ -53,14 +53,7 @@ pub fn check(item: &ItemImpl, parsed: Parsed) -> syn::Result<Model> {
         }
     }
     errors.into_result()?;
-    let router = parsed
-        .router
-        .unwrap_or_else(|| format_ident!("tool_router"));
-    let policies = if router == "tool_router" {
-        format_ident!("tool_policies")
-    } else {
-        format_ident!("{}_policies", router)
-    };
+    let (router, policies) = names(parsed.router);
     Ok(Model {
         router,
         policies,
@@ -293,4 +286,16 @@ fn camel_case(name: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+/// The names of the generated router and policies functions: `tool_router` and
+/// `tool_policies`, or `<router>` and `<router>_policies` for `router = <router>`.
+pub fn names(router: Option<Ident>) -> (Ident, Ident) {
+    let router = router.unwrap_or_else(|| format_ident!("tool_router"));
+    let policies = if router == "tool_router" {
+        format_ident!("tool_policies")
+    } else {
+        format_ident!("{}_policies", router)
+    };
+    (router, policies)
 }

@@ -188,3 +188,24 @@ fn opt_str(s: Option<&str>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     }
 }
+
+/// What stands in for the generated functions when the impl block has errors: an empty router
+/// and no policies, so that the code using them compiles and only the real errors show.
+pub fn fallback(item: &ItemImpl, router: &syn::Ident, policies: &syn::Ident) -> TokenStream {
+    let self_ty = &item.self_ty;
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    let p = quote!(::mcp_secure::__private);
+    quote! {
+        impl #impl_generics #self_ty #where_clause {
+            #[doc(hidden)]
+            pub fn #router() -> #p::rmcp::handler::server::router::tool::ToolRouter<Self> {
+                #p::rmcp::handler::server::router::tool::ToolRouter::new()
+            }
+
+            #[doc(hidden)]
+            pub fn #policies() -> &'static [::mcp_secure::tool::ToolPolicy] {
+                &[]
+            }
+        }
+    }
+}

@@ -21,13 +21,17 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             return out;
         }
     };
+    let router = syntax::router_name(args.clone());
     let parsed = syntax::parse(args, &mut item);
     match parsed.and_then(|parsed| check::check(&item, parsed)) {
         Ok(model) => emit::emit(&item, &model),
         Err(e) => {
-            // Keep the impl (with our attributes removed) so that other errors stay accurate.
+            // Keep the impl (with our attributes removed) and stand-ins for the generated
+            // functions, so that the errors shown are the real ones and no follow-on.
+            let (router, policies) = check::names(router);
             let mut out = e.into_compile_error();
             out.extend(quote!(#item));
+            out.extend(emit::fallback(&item, &router, &policies));
             out
         }
     }

@@ -38,6 +38,22 @@ pub struct ParamSyntax {
     pub mcp_attrs: Vec<Attribute>,
 }
 
+/// The `router = name` of the arguments, if it can be read: what the fallback names its
+/// functions after when the arguments or the tools have errors.
+pub fn router_name(args: TokenStream) -> Option<Ident> {
+    let mut router = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident(ROUTER) {
+            router = Some(meta.value()?.parse::<Ident>()?);
+        } else if meta.input.peek(syn::Token![=]) {
+            meta.value()?.parse::<syn::Expr>()?;
+        }
+        Ok(())
+    });
+    let _ = parser.parse2(args);
+    router
+}
+
 /// Parses the arguments and every `#[mcp_tool]` method, removing our attributes from `item`
 /// (the attribute itself and `#[mcp(...)]` on parameters) so it compiles as plain Rust.
 pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
@@ -197,7 +213,10 @@ fn tool_option(
         _ => {
             errors.at(
                 span,
-                format!("unknown `mcp_tool` option `{key}`; the options are: {TOOL_OPTIONS}"),
+                format!(
+                    "unknown `mcp_tool` option `{key}`; the options are: {}",
+                    TOOL_OPTIONS.join(", ")
+                ),
             );
             if meta.input.peek(syn::Token![=]) {
                 meta.value()?.parse::<syn::Expr>()?;

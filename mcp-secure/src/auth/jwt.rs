@@ -167,6 +167,25 @@ fn validation(algorithms: Vec<Algorithm>, issuer: &str, audience: &str) -> Valid
 }
 
 impl JwtVerifier {
+    /// HS256 with a shared secret of at least 32 bytes: [`hmac`](Self::hmac) without naming
+    /// the algorithm (and without depending on `jsonwebtoken` for its name).
+    ///
+    /// ```
+    /// use mcp_secure::{auth::JwtVerifier, secret::SecretString};
+    /// let secret = SecretString::new("a-secret-of-at-least-32-bytes-long!".into());
+    /// let verifier = JwtVerifier::hs256(secret, "https://auth.example.com", "https://mcp.example.com/mcp");
+    /// assert!(verifier.is_ok());
+    /// let short = JwtVerifier::hs256(SecretString::new("short".into()), "https://a.example", "https://m.example/mcp");
+    /// assert!(short.unwrap_err().to_string().contains("at least 32 bytes"));
+    /// ```
+    pub fn hs256(
+        secret: SecretString,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, JwtConfigError> {
+        Self::hmac(Algorithm::HS256, secret, issuer, audience)
+    }
+
     /// HS256/384/512 with a shared secret of at least 32 bytes.
     pub fn hmac(
         alg: Algorithm,

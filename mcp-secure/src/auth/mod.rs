@@ -9,6 +9,8 @@ mod scope;
 mod verifier;
 
 pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeys};
+/// The JWT signing algorithms [`JwtVerifier::hmac`] and [`JwtVerifier::public_key_pem`] take.
+pub use jsonwebtoken::Algorithm as JwtAlgorithm;
 pub use jwt::{JwtConfigError, JwtVerifier};
 pub use owned::Owned;
 pub(crate) use principal::check_verifier_issuer;
