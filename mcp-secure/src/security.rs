@@ -195,7 +195,9 @@ impl SecurityBuilder {
         }
     }
 
-    /// Checks the configuration and installs it for the process.
+    /// Checks the configuration and installs it for the process. Warns on standard error when
+    /// neither an audit sink nor a `tracing` subscriber (installed before this call) would
+    /// record security events.
     pub fn install(mut self) -> Result<&'static Security, SecurityError> {
         let mut roots = Vec::with_capacity(self.path_roots.len());
         for (name, dir) in std::mem::take(&mut self.path_roots) {
@@ -214,6 +216,14 @@ impl SecurityBuilder {
                     });
                 }
             }
+        }
+        if self.audit_sinks.is_empty()
+            && !tracing::enabled!(target: "mcp_secure", tracing::Level::ERROR)
+        {
+            // Nothing else would say it: without a sink or a subscriber the events are lost.
+            eprintln!(
+                "mcp-secure: no audit sink is installed and no tracing subscriber takes the `mcp_secure` targets, so security events and the causes behind incident ids will be lost; add `Security::builder().audit_sink(..)`, or install a subscriber before `install()`"
+            );
         }
         let mut security = Some(self.build_unchecked(roots));
         let installed = GLOBAL.get_or_init(|| security.take().expect("taken once"));

@@ -212,6 +212,12 @@ async fn outputs_are_shaped_and_secrets_never_leave() {
             .unwrap_or_else(|| panic!("the panic of {tool} is audited: {audit}"));
         assert!(event.contains(incident.as_str()), "{event}");
     }
+    // The cause behind the incident id reaches the sinks, under the same id.
+    let cause = audit
+        .lines()
+        .find(|l| l.contains("\"event\":\"incident\"") && l.contains(panic_incident.as_str()))
+        .unwrap_or_else(|| panic!("the incident's cause is audited: {audit}"));
+    assert!(cause.contains("something broke inside"), "{cause}");
     for canary in CANARIES {
         assert!(
             !seen.contains(canary),

@@ -9,10 +9,12 @@
 //! secrets; validation failures list fields and rules, not values. Strings a client controls
 //! are escaped ([`escape`]) so that a newline or an ANSI escape cannot forge a log line.
 //!
-//! Operational errors that are not security events (the cause behind an `internal` or
-//! `unavailable` incident id, a limiter or JWK Set failure, a sink that cannot write) are
-//! `tracing` errors with target `mcp_secure`, so that silencing the duplicated audit target
-//! does not hide them.
+//! The cause behind an `internal` or `unavailable` incident id is an [`SecurityEvent::Incident`]:
+//! handed to the sinks, and traced with target `mcp_secure` (not the audit target), so that
+//! silencing the duplicated audit target does not hide it. Other operational errors (a limiter
+//! or JWK Set failure, a sink that cannot write) are `tracing` errors with target `mcp_secure`.
+//! [`crate::SecurityBuilder::install`] warns on standard error when neither a sink nor a
+//! subscriber would record any of it.
 //!
 //! ```
 //! use mcp_secure::audit::{AuditSink, SecurityEvent};
@@ -34,8 +36,9 @@ use serde_json::{Value, json};
 
 use crate::validate::Violation;
 
-/// One security decision or call.
+/// One security decision or call. More kinds may be added: match with a `_` arm.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum SecurityEvent<'a> {
     /// A request's credentials were missing or refused (HTTP layer).
     AuthenticationFailed {
@@ -118,6 +121,17 @@ pub enum SecurityEvent<'a> {
         /// The refused host.
         host: &'a str,
     },
+    /// An `internal` or `unavailable` error was given to a client under an incident id: the
+    /// cause, for the operator (the client sees only the id). Traced with target `mcp_secure`,
+    /// so that silencing the audit target does not hide it.
+    Incident {
+        /// The error code the client got (`internal`, `unavailable`).
+        code: &'a str,
+        /// The incident id the client was given.
+        incident: &'a str,
+        /// What happened, in the server's words.
+        cause: &'a str,
+    },
     /// A security backend (rate limiter, database) could not decide.
     BackendUnavailable {
         /// Which backend.
@@ -143,6 +157,7 @@ impl SecurityEvent<'_> {
             SecurityEvent::OriginRefused { .. } => "origin_refused",
             SecurityEvent::HostRefused { .. } => "host_refused",
             SecurityEvent::BackendUnavailable { .. } => "backend_unavailable",
+            SecurityEvent::Incident { .. } => "incident",
         }
     }
 
@@ -200,6 +215,11 @@ impl SecurityEvent<'_> {
             SecurityEvent::ToolFailed { tool, incident } => {
                 json!({ "tool": tool, "incident": incident })
             }
+            SecurityEvent::Incident {
+                code,
+                incident,
+                cause,
+            } => json!({ "code": code, "incident": incident, "cause": cause }),
             SecurityEvent::OriginRefused { origin } => json!({ "origin": origin }),
             SecurityEvent::HostRefused { host } => json!({ "host": host }),
             SecurityEvent::BackendUnavailable {
@@ -411,6 +431,13 @@ fn trace(event: &SecurityEvent<'_>) {
         }
         SecurityEvent::ToolFailed { tool, incident } => {
             tracing::error!(target: "mcp_secure::audit", event = name, tool, incident)
+        }
+        SecurityEvent::Incident {
+            code,
+            incident,
+            cause,
+        } => {
+            tracing::error!(target: "mcp_secure", incident, code, cause = %Escaped(cause), "tool failed");
         }
         SecurityEvent::OriginRefused { origin } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, origin = %Escaped(origin))

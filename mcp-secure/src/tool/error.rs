@@ -106,7 +106,11 @@ impl ToolError {
             Ok(()) => id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
             Err(_) => "unknown".to_owned(),
         };
-        tracing::error!(target: "mcp_secure", incident = %incident, code, cause = %cause, "tool failed");
+        crate::audit::emit(&crate::audit::SecurityEvent::Incident {
+            code,
+            incident: &incident,
+            cause: &cause.to_string(),
+        });
         Self::new(code, format!("{message} (incident {incident})"))
             .with_detail("incident", json!(incident))
     }
