@@ -12,9 +12,8 @@ use serde_json::Value;
 
 /// Why arguments did not fit: serde's message and where (`""` for the arguments object).
 /// Boxed, as serde_json's own error is: every value parsed returns a `Result` with this error
-/// in it, and one pointer keeps those results as small as serde_json's. With two `String`s
-/// inline the parse took ~6 % longer for the same instructions (`benches/guard.rs`,
-/// `parts::parse_and_validate`): the larger results are copied between the parse's frames.
+/// in it, and one pointer keeps those results as small as serde_json's, so they are cheap to
+/// move between the parse's frames (BENCHMARKS.md, "The guard alone").
 #[derive(Debug)]
 pub struct ParseError(Box<Fault>);
 
