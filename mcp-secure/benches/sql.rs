@@ -6,7 +6,8 @@
 
 mod common;
 
-use mcp_secure::sql::{like_contains, sql, sqlx};
+// The baseline is sqlx itself (a dependency of mcp-secure), not the narrow re-export.
+use mcp_secure::sql::{like_contains, sql};
 use sqlx::SqlitePool;
 use tokio::runtime::Runtime;
 

@@ -35,10 +35,55 @@ pub use mcp_secure_macros::{SqlIdent, sql};
 mod exec;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use exec::{DbError, Query, SqlDatabase, execute, fetch_all};
-/// The sqlx this crate runs queries with (features `sqlite` and `postgres`), for its pool and
-/// row types.
+/// What running a `sql!` query needs from the sqlx this crate runs queries with (features
+/// `sqlite` and `postgres`): pools and their options, rows, transactions, errors. sqlx's query
+/// builders, which take SQL as a string (`sqlx::query`, `raw_sql`, the `Executor` methods),
+/// are left out: a string is what `sql!` rules out. A crate that depends on sqlx itself can
+/// have clippy refuse them too, with `clippy-sqlx.toml` (README, "What does not compile").
+///
+/// ```compile_fail
+/// # async fn f(pool: &mcp_secure::sql::sqlx::SqlitePool, table: &str) {
+/// // error: `sqlx::query` takes SQL as a string; build the query with `sql!`
+/// mcp_secure::sql::sqlx::query(&format!("DELETE FROM {table}"));
+/// # }
+/// ```
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sqlx;
+pub mod sqlx {
+    pub use ::sqlx::{Database, Error, FromRow, Pool, Row, Transaction, pool::PoolOptions};
+    #[cfg(feature = "postgres")]
+    pub use ::sqlx::{
+        PgPool, Postgres,
+        postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    };
+    #[cfg(feature = "sqlite")]
+    pub use ::sqlx::{
+        Sqlite, SqlitePool,
+        sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteRow},
+    };
+
+    /// Nothing is this: what stands in the place of sqlx's string-taking query builders.
+    #[diagnostic::on_unimplemented(
+        message = "sqlx's query builders take SQL as a string; build the query with `sql!`",
+        label = "SQL as a string",
+        note = "`sql!(\"DELETE FROM notes WHERE id = {{id}}\")` binds every value; a table or column name from a caller is an `SqlIdent` (`{{name:ident}}`)"
+    )]
+    pub trait BuildWithSqlMacro {
+        /// Never called: nothing implements this trait.
+        fn never(self) -> std::convert::Infallible;
+    }
+
+    /// Not re-exported: sqlx's `query` takes SQL as a string. Build the query with `sql!`.
+    #[doc(hidden)]
+    pub fn query<S: BuildWithSqlMacro>(sql: S) -> std::convert::Infallible {
+        sql.never()
+    }
+
+    /// Not re-exported: sqlx's `raw_sql` takes SQL as a string. Build the query with `sql!`.
+    #[doc(hidden)]
+    pub fn raw_sql<S: BuildWithSqlMacro>(sql: S) -> std::convert::Infallible {
+        sql.never()
+    }
+}
 
 /// A value bound to a query.
 #[derive(Debug, Clone, PartialEq)]
