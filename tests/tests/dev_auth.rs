@@ -639,6 +639,15 @@ async fn registration_is_validated_and_rate_limited() {
             json!({"redirect_uris": [REDIRECT], "client_name": "bell\u{7}"}),
             "invalid_client_metadata",
         ),
+        // Names that would read otherwise on the consent page than they are.
+        (
+            json!({"redirect_uris": [REDIRECT], "client_name": "evil\u{202e}elgoog"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "client_name": "trusted\u{200b}\u{e0041}"}),
+            "invalid_client_metadata",
+        ),
     ] {
         let (status, answer) = dev.register(metadata.clone()).await;
         assert_eq!(

@@ -747,12 +747,18 @@ fn client_from(s: &Shared, metadata: &Map<String, Value>) -> Result<Client, Refu
     }
     let name = match metadata.get("client_name") {
         None | Some(Value::Null) => None,
-        Some(Value::String(n)) if n.chars().count() <= 100 && !n.chars().any(char::is_control) => {
+        // Shown on the consent page: nothing that hides or reorders what the user reads.
+        Some(Value::String(n))
+            if n.chars().count() <= 100
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || crate::sanitize::is_invisible(c)) =>
+        {
             Some(n.clone())
         }
         Some(_) => {
             return Err(bad(
-                "client_name has at most 100 characters and no control characters",
+                "client_name has at most 100 characters and no control, bidi, zero-width or tag characters",
             ));
         }
     };
