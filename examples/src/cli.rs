@@ -1,9 +1,12 @@
 //! The command line of `notes-server` (kept in the library so the end-to-end tests can build
 //! the same program under another name).
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use crate::notes::{ALL_SCOPES, NotesServer, NotesStore};
+use crate::{
+    MCP_SCOPES,
+    notes::{NotesServer, NotesStore},
+};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use jsonwebtoken::Algorithm;
@@ -12,15 +15,9 @@ use mcp_secure::{
     audit::JsonLinesSink,
     auth::{ApiKeys, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
-    http::{self, AuthLayer, ServeOptions, TlsListener},
+    http::{Endpoint, TlsListener},
     rate::{MemoryLimiter, RedisLimiter},
     secret::{SecretError, SecretString},
-};
-use rmcp::{
-    ServiceExt,
-    transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-    },
 };
 
 /// The mcp-secure demo: a notes service with scoped, rate-limited, validated tools.
@@ -147,6 +144,11 @@ struct HttpArgs {
     /// address.
     #[arg(long)]
     url: Option<String>,
+    /// Also answer requests whose Host is this (`name` or `name:port`), besides the public
+    /// URL's own, e.g. the replica's address for the load balancer's health checks; repeat
+    /// for more.
+    #[arg(long = "allow-host")]
+    allow_hosts: Vec<String>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -292,6 +294,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         addr,
         allow_origins,
         url: public_url,
+        allow_hosts,
         tls_cert,
         tls_key,
         request_timeout,
@@ -300,8 +303,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         dev_auth_scopes,
     } = http;
     let tls = tls_cert.zip(tls_key);
-    let request_timeout = Duration::from_secs(request_timeout);
-    security(&common).await?.install()?;
+    let security = security(&common).await?.build()?;
     let listener = match &tls {
         Some((cert, key)) => Listener::Tls(
             TlsListener::bind(addr, cert, key)
@@ -322,71 +324,39 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     let secret = jwt_secret(true)?;
     let keys = match load_keys(&common)? {
         Some(keys) => keys,
-        None => {
-            let key = ApiKeys::generate_key();
-            eprintln!(
-                "notes-server: no API keys configured; generated one for subject `demo` with every scope."
-            );
-            eprintln!("notes-server: it is shown once, now:\n\n    {key}\n");
-            eprintln!(
-                "Try it:\n    curl -s {url} -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\"
-            );
-            eprintln!("      -H 'Accept: application/json, text/event-stream' \\");
-            eprintln!(
-                "      -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{{}},\"clientInfo\":{{\"name\":\"curl\",\"version\":\"1\"}}}}}}'\n"
-            );
-            eprintln!(
-                "Set NOTES_API_KEYS=\"sha256:{} demo {}\" to keep this key across restarts.\n",
-                ApiKeys::hash_key(&key),
-                ALL_SCOPES.join(" ")
-            );
-            ApiKeys::new().with_key(&key, Principal::new("demo", ALL_SCOPES.iter().copied()))
-        }
+        None => generated_key(&url),
     };
     eprintln!(
         "notes-server: tokens: notes-server token --url {url} --sub alice --scope \"notes:read notes:write\""
     );
-    let mut auth = AuthLayer::builder(url.as_str());
+    let server = NotesServer::new(open_store(&common.db).await?);
+    let issuer = issuer_of(&url)?;
+    let mut endpoint = Endpoint::new(url.as_str(), server.clone(), server.tools_of(), security)
+        .verifier(jwt_verifier(secret.clone(), &url)?)
+        .verifier(keys)
+        .request_timeout(Duration::from_secs(request_timeout))
+        .auth(|auth| {
+            auth.authorization_server(issuer)
+                .hsts(tls.is_some())
+                // Least privilege: OAuth clients first ask for reading; writing is a step-up.
+                .challenge_scopes(["notes:read"])
+        });
     for origin in allow_origins {
-        auth = auth.allow_origin(origin);
+        endpoint = endpoint.allow_origin(origin);
     }
-    let dev_auth = if dev_auth {
-        let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret.clone())
-            .scopes(ALL_SCOPES.iter().copied());
+    for host in allow_hosts {
+        endpoint = endpoint.allow_host(host);
+    }
+    if dev_auth {
+        let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret)
+            .scopes(MCP_SCOPES.names());
         if let Some(scopes) = &dev_auth_scopes {
             builder = builder.grantable(scopes.split_whitespace());
         }
         if let Some(user) = &dev_auth_user {
             builder = builder.auto_approve(user.as_str());
         }
-        Some(builder.build()?)
-    } else {
-        None
-    };
-    let auth = auth
-        .verifier(jwt_verifier(secret, &url)?)
-        .verifier(keys)
-        .authorization_server(issuer_of(&url)?)
-        .scopes(&crate::MCP_SCOPES)
-        .tools(NotesServer::tool_policies())
-        .hsts(tls.is_some())
-        .body_timeout(request_timeout)
-        // Least privilege: OAuth clients first ask for reading; writing is a step-up.
-        .challenge_scopes(["notes:read"])
-        .build()?;
-    let store = open_store(&common.db).await?;
-    let service = StreamableHttpService::new(
-        move || Ok(NotesServer::new(store.clone())),
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
-    );
-    let mut app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(auth);
-    if let Some(dev_auth) = &dev_auth {
-        // Beside the MCP endpoint, outside its AuthLayer (signing in needs no token); every
-        // other path, the protected resource metadata included, still goes through the layer.
-        app = dev_auth.router().fallback_service(app);
+        let dev_auth = builder.build()?;
         let who = match &dev_auth_user {
             Some(user) => format!("approving every request as `{user}`"),
             None => "with a consent page".to_owned(),
@@ -395,6 +365,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
             "notes-server: development authorization server at {} ({who}); for development only",
             dev_auth.issuer()
         );
+        endpoint = endpoint.beside(dev_auth.router());
     }
     if url == local_url {
         eprintln!("notes-server: serving MCP at {url}");
@@ -404,12 +375,33 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let options = ServeOptions::default().header_timeout(request_timeout);
     match listener {
-        Listener::Tls(l) => http::serve(l, app, options, stop).await?,
-        Listener::Plain(l) => http::serve(l, app, options, stop).await?,
+        Listener::Tls(l) => endpoint.serve(l, stop).await?,
+        Listener::Plain(l) => endpoint.serve(l, stop).await?,
     }
     Ok(())
+}
+
+/// A new API key with every scope for the subject `demo`, printed once with a ready command.
+fn generated_key(url: &str) -> ApiKeys {
+    let key = ApiKeys::generate_key();
+    eprintln!(
+        "notes-server: no API keys configured; generated one for subject `demo` with every scope."
+    );
+    eprintln!("notes-server: it is shown once, now:\n\n    {key}\n");
+    eprintln!(
+        "Try it:\n    curl -s {url} -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\"
+    );
+    eprintln!("      -H 'Accept: application/json, text/event-stream' \\");
+    eprintln!(
+        "      -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{{}},\"clientInfo\":{{\"name\":\"curl\",\"version\":\"1\"}}}}}}'\n"
+    );
+    eprintln!(
+        "Set NOTES_API_KEYS=\"sha256:{} demo {}\" to keep this key across restarts.\n",
+        ApiKeys::hash_key(&key),
+        MCP_SCOPES.names().collect::<Vec<_>>().join(" ")
+    );
+    ApiKeys::new().with_key(&key, Principal::new("demo", MCP_SCOPES.names()))
 }
 
 enum Listener {
@@ -449,29 +441,25 @@ async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
             .verify(token.expose_secret())
             .await
             .map_err(|e| anyhow::anyhow!("NOTES_TOKEN was refused: {}", e.reason()))?;
-        security.local_principal(principal).install()?;
-        let server = NotesServer::new(open_store(&common.db).await?)
-            .serve(rmcp::transport::stdio())
-            .await?;
-        server.waiting().await?;
-        return Ok(());
-    }
-    match (std::env::var("NOTES_API_KEY"), load_keys(&common)?) {
-        (Ok(key), Some(keys)) => match keys.verify(&key) {
-            Some(principal) => security = security.local_principal(principal),
-            None => bail!("NOTES_API_KEY matches no configured key"),
-        },
-        (Ok(_), None) => bail!(
-            "NOTES_API_KEY is set but no keys are configured (NOTES_API_KEYS or --api-keys-file)"
-        ),
-        (Err(_), _) => {
-            tracing::warn!("no NOTES_TOKEN or NOTES_API_KEY: only public tools can be called")
+        security = security.local_principal(principal);
+    } else {
+        match (std::env::var("NOTES_API_KEY"), load_keys(&common)?) {
+            (Ok(key), Some(keys)) => match keys.verify(&key) {
+                Some(principal) => security = security.local_principal(principal),
+                None => bail!("NOTES_API_KEY matches no configured key"),
+            },
+            (Ok(_), None) => bail!(
+                "NOTES_API_KEY is set but no keys are configured (NOTES_API_KEYS or --api-keys-file)"
+            ),
+            (Err(_), _) => {
+                tracing::warn!("no NOTES_TOKEN or NOTES_API_KEY: only public tools can be called")
+            }
         }
     }
-    security.install()?;
-    let server = NotesServer::new(open_store(&common.db).await?)
-        .serve(rmcp::transport::stdio())
+    let server = NotesServer::new(open_store(&common.db).await?);
+    mcp_secure::serve::stdio(server, security.build()?)
+        .await?
+        .waiting()
         .await?;
-    server.waiting().await?;
     Ok(())
 }

@@ -8,10 +8,9 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use mcp_secure::{http::AuthLayer, prelude::*};
+use mcp_secure::{http::Endpoint, prelude::*};
 use rmcp::{
-    ErrorData, RoleServer, ServerHandler,
-    handler::server::router::tool::ToolRouter,
+    ErrorData, RoleServer,
     model::{
         AudioContent, CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo,
         ContentBlock, CreateMessageRequestParams, ElicitRequestParams, ElicitationSchema,
@@ -24,10 +23,6 @@ use rmcp::{
         SubscribeRequestParams, UnsubscribeRequestParams,
     },
     service::RequestContext,
-    tool_handler,
-    transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-    },
 };
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -41,14 +36,14 @@ const WAV: &str = "UklGRiQAAABXQVZFZm10IBAAAAABAAEARKwAAIhYAQACABAAZGF0YQAAAAA="
 #[derive(Clone)]
 pub struct ConformanceServer {
     subscriptions: Arc<Mutex<HashSet<String>>>,
-    tool_router: ToolRouter<Self>,
+    tools: Tools<Self>,
 }
 
 impl Default for ConformanceServer {
     fn default() -> Self {
         Self {
             subscriptions: Arc::default(),
-            tool_router: Self::tool_router(),
+            tools: Self::tools(),
         }
     }
 }
@@ -337,7 +332,7 @@ fn not_found(uri: &str) -> ErrorData {
     ErrorData::resource_not_found("no such resource", Some(json!({ "uri": uri })))
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.tools)]
 impl ServerHandler for ConformanceServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -565,25 +560,17 @@ impl ServerHandler for ConformanceServer {
     }
 }
 
-/// The conformance server over streamable HTTP at `http://{addr}/mcp`, behind an
-/// [`AuthLayer`] that lets anonymous callers reach the public tools, serves loopback `Host`s
-/// only, and allows the server's own origin.
-pub fn router(
-    addr: std::net::SocketAddr,
-) -> Result<axum::Router, mcp_secure::http::AuthLayerError> {
-    let url = format!("http://{addr}/mcp");
-    let auth = AuthLayer::builder(url)
-        .allow_anonymous(true)
-        .allow_origin(format!("http://{addr}"))
-        .allow_origin(format!("http://localhost:{}", addr.port()))
-        .tools(ConformanceServer::tool_policies())
-        .build()?;
-    let service = StreamableHttpService::new(
-        || Ok(ConformanceServer::default()),
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
-    );
-    Ok(axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(auth))
+/// The conformance server over streamable HTTP at `http://{addr}/mcp`: anonymous callers reach
+/// the public tools, loopback `Host`s only, and the server's own origin is allowed.
+pub fn endpoint(addr: std::net::SocketAddr, security: Security) -> Endpoint<ConformanceServer> {
+    let server = ConformanceServer::default();
+    Endpoint::new(
+        format!("http://{addr}/mcp"),
+        server.clone(),
+        &server.tools,
+        security,
+    )
+    .auth(|auth| auth.allow_anonymous(true))
+    .allow_origin(format!("http://{addr}"))
+    .allow_origin(format!("http://localhost:{}", addr.port()))
 }

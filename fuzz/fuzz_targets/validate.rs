@@ -3,12 +3,12 @@
 
 #![no_main]
 
-use std::sync::{LazyLock, Once};
+use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use mcp_secure::{
     SecureInput, Security,
-    validate::{SafePath, parse_arguments},
+    validate::{SafePath, parse_arguments_in},
 };
 
 #[derive(SecureInput, Debug)]
@@ -85,7 +85,13 @@ static INSIDE: LazyLock<Vec<(u64, u64)>> = LazyLock::new(|| {
         })
         .collect()
 });
-static INSTALL: Once = Once::new();
+/// The configuration inputs are checked in: `files` is the linked root.
+static SECURITY: LazyLock<Security> = LazyLock::new(|| {
+    Security::builder()
+        .path_root("files", &*ROOT)
+        .build()
+        .unwrap()
+});
 
 fn check_inner(inner: &Inner) {
     let n = inner.city.chars().count();
@@ -115,16 +121,10 @@ fn check_url(url: &str, schemes: &[&str]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    INSTALL.call_once(|| {
-        Security::builder()
-            .path_root("files", &*ROOT)
-            .install()
-            .unwrap();
-    });
     let Ok(serde_json::Value::Object(arguments)) = serde_json::from_slice(data) else {
         return;
     };
-    let Ok(input) = parse_arguments::<Everything>(Some(arguments)) else {
+    let Ok(input) = parse_arguments_in::<Everything>(Some(arguments), &SECURITY) else {
         return;
     };
     let n = input.name.chars().count();

@@ -95,6 +95,8 @@ fn poll_once<F: std::future::Future>(f: F) -> F::Output {
 }
 
 static CALLER: LazyLock<Principal> = LazyLock::new(|| Principal::new("alice", ["notes:write"]));
+/// The server's configuration: an in-memory limiter, as the hand-written baseline's.
+static SECURITY: LazyLock<Security> = LazyLock::new(Security::default);
 
 /// The guard's checks on one call: the caller and the input, what the tool gets.
 fn guarded(
@@ -102,7 +104,12 @@ fn guarded(
     caller: Principal,
     arguments: Map<String, Value>,
 ) -> Result<(Principal, NewNote), Box<mcp_secure::ToolError>> {
-    poll_once(admit::<NewNote>(policy, Some(caller), Some(arguments)))
+    poll_once(admit::<NewNote>(
+        &SECURITY,
+        policy,
+        Some(caller),
+        Some(arguments),
+    ))
 }
 
 /// What a careful author writes without mcp-secure: the checks, then the caller and the input
@@ -241,7 +248,6 @@ fn is_email(value: &str) -> bool {
 }
 
 fn main() {
-    Security::builder().install().unwrap();
     let server = Server {
         tool_router: Server::tool_router(),
     };
@@ -380,7 +386,7 @@ mod parts {
 
     #[divan::bench]
     fn limiter_decision(bencher: divan::Bencher) {
-        let security = Security::global();
+        let security = &*SECURITY;
         let rate = RateSpec::per_second(4_000_000_000);
         bencher.bench_local(|| poll_once(security.limiter().check("notes_create", "alice", rate)));
     }

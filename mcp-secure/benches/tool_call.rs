@@ -16,6 +16,7 @@ use mcp_secure::{
     auth::{ApiKeys, Principal},
     http::AuthLayer,
     prelude::*,
+    serve::Secured,
 };
 use rmcp::{
     RoleClient, ServerHandler, ServiceExt,
@@ -69,7 +70,7 @@ pub struct PlainNote {
 
 #[derive(Clone)]
 struct Guarded {
-    tool_router: ToolRouter<Self>,
+    tools: Tools<Self>,
 }
 
 #[mcp_tools]
@@ -81,7 +82,7 @@ impl Guarded {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.tools)]
 impl ServerHandler for Guarded {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -111,8 +112,18 @@ impl ServerHandler for Plain {
 
 fn guarded() -> Guarded {
     Guarded {
-        tool_router: Guarded::tool_router(),
+        tools: Guarded::tools(),
     }
+}
+
+/// `server` with its configuration, over the pipe: the caller is the local principal (as over
+/// stdio).
+fn local(server: Guarded) -> Secured<Guarded> {
+    let security = Security::builder()
+        .local_principal(Principal::new("bench", ["notes:write"]))
+        .build()
+        .unwrap();
+    Secured::new(server, security)
 }
 
 fn plain() -> Plain {
@@ -140,7 +151,7 @@ fn runtime() -> Runtime {
 }
 
 /// A client connected to `server` over an in-memory pipe.
-fn in_process<S: ServerHandler>(rt: &Runtime, server: S) -> Client {
+fn in_process<S: rmcp::Service<rmcp::RoleServer>>(rt: &Runtime, server: S) -> Client {
     rt.block_on(async {
         let (server_end, client_end) = tokio::io::duplex(64 * 1024);
         tokio::spawn(async move {
@@ -239,6 +250,7 @@ fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, front: Front) ->
         let mut app = if front == Front::Upstream {
             use tower::Layer as _;
             let service = axum::Extension(caller.clone()).layer(service);
+            let service = axum::Extension(Security::default()).layer(service);
             axum::Router::new().nest_service("/mcp", service)
         } else {
             axum::Router::new().nest_service("/mcp", service)
@@ -250,10 +262,9 @@ fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, front: Front) ->
             }
             Front::AuthLayer => {
                 let keys = ApiKeys::new().with_key(KEY, caller);
-                let auth = AuthLayer::builder(url.as_str())
+                let auth = AuthLayer::builder(url.as_str(), &Security::default())
                     .verifier(keys)
-                    .scopes(&MCP_SCOPES)
-                    .tools(Guarded::tool_policies())
+                    .tools(&Guarded::tools())
                     .build()
                     .unwrap();
                 app = app.layer(auth);
@@ -277,11 +288,6 @@ fn bench_calls(bencher: divan::Bencher, rt: &Runtime, client: &Client) {
 }
 
 fn main() {
-    // Over the pipe, the caller is the local principal (as over stdio).
-    Security::builder()
-        .local_principal(Principal::new("bench", ["notes:write"]))
-        .install()
-        .unwrap();
     // `MCP_BENCH_RUN=<variant>:<calls>`: set up, make that many calls, exit (for instruction
     // counts under callgrind, `benches/instructions.sh`).
     if let Ok(run) = std::env::var("MCP_BENCH_RUN") {
@@ -289,7 +295,7 @@ fn main() {
         let calls: usize = calls.parse().unwrap();
         let rt = runtime();
         let client = match variant {
-            "in_process_guarded" => in_process(&rt, guarded()),
+            "in_process_guarded" => in_process(&rt, local(guarded())),
             "in_process_plain" => in_process(&rt, plain()),
             "http_guarded" => over_http(&rt, guarded(), Front::AuthLayer),
             "http_plain" => over_http(&rt, plain(), Front::Open),
@@ -317,7 +323,7 @@ mod in_process {
     #[divan::bench]
     fn guarded(bencher: divan::Bencher) {
         let rt = runtime();
-        let client = in_process(&rt, super::guarded());
+        let client = in_process(&rt, local(super::guarded()));
         bench_calls(bencher, &rt, &client);
     }
 

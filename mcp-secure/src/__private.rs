@@ -10,7 +10,7 @@ pub use crate::html::__private as html;
 pub use crate::sql::{SqlPart, SqlTemplate};
 pub use crate::validate::path::check_path;
 pub use crate::{
-    tool::guard::{Guarded, call, tool_attr},
+    tool::guard::{Guarded, Outcome, Returned, ViaAny, ViaToolError, call, tool_attr},
     validate::{
         FieldPath, InputField, SecureInput, ValidationErrors,
         rules::{self, NO_CONTROL_PATTERN},

@@ -6,7 +6,6 @@
 //!
 //! ```
 //! use mcp_secure::prelude::*;
-//! use rmcp::{ServerHandler, tool_handler, handler::server::router::tool::ToolRouter};
 //!
 //! mcp_secure::scopes! {
 //!     /// Read the caller's notes.
@@ -23,7 +22,7 @@
 //!
 //! #[derive(Clone)]
 //! pub struct Notes {
-//!     tool_router: ToolRouter<Self>,
+//!     tools: Tools<Self>,
 //! }
 //!
 //! #[mcp_tools]
@@ -41,15 +40,15 @@
 //!     }
 //! }
 //!
-//! #[tool_handler(router = self.tool_router)]
+//! #[tool_handler(router = self.tools)]
 //! impl ServerHandler for Notes {}
 //!
 //! fn main() {
-//!     let server = Notes { tool_router: Notes::tool_router() };
-//!     let names: Vec<_> = Notes::tool_policies().iter().map(|p| p.name()).collect();
+//!     let server = Notes { tools: Notes::tools() };
+//!     let names: Vec<_> = server.tools.policies().iter().map(|p| p.name()).collect();
 //!     assert_eq!(names, ["notes_create", "notes_get"]);
-//!     assert!(Notes::tool_policies()[1].read_only());
-//!     assert_eq!(server.tool_router.list_all().len(), 2);
+//!     assert!(server.tools.policy("notes_get").unwrap().read_only());
+//!     assert_eq!(server.tools.list_all().len(), 2);
 //! }
 //! ```
 //!
@@ -91,6 +90,7 @@ pub mod rate;
 pub mod sanitize;
 pub mod secret;
 mod security;
+pub mod serve;
 pub mod sql;
 pub mod tool;
 pub mod validate;
@@ -104,11 +104,19 @@ pub use security::{DEFAULT_MAX_OUTPUT, Security, SecurityBuilder, SecurityError}
 pub use tool::ToolError;
 pub use validate::SecureInput;
 
-/// Everything a tool author usually needs.
+/// What every server file needs: the macros, the types tools take and return, the server's
+/// [`Tools`](tool::Tools) and [`Security`], and rmcp's `ServerHandler` and `#[tool_handler]`
+/// to finish the server with.
 pub mod prelude {
     pub use crate::{
-        SecureInput, ToolError, auth::Principal, mcp_tool, mcp_tools, secret::SecretString,
+        SecureInput, Security, ToolError,
+        auth::{Owned, Principal},
+        html::html,
+        mcp_tool, mcp_tools, scopes,
+        secret::SecretString,
+        sql::{SqlIdent, sql},
+        tool::Tools,
         validate::SafePath,
     };
-    pub use rmcp::handler::server::wrapper::Json;
+    pub use rmcp::{ServerHandler, handler::server::wrapper::Json, tool_handler};
 }

@@ -1,42 +1,48 @@
-//! The process-wide security configuration every guarded tool consults.
+//! The security configuration of one server, a cheap handle its guarded tools consult.
 
 use std::{
     fmt,
     path::{Path, PathBuf},
-    sync::{Arc, OnceLock},
+    sync::Arc,
 };
 
 use crate::{
-    audit::AuditSink,
+    audit::{AuditSink, SecurityEvent},
     auth::Principal,
     rate::{MemoryLimiter, RateLimiter},
     validate::PathRoot,
 };
 
-static GLOBAL: OnceLock<Security> = OnceLock::new();
-
-/// What guarded tools consult on every call: the rate limiter (and whether its failure refuses
-/// calls), the principal of a local (stdio) session, and the directories `SafePath` fields are
-/// confined to.
+/// What a server's guarded tools consult on every call: the rate limiter (and whether its
+/// failure refuses calls), the audit sinks, the principal of a local (stdio) session, and the
+/// directories `SafePath` fields are confined to.
 ///
-/// It is process-wide, so that every session of a streamable HTTP server (rmcp builds one
-/// server value per session) shares one limiter: opening a new session does not reset a
-/// caller's limits. Install it once at start-up, before serving; without an install, an
-/// in-memory limiter (failing closed), no local principal and no path roots are used.
+/// A handle: cloning it shares one configuration (an `Arc`). Build it once per server and hand
+/// it to the entry point that serves: [`http::Endpoint`](crate::http::Endpoint) (or the
+/// [`AuthLayer`](crate::http::AuthLayer) in front of rmcp's streamable HTTP service),
+/// [`serve::stdio`](crate::serve::stdio) (or [`serve::Secured`](crate::serve::Secured) for
+/// another transport). It reaches every request of every session: a new session does not
+/// reset a caller's limits, and two servers in one process, each with its own handle, share
+/// nothing. A guarded tool called without a handle (a server served by rmcp directly) refuses
+/// the call rather than run it unchecked.
 ///
 /// ```
 /// use mcp_secure::{Security, auth::Principal, rate::MemoryLimiter};
 /// let dir = tempfile::tempdir().unwrap();
-/// Security::builder()
+/// let security = Security::builder()
 ///     .limiter(MemoryLimiter::new())
 ///     .local_principal(Principal::new("local-user", ["files:read"]))
 ///     .path_root("files", dir.path())
-///     .install()
+///     .build()
 ///     .unwrap();
-/// assert_eq!(Security::global().local_principal().unwrap().subject(), "local-user");
-/// assert!(Security::builder().install().is_err(), "installed once per process");
+/// assert_eq!(security.local_principal().unwrap().subject(), "local-user");
+/// let other = Security::builder().build().unwrap();
+/// assert!(other.local_principal().is_none(), "each server has its own");
 /// ```
-pub struct Security {
+#[derive(Clone)]
+pub struct Security(Arc<Inner>);
+
+struct Inner {
     limiter: Arc<dyn RateLimiter>,
     limiter_fail_open: bool,
     default_max_output: usize,
@@ -54,56 +60,84 @@ impl Security {
         SecurityBuilder::default()
     }
 
-    /// The installed configuration (or the defaults, which are then fixed for the process).
-    pub fn global() -> &'static Security {
-        GLOBAL.get_or_init(|| SecurityBuilder::default().build_unchecked(Vec::new()))
+    /// The configuration a guarded call found in its request: put there by the
+    /// [`AuthLayer`](crate::http::AuthLayer) over HTTP, by
+    /// [`serve::Secured`](crate::serve::Secured) otherwise.
+    pub fn from_request(ctx: &rmcp::service::RequestContext<rmcp::RoleServer>) -> Option<&Self> {
+        match ctx.extensions.get::<http::request::Parts>() {
+            Some(parts) => parts.extensions.get::<Security>(),
+            None => ctx.extensions.get::<Security>(),
+        }
+    }
+
+    /// Hands `event` to `tracing` (target `mcp_secure::audit`) and to every audit sink of this
+    /// configuration.
+    pub fn emit(&self, event: &SecurityEvent<'_>) {
+        crate::audit::emit_to(self.audit_sinks(), event);
+    }
+
+    /// Whether a guarded call's `tool_called` event is recorded now: an audit sink is
+    /// installed, or a `tracing` subscriber takes the audit target's `INFO` events. A call
+    /// nobody records is neither timed (two clock reads) nor attributed.
+    pub(crate) fn recording_calls(&self) -> bool {
+        !self.0.audit_sinks.is_empty()
+            || tracing::enabled!(target: "mcp_secure::audit", tracing::Level::INFO)
     }
 
     /// The rate limiter.
     pub fn limiter(&self) -> &dyn RateLimiter {
-        &*self.limiter
+        &*self.0.limiter
     }
 
     /// Whether a call goes ahead when the limiter fails (default: no, it is refused).
     pub fn limiter_fail_open(&self) -> bool {
-        self.limiter_fail_open
+        self.0.limiter_fail_open
     }
 
     /// The sinks every security event is handed to.
     pub fn audit_sinks(&self) -> &[Arc<dyn AuditSink>] {
-        &self.audit_sinks
+        &self.0.audit_sinks
     }
 
     /// The result size cap of tools that declare none.
     pub fn default_max_output(&self) -> usize {
-        self.default_max_output
+        self.0.default_max_output
     }
 
     /// The caller of requests that did not come over HTTP (stdio).
     pub fn local_principal(&self) -> Option<&Principal> {
-        self.local_principal.as_ref()
+        self.0.local_principal.as_ref()
     }
 
     /// The directory registered as `name`, held open.
     pub fn path_root(&self, name: &str) -> Option<&PathRoot> {
-        self.path_roots
+        self.0
+            .path_roots
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, root)| root)
     }
 }
 
+impl Default for Security {
+    /// An in-memory limiter that fails closed, no audit sink, no local principal and no path
+    /// roots, without the warning [`SecurityBuilder::build`] prints.
+    fn default() -> Self {
+        SecurityBuilder::default().build_unchecked(Vec::new())
+    }
+}
+
 impl fmt::Debug for Security {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Security")
-            .field("limiter_fail_open", &self.limiter_fail_open)
-            .field("local_principal", &self.local_principal)
-            .field("path_roots", &self.path_roots)
+            .field("limiter_fail_open", &self.0.limiter_fail_open)
+            .field("local_principal", &self.0.local_principal)
+            .field("path_roots", &self.0.path_roots)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds and installs the process-wide [`Security`].
+/// Builds a [`Security`].
 #[derive(Default)]
 pub struct SecurityBuilder {
     limiter: Option<Arc<dyn RateLimiter>>,
@@ -114,11 +148,10 @@ pub struct SecurityBuilder {
     path_roots: Vec<(String, PathBuf)>,
 }
 
-/// Why [`SecurityBuilder::install`] failed.
+/// Why [`SecurityBuilder::build`] failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SecurityError {
-    /// A configuration was already installed, or a guarded call already fixed the defaults.
-    AlreadyInstalled,
     /// A path root is not an accessible directory.
     BadPathRoot {
         /// The root's name.
@@ -131,10 +164,9 @@ pub enum SecurityError {
 impl fmt::Display for SecurityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SecurityError::AlreadyInstalled => f.write_str(
-                "the security configuration was already fixed; call `Security::builder()...install()` once, before serving",
-            ),
-            SecurityError::BadPathRoot { name, reason } => write!(f, "path root `{name}`: {reason}"),
+            SecurityError::BadPathRoot { name, reason } => {
+                write!(f, "path root `{name}`: {reason}")
+            }
         }
     }
 }
@@ -183,7 +215,7 @@ impl SecurityBuilder {
     }
 
     fn build_unchecked(self, path_roots: Vec<(String, PathRoot)>) -> Security {
-        Security {
+        Security(Arc::new(Inner {
             limiter: self
                 .limiter
                 .unwrap_or_else(|| Arc::new(MemoryLimiter::new())),
@@ -192,13 +224,13 @@ impl SecurityBuilder {
             audit_sinks: self.audit_sinks,
             local_principal: self.local_principal,
             path_roots,
-        }
+        }))
     }
 
-    /// Checks the configuration and installs it for the process. Warns on standard error when
-    /// neither an audit sink nor a `tracing` subscriber (installed before this call) would
-    /// record security events.
-    pub fn install(mut self) -> Result<&'static Security, SecurityError> {
+    /// Checks the configuration (each path root is opened now and held open). Warns on
+    /// standard error when neither an audit sink nor a `tracing` subscriber (installed before
+    /// this call) would record security events.
+    pub fn build(mut self) -> Result<Security, SecurityError> {
         let mut roots = Vec::with_capacity(self.path_roots.len());
         for (name, dir) in std::mem::take(&mut self.path_roots) {
             if !dir.is_dir() {
@@ -222,14 +254,9 @@ impl SecurityBuilder {
         {
             // Nothing else would say it: without a sink or a subscriber the events are lost.
             eprintln!(
-                "mcp-secure: no audit sink is installed and no tracing subscriber takes the `mcp_secure` targets, so security events and the causes behind incident ids will be lost; add `Security::builder().audit_sink(..)`, or install a subscriber before `install()`"
+                "mcp-secure: no audit sink is installed and no tracing subscriber takes the `mcp_secure` targets, so security events and the causes behind incident ids will be lost; add `Security::builder().audit_sink(..)`, or install a subscriber before `build()`"
             );
         }
-        let mut security = Some(self.build_unchecked(roots));
-        let installed = GLOBAL.get_or_init(|| security.take().expect("taken once"));
-        match security {
-            None => Ok(installed),
-            Some(_) => Err(SecurityError::AlreadyInstalled),
-        }
+        Ok(self.build_unchecked(roots))
     }
 }

@@ -6,20 +6,14 @@ mod common;
 use common::rpc;
 use mcp_secure::{
     auth::{ApiKeys, Principal},
-    http::AuthLayer,
+    http::Endpoint,
     prelude::*,
 };
 use rmcp::{
-    ServerHandler, ServiceExt,
-    handler::server::router::tool::ToolRouter,
+    ServiceExt,
     model::CallToolRequestParams,
-    tool_handler,
     transport::{
-        StreamableHttpClientTransport,
-        streamable_http_client::StreamableHttpClientTransportConfig,
-        streamable_http_server::{
-            StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-        },
+        StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
     },
 };
 use serde_json::json;
@@ -31,7 +25,7 @@ mcp_secure::scopes! {
 
 #[derive(Clone)]
 struct Mixed {
-    tool_router: ToolRouter<Self>,
+    tools: Tools<Self>,
 }
 
 #[mcp_tools(default_rate = "100/s")]
@@ -49,11 +43,10 @@ impl Mixed {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.tools)]
 impl ServerHandler for Mixed {}
 
 async fn listen() -> (tokio::net::TcpListener, std::net::SocketAddr) {
-    let _ = mcp_secure::Security::builder().install();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     (listener, addr)
@@ -62,30 +55,28 @@ async fn listen() -> (tokio::net::TcpListener, std::net::SocketAddr) {
 async fn serve_mixed() -> String {
     let (listener, addr) = listen().await;
     let url = format!("http://{addr}/mcp");
-    let auth = AuthLayer::builder(url.as_str())
-        .verifier(ApiKeys::new().with_key(
-            "reader-key-0123456789",
-            Principal::new("rita", ["things:read"]),
-        ))
-        .allow_anonymous(true)
-        .scopes(&MCP_SCOPES)
-        .tools(Mixed::tool_policies())
-        .build()
-        .unwrap();
-    let service = StreamableHttpService::new(
-        || {
-            Ok(Mixed {
-                tool_router: Mixed::tool_router(),
-            })
-        },
-        std::sync::Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
-    );
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(auth);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = Mixed {
+        tools: Mixed::tools(),
+    };
+    let endpoint = Endpoint::new(
+        url.as_str(),
+        server.clone(),
+        &server.tools,
+        Security::default(),
+    )
+    .verifier(ApiKeys::new().with_key(
+        "reader-key-0123456789",
+        Principal::new("rita", ["things:read"]),
+    ))
+    .auth(|auth| auth.allow_anonymous(true));
+    tokio::spawn(endpoint.serve(listener, std::future::pending()));
     url
+}
+
+/// The conformance server on `listener`.
+fn serve_conformance(listener: tokio::net::TcpListener, addr: std::net::SocketAddr) {
+    let endpoint = mcp_secure_examples::conformance::endpoint(addr, Security::default());
+    tokio::spawn(endpoint.serve(listener, std::future::pending()));
 }
 
 fn call_body(tool: &str) -> serde_json::Value {
@@ -146,8 +137,7 @@ async fn anonymous_callers_reach_public_tools_only() {
 #[tokio::test]
 async fn loopback_servers_refuse_foreign_hosts() {
     let (listener, addr) = listen().await;
-    let app = mcp_secure_examples::conformance::router(addr).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    serve_conformance(listener, addr);
     let url = format!("http://{addr}/mcp");
     let http = reqwest::Client::new();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -195,8 +185,7 @@ async fn loopback_servers_refuse_foreign_hosts() {
 #[tokio::test]
 async fn conformance_server_tools_are_guarded() {
     let (listener, addr) = listen().await;
-    let app = mcp_secure_examples::conformance::router(addr).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    serve_conformance(listener, addr);
     let client = ()
         .serve(StreamableHttpClientTransport::from_uri(format!(
             "http://{addr}/mcp"

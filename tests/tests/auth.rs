@@ -360,7 +360,13 @@ async fn cors_is_for_configured_origins_only_and_hosts_are_checked() {
 async fn behind_a_load_balancer_tokens_are_for_the_public_url() {
     let (files, _outside) = files_dir();
     let public = "https://mcp.example.com/mcp";
-    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--url", public]);
+    // The test reaches the replica at its own address, as a health check would: allowed by
+    // name.
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &["--url", public, "--allow-host", "127.0.0.1"],
+    );
     assert!(
         server
             .banner
@@ -400,6 +406,26 @@ async fn behind_a_load_balancer_tokens_are_for_the_public_url() {
     .await
     .unwrap();
     assert_eq!(wrong.status(), 401);
+    // The public URL's host (what the load balancer forwards) and the listed one are served;
+    // any other is refused, before a session is opened.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let token = format!("Bearer {}", mint(public, "dora", "notes:read"));
+    for (host, status) in [
+        ("mcp.example.com", 200),
+        ("MCP.EXAMPLE.COM", 200),
+        ("127.0.0.1", 200),
+        ("evil.example.com", 403),
+        ("mcp.example.com.evil.example", 403),
+    ] {
+        let answer = rpc(&reqwest::Client::new(), &server.url, Some(&token))
+            .header("Host", host)
+            .json(&init)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "Host: {host}");
+    }
 }
 
 #[tokio::test]

@@ -12,12 +12,7 @@ use mcp_secure::{
     auth::{ApiKeys, Principal},
     prelude::*,
 };
-use rmcp::{
-    ServerHandler,
-    handler::server::router::tool::ToolRouter,
-    model::{CallToolRequestParams, CallToolResult},
-    tool_handler,
-};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
 use serde_json::{Value, json};
 
 const CANARIES: [&str; 4] = [
@@ -29,7 +24,7 @@ const CANARIES: [&str; 4] = [
 
 #[derive(Clone)]
 struct Outputs {
-    tool_router: ToolRouter<Self>,
+    tools: Tools<Self>,
 }
 
 #[mcp_tools(default_rate = "unlimited")]
@@ -80,7 +75,7 @@ impl Outputs {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.tools)]
 impl ServerHandler for Outputs {}
 
 struct Capture(Arc<Mutex<Vec<String>>>);
@@ -93,20 +88,17 @@ impl AuditSink for Capture {
 
 async fn start() -> (String, Arc<Mutex<Vec<String>>>) {
     let audit = Arc::new(Mutex::new(Vec::new()));
-    Security::builder()
+    let security = Security::builder()
         .default_max_output(4096)
         .audit_sink(Capture(audit.clone()))
-        .install()
+        .build()
         .unwrap();
     let keys = ApiKeys::new().with_key(CANARIES[3], Principal::new("tester", ["x:y"]));
+    let server = Outputs {
+        tools: Outputs::tools(),
+    };
     (
-        serve_in_process(
-            Outputs {
-                tool_router: Outputs::tool_router(),
-            },
-            keys,
-        )
-        .await,
+        serve_in_process(server.clone(), &server.tools, security, keys).await,
         audit,
     )
 }

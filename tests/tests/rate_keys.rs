@@ -8,14 +8,11 @@ use mcp_secure::{
     auth::{ApiKeys, Principal},
     prelude::*,
 };
-use rmcp::{
-    ServerHandler, handler::server::router::tool::ToolRouter, model::CallToolRequestParams,
-    tool_handler,
-};
+use rmcp::model::CallToolRequestParams;
 
 #[derive(Clone)]
 struct Keyed {
-    tool_router: ToolRouter<Self>,
+    tools: Tools<Self>,
 }
 
 #[mcp_tools]
@@ -45,7 +42,7 @@ impl Keyed {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.tools)]
 impl ServerHandler for Keyed {}
 
 async fn serve() -> String {
@@ -59,13 +56,11 @@ async fn serve() -> String {
             Principal::new("bob", ["x:y"]).with_client_id("app-1"),
         )
         .with_key("carol-key-0123456789", Principal::new("carol", ["x:y"]));
-    serve_in_process(
-        Keyed {
-            tool_router: Keyed::tool_router(),
-        },
-        keys,
-    )
-    .await
+    let server = Keyed {
+        tools: Keyed::tools(),
+    };
+    let security = mcp_secure::Security::builder().build().unwrap();
+    serve_in_process(server.clone(), &server.tools, security, keys).await
 }
 
 async fn outcome(url: &str, key: &str, tool: &str) -> &'static str {

@@ -1,10 +1,7 @@
 //! `conformance-server [ADDR]`: the server the official MCP conformance suite tests, built with
 //! mcp-secure (default address `127.0.0.1:8801`; the MCP endpoint is `/mcp`).
 
-use mcp_secure::{
-    Security,
-    http::{ServeOptions, serve},
-};
+use mcp_secure::Security;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,14 +10,14 @@ async fn main() -> anyhow::Result<()> {
         .as_deref()
         .unwrap_or("127.0.0.1:8801")
         .parse()?;
-    Security::builder().install()?;
+    let security = Security::builder().build()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let app = mcp_secure_examples::conformance::router(addr)?;
     eprintln!("conformance-server: serving MCP at http://{addr}/mcp");
-    let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    serve(listener, app, ServeOptions::default(), stop).await?;
+    mcp_secure_examples::conformance::endpoint(addr, security)
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }

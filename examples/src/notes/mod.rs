@@ -6,24 +6,17 @@ mod store;
 use std::io::Read;
 
 use mcp_secure::prelude::*;
-use rmcp::{
-    ServerHandler,
-    handler::server::router::tool::ToolRouter,
-    model::{Implementation, ServerCapabilities, ServerConfig},
-    tool_handler,
-};
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use serde::Serialize;
 
 pub use store::{Note, NotesStore, SortColumn};
 
-/// Every scope the server declares, e.g. for a key that may do everything.
-pub const ALL_SCOPES: &[&str] = &["notes:read", "notes:write", "files:read", "webhooks:write"];
-
-/// The notes server; one value per MCP session, sharing one [`NotesStore`].
+/// The notes server: one value, cloned for each MCP session, sharing one [`NotesStore`] and one
+/// router.
 #[derive(Clone)]
 pub struct NotesServer {
     store: NotesStore,
-    tool_router: ToolRouter<Self>,
+    tools: Tools<Self>,
 }
 
 impl NotesServer {
@@ -31,8 +24,13 @@ impl NotesServer {
     pub fn new(store: NotesStore) -> Self {
         Self {
             store,
-            tool_router: Self::tool_router(),
+            tools: Self::tools(),
         }
+    }
+
+    /// Its tools.
+    pub fn tools_of(&self) -> &Tools<Self> {
+        &self.tools
     }
 }
 
@@ -233,11 +231,10 @@ fn read_capped(file: std::fs::File, max: u64) -> std::io::Result<Option<String>>
 /// The notes server's policy manifest (`notes-server manifest`).
 pub fn manifest() -> mcp_secure::manifest::Manifest {
     mcp_secure::manifest::Manifest::new("notes-server", env!("CARGO_PKG_VERSION"))
-        .with_scopes(&crate::MCP_SCOPES)
-        .with_tools(&NotesServer::tool_router(), NotesServer::tool_policies())
+        .with_tools(&NotesServer::tools())
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.tools)]
 impl ServerHandler for NotesServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())

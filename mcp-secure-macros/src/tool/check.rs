@@ -299,3 +299,13 @@ pub fn names(router: Option<Ident>) -> (Ident, Ident) {
     };
     (router, policies)
 }
+
+/// The name of the generated function returning both as one `Tools` value: `tools`, or
+/// `<router>_tools`.
+pub fn tools_name(router: &Ident) -> Ident {
+    if router == "tool_router" {
+        format_ident!("tools")
+    } else {
+        format_ident!("{}_tools", router)
+    }
+}

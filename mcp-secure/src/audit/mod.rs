@@ -13,7 +13,7 @@
 //! handed to the sinks, and traced with target `mcp_secure` (not the audit target), so that
 //! silencing the duplicated audit target does not hide it. Other operational errors (a limiter
 //! or JWK Set failure, a sink that cannot write) are `tracing` errors with target `mcp_secure`.
-//! [`crate::SecurityBuilder::install`] warns on standard error when neither a sink nor a
+//! [`crate::SecurityBuilder::build`] warns on standard error when neither a sink nor a
 //! subscriber would record any of it.
 //!
 //! ```
@@ -243,6 +243,13 @@ pub trait AuditSink: Send + Sync + 'static {
     fn record(&self, event: &SecurityEvent<'_>);
 }
 
+/// A closure is a sink: `Security::builder().audit_sink(|e: &SecurityEvent<'_>| ...)`.
+impl<F: Fn(&SecurityEvent<'_>) + Send + Sync + 'static> AuditSink for F {
+    fn record(&self, event: &SecurityEvent<'_>) {
+        self(event)
+    }
+}
+
 /// Writes each event as one line of JSON. Every character that is not printable (controls,
 /// C1, bidi and invisible characters, tag characters, line and paragraph separators) is written
 /// as a JSON `\u` escape, so a value can neither start a new line nor hide or reorder text in
@@ -362,18 +369,11 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
-/// Whether a guarded call's `tool_called` event is recorded now: an audit sink is installed,
-/// or a `tracing` subscriber takes the audit target's `INFO` events. A call nobody records is
-/// neither timed (two clock reads) nor attributed (its caller kept for the event).
-pub(crate) fn recording_calls() -> bool {
-    !crate::Security::global().audit_sinks().is_empty()
-        || tracing::enabled!(target: "mcp_secure::audit", tracing::Level::INFO)
-}
-
-/// Emits `event` to `tracing` (target `mcp_secure::audit`) and to every installed sink.
-pub fn emit(event: &SecurityEvent<'_>) {
+/// Emits `event` to `tracing` (target `mcp_secure::audit`) and to each of `sinks`; what
+/// [`Security::emit`](crate::Security::emit) does with its sinks.
+pub fn emit_to(sinks: &[std::sync::Arc<dyn AuditSink>], event: &SecurityEvent<'_>) {
     trace(event);
-    for sink in crate::Security::global().audit_sinks() {
+    for sink in sinks {
         sink.record(event);
     }
 }
@@ -527,18 +527,23 @@ mod tests {
 
     #[test]
     fn calls_are_timed_and_attributed_when_their_event_is_taken() {
-        // The unit tests install no audit sink: the subscriber decides.
-        assert!(crate::Security::global().audit_sinks().is_empty());
-        assert!(!recording_calls(), "no subscriber");
+        // Without an audit sink, the subscriber decides.
+        let security = crate::Security::default();
+        assert!(!security.recording_calls(), "no subscriber");
         tracing::subscriber::with_default(AtLeast(tracing::Level::WARN), || {
-            assert!(!recording_calls(), "tool_called is an INFO event");
+            assert!(!security.recording_calls(), "tool_called is an INFO event");
         });
         tracing::subscriber::with_default(AtLeast(tracing::Level::INFO), || {
-            assert!(recording_calls());
+            assert!(security.recording_calls());
         });
         tracing::subscriber::with_default(Capture(Default::default()), || {
-            assert!(recording_calls());
+            assert!(security.recording_calls());
         });
+        let sinked = crate::Security::builder()
+            .audit_sink(|_: &SecurityEvent<'_>| {})
+            .build()
+            .unwrap();
+        assert!(sinked.recording_calls(), "a sink takes every event");
     }
 
     #[test]

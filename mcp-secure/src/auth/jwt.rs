@@ -86,7 +86,7 @@ impl RemoteJwks {
         parse_jwk_set(
             std::str::from_utf8(&body).map_err(|_| "the JWK Set is not UTF-8".to_owned())?,
         )
-        .map_err(|e| e.0)
+        .map_err(|e| e.detail)
     }
 
     fn current(&self) -> Arc<KeyMap> {
@@ -117,13 +117,52 @@ impl RemoteJwks {
     }
 }
 
-/// Why a verifier could not be configured.
+/// Why a verifier could not be configured: what was wrong ([`JwtConfigErrorKind`]) and a
+/// sentence saying how.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwtConfigError(String);
+pub struct JwtConfigError {
+    kind: JwtConfigErrorKind,
+    detail: String,
+}
+
+/// What was wrong with a verifier's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwtConfigErrorKind {
+    /// The issuer is not a valid verifier issuer.
+    Issuer,
+    /// The algorithm does not fit the key (HMAC for a secret, asymmetric for a PEM).
+    Algorithm,
+    /// The key itself: a secret too short, a PEM that is not a key of the algorithm.
+    Key,
+    /// A key file could not be read.
+    Read,
+    /// The JWKS URL is not an absolute `https` URL (or `http` on loopback).
+    JwksUrl,
+    /// The JWK Set could not be fetched.
+    Fetch,
+    /// The JWK Set is not usable: not JSON, no keys, a key without `kid` or `alg`, a symmetric
+    /// key.
+    JwkSet,
+}
+
+impl JwtConfigError {
+    fn new(kind: JwtConfigErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// What was wrong.
+    pub fn kind(&self) -> JwtConfigErrorKind {
+        self.kind
+    }
+}
 
 impl fmt::Display for JwtConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JWT verifier: {}", self.0)
+        write!(f, "JWT verifier: {}", self.detail)
     }
 }
 
@@ -145,7 +184,8 @@ impl JwtVerifier {
         issuer: &str,
         audience: &str,
     ) -> Result<Self, JwtConfigError> {
-        super::check_verifier_issuer(issuer).map_err(|e| JwtConfigError(format!("issuer: {e}")))?;
+        super::check_verifier_issuer(issuer)
+            .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Issuer, format!("issuer: {e}")))?;
         Ok(Self {
             keys,
             validation: validation(algorithms, issuer, audience),
@@ -194,11 +234,15 @@ impl JwtVerifier {
         audience: &str,
     ) -> Result<Self, JwtConfigError> {
         if !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-            return Err(JwtConfigError(format!("{alg:?} is not an HMAC algorithm")));
+            return Err(JwtConfigError::new(
+                JwtConfigErrorKind::Algorithm,
+                format!("{alg:?} is not an HMAC algorithm"),
+            ));
         }
         if secret.expose_secret().len() < 32 {
-            return Err(JwtConfigError(
-                "an HMAC secret has at least 32 bytes".into(),
+            return Err(JwtConfigError::new(
+                JwtConfigErrorKind::Key,
+                "an HMAC secret has at least 32 bytes",
             ));
         }
         Self::new(
@@ -226,12 +270,18 @@ impl JwtVerifier {
             Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
             other => {
-                return Err(JwtConfigError(format!(
-                    "{other:?} does not use a public key; use `hmac`"
-                )));
+                return Err(JwtConfigError::new(
+                    JwtConfigErrorKind::Algorithm,
+                    format!("{other:?} does not use a public key; use `hmac`"),
+                ));
             }
         }
-        .map_err(|e| JwtConfigError(format!("the PEM is not a {alg:?} public key ({e})")))?;
+        .map_err(|e| {
+            JwtConfigError::new(
+                JwtConfigErrorKind::Key,
+                format!("the PEM is not a {alg:?} public key ({e})"),
+            )
+        })?;
         Self::new(Keys::Single(key), vec![alg], issuer, audience)
     }
 
@@ -251,8 +301,12 @@ impl JwtVerifier {
         audience: &str,
     ) -> Result<Self, JwtConfigError> {
         let path = path.as_ref();
-        let json = std::fs::read_to_string(path)
-            .map_err(|e| JwtConfigError(format!("reading {}: {}", path.display(), e.kind())))?;
+        let json = std::fs::read_to_string(path).map_err(|e| {
+            JwtConfigError::new(
+                JwtConfigErrorKind::Read,
+                format!("reading {}: {}", path.display(), e.kind()),
+            )
+        })?;
         Self::jwk_set(&json, issuer, audience)
     }
 
@@ -263,24 +317,31 @@ impl JwtVerifier {
     /// Tokens may use every algorithm the fetched keys declare; each token is checked with the
     /// algorithm of the key its `kid` names.
     pub async fn jwks_url(url: &str, issuer: &str, audience: &str) -> Result<Self, JwtConfigError> {
-        let parsed = url::Url::parse(url)
-            .map_err(|_| JwtConfigError("the JWKS URL is not an absolute URL".into()))?;
+        let parsed = url::Url::parse(url).map_err(|_| {
+            JwtConfigError::new(
+                JwtConfigErrorKind::JwksUrl,
+                "the JWKS URL is not an absolute URL",
+            )
+        })?;
         let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
             || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
             || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
         if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err(JwtConfigError(
-                "a JWKS URL must be https (http only on a loopback host)".into(),
+            return Err(JwtConfigError::new(
+                JwtConfigErrorKind::JwksUrl,
+                "a JWKS URL must be https (http only on a loopback host)",
             ));
         }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| JwtConfigError(format!("HTTP client: {e}")))?;
+            .map_err(|e| {
+                JwtConfigError::new(JwtConfigErrorKind::Fetch, format!("HTTP client: {e}"))
+            })?;
         let keys = RemoteJwks::fetch(&client, url)
             .await
-            .map_err(JwtConfigError)?;
+            .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Fetch, e))?;
         // Every asymmetric algorithm is allowed by the validation; the key named by `kid`
         // decides which one a token may use.
         let algorithms = vec![
@@ -436,35 +497,46 @@ fn is_scope_char(b: u8) -> bool {
 
 /// The signing keys of a JWK Set, by `kid`, each with its algorithm.
 fn parse_jwk_set(json: &str) -> Result<KeyMap, JwtConfigError> {
-    let set: JwkSet =
-        serde_json::from_str(json).map_err(|e| JwtConfigError(format!("not a JWK Set: {e}")))?;
+    let set: JwkSet = serde_json::from_str(json).map_err(|e| {
+        JwtConfigError::new(JwtConfigErrorKind::JwkSet, format!("not a JWK Set: {e}"))
+    })?;
     let mut keys = HashMap::new();
     for jwk in &set.keys {
-        let kid = jwk
-            .common
-            .key_id
-            .clone()
-            .ok_or_else(|| JwtConfigError("every JWK needs a `kid`".into()))?;
+        let kid = jwk.common.key_id.clone().ok_or_else(|| {
+            JwtConfigError::new(JwtConfigErrorKind::JwkSet, "every JWK needs a `kid`")
+        })?;
         let alg = match jwk.common.key_algorithm {
             Some(a) => {
                 <Algorithm as std::str::FromStr>::from_str(&format!("{a:?}")).map_err(|_| {
-                    JwtConfigError(format!("key {kid}: algorithm {a:?} is not for signatures"))
+                    JwtConfigError::new(
+                        JwtConfigErrorKind::JwkSet,
+                        format!("key {kid}: algorithm {a:?} is not for signatures"),
+                    )
                 })?
             }
-            None => default_algorithm(jwk)
-                .ok_or_else(|| JwtConfigError(format!("key {kid}: say its `alg`")))?,
+            None => default_algorithm(jwk).ok_or_else(|| {
+                JwtConfigError::new(
+                    JwtConfigErrorKind::JwkSet,
+                    format!("key {kid}: say its `alg`"),
+                )
+            })?,
         };
         if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-            return Err(JwtConfigError(format!(
-                "key {kid}: symmetric keys do not belong in a published JWK Set"
-            )));
+            return Err(JwtConfigError::new(
+                JwtConfigErrorKind::JwkSet,
+                format!("key {kid}: symmetric keys do not belong in a published JWK Set"),
+            ));
         }
-        let key =
-            DecodingKey::from_jwk(jwk).map_err(|e| JwtConfigError(format!("key {kid}: {e}")))?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| {
+            JwtConfigError::new(JwtConfigErrorKind::JwkSet, format!("key {kid}: {e}"))
+        })?;
         keys.insert(kid, (alg, key));
     }
     if keys.is_empty() {
-        return Err(JwtConfigError("the JWK Set has no keys".into()));
+        return Err(JwtConfigError::new(
+            JwtConfigErrorKind::JwkSet,
+            "the JWK Set has no keys",
+        ));
     }
     Ok(keys)
 }

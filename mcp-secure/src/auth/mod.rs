@@ -11,7 +11,7 @@ mod verifier;
 pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeys};
 /// The JWT signing algorithms [`JwtVerifier::hmac`] and [`JwtVerifier::public_key_pem`] take.
 pub use jsonwebtoken::Algorithm as JwtAlgorithm;
-pub use jwt::{JwtConfigError, JwtVerifier};
+pub use jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier};
 pub use owned::Owned;
 pub(crate) use principal::check_verifier_issuer;
 pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, check_issuer};

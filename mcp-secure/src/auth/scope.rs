@@ -101,6 +101,11 @@ impl ScopeCatalog {
         self.scopes
     }
 
+    /// The name of every declared scope, in declaration order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + Clone + use<> {
+        self.scopes.iter().map(|d| d.name)
+    }
+
     /// The declaration of `name`, if it was declared.
     pub fn get(&self, name: &str) -> Option<&'static ScopeDecl> {
         self.scopes.iter().find(|s| s.name == name)

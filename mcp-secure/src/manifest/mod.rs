@@ -4,7 +4,6 @@
 //!
 //! ```
 //! use mcp_secure::{manifest::Manifest, prelude::*};
-//! use rmcp::handler::server::router::tool::ToolRouter;
 //!
 //! mcp_secure::scopes! {
 //!     /// Read notes.
@@ -26,8 +25,7 @@
 //!
 //! fn main() {
 //!     let manifest = Manifest::new("notes", "1.0.0")
-//!         .with_scopes(&MCP_SCOPES)
-//!         .with_tools(&Notes::tool_router(), Notes::tool_policies());
+//!         .with_tools(&Notes::tools());
 //!     let json = manifest.to_json();
 //!     assert_eq!(json["tools"][0]["policy"]["scope"], "notes:read");
 //!     assert_eq!(json["tools"][0]["policy"]["granted_by"], serde_json::json!(["notes:read", "notes:write"]));
@@ -35,15 +33,14 @@
 //! }
 //! ```
 
-use rmcp::handler::server::router::tool::ToolRouter;
 use serde_json::{Map, Value, json};
 
 use crate::{
     auth::ScopeCatalog,
-    tool::{Access, ToolPolicy},
+    tool::{Access, Tools},
 };
 
-/// A server's policy, built from its routers, `tool_policies()` and `MCP_SCOPES`.
+/// A server's policy, built from its [`Tools`].
 #[derive(Debug, Clone)]
 pub struct Manifest {
     name: String,
@@ -71,16 +68,18 @@ impl Manifest {
         self
     }
 
-    /// Adds every tool of `router`. A tool with a policy in `policies` gets it (with the scopes
-    /// that grant its scope); a tool without one (a plain rmcp tool) is marked
-    /// `"guarded": false`, which a reviewer should see.
-    pub fn with_tools<S: Send + Sync + 'static>(
-        mut self,
-        router: &ToolRouter<S>,
-        policies: &[ToolPolicy],
-    ) -> Self {
-        for tool in router.list_all() {
-            let policy = policies.iter().find(|p| p.name() == tool.name);
+    /// Adds every tool of `tools` (`Self::tools()` of `#[mcp_tools]`, possibly combined with
+    /// plain rmcp routes) and the scopes they were declared against. A tool with a policy gets
+    /// it (with the scopes that grant its scope); a tool without one (a plain rmcp tool) is
+    /// marked `"guarded": false`, which a reviewer should see.
+    pub fn with_tools<S: Send + Sync + 'static>(mut self, tools: &Tools<S>) -> Self {
+        if self.scopes.is_empty()
+            && let Some(catalog) = tools.scopes()
+        {
+            self = self.with_scopes(catalog);
+        }
+        for tool in tools.router().list_all() {
+            let policy = tools.policy(&tool.name);
             let mut entry = json!({
                 "name": tool.name,
                 "title": tool.title,

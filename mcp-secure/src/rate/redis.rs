@@ -46,7 +46,8 @@ return 0
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 /// use mcp_secure::{Security, rate::RedisLimiter};
 /// let limiter = RedisLimiter::connect("redis://127.0.0.1:6379").await?;
-/// Security::builder().limiter(limiter).install()?;
+/// let security = Security::builder().limiter(limiter).build()?;
+/// # let _ = security;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

@@ -39,6 +39,28 @@ pub struct ToolError {
     code: Cow<'static, str>,
     message: String,
     details: Option<serde_json::Map<String, Value>>,
+    /// The cause of an `internal` or `unavailable` error, for the server's records only: the
+    /// guard hands it to the server's audit sinks; anywhere else it is traced when the error
+    /// becomes a result.
+    incident: Option<Box<Incident>>,
+}
+
+/// The server-side record of an incident: never sent to the client.
+#[derive(Debug, Clone)]
+pub(crate) struct Incident {
+    pub(crate) code: &'static str,
+    pub(crate) id: String,
+    pub(crate) cause: String,
+}
+
+impl Incident {
+    pub(crate) fn event(&self) -> crate::audit::SecurityEvent<'_> {
+        crate::audit::SecurityEvent::Incident {
+            code: self.code,
+            incident: &self.id,
+            cause: &self.cause,
+        }
+    }
 }
 
 impl ToolError {
@@ -48,6 +70,7 @@ impl ToolError {
             code: code.into(),
             message: message.into(),
             details: None,
+            incident: None,
         }
     }
 
@@ -99,20 +122,26 @@ impl ToolError {
         Self::incident("unavailable", &message, &cause)
     }
 
-    /// An error whose cause is logged under a new incident id that the message names.
+    /// An error whose cause is recorded under a new incident id that the message names.
     fn incident(code: &'static str, message: &str, cause: &dyn fmt::Display) -> Self {
         let mut id = [0u8; 6];
         let incident = match getrandom::fill(&mut id) {
             Ok(()) => id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
             Err(_) => "unknown".to_owned(),
         };
-        crate::audit::emit(&crate::audit::SecurityEvent::Incident {
+        let mut error = Self::new(code, format!("{message} (incident {incident})"))
+            .with_detail("incident", json!(incident));
+        error.incident = Some(Box::new(Incident {
             code,
-            incident: &incident,
-            cause: &cause.to_string(),
-        });
-        Self::new(code, format!("{message} (incident {incident})"))
-            .with_detail("incident", json!(incident))
+            id: incident,
+            cause: cause.to_string(),
+        }));
+        error
+    }
+
+    /// The incident's record, taken out so that it is recorded once.
+    pub(crate) fn take_incident(&mut self) -> Option<Box<Incident>> {
+        self.incident.take()
     }
 
     /// Adds a field to the structured error.
@@ -131,6 +160,10 @@ impl ToolError {
     /// The stable code.
     pub fn code(&self) -> &str {
         &self.code
+    }
+
+    pub(crate) fn code_cow(&self) -> Cow<'static, str> {
+        self.code.clone()
     }
 
     /// The message for the caller.
@@ -180,8 +213,13 @@ impl fmt::Display for ToolError {
 
 impl std::error::Error for ToolError {}
 
+/// Outside a guarded tool (a plain rmcp `#[tool]`), an incident's cause goes to `tracing` only:
+/// no server configuration is at hand to name its audit sinks.
 impl IntoCallToolResult for ToolError {
-    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+    fn into_call_tool_result(mut self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        if let Some(incident) = self.take_incident() {
+            crate::audit::emit_to(&[], &incident.event());
+        }
         Ok(self.to_result().into())
     }
 }

@@ -13,14 +13,14 @@ use rmcp::{
 };
 use serde_json::json;
 
-use super::{Access, POLICY_META_KEY, ToolError, ToolPolicy, output};
+use super::{Access, POLICY_META_KEY, ToolError, ToolPolicy, error::Incident, output};
 use crate::{
     __private::BoxFuture,
     Security,
-    audit::{self, SecurityEvent, emit},
+    audit::SecurityEvent,
     auth::Principal,
     rate::{Decision, LimiterError, RateKey, RateLimit, RateSpec},
-    validate::{SecureInput, ValidationErrors, parse_arguments},
+    validate::{SecureInput, ValidationErrors, parse_arguments_in},
 };
 
 /// A call that passed every check: the caller, its validated input and the request; what the
@@ -36,9 +36,64 @@ pub struct Guarded<'s, S, I> {
     pub context: RequestContext<RoleServer>,
 }
 
+/// What a tool returned, as the guard records it: the result to send, the error code when it
+/// is a [`ToolError`] (carried as a value, not read back out of the result), and the cause of
+/// an incident, for the audit sinks.
+pub struct Outcome {
+    result: Result<CallToolResponse, rmcp::ErrorData>,
+    code: Option<Cow<'static, str>>,
+    incident: Option<Box<Incident>>,
+}
+
+/// What a tool returned, before it becomes an [`Outcome`]; see [`ViaToolError`].
+pub struct Returned<R>(pub Option<R>);
+
+/// A tool that returns `Result<T, ToolError>`: its error's code and incident are kept. Generated
+/// code calls `outcome` on `&mut Returned(..)`: this impl, on `Returned<..>` itself, is found
+/// before [`ViaAny`]'s on `&mut Returned<..>` (method lookup tries the receiver before its
+/// reference), so the return type picks the impl without specialization.
+pub trait ViaToolError {
+    /// The outcome.
+    fn outcome(&mut self) -> Outcome;
+}
+
+impl<T: IntoCallToolResult> ViaToolError for Returned<Result<T, ToolError>> {
+    fn outcome(&mut self) -> Outcome {
+        match self.0.take().expect("taken once") {
+            Ok(value) => Outcome {
+                result: value.into_call_tool_result(),
+                code: None,
+                incident: None,
+            },
+            Err(mut error) => Outcome {
+                incident: error.take_incident(),
+                code: Some(error.code_cow()),
+                result: Ok(error.to_result().into()),
+            },
+        }
+    }
+}
+
+/// Any other type rmcp turns into a result.
+pub trait ViaAny {
+    /// The outcome.
+    fn outcome(&mut self) -> Outcome;
+}
+
+impl<R: IntoCallToolResult> ViaAny for &mut Returned<R> {
+    fn outcome(&mut self) -> Outcome {
+        Outcome {
+            result: self.0.take().expect("taken once").into_call_tool_result(),
+            code: None,
+            incident: None,
+        }
+    }
+}
+
 /// Shapes and records a guarded call's result when the tool returns.
 struct Finish {
     policy: &'static ToolPolicy,
+    security: Security,
     /// The caller and the call's start, when security events are recorded (an audit sink or a
     /// `tracing` subscriber takes them): a call nobody records is neither timed nor attributed.
     record: Option<(Principal, Instant)>,
@@ -47,24 +102,22 @@ struct Finish {
 impl Finish {
     /// Turns what the tool returned (or its panic) into the result to send: text stripped of
     /// terminal control (unless `raw_output`), a result over the size cap replaced by an
-    /// `output_too_large` error; then records a `tool_called` event.
-    fn finish<R: IntoCallToolResult>(
+    /// `output_too_large` error; then records the incident, if any, and a `tool_called` event.
+    fn finish(
         self,
-        returned: Result<R, String>,
+        returned: Result<Outcome, String>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let result = match returned {
-            Ok(returned) => returned.into_call_tool_result(),
-            Err(panic) => panicked(self.policy.name(), &panic),
+        let Outcome {
+            mut result,
+            mut code,
+            incident,
+        } = match returned {
+            Ok(outcome) => outcome,
+            Err(panic) => panicked(&self.security, self.policy.name(), &panic),
         };
-        self.shape(result)
-    }
-
-    /// The part of [`Finish::finish`] that does not depend on the tool's return type: one copy
-    /// for every tool.
-    fn shape(
-        self,
-        mut result: Result<CallToolResponse, rmcp::ErrorData>,
-    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        if let Some(incident) = incident {
+            self.security.emit(&incident.event());
+        }
         if let Ok(CallToolResponse::Complete(r)) = &mut result {
             if !self.policy.raw_output() {
                 crate::sanitize::clean_result(r);
@@ -72,13 +125,21 @@ impl Finish {
             let cap = self
                 .policy
                 .max_output()
-                .unwrap_or_else(|| Security::global().default_max_output());
+                .unwrap_or_else(|| self.security.default_max_output());
             if let Some(size) = output::oversize(r, cap) {
                 *r = too_large(size, cap);
+                code = Some(Cow::Borrowed("output_too_large"));
             }
         }
         if let Some((principal, started)) = &self.record {
-            record_call(self.policy.name(), principal, *started, &result);
+            record_call(
+                &self.security,
+                self.policy.name(),
+                principal,
+                *started,
+                &result,
+                code.as_deref(),
+            );
         }
         result
     }
@@ -89,17 +150,21 @@ impl Finish {
 // passes through more code than the cache holds (rmcp, serde, tokio), so each line of the
 // guard's hot path is fetched again on every call (BENCHMARKS.md, in-process tool call).
 
-/// The result for a tool that panicked: an `internal` error, recorded with its incident id.
+/// The outcome for a tool that panicked: an `internal` error with its incident.
 #[cold]
 #[inline(never)]
-fn panicked(tool: &str, panic: &str) -> Result<CallToolResponse, rmcp::ErrorData> {
-    let error = ToolError::internal(format_args!("tool `{tool}` panicked: {panic}"));
-    let incident = error
-        .detail("incident")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    emit(&SecurityEvent::ToolFailed { tool, incident });
-    error.into_call_tool_result()
+fn panicked(security: &Security, tool: &str, panic: &str) -> Outcome {
+    let mut returned = Returned(Some(Err::<String, _>(ToolError::internal(format_args!(
+        "tool `{tool}` panicked: {panic}"
+    )))));
+    let outcome = returned.outcome();
+    if let Some(incident) = &outcome.incident {
+        security.emit(&SecurityEvent::ToolFailed {
+            tool,
+            incident: &incident.id,
+        });
+    }
+    outcome
 }
 
 /// The result that replaces one over the size cap.
@@ -116,26 +181,25 @@ fn too_large(size: usize, cap: usize) -> CallToolResult {
 }
 
 /// Records the `tool_called` event of a call that ran: its outcome (`ok`, the tool error's
-/// code, or the JSON-RPC error) and duration.
+/// code, `error` for an error result of another type, or the JSON-RPC error) and duration.
 #[inline(never)]
 fn record_call(
+    security: &Security,
     tool: &str,
     principal: &Principal,
     started: Instant,
     result: &Result<CallToolResponse, rmcp::ErrorData>,
+    code: Option<&str>,
 ) {
-    let outcome = match result {
-        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Cow::Owned(
-            r.structured_content
-                .as_ref()
-                .and_then(|c| c["error"]["code"].as_str())
-                .unwrap_or("error")
-                .to_owned(),
-        ),
-        Ok(_) => Cow::Borrowed("ok"),
-        Err(e) => Cow::Owned(format!("jsonrpc_error_{}", e.code.0)),
+    let outcome = match (result, code) {
+        (_, Some(code)) => Cow::Borrowed(code),
+        (Ok(CallToolResponse::Complete(r)), None) if r.is_error == Some(true) => {
+            Cow::Borrowed("error")
+        }
+        (Ok(_), None) => Cow::Borrowed("ok"),
+        (Err(e), None) => Cow::Owned(format!("jsonrpc_error_{}", e.code.0)),
     };
-    emit(&SecurityEvent::ToolCalled {
+    security.emit(&SecurityEvent::ToolCalled {
         tool,
         issuer: principal.issuer(),
         subject: principal.subject(),
@@ -178,27 +242,31 @@ pub fn call<'s, S, I, F, Fut>(
     policy: &'static ToolPolicy,
     ctx: ToolCallContext<'s, S>,
     tool: F,
+    outcome: fn(Fut::Output) -> Outcome,
 ) -> BoxFuture<'s, Result<CallToolResponse, rmcp::ErrorData>>
 where
     S: Send + Sync + 's,
     I: SecureInput + Send + 's,
     F: FnOnce(Guarded<'s, S, I>) -> Fut + Send + 's,
     Fut: Future + Send + 's,
-    Fut::Output: IntoCallToolResult,
 {
     // The checks (authenticate, authorize with implication, rate limit, parse and validate)
     // are written out here rather than in an `async fn` of their own: an `async fn` copies its
     // arguments into its future, and `ctx` is large. A denial is recorded by `admit` and
     // returned as the tool result to send; the tool does not run.
     Box::pin(async move {
-        let started = audit::recording_calls().then(Instant::now);
+        let Some(security) = Security::from_request(&ctx.request_context).cloned() else {
+            return Ok(unconfigured(policy.name()));
+        };
+        let started = security.recording_calls().then(Instant::now);
         let caller = Principal::from_request(&ctx.request_context);
-        let (principal, input) = match admit::<I>(policy, caller, ctx.arguments).await {
+        let (principal, input) = match admit::<I>(&security, policy, caller, ctx.arguments).await {
             Ok(admitted) => admitted,
             Err(denied) => return Ok(deny(&denied)),
         };
         let audit = Finish {
             policy,
+            security,
             record: started.map(|started| (principal.clone(), started)),
         };
         let guarded = Guarded {
@@ -208,7 +276,7 @@ where
             context: ctx.request_context,
         };
         let output = catch_panic(tool(guarded)).await;
-        audit.finish(output)
+        audit.finish(output.map(outcome))
     })
 }
 
@@ -218,6 +286,7 @@ where
 /// caller (anonymous for a public tool called without credentials) and the validated input;
 /// `Err` the error the client gets.
 pub async fn admit<I: SecureInput>(
+    security: &Security,
     policy: &'static ToolPolicy,
     caller: Option<Principal>,
     arguments: Option<JsonObject>,
@@ -226,12 +295,12 @@ pub async fn admit<I: SecureInput>(
     let principal = match (caller, policy.access()) {
         (Some(p), _) => p,
         (None, Access::Public) => Principal::anonymous(),
-        (None, Access::Scope(..)) => return Err(unauthenticated(tool)),
+        (None, Access::Scope(..)) => return Err(unauthenticated(security, tool)),
     };
     if let Access::Scope(scope, catalog) = policy.access()
         && !principal.is_granted(scope, catalog)
     {
-        return Err(insufficient_scope(tool, &principal, scope));
+        return Err(insufficient_scope(security, tool, &principal, scope));
     }
     if let RateLimit::Limited(rate) = policy.rate() {
         // Keys are issuer-qualified: a subject or client of one issuer never shares another's.
@@ -247,24 +316,31 @@ pub async fn admit<I: SecureInput>(
             },
             RateKey::Global => "",
         };
-        match Security::global().limiter().check(tool, key, rate).await {
+        match security.limiter().check(tool, key, rate).await {
             Ok(Decision::Allow) => {}
             Ok(Decision::Deny { retry_after }) => {
-                return Err(rate_limited(tool, &principal, key, rate, retry_after));
+                return Err(rate_limited(
+                    security,
+                    tool,
+                    &principal,
+                    key,
+                    rate,
+                    retry_after,
+                ));
             }
-            Err(e) => limiter_failed(tool, &e)?,
+            Err(e) => limiter_failed(security, tool, &e)?,
         }
     }
-    match parse_arguments::<I>(arguments) {
+    match parse_arguments_in::<I>(arguments, security) {
         Ok(input) => Ok((principal, input)),
-        Err(errors) => Err(invalid(tool, &principal, errors)),
+        Err(errors) => Err(invalid(security, tool, &principal, errors)),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn unauthenticated(tool: &str) -> Box<ToolError> {
-    emit(&SecurityEvent::Unauthenticated { tool });
+fn unauthenticated(security: &Security, tool: &str) -> Box<ToolError> {
+    security.emit(&SecurityEvent::Unauthenticated { tool });
     Box::new(ToolError::new(
         "unauthenticated",
         "this tool needs credentials; none were presented",
@@ -273,8 +349,13 @@ fn unauthenticated(tool: &str) -> Box<ToolError> {
 
 #[cold]
 #[inline(never)]
-fn insufficient_scope(tool: &str, principal: &Principal, scope: &str) -> Box<ToolError> {
-    emit(&SecurityEvent::AuthorizationDenied {
+fn insufficient_scope(
+    security: &Security,
+    tool: &str,
+    principal: &Principal,
+    scope: &str,
+) -> Box<ToolError> {
+    security.emit(&SecurityEvent::AuthorizationDenied {
         tool,
         issuer: principal.issuer(),
         subject: principal.subject(),
@@ -292,6 +373,7 @@ fn insufficient_scope(tool: &str, principal: &Principal, scope: &str) -> Box<Too
 #[cold]
 #[inline(never)]
 fn rate_limited(
+    security: &Security,
     tool: &str,
     principal: &Principal,
     key: &str,
@@ -299,7 +381,7 @@ fn rate_limited(
     retry_after: Duration,
 ) -> Box<ToolError> {
     let ms = retry_after.as_millis().max(1) as u64;
-    emit(&SecurityEvent::RateLimited {
+    security.emit(&SecurityEvent::RateLimited {
         tool,
         issuer: principal.issuer(),
         subject: principal.subject(),
@@ -318,10 +400,14 @@ fn rate_limited(
 /// refused as `unavailable` otherwise; either way it is logged and recorded.
 #[cold]
 #[inline(never)]
-fn limiter_failed(tool: &str, error: &LimiterError) -> Result<(), Box<ToolError>> {
-    let fail_open = Security::global().limiter_fail_open();
+fn limiter_failed(
+    security: &Security,
+    tool: &str,
+    error: &LimiterError,
+) -> Result<(), Box<ToolError>> {
+    let fail_open = security.limiter_fail_open();
     tracing::error!(target: "mcp_secure", tool, error = %error, fail_open, "rate limiter failed");
-    emit(&SecurityEvent::BackendUnavailable {
+    security.emit(&SecurityEvent::BackendUnavailable {
         backend: "rate_limiter",
         tool,
         fail_open,
@@ -337,14 +423,34 @@ fn limiter_failed(tool: &str, error: &LimiterError) -> Result<(), Box<ToolError>
 
 #[cold]
 #[inline(never)]
-fn invalid(tool: &str, principal: &Principal, errors: ValidationErrors) -> Box<ToolError> {
-    emit(&SecurityEvent::ValidationFailed {
+fn invalid(
+    security: &Security,
+    tool: &str,
+    principal: &Principal,
+    errors: ValidationErrors,
+) -> Box<ToolError> {
+    security.emit(&SecurityEvent::ValidationFailed {
         tool,
         issuer: principal.issuer(),
         subject: principal.subject(),
         violations: errors.violations(),
     });
     Box::new(ToolError::from(errors))
+}
+
+/// The answer to a call that reached a guarded tool without its server's [`Security`]: the
+/// server was served by rmcp directly, not through [`crate::serve`]. Refused rather than run
+/// with no limiter, sinks or roots.
+#[cold]
+#[inline(never)]
+fn unconfigured(tool: &str) -> CallToolResponse {
+    tracing::error!(target: "mcp_secure", tool, "a guarded tool was called without its server's Security: serve the server through mcp_secure::serve (Secured, stdio) or mcp_secure::http::Endpoint; the call is refused");
+    ToolError::new(
+        "unavailable",
+        "the server cannot take this call: it is not configured; retry later",
+    )
+    .to_result()
+    .into()
 }
 
 #[cold]

@@ -5,7 +5,9 @@ mod error;
 pub(crate) mod guard;
 mod output;
 mod policy;
+mod tools;
 
 pub use error::ToolError;
 pub use guard::admit;
 pub use policy::{Access, POLICY_META_KEY, ToolPolicy};
+pub use tools::Tools;

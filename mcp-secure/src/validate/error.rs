@@ -2,6 +2,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::Security;
+
 /// Where a value sits in a tool's input: `title`, `tags[3]`, `address.city`.
 ///
 /// Built on the stack while validating, so checking a valid input allocates nothing; it is
@@ -65,16 +67,44 @@ impl fmt::Display for Violation {
 }
 
 /// Every rule an input failed, in field order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// While an input is checked it also carries the server's [`Security`], whose path roots
+/// `SafePath` fields are checked against; it is not part of the errors (not compared, not
+/// serialized).
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(transparent)]
 pub struct ValidationErrors {
     violations: Vec<Violation>,
+    #[serde(skip)]
+    security: Option<Security>,
 }
 
+impl PartialEq for ValidationErrors {
+    fn eq(&self, other: &Self) -> bool {
+        self.violations == other.violations
+    }
+}
+
+impl Eq for ValidationErrors {}
+
 impl ValidationErrors {
-    /// No violations yet.
+    /// No violations yet, and no server configuration: a `SafePath` field checked with these
+    /// errors is refused (it has no root to be checked against).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// No violations yet; `SafePath` fields are checked against `security`'s path roots.
+    pub fn within(security: &Security) -> Self {
+        Self {
+            violations: Vec::new(),
+            security: Some(security.clone()),
+        }
+    }
+
+    /// The server configuration the input is checked in, if any.
+    pub fn security(&self) -> Option<&Security> {
+        self.security.as_ref()
     }
 
     /// Records that `rule` failed at `path`. Marked cold: a call to it is what a failing check

@@ -55,9 +55,18 @@ pub trait SecureInput: DeserializeOwned + schemars::JsonSchema + Send + 'static 
     /// Runs every rule, recording failures below `path`.
     fn validate_at(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors);
 
-    /// Runs every rule; `Err` lists every failure.
+    /// Runs every rule; `Err` lists every failure. A `SafePath` field is refused: it has no
+    /// root to be checked against without the server's configuration ([`Self::validate_in`]).
     fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        self.validate_at(&FieldPath::Root, &mut errors);
+        errors.into_result()
+    }
+
+    /// Runs every rule, `SafePath` fields against `security`'s path roots; `Err` lists every
+    /// failure.
+    fn validate_in(&self, security: &crate::Security) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::within(security);
         self.validate_at(&FieldPath::Root, &mut errors);
         errors.into_result()
     }
@@ -126,21 +135,42 @@ impl<T: InputField> InputField for Box<T> {
 /// assert_eq!(err.violations()[0].rule, "type");
 /// assert_eq!(err.violations()[0].message, "invalid type: string, expected u32");
 /// ```
-// Inlined into the guard, so the input is built where the guard keeps it, not built here and
-// copied (BENCHMARKS.md, "The guard alone").
-#[inline(always)]
+///
+/// Without a server configuration a `SafePath` field is refused; [`parse_arguments_in`] checks
+/// it against the server's path roots.
 pub fn parse_arguments<I: SecureInput>(
     arguments: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<I, ValidationErrors> {
-    let input = I::from_arguments(arguments.unwrap_or_default()).map_err(|e| {
+    let input = parse_only::<I>(arguments)?;
+    input.validate()?;
+    Ok(input)
+}
+
+/// [`parse_arguments`] in a server's configuration: `SafePath` fields are checked against
+/// `security`'s path roots. What a guarded call runs.
+// Inlined into the guard, so the input is built where the guard keeps it, not built here and
+// copied (BENCHMARKS.md, "The guard alone").
+#[inline(always)]
+pub fn parse_arguments_in<I: SecureInput>(
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    security: &crate::Security,
+) -> Result<I, ValidationErrors> {
+    let input = parse_only::<I>(arguments)?;
+    input.validate_in(security)?;
+    Ok(input)
+}
+
+#[inline(always)]
+fn parse_only<I: SecureInput>(
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<I, ValidationErrors> {
+    I::from_arguments(arguments.unwrap_or_default()).map_err(|e| {
         let mut errors = ValidationErrors::new();
         let fault = e.fault();
         let (rule, field, message) = describe_parse_error(&fault.path, &fault.message);
         errors.push_rendered(field, rule, message);
         errors
-    })?;
-    input.validate()?;
-    Ok(input)
+    })
 }
 
 /// Turns a serde error into (rule, field path, message) without the submitted value.

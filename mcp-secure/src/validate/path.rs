@@ -10,7 +10,7 @@ use cap_std::fs::{Dir, Metadata, OpenOptions};
 use serde::{Deserialize, Deserializer};
 
 use super::{FieldPath, ValidationErrors};
-use crate::{security::Security, tool::ToolError};
+use crate::tool::ToolError;
 
 /// Longest path, in characters, a [`SafePath`] accepts.
 pub const PATH_MAX_LENGTH: usize = 1024;
@@ -355,8 +355,8 @@ pub fn check_path(
     value: &SafePath,
     within: &str,
 ) {
-    let Some(root) = Security::global().path_root(within) else {
-        tracing::error!(target: "mcp_secure::audit", root = within, "no directory registered for SafePath root; refusing the path");
+    let Some(root) = errors.security().and_then(|s| s.path_root(within)) else {
+        tracing::error!(target: "mcp_secure", root = within, "no directory registered for SafePath root; refusing the path");
         errors.push(
             path,
             "path",

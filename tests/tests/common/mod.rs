@@ -26,25 +26,19 @@ use serde_json::Value;
 pub type Client = RunningService<RoleClient, ()>;
 
 /// Serves `server` (one clone per session) over streamable HTTP on a free loopback port,
-/// behind the API-key layer; returns the MCP URL.
-pub async fn serve_in_process<S: rmcp::ServerHandler + Clone + Send + Sync + 'static>(
+/// through `mcp_secure::http::Endpoint` with `security` and the API keys `keys`; returns the
+/// MCP URL.
+pub async fn serve_in_process<S: rmcp::ServerHandler + Clone>(
     server: S,
+    tools: &mcp_secure::tool::Tools<S>,
+    security: mcp_secure::Security,
     keys: mcp_secure::auth::ApiKeys,
 ) -> String {
-    use rmcp::transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-    };
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        std::sync::Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
-    );
-    let app = axum::Router::new().nest_service("/mcp", service).layer(
-        mcp_secure::http::ApiKeyLayer::new(std::sync::Arc::new(keys)),
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let endpoint =
+        mcp_secure::http::Endpoint::new(url.as_str(), server, tools, security).verifier(keys);
+    tokio::spawn(endpoint.serve(listener, std::future::pending()));
     url
 }
 

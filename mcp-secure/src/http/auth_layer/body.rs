@@ -1,0 +1,29 @@
+//! The request body, read up to a limit.
+
+use super::*;
+
+/// The body, up to `limit` bytes. A larger body is read on and thrown away (up to four times
+/// the limit), so that the `413` reaches a client still sending instead of a reset connection.
+pub(super) async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, StatusCode> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| StatusCode::BAD_REQUEST)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total <= limit {
+            kept.extend_from_slice(&data);
+        } else if total > limit.saturating_mul(4) {
+            break;
+        }
+    }
+    if total > limit {
+        Err(StatusCode::PAYLOAD_TOO_LARGE)
+    } else {
+        Ok(kept.into())
+    }
+}

@@ -1,0 +1,577 @@
+//! The HTTP front door of an MCP server: bearer authentication with the challenges the MCP
+//! authorization spec asks for, protected resource metadata, scope checks before rmcp, Origin
+//! checks, a body limit and security headers.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use axum::body::Body;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use serde_json::{Value, json};
+use tower::{Layer, Service, ServiceExt};
+
+mod bearer;
+mod body;
+mod headers;
+mod host;
+mod metadata;
+mod origin;
+mod scope_check;
+mod session;
+#[cfg(test)]
+mod tests;
+
+pub use scope_check::FORBIDDEN_CODE;
+
+use self::{
+    bearer::{authenticate, challenge_401},
+    body::read_body,
+    headers::security_headers,
+    metadata::{PRM_PATH, metadata},
+    origin::cors_headers,
+    scope_check::{MCP_NAME, called_tools, challenge_403, missing_scope, required_scope},
+    session::{MCP_SESSION_ID, Session, bind_session, session_id},
+};
+use super::{announces_body, bearer_token, error_response, last_on_connection};
+use crate::{
+    Security,
+    audit::SecurityEvent,
+    auth::{IssuerError, Principal, ScopeCatalog, ScopeSyntaxError, TokenVerifier},
+    tool::{Access, ToolPolicy, Tools},
+};
+pub(crate) use host::is_loopback_host;
+
+/// The default request body limit: 4 MiB, as rmcp's.
+pub const DEFAULT_MAX_BODY: usize = 4 << 20;
+
+/// The default time a request body may take to arrive: 30 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds an [`AuthLayer`].
+pub struct AuthLayerBuilder {
+    resource: String,
+    verifiers: Vec<Arc<dyn TokenVerifier>>,
+    authorization_servers: Vec<String>,
+    scopes: Vec<String>,
+    policies: Vec<&'static ToolPolicy>,
+    allowed_origins: Vec<String>,
+    max_body: usize,
+    body_timeout: Duration,
+    challenge_scopes: Option<String>,
+    hsts: bool,
+    anonymous: bool,
+    security: Security,
+}
+
+/// Why an [`AuthLayer`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthLayerError {
+    /// The resource is not an absolute URL.
+    BadResource,
+    /// No verifier, and anonymous callers are not allowed: every request would be refused.
+    NoVerifier,
+    /// A verifier's issuer is not a valid name, or is reserved (`local`, `anonymous`).
+    BadIssuer {
+        /// The issuer.
+        issuer: String,
+        /// Why.
+        reason: IssuerError,
+    },
+    /// Two verifiers vouch under one issuer: their subjects would be one caller.
+    DuplicateIssuer(String),
+    /// A challenge scope is not a valid scope.
+    BadChallengeScope(ScopeSyntaxError),
+}
+
+impl std::fmt::Display for AuthLayerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("auth layer: ")?;
+        match self {
+            AuthLayerError::BadResource => f.write_str("the resource is not an absolute URL"),
+            AuthLayerError::NoVerifier => {
+                f.write_str("add at least one verifier; without one every request is refused")
+            }
+            AuthLayerError::BadIssuer { issuer, reason } => {
+                write!(f, "verifier issuer `{issuer}`: {reason}")
+            }
+            AuthLayerError::DuplicateIssuer(issuer) => write!(
+                f,
+                "two verifiers vouch as `{issuer}`; give each its own issuer, or their subjects would be one caller"
+            ),
+            AuthLayerError::BadChallengeScope(e) => write!(f, "challenge scope: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AuthLayerError {}
+
+impl AuthLayerBuilder {
+    /// Accepts tokens this verifier accepts (verifiers are tried in the order added). Each
+    /// verifier vouches under its own [`TokenVerifier::issuer`], which the principals it
+    /// accepts carry; [`build`](Self::build) refuses two verifiers of one issuer, and the
+    /// reserved names `local` and `anonymous`.
+    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+        self.verifiers.push(Arc::new(verifier));
+        self
+    }
+
+    /// An authorization server clients should get tokens from (listed in the metadata).
+    pub fn authorization_server(mut self, url: impl Into<String>) -> Self {
+        self.authorization_servers.push(url.into());
+        self
+    }
+
+    /// The tools behind this layer (`Self::tools()` of `#[mcp_tools]`): a call without the
+    /// tool's scope is answered `403` with a challenge naming it, before rmcp sees it, and the
+    /// scopes they were declared against (`scopes!`) are listed as `scopes_supported` in the
+    /// metadata. [`Endpoint`](super::Endpoint) passes them; a layer built without them
+    /// advertises no scopes and leaves scope checks to the tools' guard.
+    pub fn tools<S: Send + Sync + 'static>(mut self, tools: &Tools<S>) -> Self {
+        self.policies.extend(tools.policies().iter().copied());
+        if let Some(catalog) = tools.scopes() {
+            for decl in catalog.scopes() {
+                if !self.scopes.iter().any(|s| s == decl.name) {
+                    self.scopes.push(decl.name.to_owned());
+                }
+            }
+        }
+        self
+    }
+
+    /// Allows browser requests from `origin` (`scheme://host[:port]`, compared exactly): they
+    /// get CORS headers naming that origin (never `*`), and preflights are answered. Without
+    /// any, a request carrying an `Origin` header is refused (`403`); requests without one are
+    /// unaffected.
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// Refuses request bodies over `bytes` with `413` (default [`DEFAULT_MAX_BODY`]).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Lets requests without a token through, without a [`Principal`]: only `public` tools
+    /// answer them, and a `tools/call` of a scoped tool gets the `401` challenge, so that
+    /// OAuth clients know to authenticate. A token that is presented must still be valid.
+    /// Answers `408` to a request whose body has not fully arrived `timeout` after its head
+    /// (default [`DEFAULT_BODY_TIMEOUT`]), so that a client trickling its body cannot hold the
+    /// connection. Pair it with [`ServeOptions::header_timeout`](super::ServeOptions) for the
+    /// request head.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// The scopes a client without a token should ask for first, sent as `scope="…"` in the
+    /// `401` challenge (MCP clients request exactly these; by default they ask for every scope
+    /// in the metadata). Least privilege: name the scopes of the common read-only tools and let
+    /// clients step up, through the `403` challenge, when a call needs more.
+    pub fn challenge_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let joined = scopes
+            .into_iter()
+            .map(|s| s.as_ref().to_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.challenge_scopes = (!joined.is_empty()).then_some(joined);
+        self
+    }
+
+    /// For servers whose tools are public (a conformance or demo server); off by default.
+    pub fn allow_anonymous(mut self, on: bool) -> Self {
+        self.anonymous = on;
+        self
+    }
+
+    /// Sends `Strict-Transport-Security` (for servers behind TLS).
+    pub fn hsts(mut self, on: bool) -> Self {
+        self.hsts = on;
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> Result<AuthLayer, AuthLayerError> {
+        let url = url::Url::parse(&self.resource).map_err(|_| AuthLayerError::BadResource)?;
+        if self.verifiers.is_empty() && !self.anonymous {
+            return Err(AuthLayerError::NoVerifier);
+        }
+        let mut issuers: Vec<&str> = Vec::new();
+        for verifier in &self.verifiers {
+            let issuer = verifier.issuer();
+            crate::auth::check_verifier_issuer(issuer).map_err(|reason| {
+                AuthLayerError::BadIssuer {
+                    issuer: issuer.to_owned(),
+                    reason,
+                }
+            })?;
+            if issuers.contains(&issuer) {
+                return Err(AuthLayerError::DuplicateIssuer(issuer.to_owned()));
+            }
+            issuers.push(issuer);
+        }
+        for scope in self.challenge_scopes.iter().flat_map(|s| s.split(' ')) {
+            crate::auth::check_scope(scope).map_err(AuthLayerError::BadChallengeScope)?;
+        }
+        let path = url.path().trim_end_matches('/');
+        let origin = url.origin().ascii_serialization();
+        let loopback = url.host_str().is_some_and(is_loopback_host);
+        let mut tool_scopes: Vec<(&'static str, &'static ScopeCatalog)> = Vec::new();
+        for policy in &self.policies {
+            if let Access::Scope(scope, catalog) = policy.access()
+                && !tool_scopes
+                    .iter()
+                    .any(|&(s, c)| s == scope && std::ptr::eq(c, catalog))
+            {
+                tool_scopes.push((scope, catalog));
+            }
+        }
+        Ok(AuthLayer {
+            config: Arc::new(Config {
+                tool_scopes,
+                loopback,
+                sessions: Default::default(),
+                metadata_url: format!("{origin}{PRM_PATH}{path}"),
+                metadata_path: format!("{PRM_PATH}{path}"),
+                settings: self,
+            }),
+        })
+    }
+}
+
+/// The built configuration: the builder's settings, plus what is derived from them and the
+/// session bindings.
+struct Config {
+    settings: AuthLayerBuilder,
+    /// Which principal ([`Principal::id`]) opened each legacy session (`Mcp-Session-Id`).
+    sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    metadata_url: String,
+    metadata_path: String,
+    /// The resource is on a loopback address: only loopback `Host`s are served (DNS rebinding).
+    loopback: bool,
+    /// Every scope a tool behind the layer requires, once each: a caller granted all of them
+    /// cannot fail the scope pre-check, which then does not read the body's JSON.
+    tool_scopes: Vec<(&'static str, &'static ScopeCatalog)>,
+}
+
+impl Config {
+    fn emit(&self, event: &SecurityEvent<'_>) {
+        self.security.emit(event);
+    }
+}
+
+impl std::ops::Deref for Config {
+    type Target = AuthLayerBuilder;
+
+    fn deref(&self) -> &AuthLayerBuilder {
+        &self.settings
+    }
+}
+
+/// A tower layer in front of rmcp's `StreamableHttpService` (or an axum router holding it):
+///
+/// - serves protected resource metadata (RFC 9728) at `/.well-known/oauth-protected-resource`
+///   and its path-aware variant;
+/// - refuses a present `Origin` that is not allowed (`403`);
+/// - authenticates `Authorization: Bearer` with its [`TokenVerifier`]s, answering `401` with
+///   `WWW-Authenticate: Bearer resource_metadata="…"` (and `error="invalid_token"` when a token
+///   was refused);
+/// - reads the JSON-RPC body (up to a limit, `413` past it), and for `tools/call` of a tool
+///   whose scope the caller lacks (implication honoured) answers `403` with
+///   `WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…"`,
+///   which is what lets clients step up; an `Mcp-Name` header that disagrees with the body is
+///   a `400`;
+/// - binds each legacy session (`Mcp-Session-Id`) to the principal that opened it: another
+///   principal presenting it gets `404`, as for an unknown session;
+/// - puts the [`Principal`] into the request for the tools, and security headers on every
+///   response.
+///
+/// A refusal given before the request's body was read to its end (an Origin, Host or
+/// authentication refusal of a request with a body, a `408`, a `413`) carries
+/// `Connection: close`: the connection ends with it.
+///
+/// The tool guard checks the scope again (defence in depth, and the only check over stdio).
+#[derive(Clone)]
+pub struct AuthLayer {
+    config: Arc<Config>,
+}
+
+impl AuthLayer {
+    /// A builder for the server whose canonical resource URL is `resource`, e.g.
+    /// `https://mcp.example.com/mcp` (tokens must carry it in `aud`), and whose configuration
+    /// is `security`: the layer's events go to its audit sinks, and every admitted request
+    /// carries it to the tools' guard (which refuses a call that arrives without one).
+    pub fn builder(resource: impl Into<String>, security: &Security) -> AuthLayerBuilder {
+        AuthLayerBuilder {
+            resource: resource.into(),
+            verifiers: Vec::new(),
+            authorization_servers: Vec::new(),
+            scopes: Vec::new(),
+            policies: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body: DEFAULT_MAX_BODY,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            challenge_scopes: None,
+            hsts: false,
+            anonymous: false,
+            security: security.clone(),
+        }
+    }
+
+    /// Where the protected resource metadata is served.
+    pub fn metadata_url(&self) -> &str {
+        &self.config.metadata_url
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner: Arc::new(inner),
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] wraps around an inner service.
+///
+/// Always ready: each admitted request is served by a fresh clone of the inner service, made
+/// ready first (`ServiceExt::oneshot`, as axum's routes do); a refused request clones nothing,
+/// and cloning this service (axum does, per request) only counts a reference.
+pub struct AuthService<S> {
+    inner: Arc<S>,
+    config: Arc<Config>,
+}
+
+impl<S> Clone for AuthService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S> Service<Request<Body>> for AuthService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The inner service is made ready per request, on its own clone (see `call`).
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let inner = self.inner.clone();
+        let config = self.config.clone();
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        Box::pin(async move {
+            let mut response = match admit(&config, request).await {
+                // On a session this caller opened: nothing to bind.
+                Ok((request, Session::Own)) if request.method() != Method::DELETE => {
+                    S::clone(&inner).oneshot(request).await?
+                }
+                Ok((request, _)) => {
+                    let subject = request
+                        .extensions()
+                        .get::<Principal>()
+                        .map(|p| p.id().to_owned());
+                    let closing = request.method() == Method::DELETE;
+                    let asked = session_id(request.headers());
+                    let response = S::clone(&inner).oneshot(request).await?;
+                    bind_session(&config, subject, asked, closing, response.headers());
+                    response
+                }
+                Err(response) => response,
+            };
+            security_headers(response.headers_mut(), config.hsts);
+            if let Some(origin) = origin.filter(|o| {
+                config
+                    .allowed_origins
+                    .iter()
+                    .any(|a| a.as_bytes() == o.as_bytes())
+            }) {
+                cors_headers(response.headers_mut(), origin);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// Decides a request: `Ok` to pass it on (with its principal and its body re-attached, and
+/// whether the session it names is the caller's), `Err` with the answer.
+async fn admit(
+    config: &Config,
+    request: Request<Body>,
+) -> Result<(Request<Body>, Session), Response<Body>> {
+    let (mut parts, body) = request.into_parts();
+    let principal = match screen(config, &parts).await {
+        Ok(principal) => principal,
+        // Refused on its head alone: the body stays unread.
+        Err(response) if announces_body(parts.version, &parts.headers) => {
+            return Err(last_on_connection(response));
+        }
+        Err(response) => return Err(response),
+    };
+    let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
+    let bytes = match read.await {
+        Ok(Ok(bytes)) => bytes,
+        // Too slow, too large or broken: the rest of the body is still on its way.
+        Err(_elapsed) => {
+            return Err(last_on_connection(error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                &format!(
+                    "the request body did not arrive within {} ms; send it again",
+                    config.body_timeout.as_millis()
+                ),
+            )));
+        }
+        Ok(Err(status)) => {
+            return Err(last_on_connection(
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    error_response(
+                        status,
+                        "payload_too_large",
+                        &format!(
+                            "the request body is over {} bytes; send less",
+                            config.max_body
+                        ),
+                    )
+                } else {
+                    error_response(
+                        status,
+                        "invalid_request",
+                        "the request body could not be read; send it again",
+                    )
+                },
+            ));
+        }
+    };
+    let header_name = parts.headers.get(MCP_NAME);
+    // A caller granted every scope passes the pre-check whatever it calls: unless the body
+    // must be compared with an `Mcp-Name` header, it is not parsed for it.
+    let all_granted = principal.as_ref().is_some_and(|p| {
+        config
+            .tool_scopes
+            .iter()
+            .all(|&(scope, catalog)| p.is_granted(scope, catalog))
+    });
+    if parts.method == Method::POST && (header_name.is_some() || !all_granted) {
+        let header_name = header_name.map(|v| v.to_str().unwrap_or("\u{0}"));
+        let called = called_tools(&bytes);
+        if let Some(header_name) = header_name
+            && !called.is_empty()
+            && called.iter().any(|(c, _)| c != header_name)
+        {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the Mcp-Name header does not match the tool called in the body",
+            ));
+        }
+        for (tool, id) in &called {
+            let Some(principal) = &principal else {
+                // Anonymous: a scoped tool needs a token first.
+                if required_scope(config, tool).is_some() {
+                    config.emit(&SecurityEvent::AuthenticationFailed {
+                        reason: "no bearer token",
+                        path: parts.uri.path(),
+                    });
+                    return Err(challenge_401(config, false));
+                }
+                continue;
+            };
+            if let Some(scope) = missing_scope(config, principal, tool) {
+                config.emit(&SecurityEvent::AuthorizationDenied {
+                    tool: config
+                        .policies
+                        .iter()
+                        .find(|p| p.name() == tool)
+                        .map_or("", |p| p.name()),
+                    issuer: principal.issuer(),
+                    subject: principal.subject(),
+                    required_scope: scope,
+                    held_scopes: principal.scopes(),
+                });
+                return Err(challenge_403(config, scope, id));
+            }
+        }
+    }
+    let mut session = Session::Unbound;
+    if let Some(id) = parts.headers.get(MCP_SESSION_ID) {
+        let subject = principal.as_ref().map(|p| p.id());
+        let owned_by = |owner: &String| Some(owner.as_str()) == subject;
+        let owner = config
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id.to_str().unwrap_or_default())
+            .map(owned_by);
+        if owner == Some(true) {
+            session = Session::Own;
+        }
+        if owner == Some(false) {
+            config.emit(&SecurityEvent::AuthenticationFailed {
+                reason: "session belongs to another principal",
+                path: parts.uri.path(),
+            });
+            // As for an unknown session: the caller learns nothing about whose it is.
+            return Err(error_response(
+                StatusCode::NOT_FOUND,
+                "session_not_found",
+                "no such session",
+            ));
+        }
+    }
+    if let Some(principal) = principal {
+        parts.extensions.insert(principal);
+    }
+    parts.extensions.insert(config.security.clone());
+    Ok((Request::from_parts(parts, Body::from(bytes)), session))
+}
+
+/// The checks a request's head decides (metadata, Origin, Host, the bearer token): `Ok` with
+/// the caller (`None`: anonymous), `Err` with the answer.
+async fn screen(
+    config: &Config,
+    request: &http::request::Parts,
+) -> Result<Option<Principal>, Response<Body>> {
+    let path = request.uri.path();
+    if path == PRM_PATH || path == config.metadata_path {
+        return Err(metadata(config, &request.method));
+    }
+    origin::check(config, request)?;
+    host::check(config, request)?;
+    let principal = match bearer_token(&request.headers) {
+        Some(token) => Some(authenticate(config, token, path).await?),
+        None if config.anonymous => None,
+        None => {
+            config.emit(&SecurityEvent::AuthenticationFailed {
+                reason: "no bearer token",
+                path,
+            });
+            return Err(challenge_401(config, false));
+        }
+    };
+    Ok(principal)
+}

@@ -1,0 +1,210 @@
+//! A whole streamable HTTP endpoint from a server value, its tools and its security: rmcp's
+//! service and session manager, the [`AuthLayer`], the allowed hosts, and serving.
+
+use std::{future::Future, io, sync::Arc, time::Duration};
+
+use rmcp::{
+    ServerHandler,
+    transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    },
+};
+
+use super::{AuthLayer, AuthLayerBuilder, AuthLayerError, ServeOptions, auth_layer};
+use crate::{Security, auth::TokenVerifier, tool::Tools};
+
+/// An MCP endpoint over streamable HTTP, wired from one server value.
+///
+/// [`Endpoint::new`] takes everything whose omission would change behaviour without an error:
+/// the public URL (the token audience, the protected resource metadata, the allowed `Host`),
+/// the server, its [`Tools`] (the scope checks answered `403` before rmcp, the scopes the
+/// metadata advertises) and its [`Security`] (limiter, audit sinks, path roots, for every
+/// session). The rest are the [`AuthLayer`]'s settings, with its defaults.
+///
+/// ```no_run
+/// # use mcp_secure::prelude::*;
+/// # mcp_secure::scopes! { "notes:read" }
+/// # #[derive(Clone)] struct Notes { tools: Tools<Self> }
+/// # #[mcp_tools] impl Notes {
+/// #     #[mcp_tool(scope = "notes:read", rate = "10/s")] async fn notes_count(&self) -> String { "0".into() }
+/// # }
+/// # #[tool_handler(router = self.tools)] impl ServerHandler for Notes {}
+/// use mcp_secure::{Security, auth::ApiKeys, http::Endpoint};
+/// # fn main() {}
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let security = Security::builder().build()?;
+/// let server = Notes { tools: Notes::tools() };
+/// let keys = ApiKeys::parse(&std::env::var("NOTES_API_KEYS")?)?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// Endpoint::new("http://127.0.0.1:8080/mcp", server.clone(), &server.tools, security)
+///     .verifier(keys)
+///     .serve(listener, async { let _ = tokio::signal::ctrl_c().await; })
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub struct Endpoint<S> {
+    resource: String,
+    server: S,
+    security: Security,
+    auth: AuthLayerBuilder,
+    allowed_hosts: Vec<String>,
+    options: ServeOptions,
+    beside: Option<axum::Router>,
+}
+
+/// Why an [`Endpoint`] could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The [`AuthLayer`]'s settings are refused.
+    Auth(AuthLayerError),
+}
+
+impl std::fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndpointError::Auth(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EndpointError {}
+
+impl From<AuthLayerError> for EndpointError {
+    fn from(e: AuthLayerError) -> Self {
+        EndpointError::Auth(e)
+    }
+}
+
+impl From<EndpointError> for io::Error {
+    fn from(e: EndpointError) -> Self {
+        io::Error::new(io::ErrorKind::InvalidInput, e)
+    }
+}
+
+impl<S> Endpoint<S>
+where
+    S: ServerHandler + Clone,
+{
+    /// The endpoint whose public URL is `resource` (e.g. `https://mcp.example.com/mcp`),
+    /// serving a clone of `server` to each session, with the policies of `tools` and with
+    /// `security`.
+    pub fn new(
+        resource: impl Into<String>,
+        server: S,
+        tools: &Tools<S>,
+        security: Security,
+    ) -> Self {
+        let resource = resource.into();
+        let auth = AuthLayer::builder(resource.as_str(), &security).tools(tools);
+        Self {
+            resource,
+            server,
+            security,
+            auth,
+            allowed_hosts: Vec::new(),
+            options: ServeOptions::default(),
+            beside: None,
+        }
+    }
+
+    /// Accepts tokens this verifier accepts ([`AuthLayerBuilder::verifier`]).
+    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+        self.auth = self.auth.verifier(verifier);
+        self
+    }
+
+    /// Allows browser requests from `origin` ([`AuthLayerBuilder::allow_origin`]).
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.auth = self.auth.allow_origin(origin);
+        self
+    }
+
+    /// Also serves requests whose `Host` is `host` (`name` or `name:port`), besides the
+    /// resource URL's own (e.g. a name the load balancer's health checks use).
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// Any other setting of the [`AuthLayer`] (authorization servers, challenge scopes, body
+    /// limit, HSTS, anonymous access).
+    pub fn auth(mut self, configure: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder) -> Self {
+        self.auth = configure(self.auth);
+        self
+    }
+
+    /// How long a request's head (and an idle connection) and then its body may take to
+    /// arrive ([`ServeOptions::header_timeout`], [`AuthLayerBuilder::body_timeout`]).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.options = self.options.header_timeout(timeout);
+        self.auth = self.auth.body_timeout(timeout);
+        self
+    }
+
+    /// Serves `routes` beside the endpoint, outside its [`AuthLayer`] (they are tried first;
+    /// every other path, the protected resource metadata included, goes through the layer):
+    /// e.g. a development authorization server's, which signing in reaches without a token.
+    pub fn beside(mut self, routes: axum::Router) -> Self {
+        self.beside = Some(match self.beside.take() {
+            Some(before) => before.merge(routes),
+            None => routes,
+        });
+        self
+    }
+
+    /// The configuration its sessions share.
+    pub fn security(&self) -> &Security {
+        &self.security
+    }
+
+    /// The endpoint as an axum router (rmcp's service at the resource URL's path, behind the
+    /// [`AuthLayer`]), to merge with other routes or serve otherwise.
+    pub fn into_router(self) -> Result<axum::Router, EndpointError> {
+        let url = url::Url::parse(&self.resource).map_err(|_| AuthLayerError::BadResource)?;
+        let mut hosts = self.allowed_hosts;
+        if let Some(host) = url.host_str() {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            hosts.push(host.to_owned());
+            if auth_layer::is_loopback_host(host) {
+                hosts.extend(["localhost", "127.0.0.1", "::1"].map(String::from));
+            }
+        }
+        let layer = self.auth.build()?;
+        let server = self.server;
+        let service = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default().with_allowed_hosts(hosts),
+        );
+        let path = match url.path().trim_end_matches('/') {
+            "" => "/",
+            path => path,
+        };
+        let router = if path == "/" {
+            axum::Router::new().fallback_service(service)
+        } else {
+            axum::Router::new().nest_service(path, service)
+        };
+        let router = router.layer(layer);
+        Ok(match self.beside {
+            Some(beside) => beside.fallback_service(router),
+            None => router,
+        })
+    }
+
+    /// Serves the endpoint on `listener` until `shutdown` completes, then lets the requests in
+    /// flight finish ([`super::serve`]).
+    pub async fn serve<L>(
+        self,
+        listener: L,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> io::Result<()>
+    where
+        L: axum::serve::Listener,
+    {
+        let options = self.options;
+        let router = self.into_router()?;
+        super::serve(listener, router, options, shutdown).await
+    }
+}
