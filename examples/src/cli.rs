@@ -9,7 +9,6 @@ use crate::{
 };
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use jsonwebtoken::Algorithm;
 use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
@@ -18,6 +17,7 @@ use mcp_secure::{
     http::{Endpoint, TlsListener},
     rate::{MemoryLimiter, RedisLimiter},
     secret::{SecretError, SecretString},
+    testing::TokenMinter,
 };
 
 /// The mcp-secure demo: a notes service with scoped, rate-limited, validated tools.
@@ -281,12 +281,7 @@ fn issuer_of(url: &str) -> anyhow::Result<String> {
 }
 
 fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> {
-    Ok(JwtVerifier::hmac(
-        Algorithm::HS256,
-        secret,
-        &issuer_of(url)?,
-        url,
-    )?)
+    Ok(JwtVerifier::hs256(secret, &issuer_of(url)?, url)?)
 }
 
 async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
@@ -412,21 +407,10 @@ enum Listener {
 fn token(sub: &str, scope: &str, ttl: u64, url: &str) -> anyhow::Result<()> {
     let secret = jwt_secret(false)
         .context("`token` signs with NOTES_JWT_SECRET, the secret `serve` uses")?;
-    for s in scope.split_whitespace() {
-        mcp_secure::auth::check_scope(s).with_context(|| format!("`{s}`"))?;
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
-    let claims = serde_json::json!({
-        "iss": issuer_of(url)?, "aud": url, "sub": sub, "scope": scope,
-        "iat": now, "exp": now + ttl, "client_id": "notes-server-cli",
-    });
-    let key = jsonwebtoken::EncodingKey::from_secret(secret.expose_secret().as_bytes());
-    println!(
-        "{}",
-        jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &claims, &key)?
-    );
+    let minter = TokenMinter::hs256(&secret, &issuer_of(url)?, url)
+        .lifetime(Duration::from_secs(ttl))
+        .client_id("notes-server-cli");
+    println!("{}", minter.mint(sub, scope.split_whitespace())?);
     Ok(())
 }
 

@@ -1,11 +1,12 @@
-//! Throughput over loopback HTTP with 50 concurrent clients: the guarded tool behind
-//! `http::Endpoint` (API-key authentication, the `AuthLayer`, the guard) against the same tool
-//! written with plain rmcp behind rmcp's `StreamableHttpService` alone, in the same run.
+//! Throughput over loopback HTTP with 50 concurrent clients, in the same run: the same tool
+//! written with plain rmcp behind rmcp's `StreamableHttpService` alone (the baseline); guarded,
+//! with the caller authenticated in front (the guard's cost); and guarded behind
+//! `http::Endpoint` (API-key authentication, the `AuthLayer`, the guard: as deployed).
 //!
 //! `cargo bench -p mcp-secure --bench throughput` prints calls per second for each, in
-//! alternating rounds, and the ratio of the medians (guarded / plain; the goal is at least
+//! alternating rounds, and the ratios of the medians to the baseline (the goal is at least
 //! 0.97). `MCP_BENCH_SECONDS` sets a round's length (default 3), `MCP_BENCH_ROUNDS` the rounds
-//! per variant (default 5), `MCP_BENCH_CLIENTS` the clients (default 50).
+//! per variant (default 7), `MCP_BENCH_CLIENTS` the clients (default 50).
 
 use std::{
     sync::{
@@ -15,18 +16,16 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod servers;
+
 use mcp_secure::{
     Security,
     auth::{ApiKeys, Principal},
     http::Endpoint,
-    prelude::*,
 };
 use rmcp::{
     RoleClient, ServiceExt,
-    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
-    model::CallToolRequestParams,
     service::RunningService,
-    tool, tool_router,
     transport::{
         StreamableHttpClientTransport,
         streamable_http_client::StreamableHttpClientTransportConfig,
@@ -35,79 +34,18 @@ use rmcp::{
         },
     },
 };
-use serde::Deserialize;
-use serde_json::json;
+use servers::{KEY, call, guarded, plain};
 
 mcp_secure::scopes! {
     /// Write notes.
     "notes:write",
 }
 
-const KEY: &str = "bench-key-0123456789abcdef";
-
-/// The guarded tool's input.
-#[derive(SecureInput)]
-pub struct NewNote {
-    /// 1 to 200 characters.
-    #[mcp(length(min = 1, max = 200))]
-    pub title: String,
-    /// An email address.
-    #[mcp(email)]
-    pub owner: String,
-    /// 1 to 5.
-    #[mcp(range(min = 1, max = 5))]
-    pub priority: u8,
-}
-
-/// The plain tool's input: the same fields, no rules.
-#[derive(Deserialize, schemars::JsonSchema)]
-pub struct PlainNote {
-    /// The title.
-    pub title: String,
-    /// The owner.
-    pub owner: String,
-    /// The priority.
-    pub priority: u8,
-}
-
-#[derive(Clone)]
-struct Guarded {
-    tools: Tools<Self>,
-}
-
-#[mcp_tools]
-impl Guarded {
-    /// Create a note.
-    #[mcp_tool(scope = "notes:write", rate = "4000000000/s")]
-    async fn notes_create(&self, input: NewNote) -> String {
-        format!("{} ({}, {})", input.title, input.owner, input.priority)
-    }
-}
-
-#[tool_handler(router = self.tools)]
-impl ServerHandler for Guarded {}
-
-#[derive(Clone)]
-struct Plain {
-    tool_router: ToolRouter<Self>,
-}
-
-#[tool_router]
-impl Plain {
-    /// Create a note.
-    #[tool(description = "Create a note.")]
-    async fn notes_create(&self, Parameters(input): Parameters<PlainNote>) -> String {
-        format!("{} ({}, {})", input.title, input.owner, input.priority)
-    }
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for Plain {}
-
 #[derive(Clone, Copy, Debug)]
 enum Variant {
     Plain,
-    Guarded,
+    GuardOnly,
+    Endpoint,
 }
 
 /// Serves `variant` on a free loopback port; returns its URL.
@@ -116,9 +54,7 @@ async fn serve(variant: Variant) -> String {
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     match variant {
         Variant::Plain => {
-            let server = Plain {
-                tool_router: Plain::tool_router(),
-            };
+            let server = plain();
             let service = StreamableHttpService::new(
                 move || Ok(server.clone()),
                 Arc::new(LocalSessionManager::default()),
@@ -127,10 +63,22 @@ async fn serve(variant: Variant) -> String {
             let app = axum::Router::new().nest_service("/mcp", service);
             tokio::spawn(async move { axum::serve(listener, app).await });
         }
-        Variant::Guarded => {
-            let server = Guarded {
-                tools: Guarded::tools(),
-            };
+        Variant::GuardOnly => {
+            use tower::Layer as _;
+            let server = guarded();
+            let service = StreamableHttpService::new(
+                move || Ok(server.clone()),
+                Arc::new(LocalSessionManager::default()),
+                StreamableHttpServerConfig::default(),
+            );
+            // What an authenticating proxy or middleware in front would leave on the request.
+            let service = axum::Extension(Principal::new("bench", ["notes:write"])).layer(service);
+            let service = axum::Extension(Security::default()).layer(service);
+            let app = axum::Router::new().nest_service("/mcp", service);
+            tokio::spawn(async move { axum::serve(listener, app).await });
+        }
+        Variant::Endpoint => {
+            let server = guarded();
             let keys = ApiKeys::new().with_key(KEY, Principal::new("bench", ["notes:write"]));
             let endpoint = Endpoint::new(
                 url.as_str(),
@@ -150,15 +98,6 @@ async fn client(url: &str) -> RunningService<RoleClient, ()> {
     ().serve(StreamableHttpClientTransport::from_config(config))
         .await
         .unwrap()
-}
-
-fn call() -> CallToolRequestParams {
-    CallToolRequestParams::new("notes_create").with_arguments(
-        json!({"title": "Groceries for the week", "owner": "alice@example.com", "priority": 3})
-            .as_object()
-            .unwrap()
-            .clone(),
-    )
 }
 
 /// Calls per second of `clients` clients calling as fast as they are answered for `length`.
@@ -212,7 +151,7 @@ fn main() {
     } else {
         (
             env("MCP_BENCH_SECONDS", 3),
-            env("MCP_BENCH_ROUNDS", 5),
+            env("MCP_BENCH_ROUNDS", 7),
             env("MCP_BENCH_CLIENTS", 50) as usize,
         )
     };
@@ -221,25 +160,28 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let plain = serve(Variant::Plain).await;
-        let guarded = serve(Variant::Guarded).await;
+        let variants = [Variant::Plain, Variant::GuardOnly, Variant::Endpoint];
+        let mut urls = Vec::new();
+        for variant in variants {
+            urls.push(serve(variant).await);
+        }
         let length = Duration::from_secs(seconds);
-        let (mut p, mut g) = (Vec::new(), Vec::new());
+        let mut rates = vec![Vec::new(); variants.len()];
         for _ in 0..rounds {
-            for (variant, url, out) in [
-                (Variant::Plain, &plain, &mut p),
-                (Variant::Guarded, &guarded, &mut g),
-            ] {
-                let rate = round(url, clients, length).await;
+            for (i, variant) in variants.iter().enumerate() {
+                let rate = round(&urls[i], clients, length).await;
                 println!("{variant:?}: {rate:.0} calls/s ({clients} clients)");
-                out.push(rate);
+                rates[i].push(rate);
             }
         }
-        println!(
-            "guarded / plain: {:.3} (medians {:.0} / {:.0} calls/s)",
-            median(g.clone()) / median(p.clone()),
-            median(g),
-            median(p)
-        );
+        let medians: Vec<f64> = rates.into_iter().map(median).collect();
+        for (i, variant) in variants.iter().enumerate().skip(1) {
+            println!(
+                "{variant:?} / Plain: {:.3} (medians {:.0} / {:.0} calls/s)",
+                medians[i] / medians[0],
+                medians[i],
+                medians[0]
+            );
+        }
     });
 }

@@ -8,6 +8,7 @@
 //! `cargo bench -p mcp-secure --bench tool_call`
 
 mod common;
+mod servers;
 
 use std::sync::Arc;
 
@@ -15,15 +16,11 @@ use mcp_secure::{
     Security,
     auth::{ApiKeys, Principal},
     http::AuthLayer,
-    prelude::*,
     serve::Secured,
 };
 use rmcp::{
     RoleClient, ServerHandler, ServiceExt,
-    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
-    model::{CallToolRequestParams, ServerCapabilities, ServerConfig},
     service::RunningService,
-    tool, tool_handler, tool_router,
     transport::{
         StreamableHttpClientTransport,
         streamable_http_client::StreamableHttpClientTransportConfig,
@@ -32,88 +29,12 @@ use rmcp::{
         },
     },
 };
-use serde::Deserialize;
-use serde_json::json;
+use servers::{Guarded, KEY, call, guarded, plain};
 use tokio::runtime::Runtime;
 
 mcp_secure::scopes! {
     /// Write notes.
     "notes:write",
-}
-
-const KEY: &str = "bench-key-0123456789abcdef";
-
-/// The guarded tool's input.
-#[derive(SecureInput)]
-pub struct NewNote {
-    /// 1 to 200 characters.
-    #[mcp(length(min = 1, max = 200))]
-    pub title: String,
-    /// An email address.
-    #[mcp(email)]
-    pub owner: String,
-    /// 1 to 5.
-    #[mcp(range(min = 1, max = 5))]
-    pub priority: u8,
-}
-
-/// The plain tool's input: the same fields, no rules.
-#[derive(Deserialize, schemars::JsonSchema)]
-pub struct PlainNote {
-    /// The title.
-    pub title: String,
-    /// The owner.
-    pub owner: String,
-    /// The priority.
-    pub priority: u8,
-}
-
-#[derive(Clone)]
-struct Guarded {
-    tools: Tools<Self>,
-}
-
-#[mcp_tools]
-impl Guarded {
-    /// Create a note.
-    #[mcp_tool(scope = "notes:write", rate = "4000000000/s")]
-    async fn notes_create(&self, input: NewNote) -> String {
-        format!("{} ({}, {})", input.title, input.owner, input.priority)
-    }
-}
-
-#[tool_handler(router = self.tools)]
-impl ServerHandler for Guarded {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-}
-
-#[derive(Clone)]
-struct Plain {
-    tool_router: ToolRouter<Self>,
-}
-
-#[tool_router]
-impl Plain {
-    /// Create a note.
-    #[tool(description = "Create a note.")]
-    async fn notes_create(&self, Parameters(input): Parameters<PlainNote>) -> String {
-        format!("{} ({}, {})", input.title, input.owner, input.priority)
-    }
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for Plain {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-}
-
-fn guarded() -> Guarded {
-    Guarded {
-        tools: Guarded::tools(),
-    }
 }
 
 /// `server` with its configuration, over the pipe: the caller is the local principal (as over
@@ -124,21 +45,6 @@ fn local(server: Guarded) -> Secured<Guarded> {
         .build()
         .unwrap();
     Secured::new(server, security)
-}
-
-fn plain() -> Plain {
-    Plain {
-        tool_router: Plain::tool_router(),
-    }
-}
-
-fn call() -> CallToolRequestParams {
-    CallToolRequestParams::new("notes_create").with_arguments(
-        json!({"title": "Groceries for the week", "owner": "alice@example.com", "priority": 3})
-            .as_object()
-            .unwrap()
-            .clone(),
-    )
 }
 
 type Client = RunningService<RoleClient, ()>;

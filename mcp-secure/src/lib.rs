@@ -92,6 +92,7 @@ pub mod secret;
 mod security;
 pub mod serve;
 pub mod sql;
+pub mod testing;
 pub mod tool;
 pub mod validate;
 

@@ -1,5 +1,6 @@
-// `router = name` renames the router and its policies; two impls of one type can each have one;
-// `default_rate` gives a rate to the tools of an impl that state none.
+// `router = name` renames the router, its policies and its `Tools`; two impls of one type can
+// each have one, and their `Tools` combine with `+`; `default_rate` gives a rate to the tools
+// of an impl that state none.
 use mcp_secure::prelude::*;
 
 #[derive(Clone)]
@@ -26,4 +27,9 @@ fn main() {
     assert_eq!(all.list_all().len(), 2);
     assert_eq!(Server::admin_router_policies()[0].name(), "status");
     assert_eq!(Server::tool_policies()[0].rate().to_string(), "20/min");
+    let tools = Server::tools() + Server::admin_router_tools();
+    assert_eq!(tools.list_all().len(), 2);
+    let names: Vec<_> = tools.policies().iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["version", "status"]);
+    assert!(tools.policy("status").is_some() && tools.scopes().is_none());
 }

@@ -193,6 +193,21 @@ mod tests {
     }
 
     #[test]
+    fn rates_above_one_call_per_nanosecond_keep_their_burst() {
+        // 4e9/s: the interval truncates to 0 ns; the burst of 4e9 is still a second's worth.
+        let spec = RateSpec::per_second(4_000_000_000);
+        assert_eq!(spec.interval(), Duration::ZERO);
+        assert_eq!(spec.tolerance(), Duration::from_nanos(999_999_999));
+        let l = MemoryLimiter::new();
+        // Callers on other threads read the clock a little earlier than the last admission.
+        assert_eq!(l.decide_at("t", "a", spec, SEC), Decision::Allow);
+        assert_eq!(l.decide_at("t", "a", spec, SEC - 500), Decision::Allow);
+        // A rate and burst whose tolerance overflows u64 saturates rather than wraps.
+        let huge = RateSpec::new(u32::MAX, u64::MAX);
+        assert_eq!(huge.interval_and_tolerance_nanos().1, u64::MAX);
+    }
+
+    #[test]
     fn a_smaller_burst_admits_fewer_at_once() {
         let l = MemoryLimiter::new();
         let spec = RateSpec::per_second(10).with_burst(3);

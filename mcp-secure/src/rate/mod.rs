@@ -110,10 +110,16 @@ impl RateSpec {
         Duration::from_nanos(self.interval_nanos())
     }
 
-    /// [`RateSpec::interval`] and [`RateSpec::tolerance`] in nanoseconds, with one division.
+    /// [`RateSpec::interval`] and [`RateSpec::tolerance`] in nanoseconds. The tolerance is
+    /// `period × (burst − 1) / count`, not `interval × (burst − 1)`: at rates above one call
+    /// per nanosecond the interval truncates to 0, and the burst must not truncate with it.
     pub(crate) fn interval_and_tolerance_nanos(&self) -> (u64, u64) {
-        let interval = self.interval_nanos();
-        (interval, interval.saturating_mul(u64::from(self.burst - 1)))
+        let period = u128::from(self.period_ms) * 1_000_000;
+        let tolerance = period * u128::from(self.burst - 1) / u128::from(self.count);
+        (
+            self.interval_nanos(),
+            u64::try_from(tolerance).unwrap_or(u64::MAX),
+        )
     }
 
     fn interval_nanos(&self) -> u64 {

@@ -1,0 +1,111 @@
+//! Tokens for testing a server and for development: HS256 JWTs that a
+//! [`JwtVerifier::hs256`](crate::auth::JwtVerifier::hs256) with the same secret, issuer and
+//! audience accepts. Never a way to issue tokens in production: use an authorization server.
+//!
+//! ```
+//! use mcp_secure::{auth::{JwtVerifier, TokenVerifier}, secret::SecretString, testing::TokenMinter};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let secret = SecretString::new("a-test-secret-of-32-bytes-or-more".to_owned());
+//! let url = "http://127.0.0.1:8787/mcp";
+//! let minter = TokenMinter::hs256(&secret, "http://127.0.0.1:8787", url);
+//! let token = minter.mint("alice", ["notes:read"]).unwrap();
+//! let verifier = JwtVerifier::hs256(secret, "http://127.0.0.1:8787", url).unwrap();
+//! let alice = verifier.verify(&token).await.unwrap();
+//! assert_eq!(alice.subject(), "alice");
+//! assert!(alice.has_scope("notes:read"));
+//! assert!(minter.mint("bob", ["notes:read\tnotes:write"]).is_err(), "not a scope-token");
+//! let other = TokenMinter::hs256(&SecretString::new("another-secret-of-32-bytes-or-more".into()), "http://127.0.0.1:8787", url);
+//! assert!(verifier.verify(&other.mint("alice", ["notes:read"]).unwrap()).await.is_err());
+//! # }
+//! ```
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    auth::{ScopeSyntaxError, check_scope},
+    secret::SecretString,
+};
+
+/// Mints HS256 tokens for one server: its issuer and audience (the resource URL).
+pub struct TokenMinter {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+    lifetime: Duration,
+    client_id: Option<String>,
+}
+
+impl TokenMinter {
+    /// Tokens signed with `secret`, issued by `issuer` for the server at `audience`, valid for
+    /// five minutes.
+    pub fn hs256(secret: &SecretString, issuer: &str, audience: &str) -> Self {
+        Self {
+            key: EncodingKey::from_secret(secret.expose_secret().as_bytes()),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            lifetime: Duration::from_secs(300),
+            client_id: None,
+        }
+    }
+
+    /// How long the tokens are valid.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// The OAuth client the tokens are issued to (`client_id`).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// A token for `subject` with `scopes`; a scope that is not an RFC 6749 scope-token is
+    /// refused, as the verifier would refuse the token.
+    pub fn mint<I, S>(&self, subject: &str, scopes: I) -> Result<String, ScopeSyntaxError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut scope = Vec::new();
+        for s in scopes {
+            check_scope(s.as_ref())?;
+            scope.push(s.as_ref().to_owned());
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let mut claims = json!({
+            "iss": self.issuer, "aud": self.audience, "sub": subject, "scope": scope.join(" "),
+            "iat": now, "exp": now + self.lifetime.as_secs(),
+        });
+        if let Some(client) = &self.client_id {
+            claims["client_id"] = json!(client);
+        }
+        Ok(self.sign(&claims))
+    }
+
+    /// A token with exactly these claims (nothing added): for tokens a verifier must refuse.
+    pub fn mint_claims(&self, claims: Map<String, Value>) -> String {
+        self.sign(&Value::Object(claims))
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.key)
+            .unwrap_or_else(|e| unreachable!("HS256 signs any JSON object: {e}"))
+    }
+}
+
+impl std::fmt::Debug for TokenMinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenMinter")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
