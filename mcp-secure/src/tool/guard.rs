@@ -447,7 +447,7 @@ fn unconfigured(tool: &str) -> CallToolResponse {
     tracing::error!(target: "mcp_secure", tool, "a guarded tool was called without its server's Security: serve the server through mcp_secure::serve (Secured, stdio) or mcp_secure::http::Endpoint; the call is refused");
     ToolError::new(
         "unavailable",
-        "the server cannot take this call: it is not configured; retry later",
+        "this server is not set up to take calls to this tool; tell its operator (the cause is in its log)",
     )
     .to_result()
     .into()
