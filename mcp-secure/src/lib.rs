@@ -72,6 +72,13 @@
 //! | [`secret`] | [`SecretString`](secret::SecretString): redacted, zeroed, never serialized |
 //! | [`sanitize`] | the one cleaner of every outgoing string: escapes, controls, bidi, invisible and tag characters |
 //! | [`audit`], [`manifest`] | security events as JSON lines; the policy manifest |
+//!
+//! Features, each named for what a server does with it (defaults: `http`, `tls`, `jwt`, `jwks`,
+//! `sqlite`): `http` (serving over streamable HTTP), `tls` (HTTPS without a proxy), `jwt`
+//! (verifying JWTs with configured keys), `jwks` (fetching an issuer's keys), `sqlite` and
+//! `postgres` (running `sql!` queries), `redis` (one rate limit across replicas), `dev-auth` (a
+//! development authorization server). With `default-features = false` a stdio server pulls no
+//! HTTP, TLS, JWT or SQL crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -84,6 +91,7 @@ pub mod auth;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
 pub mod html;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod manifest;
 pub mod rate;
@@ -92,6 +100,7 @@ pub mod secret;
 mod security;
 pub mod serve;
 pub mod sql;
+#[cfg(feature = "jwt")]
 pub mod testing;
 pub mod tool;
 pub mod validate;

@@ -64,10 +64,11 @@ impl Security {
     /// [`AuthLayer`](crate::http::AuthLayer) over HTTP, by
     /// [`serve::Secured`](crate::serve::Secured) otherwise.
     pub fn from_request(ctx: &rmcp::service::RequestContext<rmcp::RoleServer>) -> Option<&Self> {
-        match ctx.extensions.get::<http::request::Parts>() {
-            Some(parts) => parts.extensions.get::<Security>(),
-            None => ctx.extensions.get::<Security>(),
+        #[cfg(feature = "http")]
+        if let Some(parts) = ctx.extensions.get::<http::request::Parts>() {
+            return parts.extensions.get::<Security>();
         }
+        ctx.extensions.get::<Security>()
     }
 
     /// Hands `event` to `tracing` (target `mcp_secure::audit`) and to every audit sink of this

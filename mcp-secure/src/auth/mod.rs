@@ -2,6 +2,9 @@
 //! verifiers behind [`TokenVerifier`]: API keys and JWTs.
 
 mod api_key;
+#[cfg(feature = "jwks")]
+mod jwks;
+#[cfg(feature = "jwt")]
 mod jwt;
 mod owned;
 mod principal;
@@ -10,7 +13,9 @@ mod verifier;
 
 pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeys};
 /// The JWT signing algorithms [`JwtVerifier::hmac`] and [`JwtVerifier::public_key_pem`] take.
+#[cfg(feature = "jwt")]
 pub use jsonwebtoken::Algorithm as JwtAlgorithm;
+#[cfg(feature = "jwt")]
 pub use jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier};
 pub use owned::Owned;
 pub(crate) use principal::check_verifier_issuer;

@@ -220,10 +220,11 @@ impl Principal {
     /// The caller of this request: from the HTTP request's extensions when the request came
     /// over HTTP, otherwise the start-up principal of the server's [`Security`].
     pub fn from_request(ctx: &RequestContext<RoleServer>) -> Option<Self> {
-        match ctx.extensions.get::<http::request::Parts>() {
-            Some(parts) => parts.extensions.get::<Principal>().cloned(),
-            None => Security::from_request(ctx)?.local_principal().cloned(),
+        #[cfg(feature = "http")]
+        if let Some(parts) = ctx.extensions.get::<http::request::Parts>() {
+            return parts.extensions.get::<Principal>().cloned();
         }
+        Security::from_request(ctx)?.local_principal().cloned()
     }
 }
 

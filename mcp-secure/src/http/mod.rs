@@ -6,6 +6,7 @@
 mod auth_layer;
 mod endpoint;
 mod serve;
+#[cfg(feature = "tls")]
 mod tls;
 
 pub use auth_layer::{
@@ -17,6 +18,7 @@ pub use serve::{DEFAULT_HEADER_TIMEOUT, ServeOptions, serve};
 
 #[cfg(feature = "dev-auth")]
 pub(crate) use auth_layer::is_loopback_host;
+#[cfg(feature = "tls")]
 pub use tls::TlsListener;
 
 use axum::body::Body;

@@ -1,0 +1,82 @@
+//! Each feature of mcp-secure pulls only what it names: a stdio-only server
+//! (`default-features = false`) gets no HTTP, TLS, JWT or SQL crate, `http` no TLS, JWT or SQL
+//! crate, and `jwt` no HTTP client. Read from `cargo tree`, as README's crate counts are.
+//! (`.ci/run` also runs clippy on the library under each of these feature sets.)
+
+use std::{collections::BTreeSet, path::Path, process::Command};
+
+/// The crates (names only) of mcp-secure's normal dependency tree with exactly `features`.
+fn crates(features: &str) -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "--locked", "-p", "mcp-secure", "-e", "normal"])
+        .args(["--prefix", "none", "--no-default-features"])
+        .args(["--features", features])
+        .current_dir(root)
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+const HTTP: &[&str] = &["axum", "hyper", "hyper-util", "http", "http-body", "tower"];
+const TLS: &[&str] = &["rustls", "tokio-rustls", "ring"];
+const JWT: &[&str] = &["jsonwebtoken"];
+const HTTP_CLIENT: &[&str] = &["reqwest"];
+const SQL: &[&str] = &["sqlx", "sqlx-core", "libsqlite3-sys", "sqlx-postgres"];
+const REDIS: &[&str] = &["redis"];
+
+fn assert_none(features: &str, tree: &BTreeSet<String>, groups: &[&[&str]]) {
+    let found: Vec<&str> = groups
+        .iter()
+        .flat_map(|group| group.iter().copied())
+        .filter(|name| tree.contains(*name))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "with features [{features}], mcp-secure pulls {found:?}"
+    );
+}
+
+#[test]
+fn a_stdio_only_server_pulls_no_http_tls_jwt_or_sql_crate() {
+    let tree = crates("");
+    assert!(tree.contains("rmcp") && tree.contains("regex"), "{tree:?}");
+    assert_none("", &tree, &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS]);
+}
+
+#[test]
+fn each_feature_pulls_only_what_it_names() {
+    let http = crates("http");
+    assert!(http.contains("axum") && http.contains("hyper"), "{http:?}");
+    assert_none("http", &http, &[TLS, JWT, HTTP_CLIENT, SQL, REDIS]);
+
+    let jwt = crates("jwt");
+    assert!(jwt.contains("jsonwebtoken"), "{jwt:?}");
+    assert_none("jwt", &jwt, &[HTTP, TLS, HTTP_CLIENT, SQL, REDIS]);
+
+    let jwks = crates("jwks");
+    assert!(jwks.contains("reqwest"), "{jwks:?}");
+    assert_none("jwks", &jwks, &[SQL, REDIS]);
+
+    let sqlite = crates("sqlite");
+    assert!(sqlite.contains("libsqlite3-sys"), "{sqlite:?}");
+    assert_none("sqlite", &sqlite, &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS]);
+
+    let tls = crates("tls");
+    assert!(
+        tls.contains("tokio-rustls") && tls.contains("axum"),
+        "{tls:?}"
+    );
+    assert_none("tls", &tls, &[JWT, HTTP_CLIENT, SQL, REDIS]);
+}
