@@ -48,16 +48,56 @@ struct Entry {
     principal: Principal,
 }
 
-/// Why an API key configuration was refused. Never contains a key.
+/// Why an API key configuration was refused: the entry (counted from 1, by line or `;`) and
+/// what was wrong with it. Never contains a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyConfigError {
     entry: usize,
-    reason: String,
+    kind: ApiKeyConfigErrorKind,
+}
+
+/// What was wrong with an API key entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiKeyConfigErrorKind {
+    /// Not `<key> <subject> [scope ...]`.
+    Syntax,
+    /// This word in the scope list is not a scope (`resource:action`).
+    Scope(String),
+    /// A `sha256:` hash that is not 64 hex digits.
+    Hash,
+    /// A key in clear shorter than 16 characters.
+    ShortKey,
+}
+
+impl ApiKeyConfigError {
+    /// The entry at fault, counted from 1.
+    pub fn entry(&self) -> usize {
+        self.entry
+    }
+
+    /// What was wrong.
+    pub fn kind(&self) -> &ApiKeyConfigErrorKind {
+        &self.kind
+    }
 }
 
 impl fmt::Display for ApiKeyConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "API key entry {}: {}", self.entry, self.reason)
+        write!(f, "API key entry {}: ", self.entry)?;
+        match &self.kind {
+            ApiKeyConfigErrorKind::Syntax => f.write_str("expected `<key> <subject> [scope ...]`"),
+            // The word is printed as written (a scope list holds no key), cleaned of controls.
+            ApiKeyConfigErrorKind::Scope(word) => write!(
+                f,
+                "`{}` is not a scope (write `resource:action`)",
+                crate::sanitize::clean(word)
+            ),
+            ApiKeyConfigErrorKind::Hash => {
+                f.write_str("a hash is written `sha256:` and 64 hex digits")
+            }
+            ApiKeyConfigErrorKind::ShortKey => f.write_str("a key has at least 16 characters"),
+        }
     }
 }
 
@@ -99,7 +139,7 @@ impl ApiKeys {
     ) -> Result<Self, ApiKeyConfigError> {
         let hash = decode_hex32(sha256_hex).ok_or_else(|| ApiKeyConfigError {
             entry: self.entries.len() + 1,
-            reason: "a hash is written `sha256:` and 64 hex digits".into(),
+            kind: ApiKeyConfigErrorKind::Hash,
         })?;
         let principal = principal.issued_by(&self.issuer);
         self.entries.push(Entry { hash, principal });
@@ -121,14 +161,14 @@ impl ApiKeys {
             let (Some(key), Some(subject)) = (words.next(), words.next()) else {
                 return Err(ApiKeyConfigError {
                     entry,
-                    reason: "expected `<key> <subject> [scope ...]`".into(),
+                    kind: ApiKeyConfigErrorKind::Syntax,
                 });
             };
             let scopes: Vec<&str> = words.collect();
             if let Some(bad) = scopes.iter().find(|s| check_scope(s).is_err()) {
                 return Err(ApiKeyConfigError {
                     entry,
-                    reason: format!("`{bad}` is not a scope (write `resource:action`)"),
+                    kind: ApiKeyConfigErrorKind::Scope((*bad).to_owned()),
                 });
             }
             let principal = Principal::new(subject, scopes);
@@ -139,7 +179,7 @@ impl ApiKeys {
                 None if key.len() < 16 => {
                     return Err(ApiKeyConfigError {
                         entry,
-                        reason: "a key has at least 16 characters".into(),
+                        kind: ApiKeyConfigErrorKind::ShortKey,
                     });
                 }
                 None => keys.with_key(key, principal),
@@ -243,8 +283,20 @@ mod tests {
         let err = ApiKeys::parse("# c\nsecret-key-123456789 alice Bad:Scope").unwrap_err();
         assert!(err.to_string().starts_with("API key entry 2: `Bad:Scope`"));
         assert!(!err.to_string().contains("secret-key"));
-        assert!(ApiKeys::parse("sha256:abcd alice").is_err());
-        assert!(ApiKeys::parse("lonely-key-without-subject").is_err());
+        assert_eq!(
+            err.kind(),
+            &ApiKeyConfigErrorKind::Scope("Bad:Scope".into())
+        );
+        assert_eq!(err.entry(), 2);
+        let err = ApiKeys::parse("short alice").unwrap_err();
+        assert_eq!(err.kind(), &ApiKeyConfigErrorKind::ShortKey);
+        let err = ApiKeys::parse("x-long-enough-key-1 a; sha256:abcd alice").unwrap_err();
+        assert_eq!((err.entry(), err.kind()), (2, &ApiKeyConfigErrorKind::Hash));
+        let err = ApiKeys::parse("lonely-key-without-subject").unwrap_err();
+        assert_eq!(err.kind(), &ApiKeyConfigErrorKind::Syntax);
+        // A control character in the word at fault does not reach a log raw.
+        let err = ApiKeys::parse("secret-key-123456789 alice a:\u{1b}[2J").unwrap_err();
+        assert!(!err.to_string().contains('\u{1b}'), "{err}");
     }
 
     #[test]

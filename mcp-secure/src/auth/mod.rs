@@ -11,7 +11,7 @@ mod principal;
 mod scope;
 mod verifier;
 
-pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeys};
+pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeyConfigErrorKind, ApiKeys};
 /// The JWT signing algorithms [`JwtVerifier::hmac`] and [`JwtVerifier::public_key_pem`] take.
 #[cfg(feature = "jwt")]
 pub use jsonwebtoken::Algorithm as JwtAlgorithm;

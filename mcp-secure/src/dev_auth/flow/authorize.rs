@@ -1,0 +1,219 @@
+//! Authorization with consent: the code flow's front channel.
+
+use std::sync::Arc;
+
+use axum::{body::Body, extract::State};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+
+use super::{intersect, parse_unique, read_body, valid_user};
+use crate::dev_auth::{
+    CODE_TTL, CONSENT_TTL, Code, Grant, Pending, Shared, hash, now_ms, page, random_token,
+};
+
+/// Redirects to the client's `redirect_uri` with `params` added to its query.
+fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response<Body> {
+    let mut url = url::Url::parse(redirect_uri).expect("registered redirect URIs are URLs");
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in params {
+            query.append_pair(name, value);
+        }
+    }
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(url.as_str()) {
+        headers.insert(header::LOCATION, location);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An authorization error sent back to the client (after its redirect URI was checked).
+fn redirect_error(s: &Shared, grant: &Grant, error: &str, description: &str) -> Response<Body> {
+    let mut params = vec![
+        ("error", error),
+        ("error_description", description),
+        ("iss", s.issuer.as_str()),
+    ];
+    if let Some(state) = &grant.state {
+        params.push(("state", state));
+    }
+    redirect(&grant.redirect_uri, &params)
+}
+
+/// Issues a code for `user` and sends it to the client.
+fn approve(s: &Shared, grant: Grant, user: String) -> Response<Body> {
+    let code = random_token();
+    let now = now_ms();
+    let mut params = vec![("code", code.as_str()), ("iss", s.issuer.as_str())];
+    if let Some(state) = &grant.state {
+        params.push(("state", state));
+    }
+    let response = redirect(&grant.redirect_uri, &params);
+    let mut store = s.store();
+    store.prune(now, s.refresh_ttl.as_millis() as u64);
+    store.codes.insert(
+        hash(&code),
+        Code {
+            grant,
+            user,
+            expires: now + CODE_TTL.as_millis() as u64,
+            used: false,
+            family: None,
+        },
+    );
+    response
+}
+
+/// `GET /authorize`.
+pub(in crate::dev_auth) async fn authorize(
+    State(s): State<Arc<Shared>>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let query = request.uri().query().unwrap_or("");
+    let params = match parse_unique(query.as_bytes()) {
+        Ok(p) => p,
+        Err(name) => {
+            return page::error(&format!("The parameter `{name}` is repeated."));
+        }
+    };
+    let get = |name: &str| params.get(name).map(String::as_str);
+    // Until the client and its redirect URI are known, errors stay on this server's page: a
+    // redirect to an unchecked URI would make this an open redirector.
+    let Some(client_id) = get("client_id") else {
+        return page::error("The request names no client (`client_id`).");
+    };
+    let (redirect_uris, registered_scope) = {
+        let store = s.store();
+        match store.clients.get(client_id) {
+            Some(c) => (c.redirect_uris.clone(), c.scope.clone()),
+            None => return page::error("This client is not registered here."),
+        }
+    };
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| redirect_uris.iter().any(|u| u == r))
+    else {
+        return page::error(
+            "The redirect_uri is missing or is not one this client registered (they must match exactly).",
+        );
+    };
+    let mut grant = Grant {
+        client_id: client_id.to_owned(),
+        redirect_uri: redirect_uri.to_owned(),
+        state: get("state").map(str::to_owned),
+        challenge: String::new(),
+        scopes: Vec::new(),
+    };
+    if get("response_type") != Some("code") {
+        return redirect_error(
+            &s,
+            &grant,
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    if get("code_challenge_method") != Some("S256") {
+        return redirect_error(
+            &s,
+            &grant,
+            "invalid_request",
+            "PKCE with code_challenge_method=S256 is required; plain is refused",
+        );
+    }
+    match get("code_challenge") {
+        Some(c) if c.len() == 43 && c.bytes().all(is_base64url) => grant.challenge = c.to_owned(),
+        _ => {
+            return redirect_error(
+                &s,
+                &grant,
+                "invalid_request",
+                "code_challenge must be the base64url SHA-256 of the code verifier (43 characters)",
+            );
+        }
+    }
+    match get("resource") {
+        Some(r) if r == s.resource => {}
+        Some(_) => {
+            return redirect_error(
+                &s,
+                &grant,
+                "invalid_target",
+                "this server issues tokens for its own resource only",
+            );
+        }
+        None => {
+            return redirect_error(
+                &s,
+                &grant,
+                "invalid_target",
+                "name the resource the token is for (the `resource` parameter, RFC 8707)",
+            );
+        }
+    }
+    let requested = get("scope")
+        .map(str::to_owned)
+        .or(registered_scope)
+        .unwrap_or_else(|| s.grantable.join(" "));
+    grant.scopes = intersect(&requested, &s.grantable);
+    if grant.scopes.is_empty() {
+        return redirect_error(
+            &s,
+            &grant,
+            "invalid_scope",
+            "none of the requested scopes can be granted",
+        );
+    }
+    if let Some(user) = &s.auto_approve {
+        return approve(&s, grant, user.clone());
+    }
+    let ticket = random_token();
+    let client_name = {
+        let mut store = s.store();
+        let now = now_ms();
+        store.prune(now, s.refresh_ttl.as_millis() as u64);
+        store.pending.insert(
+            hash(&ticket),
+            Pending {
+                grant: grant.clone(),
+                expires: now + CONSENT_TTL.as_millis() as u64,
+            },
+        );
+        store
+            .clients
+            .get(client_id)
+            .and_then(|c| c.name.clone())
+            .unwrap_or_else(|| client_id.to_owned())
+    };
+    page::consent(&s, &client_name, &grant, &ticket)
+}
+
+/// `POST /authorize`: the consent form.
+pub(in crate::dev_auth) async fn consent(
+    State(s): State<Arc<Shared>>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let Some(body) = read_body(request.into_body()).await else {
+        return page::error("The form could not be read.");
+    };
+    let Ok(form) = parse_unique(&body) else {
+        return page::error("A form field is repeated.");
+    };
+    let pending = form
+        .get("ticket")
+        .and_then(|t| s.store().pending.remove(&hash(t)));
+    let Some(pending) = pending.filter(|p| p.expires > now_ms()) else {
+        return page::error("This consent page has expired or was already answered; start again.");
+    };
+    if form.get("decision").map(String::as_str) != Some("approve") {
+        return redirect_error(&s, &pending.grant, "access_denied", "the user declined");
+    }
+    let user = form.get("user").map(|u| u.trim()).unwrap_or("");
+    if !valid_user(user) {
+        return page::error("A user name has 1 to 64 letters, digits, `.`, `_`, `-` or `@`.");
+    }
+    approve(&s, pending.grant, user.to_owned())
+}
+
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}

@@ -1,0 +1,388 @@
+//! The token endpoint: client authentication, the code exchange and refresh rotation.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{body::Body, extract::State};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use serde_json::{Value, json};
+use sha2::Digest;
+use subtle::ConstantTimeEq;
+
+use super::{intersect, parse_unique, read_body};
+use crate::dev_auth::{
+    AuthMethod, Family, Refresh, Shared, base64url, hash, json_response, now_ms, oauth_error,
+    random_token,
+};
+
+/// A `/token` refusal.
+struct TokenError {
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+    /// The client authenticated with HTTP Basic: a `401` says how to retry.
+    basic: bool,
+}
+
+fn refuse(error: &'static str, description: &'static str) -> TokenError {
+    TokenError {
+        status: StatusCode::BAD_REQUEST,
+        error,
+        description,
+        basic: false,
+    }
+}
+
+/// Bad client credentials, the same whatever was wrong.
+fn client_failed(basic: bool) -> TokenError {
+    TokenError {
+        status: StatusCode::UNAUTHORIZED,
+        error: "invalid_client",
+        description: "client authentication failed",
+        basic,
+    }
+}
+
+impl TokenError {
+    fn into_response(self) -> Response<Body> {
+        let mut response = oauth_error(self.status, self.error, self.description);
+        if self.basic {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="token""#),
+            );
+        }
+        response
+    }
+}
+
+/// `client_id:client_secret` from `Authorization: Basic`, form-decoded (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Some(Err(()));
+    };
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some(Ok((decode(id), decode(secret))))
+}
+
+/// `POST /token`.
+pub(in crate::dev_auth) async fn token(
+    State(s): State<Arc<Shared>>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    match exchange(&s, &parts.headers, body).await {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, TokenError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form_type {
+        return Err(refuse(
+            "invalid_request",
+            "send the parameters as application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_body(body)
+        .await
+        .ok_or_else(|| refuse("invalid_request", "the body could not be read"))?;
+    let form =
+        parse_unique(&body).map_err(|_| refuse("invalid_request", "a parameter is repeated"))?;
+    let get = |name: &str| form.get(name).map(String::as_str);
+    let client_id = authenticate_client(s, headers, &form)?;
+    // Either grant: a token for another resource is not this server's to issue (RFC 8707).
+    if get("resource").is_some_and(|r| r != s.resource) {
+        return Err(refuse(
+            "invalid_target",
+            "this server issues tokens for its own resource only; send its URL as `resource`",
+        ));
+    }
+    match get("grant_type") {
+        Some("authorization_code") => exchange_code(s, &client_id, &form),
+        Some("refresh_token") => refresh(s, &client_id, &form),
+        Some(_) => Err(refuse(
+            "unsupported_grant_type",
+            "grant_type is authorization_code or refresh_token",
+        )),
+        None => Err(refuse("invalid_request", "grant_type is missing")),
+    }
+}
+
+/// The id of the client the request authenticates, by the method it registered.
+fn authenticate_client(
+    s: &Shared,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<String, TokenError> {
+    let basic = basic_credentials(headers);
+    let is_basic = basic.is_some();
+    let (client_id, secret, method) = match basic {
+        Some(Err(())) => return Err(client_failed(true)),
+        Some(Ok((id, secret))) => {
+            if form.contains_key("client_secret") {
+                return Err(refuse(
+                    "invalid_request",
+                    "use one way of sending client credentials",
+                ));
+            }
+            if form.get("client_id").is_some_and(|f| f != &id) {
+                return Err(client_failed(true));
+            }
+            (id, Some(secret), AuthMethod::Basic)
+        }
+        None => {
+            let id = form
+                .get("client_id")
+                .cloned()
+                .ok_or_else(|| client_failed(false))?;
+            match form.get("client_secret") {
+                Some(secret) => (id, Some(secret.clone()), AuthMethod::Post),
+                None => (id, None, AuthMethod::None),
+            }
+        }
+    };
+    let store = s.store();
+    let client = store
+        .clients
+        .get(&client_id)
+        .ok_or_else(|| client_failed(is_basic))?;
+    if client.method != method {
+        return Err(client_failed(is_basic));
+    }
+    if let (Some(expected), Some(given)) = (&client.secret_hash, &secret) {
+        if !bool::from(expected.ct_eq(&hash(given))) {
+            return Err(client_failed(is_basic));
+        }
+    } else if client.secret_hash.is_some() || secret.is_some() {
+        return Err(client_failed(is_basic));
+    }
+    Ok(client_id)
+}
+
+/// `grant_type=authorization_code`.
+fn exchange_code(
+    s: &Shared,
+    client_id: &str,
+    form: &HashMap<String, String>,
+) -> Result<Value, TokenError> {
+    const INVALID: &str = "the authorization code is invalid, expired, already used or issued to another client; start the authorization again";
+    let get = |name: &str| form.get(name).map(String::as_str);
+    let code = get("code").ok_or_else(|| refuse("invalid_request", "code is missing"))?;
+    let verifier = get("code_verifier")
+        .ok_or_else(|| refuse("invalid_request", "code_verifier is missing (PKCE)"))?;
+    let now = now_ms();
+    let mut store = s.store();
+    let Some(entry) = store.codes.get_mut(&hash(code)) else {
+        return Err(refuse("invalid_grant", INVALID));
+    };
+    if entry.used {
+        // A code presented twice was stolen or replayed: what it bought is revoked.
+        let family = entry.family;
+        tracing::warn!(target: "mcp_secure", client_id, "dev-auth: authorization code reused; its tokens are revoked");
+        if let Some(family) = family {
+            store.revoke(family);
+        }
+        return Err(refuse("invalid_grant", INVALID));
+    }
+    // Whatever happens next, the code is spent.
+    entry.used = true;
+    if entry.expires <= now || entry.grant.client_id != client_id {
+        return Err(refuse("invalid_grant", INVALID));
+    }
+    if get("redirect_uri") != Some(entry.grant.redirect_uri.as_str()) {
+        return Err(refuse(
+            "invalid_grant",
+            "redirect_uri differs from the authorization request's",
+        ));
+    }
+    let valid_verifier = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let computed = base64url(&sha2::Sha256::digest(verifier.as_bytes()));
+    if !valid_verifier || !bool::from(computed.as_bytes().ct_eq(entry.grant.challenge.as_bytes())) {
+        return Err(refuse(
+            "invalid_grant",
+            "the code_verifier does not match the code_challenge",
+        ));
+    }
+    let user = entry.user.clone();
+    let scopes = entry.grant.scopes.clone();
+    let wants_refresh = store.clients.get(client_id).is_some_and(|c| c.refresh);
+    let refresh = wants_refresh.then(|| {
+        let family = store.next_family;
+        store.next_family += 1;
+        store.families.insert(
+            family,
+            Family {
+                client_id: client_id.to_owned(),
+                user: user.clone(),
+                scopes: scopes.clone(),
+                revoked: false,
+            },
+        );
+        if let Some(entry) = store.codes.get_mut(&hash(code)) {
+            entry.family = Some(family);
+        }
+        new_refresh(s, &mut store, family, now)
+    });
+    drop(store);
+    tokens(s, client_id, &user, &scopes, refresh)
+}
+
+fn new_refresh(s: &Shared, store: &mut super::super::Store, family: u64, now: u64) -> String {
+    let token = random_token();
+    store.prune(now, s.refresh_ttl.as_millis() as u64);
+    store.refresh.insert(
+        hash(&token),
+        Refresh {
+            family,
+            used: false,
+            expires: now + s.refresh_ttl.as_millis() as u64,
+        },
+    );
+    token
+}
+
+/// `grant_type=refresh_token`.
+fn refresh(
+    s: &Shared,
+    client_id: &str,
+    form: &HashMap<String, String>,
+) -> Result<Value, TokenError> {
+    const INVALID: &str = "the refresh token is invalid, expired, revoked or issued to another client; start the authorization again";
+    let get = |name: &str| form.get(name).map(String::as_str);
+    let presented = get("refresh_token")
+        .ok_or_else(|| refuse("invalid_request", "refresh_token is missing"))?;
+    let now = now_ms();
+    let mut store = s.store();
+    let Some(entry) = store.refresh.get_mut(&hash(presented)) else {
+        return Err(refuse("invalid_grant", INVALID));
+    };
+    let family_id = entry.family;
+    let reused = entry.used;
+    let expired = entry.expires <= now;
+    entry.used = true;
+    let Some(family) = store.families.get(&family_id) else {
+        return Err(refuse("invalid_grant", INVALID));
+    };
+    if family.client_id != client_id {
+        return Err(refuse("invalid_grant", INVALID));
+    }
+    if reused {
+        // Rotation means each refresh token works once: a second use is a stolen copy (or
+        // the stolen original), so the whole family goes.
+        tracing::warn!(target: "mcp_secure", client_id, "dev-auth: refresh token reused; its family is revoked");
+        store.revoke(family_id);
+        return Err(refuse("invalid_grant", INVALID));
+    }
+    if family.revoked || expired {
+        return Err(refuse("invalid_grant", INVALID));
+    }
+    let scopes = match get("scope") {
+        Some(requested) => {
+            let narrowed = intersect(requested, &family.scopes);
+            if narrowed.is_empty()
+                || requested
+                    .split_whitespace()
+                    .any(|r| !family.scopes.iter().any(|f| f == r))
+            {
+                return Err(refuse(
+                    "invalid_scope",
+                    "a refresh may ask for the granted scopes or fewer, never more",
+                ));
+            }
+            narrowed
+        }
+        None => family.scopes.clone(),
+    };
+    let user = family.user.clone();
+    let token = new_refresh(s, &mut store, family_id, now);
+    drop(store);
+    tokens(s, client_id, &user, &scopes, Some(token))
+}
+
+/// The token response: a signed access token, and the refresh token if there is one.
+fn tokens(
+    s: &Shared,
+    client_id: &str,
+    user: &str,
+    scopes: &[String],
+    refresh: Option<String>,
+) -> Result<Value, TokenError> {
+    let now = now_ms() / 1000;
+    let ttl = s.access_ttl.as_secs();
+    let scope = scopes.join(" ");
+    let claims = json!({
+        "iss": s.issuer,
+        "aud": s.resource,
+        "sub": user,
+        "scope": scope,
+        "client_id": client_id,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": random_token(),
+    });
+    let access = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &s.key,
+    )
+    .map_err(|e| {
+        tracing::error!(target: "mcp_secure", error = %e, "dev-auth: signing an access token failed");
+        TokenError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: "the token could not be issued",
+            basic: false,
+        }
+    })?;
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": scope,
+    });
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = Value::String(refresh);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut headers = HeaderMap::new();
+        // "my%3Aid:s%20ecret" in base64.
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic bXklM0FpZDpzJTIwZWNyZXQ="),
+        );
+        assert_eq!(
+            basic_credentials(&headers),
+            Some(Ok(("my:id".to_owned(), "s ecret".to_owned())))
+        );
+    }
+}
