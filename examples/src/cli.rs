@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
-    auth::{ApiKeys, JwtVerifier, Principal, TokenVerifier},
+    auth::{ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
     http::{Endpoint, TlsListener},
     rate::{MemoryLimiter, RedisLimiter},
@@ -280,6 +280,7 @@ fn issuer_of(url: &str) -> anyhow::Result<String> {
         .ascii_serialization())
 }
 
+/// Over stdio there is no layer to take the audience from: the URL tokens were minted for.
 fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> {
     Ok(JwtVerifier::hs256(secret, &issuer_of(url)?, url)?)
 }
@@ -327,7 +328,11 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     let server = NotesServer::new(open_store(&common.db).await?);
     let issuer = issuer_of(&url)?;
     let mut endpoint = Endpoint::new(url.as_str(), server.clone(), server.tools_of(), security)
-        .verifier(jwt_verifier(secret.clone(), &url)?)
+        .verifier(JwtVerifier::hs256(
+            secret.clone(),
+            &issuer,
+            Audience::Resource,
+        )?)
         .verifier(keys)
         .request_timeout(Duration::from_secs(request_timeout))
         .auth(|auth| {

@@ -7,7 +7,9 @@ use std::{
 
 use jsonwebtoken::Algorithm;
 
-use super::jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier, KeyMap, Keys, parse_jwk_set};
+use super::jwt::{
+    Audience, JwtConfigError, JwtConfigErrorKind, JwtVerifier, KeyMap, Keys, parse_jwk_set,
+};
 
 /// The cache of a JWKS URL.
 pub(super) struct RemoteJwks {
@@ -81,7 +83,11 @@ impl JwtVerifier {
     ///
     /// Tokens may use every algorithm the fetched keys declare; each token is checked with the
     /// algorithm of the key its `kid` names.
-    pub async fn jwks_url(url: &str, issuer: &str, audience: &str) -> Result<Self, JwtConfigError> {
+    pub async fn jwks_url(
+        url: &str,
+        issuer: &str,
+        audience: impl Into<Audience>,
+    ) -> Result<Self, JwtConfigError> {
         let parsed = url::Url::parse(url).map_err(|_| {
             JwtConfigError::new(
                 JwtConfigErrorKind::JwksUrl,
@@ -131,7 +137,7 @@ impl JwtVerifier {
             })),
             algorithms,
             issuer,
-            audience,
+            audience.into(),
         )
     }
 

@@ -7,7 +7,7 @@ use std::{collections::HashMap, fmt, time::Duration};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind, jwk::JwkSet};
 use serde::Deserialize;
 
-use super::{Principal, TokenVerifier, VerifyError, VerifyFuture};
+use super::{AudienceMismatch, Principal, TokenVerifier, VerifyError, VerifyFuture};
 use crate::secret::SecretString;
 
 /// Verifies JWT access tokens: signature with a key and algorithm fixed by configuration (never
@@ -36,6 +36,42 @@ pub struct JwtVerifier {
     pub(super) keys: Keys,
     validation: Validation,
     issuer: String,
+    /// `None` until [`Audience::Resource`] is bound to the layer's resource: no token passes.
+    audience: Option<String>,
+}
+
+/// Whom a token must be meant for: its `aud` must hold this (RFC 8707).
+///
+/// A string is an audience of its own; [`Audience::Resource`] is the canonical resource URL of
+/// the [`AuthLayer`](crate::http::AuthLayer) or [`Endpoint`](crate::http::Endpoint) the
+/// verifier is added to, so the URL is written once. A verifier whose audience is another URL
+/// than that layer's resource is refused when the layer is built, rather than refusing every
+/// token.
+///
+/// ```
+/// use mcp_secure::{auth::{Audience, JwtVerifier}, secret::SecretString};
+/// let secret = SecretString::new("a-secret-of-at-least-32-bytes-long!".into());
+/// let verifier = JwtVerifier::hs256(secret, "https://auth.example.com", Audience::Resource);
+/// assert!(verifier.is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// The resource URL of the layer this verifier serves.
+    Resource,
+    /// This URL.
+    Url(String),
+}
+
+impl From<&str> for Audience {
+    fn from(url: &str) -> Self {
+        Self::Url(url.to_owned())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(url: String) -> Self {
+        Self::Url(url)
+    }
 }
 
 pub(super) enum Keys {
@@ -64,6 +100,8 @@ pub struct JwtConfigError {
 pub enum JwtConfigErrorKind {
     /// The issuer is not a valid verifier issuer.
     Issuer,
+    /// The audience is empty.
+    Audience,
     /// The algorithm does not fit the key (HMAC for a secret, asymmetric for a PEM).
     Algorithm,
     /// The key itself: a secret too short, a PEM that is not a key of the algorithm.
@@ -115,23 +153,48 @@ impl JwtVerifier {
         keys: Keys,
         algorithms: Vec<Algorithm>,
         issuer: &str,
-        audience: &str,
+        audience: Audience,
     ) -> Result<Self, JwtConfigError> {
         super::check_verifier_issuer(issuer)
             .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Issuer, format!("issuer: {e}")))?;
-        Ok(Self {
+        let audience = match audience {
+            Audience::Resource => None,
+            Audience::Url(url) if url.is_empty() => {
+                return Err(JwtConfigError::new(
+                    JwtConfigErrorKind::Audience,
+                    "the audience is empty; name the resource URL or use `Audience::Resource`",
+                ));
+            }
+            Audience::Url(url) => Some(url),
+        };
+        let mut verifier = Self {
             keys,
-            validation: validation(algorithms, issuer, audience),
+            validation: validation(algorithms, issuer),
             issuer: issuer.to_owned(),
-        })
+            audience: None,
+        };
+        if let Some(url) = audience {
+            verifier.set_audience(url);
+        }
+        Ok(verifier)
+    }
+
+    fn set_audience(&mut self, url: String) {
+        self.validation.set_audience(&[&url]);
+        self.audience = Some(url);
+    }
+
+    /// The audience tokens must name; `None` for [`Audience::Resource`] not yet bound to a
+    /// layer (every token is refused until it is).
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
     }
 }
 
-fn validation(algorithms: Vec<Algorithm>, issuer: &str, audience: &str) -> Validation {
+fn validation(algorithms: Vec<Algorithm>, issuer: &str) -> Validation {
     let mut v = Validation::new(algorithms[0]);
     v.algorithms = algorithms;
     v.set_issuer(&[issuer]);
-    v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "iss", "aud"]);
     v.validate_exp = true;
     v.validate_nbf = true;
@@ -154,7 +217,7 @@ impl JwtVerifier {
     pub fn hs256(
         secret: SecretString,
         issuer: &str,
-        audience: &str,
+        audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
         Self::hmac(Algorithm::HS256, secret, issuer, audience)
     }
@@ -164,7 +227,7 @@ impl JwtVerifier {
         alg: Algorithm,
         secret: SecretString,
         issuer: &str,
-        audience: &str,
+        audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
         if !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
             return Err(JwtConfigError::new(
@@ -182,7 +245,7 @@ impl JwtVerifier {
             Keys::Single(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
             vec![alg],
             issuer,
-            audience,
+            audience.into(),
         )
     }
 
@@ -191,7 +254,7 @@ impl JwtVerifier {
         alg: Algorithm,
         pem: &[u8],
         issuer: &str,
-        audience: &str,
+        audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
         let key = match alg {
             Algorithm::RS256
@@ -215,23 +278,27 @@ impl JwtVerifier {
                 format!("the PEM is not a {alg:?} public key ({e})"),
             )
         })?;
-        Self::new(Keys::Single(key), vec![alg], issuer, audience)
+        Self::new(Keys::Single(key), vec![alg], issuer, audience.into())
     }
 
     /// The keys of a JWK Set (JSON text, e.g. a file's contents). Tokens must name their key
     /// with `kid`, and each key's algorithm is the one its JWK declares (`alg`), or, without
     /// one, the family default (RS256, ES256 for P-256, ES384 for P-384, EdDSA).
-    pub fn jwk_set(json: &str, issuer: &str, audience: &str) -> Result<Self, JwtConfigError> {
+    pub fn jwk_set(
+        json: &str,
+        issuer: &str,
+        audience: impl Into<Audience>,
+    ) -> Result<Self, JwtConfigError> {
         let keys = parse_jwk_set(json)?;
         let algorithms = algorithms_of(&keys);
-        Self::new(Keys::ById(keys), algorithms, issuer, audience)
+        Self::new(Keys::ById(keys), algorithms, issuer, audience.into())
     }
 
     /// The keys of the JWK Set in the file at `path` (see [`Self::jwk_set`]).
     pub fn jwk_set_file(
         path: impl AsRef<std::path::Path>,
         issuer: &str,
-        audience: &str,
+        audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
         let path = path.as_ref();
         let json = std::fs::read_to_string(path).map_err(|e| {
@@ -250,6 +317,11 @@ impl JwtVerifier {
     }
 
     async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
+        if self.audience.is_none() {
+            return Err(VerifyError::new(
+                "this verifier has no audience yet: add it to an AuthLayer, or name one",
+            ));
+        }
         if token.len() > 16 * 1024 {
             return Err(VerifyError::new("token longer than 16 KiB"));
         }
@@ -441,6 +513,20 @@ impl TokenVerifier for JwtVerifier {
 
     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
         Box::pin(self.check(token))
+    }
+
+    fn bind_resource(&mut self, resource: &str) -> Result<(), AudienceMismatch> {
+        match &self.audience {
+            None => {
+                self.set_audience(resource.to_owned());
+                Ok(())
+            }
+            Some(audience) if audience == resource => Ok(()),
+            Some(audience) => Err(AudienceMismatch {
+                issuer: self.issuer.clone(),
+                audience: audience.clone(),
+            }),
+        }
     }
 }
 

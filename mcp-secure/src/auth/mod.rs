@@ -16,9 +16,9 @@ pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeyConfigErrorKind, ApiK
 #[cfg(feature = "jwt")]
 pub use jsonwebtoken::Algorithm as JwtAlgorithm;
 #[cfg(feature = "jwt")]
-pub use jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier};
+pub use jwt::{Audience, JwtConfigError, JwtConfigErrorKind, JwtVerifier};
 pub use owned::Owned;
 pub(crate) use principal::check_verifier_issuer;
 pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, check_issuer};
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
-pub use verifier::{TokenVerifier, VerifyError, VerifyFuture};
+pub use verifier::{AudienceMismatch, TokenVerifier, VerifyError, VerifyFuture};

@@ -74,7 +74,37 @@ pub trait TokenVerifier: Send + Sync + 'static {
 
     /// The principal of `token`.
     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a>;
+
+    /// Called once, before any token, by the layer this verifier is added to, with its
+    /// canonical resource URL. A verifier that checks tokens' audience takes it as its audience
+    /// when it was built without one, and refuses it when it was built for another URL (the
+    /// layer's build then fails, rather than every token). The default accepts any resource.
+    fn bind_resource(&mut self, resource: &str) -> Result<(), AudienceMismatch> {
+        let _ = resource;
+        Ok(())
+    }
 }
+
+/// A verifier built for another audience than the resource of the layer it was added to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudienceMismatch {
+    /// The verifier's issuer.
+    pub issuer: String,
+    /// The audience it was built with.
+    pub audience: String,
+}
+
+impl fmt::Display for AudienceMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the verifier of `{}` takes tokens for `{}`, which is not this server's resource URL; build it with `Audience::Resource`",
+            self.issuer, self.audience
+        )
+    }
+}
+
+impl std::error::Error for AudienceMismatch {}
 
 impl TokenVerifier for ApiKeys {
     fn issuer(&self) -> &str {

@@ -41,7 +41,9 @@ use super::{announces_body, bearer_token, error_response, last_on_connection};
 use crate::{
     Security,
     audit::SecurityEvent,
-    auth::{IssuerError, Principal, ScopeCatalog, ScopeSyntaxError, TokenVerifier},
+    auth::{
+        AudienceMismatch, IssuerError, Principal, ScopeCatalog, ScopeSyntaxError, TokenVerifier,
+    },
     tool::{Access, ToolPolicy, Tools},
 };
 pub(crate) use host::is_loopback_host;
@@ -56,6 +58,8 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AuthLayerBuilder {
     resource: String,
     verifiers: Vec<Arc<dyn TokenVerifier>>,
+    /// The first verifier built for another resource, reported by `build`.
+    audience_mismatch: Option<AudienceMismatch>,
     authorization_servers: Vec<String>,
     scopes: Vec<String>,
     policies: Vec<&'static ToolPolicy>,
@@ -85,6 +89,9 @@ pub enum AuthLayerError {
     },
     /// Two verifiers vouch under one issuer: their subjects would be one caller.
     DuplicateIssuer(String),
+    /// A verifier takes tokens for another audience than this resource: it would refuse
+    /// every token.
+    Audience(AudienceMismatch),
     /// A challenge scope is not a valid scope.
     BadChallengeScope(ScopeSyntaxError),
 }
@@ -105,6 +112,7 @@ impl std::fmt::Display for AuthLayerError {
                 "two verifiers vouch as `{issuer}`; give each its own issuer, or their subjects would be one caller"
             ),
             AuthLayerError::BadChallengeScope(e) => write!(f, "challenge scope: {e}"),
+            AuthLayerError::Audience(e) => e.fmt(f),
         }
     }
 }
@@ -115,8 +123,13 @@ impl AuthLayerBuilder {
     /// Accepts tokens this verifier accepts (verifiers are tried in the order added). Each
     /// verifier vouches under its own [`TokenVerifier::issuer`], which the principals it
     /// accepts carry; [`build`](Self::build) refuses two verifiers of one issuer, and the
-    /// reserved names `local` and `anonymous`.
-    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+    /// reserved names `local` and `anonymous`. A JWT verifier built with
+    /// [`Audience::Resource`](crate::auth::Audience::Resource) takes this layer's resource as
+    /// its audience; one built for another URL is refused by `build`.
+    pub fn verifier(mut self, mut verifier: impl TokenVerifier) -> Self {
+        if let Err(mismatch) = verifier.bind_resource(&self.resource) {
+            self.audience_mismatch.get_or_insert(mismatch);
+        }
         self.verifiers.push(Arc::new(verifier));
         self
     }
@@ -206,6 +219,9 @@ impl AuthLayerBuilder {
         let url = url::Url::parse(&self.resource).map_err(|_| AuthLayerError::BadResource)?;
         if self.verifiers.is_empty() && !self.anonymous {
             return Err(AuthLayerError::NoVerifier);
+        }
+        if let Some(mismatch) = self.audience_mismatch {
+            return Err(AuthLayerError::Audience(mismatch));
         }
         let mut issuers: Vec<&str> = Vec::new();
         for verifier in &self.verifiers {
@@ -316,6 +332,7 @@ impl AuthLayer {
         AuthLayerBuilder {
             resource: resource.into(),
             verifiers: Vec::new(),
+            audience_mismatch: None,
             authorization_servers: Vec::new(),
             scopes: Vec::new(),
             policies: Vec::new(),

@@ -423,3 +423,60 @@ fn the_fast_path_reads_calls_as_the_general_one_does() {
         ["a", "b"]
     );
 }
+
+#[cfg(feature = "jwt")]
+#[tokio::test]
+async fn a_jwt_verifier_takes_the_resource_as_its_audience_and_a_foreign_one_is_refused() {
+    use crate::{
+        auth::{Audience, JwtConfigErrorKind, JwtVerifier},
+        secret::SecretString,
+        testing::TokenMinter,
+    };
+    let secret = || SecretString::new("a-test-secret-of-32-bytes-or-more".to_owned());
+    let (issuer, resource) = ("http://127.0.0.1:9", "http://127.0.0.1/mcp");
+    let for_resource = TokenMinter::hs256(&secret(), issuer, resource)
+        .mint("ann", ["x:y"])
+        .unwrap();
+    let for_other = TokenMinter::hs256(&secret(), issuer, "http://127.0.0.1/other")
+        .mint("ann", ["x:y"])
+        .unwrap();
+
+    // Unbound, it vouches for nobody: there is no audience to check yet.
+    let unbound = JwtVerifier::hs256(secret(), issuer, Audience::Resource).unwrap();
+    assert_eq!(unbound.audience(), None);
+    assert!(unbound.verify(&for_resource).await.is_err());
+
+    let layer = AuthLayer::builder(resource, &crate::Security::default())
+        .verifier(unbound)
+        .build()
+        .unwrap();
+    let ann = authenticate(&layer.config, &for_resource, "/mcp").await;
+    assert_eq!(ann.unwrap().subject(), "ann");
+    assert!(
+        authenticate(&layer.config, &for_other, "/mcp")
+            .await
+            .is_err()
+    );
+
+    // Named as the resource, it is accepted; named otherwise, the layer is not built.
+    let same = JwtVerifier::hs256(secret(), issuer, resource).unwrap();
+    assert!(
+        AuthLayer::builder(resource, &crate::Security::default())
+            .verifier(same)
+            .build()
+            .is_ok()
+    );
+    let other = JwtVerifier::hs256(secret(), issuer, "http://127.0.0.1/other").unwrap();
+    let Err(AuthLayerError::Audience(mismatch)) =
+        AuthLayer::builder(resource, &crate::Security::default())
+            .verifier(other)
+            .build()
+    else {
+        panic!("a verifier for another resource was accepted");
+    };
+    assert_eq!(mismatch.audience, "http://127.0.0.1/other");
+    assert!(mismatch.to_string().contains("Audience::Resource"));
+
+    let empty = JwtVerifier::hs256(secret(), issuer, "").unwrap_err();
+    assert_eq!(empty.kind(), JwtConfigErrorKind::Audience);
+}
