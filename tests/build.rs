@@ -6,15 +6,24 @@
 use std::{env, process::Command};
 
 fn main() {
-    for var in ["CI", "MCP_SECURE_PYTHON", "MCP_SECURE_PG_URL", "PATH"] {
+    for var in [
+        "CI",
+        "MCP_SECURE_PYTHON",
+        "MCP_SECURE_PG_URL",
+        "MCP_SECURE_NODE",
+        "PATH",
+    ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
-    println!("cargo::rustc-check-cfg=cfg(skip_python, skip_postgres, skip_redis)");
+    println!("cargo::rustc-check-cfg=cfg(skip_python, skip_postgres, skip_redis, skip_node)");
     if env::var_os("CI").is_some() {
         return;
     }
     if env::var_os("MCP_SECURE_PYTHON").is_none() {
         println!("cargo::rustc-cfg=skip_python");
+    }
+    if env::var_os("MCP_SECURE_NODE").is_none() {
+        println!("cargo::rustc-cfg=skip_node");
     }
     if env::var_os("MCP_SECURE_PG_URL").is_none() {
         println!("cargo::rustc-cfg=skip_postgres");

@@ -220,11 +220,19 @@ fn clean_text(text: &mut String) {
     }
 }
 
-/// Cleans the structured content and the text blocks of `result`, so that both forms of a
-/// structured result say the same.
+/// Cleans the structured content, the text blocks and `_meta` of `result`, so that every form
+/// of a structured result says the same.
 pub(crate) fn clean_result(result: &mut CallToolResult) {
     if let Some(v) = &mut result.structured_content {
         clean_value(v);
+    }
+    // `_meta` carries a refusal's error, which may quote what the caller sent.
+    if let Some(meta) = &mut result.meta {
+        let mut value = Value::Object(std::mem::take(&mut meta.0));
+        clean_value(&mut value);
+        if let Value::Object(cleaned) = value {
+            meta.0 = cleaned;
+        }
     }
     for block in &mut result.content {
         if let ContentBlock::Text(t) = block {

@@ -49,8 +49,9 @@ def flatten(e):
 
 
 def error(result):
-    """The `error` object of a refused call, as the server puts it in structured content."""
-    return (result.structured_content or {}).get("error", {})
+    """The `error` object of a refused call."""
+    # Every error result carries its error in _meta; a tool with an output schema only there.
+    return (result.meta or {}).get("io.github.mcp-secure/error", {})
 
 
 def text(result):

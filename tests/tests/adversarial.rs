@@ -238,7 +238,7 @@ async fn refusals_echo_no_hidden_characters() {
     assert_no_hidden("refusal text", &text(&refused));
     assert_no_hidden(
         "refusal structured",
-        &refused.structured_content.clone().unwrap().to_string(),
+        &serde_json::to_string(&refused).unwrap(),
     );
     // A caller's path quoted in a tool's own error.
     let missing = call(
@@ -251,7 +251,7 @@ async fn refusals_echo_no_hidden_characters() {
     assert_no_hidden("tool error text", &text(&missing));
     assert_no_hidden(
         "tool error structured",
-        &missing.structured_content.clone().unwrap().to_string(),
+        &serde_json::to_string(&missing).unwrap(),
     );
 }
 

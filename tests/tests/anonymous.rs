@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::rpc;
+use common::{err, rpc};
 use mcp_secure::{
     auth::{ApiKeys, Principal},
     http::Endpoint,
@@ -222,10 +222,7 @@ async fn conformance_server_tools_are_guarded() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        extra.structured_content.unwrap()["error"]["code"],
-        "invalid_input"
-    );
+    assert_eq!(err(&extra)["code"], "invalid_input");
     let long = client
         .call_tool(
             CallToolRequestParams::new("json_schema_2020_12_tool").with_arguments(
@@ -237,7 +234,7 @@ async fn conformance_server_tools_are_guarded() {
         )
         .await
         .unwrap();
-    let error = &long.structured_content.unwrap()["error"];
+    let error = err(&long);
     assert_eq!(error["violations"][0]["field"], "address.city");
     client.cancel().await.unwrap();
 }

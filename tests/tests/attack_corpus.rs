@@ -104,7 +104,7 @@ fn answer(text: &str) -> Value {
 /// The error code of a refused call: a tool error's `code`, or `jsonrpc:<code>`.
 fn refusal(answer: &Value) -> Option<String> {
     if answer["result"]["isError"] == true {
-        return answer["result"]["structuredContent"]["error"]["code"]
+        return answer["result"]["_meta"][mcp_secure::tool::ERROR_META_KEY]["code"]
             .as_str()
             .map(str::to_owned);
     }

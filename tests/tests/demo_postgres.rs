@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{HttpServer, KEYS, files_dir};
+use common::{HttpServer, KEYS, err, files_dir};
 use mcp_secure::sql::{sql, sqlx};
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
@@ -74,10 +74,7 @@ async fn notes_in_postgres() {
     }
     let bob = server.client("bob-all-key-00000000").await;
     let theirs = call(&bob, "notes_get", json!({"id": id})).await;
-    assert_eq!(
-        theirs.structured_content.unwrap()["error"]["code"],
-        "not_found"
-    );
+    assert_eq!(err(&theirs)["code"], "not_found");
     let hook = call(
         &bob,
         "webhook_register",

@@ -93,10 +93,7 @@ async fn fifty_clients_twenty_thousand_calls() {
                         *t.allowed.entry((i, tool)).or_default() += 1;
                     }
                     Ok(r) => {
-                        let code = r
-                            .structured_content
-                            .as_ref()
-                            .and_then(|c| c["error"]["code"].as_str().map(str::to_owned));
+                        let code = common::error_code(&r);
                         match code.as_deref() {
                             Some("rate_limited") => t.rate_limited += 1,
                             // notes_get of note 1: someone else's or missing, as designed.

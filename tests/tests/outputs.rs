@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{Client, connect, serve_in_process};
+use common::{Client, connect, err, serve_in_process};
 use mcp_secure::{
     Security,
     audit::{AuditSink, SecurityEvent},
@@ -21,6 +21,13 @@ const CANARIES: [&str; 4] = [
     "987654321987",
     "api-key-canary-0123456789",
 ];
+
+/// What the tools with an output schema return.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Shape {
+    n: i64,
+    text: String,
+}
 
 #[derive(Clone)]
 struct Outputs {
@@ -66,6 +73,36 @@ impl Outputs {
         #[mcp(length(min = 8, max = 64))] password: SecretString,
     ) -> String {
         panic!("login failed for {password:?}")
+    }
+
+    /// A tool error, from a tool with an output schema.
+    #[mcp_tool(public)]
+    async fn shaped_fails(&self) -> Result<Json<Shape>, ToolError> {
+        Err(ToolError::not_found("shape 7"))
+    }
+
+    /// A panic, from a tool with an output schema.
+    #[mcp_tool(public)]
+    async fn shaped_panics(&self) -> Json<Shape> {
+        panic!("shape broke")
+    }
+
+    /// A result over the cap, from a tool with an output schema.
+    #[mcp_tool(public)]
+    async fn shaped_big(&self) -> Json<Shape> {
+        Json(Shape {
+            n: 1,
+            text: "x".repeat(10_000),
+        })
+    }
+
+    /// Input rules and a tight rate, on a tool with an output schema.
+    #[mcp_tool(public, rate = "2/min")]
+    async fn shaped_input(&self, #[mcp(range(min = 1, max = 9))] n: i64) -> Json<Shape> {
+        Json(Shape {
+            n,
+            text: String::new(),
+        })
     }
 
     /// Takes a secret.
@@ -117,19 +154,64 @@ fn text(r: &CallToolResult) -> String {
 }
 
 fn incident(r: &CallToolResult) -> String {
-    r.structured_content.as_ref().unwrap()["error"]["incident"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    err(r)["incident"].as_str().unwrap().to_owned()
 }
 
 fn code(r: &CallToolResult) -> Option<String> {
-    r.structured_content
-        .as_ref()
-        .and_then(|c| c["error"]["code"].as_str().map(str::to_owned))
+    common::error_code(r)
 }
 
-// One test: the security configuration is process-wide and installed once.
+/// Every refusal and failure of a tool that declares an output schema leaves
+/// `structuredContent` out (it would not conform: clients such as the TypeScript SDK reject
+/// the result) and carries the error in `_meta`, whoever produced it: the guard (input, rate),
+/// the tool (its `ToolError`, its panic) or the output cap.
+#[tokio::test]
+async fn errors_of_a_tool_with_an_output_schema_conform_to_it() {
+    let (url, _audit) = start().await;
+    let c = connect(&url, CANARIES[3]).await;
+    let listed = c.list_all_tools().await.unwrap();
+    for name in [
+        "shaped_fails",
+        "shaped_panics",
+        "shaped_big",
+        "shaped_input",
+    ] {
+        let tool = listed.iter().find(|t| t.name == name).unwrap();
+        assert!(
+            tool.output_schema.is_some(),
+            "{name} lists an output schema"
+        );
+    }
+    let ok = call(&c, "shaped_input", json!({"n": 3})).await;
+    assert_eq!(ok.structured_content, Some(json!({"n": 3, "text": ""})));
+    for (tool, args, expected) in [
+        ("shaped_fails", json!({}), "not_found"),
+        ("shaped_panics", json!({}), "internal"),
+        ("shaped_big", json!({}), "output_too_large"),
+        ("shaped_input", json!({"n": 0}), "invalid_input"),
+        ("shaped_input", json!({"n": "three"}), "rate_limited"),
+    ] {
+        let result = call(&c, tool, args).await;
+        assert_eq!(result.is_error, Some(true), "{tool}: {result:?}");
+        assert_eq!(
+            code(&result).as_deref(),
+            Some(expected),
+            "{tool}: {result:?}"
+        );
+        assert_eq!(result.structured_content, None, "{tool}: {result:?}");
+        assert!(
+            text(&result).starts_with(&format!("{expected}: ")),
+            "{tool}: {result:?}"
+        );
+    }
+    // A tool without an output schema keeps the error in structured content too.
+    let big = call(&c, "big", json!({})).await;
+    assert_eq!(
+        big.structured_content.as_ref().unwrap()["error"]["code"],
+        "output_too_large"
+    );
+}
+
 #[tokio::test]
 async fn outputs_are_shaped_and_secrets_never_leave() {
     let (url, audit) = start().await;

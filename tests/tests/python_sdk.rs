@@ -8,13 +8,9 @@
 
 mod common;
 
-use std::{
-    io::Read,
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::process::Command;
 
-use common::{HttpServer, JWT_SECRET, KEYS, bin, files_dir};
+use common::{HttpServer, JWT_SECRET, KEYS, bin, files_dir, run_client};
 
 /// The Python interpreter with the `mcp` package, or `None` (outside CI) to skip.
 fn python() -> Option<std::ffi::OsString> {
@@ -35,41 +31,9 @@ fn python() -> Option<std::ffi::OsString> {
 /// what the server logged meanwhile) unless it passes every check.
 fn run_script(python: std::ffi::OsString, script: &str, server: &HttpServer, env: &[(&str, &str)]) {
     let path = format!("{}/python/{script}", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new(python)
-        .arg(path)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the Python script");
-    let read = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let out = read(Box::new(child.stdout.take().unwrap()));
-    let err = read(Box::new(child.stderr.take().unwrap()));
-    // Bounded: a hung client is a failure, not a hung CI.
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the Python client did not finish within 180 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
-    println!("{out}");
-    assert!(
-        status.success(),
-        "the Python SDK client failed:\n{out}\n--- stderr ---\n{err}\n--- the server logged ---\n{}",
-        server.drain_stderr().join("\n")
-    );
+    let mut command = Command::new(python);
+    command.arg(path).envs(env.iter().copied());
+    let out = run_client(command, "the Python SDK client", server);
     assert!(out.contains("checks passed"), "{out}");
 }
 

@@ -73,12 +73,8 @@ async fn outcome(url: &str, key: &str, tool: &str) -> &'static str {
     if result.is_error != Some(true) {
         return "ok";
     }
-    match result
-        .structured_content
-        .as_ref()
-        .map(|c| c["error"]["code"].as_str())
-    {
-        Some(Some("rate_limited")) => "rate_limited",
+    match common::error_code(&result).as_deref() {
+        Some("rate_limited") => "rate_limited",
         other => panic!("unexpected refusal {other:?}"),
     }
 }

@@ -10,7 +10,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use common::{connect, serve_in_process};
+use common::{connect, err, serve_in_process};
 use mcp_secure::{
     audit::SecurityEvent,
     auth::{ApiKeys, Principal},
@@ -119,9 +119,7 @@ async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) 
 
 fn code(result: &CallToolResult) -> &str {
     match result.is_error {
-        Some(true) => result.structured_content.as_ref().unwrap()["error"]["code"]
-            .as_str()
-            .unwrap(),
+        Some(true) => err(result)["code"].as_str().unwrap(),
         _ => "ok",
     }
 }
@@ -212,10 +210,7 @@ async fn incidents_reach_the_sink_of_the_server_whose_tool_failed() {
     let failed = call(&client, "fail", json!({})).await;
     assert_eq!(code(&failed), "internal");
     assert!(!text(&failed).contains("/srv"), "{failed:?}");
-    let incident = failed.structured_content.as_ref().unwrap()["error"]["incident"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident = err(&failed)["incident"].as_str().unwrap().to_owned();
     let seen = events.lock().unwrap().clone();
     let recorded = seen
         .iter()

@@ -80,6 +80,9 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         if t.raw_output {
             policy.extend(quote!(.with_raw_output(true)));
         }
+        if t.output.is_some() {
+            policy.extend(quote!(.with_output_schema(true)));
+        }
         policy
     });
     let count = model.tools.len();

@@ -2,17 +2,24 @@ use std::{borrow::Cow, fmt};
 
 use rmcp::{
     handler::server::tool::IntoCallToolResult,
-    model::{CallToolResponse, CallToolResult, ContentBlock},
+    model::{CallToolResponse, CallToolResult, ContentBlock, MetaObject},
 };
 use serde_json::{Value, json};
 
 use crate::validate::ValidationErrors;
 
+/// The `_meta` key of a tool result that carries its [`ToolError`] (code, message and fields),
+/// on every error result the guard or a tool sends.
+pub const ERROR_META_KEY: &str = "io.github.mcp-secure/error";
+
 /// An error a tool returns to its caller, with a stable code.
 ///
 /// It reaches the client as a tool result with `isError: true`, a text block
-/// `"<code>: <message>"` and `structuredContent: {"error": {"code", "message", ...}}`. The
-/// guard uses the same shape for its denials, so a client tells them apart by `code`:
+/// `"<code>: <message>"` and the error object `{"code", "message", ...}` in
+/// `_meta["io.github.mcp-secure/error"]` ([`ERROR_META_KEY`]), on every tool; a tool without an
+/// `outputSchema` also has it as `structuredContent: {"error": {...}}` (a tool with one does
+/// not: its structured content must conform to its schema). The guard uses the same shape for
+/// its denials, so a client tells them apart by `code`:
 ///
 /// | code | meaning | extra fields |
 /// |---|---|---|
@@ -199,8 +206,20 @@ impl ToolError {
             error.extend(details.clone());
         }
         let mut result = CallToolResult::error(vec![ContentBlock::text(self.to_string())]);
+        let mut meta = serde_json::Map::new();
+        meta.insert(ERROR_META_KEY.into(), Value::Object(error.clone()));
+        result.meta = Some(MetaObject(meta));
         result.structured_content = Some(json!({ "error": error }));
         crate::sanitize::clean_result(&mut result);
+        result
+    }
+
+    /// [`to_result`](Self::to_result) for a tool that declares an `outputSchema`: the error
+    /// only in `_meta`, since `structuredContent` must conform to the schema (clients such as
+    /// the TypeScript SDK check it even on an error result, and throw).
+    pub fn to_result_for_schema(&self) -> CallToolResult {
+        let mut result = self.to_result();
+        result.structured_content = None;
         result
     }
 }

@@ -130,6 +130,9 @@ impl Finish {
                 *r = too_large(size, cap);
                 code = Some(Cow::Borrowed("output_too_large"));
             }
+            if self.policy.has_output_schema() {
+                output::conform_error(r);
+            }
         }
         if let Some((principal, started)) = &self.record {
             record_call(
@@ -256,13 +259,13 @@ where
     // returned as the tool result to send; the tool does not run.
     Box::pin(async move {
         let Some(security) = Security::from_request(&ctx.request_context).cloned() else {
-            return Ok(unconfigured(policy.name()));
+            return Ok(unconfigured(policy));
         };
         let started = security.recording_calls().then(Instant::now);
         let caller = Principal::from_request(&ctx.request_context);
         let (principal, input) = match admit::<I>(&security, policy, caller, ctx.arguments).await {
             Ok(admitted) => admitted,
-            Err(denied) => return Ok(deny(&denied)),
+            Err(denied) => return Ok(deny(policy, &denied)),
         };
         let audit = Finish {
             policy,
@@ -443,20 +446,26 @@ fn invalid(
 /// with no limiter, sinks or roots.
 #[cold]
 #[inline(never)]
-fn unconfigured(tool: &str) -> CallToolResponse {
+fn unconfigured(policy: &ToolPolicy) -> CallToolResponse {
+    let tool = policy.name();
     tracing::error!(target: "mcp_secure", tool, "a guarded tool was called without its server's Security: serve the server through mcp_secure::serve (Secured, stdio) or mcp_secure::http::Endpoint; the call is refused");
-    ToolError::new(
-        "unavailable",
-        "this server is not set up to take calls to this tool; tell its operator (the cause is in its log)",
+    deny(
+        policy,
+        &ToolError::new(
+            "unavailable",
+            "this server is not set up to take calls to this tool; tell its operator (the cause is in its log)",
+        ),
     )
-    .to_result()
-    .into()
 }
 
+/// A refusal as the tool's result, in the shape its listing allows.
 #[cold]
 #[inline(never)]
-fn deny(error: &ToolError) -> CallToolResponse {
-    error.to_result().into()
+fn deny(policy: &ToolPolicy, error: &ToolError) -> CallToolResponse {
+    match policy.has_output_schema() {
+        true => error.to_result_for_schema().into(),
+        false => error.to_result().into(),
+    }
 }
 
 /// The rmcp tool listing for a policy: name, description, input (and output) schema,

@@ -7,7 +7,7 @@ mod output;
 mod policy;
 mod tools;
 
-pub use error::ToolError;
+pub use error::{ERROR_META_KEY, ToolError};
 pub use guard::admit;
 pub use policy::{Access, POLICY_META_KEY, ToolPolicy};
 pub use tools::Tools;

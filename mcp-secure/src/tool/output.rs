@@ -2,6 +2,20 @@
 
 use rmcp::model::{CallToolResult, ContentBlock};
 
+/// For a tool that declares an `outputSchema`: an error result made from a
+/// [`ToolError`](super::ToolError) keeps its error in `_meta` only, since structured content
+/// must conform to the schema. A result the tool built itself is left as it is.
+pub(crate) fn conform_error(result: &mut CallToolResult) {
+    if result.is_error == Some(true)
+        && result
+            .meta
+            .as_ref()
+            .is_some_and(|meta| meta.0.contains_key(super::ERROR_META_KEY))
+    {
+        result.structured_content = None;
+    }
+}
+
 /// `Some(size)` when `result` is larger than `cap` bytes as JSON. Serializes to measure only
 /// when the cheap upper bound does not settle it.
 pub(crate) fn oversize(result: &CallToolResult, cap: usize) -> Option<usize> {

@@ -37,6 +37,7 @@ pub struct ToolPolicy {
     idempotent: Option<bool>,
     max_output: Option<usize>,
     raw_output: bool,
+    output_schema: bool,
 }
 
 impl ToolPolicy {
@@ -56,6 +57,7 @@ impl ToolPolicy {
             idempotent: None,
             max_output: None,
             raw_output: false,
+            output_schema: false,
         }
     }
 
@@ -70,6 +72,19 @@ impl ToolPolicy {
     pub const fn with_raw_output(mut self, raw: bool) -> Self {
         self.raw_output = raw;
         self
+    }
+
+    /// Declares an `outputSchema` (a tool returning `Json<T>`): its error results then carry
+    /// no `structuredContent`, which would not conform to the schema, only the error in
+    /// `_meta` ([`crate::tool::ERROR_META_KEY`]).
+    pub const fn with_output_schema(mut self, declared: bool) -> Self {
+        self.output_schema = declared;
+        self
+    }
+
+    /// Whether it declares an `outputSchema`.
+    pub const fn has_output_schema(&self) -> bool {
+        self.output_schema
     }
 
     /// Its own output cap, if it declared one.

@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use rmcp::{
@@ -87,6 +87,47 @@ pub const KEYS: &str = "\
 
 /// The JWT secret every test server signs and verifies with.
 pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789-abcdefghij";
+
+/// Runs a client program (`what`) against `server` to its end, within 180 s; fails with what
+/// it printed (and what the server logged meanwhile) unless it exits with success. Returns its
+/// standard output, which it also prints.
+pub fn run_client(mut command: Command, what: &str, server: &HttpServer) -> String {
+    use std::io::Read;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    // Bounded: a hung client is a failure, not a hung CI.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not finish within 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    println!("{out}");
+    assert!(
+        status.success(),
+        "{what} failed:\n{out}\n--- stderr ---\n{err}\n--- the server logged ---\n{}",
+        server.drain_stderr().join("\n")
+    );
+    out
+}
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_e2e-notes-server")
@@ -289,17 +330,30 @@ pub fn ok(result: &CallToolResult) -> &Value {
         .expect("structured content")
 }
 
-/// The `error` object of a refused call.
+/// The error code of an error result, from `_meta` (where every error result has it).
+pub fn error_code(result: &CallToolResult) -> Option<String> {
+    let meta = result.meta.as_ref()?;
+    let code = meta.0.get(mcp_secure::tool::ERROR_META_KEY)?["code"].as_str()?;
+    Some(code.to_owned())
+}
+
+/// The `error` object of a refused call: in `_meta`, on every tool; and the same in
+/// `structuredContent` where the tool declares no output schema, never where it declares one.
 pub fn err(result: &CallToolResult) -> &Value {
     assert_eq!(
         result.is_error,
         Some(true),
         "expected an error, got {result:?}"
     );
-    &result
-        .structured_content
+    let error = result
+        .meta
         .as_ref()
-        .expect("structured error")["error"]
+        .and_then(|meta| meta.0.get(mcp_secure::tool::ERROR_META_KEY))
+        .expect("the error in _meta");
+    if let Some(structured) = &result.structured_content {
+        assert_eq!(&structured["error"], error, "the two copies differ");
+    }
+    error
 }
 
 pub fn text(result: &CallToolResult) -> String {

