@@ -77,7 +77,12 @@ async fn tokens_from_the_token_command_are_accepted() {
     )
     .await
     .unwrap_err();
-    assert_eq!(required_scope(&denied).as_deref(), Some("webhooks:write"));
+    // The challenge names what carol holds with what she lacks, so that a client replacing its
+    // token with what the challenge names keeps what it had.
+    assert_eq!(
+        challenge_scope(&denied).as_deref(),
+        Some("notes:write files:read webhooks:write")
+    );
     carol.cancel().await.unwrap();
 }
 

@@ -294,7 +294,10 @@ async fn a_token_from_the_flow_works_within_its_scope_only() {
     let refused = try_call(&mcp, "notes_create", json!({"title": "t", "body": "b"}))
         .await
         .unwrap_err();
-    assert_eq!(required_scope(&refused).as_deref(), Some("notes:write"));
+    assert_eq!(
+        challenge_scope(&refused).as_deref(),
+        Some("notes:read notes:write")
+    );
     mcp.cancel().await.unwrap();
 }
 
@@ -831,8 +834,11 @@ async fn rmcp_oauth_client_signs_in_and_steps_up() {
     let refused = try_call(&mcp, "notes_create", json!({"title": "rmcp", "body": "b"}))
         .await
         .unwrap_err();
-    let needed = required_scope(&refused).unwrap();
-    assert_eq!(needed, "notes:write");
+    let needed = challenge_scope(&refused).unwrap();
+    assert_eq!(
+        needed, "notes:read notes:write",
+        "held and missing, in one challenge"
+    );
 
     // The step-up: rmcp computes the union of scopes and a new authorization URL.
     let upgrade = manager
@@ -848,7 +854,7 @@ async fn rmcp_oauth_client_signs_in_and_steps_up() {
         .map(|(_, v)| v.split(' ').map(str::to_owned).collect())
         .unwrap();
     assert!(
-        scope.contains(&"notes:read".to_owned()) && scope.contains(&needed),
+        scope.contains(&"notes:read".to_owned()) && scope.contains(&"notes:write".to_owned()),
         "{scope:?}"
     );
     let browser = dev.http.get(&upgrade).send().await.unwrap();

@@ -353,7 +353,10 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
     )
     .await
     .unwrap_err();
-    assert_eq!(required_scope(&denied).as_deref(), Some("notes:write"));
+    assert_eq!(
+        challenge_scope(&denied).as_deref(),
+        Some("notes:read notes:write")
+    );
     let search = call(
         &reader,
         "notes_search",
@@ -371,7 +374,10 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
     )
     .await
     .unwrap_err();
-    assert_eq!(required_scope(&files_denied).as_deref(), Some("files:read"));
+    assert_eq!(
+        challenge_scope(&files_denied).as_deref(),
+        Some("notes:read files:read")
+    );
 
     // The exact challenge, as any client sees it.
     let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "notes_create", "arguments": {}}});
@@ -390,27 +396,45 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
         .replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
     assert_eq!(
         raw.headers()["www-authenticate"],
-        format!(r#"Bearer error="insufficient_scope", scope="notes:write", resource_metadata="{metadata}""#).as_str()
+        format!(r#"Bearer error="insufficient_scope", scope="notes:read notes:write", resource_metadata="{metadata}""#).as_str()
     );
     // The body is the JSON-RPC error for that request, for clients without OAuth support.
     assert_eq!(
         raw.json::<serde_json::Value>().await.unwrap(),
         json!({"jsonrpc": "2.0", "id": 7, "error": {"code": -32003,
             "message": "insufficient_scope: this call needs the scope notes:write",
-            "data": {"code": "insufficient_scope", "required_scope": "notes:write"}}})
+            "data": {"code": "insufficient_scope", "required_scope": "notes:write",
+                "required_scopes": ["notes:write"], "scope": "notes:read notes:write"}}})
     );
-    // An Mcp-Name header that disagrees with the body is refused.
-    let mismatch = rpc(
-        &reqwest::Client::new(),
-        &server.url,
-        Some("Bearer alice-writer-key-000"),
-    )
-    .header("Mcp-Name", "whoami")
-    .json(&body)
-    .send()
-    .await
-    .unwrap();
+    // An Mcp-Name header that disagrees with the body is refused with SEP-2243's -32020 and
+    // the request's id; one that agrees, sent Base64-encoded, is decoded first.
+    let with_name = |name: &'static str| {
+        rpc(
+            &reqwest::Client::new(),
+            &server.url,
+            Some("Bearer alice-writer-key-000"),
+        )
+        .header("Mcp-Name", name)
+        .json(&body)
+        .send()
+    };
+    let mismatch = with_name("whoami").await.unwrap();
     assert_eq!(mismatch.status(), 400);
+    let refusal: serde_json::Value = mismatch.json().await.unwrap();
+    assert_eq!(
+        (refusal["id"].clone(), refusal["error"]["code"].clone()),
+        (json!(7), json!(-32020))
+    );
+    // "notes_create" as =?base64?…?=: it matches, and the request passes the layer (rmcp then
+    // answers it: this request opened no session).
+    let encoded = with_name("=?base64?bm90ZXNfY3JlYXRl?=").await.unwrap();
+    let answer = encoded.text().await.unwrap();
+    assert!(
+        !answer.contains("-32020") && !answer.contains("header_mismatch"),
+        "{answer}"
+    );
+    let undecodable = with_name("=?base64?%%%?=").await.unwrap();
+    assert!(undecodable.text().await.unwrap().contains("-32020"));
 
     // notes:write implies notes:read.
     let writer = server.client("alice-writer-key-000").await;
@@ -430,7 +454,7 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
     let none = try_call(&nobody, "notes_get", json!({"id": 1}))
         .await
         .unwrap_err();
-    assert_eq!(required_scope(&none).as_deref(), Some("notes:read"));
+    assert_eq!(challenge_scope(&none).as_deref(), Some("notes:read"));
 
     let audit = server.drain_stderr().join("\n");
     assert!(

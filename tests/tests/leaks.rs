@@ -79,7 +79,10 @@ async fn no_secret_ever_comes_back() {
     )
     .await
     .unwrap_err();
-    assert_eq!(required_scope(&denied).as_deref(), Some("webhooks:write"));
+    assert_eq!(
+        challenge_scope(&denied).as_deref(),
+        Some("notes:read webhooks:write")
+    );
     seen.push_str(&format!("{denied:?}"));
     for i in 0..12 {
         results.push(

@@ -11,7 +11,7 @@ mod tls;
 
 pub use auth_layer::{
     AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_BODY_TIMEOUT,
-    DEFAULT_MAX_BODY, FORBIDDEN_CODE,
+    DEFAULT_MAX_BODY, FORBIDDEN_CODE, HEADER_MISMATCH_CODE,
 };
 pub use endpoint::{Endpoint, EndpointError};
 pub use serve::{DEFAULT_HEADER_TIMEOUT, ServeOptions, serve};

@@ -298,8 +298,9 @@ pub async fn try_call(
     client.call_tool(params).await
 }
 
-/// The scope a `403 insufficient_scope` refusal asked for, as rmcp's client read it.
-pub fn required_scope(error: &rmcp::ServiceError) -> Option<String> {
+/// The `scope` of a `403 insufficient_scope` challenge, as rmcp's client read it (it calls it
+/// `required_scope`): the scopes held that the server advertises, then the missing ones.
+pub fn challenge_scope(error: &rmcp::ServiceError) -> Option<String> {
     let text = format!("{error:?}");
     assert!(
         text.contains("InsufficientScope"),

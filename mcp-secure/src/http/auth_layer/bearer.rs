@@ -2,12 +2,16 @@
 
 use super::*;
 
-/// The principal `token` stands for, or the `401` answer.
+/// A token no verifier accepted (recorded as `authentication_failed`); answered with a `401`.
+#[derive(Debug)]
+pub(super) struct InvalidToken;
+
+/// The principal `token` stands for.
 pub(super) async fn authenticate(
     config: &Config,
     token: &str,
     path: &str,
-) -> Result<Principal, Response<Body>> {
+) -> Result<Principal, InvalidToken> {
     let mut refusals = Vec::new();
     for verifier in &config.verifiers {
         match verifier.verify(token).await {
@@ -22,7 +26,7 @@ pub(super) async fn authenticate(
         reason: &reason,
         path,
     });
-    Err(challenge_401(config, true))
+    Err(InvalidToken)
 }
 
 pub(super) fn challenge(mut response: Response<Body>, value: String) -> Response<Body> {
@@ -34,13 +38,29 @@ pub(super) fn challenge(mut response: Response<Body>, value: String) -> Response
     response
 }
 
-pub(super) fn challenge_401(config: &Config, token_given: bool) -> Response<Body> {
+/// The `401` challenge: `error="invalid_token"` when a token was refused. Its `scope` names the
+/// configured challenge scopes and `tool_scopes`, the scopes of what the request calls, so that
+/// a client authorizes once for the call it is making.
+pub(super) fn challenge_401(
+    config: &Config,
+    token_given: bool,
+    tool_scopes: &[&str],
+) -> Response<Body> {
     let meta = &config.metadata_url;
-    let scope = config
+    let mut scopes: Vec<&str> = config
         .challenge_scopes
         .as_deref()
-        .map(|s| format!(r#", scope="{s}""#))
+        .map(|s| s.split(' ').collect())
         .unwrap_or_default();
+    for scope in tool_scopes {
+        if !scopes.contains(scope) {
+            scopes.push(scope);
+        }
+    }
+    let scope = match scopes.is_empty() {
+        true => String::new(),
+        false => format!(r#", scope="{}""#, scopes.join(" ")),
+    };
     if token_given {
         challenge(
             error_response(

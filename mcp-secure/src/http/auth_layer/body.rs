@@ -27,3 +27,21 @@ pub(super) async fn read_body(body: Body, limit: usize) -> Result<axum::body::By
         Ok(kept.into())
     }
 }
+
+/// The whole body if it is at most `limit` bytes; `None` (the rest left unread) if it is
+/// larger or broken.
+pub(super) async fn read_prefix(body: Body, limit: usize) -> Option<axum::body::Bytes> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut kept = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.ok()?.into_data() else {
+            continue;
+        };
+        if kept.len() + data.len() > limit {
+            return None;
+        }
+        kept.extend_from_slice(&data);
+    }
+    Some(kept.into())
+}

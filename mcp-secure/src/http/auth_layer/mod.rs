@@ -26,15 +26,18 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-pub use scope_check::FORBIDDEN_CODE;
+pub use scope_check::{FORBIDDEN_CODE, HEADER_MISMATCH_CODE};
 
 use self::{
-    bearer::{authenticate, challenge_401},
-    body::read_body,
+    bearer::{InvalidToken, authenticate, challenge_401},
+    body::{read_body, read_prefix},
     headers::security_headers,
     metadata::{PRM_PATH, metadata},
     origin::cors_headers,
-    scope_check::{MCP_NAME, called_tools, challenge_403, missing_scope, required_scope},
+    scope_check::{
+        NameHeader, called_tools, challenge_403, header_mismatch, mcp_name, missing_scope,
+        required_scope,
+    },
     session::{MCP_SESSION_ID, Session, bind_session, session_id},
 };
 use super::{announces_body, bearer_token, error_response, last_on_connection};
@@ -306,8 +309,9 @@ impl std::ops::Deref for Config {
 /// - reads the JSON-RPC body (up to a limit, `413` past it), and for `tools/call` of a tool
 ///   whose scope the caller lacks (implication honoured) answers `403` with
 ///   `WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…"`,
-///   which is what lets clients step up; an `Mcp-Name` header that disagrees with the body is
-///   a `400`;
+///   which is what lets clients step up (the `scope` names the held scopes the server
+///   advertises and every missing one); an `Mcp-Name` header that disagrees with the body is a
+///   `400` with JSON-RPC error [`HEADER_MISMATCH_CODE`];
 /// - binds each legacy session (`Mcp-Session-Id`) to the principal that opened it: another
 ///   principal presenting it gets `404`, as for an unknown session;
 /// - puts the [`Principal`] into the request for the tools, and security headers on every
@@ -443,11 +447,17 @@ async fn admit(
     let (mut parts, body) = request.into_parts();
     let principal = match screen(config, &parts).await {
         Ok(principal) => principal,
-        // Refused on its head alone: the body stays unread.
-        Err(response) if announces_body(parts.version, &parts.headers) => {
-            return Err(last_on_connection(response));
+        Err(Refused::Unauthenticated { token_given }) => {
+            let (scopes, body_read) =
+                scopes_called_before_authentication(config, &parts, body).await;
+            let response = challenge_401(config, token_given, &scopes);
+            return Err(match body_read {
+                true => response,
+                false => keep_or_close(&parts, response),
+            });
         }
-        Err(response) => return Err(response),
+        // Refused on its head alone: the body stays unread.
+        Err(Refused::Answer(response)) => return Err(keep_or_close(&parts, response)),
     };
     let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
     let bytes = match read.await {
@@ -484,7 +494,7 @@ async fn admit(
             ));
         }
     };
-    let header_name = parts.headers.get(MCP_NAME);
+    let header_name = mcp_name(&parts.headers);
     // A caller granted every scope passes the pre-check whatever it calls: unless the body
     // must be compared with an `Mcp-Name` header, it is not parsed for it.
     let all_granted = principal.as_ref().is_some_and(|p| {
@@ -493,45 +503,31 @@ async fn admit(
             .iter()
             .all(|&(scope, catalog)| p.is_granted(scope, catalog))
     });
-    if parts.method == Method::POST && (header_name.is_some() || !all_granted) {
-        let header_name = header_name.map(|v| v.to_str().unwrap_or("\u{0}"));
+    if parts.method == Method::POST && (header_name != NameHeader::Absent || !all_granted) {
         let called = called_tools(&bytes);
-        if let Some(header_name) = header_name
-            && !called.is_empty()
-            && called.iter().any(|(c, _)| c != header_name)
+        if header_name != NameHeader::Absent
+            && let Some((_, id)) = called
+                .iter()
+                .find(|(tool, _)| header_name != NameHeader::Name(tool.clone()))
         {
-            return Err(error_response(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "the Mcp-Name header does not match the tool called in the body",
-            ));
+            return Err(header_mismatch(id));
         }
-        for (tool, id) in &called {
-            let Some(principal) = &principal else {
-                // Anonymous: a scoped tool needs a token first.
-                if required_scope(config, tool).is_some() {
+        match &principal {
+            // Anonymous: a scoped tool needs a token first; the challenge names its scope.
+            None => {
+                let scopes: Vec<&str> = called
+                    .iter()
+                    .filter_map(|(tool, _)| required_scope(config, tool).map(|(scope, _)| scope))
+                    .collect();
+                if !scopes.is_empty() {
                     config.emit(&SecurityEvent::AuthenticationFailed {
                         reason: "no bearer token",
                         path: parts.uri.path(),
                     });
-                    return Err(challenge_401(config, false));
+                    return Err(challenge_401(config, false, &scopes));
                 }
-                continue;
-            };
-            if let Some(scope) = missing_scope(config, principal, tool) {
-                config.emit(&SecurityEvent::AuthorizationDenied {
-                    tool: config
-                        .policies
-                        .iter()
-                        .find(|p| p.name() == tool)
-                        .map_or("", |p| p.name()),
-                    issuer: principal.issuer(),
-                    subject: principal.subject(),
-                    required_scope: scope,
-                    held_scopes: principal.scopes(),
-                });
-                return Err(challenge_403(config, scope, id));
             }
+            Some(principal) => refuse_missing_scopes(config, principal, &called)?,
         }
     }
     let mut session = Session::Unbound;
@@ -567,28 +563,129 @@ async fn admit(
     Ok((Request::from_parts(parts, Body::from(bytes)), session))
 }
 
+/// The `403` for every scope `principal` lacks for the tools `called`, in one challenge.
+// An answer, not an error value: it is sent as is, as `screen`'s are.
+#[allow(clippy::result_large_err)]
+fn refuse_missing_scopes(
+    config: &Config,
+    principal: &Principal,
+    called: &[(String, Value)],
+) -> Result<(), Response<Body>> {
+    let mut missing: Vec<&'static str> = Vec::new();
+    let mut first_refused = None;
+    for (tool, id) in called {
+        if let Some(scope) = missing_scope(config, principal, tool) {
+            config.emit(&SecurityEvent::AuthorizationDenied {
+                tool,
+                issuer: principal.issuer(),
+                subject: principal.subject(),
+                required_scope: scope,
+                held_scopes: principal.scopes(),
+            });
+            first_refused.get_or_insert(id);
+            if !missing.contains(&scope) {
+                missing.push(scope);
+            }
+        }
+    }
+    match first_refused {
+        Some(id) => Err(challenge_403(config, principal, &missing, id)),
+        None => Ok(()),
+    }
+}
+
+/// Why [`screen`] refused a request.
+enum Refused {
+    /// No token, or none a verifier accepted: answered with a `401` whose scopes may depend on
+    /// what the body calls.
+    Unauthenticated {
+        /// Whether a token was presented (and refused).
+        token_given: bool,
+    },
+    /// Answered on the head alone.
+    Answer(Response<Body>),
+}
+
+impl From<Response<Body>> for Refused {
+    fn from(response: Response<Body>) -> Self {
+        Refused::Answer(response)
+    }
+}
+
 /// The checks a request's head decides (metadata, Origin, Host, the bearer token): `Ok` with
-/// the caller (`None`: anonymous), `Err` with the answer.
+/// the caller (`None`: anonymous), `Err` with why not.
 async fn screen(
     config: &Config,
     request: &http::request::Parts,
-) -> Result<Option<Principal>, Response<Body>> {
+) -> Result<Option<Principal>, Refused> {
     let path = request.uri.path();
     if path == PRM_PATH || path == config.metadata_path {
-        return Err(metadata(config, &request.method));
+        return Err(metadata(config, &request.method).into());
     }
     origin::check(config, request)?;
     host::check(config, request)?;
     let principal = match bearer_token(&request.headers) {
-        Some(token) => Some(authenticate(config, token, path).await?),
+        Some(token) => match authenticate(config, token, path).await {
+            Ok(principal) => Some(principal),
+            Err(InvalidToken) => return Err(Refused::Unauthenticated { token_given: true }),
+        },
         None if config.anonymous => None,
         None => {
             config.emit(&SecurityEvent::AuthenticationFailed {
                 reason: "no bearer token",
                 path,
             });
-            return Err(challenge_401(config, false));
+            return Err(Refused::Unauthenticated { token_given: false });
         }
     };
     Ok(principal)
+}
+
+/// How much of an unauthenticated request's body is read to name, in the `401`, the scopes of
+/// the tools it calls: a `tools/call` fits; a larger body is not read (the connection closes).
+const UNAUTHENTICATED_PEEK: usize = 64 * 1024;
+
+/// The scopes of the tools an unauthenticated request calls, from its `Mcp-Name` header or a
+/// small body, and whether the body was read to its end. Nothing is authorized by this: it only
+/// shapes the challenge, so that a client authorizes once for the call it is making.
+async fn scopes_called_before_authentication(
+    config: &Config,
+    parts: &http::request::Parts,
+    body: Body,
+) -> (Vec<&'static str>, bool) {
+    let scopes_of = |tools: &mut dyn Iterator<Item = &str>| -> Vec<&'static str> {
+        let mut scopes = Vec::new();
+        for (scope, _) in tools.filter_map(|tool| required_scope(config, tool)) {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+        scopes
+    };
+    if let NameHeader::Name(tool) = mcp_name(&parts.headers) {
+        return (scopes_of(&mut std::iter::once(tool.as_str())), false);
+    }
+    if parts.method != Method::POST || !announces_body(parts.version, &parts.headers) {
+        return (Vec::new(), false);
+    }
+    let timeout = config.body_timeout.min(Duration::from_secs(5));
+    let Ok(Some(bytes)) =
+        tokio::time::timeout(timeout, read_prefix(body, UNAUTHENTICATED_PEEK)).await
+    else {
+        return (Vec::new(), false);
+    };
+    let called = called_tools(&bytes);
+    (
+        scopes_of(&mut called.iter().map(|(tool, _)| tool.as_str())),
+        true,
+    )
+}
+
+/// `response`, made the last on its connection when the request's body was announced and left
+/// unread.
+fn keep_or_close(parts: &http::request::Parts, response: Response<Body>) -> Response<Body> {
+    match announces_body(parts.version, &parts.headers) {
+        true => last_on_connection(response),
+        false => response,
+    }
 }

@@ -4,8 +4,74 @@
 use super::bearer::challenge;
 use super::*;
 
-/// The header naming the tool a `tools/call` request calls.
+/// The header naming the tool a `tools/call` request calls (SEP-2243).
 pub(super) const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
+/// The JSON-RPC error code of a request whose `Mcp-*` headers disagree with its body
+/// (SEP-2243), answered with HTTP `400`.
+pub const HEADER_MISMATCH_CODE: i64 = -32020;
+
+/// What a request's `Mcp-Name` header says.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum NameHeader {
+    /// No such header.
+    Absent,
+    /// The name, decoded from `=?base64?…?=` when it was sent that way.
+    Name(String),
+    /// Repeated, not text, or a `=?base64?…?=` value that is not Base64 of UTF-8: it cannot be
+    /// compared with the body, so it matches nothing.
+    Unreadable,
+}
+
+/// The request's `Mcp-Name`, every copy of it read: two headers are not one name.
+pub(super) fn mcp_name(headers: &HeaderMap) -> NameHeader {
+    let mut values = headers.get_all(MCP_NAME).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return match headers.contains_key(MCP_NAME) {
+            true => NameHeader::Unreadable,
+            false => NameHeader::Absent,
+        };
+    };
+    let Ok(text) = value.to_str() else {
+        return NameHeader::Unreadable;
+    };
+    let encoded = text
+        .strip_prefix("=?base64?")
+        .and_then(|rest| rest.strip_suffix("?="));
+    match encoded {
+        None => NameHeader::Name(text.to_owned()),
+        Some(inner) => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(inner)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .map_or(NameHeader::Unreadable, NameHeader::Name)
+        }
+    }
+}
+
+/// `400` with JSON-RPC error `-32020` for request `id`: the `Mcp-Name` header does not name the
+/// tool the body calls.
+pub(super) fn header_mismatch(id: &Value) -> Response<Body> {
+    let description = "the Mcp-Name header does not match the tool called in the body";
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": HEADER_MISMATCH_CODE,
+            "message": format!("header_mismatch: {description}"),
+            "data": {"error": "invalid_request", "error_description": description},
+        },
+    });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
 
 /// The names of the tools a JSON-RPC message (or batch) calls, with the request ids.
 pub(super) fn called_tools(body: &[u8]) -> Vec<(String, Value)> {
@@ -141,15 +207,46 @@ pub const FORBIDDEN_CODE: i64 = -32003;
 /// `403` with the `insufficient_scope` challenge in `WWW-Authenticate` (what OAuth clients read
 /// to step up) and, as the body, the JSON-RPC error for request `id`, so that a client without
 /// OAuth support shows its user which scope is missing instead of a bare status.
-pub(super) fn challenge_403(config: &Config, scope: &str, id: &Value) -> Response<Body> {
+///
+/// The challenge's `scope` is everything the operation needs at once: the scopes the token
+/// already holds that this server advertises, then the `missing` ones. A client that replaces
+/// its token with what the challenge names keeps what it held; one that adds to it loses
+/// nothing either.
+pub(super) fn challenge_403(
+    config: &Config,
+    principal: &Principal,
+    missing: &[&str],
+    id: &Value,
+) -> Response<Body> {
     let meta = &config.metadata_url;
+    let mut scopes: Vec<&str> = principal
+        .scopes()
+        .iter()
+        .map(String::as_str)
+        .filter(|held| config.scopes.iter().any(|s| s == held))
+        .collect();
+    for scope in missing {
+        if !scopes.contains(scope) {
+            scopes.push(scope);
+        }
+    }
+    let scope = scopes.join(" ");
+    let needs = match missing {
+        [one] => format!("the scope {one}"),
+        many => format!("the scopes {}", many.join(", ")),
+    };
     let body = json!({
         "jsonrpc": "2.0",
         "id": id,
         "error": {
             "code": FORBIDDEN_CODE,
-            "message": format!("insufficient_scope: this call needs the scope {scope}"),
-            "data": {"code": "insufficient_scope", "required_scope": scope},
+            "message": format!("insufficient_scope: this call needs {needs}"),
+            "data": {
+                "code": "insufficient_scope",
+                "required_scope": missing.first(),
+                "required_scopes": missing,
+                "scope": scope,
+            },
         },
     });
     let mut response = Response::new(Body::from(body.to_string()));

@@ -147,6 +147,10 @@ fn layered() -> (
                 .with_key(
                     "admin-key-0000000000000",
                     Principal::new("adm", ["t:write", "t:admin"]),
+                )
+                .with_key(
+                    "mixed-key-0000000000000",
+                    Principal::new("mix", ["x:other", "t:read"]),
                 ),
         )
         // The same subject, vouched for by another set of keys: another caller.
@@ -189,7 +193,7 @@ fn call_request(key: &str, tool: &str, mcp_name: Option<&str>, session: bool) ->
     let mut request = Request::post("http://127.0.0.1/mcp")
         .header(header::AUTHORIZATION, format!("Bearer {key}"));
     if let Some(name) = mcp_name {
-        request = request.header(MCP_NAME, name);
+        request = request.header("mcp-name", name);
     }
     if session {
         request = request.header(MCP_SESSION_ID, "s-1");
@@ -479,4 +483,152 @@ async fn a_jwt_verifier_takes_the_resource_as_its_audience_and_a_foreign_one_is_
 
     let empty = JwtVerifier::hs256(secret(), issuer, "").unwrap_err();
     assert_eq!(empty.kind(), JwtConfigErrorKind::Audience);
+}
+
+/// A `tools/call` request for each of `tools` (a batch when there are several), ids from 1.
+fn calls(key: Option<&str>, tools: &[&str], names: &[&str]) -> Request<Body> {
+    let mut request = Request::post("http://127.0.0.1/mcp");
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    for name in names {
+        request = request.header("mcp-name", *name);
+    }
+    let messages: Vec<Value> = tools
+        .iter()
+        .enumerate()
+        .map(|(i, tool)| {
+            json!({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                "params": {"name": tool, "arguments": {}}})
+        })
+        .collect();
+    let body = match messages.as_slice() {
+        [one] => one.to_string(),
+        _ => Value::Array(messages).to_string(),
+    };
+    request
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// The answer's status, `WWW-Authenticate`, `Connection` and JSON body.
+async fn answer<S>(service: &S, request: Request<Body>) -> (StatusCode, String, String, Value)
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible> + Clone,
+{
+    use http_body_util::BodyExt;
+    let response = service.clone().oneshot(request).await.unwrap();
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let (challenge, connection) = (header(header::WWW_AUTHENTICATE), header(header::CONNECTION));
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, challenge, connection, body)
+}
+
+#[tokio::test]
+async fn a_403_names_the_held_scopes_with_every_missing_one() {
+    let (service, _) = layered();
+    let reader = "reader-key-000000000000";
+    let (status, challenge, _, body) = answer(&service, calls(Some(reader), &["write"], &[])).await;
+    assert_eq!(status, 403);
+    assert!(
+        challenge.contains(r#"scope="t:read t:write""#),
+        "{challenge}"
+    );
+    assert_eq!(body["id"], 1);
+    assert_eq!(body["error"]["data"]["required_scope"], "t:write");
+    assert_eq!(body["error"]["data"]["scope"], "t:read t:write");
+
+    // A held scope the server does not advertise is not repeated back.
+    let mixed = "mixed-key-0000000000000";
+    let (_, challenge, _, _) = answer(&service, calls(Some(mixed), &["write"], &[])).await;
+    assert!(
+        challenge.contains(r#"scope="t:read t:write""#),
+        "{challenge}"
+    );
+
+    // A batch: one challenge, each missing scope once, the first refused request's id.
+    let batch = calls(Some(reader), &["read", "write", "write"], &[]);
+    let (status, challenge, _, body) = answer(&service, batch).await;
+    assert_eq!(status, 403);
+    assert!(
+        challenge.contains(r#"scope="t:read t:write""#),
+        "{challenge}"
+    );
+    assert_eq!(body["id"], 2);
+    assert_eq!(body["error"]["data"]["required_scopes"], json!(["t:write"]));
+}
+
+#[tokio::test]
+async fn a_401_names_the_scope_of_the_tool_called() {
+    let (service, _) = layered();
+    // No token: from the body, which is small and read to its end (the connection stays).
+    let (status, challenge, connection, _) = answer(&service, calls(None, &["write"], &[])).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains(r#"scope="t:write""#), "{challenge}");
+    assert_ne!(connection, "close");
+    // From the Mcp-Name header, without reading the body.
+    let named = calls(None, &["write"], &["write"]);
+    let (_, challenge, connection, _) = answer(&service, named).await;
+    assert!(challenge.contains(r#"scope="t:write""#), "{challenge}");
+    assert_eq!(connection, "close");
+    // A refused token: the same scope, with `invalid_token`.
+    let refused = calls(Some("no-such-key-00000000000"), &["read", "write"], &[]);
+    let (status, challenge, _, _) = answer(&service, refused).await;
+    assert_eq!(status, 401);
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains(r#"scope="t:read t:write""#),
+        "{challenge}"
+    );
+    // A public tool, or a body too large to peek at: no tool scope, and a large body is left
+    // unread with the connection closed.
+    let (_, challenge, _, _) = answer(&service, calls(None, &["open"], &[])).await;
+    assert!(!challenge.contains("scope="), "{challenge}");
+    let large = Request::post("http://127.0.0.1/mcp")
+        .header(header::CONTENT_LENGTH, 70_000)
+        .body(Body::from(vec![b' '; 70_000]))
+        .unwrap();
+    let (status, challenge, connection, _) = answer(&service, large).await;
+    assert_eq!(status, 401);
+    assert!(!challenge.contains("scope="), "{challenge}");
+    assert_eq!(connection, "close");
+}
+
+#[tokio::test]
+async fn mcp_name_is_decoded_and_every_copy_compared() {
+    let (service, _) = layered();
+    let writer = "writer-key-000000000000";
+    // "write" as SEP-2243 encodes a value: =?base64?…?=
+    let encoded = "=?base64?d3JpdGU=?=";
+    let agreed = calls(Some(writer), &["write"], &[encoded]);
+    assert_eq!(answer(&service, agreed).await.0, 200);
+    for names in [
+        &[encoded][..],
+        &["=?base64?not base64!?="],
+        &["=?base64?/w==?="], // Base64 of a byte that is not UTF-8
+        &["read", "read"],    // two headers are not one name
+        &["write"],
+    ] {
+        let request = calls(Some(writer), &["read"], names);
+        let (status, _, _, body) = answer(&service, request).await;
+        assert_eq!(status, 400, "{names:?}");
+        assert_eq!(body["error"]["code"], HEADER_MISMATCH_CODE, "{names:?}");
+        assert_eq!(body["id"], 1, "the request's id: {names:?}");
+    }
+    // In a batch, the id of the call the header disagrees with.
+    let batch = calls(Some(writer), &["write", "read"], &["write"]);
+    let (status, _, _, body) = answer(&service, batch).await;
+    assert_eq!((status.as_u16(), body["id"].clone()), (400, json!(2)));
 }
