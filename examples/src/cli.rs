@@ -93,6 +93,10 @@ struct Common {
     /// Append audit events as JSON lines to this file instead of standard error.
     #[arg(long)]
     audit_log: Option<PathBuf>,
+    /// List to each caller only the tools its scopes allow (a hidden tool can still be called,
+    /// and refused with the step-up challenge; but a client cannot discover it by listing).
+    #[arg(long)]
+    list_by_authorization: bool,
 }
 
 const DEFAULT_URL: &str = "http://127.0.0.1:8787/mcp";
@@ -101,6 +105,15 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8787/mcp";
 enum RateBackend {
     Memory,
     Redis,
+}
+
+/// The notes server over `--db`, listing by authorization when asked.
+async fn notes_server(common: &Common) -> anyhow::Result<NotesServer> {
+    let server = NotesServer::new(open_store(&common.db).await?);
+    Ok(match common.list_by_authorization {
+        true => server.listed_by_authorization(),
+        false => server,
+    })
 }
 
 /// The security configuration every subcommand starts from: files root and rate limiter.
@@ -325,7 +338,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     eprintln!(
         "notes-server: tokens: notes-server token --url {url} --sub alice --scope \"notes:read notes:write\""
     );
-    let server = NotesServer::new(open_store(&common.db).await?);
+    let server = notes_server(&common).await?;
     let issuer = issuer_of(&url)?;
     let mut endpoint = Endpoint::new(url.as_str(), server.clone(), server.tools_of(), security)
         .verifier(JwtVerifier::hs256(
@@ -445,7 +458,7 @@ async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
             }
         }
     }
-    let server = NotesServer::new(open_store(&common.db).await?);
+    let server = notes_server(&common).await?;
     mcp_secure::serve::stdio(server, security.build()?)
         .await?
         .waiting()

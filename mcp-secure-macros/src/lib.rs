@@ -9,6 +9,7 @@
 
 mod ctxt;
 mod grammar;
+mod handler;
 mod html;
 mod input;
 mod lexical;
@@ -57,6 +58,15 @@ pub fn scopes(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn mcp_tools(args: TokenStream, input: TokenStream) -> TokenStream {
     tool::expand(args.into(), input.into()).into()
+}
+
+/// rmcp's `#[tool_handler]` (the same arguments: `router = self.tools`, `meta`, `name`, ...),
+/// with a `tools/list` that sees the request: for a router that is an `mcp_secure::tool::Tools`
+/// listed by authorization, each caller sees the tools its scopes allow. Exported by
+/// `mcp_secure::prelude` in place of rmcp's. A `list_tools` written in the impl is kept.
+#[proc_macro_attribute]
+pub fn tool_handler(args: TokenStream, input: TokenStream) -> TokenStream {
+    handler::expand(args.into(), input.into()).into()
 }
 
 /// Declares one tool's policy. Only valid on a method inside an `#[mcp_tools]` impl block.

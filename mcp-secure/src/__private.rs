@@ -8,6 +8,7 @@ pub use ::serde_json;
 
 pub use crate::html::__private as html;
 pub use crate::sql::{SqlPart, SqlTemplate};
+pub use crate::tool::tools::ToolListing;
 pub use crate::validate::path::check_path;
 pub use crate::{
     tool::guard::{Guarded, Outcome, Returned, ViaAny, ViaToolError, call, tool_attr},

@@ -109,7 +109,7 @@ pub mod validate;
 #[path = "__private.rs"]
 pub mod __private;
 
-pub use mcp_secure_macros::{SecureInput, mcp_tool, mcp_tools, scopes};
+pub use mcp_secure_macros::{SecureInput, mcp_tool, mcp_tools, scopes, tool_handler};
 pub use security::{DEFAULT_MAX_OUTPUT, Security, SecurityBuilder, SecurityError};
 pub use tool::ToolError;
 pub use validate::SecureInput;
@@ -126,7 +126,8 @@ pub mod prelude {
         secret::SecretString,
         sql::{SqlIdent, sql},
         tool::Tools,
+        tool_handler,
         validate::SafePath,
     };
-    pub use rmcp::{ServerHandler, handler::server::wrapper::Json, tool_handler};
+    pub use rmcp::{ServerHandler, handler::server::wrapper::Json};
 }

@@ -28,6 +28,13 @@ impl NotesServer {
         }
     }
 
+    /// The same server, listing to each caller only the tools its scopes allow
+    /// (`--list-by-authorization`).
+    pub fn listed_by_authorization(mut self) -> Self {
+        self.tools = self.tools.listed_by_authorization();
+        self
+    }
+
     /// Its tools.
     pub fn tools_of(&self) -> &Tools<Self> {
         &self.tools

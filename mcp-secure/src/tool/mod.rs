@@ -5,7 +5,7 @@ mod error;
 pub(crate) mod guard;
 mod output;
 mod policy;
-mod tools;
+pub(crate) mod tools;
 
 pub use error::{ERROR_META_KEY, ToolError};
 pub use guard::admit;

@@ -268,9 +268,19 @@ pub async fn stdio_client(api_key: Option<&str>, files: &Path) -> Client {
 /// The demo over stdio with these credentials in its environment (`NOTES_API_KEY`,
 /// `NOTES_TOKEN`); the keys of [`KEYS`] and [`JWT_SECRET`] are configured.
 pub async fn stdio_client_with(credentials: &[(&str, &str)], files: &Path) -> Client {
+    stdio_client_args(credentials, files, &[]).await
+}
+
+/// [`stdio_client_with`], with more arguments for `notes-server stdio`.
+pub async fn stdio_client_args(
+    credentials: &[(&str, &str)],
+    files: &Path,
+    args: &[&str],
+) -> Client {
     let files: PathBuf = files.to_owned();
     let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
         cmd.args(["stdio", "--db", ":memory:"])
+            .args(args)
             .arg("--files")
             .arg(&files)
             .env("NOTES_JWT_SECRET", JWT_SECRET)
