@@ -12,6 +12,7 @@ packages=(
   "@modelcontextprotocol/client@2.4.0"
   "@modelcontextprotocol/inspector@2.12.0"
   "@modelcontextprotocol/conformance@0.1.16"
+  "oauth2-mock-server@9.3.0"
 )
 stamp="$dir/.installed"
 if [ "$(cat "$stamp" 2>/dev/null)" != "${packages[*]}" ]; then

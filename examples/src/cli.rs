@@ -36,8 +36,9 @@ struct Cli {
 enum Command {
     /// Serve streamable HTTP at http://ADDR/mcp.
     Serve {
+        // Boxed: the HTTP settings are most of the command line.
         #[command(flatten)]
-        http: HttpArgs,
+        http: Box<HttpArgs>,
         #[command(flatten)]
         common: Common,
     },
@@ -183,6 +184,12 @@ struct HttpArgs {
     /// With --dev-auth: the scopes it may grant (space-separated; default every scope).
     #[arg(long, requires = "dev_auth")]
     dev_auth_scopes: Option<String>,
+    /// Accept JWTs of this external authorization server, found from its metadata (RFC 8414
+    /// or OpenID Connect discovery; its keys from its `jwks_uri`), and name it to OAuth
+    /// clients in the protected resource metadata. Tokens must have this server's URL as
+    /// their audience (RFC 8707 `resource`).
+    #[arg(long, conflicts_with = "dev_auth")]
+    issuer: Option<String>,
 }
 
 /// Parses the command line and runs `notes-server`.
@@ -204,7 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .init();
     match cli.command {
-        Command::Serve { http, common } => serve(http, common).await,
+        Command::Serve { http, common } => serve(*http, common).await,
         Command::Stdio { common, url } => stdio(common, &url).await,
         Command::Token {
             sub,
@@ -310,6 +317,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         dev_auth,
         dev_auth_user,
         dev_auth_scopes,
+        issuer: external_issuer,
     } = http;
     let tls = tls_cert.zip(tls_key);
     let security = security(&common).await?.build()?;
@@ -347,13 +355,32 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
             Audience::Resource,
         )?)
         .verifier(keys)
-        .request_timeout(Duration::from_secs(request_timeout))
-        .auth(|auth| {
-            auth.authorization_server(issuer)
-                .hsts(tls.is_some())
-                // Least privilege: OAuth clients first ask for reading; writing is a step-up.
-                .challenge_scopes(["notes:read"])
-        });
+        .request_timeout(Duration::from_secs(request_timeout));
+    if let Some(external) = &external_issuer {
+        let verifier = JwtVerifier::discover(external, Audience::Resource)
+            .await
+            .with_context(|| format!("the authorization server {external}"))?;
+        endpoint = endpoint.verifier(verifier);
+        eprintln!("notes-server: accepting tokens of the authorization server {external}");
+    }
+    // OAuth clients are told of an authorization server only when one answers: the external
+    // issuer, or --dev-auth at this origin. The demo's own HS256 tokens (`notes-server token`)
+    // are minted by hand, not by a server a client could sign in at.
+    let authorization_server = match (&external_issuer, dev_auth) {
+        (Some(external), _) => Some(external.clone()),
+        (None, true) => Some(issuer.clone()),
+        (None, false) => None,
+    };
+    endpoint = endpoint.auth(|auth| {
+        let auth = auth
+            .hsts(tls.is_some())
+            // Least privilege: OAuth clients first ask for reading; writing is a step-up.
+            .challenge_scopes(["notes:read"]);
+        match authorization_server {
+            Some(server) => auth.authorization_server(server),
+            None => auth,
+        }
+    });
     for origin in allow_origins {
         endpoint = endpoint.allow_origin(origin);
     }

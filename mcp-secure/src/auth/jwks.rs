@@ -1,4 +1,5 @@
-//! JWT verification keys fetched from an issuer's JWKS URL, and refreshed as it rotates them.
+//! JWT verification keys fetched from an issuer's JWKS URL (named, or found in the issuer's
+//! metadata), and refreshed as it rotates them.
 
 use std::{
     sync::Arc,
@@ -27,21 +28,9 @@ const MAX_JWKS_BYTES: usize = 1 << 20;
 
 impl RemoteJwks {
     async fn fetch(client: &reqwest::Client, url: &str) -> Result<KeyMap, String> {
-        let response = client
-            .get(url)
-            .send()
+        let body = fetch_bytes(client, url, MAX_JWKS_BYTES)
             .await
-            .map_err(|e| format!("fetching the JWK Set failed: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("the JWK Set URL answered {}", response.status()));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("reading the JWK Set failed: {e}"))?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err("the JWK Set is larger than 1 MiB".into());
-        }
+            .map_err(|e| format!("the JWK Set: {e}"))?;
         parse_jwk_set(
             std::str::from_utf8(&body).map_err(|_| "the JWK Set is not UTF-8".to_owned())?,
         )
@@ -88,28 +77,8 @@ impl JwtVerifier {
         issuer: &str,
         audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
-        let parsed = url::Url::parse(url).map_err(|_| {
-            JwtConfigError::new(
-                JwtConfigErrorKind::JwksUrl,
-                "the JWKS URL is not an absolute URL",
-            )
-        })?;
-        let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
-            || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err(JwtConfigError::new(
-                JwtConfigErrorKind::JwksUrl,
-                "a JWKS URL must be https (http only on a loopback host)",
-            ));
-        }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                JwtConfigError::new(JwtConfigErrorKind::Fetch, format!("HTTP client: {e}"))
-            })?;
+        checked_url(url, JwtConfigErrorKind::JwksUrl, "JWKS URL")?;
+        let client = client()?;
         let keys = RemoteJwks::fetch(&client, url)
             .await
             .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Fetch, e))?;
@@ -157,4 +126,142 @@ impl JwtVerifier {
         }
         self
     }
+}
+
+/// `url` parsed, if it is `https`, or `http` on a loopback host (a test's or a sidecar's).
+fn checked_url(
+    url: &str,
+    kind: JwtConfigErrorKind,
+    what: &str,
+) -> Result<url::Url, JwtConfigError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|_| JwtConfigError::new(kind, format!("the {what} is not an absolute URL")))?;
+    let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
+        || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+        return Err(JwtConfigError::new(
+            kind,
+            format!("a {what} must be https (http only on a loopback host)"),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// The HTTP client of key and metadata fetches: 5 s per request, no redirects (a redirect
+/// could take the fetch to a host the configuration never named).
+fn client() -> Result<reqwest::Client, JwtConfigError> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Fetch, format!("HTTP client: {e}")))
+}
+
+/// The body at `url`, refused past `max` bytes before more is read.
+async fn fetch_bytes(client: &reqwest::Client, url: &str, max: usize) -> Result<Vec<u8>, String> {
+    let mut response = client
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| format!("fetching failed: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("the URL answered {}", response.status()));
+    }
+    let too_large = || format!("larger than {} KiB", max / 1024);
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading failed: {e}"))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The JSON document at `url`, at most `max` bytes.
+async fn fetch_json(
+    client: &reqwest::Client,
+    url: &str,
+    max: usize,
+) -> Result<serde_json::Value, String> {
+    let body = fetch_bytes(client, url, max).await?;
+    serde_json::from_slice(&body).map_err(|_| "not JSON".to_owned())
+}
+
+/// The largest authorization server metadata document accepted.
+const MAX_METADATA_BYTES: usize = 256 * 1024;
+
+impl JwtVerifier {
+    /// The verifier of a JWT issuer found from its metadata: RFC 8414 authorization server
+    /// metadata (`/.well-known/oauth-authorization-server`), or OpenID Connect discovery
+    /// (`/.well-known/openid-configuration`) when the issuer publishes none. The document's
+    /// `issuer` must be `issuer`, character for character (RFC 8414 §3.3: a document that
+    /// names another issuer is refused, so a look-alike cannot stand in for it), and its
+    /// `jwks_uri` is then used as [`Self::jwks_url`] uses a URL: fetched now, and refreshed as
+    /// the issuer rotates its keys.
+    ///
+    /// `issuer` is `https` (or `http` on a loopback host); redirects are not followed.
+    pub async fn discover(
+        issuer: &str,
+        audience: impl Into<Audience>,
+    ) -> Result<Self, JwtConfigError> {
+        let url = checked_url(issuer, JwtConfigErrorKind::Issuer, "issuer")?;
+        let client = client()?;
+        let document = fetch_metadata(&client, &url).await?;
+        let named = document.get("issuer").and_then(|v| v.as_str());
+        if named != Some(issuer) {
+            return Err(JwtConfigError::new(
+                JwtConfigErrorKind::IssuerMismatch,
+                format!(
+                    "the metadata of `{issuer}` names the issuer {}; it must be `{issuer}` exactly",
+                    match named {
+                        Some(other) => format!("`{}`", crate::sanitize::clean(other)),
+                        None => "nowhere".to_owned(),
+                    }
+                ),
+            ));
+        }
+        let Some(jwks_uri) = document.get("jwks_uri").and_then(|v| v.as_str()) else {
+            return Err(JwtConfigError::new(
+                JwtConfigErrorKind::Discovery,
+                format!("the metadata of `{issuer}` has no `jwks_uri`"),
+            ));
+        };
+        Self::jwks_url(jwks_uri, issuer, audience).await
+    }
+}
+
+/// The issuer's metadata document: RFC 8414's well-known location first (inserted before the
+/// issuer's path), then OpenID Connect's (appended to it).
+async fn fetch_metadata(
+    client: &reqwest::Client,
+    issuer: &url::Url,
+) -> Result<serde_json::Map<String, serde_json::Value>, JwtConfigError> {
+    let path = issuer.path().trim_end_matches('/');
+    let origin = issuer.origin().ascii_serialization();
+    let candidates = [
+        format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        format!("{origin}{path}/.well-known/openid-configuration"),
+    ];
+    let mut failures = Vec::new();
+    for candidate in &candidates {
+        match fetch_json(client, candidate, MAX_METADATA_BYTES).await {
+            Ok(serde_json::Value::Object(document)) => return Ok(document),
+            Ok(_) => failures.push(format!("{candidate}: not a JSON object")),
+            Err(e) => failures.push(format!("{candidate}: {e}")),
+        }
+    }
+    Err(JwtConfigError::new(
+        JwtConfigErrorKind::Discovery,
+        format!("no metadata found ({})", failures.join("; ")),
+    ))
 }

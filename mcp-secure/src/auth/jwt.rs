@@ -112,6 +112,11 @@ pub enum JwtConfigErrorKind {
     JwksUrl,
     /// The JWK Set could not be fetched.
     Fetch,
+    /// The issuer's metadata (RFC 8414, OpenID Connect discovery) could not be found or read,
+    /// or names no `jwks_uri`.
+    Discovery,
+    /// The issuer's metadata names another issuer than the one configured.
+    IssuerMismatch,
     /// The JWK Set is not usable: not JSON, no keys, a key without `kid` or `alg`, a symmetric
     /// key.
     JwkSet,

@@ -12,12 +12,16 @@ pub(super) fn metadata(config: &Config, method: &Method) -> Response<Body> {
             "use GET",
         );
     }
-    let doc = json!({
+    let mut doc = json!({
         "resource": config.resource,
-        "authorization_servers": config.authorization_servers,
         "scopes_supported": config.scopes,
         "bearer_methods_supported": ["header"],
     });
+    // Named only when there is one (RFC 9728 makes the member optional): an empty list would
+    // send an OAuth client looking for a server that does not exist.
+    if !config.authorization_servers.is_empty() {
+        doc["authorization_servers"] = json!(config.authorization_servers);
+    }
     let mut response = Response::new(Body::from(doc.to_string()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -1,0 +1,156 @@
+//! A third-party identity provider: `oauth2-mock-server` (from npm, run by `tests/node/idp.mjs`)
+//! issues RS256 tokens; the demo, started with `--issuer`, finds its keys by discovery
+//! (`JwtVerifier::discover`), names it to OAuth clients, and accepts its tokens for this
+//! resource only.
+//!
+//! Node and the package come from `.ci/node.sh` (`MCP_SECURE_NODE`, `MCP_SECURE_NODE_MODULES`);
+//! without them the tests are ignored with the reason, except in CI.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+use common::{HttpServer, KEYS, connect, files_dir};
+use mcp_secure::auth::{Audience, JwtConfigErrorKind, JwtVerifier};
+use serde_json::{Value, json};
+
+/// oauth2-mock-server on a free loopback port, stopped when dropped.
+struct Idp {
+    child: Child,
+    issuer: String,
+}
+
+impl Idp {
+    fn start() -> Idp {
+        let node = std::env::var("MCP_SECURE_NODE").expect("MCP_SECURE_NODE: run .ci/node.sh");
+        let modules = std::env::var("MCP_SECURE_NODE_MODULES").expect("MCP_SECURE_NODE_MODULES");
+        let mut child = Command::new(node)
+            .arg(format!("{}/node/idp.mjs", env!("CARGO_MANIFEST_DIR")))
+            .env("NODE_MODULES", modules)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start oauth2-mock-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let issuer = line
+            .trim()
+            .strip_prefix("issuer ")
+            .unwrap_or_else(|| panic!("oauth2-mock-server did not start: {line:?}"))
+            .to_owned();
+        Idp { child, issuer }
+    }
+
+    /// A token for `user` with `scope`, for the resource `resource` (RFC 8707).
+    async fn token(&self, user: &str, scope: &str, resource: &str) -> String {
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/token", self.issuer))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", "x"),
+                ("scope", scope),
+                ("resource", resource),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn the_demo_accepts_a_third_party_issuers_tokens_for_itself_only() {
+    let idp = Idp::start();
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--issuer", &idp.issuer]);
+
+    // OAuth clients are sent to the issuer, which answers.
+    let base = server.url.trim_end_matches("/mcp");
+    let metadata: Value = reqwest::get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["authorization_servers"], json!([idp.issuer]));
+
+    let token = idp.token("dana", "notes:read", &server.url).await;
+    let dana = connect(&server.url, &token).await;
+    let me = common::call(&dana, "whoami", json!({})).await;
+    let me = common::ok(&me);
+    assert_eq!(me["issuer"], idp.issuer.as_str());
+    assert_eq!(me["subject"], "dana");
+    assert_eq!(me["scopes"], json!(["notes:read"]));
+    dana.cancel().await.unwrap();
+
+    // A token of the same issuer for another resource is refused before any MCP message.
+    let elsewhere = idp
+        .token("dana", "notes:read", "https://other.example/mcp")
+        .await;
+    let refused = common::rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some(&format!("Bearer {elsewhere}")),
+    )
+    .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 401);
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn discovery_takes_only_the_issuer_it_was_told() {
+    let idp = Idp::start();
+    let resource = "http://127.0.0.1:9/mcp";
+    let verifier = JwtVerifier::discover(&idp.issuer, Audience::from(resource))
+        .await
+        .unwrap();
+    let token = idp.token("erin", "notes:write", resource).await;
+    use mcp_secure::auth::TokenVerifier;
+    let erin = verifier.verify(&token).await.unwrap();
+    assert_eq!(
+        (erin.issuer(), erin.subject()),
+        (idp.issuer.as_str(), "erin")
+    );
+
+    // The metadata names the issuer without a trailing slash: one spelling only.
+    let slashed = format!("{}/", idp.issuer);
+    let Err(e) = JwtVerifier::discover(&slashed, Audience::Resource).await else {
+        panic!("another spelling of the issuer was accepted");
+    };
+    assert_eq!(e.kind(), JwtConfigErrorKind::IssuerMismatch, "{e}");
+    // Nothing answers: no verifier.
+    let Err(e) = JwtVerifier::discover("http://127.0.0.1:9", Audience::Resource).await else {
+        panic!("a verifier without metadata");
+    };
+    assert_eq!(e.kind(), JwtConfigErrorKind::Discovery, "{e}");
+    let Err(e) = JwtVerifier::discover("http://idp.example", Audience::Resource).await else {
+        panic!("plain http to a remote issuer");
+    };
+    assert_eq!(e.kind(), JwtConfigErrorKind::Issuer, "{e}");
+}
