@@ -74,8 +74,9 @@
 //! | [`audit`], [`manifest`] | security events as JSON lines; the policy manifest |
 //!
 //! Features, each named for what a server does with it (defaults: `http`, `tls`, `jwt`, `jwks`,
-//! `sqlite`): `http` (serving over streamable HTTP), `tls` (HTTPS without a proxy), `jwt`
-//! (verifying JWTs with configured keys), `jwks` (fetching an issuer's keys), `sqlite` and
+//! `introspection`, `sqlite`): `http` (serving over streamable HTTP), `tls` (HTTPS without a
+//! proxy), `jwt` (verifying JWTs with configured keys), `jwks` (fetching an issuer's keys),
+//! `introspection` (asking an issuer about opaque tokens), `sqlite` and
 //! `postgres` (running `sql!` queries), `redis` (one rate limit across replicas), `dev-auth` (a
 //! development authorization server). With `default-features = false` a stdio server pulls no
 //! HTTP, TLS, JWT or SQL crate.

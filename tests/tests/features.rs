@@ -69,6 +69,10 @@ fn each_feature_pulls_only_what_it_names() {
     assert!(jwks.contains("reqwest"), "{jwks:?}");
     assert_none("jwks", &jwks, &[SQL, REDIS]);
 
+    let introspection = crates("introspection");
+    assert!(introspection.contains("reqwest"), "{introspection:?}");
+    assert_none("introspection", &introspection, &[JWT, SQL, REDIS]);
+
     let sqlite = crates("sqlite");
     assert!(sqlite.contains("libsqlite3-sys"), "{sqlite:?}");
     assert_none("sqlite", &sqlite, &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS]);

@@ -9,12 +9,16 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write},
     process::{Child, Command, Stdio},
+    time::Duration,
 };
 
 use common::{HttpServer, KEYS, connect, files_dir};
-use mcp_secure::auth::{Audience, JwtConfigErrorKind, JwtVerifier};
+use mcp_secure::{
+    auth::{Audience, IntrospectionVerifier, JwtConfigErrorKind, JwtVerifier, TokenVerifier},
+    secret::SecretString,
+};
 use serde_json::{Value, json};
 
 /// oauth2-mock-server on a free loopback port, stopped when dropped.
@@ -30,6 +34,7 @@ impl Idp {
         let mut child = Command::new(node)
             .arg(format!("{}/node/idp.mjs", env!("CARGO_MANIFEST_DIR")))
             .env("NODE_MODULES", modules)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -64,6 +69,22 @@ impl Idp {
             .await
             .unwrap();
         response["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Idp {
+    /// Every token issued so far is inactive from now on (its introspection says so).
+    fn revoke_all(&mut self) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(b"revoke\n").unwrap();
+        stdin.flush().unwrap();
+        // The line reaches the server's event loop before any later request.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -131,7 +152,6 @@ async fn discovery_takes_only_the_issuer_it_was_told() {
         .await
         .unwrap();
     let token = idp.token("erin", "notes:write", resource).await;
-    use mcp_secure::auth::TokenVerifier;
     let erin = verifier.verify(&token).await.unwrap();
     assert_eq!(
         (erin.issuer(), erin.subject()),
@@ -153,4 +173,67 @@ async fn discovery_takes_only_the_issuer_it_was_told() {
         panic!("plain http to a remote issuer");
     };
     assert_eq!(e.kind(), JwtConfigErrorKind::Issuer, "{e}");
+}
+
+fn introspection(idp: &Idp, secret: &str) -> IntrospectionVerifier {
+    IntrospectionVerifier::new(
+        &format!("{}/introspect", idp.issuer),
+        &idp.issuer,
+        "mcp-client",
+        SecretString::new(secret.to_owned()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn introspection_asks_the_issuer_caches_within_bounds_and_fails_closed() {
+    let mut idp = Idp::start();
+    let resource = "http://127.0.0.1:9/mcp";
+    let verifier = introspection(&idp, "mcp-secret").audience(resource);
+    let token = idp.token("fay", "notes:read", resource).await;
+    let fay = verifier.verify(&token).await.unwrap();
+    assert_eq!((fay.issuer(), fay.subject()), (idp.issuer.as_str(), "fay"));
+    assert_eq!(fay.scopes(), ["notes:read"]);
+    assert_eq!(fay.client_id(), Some("a-client"));
+
+    // Meant for another resource, or asked with the wrong client secret: refused, the second
+    // as undecided (the server could not ask), never as accepted.
+    let elsewhere = idp
+        .token("fay", "notes:read", "https://other.example/mcp")
+        .await;
+    let e = verifier.verify(&elsewhere).await.unwrap_err();
+    assert!(!e.is_unavailable(), "{e}");
+    let wrong = introspection(&idp, "not-the-secret").audience(resource);
+    let e = wrong.verify(&token).await.unwrap_err();
+    assert!(e.is_unavailable(), "{e}");
+
+    // Revoked: a verifier that caches nothing sees it at once; the caching one keeps its
+    // answer for its bound only.
+    let uncached = introspection(&idp, "mcp-secret")
+        .audience(resource)
+        .cache_for(Duration::ZERO);
+    let briefly = introspection(&idp, "mcp-secret")
+        .audience(resource)
+        .cache_for(Duration::from_millis(300));
+    assert!(uncached.verify(&token).await.is_ok());
+    assert!(briefly.verify(&token).await.is_ok());
+    idp.revoke_all();
+    assert!(uncached.verify(&token).await.is_err(), "revoked");
+    assert!(
+        briefly.verify(&token).await.is_ok(),
+        "cached within its bound"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(briefly.verify(&token).await.is_err(), "past its bound");
+
+    // The endpoint down: a cached answer still holds; any other token is refused as undecided.
+    let other = idp.token("gus", "notes:read", resource).await;
+    idp.stop();
+    assert!(verifier.verify(&token).await.is_ok(), "cached before");
+    let e = verifier.verify(&other).await.unwrap_err();
+    assert!(e.is_unavailable(), "{e}");
 }

@@ -8,8 +8,9 @@ use std::{
 
 use jsonwebtoken::Algorithm;
 
-use super::jwt::{
-    Audience, JwtConfigError, JwtConfigErrorKind, JwtVerifier, KeyMap, Keys, parse_jwk_set,
+use super::{
+    Audience,
+    jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier, KeyMap, Keys, parse_jwk_set},
 };
 
 /// The cache of a JWKS URL.

@@ -7,7 +7,10 @@ use std::{collections::HashMap, fmt, time::Duration};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind, jwk::JwkSet};
 use serde::Deserialize;
 
-use super::{AudienceMismatch, Principal, TokenVerifier, VerifyError, VerifyFuture};
+use super::{
+    Audience, AudienceMismatch, Principal, TokenVerifier, VerifyError, VerifyFuture,
+    scope::{is_scope_char, split_scope},
+};
 use crate::secret::SecretString;
 
 /// Verifies JWT access tokens: signature with a key and algorithm fixed by configuration (never
@@ -38,40 +41,6 @@ pub struct JwtVerifier {
     issuer: String,
     /// `None` until [`Audience::Resource`] is bound to the layer's resource: no token passes.
     audience: Option<String>,
-}
-
-/// Whom a token must be meant for: its `aud` must hold this (RFC 8707).
-///
-/// A string is an audience of its own; [`Audience::Resource`] is the canonical resource URL of
-/// the [`AuthLayer`](crate::http::AuthLayer) or [`Endpoint`](crate::http::Endpoint) the
-/// verifier is added to, so the URL is written once. A verifier whose audience is another URL
-/// than that layer's resource is refused when the layer is built, rather than refusing every
-/// token.
-///
-/// ```
-/// use mcp_secure::{auth::{Audience, JwtVerifier}, secret::SecretString};
-/// let secret = SecretString::new("a-secret-of-at-least-32-bytes-long!".into());
-/// let verifier = JwtVerifier::hs256(secret, "https://auth.example.com", Audience::Resource);
-/// assert!(verifier.is_ok());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
-    /// The resource URL of the layer this verifier serves.
-    Resource,
-    /// This URL.
-    Url(String),
-}
-
-impl From<&str> for Audience {
-    fn from(url: &str) -> Self {
-        Self::Url(url.to_owned())
-    }
-}
-
-impl From<String> for Audience {
-    fn from(url: String) -> Self {
-        Self::Url(url)
-    }
 }
 
 pub(super) enum Keys {
@@ -403,27 +372,6 @@ impl JwtVerifier {
         validation.algorithms = vec![*alg];
         Ok(jsonwebtoken::decode::<Claims>(token, key, &validation))
     }
-}
-
-/// RFC 6749 §3.3: `scope-token *( SP scope-token )`, a scope-token being printable ASCII but
-/// `"` and `\\`. A claim with any other separator (a tab, U+00A0) or character is refused
-/// whole, so that no spelling of a space can join or split scopes.
-fn split_scope(scope: &str) -> Result<Vec<String>, VerifyError> {
-    if !scope.bytes().all(|b| b == b' ' || is_scope_char(b)) {
-        return Err(VerifyError::new(
-            "`scope` holds a character outside RFC 6749's scope-token and space",
-        ));
-    }
-    Ok(scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect())
-}
-
-/// RFC 6749's NQCHAR: %x21 / %x23-5B / %x5D-7E.
-fn is_scope_char(b: u8) -> bool {
-    matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
 }
 
 /// The signing keys of a JWK Set, by `kid`, each with its algorithm.

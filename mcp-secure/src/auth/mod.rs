@@ -2,6 +2,8 @@
 //! verifiers behind [`TokenVerifier`]: API keys and JWTs.
 
 mod api_key;
+#[cfg(feature = "introspection")]
+mod introspection;
 #[cfg(feature = "jwks")]
 mod jwks;
 #[cfg(feature = "jwt")]
@@ -12,13 +14,15 @@ mod scope;
 mod verifier;
 
 pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeyConfigErrorKind, ApiKeys};
+#[cfg(feature = "introspection")]
+pub use introspection::{IntrospectionConfigError, IntrospectionVerifier};
 /// The JWT signing algorithms [`JwtVerifier::hmac`] and [`JwtVerifier::public_key_pem`] take.
 #[cfg(feature = "jwt")]
 pub use jsonwebtoken::Algorithm as JwtAlgorithm;
 #[cfg(feature = "jwt")]
-pub use jwt::{Audience, JwtConfigError, JwtConfigErrorKind, JwtVerifier};
+pub use jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier};
 pub use owned::Owned;
 pub(crate) use principal::check_verifier_issuer;
 pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, check_issuer};
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
-pub use verifier::{AudienceMismatch, TokenVerifier, VerifyError, VerifyFuture};
+pub use verifier::{Audience, AudienceMismatch, TokenVerifier, VerifyError, VerifyFuture};

@@ -119,3 +119,26 @@ impl ScopeCatalog {
                 .is_some_and(|d| d.implies.contains(&required))
     }
 }
+
+/// RFC 6749 §3.3: `scope-token *( SP scope-token )`, a scope-token being printable ASCII but
+/// `"` and `\\`. A claim with any other separator (a tab, U+00A0) or character is refused
+/// whole, so that no spelling of a space can join or split scopes.
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+pub(crate) fn split_scope(scope: &str) -> Result<Vec<String>, super::VerifyError> {
+    if !scope.bytes().all(|b| b == b' ' || is_scope_char(b)) {
+        return Err(super::VerifyError::new(
+            "`scope` holds a character outside RFC 6749's scope-token and space",
+        ));
+    }
+    Ok(scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// RFC 6749's NQCHAR: %x21 / %x23-5B / %x5D-7E.
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+pub(crate) fn is_scope_char(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
+}

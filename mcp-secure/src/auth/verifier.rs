@@ -9,6 +9,7 @@ use super::{ApiKeys, Principal};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError {
     reason: String,
+    unavailable: bool,
 }
 
 impl VerifyError {
@@ -16,7 +17,23 @@ impl VerifyError {
     pub fn new(reason: impl Into<String>) -> Self {
         Self {
             reason: reason.into(),
+            unavailable: false,
         }
+    }
+
+    /// The verifier could not decide (its authorization server is down or answered
+    /// nonsense): the token is refused all the same (fail closed), but a client is told to
+    /// retry (`503`), not that its token is bad.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            unavailable: true,
+        }
+    }
+
+    /// Whether the verifier could not decide ([`Self::unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 
     /// The reason, for the audit log.
@@ -115,5 +132,41 @@ impl TokenVerifier for ApiKeys {
         let result =
             ApiKeys::verify(self, token).ok_or_else(|| VerifyError::new("unknown API key"));
         Box::pin(std::future::ready(result))
+    }
+}
+
+/// Whom a token must be meant for: its `aud` must hold this (RFC 8707).
+///
+/// A string is an audience of its own; [`Audience::Resource`] is the canonical resource URL of
+/// the [`AuthLayer`](crate::http::AuthLayer) or [`Endpoint`](crate::http::Endpoint) the
+/// verifier is added to, so the URL is written once. A verifier whose audience is another URL
+/// than that layer's resource is refused when the layer is built, rather than refusing every
+/// token.
+///
+/// ```
+/// # #[cfg(feature = "jwt")] {
+/// use mcp_secure::{auth::{Audience, JwtVerifier}, secret::SecretString};
+/// let secret = SecretString::new("a-secret-of-at-least-32-bytes-long!".into());
+/// let verifier = JwtVerifier::hs256(secret, "https://auth.example.com", Audience::Resource);
+/// assert!(verifier.is_ok());
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// The resource URL of the layer this verifier serves.
+    Resource,
+    /// This URL.
+    Url(String),
+}
+
+impl From<&str> for Audience {
+    fn from(url: &str) -> Self {
+        Self::Url(url.to_owned())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(url: String) -> Self {
+        Self::Url(url)
     }
 }

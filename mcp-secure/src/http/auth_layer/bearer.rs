@@ -2,9 +2,15 @@
 
 use super::*;
 
-/// A token no verifier accepted (recorded as `authentication_failed`); answered with a `401`.
+/// Why no verifier accepted a token (recorded as `authentication_failed`).
 #[derive(Debug)]
-pub(super) struct InvalidToken;
+pub(super) enum InvalidToken {
+    /// Every verifier refused it: answered with a `401`.
+    Refused,
+    /// A verifier that might have accepted it could not decide (its authorization server is
+    /// down): refused all the same, with a `503` that asks the client to retry.
+    Undecided,
+}
 
 /// The principal `token` stands for.
 pub(super) async fn authenticate(
@@ -13,11 +19,15 @@ pub(super) async fn authenticate(
     path: &str,
 ) -> Result<Principal, InvalidToken> {
     let mut refusals = Vec::new();
+    let mut undecided = false;
     for verifier in &config.verifiers {
         match verifier.verify(token).await {
             // Whatever a verifier returns, its principal is of that verifier's issuer.
             Ok(p) => return Ok(p.issued_by(verifier.issuer())),
-            Err(e) => refusals.push(e.reason().to_owned()),
+            Err(e) => {
+                undecided |= e.is_unavailable();
+                refusals.push(e.reason().to_owned());
+            }
         }
     }
     // Every verifier's reason, in order: the audit log tells which kind of token it was.
@@ -26,7 +36,23 @@ pub(super) async fn authenticate(
         reason: &reason,
         path,
     });
-    Err(InvalidToken)
+    Err(match undecided {
+        true => InvalidToken::Undecided,
+        false => InvalidToken::Refused,
+    })
+}
+
+/// `503` for a token no verifier could decide on: retry shortly.
+pub(super) fn undecided() -> Response<Body> {
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "the access token cannot be checked now; retry shortly",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 pub(super) fn challenge(mut response: Response<Body>, value: String) -> Response<Body> {

@@ -29,7 +29,7 @@ mod tests;
 pub use scope_check::{FORBIDDEN_CODE, HEADER_MISMATCH_CODE};
 
 use self::{
-    bearer::{InvalidToken, authenticate, challenge_401},
+    bearer::{InvalidToken, authenticate, challenge_401, undecided},
     body::{read_body, read_prefix},
     headers::security_headers,
     metadata::{PRM_PATH, metadata},
@@ -627,7 +627,10 @@ async fn screen(
     let principal = match bearer_token(&request.headers) {
         Some(token) => match authenticate(config, token, path).await {
             Ok(principal) => Some(principal),
-            Err(InvalidToken) => return Err(Refused::Unauthenticated { token_given: true }),
+            Err(InvalidToken::Refused) => {
+                return Err(Refused::Unauthenticated { token_given: true });
+            }
+            Err(InvalidToken::Undecided) => return Err(Refused::Answer(undecided())),
         },
         None if config.anonymous => None,
         None => {

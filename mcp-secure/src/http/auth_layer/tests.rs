@@ -632,3 +632,42 @@ async fn mcp_name_is_decoded_and_every_copy_compared() {
     let (status, _, _, body) = answer(&service, batch).await;
     assert_eq!((status.as_u16(), body["id"].clone()), (400, json!(2)));
 }
+
+/// A verifier whose authorization server is down.
+struct Down;
+
+impl TokenVerifier for Down {
+    fn issuer(&self) -> &str {
+        "https://down.example"
+    }
+
+    fn verify<'a>(&'a self, _: &'a str) -> crate::auth::VerifyFuture<'a> {
+        Box::pin(std::future::ready(Err(
+            crate::auth::VerifyError::unavailable("the introspection endpoint could not decide"),
+        )))
+    }
+}
+
+#[tokio::test]
+async fn a_token_no_verifier_could_decide_on_is_refused_with_a_503() {
+    let keys = ApiKeys::new().with_key("a-long-enough-key-0000", Principal::new("ann", ["x:y"]));
+    let layer = AuthLayer::builder("http://127.0.0.1/mcp", &crate::Security::default())
+        .verifier(keys)
+        .verifier(Down)
+        .build()
+        .unwrap();
+    let inner = tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
+    });
+    let service = layer.layer(inner);
+    let response = service
+        .clone()
+        .oneshot(calls(Some("some-opaque-token"), &["read"], &[]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    // A verifier that accepts it still decides: the other one's outage does not matter.
+    let accepted = calls(Some("a-long-enough-key-0000"), &["read"], &[]);
+    assert_eq!(service.oneshot(accepted).await.unwrap().status(), 200);
+}

@@ -1,0 +1,333 @@
+//! Opaque access tokens, checked by asking their authorization server (RFC 7662 token
+//! introspection).
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::Mutex,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{
+    Audience, AudienceMismatch, Principal, TokenVerifier, VerifyError, VerifyFuture,
+    scope::split_scope,
+};
+use crate::secret::SecretString;
+
+/// Verifies tokens by introspection (RFC 7662): each token is posted to the authorization
+/// server's introspection endpoint, with this server's client credentials (HTTP Basic, as
+/// RFC 6749 §2.3.1 encodes them). A token passes when the answer says `active: true`, names
+/// this resource in `aud`, a `sub`, and, when it says, the configured `iss` and an `exp` still
+/// ahead.
+///
+/// A positive answer is cached (by the token's SHA-256, never the token itself) until the
+/// token's `exp` or the cache bound (default 60 s), whichever comes first, so that a revoked
+/// token stops working within that bound. When the endpoint is down, answers with an error or
+/// with something that is not an introspection response, a token not in the cache is refused
+/// ([`VerifyError::unavailable`]: the HTTP layer answers `503` and audits the reason): fail
+/// closed, never open.
+///
+/// ```no_run
+/// use mcp_secure::{auth::{Audience, IntrospectionVerifier}, secret::SecretString};
+/// let verifier = IntrospectionVerifier::new(
+///     "https://auth.example.com/oauth2/introspect",
+///     "https://auth.example.com",
+///     "mcp-server",
+///     SecretString::from_env("INTROSPECTION_SECRET").unwrap(),
+/// )
+/// .unwrap()
+/// .audience(Audience::Resource);
+/// # let _ = verifier;
+/// ```
+pub struct IntrospectionVerifier {
+    endpoint: String,
+    issuer: String,
+    client_id: String,
+    client_secret: SecretString,
+    audience: Option<String>,
+    cache_bound: Duration,
+    client: reqwest::Client,
+    cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+}
+
+/// Why an [`IntrospectionVerifier`] could not be configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntrospectionConfigError {
+    /// The endpoint is not an `https` URL (or `http` on a loopback host).
+    Endpoint,
+    /// The issuer is not a valid verifier issuer.
+    Issuer(super::IssuerError),
+    /// The client id is empty or holds a control character.
+    ClientId,
+    /// The HTTP client could not be built.
+    Client(String),
+}
+
+impl fmt::Display for IntrospectionConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("introspection verifier: ")?;
+        match self {
+            Self::Endpoint => {
+                f.write_str("the endpoint must be an https URL (http only on a loopback host)")
+            }
+            Self::Issuer(e) => write!(f, "issuer: {e}"),
+            Self::ClientId => f.write_str("the client id is empty or holds a control character"),
+            Self::Client(e) => write!(f, "HTTP client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for IntrospectionConfigError {}
+
+/// The largest introspection response read.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// The most answers kept; past it, expired ones are dropped, then all.
+const MAX_CACHED: usize = 10_000;
+
+impl IntrospectionVerifier {
+    /// Introspects at `endpoint` as `client_id` with `client_secret`; principals are of
+    /// `issuer`. The audience is the resource of the layer it is added to
+    /// ([`Audience::Resource`]) unless [`Self::audience`] names one.
+    pub fn new(
+        endpoint: &str,
+        issuer: &str,
+        client_id: &str,
+        client_secret: SecretString,
+    ) -> Result<Self, IntrospectionConfigError> {
+        let url = url::Url::parse(endpoint).map_err(|_| IntrospectionConfigError::Endpoint)?;
+        let loopback = url
+            .host_str()
+            .is_some_and(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]"));
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(IntrospectionConfigError::Endpoint);
+        }
+        super::check_verifier_issuer(issuer).map_err(IntrospectionConfigError::Issuer)?;
+        if client_id.is_empty() || client_id.chars().any(char::is_control) {
+            return Err(IntrospectionConfigError::ClientId);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
+        Ok(Self {
+            endpoint: endpoint.to_owned(),
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret,
+            audience: None,
+            cache_bound: Duration::from_secs(60),
+            client,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The audience tokens must name (default [`Audience::Resource`]).
+    pub fn audience(mut self, audience: impl Into<Audience>) -> Self {
+        self.audience = match audience.into() {
+            Audience::Resource => None,
+            Audience::Url(url) => Some(url),
+        };
+        self
+    }
+
+    /// Keeps a positive answer at most this long (default 60 s; zero asks every time). A
+    /// revoked token may pass for this long after its revocation.
+    pub fn cache_for(mut self, bound: Duration) -> Self {
+        self.cache_bound = bound;
+        self
+    }
+
+    async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
+        let Some(audience) = &self.audience else {
+            return Err(VerifyError::new(
+                "this verifier has no audience yet: add it to an AuthLayer, or name one",
+            ));
+        };
+        if token.len() > 16 * 1024 {
+            return Err(VerifyError::new("token longer than 16 KiB"));
+        }
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(principal) = self.cached(&key) {
+            return Ok(principal);
+        }
+        let answer = self.introspect(token).await?;
+        let (principal, until) = self.judge(answer, audience)?;
+        self.remember(key, principal.clone(), until);
+        Ok(principal)
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Principal> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let (principal, until) = cache.get(key)?;
+        (Instant::now() < *until).then(|| principal.clone())
+    }
+
+    fn remember(&self, key: [u8; 32], principal: Principal, until: Instant) {
+        if self.cache_bound.is_zero() {
+            return;
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED {
+            let now = Instant::now();
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (principal, until));
+    }
+
+    /// The endpoint's answer; [`VerifyError::unavailable`] when there is none to go by.
+    async fn introspect(&self, token: &str) -> Result<Answer, VerifyError> {
+        let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let mut response = self
+            .client
+            .post(&self.endpoint)
+            .basic_auth(
+                form(&self.client_id),
+                Some(form(self.client_secret.expose_secret())),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[("token", token), ("token_type_hint", "access_token")])
+            .send()
+            .await
+            .map_err(|e| unreachable(format_args!("{}", e.without_url())))?;
+        if !response.status().is_success() {
+            return Err(unreachable(format_args!(
+                "it answered {}",
+                response.status()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| unreachable(format_args!("{}", e.without_url())))?
+        {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(unreachable("its answer is larger than 64 KiB"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body)
+            .map_err(|_| unreachable("its answer is not an introspection response"))
+    }
+
+    /// The principal an active answer stands for, and until when it may be cached.
+    fn judge(&self, answer: Answer, audience: &str) -> Result<(Principal, Instant), VerifyError> {
+        if !answer.active {
+            return Err(VerifyError::new(
+                "the authorization server says the token is not active",
+            ));
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let left = match answer.exp {
+            Some(exp) if exp <= now => return Err(VerifyError::new("token expired")),
+            Some(exp) => Duration::from_secs(exp - now),
+            None => self.cache_bound,
+        };
+        if let Some(iss) = &answer.iss
+            && iss != &self.issuer
+        {
+            return Err(VerifyError::new("token of another issuer"));
+        }
+        let meant_for_us = match &answer.aud {
+            Some(Aud::One(aud)) => aud == audience,
+            Some(Aud::Many(auds)) => auds.iter().any(|a| a == audience),
+            None => false,
+        };
+        if !meant_for_us {
+            return Err(VerifyError::new("wrong audience"));
+        }
+        let subject = answer
+            .sub
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| VerifyError::new("token has no `sub`"))?;
+        let scopes = match &answer.scope {
+            Some(scope) => split_scope(scope)?,
+            None => Vec::new(),
+        };
+        let principal = Principal::issued(&self.issuer, &subject, scopes);
+        let principal = match answer.client_id {
+            Some(client) => principal.with_client_id(client),
+            None => principal,
+        };
+        Ok((principal, Instant::now() + left.min(self.cache_bound)))
+    }
+}
+
+/// The endpoint could not be asked: the token is refused, as undecided.
+fn unreachable(why: impl fmt::Display) -> VerifyError {
+    VerifyError::unavailable(format!(
+        "the introspection endpoint could not decide: {why}"
+    ))
+}
+
+/// What an introspection response says (RFC 7662 §2.2); the rest is ignored.
+#[derive(Deserialize)]
+struct Answer {
+    active: bool,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    exp: Option<u64>,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    aud: Option<Aud>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Aud {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl TokenVerifier for IntrospectionVerifier {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
+        Box::pin(self.check(token))
+    }
+
+    fn bind_resource(&mut self, resource: &str) -> Result<(), AudienceMismatch> {
+        match &self.audience {
+            None => {
+                self.audience = Some(resource.to_owned());
+                Ok(())
+            }
+            Some(audience) if audience == resource => Ok(()),
+            Some(audience) => Err(AudienceMismatch {
+                issuer: self.issuer.clone(),
+                audience: audience.clone(),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for IntrospectionVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionVerifier")
+            .field("endpoint", &self.endpoint)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("audience", &self.audience)
+            .field("cache_bound", &self.cache_bound)
+            .finish_non_exhaustive()
+    }
+}
