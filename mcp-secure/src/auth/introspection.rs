@@ -306,17 +306,12 @@ impl TokenVerifier for IntrospectionVerifier {
     }
 
     fn bind_resource(&mut self, resource: &str) -> Result<(), AudienceMismatch> {
-        match &self.audience {
-            None => {
-                self.audience = Some(resource.to_owned());
-                Ok(())
-            }
-            Some(audience) if audience == resource => Ok(()),
-            Some(audience) => Err(AudienceMismatch {
-                issuer: self.issuer.clone(),
-                audience: audience.clone(),
-            }),
+        let bound =
+            super::verifier::bind_audience(&self.issuer, self.audience.as_deref(), resource)?;
+        if let Some(audience) = bound {
+            self.audience = Some(audience);
         }
+        Ok(())
     }
 }
 

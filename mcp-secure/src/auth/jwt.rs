@@ -469,17 +469,12 @@ impl TokenVerifier for JwtVerifier {
     }
 
     fn bind_resource(&mut self, resource: &str) -> Result<(), AudienceMismatch> {
-        match &self.audience {
-            None => {
-                self.set_audience(resource.to_owned());
-                Ok(())
-            }
-            Some(audience) if audience == resource => Ok(()),
-            Some(audience) => Err(AudienceMismatch {
-                issuer: self.issuer.clone(),
-                audience: audience.clone(),
-            }),
+        let bound =
+            super::verifier::bind_audience(&self.issuer, self.audience.as_deref(), resource)?;
+        if let Some(audience) = bound {
+            self.set_audience(audience);
         }
+        Ok(())
     }
 }
 

@@ -123,6 +123,24 @@ impl fmt::Display for AudienceMismatch {
 
 impl std::error::Error for AudienceMismatch {}
 
+/// What a verifier of `issuer` built for `audience` (`None`: [`Audience::Resource`]) does when
+/// bound to `resource`: `Ok(Some(resource))` to take it as its audience, `Ok(None)` when it
+/// already is, `Err` when the verifier was built for another.
+pub(crate) fn bind_audience(
+    issuer: &str,
+    audience: Option<&str>,
+    resource: &str,
+) -> Result<Option<String>, AudienceMismatch> {
+    match audience {
+        None => Ok(Some(resource.to_owned())),
+        Some(audience) if audience == resource => Ok(None),
+        Some(audience) => Err(AudienceMismatch {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }),
+    }
+}
+
 impl TokenVerifier for ApiKeys {
     fn issuer(&self) -> &str {
         ApiKeys::issuer(self)

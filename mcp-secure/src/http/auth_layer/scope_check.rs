@@ -55,17 +55,19 @@ pub(super) fn mcp_name(headers: &HeaderMap) -> NameHeader {
 /// tool the body calls.
 pub(super) fn header_mismatch(id: &Value) -> Response<Body> {
     let description = "the Mcp-Name header does not match the tool called in the body";
-    let body = json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": {
-            "code": HEADER_MISMATCH_CODE,
-            "message": format!("header_mismatch: {description}"),
-            "data": {"error": "invalid_request", "error_description": description},
-        },
+    let error = json!({
+        "code": HEADER_MISMATCH_CODE,
+        "message": format!("header_mismatch: {description}"),
+        "data": {"error": "invalid_request", "error_description": description},
     });
+    rpc_error(StatusCode::BAD_REQUEST, id, error)
+}
+
+/// An HTTP answer `status` whose body is the JSON-RPC `error` for request `id`.
+fn rpc_error(status: StatusCode, id: &Value, error: Value) -> Response<Body> {
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": error});
     let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = StatusCode::BAD_REQUEST;
+    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -235,26 +237,17 @@ pub(super) fn challenge_403(
         [one] => format!("the scope {one}"),
         many => format!("the scopes {}", many.join(", ")),
     };
-    let body = json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": {
-            "code": FORBIDDEN_CODE,
-            "message": format!("insufficient_scope: this call needs {needs}"),
-            "data": {
-                "code": "insufficient_scope",
-                "required_scope": missing.first(),
-                "required_scopes": missing,
-                "scope": scope,
-            },
+    let error = json!({
+        "code": FORBIDDEN_CODE,
+        "message": format!("insufficient_scope: this call needs {needs}"),
+        "data": {
+            "code": "insufficient_scope",
+            "required_scope": missing.first(),
+            "required_scopes": missing,
+            "scope": scope,
         },
     });
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let response = rpc_error(StatusCode::FORBIDDEN, id, error);
     challenge(
         response,
         format!(
