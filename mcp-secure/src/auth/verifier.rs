@@ -126,6 +126,7 @@ impl std::error::Error for AudienceMismatch {}
 /// What a verifier of `issuer` built for `audience` (`None`: [`Audience::Resource`]) does when
 /// bound to `resource`: `Ok(Some(resource))` to take it as its audience, `Ok(None)` when it
 /// already is, `Err` when the verifier was built for another.
+#[cfg(any(feature = "jwt", feature = "introspection"))]
 pub(crate) fn bind_audience(
     issuer: &str,
     audience: Option<&str>,
