@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite's server scenarios (every suite: active and pending)
 # against examples' conformance-server, which is built with mcp-secure's macros and served
-# behind its HTTP layer. Fails on
-# any failing scenario; there is no baseline of expected failures (none is needed).
+# behind its HTTP layer. Fails on any failing scenario; there is no baseline of expected failures (none is needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Node and the suite (pinned there) come from .ci/node.sh.

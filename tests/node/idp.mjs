@@ -36,6 +36,7 @@ server.service.on("beforeIntrospect", (response, req) => {
 // The test's switch: a line on standard input revokes every token issued so far.
 process.stdin.on("data", () => {
   revoked = true;
+  console.log("revoked");
 });
 // The mock's introspection route reads no body: the form is parsed here, in front of it.
 const http = await import("node:http");

@@ -10,7 +10,7 @@ mod common;
 
 use std::{
     io::{BufRead, BufReader, Write},
-    process::{Child, Command, Stdio},
+    process::{Child, ChildStdout, Command, Stdio},
     time::Duration,
 };
 
@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 /// oauth2-mock-server on a free loopback port, stopped when dropped.
 struct Idp {
     child: Child,
+    out: BufReader<ChildStdout>,
     issuer: String,
 }
 
@@ -39,16 +40,15 @@ impl Idp {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start oauth2-mock-server");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        out.read_line(&mut line).unwrap();
         let issuer = line
             .trim()
             .strip_prefix("issuer ")
             .unwrap_or_else(|| panic!("oauth2-mock-server did not start: {line:?}"))
             .to_owned();
-        Idp { child, issuer }
+        Idp { child, out, issuer }
     }
 
     /// A token for `user` with `scope`, for the resource `resource` (RFC 8707).
@@ -78,8 +78,10 @@ impl Idp {
         let stdin = self.child.stdin.as_mut().unwrap();
         stdin.write_all(b"revoke\n").unwrap();
         stdin.flush().unwrap();
-        // The line reaches the server's event loop before any later request.
-        std::thread::sleep(Duration::from_millis(200));
+        // Acknowledged once the server has taken it, before any later request.
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "revoked");
     }
 
     fn stop(&mut self) {
@@ -218,7 +220,7 @@ async fn introspection_asks_the_issuer_caches_within_bounds_and_fails_closed() {
         .cache_for(Duration::ZERO);
     let briefly = introspection(&idp, "mcp-secret")
         .audience(resource)
-        .cache_for(Duration::from_millis(300));
+        .cache_for(Duration::from_secs(2));
     assert!(uncached.verify(&token).await.is_ok());
     assert!(briefly.verify(&token).await.is_ok());
     idp.revoke_all();
@@ -227,7 +229,7 @@ async fn introspection_asks_the_issuer_caches_within_bounds_and_fails_closed() {
         briefly.verify(&token).await.is_ok(),
         "cached within its bound"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(briefly.verify(&token).await.is_err(), "past its bound");
 
     // The endpoint down: a cached answer still holds; any other token is refused as undecided.

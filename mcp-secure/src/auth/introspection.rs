@@ -326,3 +326,62 @@ impl fmt::Debug for IntrospectionVerifier {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> SecretString {
+        SecretString::new("a-client-secret".into())
+    }
+
+    #[test]
+    fn configurations_that_would_leak_or_mislead_are_refused() {
+        let new = |endpoint: &str, issuer: &str, client: &str| {
+            IntrospectionVerifier::new(endpoint, issuer, client, secret()).map(|_| ())
+        };
+        let ok = (
+            "https://idp.example/introspect",
+            "https://idp.example",
+            "mcp",
+        );
+        assert_eq!(new(ok.0, ok.1, ok.2), Ok(()));
+        assert_eq!(new("http://127.0.0.1:9/introspect", ok.1, ok.2), Ok(()));
+        // The client secret would cross the network in clear.
+        for endpoint in [
+            "http://idp.example/introspect",
+            "ftp://idp.example/x",
+            "/introspect",
+        ] {
+            assert_eq!(
+                new(endpoint, ok.1, ok.2),
+                Err(IntrospectionConfigError::Endpoint)
+            );
+        }
+        assert!(matches!(
+            new(ok.0, "local", ok.2),
+            Err(IntrospectionConfigError::Issuer(_))
+        ));
+        for client in ["", "mcp\r\nX-Injected: 1"] {
+            assert_eq!(
+                new(ok.0, ok.1, client),
+                Err(IntrospectionConfigError::ClientId)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unbound_verifier_asks_nobody_and_refuses() {
+        // Port 9 (discard): were a request made, it would fail as unavailable, not as unbound.
+        let verifier = IntrospectionVerifier::new(
+            "http://127.0.0.1:9/x",
+            "https://idp.example",
+            "mcp",
+            secret(),
+        )
+        .unwrap();
+        let refused = verifier.verify("some-token").await.unwrap_err();
+        assert!(!refused.is_unavailable(), "{refused}");
+        assert!(refused.reason().contains("no audience"), "{refused}");
+    }
+}
