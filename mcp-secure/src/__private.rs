@@ -22,7 +22,8 @@ pub use mcp_secure_macros::__undeclared_scope as undeclared_scope;
 /// What `#[derive(SecureInput)]`'s parse of a tool's arguments calls.
 pub mod arguments {
     pub use crate::validate::arguments::{
-        Argument, ParseError, deserialize, field, missing, unknown,
+        Argument, Nested, Parse, ParseError, ViaNested, ViaSerde, deserialize, field, missing,
+        object, unknown,
     };
 }
 

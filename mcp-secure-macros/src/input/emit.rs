@@ -65,14 +65,20 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
     });
     // `from_arguments`, the parse of a tool's arguments, is written out here (a loop over the
     // arguments, a match on their keys, a slot per field), faster than serde's visitor
-    // (`benches/guard.rs`, `parts`), each field's errors naming it. `Deserialize` goes through it
-    // too (`__private::arguments::deserialize`), for an input nested in another and for direct
-    // serde use: no serde derive, which took half of what rustc spent on a crate of tools.
+    // (`benches/guard.rs`, `parts`), each field's errors naming it. A field that is an input
+    // (or an option, list or box of one) is parsed by that input's parse (`Nested`), other
+    // fields through serde; `Deserialize` goes through it too (`__private::arguments::
+    // deserialize`), for direct serde use: no serde derive, which took half of what rustc spent
+    // on a crate of tools.
     let slots: Vec<_> = (0..fields.len()).map(|i| format_ident!("__f{i}")).collect();
     // Spanned at the field's type, so that a type serde cannot parse is reported there.
     let parses = fields.iter().map(|f| {
         let ty = &f.ty;
-        quote_spanned!(ty.span()=> ::mcp_secure::__private::arguments::field::<#ty>(&__key, __value))
+        quote_spanned!(ty.span()=> {
+            #[allow(unused_imports)]
+            use ::mcp_secure::__private::arguments::{ViaNested as _, ViaSerde as _};
+            (&::mcp_secure::__private::arguments::Parse::<#ty>::NEW).parse(&__key, __value)
+        })
     });
     let absents = fields.iter().zip(&keys).map(|(f, key)| {
         let ty = &f.ty;
@@ -142,6 +148,17 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
                     __errors: &mut ::mcp_secure::__private::ValidationErrors,
                 ) {
                     #(#checks)*
+                }
+            }
+
+            #[automatically_derived]
+            impl ::mcp_secure::__private::arguments::Nested for #ident {
+                fn parse_nested(
+                    __value: ::mcp_secure::__private::serde_json::Value,
+                ) -> ::core::result::Result<Self, ::mcp_secure::__private::arguments::ParseError> {
+                    <Self as ::mcp_secure::__private::SecureInput>::from_arguments(
+                        ::mcp_secure::__private::arguments::object(__value)?,
+                    )
                 }
             }
 

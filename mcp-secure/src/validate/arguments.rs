@@ -5,52 +5,13 @@
 //! rather than going through serde's visitor for the input: that parse is faster than
 //! `serde_json::from_value`, which names no field (`benches/guard.rs`, `parts`).
 
-use std::{cell::Cell, fmt};
+use std::{fmt, marker::PhantomData};
 
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-/// Why arguments did not fit: serde's message and where (`""` for the arguments object).
-/// Boxed, as serde_json's own error is: every value parsed returns a `Result` with this error
-/// in it, and one pointer keeps those results as small as serde_json's, so they are cheap to
-/// move between the parse's frames (BENCHMARKS.md, "The guard alone").
-#[derive(Debug)]
-pub struct ParseError(Box<Fault>);
-
-/// What a [`ParseError`] carries.
-#[derive(Debug)]
-pub(crate) struct Fault {
-    pub(crate) path: String,
-    pub(crate) message: String,
-}
-
-impl ParseError {
-    fn new(path: String, message: String) -> Self {
-        Self(Box::new(Fault { path, message }))
-    }
-
-    /// The path and message.
-    pub(crate) fn fault(&self) -> &Fault {
-        &self.0
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.path.as_str() {
-            "" => f.write_str(&self.0.message),
-            path => write!(f, "{path}: {}", self.0.message),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-impl de::Error for ParseError {
-    fn custom<T: fmt::Display>(message: T) -> Self {
-        Self::new(String::new(), message.to_string())
-    }
-}
+pub use super::fault::ParseError;
+use super::value::ValueDeserializer;
 
 /// A type a tool argument's value parses into: any type serde can deserialize, named here so
 /// that a field of a type it cannot says what to do.
@@ -63,77 +24,135 @@ pub trait Argument: DeserializeOwned {}
 
 impl<T: DeserializeOwned> Argument for T {}
 
-/// The value of the argument `key` as a `T`: by value (strings are moved, not copied), its
-/// errors naming `key`, and the element within it for a nested object or array (`tags[1]`,
-/// `address.city`). Nothing is tracked for a scalar, which costs no more than serde's own parse.
+/// The value of the argument `key` as a `T`, through serde: by value (strings are moved, not
+/// copied), its errors naming `key`, and the element within it for a nested object or array
+/// (`tags[1]`, `address.city`). Nothing is tracked for a scalar, which costs no more than
+/// serde's own parse.
 pub fn field<T: Argument>(key: &str, value: Value) -> Result<T, ParseError> {
     if let Value::Object(_) | Value::Array(_) = value {
-        return nested(key, value);
+        return tracked(key, value);
     }
-    T::deserialize(value).map_err(|e| fault(key.to_owned(), &e))
+    T::deserialize(ValueDeserializer(value)).map_err(|e| e.within(key))
 }
 
 /// [`field`] for an object or an array, its path tracked to name the element at fault.
-///
-/// A nested input in it (a `SecureInput` struct, deserialized by [`deserialize`]) fails with
-/// a [`ParseError`] whose path is within that input; serde carries only its message, so
-/// [`deserialize`] leaves the whole fault in [`NESTED_FAULT`] for this function to join to the
-/// path serde tracked to the input: `addresses[1]` and `zip`.
 #[inline(never)]
-fn nested<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, ParseError> {
-    NESTED_FAULT.set(None);
+fn tracked<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, ParseError> {
     let mut track = serde_path_to_error::Track::new();
-    let parsed = T::deserialize(serde_path_to_error::Deserializer::new(value, &mut track));
-    let inner = NESTED_FAULT.take();
-    parsed.map_err(|e| {
-        let at = track.path().to_string();
-        match inner {
-            // The fault is the nested input's only if serde's error is the one it raised.
-            Some(inner) if e.to_string() == inner.to_string() => {
-                let Fault { path, message } = *inner.0;
-                ParseError::new(join(&join(key, &at), &path), message)
-            }
-            _ => fault(join(key, &at), &e),
-        }
-    })
+    T::deserialize(serde_path_to_error::Deserializer::new(
+        ValueDeserializer(value),
+        &mut track,
+    ))
+    .map_err(|e| e.within(&super::fault::join(key, &track.path().to_string())))
 }
 
-/// The path `outer` joined with `inner`, a path within it (`.` or `""` for `outer` itself).
-#[cold]
-fn join(outer: &str, inner: &str) -> String {
-    match inner {
-        "." | "" => outer.to_owned(),
-        nested if nested.starts_with('[') => format!("{outer}{nested}"),
-        nested => format!("{outer}.{nested}"),
+/// A `#[derive(SecureInput)]` struct, or an `Option`, `Vec` or `Box` of one: a value parsed
+/// by the inputs' own parse rather than through serde, so that a fault deep inside reaches the
+/// caller as it was found (its kind and whole path), which serde's `Deserializer` interface,
+/// whose errors are built from messages, could not carry.
+pub trait Nested: Sized {
+    /// Parses `value`; an error's path is within it.
+    fn parse_nested(value: Value) -> Result<Self, ParseError>;
+}
+
+impl<T: Nested> Nested for Option<T> {
+    fn parse_nested(value: Value) -> Result<Self, ParseError> {
+        match value {
+            Value::Null => Ok(None),
+            value => T::parse_nested(value).map(Some),
+        }
     }
 }
 
-/// serde's `error` at `path`.
-#[cold]
-fn fault(path: String, error: &serde_json::Error) -> ParseError {
-    ParseError::new(path, error.to_string())
+impl<T: Nested> Nested for Box<T> {
+    fn parse_nested(value: Value) -> Result<Self, ParseError> {
+        T::parse_nested(value).map(Box::new)
+    }
 }
 
-thread_local! {
-    /// The last fault of a nested input deserialized by [`deserialize`], for [`nested`].
-    static NESTED_FAULT: Cell<Option<ParseError>> = const { Cell::new(None) };
+impl<T: Nested> Nested for Vec<T> {
+    fn parse_nested(value: Value) -> Result<Self, ParseError> {
+        match value {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| T::parse_nested(item).map_err(|e| e.within(&format!("[{i}]"))))
+                .collect(),
+            other => Err(invalid_type(&other, &"a sequence")),
+        }
+    }
+}
+
+/// The object a nested input is parsed from: anything else is the wrong type.
+pub fn object(value: Value) -> Result<Map<String, Value>, ParseError> {
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(invalid_type(&other, &"an object")),
+    }
+}
+
+#[cold]
+fn invalid_type(value: &Value, expected: &dyn de::Expected) -> ParseError {
+    de::Error::invalid_type(super::value::unexpected(value), expected)
+}
+
+/// How the derive parses a field of type `T`: `(&Parse::<T>::NEW).parse(key, value)` picks
+/// [`ViaNested`] when `T` is [`Nested`] (an input, or an option, list or box of one), and
+/// [`ViaSerde`] otherwise, which is found one auto-reference later.
+pub struct Parse<T>(PhantomData<fn() -> T>);
+
+impl<T> Parse<T> {
+    /// The selector for `T`.
+    pub const NEW: Self = Self(PhantomData);
+}
+
+/// A field parsed by the inputs' own parse.
+pub trait ViaNested {
+    /// The field's type.
+    type Out;
+    /// Parses the argument `key`.
+    fn parse(&self, key: &str, value: Value) -> Result<Self::Out, ParseError>;
+}
+
+impl<T: Nested> ViaNested for Parse<T> {
+    type Out = T;
+
+    #[inline]
+    fn parse(&self, key: &str, value: Value) -> Result<T, ParseError> {
+        T::parse_nested(value).map_err(|e| e.within(key))
+    }
+}
+
+/// A field parsed through serde ([`field`]).
+pub trait ViaSerde<T> {
+    /// Parses the argument `key`.
+    fn parse(&self, key: &str, value: Value) -> Result<T, ParseError>
+    where
+        T: Argument;
+}
+
+impl<T> ViaSerde<T> for &Parse<T> {
+    #[inline(always)]
+    fn parse(&self, key: &str, value: Value) -> Result<T, ParseError>
+    where
+        T: Argument,
+    {
+        field(key, value)
+    }
 }
 
 /// `Deserialize` of a `#[derive(SecureInput)]` struct: an object (a repeated or unknown field
-/// refused), parsed by its `from_arguments`. Used for an input nested in another (through
-/// [`field`]) and by whoever deserializes an input with serde directly, whose error then reads
-/// `path: message`.
+/// refused), parsed by its `from_arguments`. For whoever deserializes an input with serde
+/// directly, or inside a type of their own: the error then reads `path: message`, as serde
+/// errors are messages. (A field of an input that is itself an input is parsed by [`Nested`],
+/// not through here.)
 pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
 where
     T: super::SecureInput,
     D: Deserializer<'de>,
 {
     let arguments = deserializer.deserialize_map(Object)?;
-    T::from_arguments(arguments).map_err(|fault| {
-        let error = de::Error::custom(&fault);
-        NESTED_FAULT.set(Some(fault));
-        error
-    })
+    T::from_arguments(arguments).map_err(de::Error::custom)
 }
 
 /// What a field that was not sent is: `None` for an `Option`, else a `missing field` error, as
@@ -184,7 +203,10 @@ impl<'de> Visitor<'de> for Object {
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                return Err(de::Error::custom(format_args!(
+                    "duplicate field `{}`",
+                    super::fault::shorten(&key)
+                )));
             }
             let value = map.next_value()?;
             object.insert(key, value);
@@ -244,55 +266,73 @@ mod tests {
         home: Place,
         #[mcp(items(max = 3))]
         stops: Vec<Place>,
+        boxed: Option<Box<Place>>,
     }
 
-    /// A nested input's fault is named with its whole path, however deep, and with serde's
-    /// message; a nested input is an object, never a list of its fields (the schema says
-    /// object).
+    /// A nested input's fault is named with its whole path, however deep, and its rule; a
+    /// nested input is an object, never a list of its fields (the schema says object).
     #[test]
     fn nested_inputs_name_the_field_at_fault_at_any_depth() {
         let cases = [
             (
                 json!({"home": {"city": 5}, "stops": []}),
-                "home.city",
-                "invalid type: integer `5`, expected a string",
+                (
+                    "type",
+                    "home.city",
+                    "invalid type: integer, expected a string",
+                ),
             ),
             (
                 json!({"home": {"city": "a", "x": 1}, "stops": []}),
-                "home",
-                "unknown field `x`, expected `city` or `at`",
+                (
+                    "unknown_field",
+                    "home.x",
+                    "is not a field of this input (expected `city` or `at`)",
+                ),
             ),
             (
                 json!({"home": {}, "stops": []}),
-                "home",
-                "missing field `city`",
+                ("required", "home.city", "is required"),
             ),
             (
                 json!({"home": {"city": "a", "at": {"lat": "n"}}, "stops": []}),
-                "home.at.lat",
-                "invalid type: string \"n\", expected i32",
+                ("type", "home.at.lat", "invalid type: string, expected i32"),
             ),
             (
                 json!({"home": {"city": "a"}, "stops": [{"city": "b"}, {"city": "c", "at": {}}]}),
-                "stops[1].at",
-                "missing field `lat`",
+                ("required", "stops[1].at.lat", "is required"),
             ),
             (
                 json!({"home": {"city": "a"}, "stops": [{"city": "b"}, 7]}),
-                "stops[1]",
-                "invalid type: integer `7`, expected an object",
+                (
+                    "type",
+                    "stops[1]",
+                    "invalid type: integer, expected an object",
+                ),
             ),
             (
                 json!({"home": ["a", null], "stops": []}),
-                "home",
-                "invalid type: sequence, expected an object",
+                ("type", "home", "invalid type: sequence, expected an object"),
+            ),
+            (
+                json!({"home": {"city": "a"}, "stops": {"city": "b"}}),
+                ("type", "stops", "invalid type: map, expected a sequence"),
+            ),
+            (
+                json!({"home": {"city": "a"}, "stops": [], "boxed": {"city": "b", "at": {"lat": null}}}),
+                ("type", "boxed.at.lat", "invalid type: null, expected i32"),
             ),
         ];
-        for (arguments, path, message) in cases {
+        for (arguments, (rule, path, message)) in cases {
             let fault = Trip::from_arguments(object(arguments.clone())).unwrap_err();
+            let described = fault.describe();
             assert_eq!(
-                (fault.fault().path.as_str(), fault.fault().message.as_str()),
-                (path, message),
+                (
+                    described.rule,
+                    described.field.as_str(),
+                    described.message.as_str()
+                ),
+                (rule, path, message),
                 "{arguments}"
             );
         }
@@ -329,11 +369,13 @@ mod tests {
             serde_json::from_value::<Trip>(json!({"home": {"city": 5}, "stops": []})).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "home.city: invalid type: integer `5`, expected a string"
+            "home.city: invalid type: integer, expected a string"
         );
         let error = serde_json::from_str::<Place>(r#"{"city": "a", "admin": true}"#).unwrap_err();
         assert!(
-            error.to_string().starts_with("unknown field `admin`"),
+            error
+                .to_string()
+                .starts_with("admin: is not a field of this input"),
             "{error}"
         );
         assert!(serde_json::from_str::<Place>(r#"["a", null]"#).is_err());
@@ -346,13 +388,43 @@ mod tests {
         assert_eq!(place.city, "a");
     }
 
+    #[derive(crate::SecureInput, Debug)]
+    struct Atlas {
+        #[mcp(unbounded)]
+        by_name: std::collections::BTreeMap<String, Place>,
+    }
+
+    /// An input inside a type serde parses (here a map, accepted unchecked) is reached through
+    /// serde's `Deserializer`, whose errors are messages: the fault is named down to the entry,
+    /// and the message names the rest of the path.
+    #[test]
+    fn an_input_inside_a_serde_type_names_the_entry_and_the_rest() {
+        let fault =
+            Atlas::from_arguments(object(json!({"by_name": {"x": {"city": 5}}}))).unwrap_err();
+        let described = fault.describe();
+        assert_eq!(
+            (
+                described.rule,
+                described.field.as_str(),
+                described.message.as_str()
+            ),
+            (
+                "type",
+                "by_name.x",
+                "city: invalid type: integer, expected a string"
+            )
+        );
+        let atlas =
+            Atlas::from_arguments(object(json!({"by_name": {"x": {"city": "c"}}}))).unwrap();
+        assert_eq!(atlas.by_name["x"].city, "c");
+    }
+
     fn object(value: Value) -> Map<String, Value> {
         value.as_object().cloned().unwrap()
     }
 
-    /// The generated parse accepts what serde's derive accepts and refuses what it refuses, with
-    /// serde's own message, naming the field (and the element) at fault; a missing or unknown
-    /// field is named by the message (`missing field `name``), its path is the object's.
+    /// The generated parse accepts what serde's derive accepts and refuses what it refuses,
+    /// naming the field (and the element) at fault.
     #[test]
     fn the_generated_parse_agrees_with_serde_and_names_the_field() {
         let cases = [
@@ -365,14 +437,14 @@ mod tests {
                 json!({"name": "a", "count": 1, "tags": [], "note": null, "aside": null}),
                 None,
             ),
-            (json!({"count": 1, "tags": []}), Some("")),
-            (json!({"name": "a", "tags": []}), Some("")),
-            (json!({}), Some("")),
+            (json!({"count": 1, "tags": []}), Some("name")),
+            (json!({"name": "a", "tags": []}), Some("count")),
+            (json!({}), Some("name")),
             (
                 json!({"name": "a", "count": 1, "tags": [], "admin": true}),
-                Some(""),
+                Some("admin"),
             ),
-            (json!({"admin": true, "name": 5}), Some("")),
+            (json!({"admin": true, "name": 5}), Some("admin")),
             (json!({"name": 5, "count": 1, "tags": []}), Some("name")),
             (json!({"name": null, "count": 1, "tags": []}), Some("name")),
             (
@@ -417,9 +489,8 @@ mod tests {
                         "{arguments}"
                     );
                 }
-                (Err(ours), Err(serde), Some(path)) => {
-                    assert_eq!(ours.fault().message, serde.to_string(), "{arguments}");
-                    assert_eq!(ours.fault().path, path, "{arguments}");
+                (Err(ours), Err(_), Some(path)) => {
+                    assert_eq!(ours.describe().field, path, "{arguments}");
                 }
                 (ours, serde, expected) => {
                     panic!("{arguments}: ours {ours:?}, serde's {serde:?}, expected {expected:?}")

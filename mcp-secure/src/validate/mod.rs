@@ -24,8 +24,10 @@
 
 pub(crate) mod arguments;
 mod error;
+mod fault;
 pub(crate) mod path;
 pub mod rules;
+mod value;
 
 /// `cap-std`'s directory handle and open options, as [`SafePath`] hands them out.
 pub use cap_std::fs::{Dir, OpenOptions};
@@ -165,96 +167,15 @@ fn parse_only<I: SecureInput>(
     arguments: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<I, ValidationErrors> {
     I::from_arguments(arguments.unwrap_or_default()).map_err(|e| {
+        let fault::Described {
+            rule,
+            field,
+            message,
+        } = e.describe();
         let mut errors = ValidationErrors::new();
-        let fault = e.fault();
-        let (rule, field, message) = describe_parse_error(&fault.path, &fault.message);
         errors.push_rendered(field, rule, message);
         errors
     })
-}
-
-/// Turns a serde error into (rule, field path, message) without the submitted value.
-fn describe_parse_error(path: &str, message: &str) -> (&'static str, String, String) {
-    let path = if path == "." { "" } else { path };
-    let join = |name: &str| {
-        if path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
-    let quoted = |m: &str| {
-        m.split('`')
-            .nth(1)
-            .map(|s| s.chars().take(64).collect::<String>())
-    };
-    if message.starts_with("missing field") {
-        let name = quoted(message).unwrap_or_default();
-        return ("required", join(&name), "is required".into());
-    }
-    if message.starts_with("unknown field") {
-        let name = quoted(message).unwrap_or_default();
-        let expected = message
-            .split_once(", expected ")
-            .map(|(_, e)| e)
-            .unwrap_or("no other fields");
-        let field = if path.ends_with(&name) {
-            path.to_owned()
-        } else {
-            join(&name)
-        };
-        return (
-            "unknown_field",
-            field,
-            format!("is not a field of this input (expected {expected})"),
-        );
-    }
-    if message.starts_with("duplicate field") {
-        let name = quoted(message).unwrap_or_default();
-        let field = if path.ends_with(&name) {
-            path.to_owned()
-        } else {
-            join(&name)
-        };
-        return ("duplicate_field", field, "appears more than once".into());
-    }
-    let rule = if message.starts_with("unknown variant") {
-        "one_of"
-    } else {
-        "type"
-    };
-    (rule, path.to_owned(), strip_unexpected_value(message))
-}
-
-/// `invalid type: string "hunter2", expected u32` → `invalid type: string, expected u32`.
-fn strip_unexpected_value(message: &str) -> String {
-    for prefix in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            let (unexpected, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, ""));
-            let kind = match unexpected.split([' ', '`']).next().unwrap_or("") {
-                "floating" => "number",
-                "integer" => "integer",
-                k @ ("string" | "boolean" | "map" | "sequence" | "null" | "unit" | "character") => {
-                    k
-                }
-                _ => "value",
-            };
-            let kind = if unexpected == "null" { "null" } else { kind };
-            return if expected.is_empty() {
-                format!("{prefix}{kind}")
-            } else {
-                format!("{prefix}{kind}, expected {expected}")
-            };
-        }
-    }
-    if message.starts_with("unknown variant") {
-        let expected = message
-            .split_once(", expected ")
-            .map(|(_, e)| e)
-            .unwrap_or("a listed value");
-        return format!("is not an allowed value (expected {expected})");
-    }
-    message.chars().take(200).collect()
 }
 
 impl ValidationErrors {
@@ -270,30 +191,6 @@ impl ValidationErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_errors_do_not_repeat_values() {
-        assert_eq!(
-            strip_unexpected_value("invalid type: string \"hunter2\", expected u32"),
-            "invalid type: string, expected u32"
-        );
-        assert_eq!(
-            strip_unexpected_value("invalid type: integer `5`, expected a string"),
-            "invalid type: integer, expected a string"
-        );
-        assert_eq!(
-            strip_unexpected_value("invalid value: floating point `1.5`, expected u8"),
-            "invalid value: number, expected u8"
-        );
-        assert_eq!(
-            strip_unexpected_value("invalid type: null, expected a string"),
-            "invalid type: null, expected a string"
-        );
-        assert_eq!(
-            strip_unexpected_value("unknown variant `hunter2`, expected `title` or `created`"),
-            "is not an allowed value (expected `title` or `created`)"
-        );
-    }
 
     #[derive(crate::SecureInput, Debug)]
     struct Address {
@@ -409,25 +306,5 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = err.violations().iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["name", "address.city"]);
-    }
-
-    #[test]
-    fn parse_errors_name_the_field_and_rule() {
-        assert_eq!(
-            describe_parse_error(".", "missing field `title`"),
-            ("required", "title".into(), "is required".into())
-        );
-        let (rule, field, _) = describe_parse_error("address", "missing field `city`");
-        assert_eq!((rule, field.as_str()), ("required", "address.city"));
-        let (rule, field, msg) =
-            describe_parse_error("admin", "unknown field `admin`, expected `title` or `body`");
-        assert_eq!((rule, field.as_str()), ("unknown_field", "admin"));
-        assert_eq!(
-            msg,
-            "is not a field of this input (expected `title` or `body`)"
-        );
-        let (rule, field, _) =
-            describe_parse_error("tags[2]", "invalid type: integer `3`, expected a string");
-        assert_eq!((rule, field.as_str()), ("type", "tags[2]"));
     }
 }
