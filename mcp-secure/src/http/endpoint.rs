@@ -10,7 +10,7 @@ use rmcp::{
     },
 };
 
-use super::{AuthLayer, AuthLayerBuilder, AuthLayerError, ServeOptions, auth_layer};
+use super::{AuthLayer, AuthLayerBuilder, AuthLayerError, ServeOptions};
 use crate::{Security, auth::TokenVerifier, tool::Tools};
 
 /// An MCP endpoint over streamable HTTP, wired from one server value.
@@ -47,7 +47,6 @@ pub struct Endpoint<S> {
     server: S,
     security: Security,
     auth: AuthLayerBuilder,
-    allowed_hosts: Vec<String>,
     options: ServeOptions,
     beside: Option<axum::Router>,
 }
@@ -102,7 +101,6 @@ where
             server,
             security,
             auth,
-            allowed_hosts: Vec::new(),
             options: ServeOptions::default(),
             beside: None,
         }
@@ -123,7 +121,7 @@ where
     /// Also serves requests whose `Host` is `host` (`name` or `name:port`), besides the
     /// resource URL's own (e.g. a name the load balancer's health checks use).
     pub fn allow_host(mut self, host: impl Into<String>) -> Self {
-        self.allowed_hosts.push(host.into());
+        self.auth = self.auth.allow_host(host);
         self
     }
 
@@ -162,20 +160,13 @@ where
     /// [`AuthLayer`]), to merge with other routes or serve otherwise.
     pub fn into_router(self) -> Result<axum::Router, EndpointError> {
         let url = url::Url::parse(&self.resource).map_err(|_| AuthLayerError::BadResource)?;
-        let mut hosts = self.allowed_hosts;
-        if let Some(host) = url.host_str() {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            hosts.push(host.to_owned());
-            if auth_layer::is_loopback_host(host) {
-                hosts.extend(["localhost", "127.0.0.1", "::1"].map(String::from));
-            }
-        }
         let layer = self.auth.build()?;
         let server = self.server;
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::new(LocalSessionManager::default()),
-            StreamableHttpServerConfig::default().with_allowed_hosts(hosts),
+            // Hosts are checked by the layer, in one place (`AuthLayerBuilder::allow_host`).
+            StreamableHttpServerConfig::default().disable_allowed_hosts(),
         );
         let path = match url.path().trim_end_matches('/') {
             "" => "/",

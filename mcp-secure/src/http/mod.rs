@@ -1,23 +1,34 @@
-//! The HTTP side: tower layers in front of rmcp's streamable HTTP service. [`AuthLayer`] is the
-//! front door (verifiers, such as [`ApiKeys`](crate::auth::ApiKeys) or a
-//! [`JwtVerifier`](crate::auth::JwtVerifier), challenges, metadata, scope checks, Origin, body
-//! limit, headers).
+//! The HTTP side: tower layers in front of rmcp's streamable HTTP service, one per concern
+//! (hosts, origins, metadata, authentication, sessions, security headers). [`AuthLayer`]
+//! composes them into the front door (verifiers, such as [`ApiKeys`](crate::auth::ApiKeys) or
+//! a [`JwtVerifier`](crate::auth::JwtVerifier), challenges, scope checks, body limit);
+//! [`Endpoint`] wires it to rmcp's service.
 
 mod auth_layer;
 mod endpoint;
+mod host;
+mod metadata;
+mod origin;
+mod security_headers;
 mod serve;
+mod session;
 #[cfg(feature = "tls")]
 mod tls;
 
 pub use auth_layer::{
-    AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, DEFAULT_BODY_TIMEOUT,
-    DEFAULT_MAX_BODY, FORBIDDEN_CODE, HEADER_MISMATCH_CODE,
+    AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, AuthenticateService,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, FORBIDDEN_CODE, HEADER_MISMATCH_CODE,
 };
 pub use endpoint::{Endpoint, EndpointError};
+pub use host::{HostLayer, HostService};
+pub use metadata::{MetadataLayer, MetadataService};
+pub use origin::{OriginFuture, OriginLayer, OriginService};
+pub use security_headers::{SecurityHeaders, SecurityHeadersLayer};
 pub use serve::{DEFAULT_HEADER_TIMEOUT, ServeOptions, serve};
+pub use session::{SessionLayer, SessionService};
 
 #[cfg(feature = "dev-auth")]
-pub(crate) use auth_layer::is_loopback_host;
+pub(crate) use host::is_loopback_host;
 #[cfg(feature = "tls")]
 pub use tls::TlsListener;
 
@@ -46,6 +57,18 @@ pub(crate) fn last_on_connection(mut response: Response<Body>) -> Response<Body>
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
+}
+
+/// `response`, made the last on its connection when the request's body was announced and left
+/// unread.
+pub(crate) fn keep_or_close(
+    parts: &http::request::Parts,
+    response: Response<Body>,
+) -> Response<Body> {
+    match announces_body(parts.version, &parts.headers) {
+        true => last_on_connection(response),
+        false => response,
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.

@@ -1,6 +1,10 @@
-//! The HTTP front door of an MCP server: bearer authentication with the challenges the MCP
-//! authorization spec asks for, protected resource metadata, scope checks before rmcp, Origin
-//! checks, a body limit and security headers.
+//! The HTTP front door of an MCP server, composed of one layer per concern: security headers,
+//! hosts, origins, protected resource metadata, authentication (with the body limit and the
+//! scope pre-check, which the challenges need), and session binding.
+//!
+//! Authentication, the body and the scope pre-check are one service: a `401` names the scopes
+//! of the tool called, which only the body says, and a `403` is decided on the body the
+//! authenticated caller sent.
 
 use std::{
     future::Future,
@@ -17,12 +21,7 @@ use tower::{Layer, Service, ServiceExt};
 
 mod bearer;
 mod body;
-mod headers;
-mod host;
-mod metadata;
-mod origin;
 mod scope_check;
-mod session;
 #[cfg(test)]
 mod tests;
 
@@ -31,16 +30,20 @@ pub use scope_check::{FORBIDDEN_CODE, HEADER_MISMATCH_CODE};
 use self::{
     bearer::{InvalidToken, authenticate, challenge_401, undecided},
     body::{read_body, read_prefix},
-    headers::security_headers,
-    metadata::{PRM_PATH, metadata},
-    origin::cors_headers,
     scope_check::{
         NameHeader, called_tools, challenge_403, header_mismatch, mcp_name, missing_scope,
         required_scope,
     },
-    session::{MCP_SESSION_ID, Session, bind_session, session_id},
 };
-use super::{announces_body, bearer_token, error_response, last_on_connection};
+use super::{
+    announces_body, bearer_token, error_response,
+    host::{AllowedHosts, HostLayer, HostService},
+    keep_or_close, last_on_connection,
+    metadata::{MetadataLayer, MetadataService, PRM_PATH},
+    origin::{OriginLayer, OriginService},
+    security_headers::{SecurityHeaders, SecurityHeadersLayer},
+    session::{SessionLayer, SessionService},
+};
 use crate::{
     Security,
     audit::SecurityEvent,
@@ -49,7 +52,6 @@ use crate::{
     },
     tool::{Access, ToolPolicy, Tools},
 };
-pub(crate) use host::is_loopback_host;
 
 /// The default request body limit: 4 MiB, as rmcp's.
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
@@ -67,6 +69,7 @@ pub struct AuthLayerBuilder {
     scopes: Vec<String>,
     policies: Vec<&'static ToolPolicy>,
     allowed_origins: Vec<String>,
+    allowed_hosts: Vec<String>,
     max_body: usize,
     body_timeout: Duration,
     challenge_scopes: Option<String>,
@@ -97,6 +100,8 @@ pub enum AuthLayerError {
     Audience(AudienceMismatch),
     /// A challenge scope is not a valid scope.
     BadChallengeScope(ScopeSyntaxError),
+    /// An allowed host is not `name[:port]`.
+    BadHost(String),
 }
 
 impl std::fmt::Display for AuthLayerError {
@@ -115,6 +120,11 @@ impl std::fmt::Display for AuthLayerError {
                 "two verifiers vouch as `{issuer}`; give each its own issuer, or their subjects would be one caller"
             ),
             AuthLayerError::BadChallengeScope(e) => write!(f, "challenge scope: {e}"),
+            AuthLayerError::BadHost(host) => write!(
+                f,
+                "allowed host `{}` is not `name` or `name:port`",
+                host.escape_debug()
+            ),
             AuthLayerError::Audience(e) => e.fmt(f),
         }
     }
@@ -166,6 +176,16 @@ impl AuthLayerBuilder {
     /// unaffected.
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// Also serves requests whose `Host` is `host` (`name`, or `name:port` to allow that port
+    /// only), besides the resource URL's own host (and, for a loopback resource, the loopback
+    /// names): e.g. the address a load balancer's health checks use. Any other `Host` is
+    /// refused (`403`), as is a request with several `Host`s, or a `Host` that disagrees with
+    /// an HTTP/2 `:authority` (`400`).
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
         self
     }
 
@@ -245,7 +265,8 @@ impl AuthLayerBuilder {
         }
         let path = url.path().trim_end_matches('/');
         let origin = url.origin().ascii_serialization();
-        let loopback = url.host_str().is_some_and(is_loopback_host);
+        let hosts = AllowedHosts::new(&url, self.allowed_hosts.iter().map(String::as_str))
+            .map_err(AuthLayerError::BadHost)?;
         let mut tool_scopes: Vec<(&'static str, &'static ScopeCatalog)> = Vec::new();
         for policy in &self.policies {
             if let Access::Scope(scope, catalog) = policy.access()
@@ -256,29 +277,32 @@ impl AuthLayerBuilder {
                 tool_scopes.push((scope, catalog));
             }
         }
+        let security = self.security.clone();
         Ok(AuthLayer {
+            host: HostLayer::new(hosts, security.clone()),
+            origin: OriginLayer::new(self.allowed_origins.clone(), security.clone()),
+            metadata: MetadataLayer::new(
+                &self.resource,
+                path,
+                &self.scopes,
+                &self.authorization_servers,
+            ),
+            headers: SecurityHeadersLayer::new(self.hsts),
+            session: SessionLayer::new(security),
             config: Arc::new(Config {
                 tool_scopes,
-                loopback,
-                sessions: Default::default(),
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
-                metadata_path: format!("{PRM_PATH}{path}"),
                 settings: self,
             }),
         })
     }
 }
 
-/// The built configuration: the builder's settings, plus what is derived from them and the
-/// session bindings.
+/// What authentication and the scope pre-check read: the builder's settings, plus what is
+/// derived from them.
 struct Config {
     settings: AuthLayerBuilder,
-    /// Which principal ([`Principal::id`]) opened each legacy session (`Mcp-Session-Id`).
-    sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
     metadata_url: String,
-    metadata_path: String,
-    /// The resource is on a loopback address: only loopback `Host`s are served (DNS rebinding).
-    loopback: bool,
     /// Every scope a tool behind the layer requires, once each: a caller granted all of them
     /// cannot fail the scope pre-check, which then does not read the body's JSON.
     tool_scopes: Vec<(&'static str, &'static ScopeCatalog)>,
@@ -298,24 +322,27 @@ impl std::ops::Deref for Config {
     }
 }
 
-/// A tower layer in front of rmcp's `StreamableHttpService` (or an axum router holding it):
+/// A tower layer in front of rmcp's `StreamableHttpService` (or an axum router holding it),
+/// the composition, outermost first, of:
 ///
-/// - serves protected resource metadata (RFC 9728) at `/.well-known/oauth-protected-resource`
-///   and its path-aware variant;
-/// - refuses a present `Origin` that is not allowed (`403`);
-/// - authenticates `Authorization: Bearer` with its [`TokenVerifier`]s, answering `401` with
-///   `WWW-Authenticate: Bearer resource_metadata="…"` (and `error="invalid_token"` when a token
-///   was refused);
-/// - reads the JSON-RPC body (up to a limit, `413` past it), and for `tools/call` of a tool
-///   whose scope the caller lacks (implication honoured) answers `403` with
+/// - security headers on every response, refusals included (tower-http's
+///   `SetResponseHeaderLayer`; `Strict-Transport-Security` with [`AuthLayerBuilder::hsts`]);
+/// - hosts: only the resource's host and those allowed ([`AuthLayerBuilder::allow_host`]);
+/// - origins: a present `Origin` that is not allowed is refused (`403`), an allowed one's
+///   preflight answered and its responses given CORS headers;
+/// - protected resource metadata (RFC 9728) at `/.well-known/oauth-protected-resource` and its
+///   path-aware variant;
+/// - authentication of `Authorization: Bearer` with its [`TokenVerifier`]s, answering `401`
+///   with `WWW-Authenticate: Bearer resource_metadata="…"` (and `error="invalid_token"` when a
+///   token was refused); the JSON-RPC body read (up to a limit, `413` past it), and for
+///   `tools/call` of a tool whose scope the caller lacks (implication honoured) a `403` with
 ///   `WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…"`,
 ///   which is what lets clients step up (the `scope` names the held scopes the server
 ///   advertises and every missing one); an `Mcp-Name` header that disagrees with the body is a
-///   `400` with JSON-RPC error [`HEADER_MISMATCH_CODE`];
-/// - binds each legacy session (`Mcp-Session-Id`) to the principal that opened it: another
-///   principal presenting it gets `404`, as for an unknown session;
-/// - puts the [`Principal`] into the request for the tools, and security headers on every
-///   response.
+///   `400` with JSON-RPC error [`HEADER_MISMATCH_CODE`]. The [`Principal`] is put into the
+///   request for the tools;
+/// - session binding: each legacy session (`Mcp-Session-Id`) belongs to the principal that
+///   opened it; another principal presenting it gets `404`, as for an unknown session.
 ///
 /// A refusal given before the request's body was read to its end (an Origin, Host or
 /// authentication refusal of a request with a body, a `408`, a `413`) carries
@@ -325,6 +352,11 @@ impl std::ops::Deref for Config {
 #[derive(Clone)]
 pub struct AuthLayer {
     config: Arc<Config>,
+    host: HostLayer,
+    origin: OriginLayer,
+    metadata: MetadataLayer,
+    headers: SecurityHeadersLayer,
+    session: SessionLayer,
 }
 
 impl AuthLayer {
@@ -341,6 +373,7 @@ impl AuthLayer {
             scopes: Vec::new(),
             policies: Vec::new(),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             challenge_scopes: None,
@@ -356,28 +389,38 @@ impl AuthLayer {
     }
 }
 
+/// The service [`AuthLayer`] wraps around an inner service: its layers, composed.
+pub type AuthService<S> = SecurityHeaders<
+    HostService<OriginService<MetadataService<AuthenticateService<SessionService<S>>>>>,
+>;
+
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService {
-            inner: Arc::new(inner),
+        let authenticate = AuthenticateService {
+            inner: Arc::new(self.session.layer(inner)),
             config: self.config.clone(),
-        }
+        };
+        self.headers.layer(
+            self.host
+                .layer(self.origin.layer(self.metadata.layer(authenticate))),
+        )
     }
 }
 
-/// The service [`AuthLayer`] wraps around an inner service.
+/// Authentication, the body and the scope pre-check, in front of an inner service (in an
+/// [`AuthLayer`], the session binding).
 ///
 /// Always ready: each admitted request is served by a fresh clone of the inner service, made
 /// ready first (`ServiceExt::oneshot`, as axum's routes do); a refused request clones nothing,
 /// and cloning this service (axum does, per request) only counts a reference.
-pub struct AuthService<S> {
+pub struct AuthenticateService<S> {
     inner: Arc<S>,
     config: Arc<Config>,
 }
 
-impl<S> Clone for AuthService<S> {
+impl<S> Clone for AuthenticateService<S> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -386,7 +429,7 @@ impl<S> Clone for AuthService<S> {
     }
 }
 
-impl<S> Service<Request<Body>> for AuthService<S>
+impl<S> Service<Request<Body>> for AuthenticateService<S>
 where
     S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
@@ -404,46 +447,18 @@ where
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let inner = self.inner.clone();
         let config = self.config.clone();
-        let origin = request.headers().get(header::ORIGIN).cloned();
         Box::pin(async move {
-            let mut response = match admit(&config, request).await {
-                // On a session this caller opened: nothing to bind.
-                Ok((request, Session::Own)) if request.method() != Method::DELETE => {
-                    S::clone(&inner).oneshot(request).await?
-                }
-                Ok((request, _)) => {
-                    let subject = request
-                        .extensions()
-                        .get::<Principal>()
-                        .map(|p| p.id().to_owned());
-                    let closing = request.method() == Method::DELETE;
-                    let asked = session_id(request.headers());
-                    let response = S::clone(&inner).oneshot(request).await?;
-                    bind_session(&config, subject, asked, closing, response.headers());
-                    response
-                }
-                Err(response) => response,
-            };
-            security_headers(response.headers_mut(), config.hsts);
-            if let Some(origin) = origin.filter(|o| {
-                config
-                    .allowed_origins
-                    .iter()
-                    .any(|a| a.as_bytes() == o.as_bytes())
-            }) {
-                cors_headers(response.headers_mut(), origin);
+            match admit(&config, request).await {
+                Ok(request) => S::clone(&inner).oneshot(request).await,
+                Err(response) => Ok(response),
             }
-            Ok(response)
         })
     }
 }
 
-/// Decides a request: `Ok` to pass it on (with its principal and its body re-attached, and
-/// whether the session it names is the caller's), `Err` with the answer.
-async fn admit(
-    config: &Config,
-    request: Request<Body>,
-) -> Result<(Request<Body>, Session), Response<Body>> {
+/// Decides a request: `Ok` to pass it on (with its principal and its body re-attached), `Err`
+/// with the answer.
+async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>, Response<Body>> {
     let (mut parts, body) = request.into_parts();
     let principal = match screen(config, &parts).await {
         Ok(principal) => principal,
@@ -530,37 +545,11 @@ async fn admit(
             Some(principal) => refuse_missing_scopes(config, principal, &called)?,
         }
     }
-    let mut session = Session::Unbound;
-    if let Some(id) = parts.headers.get(MCP_SESSION_ID) {
-        let subject = principal.as_ref().map(|p| p.id());
-        let owned_by = |owner: &String| Some(owner.as_str()) == subject;
-        let owner = config
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id.to_str().unwrap_or_default())
-            .map(owned_by);
-        if owner == Some(true) {
-            session = Session::Own;
-        }
-        if owner == Some(false) {
-            config.emit(&SecurityEvent::AuthenticationFailed {
-                reason: "session belongs to another principal",
-                path: parts.uri.path(),
-            });
-            // As for an unknown session: the caller learns nothing about whose it is.
-            return Err(error_response(
-                StatusCode::NOT_FOUND,
-                "session_not_found",
-                "no such session",
-            ));
-        }
-    }
     if let Some(principal) = principal {
         parts.extensions.insert(principal);
     }
     parts.extensions.insert(config.security.clone());
-    Ok((Request::from_parts(parts, Body::from(bytes)), session))
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// The `403` for every scope `principal` lacks for the tools `called`, in one challenge.
@@ -612,18 +601,12 @@ impl From<Response<Body>> for Refused {
     }
 }
 
-/// The checks a request's head decides (metadata, Origin, Host, the bearer token): `Ok` with
-/// the caller (`None`: anonymous), `Err` with why not.
+/// The bearer token: `Ok` with the caller (`None`: anonymous), `Err` with why not.
 async fn screen(
     config: &Config,
     request: &http::request::Parts,
 ) -> Result<Option<Principal>, Refused> {
     let path = request.uri.path();
-    if path == PRM_PATH || path == config.metadata_path {
-        return Err(metadata(config, &request.method).into());
-    }
-    origin::check(config, request)?;
-    host::check(config, request)?;
     let principal = match bearer_token(&request.headers) {
         Some(token) => match authenticate(config, token, path).await {
             Ok(principal) => Some(principal),
@@ -682,13 +665,4 @@ async fn scopes_called_before_authentication(
         scopes_of(&mut called.iter().map(|(tool, _)| tool.as_str())),
         true,
     )
-}
-
-/// `response`, made the last on its connection when the request's body was announced and left
-/// unread.
-fn keep_or_close(parts: &http::request::Parts, response: Response<Body>) -> Response<Body> {
-    match announces_body(parts.version, &parts.headers) {
-        true => last_on_connection(response),
-        false => response,
-    }
 }

@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::scope_check::called_tools_general;
 use super::*;
-use crate::auth::ApiKeys;
+use crate::{auth::ApiKeys, http::session::MCP_SESSION_ID};
 
 /// An inner service that panics when called without having been made ready, and counts
 /// its clones and calls.
@@ -134,7 +134,7 @@ fn layered() -> (
         Error = std::convert::Infallible,
         Future: Send,
     > + Clone,
-    Arc<Config>,
+    AuthLayer,
 ) {
     let layer = AuthLayer::builder("http://127.0.0.1/mcp", &crate::Security::default())
         .verifier(
@@ -169,7 +169,6 @@ fn layered() -> (
         ))
         .build()
         .unwrap();
-    let config = layer.config.clone();
     let inner = tower::service_fn(|request: Request<Body>| async move {
         assert!(request.extensions().get::<Principal>().is_some());
         let mut response = Response::new(Body::empty());
@@ -178,7 +177,7 @@ fn layered() -> (
             .insert(MCP_SESSION_ID, HeaderValue::from_static("s-1"));
         Ok::<_, std::convert::Infallible>(response)
     });
-    (layer.layer(inner), config)
+    (layer.layer(inner), layer)
 }
 
 /// The status `service` answers `request` with.
@@ -205,8 +204,8 @@ fn call_request(key: &str, tool: &str, mcp_name: Option<&str>, session: bool) ->
 
 #[test]
 fn the_tool_scopes_are_known_to_the_layer_once_each() {
-    let (_, config) = layered();
-    let scopes: Vec<_> = config.tool_scopes.iter().map(|&(s, _)| s).collect();
+    let (_, layer) = layered();
+    let scopes: Vec<_> = layer.config.tool_scopes.iter().map(|&(s, _)| s).collect();
     assert_eq!(scopes, ["t:read", "t:write"]);
 }
 
@@ -315,11 +314,11 @@ async fn a_principal_is_of_the_issuer_of_the_verifier_that_accepted_it() {
 
 #[tokio::test]
 async fn a_session_stays_its_openers_until_it_is_closed() {
-    let (service, config) = layered();
+    let (service, layer) = layered();
     let send = |request| status(&service, request);
     let owner = "writer-key-000000000000";
     let other = "admin-key-0000000000000";
-    let bound = || config.sessions.lock().unwrap().get("s-1").cloned();
+    let bound = || layer.session.owner_of("s-1");
     // Opened (the inner service names the session in its answer): bound to its opener.
     assert_eq!(send(call_request(owner, "read", None, false)).await, 200);
     assert_eq!(bound().as_deref(), Some("api-key#wri"));

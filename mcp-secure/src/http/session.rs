@@ -1,0 +1,245 @@
+//! Legacy sessions (`Mcp-Session-Id`) bound to the principal that opened them: another
+//! principal naming the session is answered `404`, as for an unknown session, so it learns
+//! nothing about whose it is.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+};
+
+use axum::body::Body;
+use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode};
+use tower::{Layer, Service};
+
+use super::error_response;
+use crate::{Security, audit::SecurityEvent, auth::Principal};
+
+/// The header naming a streamable HTTP session.
+pub(crate) const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+
+/// At most this many bindings are kept: past it an arbitrary one is forgotten rather than
+/// grow without end (rmcp expires idle sessions on its side too).
+const MAX_SESSIONS: usize = 100_000;
+
+/// Which principal ([`Principal::id`]) opened each session.
+type Owners = Arc<Mutex<HashMap<String, String>>>;
+
+/// The layer: the bindings of the sessions its services have seen opened.
+#[derive(Clone)]
+pub struct SessionLayer {
+    owners: Owners,
+    security: Security,
+}
+
+impl SessionLayer {
+    pub(crate) fn new(security: Security) -> Self {
+        Self {
+            owners: Owners::default(),
+            security,
+        }
+    }
+}
+
+#[cfg(test)]
+impl SessionLayer {
+    /// Who opened session `id`, if it is bound.
+    pub(crate) fn owner_of(&self, id: &str) -> Option<String> {
+        self.owners.lock().unwrap().get(id).cloned()
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> SessionService<S> {
+        SessionService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around an inner service; it reads the request's
+/// [`Principal`] (none: anonymous), so it sits behind authentication.
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    layer: SessionLayer,
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(MCP_SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+impl<S> Service<Request<Body>> for SessionService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let subject = request
+            .extensions()
+            .get::<Principal>()
+            .map(|p| p.id().to_owned());
+        let asked = session_id(request.headers());
+        let mut own = false;
+        if let Some(id) = &asked {
+            let owner = self
+                .layer
+                .owners
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(id)
+                .map(|owner| Some(owner) == subject.as_ref());
+            if owner == Some(false) {
+                self.layer
+                    .security
+                    .emit(&SecurityEvent::AuthenticationFailed {
+                        reason: "session belongs to another principal",
+                        path: request.uri().path(),
+                    });
+                let refused = error_response(
+                    StatusCode::NOT_FOUND,
+                    "session_not_found",
+                    "no such session",
+                );
+                return Box::pin(async move { Ok(refused) });
+            }
+            own = owner == Some(true);
+        }
+        let closing = request.method() == Method::DELETE;
+        let response = self.inner.call(request);
+        // On a session this caller opened: nothing to bind.
+        if own && !closing {
+            return Box::pin(response);
+        }
+        let owners = self.layer.owners.clone();
+        Box::pin(async move {
+            let response = response.await?;
+            bind(&owners, subject, asked, closing, response.headers());
+            Ok(response)
+        })
+    }
+}
+
+/// Remembers which principal a new session belongs to; forgets it when the session is closed.
+fn bind(
+    owners: &Owners,
+    subject: Option<String>,
+    asked: Option<String>,
+    closing: bool,
+    response: &HeaderMap,
+) {
+    let mut owners = owners.lock().unwrap_or_else(|p| p.into_inner());
+    if closing {
+        if let Some(id) = asked {
+            owners.remove(&id);
+        }
+        return;
+    }
+    if let (Some(subject), Some(id)) = (subject, session_id(response))
+        && !owners.contains_key(&id)
+    {
+        if owners.len() >= MAX_SESSIONS
+            && let Some(old) = owners.keys().next().cloned()
+        {
+            owners.remove(&old);
+        }
+        owners.insert(id, subject);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::HeaderValue;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+
+    /// A session opened by one principal is its own until closed: another principal, and an
+    /// anonymous caller, get the `404` of an unknown session.
+    #[tokio::test]
+    async fn a_session_is_its_openers_until_closed() {
+        let inner = service_fn(|request: Request<Body>| async move {
+            let mut response = Response::new(Body::empty());
+            if request.headers().get(MCP_SESSION_ID).is_none() {
+                response
+                    .headers_mut()
+                    .insert(MCP_SESSION_ID, HeaderValue::from_static("s-1"));
+            }
+            Ok::<_, Infallible>(response)
+        });
+        let service = SessionLayer::new(Security::default()).layer(inner);
+        let send = |who: Option<&str>, method: Method, session: bool| {
+            let mut request = Request::builder().method(method).uri("/mcp");
+            if session {
+                request = request.header(MCP_SESSION_ID, "s-1");
+            }
+            let mut request = request.body(Body::empty()).unwrap();
+            if let Some(who) = who {
+                request.extensions_mut().insert(Principal::new(who, ["x"]));
+            }
+            service.clone().oneshot(request)
+        };
+        assert_eq!(
+            send(Some("ann"), Method::POST, false)
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        assert_eq!(
+            send(Some("ann"), Method::POST, true)
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        assert_eq!(
+            send(Some("bob"), Method::POST, true)
+                .await
+                .unwrap()
+                .status(),
+            404
+        );
+        assert_eq!(send(None, Method::POST, true).await.unwrap().status(), 404);
+        assert_eq!(
+            send(Some("bob"), Method::DELETE, true)
+                .await
+                .unwrap()
+                .status(),
+            404
+        );
+        assert_eq!(
+            send(Some("ann"), Method::DELETE, true)
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        // Closed: the id is unbound (rmcp answers for it now).
+        assert_eq!(
+            send(Some("bob"), Method::POST, true)
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+}
