@@ -356,6 +356,11 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         )?)
         .verifier(keys)
         .request_timeout(Duration::from_secs(request_timeout));
+    let store = server.store().clone();
+    endpoint = endpoint.readiness("database", move || {
+        let store = store.clone();
+        async move { store.ping().await }
+    });
     if let Some(external) = &external_issuer {
         let verifier = JwtVerifier::discover(external, Audience::Resource)
             .await

@@ -147,10 +147,16 @@ fn over_http<S: ServerHandler + Clone>(rt: &Runtime, server: S, front: Front) ->
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        // Behind the `AuthLayer`, hosts are checked by the layer, and rmcp's own check is off,
+        // as `Endpoint` deploys it; elsewhere rmcp checks them.
+        let config = match front {
+            Front::AuthLayer => StreamableHttpServerConfig::default().disable_allowed_hosts(),
+            _ => StreamableHttpServerConfig::default(),
+        };
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::new(LocalSessionManager::default()),
-            StreamableHttpServerConfig::default(),
+            config,
         );
         let caller = Principal::new("bench", ["notes:write"]);
         let mut app = if front == Front::Upstream {

@@ -206,7 +206,33 @@ async fn a_server_refuses_calls_while_its_limiter_is_down() {
     );
     let client = server.client("alice-writer-key-000").await;
     ok(&call(&client, "whoami", json!({})).await);
+    // The probes a load balancer uses, reached by another name than the public one: alive and
+    // ready while Redis and the database answer.
+    let probe = |path: &'static str| {
+        let url = server.url.replace("/mcp", path);
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("Host", "lb-health-check.internal")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    assert_eq!(probe("/healthz").await, (200, json!({"status": "ok"})));
+    assert_eq!(probe("/readyz").await, (200, json!({"status": "ready"})));
     redis.stop();
+    // Not ready while its limiter cannot decide, and still alive.
+    assert_eq!(
+        probe("/readyz").await,
+        (
+            503,
+            json!({"status": "not_ready", "failing": ["rate_limiter"]})
+        )
+    );
+    assert_eq!(probe("/healthz").await.0, 200);
     let refused = call(
         &client,
         "notes_create",
@@ -229,6 +255,7 @@ async fn a_server_refuses_calls_while_its_limiter_is_down() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(back, "the server recovers with Redis");
+    assert_eq!(probe("/readyz").await.0, 200, "ready again");
     let search = call(
         &client,
         "notes_search",

@@ -20,6 +20,11 @@ pub struct NotesServer {
 }
 
 impl NotesServer {
+    /// The store the notes are kept in.
+    pub fn store(&self) -> &NotesStore {
+        &self.store
+    }
+
     /// A server over `store`.
     pub fn new(store: NotesStore) -> Self {
         Self {

@@ -96,6 +96,11 @@ impl NotesStore {
         Ok(store)
     }
 
+    /// Whether the database answers a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        run!(self, sql!("SELECT 1"), execute).is_ok()
+    }
+
     async fn migrate(&self) -> Result<(), ToolError> {
         match &self.pool {
             Pool::Sqlite(pool) => {

@@ -49,6 +49,7 @@ pub struct Endpoint<S> {
     auth: AuthLayerBuilder,
     options: ServeOptions,
     beside: Option<axum::Router>,
+    readiness: Vec<(String, super::health::Check)>,
 }
 
 /// Why an [`Endpoint`] could not be built.
@@ -103,6 +104,7 @@ where
             auth,
             options: ServeOptions::default(),
             beside: None,
+            readiness: Vec::new(),
         }
     }
 
@@ -151,6 +153,21 @@ where
         self
     }
 
+    /// Makes `/readyz` answer `503` (naming `name`) while `check` does not resolve to `true`
+    /// within [`READINESS_TIMEOUT`](super::READINESS_TIMEOUT): e.g. a database ping. The rate
+    /// limiter's backend is always checked. `/healthz` answers while the process serves. Both
+    /// are served beside the endpoint, without authentication or a `Host` check, for the load
+    /// balancer; they say nothing but `ok`, `ready` or the names of the failing checks.
+    pub fn readiness<F, Fut>(mut self, name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.readiness
+            .push((name.into(), Arc::new(move || Box::pin(check()))));
+        self
+    }
+
     /// The configuration its sessions share.
     pub fn security(&self) -> &Security {
         &self.security
@@ -178,10 +195,12 @@ where
             axum::Router::new().nest_service(path, service)
         };
         let router = router.layer(layer);
-        Ok(match self.beside {
-            Some(beside) => beside.fallback_service(router),
-            None => router,
-        })
+        let health = super::health::routes(self.security.clone(), self.readiness);
+        let beside = match self.beside {
+            Some(beside) => health.merge(beside),
+            None => health,
+        };
+        Ok(beside.fallback_service(router))
     }
 
     /// Serves the endpoint on `listener` until `shutdown` completes, then lets the requests in

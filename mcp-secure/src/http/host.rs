@@ -51,25 +51,33 @@ impl AllowedHosts {
     }
 }
 
-/// `name[:port]` or `[v6][:port]`, the name lower-cased and unbracketed; `None` when it is not
-/// one (an empty name, a bad port, anything after the port, a user part).
+/// `name[:port]` or `[v6][:port]`, the name unbracketed; `None` when it is not one (an empty
+/// name, a bad port, anything after the port, a user part). Borrowed: read on every request.
+fn split_authority(value: &str) -> Option<(&str, Option<u16>)> {
+    let value = value.trim();
+    let (name, port) = match value.strip_prefix('[') {
+        Some(v6) => {
+            let (name, rest) = v6.split_once(']')?;
+            name.parse::<std::net::Ipv6Addr>().ok()?;
+            (name, rest)
+        }
+        None => value.split_at(value.find(':').unwrap_or(value.len())),
+    };
+    let port = match port {
+        "" => None,
+        port => Some(port.strip_prefix(':')?.parse::<u16>().ok()?),
+    };
+    let name_ok = !name.is_empty()
+        && (value.starts_with('[')
+            || name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_'));
+    name_ok.then_some((name, port))
+}
+
+/// [`split_authority`], owned and lower-cased, for the configured names.
 fn parse_authority(value: &str) -> Option<(String, Option<u16>)> {
-    let authority = http::uri::Authority::try_from(value.trim()).ok()?;
-    let host = authority.host();
-    // Nothing but the host and a numeric port: no user part, no empty or named port.
-    let rest = authority.as_str().strip_prefix(host)?;
-    let port_ok = rest.is_empty()
-        || rest
-            .strip_prefix(':')
-            .and_then(|p| p.parse::<u16>().ok())
-            .is_some();
-    if host.is_empty() || !port_ok {
-        return None;
-    }
-    Some((
-        unbracket(authority.host()).to_ascii_lowercase(),
-        authority.port_u16(),
-    ))
+    split_authority(value).map(|(name, port)| (name.to_ascii_lowercase(), port))
 }
 
 fn unbracket(host: &str) -> &str {
@@ -99,24 +107,28 @@ enum Refusal {
 
 /// The one host a request names, from its `Host` headers and its target's authority (HTTP/2's
 /// `:authority`), all of which must agree.
-fn requested_host(request: &http::request::Parts) -> Result<(String, Option<u16>), Refusal> {
+fn requested_host(request: &http::request::Parts) -> Result<(&str, Option<u16>), Refusal> {
     let mut hosts = request.headers.get_all(header::HOST).iter();
     let from_header = match (hosts.next(), hosts.next()) {
         (None, _) => None,
         (Some(one), None) => Some(
             one.to_str()
                 .ok()
-                .and_then(parse_authority)
+                .and_then(split_authority)
                 .ok_or(Refusal::Ambiguous)?,
         ),
         (Some(_), Some(_)) => return Err(Refusal::Ambiguous),
     };
     let from_target = match request.uri.authority() {
-        Some(authority) => Some(parse_authority(authority.as_str()).ok_or(Refusal::Ambiguous)?),
+        Some(authority) => Some(split_authority(authority.as_str()).ok_or(Refusal::Ambiguous)?),
         None => None,
     };
     match (from_header, from_target) {
-        (Some(header), Some(target)) if header != target => Err(Refusal::Ambiguous),
+        (Some((a, a_port)), Some((b, b_port)))
+            if !a.eq_ignore_ascii_case(b) || a_port != b_port =>
+        {
+            Err(Refusal::Ambiguous)
+        }
         (Some(host), _) | (None, Some(host)) => Ok(host),
         (None, None) => Err(Refusal::Missing),
     }
@@ -171,11 +183,11 @@ where
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let (parts, body) = request.into_parts();
         let refusal = match requested_host(&parts) {
-            Ok((name, port)) if self.layer.allowed.allows(&name, port) => None,
+            Ok((name, port)) if self.layer.allowed.allows(name, port) => None,
             Ok((name, _)) => {
                 self.layer
                     .security
-                    .emit(&SecurityEvent::HostRefused { host: &name });
+                    .emit(&SecurityEvent::HostRefused { host: name });
                 Some(Refusal::NotAllowed)
             }
             Err(refusal) => {

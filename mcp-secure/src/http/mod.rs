@@ -6,6 +6,7 @@
 
 mod auth_layer;
 mod endpoint;
+mod health;
 mod host;
 mod metadata;
 mod origin;
@@ -20,6 +21,7 @@ pub use auth_layer::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, FORBIDDEN_CODE, HEADER_MISMATCH_CODE,
 };
 pub use endpoint::{Endpoint, EndpointError};
+pub use health::{HEALTHZ_PATH, READINESS_TIMEOUT, READYZ_PATH};
 pub use host::{HostLayer, HostService};
 pub use metadata::{MetadataLayer, MetadataService};
 pub use origin::{OriginFuture, OriginLayer, OriginService};

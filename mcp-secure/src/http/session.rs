@@ -5,9 +5,10 @@
 use std::{
     collections::HashMap,
     future::Future,
+    marker::PhantomData,
     pin::Pin,
     sync::{Arc, Mutex},
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
 };
 
 use axum::body::Body;
@@ -80,11 +81,10 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 impl<S> Service<Request<Body>> for SessionService<S>
 where
     S: Service<Request<Body>, Response = Response<Body>>,
-    S::Future: Send + 'static,
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+    type Future = SessionFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -117,22 +117,75 @@ where
                     "session_not_found",
                     "no such session",
                 );
-                return Box::pin(async move { Ok(refused) });
+                return SessionFuture::refused(refused);
             }
             own = owner == Some(true);
         }
         let closing = request.method() == Method::DELETE;
-        let response = self.inner.call(request);
         // On a session this caller opened: nothing to bind.
-        if own && !closing {
-            return Box::pin(response);
+        let binding = (!own || closing).then(|| Binding {
+            owners: self.layer.owners.clone(),
+            subject,
+            asked,
+            closing,
+        });
+        SessionFuture {
+            refused: None,
+            inner: Some(self.inner.call(request)),
+            binding,
+            error: PhantomData,
         }
-        let owners = self.layer.owners.clone();
-        Box::pin(async move {
-            let response = response.await?;
-            bind(&owners, subject, asked, closing, response.headers());
-            Ok(response)
-        })
+    }
+}
+
+/// What to remember of a session once the inner service has answered.
+struct Binding {
+    owners: Owners,
+    subject: Option<String>,
+    asked: Option<String>,
+    closing: bool,
+}
+
+pin_project_lite::pin_project! {
+    /// The response of a [`SessionService`]: its refusal, or the inner service's answer, whose
+    /// new session is bound to the caller.
+    pub struct SessionFuture<F, E> {
+        refused: Option<Response<Body>>,
+        #[pin]
+        inner: Option<F>,
+        binding: Option<Binding>,
+        error: PhantomData<fn() -> E>,
+    }
+}
+
+impl<F, E> SessionFuture<F, E> {
+    fn refused(response: Response<Body>) -> Self {
+        Self {
+            refused: Some(response),
+            inner: None,
+            binding: None,
+            error: PhantomData,
+        }
+    }
+}
+
+impl<F, E> Future for SessionFuture<F, E>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(refused) = this.refused.take() {
+            return Poll::Ready(Ok(refused));
+        }
+        let inner = this.inner.as_pin_mut().expect("polled after completion");
+        let response = ready!(inner.poll(cx))?;
+        if let Some(b) = this.binding.take() {
+            bind(&b.owners, b.subject, b.asked, b.closing, response.headers());
+        }
+        Poll::Ready(Ok(response))
     }
 }
 

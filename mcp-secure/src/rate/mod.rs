@@ -263,4 +263,10 @@ impl Future for DecisionFuture<'_> {
 pub trait RateLimiter: Send + Sync + 'static {
     /// Records one call and says whether it is allowed.
     fn check<'a>(&'a self, tool: &'a str, key: &'a str, spec: RateSpec) -> DecisionFuture<'a>;
+
+    /// Whether the backend can decide now (its store answers): what a readiness probe asks
+    /// (`/readyz`). An in-memory backend always can; the default says so.
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), LimiterError>> + Send + '_>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }

@@ -134,6 +134,24 @@ impl RateLimiter for RedisLimiter {
             })
         })
     }
+
+    fn ready(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), LimiterError>> + Send + '_>>
+    {
+        Box::pin(self.ping())
+    }
+}
+
+impl RedisLimiter {
+    async fn ping(&self) -> Result<(), LimiterError> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for RedisLimiter {

@@ -238,8 +238,6 @@ impl schemars::JsonSchema for Secret<str> {
     }
 }
 
-impl crate::validate::InputField for Secret<str> {}
-
 /// Why a secret could not be loaded. Never contains the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretError {

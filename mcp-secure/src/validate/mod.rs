@@ -43,7 +43,8 @@ use serde::de::DeserializeOwned;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a validated input",
     label = "a tool's input must implement `SecureInput`",
-    note = "add `#[derive(mcp_secure::SecureInput)]` to `{Self}`, or declare the parameters inline with `#[mcp(...)]` rules"
+    note = "add `#[derive(mcp_secure::SecureInput)]` to `{Self}`, or declare the parameters inline with `#[mcp(...)]` rules",
+    note = "the caller (`Principal`) and the `RequestContext` are known by those names: under an alias or a renamed import they are read as the input"
 )]
 pub trait SecureInput: DeserializeOwned + schemars::JsonSchema + Send + 'static {
     /// Parses a tool's arguments into the input, without validating them; errors name the
@@ -74,27 +75,27 @@ pub trait SecureInput: DeserializeOwned + schemars::JsonSchema + Send + 'static 
     }
 }
 
-/// A type that may be a field of a [`SecureInput`]: scalars, strings, [`SafePath`], lists and
-/// options of these, and other `SecureInput` types (validated recursively).
+/// A type that may be a field of a [`SecureInput`] whose rules the derive does not write out
+/// itself: other `SecureInput` types (validated recursively), and options, lists and boxes of
+/// them.
+///
+/// The derive knows strings, numbers, `bool`, [`SafePath`], secrets, `serde_json::Value`,
+/// `Option` and `Vec` by their names, as written on the field; any other type is read as a
+/// nested input and must implement this trait. A scalar under another name (an alias, or a
+/// renamed import such as `use std::string::String as Text`) is therefore refused here rather
+/// than accepted without its rules: write it by its own name.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a field of a validated input",
-    label = "mcp-secure does not know how to check this field",
-    note = "derive `SecureInput` on `{Self}` so its fields are checked, or mark the field `#[mcp(unbounded)]` to accept it unchecked"
+    message = "`{Self}` cannot be a field of a validated input as written",
+    label = "read as a nested input: mcp-secure knows a field's type by the name written on it",
+    note = "if the field's type is an alias or a renamed import of `{Self}`, write `{Self}` itself, so that its rules apply",
+    note = "if `{Self}` is a type of yours, derive `SecureInput` on it so its fields are checked; to accept the field unchecked, mark it `#[mcp(unbounded)]`"
 )]
 pub trait InputField {
-    /// Validates what is inside the value (nested inputs); scalars have nothing to check.
+    /// Validates what is inside the value (nested inputs).
     fn validate_field(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
         let _ = (path, errors);
     }
 }
-
-macro_rules! scalar_fields {
-    ($($t:ty),*) => { $(impl InputField for $t {})* };
-}
-scalar_fields!(
-    String, bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64,
-    SafePath
-);
 
 impl<T: InputField> InputField for Option<T> {
     fn validate_field(&self, path: &FieldPath<'_>, errors: &mut ValidationErrors) {
