@@ -163,6 +163,12 @@ struct HttpArgs {
     /// for more.
     #[arg(long = "allow-host")]
     allow_hosts: Vec<String>,
+    /// Believe the client address that this proxy (an address or a CIDR block, e.g.
+    /// 10.0.0.0/8) forwards in Forwarded or X-Forwarded-For; repeat for more. Without it those
+    /// headers are ignored. The client address keys the limit on failed authentications and
+    /// is in the audit log.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<String>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -311,6 +317,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         allow_origins,
         url: public_url,
         allow_hosts,
+        trusted_proxies,
         tls_cert,
         tls_key,
         request_timeout,
@@ -391,6 +398,9 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     }
     for host in allow_hosts {
         endpoint = endpoint.allow_host(host);
+    }
+    for proxy in trusted_proxies {
+        endpoint = endpoint.trusted_proxy(proxy);
     }
     if dev_auth {
         let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret)

@@ -28,6 +28,7 @@ use std::{
     borrow::Cow,
     fmt,
     io::Write,
+    net::IpAddr,
     sync::Mutex,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -46,6 +47,18 @@ pub enum SecurityEvent<'a> {
         reason: &'a str,
         /// The request path.
         path: &'a str,
+        /// The client's address, when known ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
+    },
+    /// A client address spent its failed authentications: its requests are refused (`429`)
+    /// before any verifier runs, until `retry_after_ms` has passed (HTTP layer).
+    AuthenticationThrottled {
+        /// The client's address.
+        client: IpAddr,
+        /// The request path.
+        path: &'a str,
+        /// How long until it may try again.
+        retry_after_ms: u64,
     },
     /// A tool that needs a scope was called without any principal (e.g. stdio without a key).
     Unauthenticated {
@@ -115,11 +128,16 @@ pub enum SecurityEvent<'a> {
     OriginRefused {
         /// The refused origin.
         origin: &'a str,
+        /// The client's address, when known.
+        client: Option<IpAddr>,
     },
-    /// A request's `Host` was not a loopback name on a loopback server (DNS rebinding).
+    /// A request's `Host` was not one the server answers to (DNS rebinding, or a request for
+    /// another virtual host), or was missing or ambiguous (`""`).
     HostRefused {
         /// The refused host.
         host: &'a str,
+        /// The client's address, when known.
+        client: Option<IpAddr>,
     },
     /// An `internal` or `unavailable` error was given to a client under an incident id: the
     /// cause, for the operator (the client sees only the id). Traced with target `mcp_secure`,
@@ -148,6 +166,7 @@ impl SecurityEvent<'_> {
     pub fn name(&self) -> &'static str {
         match self {
             SecurityEvent::AuthenticationFailed { .. } => "authentication_failed",
+            SecurityEvent::AuthenticationThrottled { .. } => "authentication_throttled",
             SecurityEvent::Unauthenticated { .. } => "unauthenticated",
             SecurityEvent::AuthorizationDenied { .. } => "authorization_denied",
             SecurityEvent::RateLimited { .. } => "rate_limited",
@@ -168,8 +187,19 @@ impl SecurityEvent<'_> {
             .map_or(0, |d| d.as_millis() as u64);
         let mut v = json!({ "ts": ts, "event": self.name() });
         let fields = match self {
-            SecurityEvent::AuthenticationFailed { reason, path } => {
-                json!({ "reason": reason, "path": path })
+            SecurityEvent::AuthenticationFailed {
+                reason,
+                path,
+                client,
+            } => {
+                json!({ "reason": reason, "path": path, "client_address": client })
+            }
+            SecurityEvent::AuthenticationThrottled {
+                client,
+                path,
+                retry_after_ms,
+            } => {
+                json!({ "client_address": client, "path": path, "retry_after_ms": retry_after_ms })
             }
             SecurityEvent::Unauthenticated { tool } => json!({ "tool": tool }),
             SecurityEvent::AuthorizationDenied {
@@ -220,8 +250,12 @@ impl SecurityEvent<'_> {
                 incident,
                 cause,
             } => json!({ "code": code, "incident": incident, "cause": cause }),
-            SecurityEvent::OriginRefused { origin } => json!({ "origin": origin }),
-            SecurityEvent::HostRefused { host } => json!({ "host": host }),
+            SecurityEvent::OriginRefused { origin, client } => {
+                json!({ "origin": origin, "client_address": client })
+            }
+            SecurityEvent::HostRefused { host, client } => {
+                json!({ "host": host, "client_address": client })
+            }
             SecurityEvent::BackendUnavailable {
                 backend,
                 tool,
@@ -258,7 +292,7 @@ impl<F: Fn(&SecurityEvent<'_>) + Send + Sync + 'static> AuditSink for F {
 /// ```
 /// use mcp_secure::audit::{AuditSink, JsonLinesSink, SecurityEvent};
 /// let sink = JsonLinesSink::new(Vec::new());
-/// sink.record(&SecurityEvent::OriginRefused { origin: "https://evil.example\n{\"event\":\"forged\"}" });
+/// sink.record(&SecurityEvent::OriginRefused { origin: "https://evil.example\n{\"event\":\"forged\"}", client: None });
 /// let out = String::from_utf8(sink.into_inner()).unwrap();
 /// assert_eq!(out.lines().count(), 1);
 /// ```
@@ -392,8 +426,20 @@ fn trace(event: &SecurityEvent<'_>) {
             let client_id = Escaped(client_id.unwrap_or_default());
             tracing::info!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms);
         }
-        SecurityEvent::AuthenticationFailed { reason, path } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path));
+        SecurityEvent::AuthenticationFailed {
+            reason,
+            path,
+            client,
+        } => {
+            let client = client.map(|c| c.to_string()).unwrap_or_default();
+            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = %client);
+        }
+        SecurityEvent::AuthenticationThrottled {
+            client,
+            path,
+            retry_after_ms,
+        } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, client_address = %client, path = %Escaped(path), retry_after_ms);
         }
         SecurityEvent::Unauthenticated { tool } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, tool)
@@ -439,11 +485,13 @@ fn trace(event: &SecurityEvent<'_>) {
         } => {
             tracing::error!(target: "mcp_secure", incident, code, cause = %Escaped(cause), "tool failed");
         }
-        SecurityEvent::OriginRefused { origin } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %Escaped(origin))
+        SecurityEvent::OriginRefused { origin, client } => {
+            let client = client.map(|c| c.to_string()).unwrap_or_default();
+            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %Escaped(origin), client_address = %client)
         }
-        SecurityEvent::HostRefused { host } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, host = %Escaped(host))
+        SecurityEvent::HostRefused { host, client } => {
+            let client = client.map(|c| c.to_string()).unwrap_or_default();
+            tracing::warn!(target: "mcp_secure::audit", event = name, host = %Escaped(host), client_address = %client)
         }
         SecurityEvent::BackendUnavailable {
             backend,

@@ -127,6 +127,13 @@ where
         self
     }
 
+    /// Believes the client address forwarded by the proxy at `cidr`
+    /// ([`AuthLayerBuilder::trusted_proxy`]).
+    pub fn trusted_proxy(mut self, cidr: impl Into<String>) -> Self {
+        self.auth = self.auth.trusted_proxy(cidr);
+        self
+    }
+
     /// Any other setting of the [`AuthLayer`] (authorization servers, challenge scopes, body
     /// limit, HSTS, anonymous access).
     pub fn auth(mut self, configure: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder) -> Self {
@@ -212,6 +219,7 @@ where
     ) -> io::Result<()>
     where
         L: axum::serve::Listener,
+        L::Addr: Clone + Send + Sync + 'static,
     {
         let options = self.options;
         let router = self.into_router()?;

@@ -12,7 +12,7 @@ use futures_util::future::{Either, Ready, ready};
 use http::{Request, Response, StatusCode, header};
 use tower::{Layer, Service};
 
-use super::{error_response, keep_or_close};
+use super::{ClientAddress, error_response, keep_or_close};
 use crate::{Security, audit::SecurityEvent};
 
 /// The names a server answers to: a name with an optional port (`mcp.example.com`,
@@ -185,15 +185,17 @@ where
         let refusal = match requested_host(&parts) {
             Ok((name, port)) if self.layer.allowed.allows(name, port) => None,
             Ok((name, _)) => {
-                self.layer
-                    .security
-                    .emit(&SecurityEvent::HostRefused { host: name });
+                self.layer.security.emit(&SecurityEvent::HostRefused {
+                    host: name,
+                    client: ClientAddress::of(&parts.extensions),
+                });
                 Some(Refusal::NotAllowed)
             }
             Err(refusal) => {
-                self.layer
-                    .security
-                    .emit(&SecurityEvent::HostRefused { host: "" });
+                self.layer.security.emit(&SecurityEvent::HostRefused {
+                    host: "",
+                    client: ClientAddress::of(&parts.extensions),
+                });
                 Some(refusal)
             }
         };

@@ -5,6 +5,7 @@
 //! [`Endpoint`] wires it to rmcp's service.
 
 mod auth_layer;
+mod client_address;
 mod endpoint;
 mod health;
 mod host;
@@ -18,8 +19,10 @@ mod tls;
 
 pub use auth_layer::{
     AuthLayer, AuthLayerBuilder, AuthLayerError, AuthService, AuthenticateService,
-    DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, FORBIDDEN_CODE, HEADER_MISMATCH_CODE,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_FAILED_AUTHENTICATIONS, DEFAULT_MAX_BODY, FORBIDDEN_CODE,
+    HEADER_MISMATCH_CODE,
 };
+pub use client_address::{ClientAddress, ClientAddressLayer, ClientAddressService};
 pub use endpoint::{Endpoint, EndpointError};
 pub use health::{HEALTHZ_PATH, READINESS_TIMEOUT, READYZ_PATH};
 pub use host::{HostLayer, HostService};

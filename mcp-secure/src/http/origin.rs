@@ -18,7 +18,7 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use tower::{Layer, Service};
 
-use super::{error_response, keep_or_close};
+use super::{ClientAddress, error_response, keep_or_close};
 use crate::{Security, audit::SecurityEvent};
 
 /// The layer: the origins allowed (`scheme://host[:port]`, compared exactly).
@@ -78,9 +78,10 @@ where
             .any(|a| a.as_bytes() == origin.as_bytes())
         {
             let shown = origin.to_str().unwrap_or("");
-            self.layer
-                .security
-                .emit(&SecurityEvent::OriginRefused { origin: shown });
+            self.layer.security.emit(&SecurityEvent::OriginRefused {
+                origin: shown,
+                client: ClientAddress::of(request.extensions()),
+            });
             let (parts, _body) = request.into_parts();
             let refused = error_response(
                 StatusCode::FORBIDDEN,

@@ -68,7 +68,8 @@ impl ServeOptions {
 /// or any other [`axum::serve::Listener`]) until `shutdown` completes; then stops accepting,
 /// lets open requests finish for up to 5 s and returns.
 ///
-/// Each connection is HTTP/1.1 with keep-alive; a client slower than
+/// Each request carries its connection's peer address as axum's
+/// [`ConnectInfo`](axum::extract::ConnectInfo). Each connection is HTTP/1.1 with keep-alive; a client slower than
 /// [`ServeOptions::header_timeout`] to send a request head is disconnected, so that silent or
 /// trickling clients cannot pile up connections. An answer given before its request's body was
 /// read to the end carries `Connection: close` (the connection ends with it).
@@ -91,6 +92,7 @@ pub async fn serve<L>(
 ) -> io::Result<()>
 where
     L: axum::serve::Listener,
+    L::Addr: Clone + Send + Sync + 'static,
 {
     // Every connection holds a `stop` receiver (told to finish when the sender goes) and a
     // `open` receiver (whose last drop tells the server that all connections are done).
@@ -98,12 +100,18 @@ where
     let (open_tx, open_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
     loop {
-        let (io, _peer) = tokio::select! {
+        let (io, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
         let app = app.clone();
-        let service = hyper::service::service_fn(move |request| respond(app.clone(), request));
+        // The peer's address, as axum's `ConnectInfo` (what `ClientAddressLayer` reads).
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer.clone()));
+            respond(app.clone(), request)
+        });
         let (mut stop, open) = (stop_rx.clone(), open_rx.clone());
         let header_timeout = options.header_timeout;
         tokio::spawn(async move {

@@ -111,6 +111,7 @@ where
                     .emit(&SecurityEvent::AuthenticationFailed {
                         reason: "session belongs to another principal",
                         path: request.uri().path(),
+                        client: super::ClientAddress::of(request.extensions()),
                     });
                 let refused = error_response(
                     StatusCode::NOT_FOUND,

@@ -17,6 +17,7 @@ pub(super) async fn authenticate(
     config: &Config,
     token: &str,
     path: &str,
+    client: Option<std::net::IpAddr>,
 ) -> Result<Principal, InvalidToken> {
     let mut refusals = Vec::new();
     let mut undecided = false;
@@ -35,6 +36,7 @@ pub(super) async fn authenticate(
     config.emit(&SecurityEvent::AuthenticationFailed {
         reason: &reason,
         path,
+        client,
     });
     Err(match undecided {
         true => InvalidToken::Undecided,

@@ -21,22 +21,27 @@ use tower::{Layer, Service, ServiceExt};
 
 mod bearer;
 mod body;
+mod failures;
 mod scope_check;
 #[cfg(test)]
 mod tests;
 
+pub use failures::DEFAULT_FAILED_AUTHENTICATIONS;
 pub use scope_check::{FORBIDDEN_CODE, HEADER_MISMATCH_CODE};
 
 use self::{
     bearer::{InvalidToken, authenticate, challenge_401, undecided},
     body::{read_body, read_prefix},
+    failures::FailureLimit,
     scope_check::{
         NameHeader, called_tools, challenge_403, header_mismatch, mcp_name, missing_scope,
         required_scope,
     },
 };
 use super::{
-    announces_body, bearer_token, error_response,
+    announces_body, bearer_token,
+    client_address::{ClientAddress, ClientAddressLayer, ClientAddressService},
+    error_response,
     host::{AllowedHosts, HostLayer, HostService},
     keep_or_close, last_on_connection,
     metadata::{MetadataLayer, MetadataService, PRM_PATH},
@@ -70,6 +75,8 @@ pub struct AuthLayerBuilder {
     policies: Vec<&'static ToolPolicy>,
     allowed_origins: Vec<String>,
     allowed_hosts: Vec<String>,
+    trusted_proxies: Vec<String>,
+    failed_authentications: Option<crate::rate::RateSpec>,
     max_body: usize,
     body_timeout: Duration,
     challenge_scopes: Option<String>,
@@ -102,6 +109,8 @@ pub enum AuthLayerError {
     BadChallengeScope(ScopeSyntaxError),
     /// An allowed host is not `name[:port]`.
     BadHost(String),
+    /// A trusted proxy is not an address or a CIDR block.
+    BadTrustedProxy(String),
 }
 
 impl std::fmt::Display for AuthLayerError {
@@ -120,6 +129,11 @@ impl std::fmt::Display for AuthLayerError {
                 "two verifiers vouch as `{issuer}`; give each its own issuer, or their subjects would be one caller"
             ),
             AuthLayerError::BadChallengeScope(e) => write!(f, "challenge scope: {e}"),
+            AuthLayerError::BadTrustedProxy(proxy) => write!(
+                f,
+                "trusted proxy `{}` is not an address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`)",
+                proxy.escape_debug()
+            ),
             AuthLayerError::BadHost(host) => write!(
                 f,
                 "allowed host `{}` is not `name` or `name:port`",
@@ -186,6 +200,28 @@ impl AuthLayerBuilder {
     /// an HTTP/2 `:authority` (`400`).
     pub fn allow_host(mut self, host: impl Into<String>) -> Self {
         self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// Believes the client address that the proxy at `cidr` (an address, or a block such as
+    /// `10.0.0.0/8`) forwards in `Forwarded` or `X-Forwarded-For`. Without any, or from any
+    /// other peer, those headers are ignored and the client is the connection's peer. The
+    /// address is put into each request as a [`ClientAddress`](super::ClientAddress).
+    pub fn trusted_proxy(mut self, cidr: impl Into<String>) -> Self {
+        self.trusted_proxies.push(cidr.into());
+        self
+    }
+
+    /// How many refused tokens a client address may present (default
+    /// [`DEFAULT_FAILED_AUTHENTICATIONS`]: 10 at once, then one per 6 s), counted by the
+    /// server's rate limiter (with a Redis limiter, across replicas); past it, its requests are
+    /// refused with `429` and `Retry-After` before any verifier runs, audited as
+    /// `authentication_throttled`. IPv6 addresses count per /64. `None` turns the limit off.
+    /// The client address is the peer's, or the one a trusted proxy forwarded
+    /// ([`trusted_proxy`](Self::trusted_proxy)); a request without a peer address (served
+    /// without [`serve`](super::serve) or axum's `ConnectInfo`) is not limited.
+    pub fn failed_authentications(mut self, limit: Option<crate::rate::RateSpec>) -> Self {
+        self.failed_authentications = limit;
         self
     }
 
@@ -267,6 +303,14 @@ impl AuthLayerBuilder {
         let origin = url.origin().ascii_serialization();
         let hosts = AllowedHosts::new(&url, self.allowed_hosts.iter().map(String::as_str))
             .map_err(AuthLayerError::BadHost)?;
+        let mut trusted = Vec::new();
+        for proxy in &self.trusted_proxies {
+            let net = proxy
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| proxy.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| AuthLayerError::BadTrustedProxy(proxy.clone()))?;
+            trusted.push(net);
+        }
         let mut tool_scopes: Vec<(&'static str, &'static ScopeCatalog)> = Vec::new();
         for policy in &self.policies {
             if let Access::Scope(scope, catalog) = policy.access()
@@ -279,6 +323,7 @@ impl AuthLayerBuilder {
         }
         let security = self.security.clone();
         Ok(AuthLayer {
+            client_address: ClientAddressLayer::new(trusted),
             host: HostLayer::new(hosts, security.clone()),
             origin: OriginLayer::new(self.allowed_origins.clone(), security.clone()),
             metadata: MetadataLayer::new(
@@ -290,6 +335,7 @@ impl AuthLayerBuilder {
             headers: SecurityHeadersLayer::new(self.hsts),
             session: SessionLayer::new(security),
             config: Arc::new(Config {
+                failures: self.failed_authentications.map(FailureLimit::new),
                 tool_scopes,
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
                 settings: self,
@@ -303,6 +349,8 @@ impl AuthLayerBuilder {
 struct Config {
     settings: AuthLayerBuilder,
     metadata_url: String,
+    /// Failed authentications per client address.
+    failures: Option<FailureLimit>,
     /// Every scope a tool behind the layer requires, once each: a caller granted all of them
     /// cannot fail the scope pre-check, which then does not read the body's JSON.
     tool_scopes: Vec<(&'static str, &'static ScopeCatalog)>,
@@ -327,6 +375,8 @@ impl std::ops::Deref for Config {
 ///
 /// - security headers on every response, refusals included (tower-http's
 ///   `SetResponseHeaderLayer`; `Strict-Transport-Security` with [`AuthLayerBuilder::hsts`]);
+/// - the client's address, forwarded by trusted proxies only
+///   ([`AuthLayerBuilder::trusted_proxy`]);
 /// - hosts: only the resource's host and those allowed ([`AuthLayerBuilder::allow_host`]);
 /// - origins: a present `Origin` that is not allowed is refused (`403`), an allowed one's
 ///   preflight answered and its responses given CORS headers;
@@ -352,6 +402,7 @@ impl std::ops::Deref for Config {
 #[derive(Clone)]
 pub struct AuthLayer {
     config: Arc<Config>,
+    client_address: ClientAddressLayer,
     host: HostLayer,
     origin: OriginLayer,
     metadata: MetadataLayer,
@@ -374,6 +425,8 @@ impl AuthLayer {
             policies: Vec::new(),
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
+            failed_authentications: Some(DEFAULT_FAILED_AUTHENTICATIONS),
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             challenge_scopes: None,
@@ -391,7 +444,9 @@ impl AuthLayer {
 
 /// The service [`AuthLayer`] wraps around an inner service: its layers, composed.
 pub type AuthService<S> = SecurityHeaders<
-    HostService<OriginService<MetadataService<AuthenticateService<SessionService<S>>>>>,
+    ClientAddressService<
+        HostService<OriginService<MetadataService<AuthenticateService<SessionService<S>>>>>,
+    >,
 >;
 
 impl<S> Layer<S> for AuthLayer {
@@ -403,8 +458,10 @@ impl<S> Layer<S> for AuthLayer {
             config: self.config.clone(),
         };
         self.headers.layer(
-            self.host
-                .layer(self.origin.layer(self.metadata.layer(authenticate))),
+            self.client_address.layer(
+                self.host
+                    .layer(self.origin.layer(self.metadata.layer(authenticate))),
+            ),
         )
     }
 }
@@ -538,6 +595,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                     config.emit(&SecurityEvent::AuthenticationFailed {
                         reason: "no bearer token",
                         path: parts.uri.path(),
+                        client: ClientAddress::of(&parts.extensions),
                     });
                     return Err(challenge_401(config, false, &scopes));
                 }
@@ -607,24 +665,63 @@ async fn screen(
     request: &http::request::Parts,
 ) -> Result<Option<Principal>, Refused> {
     let path = request.uri.path();
+    let client = ClientAddress::of(&request.extensions);
+    let limited = config.failures.as_ref().zip(client);
     let principal = match bearer_token(&request.headers) {
-        Some(token) => match authenticate(config, token, path).await {
-            Ok(principal) => Some(principal),
-            Err(InvalidToken::Refused) => {
-                return Err(Refused::Unauthenticated { token_given: true });
+        Some(token) => {
+            if let Some((failures, client)) = limited
+                && let Some(wait) = failures.refused(client)
+            {
+                return Err(throttled(config, client, path, wait).into());
             }
-            Err(InvalidToken::Undecided) => return Err(Refused::Answer(undecided())),
-        },
+            match authenticate(config, token, path, client).await {
+                Ok(principal) => Some(principal),
+                Err(InvalidToken::Refused) => {
+                    if let Some((failures, client)) = limited
+                        && let Some(wait) = failures.failed(&config.security, client).await
+                    {
+                        return Err(throttled(config, client, path, wait).into());
+                    }
+                    return Err(Refused::Unauthenticated { token_given: true });
+                }
+                Err(InvalidToken::Undecided) => return Err(Refused::Answer(undecided())),
+            }
+        }
         None if config.anonymous => None,
         None => {
             config.emit(&SecurityEvent::AuthenticationFailed {
                 reason: "no bearer token",
                 path,
+                client,
             });
             return Err(Refused::Unauthenticated { token_given: false });
         }
     };
     Ok(principal)
+}
+
+/// `429` for a client address that has spent its failed authentications, audited.
+fn throttled(
+    config: &Config,
+    client: std::net::IpAddr,
+    path: &str,
+    wait: Duration,
+) -> Response<Body> {
+    config.emit(&SecurityEvent::AuthenticationThrottled {
+        client,
+        path,
+        retry_after_ms: wait.as_millis() as u64,
+    });
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_failed_authentications",
+        &format!("too many refused tokens from this address; retry after {seconds} s"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// How much of an unauthenticated request's body is read to name, in the `401`, the scopes of

@@ -1,0 +1,165 @@
+//! Client addresses behind a proxy, and failed authentications limited per client address:
+//! the test plays the load balancer (loopback is the trusted proxy), forwarding several
+//! clients in `X-Forwarded-For` as a proxy appends them.
+
+mod common;
+
+use std::{path::Path, time::Duration};
+
+use common::*;
+use serde_json::{Value, json};
+
+/// An `initialize`, which a valid key is answered `200` to.
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+}
+
+async fn send(server: &HttpServer, key: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut request = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some(&format!("Bearer {key}")),
+    )
+    .json(&initialize());
+    if let Some(chain) = forwarded_for {
+        request = request.header("X-Forwarded-For", chain);
+    }
+    request.send().await.unwrap()
+}
+
+/// The audit file's events, once it has one named `event`.
+fn audit_events(path: &Path, event: &str) -> Vec<Value> {
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let events: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect();
+        if events.iter().any(|e| e["event"] == event) {
+            return events;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no {event} in the audit file");
+}
+
+#[tokio::test]
+async fn refused_tokens_are_limited_per_forwarded_client_address() {
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &[
+            "--trusted-proxy",
+            "127.0.0.0/8",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    let (guesser, neighbour) = ("198.51.100.7", "203.0.113.5");
+    // Ten guesses are refused as guesses (401)...
+    for i in 0..10 {
+        let guess = send(&server, &format!("guess-{i:016}"), Some(guesser)).await;
+        assert_eq!(guess.status(), 401, "guess {i}");
+    }
+    // ...the eleventh spends the last failure (429), and from then on the address is refused
+    // before any verifier runs, a valid key included.
+    let over = send(&server, "guess-final-000000", Some(guesser)).await;
+    assert_eq!(over.status(), 429);
+    let retry: u64 = over.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=6).contains(&retry), "Retry-After: {retry}");
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(
+        body["error"]["data"]["error"],
+        "too_many_failed_authentications"
+    );
+    assert_eq!(
+        send(&server, "alice-writer-key-000", Some(guesser))
+            .await
+            .status(),
+        429
+    );
+    // Naming another client before its own address does not escape: a proxy appends the
+    // address it saw, and that one is read.
+    assert_eq!(
+        send(
+            &server,
+            "alice-writer-key-000",
+            Some(&format!("{neighbour}, {guesser}"))
+        )
+        .await
+        .status(),
+        429
+    );
+    // Another client behind the same proxy is not affected.
+    assert_eq!(
+        send(&server, "alice-writer-key-000", Some(neighbour))
+            .await
+            .status(),
+        200
+    );
+    // Audited with the client's address, never the token.
+    let events = audit_events(&audit, "authentication_throttled");
+    let throttled: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "authentication_throttled")
+        .collect();
+    assert!(throttled.iter().all(|e| e["client_address"] == guesser));
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "authentication_failed")
+        .collect();
+    // The ten guesses, and the eleventh, whose refusal spent the last failure: nothing after
+    // it reached a verifier.
+    assert_eq!(failed.len(), 11, "{failed:?}");
+    assert!(failed.iter().all(|e| e["client_address"] == guesser));
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(!text.contains("guess-"), "no token in the audit log");
+}
+
+/// Without `--trusted-proxy`, forwarded addresses are anyone's words: every guess counts
+/// against the peer, whatever it claims to forward.
+#[tokio::test]
+async fn forwarded_addresses_are_ignored_unless_the_peer_is_a_trusted_proxy() {
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start(Some(KEYS), files.path());
+    for i in 0..10 {
+        let claimed = format!("198.51.100.{i}");
+        let guess = send(&server, &format!("guess-{i:016}"), Some(&claimed)).await;
+        assert_eq!(guess.status(), 401, "guess {i}");
+    }
+    let over = send(&server, "guess-final-000000", Some("203.0.113.99")).await;
+    assert_eq!(over.status(), 429);
+}
+
+#[test]
+fn a_trusted_proxy_must_be_an_address_or_a_block() {
+    let (files, _outside) = files_dir();
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--files",
+        ])
+        .arg(files.path())
+        .args(["--trusted-proxy", "10.0.0.0/33"])
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("trusted proxy `10.0.0.0/33` is not an address or a CIDR block"),
+        "{stderr}"
+    );
+}
