@@ -76,7 +76,7 @@ pub fn tool_handler(args: TokenStream, input: TokenStream) -> TokenStream {
 /// | `scope` | `"resource:action"`, declared in `scopes!`; the caller must hold it or a scope that implies it | required, unless `public` |
 /// | `public` | no scope: anyone, anonymous callers included | |
 /// | `rate` | `"N/s"`, `"N/min"`, `"N/h"`, `"N/d"`, optionally `", burst = B"` (1 ≤ B ≤ N); or `"unlimited"` | the impl's `default_rate`; one of the two is required |
-/// | `rate_key` | `"caller"` (each caller), `"client"` (each OAuth client, shared by its users) or `"global"` (everyone) | `"caller"` |
+/// | `rate_key` | `"caller"` (each caller), `"client"` (each OAuth client, shared by its users), `"ip"` (each client address, IPv6 per /64, as a trusted proxy forwarded it) or `"global"` (everyone) | `"caller"` |
 /// | `name` | the tool's name | the method's name |
 /// | `title` | a human-readable title (listing and annotations) | none |
 /// | `description` | the listing's description | the method's doc comment |

@@ -108,6 +108,7 @@ fn guarded(
         &SECURITY,
         policy,
         Some(caller),
+        None,
         Some(arguments),
     ))
 }

@@ -35,6 +35,12 @@ impl Keyed {
         "ok".into()
     }
 
+    /// Each client address gets two calls a minute, shared by whoever calls from it.
+    #[mcp_tool(public, rate = "2/min", rate_key = "ip")]
+    async fn per_address(&self) -> String {
+        "ok".into()
+    }
+
     /// No limit at all.
     #[mcp_tool(public, rate = "unlimited")]
     async fn free(&self) -> String {
@@ -120,4 +126,69 @@ async fn rate_keys_choose_whose_calls_share_a_limit() {
     for _ in 0..20 {
         assert_eq!(outcome(&url, carol, "free").await, "ok");
     }
+}
+
+/// `rate_key = "ip"`: the test plays a trusted proxy (loopback), forwarding callers from two
+/// addresses; callers at one address share its limit, whoever they are.
+#[tokio::test]
+async fn an_address_keyed_limit_is_shared_by_the_callers_at_that_address() {
+    use std::collections::HashMap;
+
+    use rmcp::{
+        ServiceExt as _,
+        transport::{
+            StreamableHttpClientTransport,
+            streamable_http_client::StreamableHttpClientTransportConfig,
+        },
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let server = Keyed {
+        tools: Keyed::tools(),
+    };
+    let keys = ApiKeys::new()
+        .with_key("alice-key-0123456789", Principal::new("alice", ["x:y"]))
+        .with_key("bob-key-000123456789", Principal::new("bob", ["x:y"]));
+    let endpoint = mcp_secure::http::Endpoint::new(
+        url.as_str(),
+        server.clone(),
+        &server.tools,
+        mcp_secure::Security::default(),
+    )
+    .verifier(keys)
+    .trusted_proxy("127.0.0.1");
+    tokio::spawn(endpoint.serve(listener, std::future::pending()));
+    let from = |key: &'static str, address: &'static str| {
+        let url = url.clone();
+        async move {
+            let headers =
+                HashMap::from([("x-forwarded-for".parse().unwrap(), address.parse().unwrap())]);
+            let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                .auth_header(key)
+                .custom_headers(headers);
+            let client =
+                ().serve(StreamableHttpClientTransport::from_config(config))
+                    .await
+                    .unwrap();
+            let result = client
+                .call_tool(CallToolRequestParams::new("per_address"))
+                .await
+                .unwrap();
+            client.cancel().await.unwrap();
+            match (result.is_error, common::error_code(&result).as_deref()) {
+                (Some(true), Some("rate_limited")) => "rate_limited",
+                (Some(true), other) => panic!("unexpected refusal {other:?}"),
+                _ => "ok",
+            }
+        }
+    };
+    let (alice, bob) = ("alice-key-0123456789", "bob-key-000123456789");
+    assert_eq!(from(alice, "198.51.100.7").await, "ok");
+    assert_eq!(from(bob, "198.51.100.7").await, "ok");
+    assert_eq!(
+        from(alice, "198.51.100.7").await,
+        "rate_limited",
+        "the address's third call, whoever makes it"
+    );
+    assert_eq!(from(bob, "203.0.113.5").await, "ok", "another address");
 }

@@ -117,12 +117,12 @@ fn positive(text: &str, what: &str, example: &str) -> Result<u32, String> {
     }
 }
 
-/// `caller`, `client` or `global`: whose calls share one limit.
+/// `caller`, `client`, `ip` or `global`: whose calls share one limit.
 pub fn check_rate_key(key: &str) -> Result<(), String> {
     match key {
-        "caller" | "client" | "global" => Ok(()),
+        "caller" | "client" | "ip" | "global" => Ok(()),
         other => Err(format!(
-            "`{other}` is not a rate key; write \"caller\" (each caller, the default), \"client\" (each OAuth client) or \"global\" (everyone together)"
+            "`{other}` is not a rate key; write \"caller\" (each caller, the default), \"client\" (each OAuth client), \"ip\" (each client address) or \"global\" (everyone together)"
         )),
     }
 }

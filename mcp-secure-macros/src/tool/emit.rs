@@ -65,6 +65,7 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         match t.rate_key.as_deref() {
             Some("client") => policy.extend(quote!(.with_rate_key(::mcp_secure::rate::RateKey::Client))),
             Some("global") => policy.extend(quote!(.with_rate_key(::mcp_secure::rate::RateKey::Global))),
+            Some("ip") => policy.extend(quote!(.with_rate_key(::mcp_secure::rate::RateKey::Ip))),
             _ => {}
         }
         if let Some(d) = t.destructive {

@@ -161,8 +161,9 @@ impl fmt::Display for RateLimit {
     }
 }
 
-/// Whose calls share one limit (`rate_key = "..."`).
+/// Whose calls share one limit (`rate_key = "..."`). More may be added: match with a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum RateKey {
     /// Each caller (the principal's subject) has its own limit: the default.
     #[default]
@@ -172,6 +173,11 @@ pub enum RateKey {
     Client,
     /// One limit for everyone together.
     Global,
+    /// Each client address has its own limit, shared by every caller at it (IPv6 addresses
+    /// per /64): the address a trusted proxy forwarded, or the peer's
+    /// ([`crate::http::ClientAddress`]). Calls without an address (stdio, or HTTP served
+    /// without the peer's address) share one limit.
+    Ip,
 }
 
 impl RateKey {
@@ -181,7 +187,26 @@ impl RateKey {
             RateKey::Caller => "caller",
             RateKey::Client => "client",
             RateKey::Global => "global",
+            RateKey::Ip => "ip",
         }
+    }
+}
+
+/// The address a limit keyed by client address counts `ip` under: the address itself, or its
+/// /64 for IPv6, the smallest block a client is usually given (one client could otherwise
+/// take a fresh address for every call).
+///
+/// ```
+/// use mcp_secure::rate::address_key;
+/// assert_eq!(address_key("198.51.100.7".parse().unwrap()).to_string(), "198.51.100.7");
+/// assert_eq!(address_key("2001:db8:0:1:abcd::9".parse().unwrap()).to_string(), "2001:db8:0:1::");
+/// ```
+pub fn address_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            std::net::IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into())
+        }
+        v4 => v4,
     }
 }
 

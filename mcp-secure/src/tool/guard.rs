@@ -263,10 +263,15 @@ where
         };
         let started = security.recording_calls().then(Instant::now);
         let caller = Principal::from_request(&ctx.request_context);
-        let (principal, input) = match admit::<I>(&security, policy, caller, ctx.arguments).await {
-            Ok(admitted) => admitted,
-            Err(denied) => return Ok(deny(policy, &denied)),
+        let client = match policy.rate_key() {
+            RateKey::Ip => client_address(&ctx.request_context),
+            _ => None,
         };
+        let (principal, input) =
+            match admit::<I>(&security, policy, caller, client, ctx.arguments).await {
+                Ok(admitted) => admitted,
+                Err(denied) => return Ok(deny(policy, &denied)),
+            };
         let audit = Finish {
             policy,
             security,
@@ -283,15 +288,30 @@ where
     })
 }
 
+/// The caller's address, when the request came over HTTP through a
+/// [`ClientAddressLayer`](crate::http::ClientAddressLayer).
+fn client_address(
+    ctx: &rmcp::service::RequestContext<rmcp::RoleServer>,
+) -> Option<std::net::IpAddr> {
+    #[cfg(feature = "http")]
+    if let Some(parts) = ctx.extensions.get::<http::request::Parts>() {
+        return crate::http::ClientAddress::of(&parts.extensions);
+    }
+    let _ = ctx;
+    None
+}
+
 /// The checks every `#[mcp_tool]` call makes, without rmcp's request: given the caller the
 /// transport authenticated (if any) and the call's arguments, decides the call — authorize
 /// (scope with implication), rate limit, parse and validate — recording every denial. `Ok` carries the
 /// caller (anonymous for a public tool called without credentials) and the validated input;
-/// `Err` the error the client gets.
+/// `Err` the error the client gets. `client` is the caller's address, for a tool whose limit is
+/// keyed by it (`rate_key = "ip"`).
 pub async fn admit<I: SecureInput>(
     security: &Security,
     policy: &'static ToolPolicy,
     caller: Option<Principal>,
+    client: Option<std::net::IpAddr>,
     arguments: Option<JsonObject>,
 ) -> Result<(Principal, I), Box<ToolError>> {
     let tool = policy.name();
@@ -318,6 +338,13 @@ pub async fn admit<I: SecureInput>(
                 None => principal.id(),
             },
             RateKey::Global => "",
+            RateKey::Ip => {
+                client_key = match client {
+                    Some(ip) => format!("ip#{}", crate::rate::address_key(ip)),
+                    None => "ip#local".to_owned(),
+                };
+                &client_key
+            }
         };
         match security.limiter().check(tool, key, rate).await {
             Ok(Decision::Allow) => {}
@@ -507,4 +534,48 @@ pub fn tool_attr<I: SecureInput>(
     let mut meta = JsonObject::new();
     meta.insert(POLICY_META_KEY.into(), policy.meta());
     tool.with_meta(meta.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(crate::SecureInput)]
+    struct Nothing {
+        #[mcp(unbounded)]
+        _unused: Option<bool>,
+    }
+
+    static BY_ADDRESS: ToolPolicy = ToolPolicy::new(
+        "lookup",
+        Access::Public,
+        RateLimit::Limited(RateSpec::per_minute(2)),
+    )
+    .with_rate_key(RateKey::Ip);
+
+    async fn admitted(security: &Security, who: &str, client: Option<&str>) -> bool {
+        let caller = Principal::new(who, ["x"]);
+        let client = client.map(|c| c.parse().unwrap());
+        admit::<Nothing>(security, &BY_ADDRESS, Some(caller), client, None)
+            .await
+            .is_ok()
+    }
+
+    /// Keyed by address: callers at one address share its limit, whoever they are; another
+    /// address (IPv6: another /64) has its own; calls without an address share one.
+    #[tokio::test]
+    async fn a_limit_keyed_by_address_is_shared_by_everyone_at_it() {
+        let security = Security::default();
+        assert!(admitted(&security, "ann", Some("198.51.100.7")).await);
+        assert!(admitted(&security, "bob", Some("198.51.100.7")).await);
+        assert!(!admitted(&security, "cid", Some("198.51.100.7")).await);
+        assert!(admitted(&security, "ann", Some("198.51.100.8")).await);
+        assert!(admitted(&security, "ann", Some("2001:db8:0:1::1")).await);
+        assert!(admitted(&security, "ann", Some("2001:db8:0:1::2")).await);
+        assert!(!admitted(&security, "bob", Some("2001:db8:0:1:ffff::3")).await);
+        assert!(admitted(&security, "bob", Some("2001:db8:0:2::1")).await);
+        assert!(admitted(&security, "ann", None).await);
+        assert!(admitted(&security, "bob", None).await);
+        assert!(!admitted(&security, "cid", None).await);
+    }
 }

@@ -34,7 +34,7 @@ impl Server {
         String::new()
     }
 
-    #[mcp_tool(public, rate = "10/s", rate_key = "ip")]
+    #[mcp_tool(public, rate = "10/s", rate_key = "tenant")]
     async fn unknown_key(&self) -> String {
         String::new()
     }

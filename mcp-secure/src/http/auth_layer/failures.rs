@@ -17,7 +17,7 @@ use std::{
 
 use crate::{
     Security,
-    rate::{Decision, RateSpec},
+    rate::{Decision, RateSpec, address_key as counted},
 };
 
 /// The default: 10 failures at once per address, then one per 6 s.
@@ -34,14 +34,6 @@ const MAX_REMEMBERED: usize = 100_000;
 pub(super) struct FailureLimit {
     spec: RateSpec,
     refused_until: Mutex<HashMap<IpAddr, Instant>>,
-}
-
-/// The address failures are counted under: the address, or its /64 for IPv6.
-fn counted(client: IpAddr) -> IpAddr {
-    match client {
-        IpAddr::V4(_) => client,
-        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-    }
 }
 
 impl FailureLimit {
