@@ -15,6 +15,7 @@ use mcp_secure::{
     auth::{ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
     http::{Endpoint, TlsListener},
+    metrics::Metrics,
     rate::{MemoryLimiter, RedisLimiter},
     secret::{SecretError, SecretString},
     testing::TokenMinter,
@@ -169,6 +170,11 @@ struct HttpArgs {
     /// is in the audit log.
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<String>,
+    /// Serve Prometheus metrics (GET /metrics) on this address, e.g. 127.0.0.1:9090: counts
+    /// of every decision by tool and outcome, tool latencies, sessions. Off by default; keep
+    /// it where only the scraper reaches.
+    #[arg(long)]
+    metrics_addr: Option<SocketAddr>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -318,6 +324,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         url: public_url,
         allow_hosts,
         trusted_proxies,
+        metrics_addr,
         tls_cert,
         tls_key,
         request_timeout,
@@ -327,7 +334,12 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         issuer: external_issuer,
     } = http;
     let tls = tls_cert.zip(tls_key);
-    let security = security(&common).await?.build()?;
+    let metrics = metrics_addr.map(|_| Metrics::new());
+    let mut security = security(&common).await?;
+    if let Some(metrics) = &metrics {
+        security = security.audit_sink(metrics.clone());
+    }
+    let security = security.build()?;
     let listener = match &tls {
         Some((cert, key)) => Listener::Tls(
             TlsListener::bind(addr, cert, key)
@@ -401,6 +413,17 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     }
     for proxy in trusted_proxies {
         endpoint = endpoint.trusted_proxy(proxy);
+    }
+    if let (Some(metrics), Some(addr)) = (metrics, metrics_addr) {
+        endpoint = endpoint.metrics(&metrics);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        eprintln!(
+            "notes-server: metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
+        tokio::spawn(metrics.serve(listener, std::future::pending()));
     }
     if dev_auth {
         let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret)

@@ -95,6 +95,8 @@ pub mod html;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod manifest;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod rate;
 pub mod sanitize;
 pub mod secret;

@@ -50,6 +50,8 @@ pub struct Endpoint<S> {
     options: ServeOptions,
     beside: Option<axum::Router>,
     readiness: Vec<(String, super::health::Check)>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 /// Why an [`Endpoint`] could not be built.
@@ -105,6 +107,8 @@ where
             options: ServeOptions::default(),
             beside: None,
             readiness: Vec::new(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -175,6 +179,15 @@ where
         self
     }
 
+    /// Keeps `metrics`' gauges (bound sessions, the in-memory limiter's keys) up to date. The
+    /// counts come from the audit events: install `metrics` as an audit sink of the
+    /// [`Security`] too ([`crate::metrics`]).
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: &crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
     /// The configuration its sessions share.
     pub fn security(&self) -> &Security {
         &self.security
@@ -185,6 +198,13 @@ where
     pub fn into_router(self) -> Result<axum::Router, EndpointError> {
         let url = url::Url::parse(&self.resource).map_err(|_| AuthLayerError::BadResource)?;
         let layer = self.auth.build()?;
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            let sessions = layer.sessions();
+            metrics.count_sessions(move || sessions.len());
+            let security = self.security.clone();
+            metrics.count_limiter_keys(move || security.limiter().keys().unwrap_or(0));
+        }
         let server = self.server;
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),

@@ -44,6 +44,14 @@ impl SessionLayer {
     }
 }
 
+impl SessionLayer {
+    /// How many sessions are bound.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.owners.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
 #[cfg(test)]
 impl SessionLayer {
     /// Who opened session `id`, if it is bound.

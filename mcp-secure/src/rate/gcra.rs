@@ -153,6 +153,10 @@ impl RateLimiter for MemoryLimiter {
     fn check<'a>(&'a self, tool: &'a str, key: &'a str, spec: RateSpec) -> DecisionFuture<'a> {
         DecisionFuture::ready(Ok(self.decide_at(tool, key, spec, self.now())))
     }
+
+    fn keys(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {

@@ -289,6 +289,12 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// Records one call and says whether it is allowed.
     fn check<'a>(&'a self, tool: &'a str, key: &'a str, spec: RateSpec) -> DecisionFuture<'a>;
 
+    /// How many keys the backend holds, if it knows (for the `mcp_secure_limiter_keys`
+    /// gauge); a shared store does not say.
+    fn keys(&self) -> Option<usize> {
+        None
+    }
+
     /// Whether the backend can decide now (its store answers): what a readiness probe asks
     /// (`/readyz`). An in-memory backend always can; the default says so.
     fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), LimiterError>> + Send + '_>> {

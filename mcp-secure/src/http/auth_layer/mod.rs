@@ -436,6 +436,12 @@ impl AuthLayer {
         }
     }
 
+    /// The session binding layer (for the sessions gauge).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn sessions(&self) -> SessionLayer {
+        self.session.clone()
+    }
+
     /// Where the protected resource metadata is served.
     pub fn metadata_url(&self) -> &str {
         &self.config.metadata_url
