@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
-    auth::{ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
+    auth::{API_KEY_ISSUER, ApiKeyFile, ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
     http::{Endpoint, TlsListener},
     metrics::Metrics,
@@ -238,6 +238,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Reloads `file` on each SIGHUP.
+#[cfg(unix)]
+fn reload_on_hangup(file: ApiKeyFile, security: Security) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match file.reload(&security) {
+                Ok(n) => eprintln!("notes-server: SIGHUP: {n} API keys loaded"),
+                Err(e) => eprintln!("notes-server: SIGHUP: {e}; the keys stay as they were"),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_: ApiKeyFile, _: Security) -> anyhow::Result<()> {
+    Ok(())
+}
+
 fn load_keys(common: &Common) -> anyhow::Result<Option<ApiKeys>> {
     let text = match (&common.api_keys_file, std::env::var("NOTES_API_KEYS")) {
         (Some(path), _) => std::fs::read_to_string(path)
@@ -358,9 +379,17 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     };
     let url = public_url.unwrap_or_else(|| local_url.clone());
     let secret = jwt_secret(true)?;
-    let keys = match load_keys(&common)? {
-        Some(keys) => keys,
-        None => generated_key(&url),
+    // A key file is watched, and reloaded on SIGHUP: keys change without a restart.
+    let key_file = match &common.api_keys_file {
+        Some(path) => Some(
+            ApiKeyFile::open(path, API_KEY_ISSUER)
+                .with_context(|| format!("reading API keys from {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let keys = match key_file {
+        Some(_) => None,
+        None => Some(load_keys(&common)?.unwrap_or_else(|| generated_key(&url))),
     };
     eprintln!(
         "notes-server: tokens: notes-server token --url {url} --sub alice --scope \"notes:read notes:write\""
@@ -373,8 +402,15 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
             &issuer,
             Audience::Resource,
         )?)
-        .verifier(keys)
         .request_timeout(Duration::from_secs(request_timeout));
+    if let Some(keys) = keys {
+        endpoint = endpoint.verifier(keys);
+    }
+    if let Some(file) = &key_file {
+        endpoint = endpoint.verifier(file.clone());
+        file.watch(endpoint.security().clone());
+        reload_on_hangup(file.clone(), endpoint.security().clone())?;
+    }
     let store = server.store().clone();
     endpoint = endpoint.readiness("database", move || {
         let store = store.clone();

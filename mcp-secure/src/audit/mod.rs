@@ -150,6 +150,14 @@ pub enum SecurityEvent<'a> {
         /// What happened, in the server's words.
         cause: &'a str,
     },
+    /// API keys were reloaded ([`crate::auth::ApiKeyFile`]), or a reload was refused and the
+    /// keys were kept.
+    KeysReloaded {
+        /// How many keys are loaded now.
+        entries: usize,
+        /// Why the reload was refused (the entry at fault, never a key), if it was.
+        refused: Option<&'a str>,
+    },
     /// A security backend (rate limiter, database) could not decide.
     BackendUnavailable {
         /// Which backend.
@@ -176,6 +184,7 @@ impl SecurityEvent<'_> {
             SecurityEvent::OriginRefused { .. } => "origin_refused",
             SecurityEvent::HostRefused { .. } => "host_refused",
             SecurityEvent::BackendUnavailable { .. } => "backend_unavailable",
+            SecurityEvent::KeysReloaded { .. } => "keys_reloaded",
             SecurityEvent::Incident { .. } => "incident",
         }
     }
@@ -262,6 +271,9 @@ impl SecurityEvent<'_> {
                 fail_open,
             } => {
                 json!({ "backend": backend, "tool": tool, "fail_open": fail_open })
+            }
+            SecurityEvent::KeysReloaded { entries, refused } => {
+                json!({ "entries": entries, "refused": refused })
             }
         };
         if let (Value::Object(out), Value::Object(fields)) = (&mut v, fields) {
@@ -500,6 +512,12 @@ fn trace(event: &SecurityEvent<'_>) {
         } => {
             tracing::error!(target: "mcp_secure::audit", event = name, backend, tool, fail_open);
         }
+        SecurityEvent::KeysReloaded { entries, refused } => match refused {
+            None => tracing::info!(target: "mcp_secure::audit", event = name, entries),
+            Some(refused) => {
+                tracing::error!(target: "mcp_secure::audit", event = name, entries, refused)
+            }
+        },
     }
 }
 

@@ -1,0 +1,103 @@
+//! API keys reloaded without a restart: a replaced key file, or a SIGHUP, takes effect within
+//! a second, a broken file keeps the keys as they were, and each reload is audited.
+
+mod common;
+
+use std::{path::Path, time::Duration};
+
+use common::*;
+use serde_json::Value;
+
+async fn status(server: &HttpServer, key: &str) -> u16 {
+    post_initialize(&server.url, Some(&format!("Bearer {key}")))
+        .await
+        .status()
+        .as_u16()
+}
+
+/// Waits up to a second for `key` to be answered `expected`.
+async fn within_a_second(server: &HttpServer, key: &str, expected: u16) {
+    for _ in 0..20 {
+        if status(server, key).await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{key} is not answered {expected} within a second");
+}
+
+/// Writes `text` to `path` as a deployment does: a new file renamed over the old one.
+fn replace(path: &Path, text: &str) {
+    let next = path.with_extension("new");
+    std::fs::write(&next, text).unwrap();
+    std::fs::rename(&next, path).unwrap();
+}
+
+#[tokio::test]
+async fn a_replaced_key_file_takes_effect_without_a_restart() {
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let audit = dir.path().join("audit.jsonl");
+    std::fs::write(&keys, "alice-key-0123456789 alice notes:read\n").unwrap();
+    let server = HttpServer::start_with(
+        None,
+        files.path(),
+        &[
+            "--api-keys-file",
+            keys.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(status(&server, "alice-key-0123456789").await, 200);
+    assert_eq!(status(&server, "carol-key-0123456789").await, 401);
+
+    // Alice's key revoked, Carol's added: within a second.
+    replace(&keys, "carol-key-0123456789 carol notes:read\n");
+    within_a_second(&server, "alice-key-0123456789", 401).await;
+    assert_eq!(status(&server, "carol-key-0123456789").await, 200);
+
+    // A broken file is refused: the keys stay.
+    replace(&keys, "carol-key-0123456789\n");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(status(&server, "carol-key-0123456789").await, 200);
+
+    // SIGHUP reloads at once.
+    replace(&keys, "dave-key-01234567890 dave notes:read\n");
+    let hangup = std::process::Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hangup.success());
+    within_a_second(&server, "dave-key-01234567890", 200).await;
+    assert_eq!(status(&server, "carol-key-0123456789").await, 401);
+    let said = server.drain_stderr();
+    assert!(
+        said.iter().any(|l| l.contains("SIGHUP: 1 API keys loaded")),
+        "{said:?}"
+    );
+
+    let events: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &Value| e["event"] == "keys_reloaded")
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["refused"].is_null() && e["entries"] == 1)
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["refused"].as_str().is_some_and(|r| r.contains("entry 1")))
+    );
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(!text.contains("-key-0123456789"), "no key in the audit log");
+    assert!(
+        !text.contains(dir.path().to_str().unwrap()),
+        "no path in the audit log"
+    );
+}
