@@ -251,7 +251,7 @@ impl AuditSink for Metrics {
                         .observe(duration_ms as f64 / 1000.0);
                 }
             }
-            SecurityEvent::Unauthenticated { tool } => self.decided(tool, "unauthenticated"),
+            SecurityEvent::Unauthenticated { tool, .. } => self.decided(tool, "unauthenticated"),
             SecurityEvent::AuthorizationDenied { tool, .. } => {
                 self.decided(tool, "insufficient_scope")
             }
@@ -292,6 +292,7 @@ mod tests {
                 client_id: Some("app"),
                 outcome: "ok",
                 duration_ms: 3,
+                client: Some("198.51.100.9".parse().unwrap()),
             },
             SecurityEvent::ToolCalled {
                 tool: "notes_get",
@@ -300,6 +301,7 @@ mod tests {
                 client_id: None,
                 outcome: "not_found",
                 duration_ms: 1,
+                client: None,
             },
             SecurityEvent::RateLimited {
                 tool: "notes_get",
@@ -307,6 +309,7 @@ mod tests {
                 subject: "alice-secret-subject",
                 key: "api-key#alice-secret-subject",
                 retry_after_ms: 10,
+                client: None,
             },
             SecurityEvent::BackendUnavailable {
                 backend: "rate_limiter",
@@ -363,7 +366,7 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(value(&text, "mcp_secure_sessions"), Some(4.0));
-        for private in ["alice", "api-key", "app", "198.51.100.7", "/mcp"] {
+        for private in ["alice", "api-key", "app", "198.51.100.", "/mcp"] {
             assert!(!text.contains(private), "{private} in {text}");
         }
     }

@@ -105,6 +105,27 @@ async fn refused_tokens_are_limited_per_forwarded_client_address() {
             .status(),
         200
     );
+    // A tool call of the neighbour: its events carry its address too.
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            server.url.as_str(),
+        )
+        .auth_header("alice-writer-key-000")
+        .custom_headers(std::collections::HashMap::from([(
+            "x-forwarded-for".parse().unwrap(),
+            neighbour.parse().unwrap(),
+        )]));
+    let client = rmcp::ServiceExt::serve(
+        (),
+        rmcp::transport::StreamableHttpClientTransport::from_config(config),
+    )
+    .await
+    .unwrap();
+    ok(&call(&client, "whoami", json!({})).await);
+    client.cancel().await.unwrap();
+    let events = audit_events(&audit, "tool_called");
+    let called = events.iter().find(|e| e["event"] == "tool_called").unwrap();
+    assert_eq!(called["client_address"], neighbour);
     // Audited with the client's address, never the token.
     let events = audit_events(&audit, "authentication_throttled");
     let throttled: Vec<&Value> = events

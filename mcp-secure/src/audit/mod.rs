@@ -18,7 +18,7 @@
 //!
 //! ```
 //! use mcp_secure::audit::{AuditSink, SecurityEvent};
-//! let event = SecurityEvent::RateLimited { tool: "notes_create", issuer: "api-key", subject: "alice", key: "api-key#alice", retry_after_ms: 1500 };
+//! let event = SecurityEvent::RateLimited { tool: "notes_create", issuer: "api-key", subject: "alice", key: "api-key#alice", retry_after_ms: 1500, client: None };
 //! let json = event.to_json();
 //! assert_eq!(json["event"], "rate_limited");
 //! assert_eq!(json["retry_after_ms"], 1500);
@@ -64,6 +64,8 @@ pub enum SecurityEvent<'a> {
     Unauthenticated {
         /// The tool.
         tool: &'a str,
+        /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
     },
     /// The caller lacks the tool's scope.
     AuthorizationDenied {
@@ -77,6 +79,8 @@ pub enum SecurityEvent<'a> {
         required_scope: &'a str,
         /// The scopes the caller holds.
         held_scopes: &'a [String],
+        /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
     },
     /// The call was over its rate.
     RateLimited {
@@ -90,6 +94,8 @@ pub enum SecurityEvent<'a> {
         key: &'a str,
         /// When the next call would be admitted.
         retry_after_ms: u64,
+        /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
     },
     /// The input failed validation.
     ValidationFailed {
@@ -101,6 +107,8 @@ pub enum SecurityEvent<'a> {
         subject: &'a str,
         /// What failed (fields and rules are logged, values never).
         violations: &'a [Violation],
+        /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
     },
     /// The tool ran.
     ToolCalled {
@@ -116,6 +124,8 @@ pub enum SecurityEvent<'a> {
         outcome: &'a str,
         /// How long it ran.
         duration_ms: u64,
+        /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
     },
     /// The tool panicked or failed internally; the details are under `incident` in the log.
     ToolFailed {
@@ -196,27 +206,24 @@ impl SecurityEvent<'_> {
             .map_or(0, |d| d.as_millis() as u64);
         let mut v = json!({ "ts": ts, "event": self.name() });
         let fields = match self {
-            SecurityEvent::AuthenticationFailed {
-                reason,
-                path,
-                client,
-            } => {
-                json!({ "reason": reason, "path": path, "client_address": client })
+            SecurityEvent::AuthenticationFailed { reason, path, .. } => {
+                json!({ "reason": reason, "path": path })
             }
             SecurityEvent::AuthenticationThrottled {
-                client,
                 path,
                 retry_after_ms,
+                ..
             } => {
-                json!({ "client_address": client, "path": path, "retry_after_ms": retry_after_ms })
+                json!({ "path": path, "retry_after_ms": retry_after_ms })
             }
-            SecurityEvent::Unauthenticated { tool } => json!({ "tool": tool }),
+            SecurityEvent::Unauthenticated { tool, .. } => json!({ "tool": tool }),
             SecurityEvent::AuthorizationDenied {
                 tool,
                 issuer,
                 subject,
                 required_scope,
                 held_scopes,
+                ..
             } => {
                 json!({ "tool": tool, "issuer": issuer, "subject": subject, "required_scope": required_scope, "held_scopes": held_scopes })
             }
@@ -226,6 +233,7 @@ impl SecurityEvent<'_> {
                 subject,
                 key,
                 retry_after_ms,
+                ..
             } => {
                 json!({ "tool": tool, "issuer": issuer, "subject": subject, "key": key, "retry_after_ms": retry_after_ms })
             }
@@ -234,6 +242,7 @@ impl SecurityEvent<'_> {
                 issuer,
                 subject,
                 violations,
+                ..
             } => {
                 let failed: Vec<Value> = violations
                     .iter()
@@ -248,6 +257,7 @@ impl SecurityEvent<'_> {
                 client_id,
                 outcome,
                 duration_ms,
+                ..
             } => {
                 json!({ "tool": tool, "issuer": issuer, "subject": subject, "client_id": client_id, "outcome": outcome, "duration_ms": duration_ms })
             }
@@ -259,12 +269,8 @@ impl SecurityEvent<'_> {
                 incident,
                 cause,
             } => json!({ "code": code, "incident": incident, "cause": cause }),
-            SecurityEvent::OriginRefused { origin, client } => {
-                json!({ "origin": origin, "client_address": client })
-            }
-            SecurityEvent::HostRefused { host, client } => {
-                json!({ "host": host, "client_address": client })
-            }
+            SecurityEvent::OriginRefused { origin, .. } => json!({ "origin": origin }),
+            SecurityEvent::HostRefused { host, .. } => json!({ "host": host }),
             SecurityEvent::BackendUnavailable {
                 backend,
                 tool,
@@ -278,8 +284,27 @@ impl SecurityEvent<'_> {
         };
         if let (Value::Object(out), Value::Object(fields)) = (&mut v, fields) {
             out.extend(fields);
+            if let Some(client) = self.client_address() {
+                out.insert("client_address".into(), json!(client));
+            }
         }
         v
+    }
+
+    /// The address of the client the event is about, when it is known.
+    pub fn client_address(&self) -> Option<IpAddr> {
+        match *self {
+            SecurityEvent::AuthenticationThrottled { client, .. } => Some(client),
+            SecurityEvent::AuthenticationFailed { client, .. }
+            | SecurityEvent::OriginRefused { client, .. }
+            | SecurityEvent::HostRefused { client, .. }
+            | SecurityEvent::Unauthenticated { client, .. }
+            | SecurityEvent::AuthorizationDenied { client, .. }
+            | SecurityEvent::RateLimited { client, .. }
+            | SecurityEvent::ValidationFailed { client, .. }
+            | SecurityEvent::ToolCalled { client, .. } => client,
+            _ => None,
+        }
     }
 }
 
@@ -426,6 +451,11 @@ pub fn emit_to(sinks: &[std::sync::Arc<dyn AuditSink>], event: &SecurityEvent<'_
 
 fn trace(event: &SecurityEvent<'_>) {
     let name = event.name();
+    let client = event
+        .client_address()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let client = client.as_str();
     match *event {
         SecurityEvent::ToolCalled {
             tool,
@@ -434,27 +464,23 @@ fn trace(event: &SecurityEvent<'_>) {
             client_id,
             outcome,
             duration_ms,
+            ..
         } => {
             let client_id = Escaped(client_id.unwrap_or_default());
-            tracing::info!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms);
+            tracing::info!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms, client_address = client);
         }
-        SecurityEvent::AuthenticationFailed {
-            reason,
-            path,
-            client,
-        } => {
-            let client = client.map(|c| c.to_string()).unwrap_or_default();
-            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = %client);
+        SecurityEvent::AuthenticationFailed { reason, path, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = client);
         }
         SecurityEvent::AuthenticationThrottled {
-            client,
             path,
             retry_after_ms,
+            ..
         } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, client_address = %client, path = %Escaped(path), retry_after_ms);
+            tracing::warn!(target: "mcp_secure::audit", event = name, client_address = client, path = %Escaped(path), retry_after_ms);
         }
-        SecurityEvent::Unauthenticated { tool } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool)
+        SecurityEvent::Unauthenticated { tool, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, client_address = client)
         }
         SecurityEvent::AuthorizationDenied {
             tool,
@@ -462,9 +488,10 @@ fn trace(event: &SecurityEvent<'_>) {
             subject,
             required_scope,
             held_scopes,
+            ..
         } => {
             let held = held_scopes.join(" ");
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), required_scope, held_scopes = %Escaped(&held));
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), required_scope, held_scopes = %Escaped(&held), client_address = client);
         }
         SecurityEvent::RateLimited {
             tool,
@@ -472,20 +499,22 @@ fn trace(event: &SecurityEvent<'_>) {
             subject,
             key,
             retry_after_ms,
+            ..
         } => {
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), key = %Escaped(key), retry_after_ms);
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), key = %Escaped(key), retry_after_ms, client_address = client);
         }
         SecurityEvent::ValidationFailed {
             tool,
             issuer,
             subject,
             violations,
+            ..
         } => {
             let failed: Vec<String> = violations
                 .iter()
                 .map(|v| format!("{}:{}", escape(&v.field), v.rule))
                 .collect();
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), violations = %failed.join(","));
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), violations = %failed.join(","), client_address = client);
         }
         SecurityEvent::ToolFailed { tool, incident } => {
             tracing::error!(target: "mcp_secure::audit", event = name, tool, incident)
@@ -497,13 +526,11 @@ fn trace(event: &SecurityEvent<'_>) {
         } => {
             tracing::error!(target: "mcp_secure", incident, code, cause = %Escaped(cause), "tool failed");
         }
-        SecurityEvent::OriginRefused { origin, client } => {
-            let client = client.map(|c| c.to_string()).unwrap_or_default();
-            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %Escaped(origin), client_address = %client)
+        SecurityEvent::OriginRefused { origin, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %Escaped(origin), client_address = client)
         }
-        SecurityEvent::HostRefused { host, client } => {
-            let client = client.map(|c| c.to_string()).unwrap_or_default();
-            tracing::warn!(target: "mcp_secure::audit", event = name, host = %Escaped(host), client_address = %client)
+        SecurityEvent::HostRefused { host, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, host = %Escaped(host), client_address = client)
         }
         SecurityEvent::BackendUnavailable {
             backend,
@@ -535,6 +562,7 @@ mod tests {
             subject,
             key: subject,
             retry_after_ms: 5,
+            client: None,
         });
         let out = String::from_utf8(sink.into_inner()).unwrap();
         assert_eq!(out.lines().count(), 1);
@@ -624,6 +652,7 @@ mod tests {
                 client_id: Some(hostile),
                 outcome: "ok",
                 duration_ms: 1,
+                client: None,
             });
             trace(&SecurityEvent::RateLimited {
                 tool: "t",
@@ -631,6 +660,7 @@ mod tests {
                 subject: "plain",
                 key: hostile,
                 retry_after_ms: 5,
+                client: None,
             });
         });
         let out = out.lock().unwrap();
@@ -663,6 +693,7 @@ mod tests {
             client_id: Some(hostile),
             outcome: "ok",
             duration_ms: 1,
+            client: None,
         });
         let out = String::from_utf8(sink.into_inner()).unwrap();
         assert!(out.is_ascii(), "{out:?}");
@@ -691,6 +722,7 @@ mod tests {
             issuer: "i",
             subject: "s",
             violations: &violations,
+            client: None,
         }
         .to_json();
         assert_eq!(

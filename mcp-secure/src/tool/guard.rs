@@ -97,6 +97,8 @@ struct Finish {
     /// The caller and the call's start, when security events are recorded (an audit sink or a
     /// `tracing` subscriber takes them): a call nobody records is neither timed nor attributed.
     record: Option<(Principal, Instant)>,
+    /// The caller's address, when known and recorded.
+    client: Option<std::net::IpAddr>,
 }
 
 impl Finish {
@@ -138,7 +140,7 @@ impl Finish {
             record_call(
                 &self.security,
                 self.policy.name(),
-                principal,
+                (principal, self.client),
                 *started,
                 &result,
                 code.as_deref(),
@@ -189,7 +191,7 @@ fn too_large(size: usize, cap: usize) -> CallToolResult {
 fn record_call(
     security: &Security,
     tool: &str,
-    principal: &Principal,
+    (principal, client): (&Principal, Option<std::net::IpAddr>),
     started: Instant,
     result: &Result<CallToolResponse, rmcp::ErrorData>,
     code: Option<&str>,
@@ -209,6 +211,7 @@ fn record_call(
         client_id: principal.client_id(),
         outcome: &outcome,
         duration_ms: started.elapsed().as_millis() as u64,
+        client,
     });
 }
 
@@ -263,9 +266,10 @@ where
         };
         let started = security.recording_calls().then(Instant::now);
         let caller = Principal::from_request(&ctx.request_context);
-        let client = match policy.rate_key() {
-            RateKey::Ip => client_address(&ctx.request_context),
-            _ => None,
+        // Looked up when something records it (the events), or keys the limit.
+        let client = match started.is_some() || policy.rate_key() == RateKey::Ip {
+            true => client_address(&ctx.request_context),
+            false => None,
         };
         let (principal, input) =
             match admit::<I>(&security, policy, caller, client, ctx.arguments).await {
@@ -276,6 +280,7 @@ where
             policy,
             security,
             record: started.map(|started| (principal.clone(), started)),
+            client,
         };
         let guarded = Guarded {
             service: ctx.service,
@@ -318,12 +323,14 @@ pub async fn admit<I: SecureInput>(
     let principal = match (caller, policy.access()) {
         (Some(p), _) => p,
         (None, Access::Public) => Principal::anonymous(),
-        (None, Access::Scope(..)) => return Err(unauthenticated(security, tool)),
+        (None, Access::Scope(..)) => return Err(unauthenticated(security, tool, client)),
     };
     if let Access::Scope(scope, catalog) = policy.access()
         && !principal.is_granted(scope, catalog)
     {
-        return Err(insufficient_scope(security, tool, &principal, scope));
+        return Err(insufficient_scope(
+            security, tool, &principal, scope, client,
+        ));
     }
     if let RateLimit::Limited(rate) = policy.rate() {
         // Keys are issuer-qualified: a subject or client of one issuer never shares another's.
@@ -352,7 +359,7 @@ pub async fn admit<I: SecureInput>(
                 return Err(rate_limited(
                     security,
                     tool,
-                    &principal,
+                    (&principal, client),
                     key,
                     rate,
                     retry_after,
@@ -363,14 +370,18 @@ pub async fn admit<I: SecureInput>(
     }
     match parse_arguments_in::<I>(arguments, security) {
         Ok(input) => Ok((principal, input)),
-        Err(errors) => Err(invalid(security, tool, &principal, errors)),
+        Err(errors) => Err(invalid(security, tool, (&principal, client), errors)),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn unauthenticated(security: &Security, tool: &str) -> Box<ToolError> {
-    security.emit(&SecurityEvent::Unauthenticated { tool });
+fn unauthenticated(
+    security: &Security,
+    tool: &str,
+    client: Option<std::net::IpAddr>,
+) -> Box<ToolError> {
+    security.emit(&SecurityEvent::Unauthenticated { tool, client });
     Box::new(ToolError::new(
         "unauthenticated",
         "this tool needs credentials; none were presented",
@@ -384,6 +395,7 @@ fn insufficient_scope(
     tool: &str,
     principal: &Principal,
     scope: &str,
+    client: Option<std::net::IpAddr>,
 ) -> Box<ToolError> {
     security.emit(&SecurityEvent::AuthorizationDenied {
         tool,
@@ -391,6 +403,7 @@ fn insufficient_scope(
         subject: principal.subject(),
         required_scope: scope,
         held_scopes: principal.scopes(),
+        client,
     });
     let error = ToolError::new(
         "insufficient_scope",
@@ -405,7 +418,7 @@ fn insufficient_scope(
 fn rate_limited(
     security: &Security,
     tool: &str,
-    principal: &Principal,
+    (principal, client): (&Principal, Option<std::net::IpAddr>),
     key: &str,
     rate: RateSpec,
     retry_after: Duration,
@@ -417,6 +430,7 @@ fn rate_limited(
         subject: principal.subject(),
         key,
         retry_after_ms: ms,
+        client,
     });
     let error = ToolError::new(
         "rate_limited",
@@ -456,7 +470,7 @@ fn limiter_failed(
 fn invalid(
     security: &Security,
     tool: &str,
-    principal: &Principal,
+    (principal, client): (&Principal, Option<std::net::IpAddr>),
     errors: ValidationErrors,
 ) -> Box<ToolError> {
     security.emit(&SecurityEvent::ValidationFailed {
@@ -464,6 +478,7 @@ fn invalid(
         issuer: principal.issuer(),
         subject: principal.subject(),
         violations: errors.violations(),
+        client,
     });
     Box::new(ToolError::from(errors))
 }

@@ -606,7 +606,12 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                     return Err(challenge_401(config, false, &scopes));
                 }
             }
-            Some(principal) => refuse_missing_scopes(config, principal, &called)?,
+            Some(principal) => refuse_missing_scopes(
+                config,
+                principal,
+                &called,
+                ClientAddress::of(&parts.extensions),
+            )?,
         }
     }
     if let Some(principal) = principal {
@@ -623,6 +628,7 @@ fn refuse_missing_scopes(
     config: &Config,
     principal: &Principal,
     called: &[(String, Value)],
+    client: Option<std::net::IpAddr>,
 ) -> Result<(), Response<Body>> {
     let mut missing: Vec<&'static str> = Vec::new();
     let mut first_refused = None;
@@ -634,6 +640,7 @@ fn refuse_missing_scopes(
                 subject: principal.subject(),
                 required_scope: scope,
                 held_scopes: principal.scopes(),
+                client,
             });
             first_refused.get_or_insert(id);
             if !missing.contains(&scope) {
