@@ -14,11 +14,14 @@
 //! - `mcp_secure_sessions` and `mcp_secure_limiter_keys` gauges, read at each scrape.
 //!
 //! ```
-//! use mcp_secure::{Security, metrics::Metrics};
+//! use mcp_secure::{Security, audit::SecurityEvent, metrics::Metrics};
 //! let metrics = Metrics::new();
 //! let security = Security::builder().audit_sink(metrics.clone()).build().unwrap();
-//! # let _ = security;
-//! assert!(metrics.encode().contains("mcp_secure_tool_decisions_total"));
+//! // What the guard records when a scoped tool is called without credentials:
+//! security.emit(&SecurityEvent::Unauthenticated { tool: "notes_get", client: None });
+//! assert!(metrics.encode().contains(
+//!     r#"mcp_secure_tool_decisions_total{tool="notes_get",outcome="unauthenticated"} 1"#
+//! ));
 //! ```
 
 use std::{

@@ -453,14 +453,8 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response<B
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
+    let mut response = crate::http::json_response(status, body);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     // Browser-based clients (the MCP Inspector) call these endpoints from another origin;
     // nothing here relies on cookies, so any origin may.

@@ -6,7 +6,7 @@
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use axum::{Router, body::Body, routing::get};
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{Response, StatusCode};
 use serde_json::json;
 
 use crate::Security;
@@ -65,15 +65,7 @@ async fn readiness(security: &Security, checks: &[(String, Check)]) -> Response<
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    super::json_response(status, &body)
 }
 
 #[cfg(test)]

@@ -113,6 +113,11 @@ pub(crate) fn error_response(status: StatusCode, error: &str, description: &str)
             },
         })
     };
+    json_response(status, &body)
+}
+
+/// `body` as a JSON answer with `status`, never cached.
+pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -259,49 +259,18 @@ mod tests {
             }
             service.clone().oneshot(request)
         };
-        assert_eq!(
-            send(Some("ann"), Method::POST, false)
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
-        assert_eq!(
-            send(Some("ann"), Method::POST, true)
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
-        assert_eq!(
-            send(Some("bob"), Method::POST, true)
-                .await
-                .unwrap()
-                .status(),
-            404
-        );
-        assert_eq!(send(None, Method::POST, true).await.unwrap().status(), 404);
-        assert_eq!(
-            send(Some("bob"), Method::DELETE, true)
-                .await
-                .unwrap()
-                .status(),
-            404
-        );
-        assert_eq!(
-            send(Some("ann"), Method::DELETE, true)
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
-        // Closed: the id is unbound (rmcp answers for it now).
-        assert_eq!(
-            send(Some("bob"), Method::POST, true)
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        for (who, method, session, status) in [
+            (Some("ann"), Method::POST, false, 200),
+            (Some("ann"), Method::POST, true, 200),
+            (Some("bob"), Method::POST, true, 404),
+            (None, Method::POST, true, 404),
+            (Some("bob"), Method::DELETE, true, 404),
+            (Some("ann"), Method::DELETE, true, 200),
+            // Closed: the id is unbound (rmcp answers for it now).
+            (Some("bob"), Method::POST, true, 200),
+        ] {
+            let answer = send(who, method.clone(), session).await.unwrap();
+            assert_eq!(answer.status(), status, "{who:?} {method} {session}");
+        }
     }
 }
