@@ -11,7 +11,7 @@ pub use crate::sql::{SqlPart, SqlTemplate};
 pub use crate::tool::tools::ToolListing;
 pub use crate::validate::path::check_path;
 pub use crate::{
-    tool::guard::{Guarded, Outcome, Returned, ViaAny, ViaToolError, call, tool_attr},
+    tool::guard::{Guarded, Outcome, Returned, ToolInput, ViaAny, ViaToolError, call, tool_attr},
     validate::{
         FieldPath, InputField, SecureInput, ValidationErrors,
         rules::{self, NO_CONTROL_PATTERN},

@@ -89,7 +89,6 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
     let count = model.tools.len();
 
     let routes = model.tools.iter().enumerate().map(|(i, t)| {
-        let input = input_type(t);
         let call = call_fn_ident(t);
         let description = opt_str(t.description.as_deref());
         let title = opt_str(t.title.as_deref());
@@ -97,9 +96,10 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
             Some(ty) => quote!(::core::option::Option::Some(#p::rmcp::handler::server::tool::schema_for_output::<#ty>())),
             None => quote!(::core::option::Option::None),
         };
+        let fns = input_fns(t, &p);
         quote! {
             .with_route(#p::rmcp::handler::server::router::tool::ToolRoute::new_dyn(
-                #p::tool_attr::<#input>(&Self::#policies()[#i], #description, #title, #output),
+                #p::tool_attr(#fns, &Self::#policies()[#i], #description, #title, #output),
                 Self::#call,
             ))
         }
@@ -116,13 +116,7 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
             }
             Input::Type(_) => TokenStream::new(),
         };
-        // Spanned at the input type, so an input that is not `SecureInput` is reported there.
-        let run = match &t.input {
-            Input::Type(ty) => {
-                quote_spanned!(syn::spanned::Spanned::span(ty)=> #p::call::<Self, #ty, _, _>)
-            }
-            Input::Inline { .. } => quote!(#p::call),
-        };
+        let fns = input_fns(t, &p);
         let receiver = t.has_receiver.then(|| quote!(__mcp_service,));
         let args = t.args.iter().map(|a| match a {
             Arg::Principal => quote!(__mcp_principal),
@@ -135,7 +129,7 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
             fn #call(
                 __mcp_ctx: #p::rmcp::handler::server::tool::ToolCallContext<'_, Self>,
             ) -> #p::BoxFuture<'_, ::core::result::Result<#p::rmcp::model::CallToolResponse, #p::rmcp::ErrorData>> {
-                #run(&Self::#policies()[#i], __mcp_ctx, |__mcp_guarded: #p::Guarded<'_, Self, #input>| {
+                #p::call(#fns, &Self::#policies()[#i], __mcp_ctx, |__mcp_guarded: #p::Guarded<'_, Self, #input>| {
                     let #p::Guarded {
                         service: __mcp_service,
                         principal: __mcp_principal,
@@ -182,6 +176,18 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
 
             #(#calls)*
         }
+    }
+}
+
+/// `<Input as ToolInput>::INPUT`, the one place the listing and the call both need the input
+/// to be `SecureInput`: spanned at the input type, and written the same for both, so that an
+/// input that is not one gets one error there (rustc reports a repeated error once).
+fn input_fns(t: &Tool, p: &TokenStream) -> TokenStream {
+    match &t.input {
+        Input::Type(ty) => {
+            quote_spanned!(syn::spanned::Spanned::span(ty)=> <#ty as #p::ToolInput>::INPUT)
+        }
+        Input::Inline { ident, .. } => quote!(<#ident as #p::ToolInput>::INPUT),
     }
 }
 

@@ -240,11 +240,52 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a non-text panic payload".to_owned())
 }
 
+/// What a tool's listing and its calls need of its input type, as plain functions: only
+/// [`ToolInput::INPUT`] needs the type to be a [`SecureInput`], so an input type that is not
+/// one is reported once, where `#[mcp_tools]` names it, not once per use.
+pub struct InputOf<I> {
+    schema: fn() -> Arc<JsonObject>,
+    parse: fn(Option<JsonObject>, &Security) -> Result<I, ValidationErrors>,
+}
+
+impl<I> Clone for InputOf<I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I> Copy for InputOf<I> {}
+
+/// A type a tool takes as its input: every [`SecureInput`] that can cross threads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a validated input",
+    label = "a tool's input must implement `SecureInput`",
+    note = "add `#[derive(mcp_secure::SecureInput)]` to `{Self}`, or declare the parameters inline with `#[mcp(...)]` rules",
+    note = "the caller (`Principal`) and the `RequestContext` are known by those names: under an alias or a renamed import they are read as the input"
+)]
+pub trait ToolInput: Sized {
+    /// The input's schema and parse.
+    const INPUT: InputOf<Self>;
+}
+
+impl<I: SecureInput + Send> ToolInput for I {
+    const INPUT: InputOf<I> = InputOf {
+        schema: input_schema::<I>,
+        parse: parse_arguments_in::<I>,
+    };
+}
+
+fn input_schema<I: SecureInput>() -> Arc<JsonObject> {
+    rmcp::handler::server::tool::schema_for_input::<I>()
+        .unwrap_or_else(|e| unreachable!("SecureInput schemas are objects: {e}"))
+}
+
 /// A guarded tool call, what each `#[mcp_tool]` method's route runs: the checks, then `tool`
 /// (the generated call of the method with the checked input), its panics caught, its result
 /// shaped and recorded. One generic body for every tool, so a crate's tools add a closure
 /// each, not an async body each, to what the compiler checks.
 pub fn call<'s, S, I, F, Fut>(
+    input: InputOf<I>,
     policy: &'static ToolPolicy,
     ctx: ToolCallContext<'s, S>,
     tool: F,
@@ -252,7 +293,7 @@ pub fn call<'s, S, I, F, Fut>(
 ) -> BoxFuture<'s, Result<CallToolResponse, rmcp::ErrorData>>
 where
     S: Send + Sync + 's,
-    I: SecureInput + Send + 's,
+    I: Send + 's,
     F: FnOnce(Guarded<'s, S, I>) -> Fut + Send + 's,
     Fut: Future + Send + 's,
 {
@@ -271,11 +312,19 @@ where
             true => client_address(&ctx.request_context),
             false => None,
         };
-        let (principal, input) =
-            match admit::<I>(&security, policy, caller, client, ctx.arguments).await {
-                Ok(admitted) => admitted,
-                Err(denied) => return Ok(deny(policy, &denied)),
-            };
+        let (principal, input) = match decide(
+            &security,
+            policy,
+            caller,
+            client,
+            ctx.arguments,
+            input.parse,
+        )
+        .await
+        {
+            Ok(admitted) => admitted,
+            Err(denied) => return Ok(deny(policy, &denied)),
+        };
         let audit = Finish {
             policy,
             security,
@@ -318,6 +367,20 @@ pub async fn admit<I: SecureInput>(
     caller: Option<Principal>,
     client: Option<std::net::IpAddr>,
     arguments: Option<JsonObject>,
+) -> Result<(Principal, I), Box<ToolError>> {
+    let parse = parse_arguments_in::<I>;
+    decide(security, policy, caller, client, arguments, parse).await
+}
+
+/// [`admit`] with the input's parse as a function.
+#[inline(always)]
+async fn decide<I>(
+    security: &Security,
+    policy: &'static ToolPolicy,
+    caller: Option<Principal>,
+    client: Option<std::net::IpAddr>,
+    arguments: Option<JsonObject>,
+    parse: fn(Option<JsonObject>, &Security) -> Result<I, ValidationErrors>,
 ) -> Result<(Principal, I), Box<ToolError>> {
     let tool = policy.name();
     let principal = match (caller, policy.access()) {
@@ -368,7 +431,7 @@ pub async fn admit<I: SecureInput>(
             Err(e) => limiter_failed(security, tool, &e)?,
         }
     }
-    match parse_arguments_in::<I>(arguments, security) {
+    match parse(arguments, security) {
         Ok(input) => Ok((principal, input)),
         Err(errors) => Err(invalid(security, tool, (&principal, client), errors)),
     }
@@ -512,14 +575,14 @@ fn deny(policy: &ToolPolicy, error: &ToolError) -> CallToolResponse {
 
 /// The rmcp tool listing for a policy: name, description, input (and output) schema,
 /// annotations, and the policy under `_meta`.
-pub fn tool_attr<I: SecureInput>(
+pub fn tool_attr<I>(
+    input: InputOf<I>,
     policy: &'static ToolPolicy,
     description: Option<&'static str>,
     title: Option<&'static str>,
     output_schema: Option<Arc<JsonObject>>,
 ) -> Tool {
-    let input_schema = rmcp::handler::server::tool::schema_for_input::<I>()
-        .unwrap_or_else(|e| unreachable!("SecureInput schemas are objects: {e}"));
+    let input_schema = (input.schema)();
     let mut tool = Tool::new(policy.name(), description.unwrap_or_default(), input_schema);
     if description.is_none() {
         tool.description = None;
