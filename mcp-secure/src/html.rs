@@ -286,6 +286,7 @@ pub struct SafeUrl(String);
 
 /// Why a URL was refused. Its message never repeats the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UrlRefused {
     /// The scheme is not one of the allowed ones.
     Scheme,

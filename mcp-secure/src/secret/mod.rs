@@ -240,6 +240,7 @@ impl schemars::JsonSchema for Secret<str> {
 
 /// Why a secret could not be loaded. Never contains the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SecretError {
     /// The variable or file does not exist.
     Missing {

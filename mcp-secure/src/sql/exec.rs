@@ -10,6 +10,7 @@ use crate::tool::ToolError;
 /// a [`ToolError`] it is an `unavailable` error when the database is gone or busy (see
 /// [`DbError::is_transient`]) and an `internal` error otherwise, both with an incident id.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DbError {
     /// The query could not be rendered (an empty `{x:list}`).
     Render(SqlError),

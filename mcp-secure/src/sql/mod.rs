@@ -210,6 +210,7 @@ impl Dialect {
 
 /// Why a query could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SqlError {
     /// A `{x:list}` placeholder got no values (`IN ()` is not SQL).
     EmptyList,

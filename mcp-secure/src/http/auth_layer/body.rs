@@ -1,4 +1,10 @@
 //! The request body, read up to a limit.
+//!
+//! Read here rather than by tower-http's `RequestBodyLimitLayer`, which answers a declared
+//! oversized body with a plain-text `413` and fails a streamed one midway as a body error: the
+//! scope check needs the whole body anyway, the `413` must be the JSON-RPC error MCP clients
+//! show, and a body still arriving is drained (up to four times the limit) so that the client
+//! reads the answer instead of a reset connection.
 
 use super::*;
 
