@@ -1,0 +1,310 @@
+//! Authentication, the body and the scope pre-check: one service, because the `401` names the
+//! scope of the tool called (which only the body says) and the `403` is decided on the body the
+//! authenticated caller sent.
+
+use super::*;
+
+/// Authentication, the body and the scope pre-check, in front of an inner service (in an
+/// [`AuthLayer`], the session binding).
+///
+/// Always ready: each admitted request is served by a fresh clone of the inner service, made
+/// ready first (`ServiceExt::oneshot`, as axum's routes do); a refused request clones nothing,
+/// and cloning this service (axum does, per request) only counts a reference.
+pub struct AuthenticateService<S> {
+    pub(super) inner: Arc<S>,
+    pub(super) config: Arc<Config>,
+}
+
+impl<S> Clone for AuthenticateService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S> Service<Request<Body>> for AuthenticateService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The inner service is made ready per request, on its own clone (see `call`).
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let inner = self.inner.clone();
+        let config = self.config.clone();
+        Box::pin(async move {
+            match admit(&config, request).await {
+                Ok(request) => S::clone(&inner).oneshot(request).await,
+                Err(response) => Ok(response),
+            }
+        })
+    }
+}
+
+/// Decides a request: `Ok` to pass it on (with its principal and its body re-attached), `Err`
+/// with the answer.
+async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>, Response<Body>> {
+    let (mut parts, body) = request.into_parts();
+    let principal = match screen(config, &parts).await {
+        Ok(principal) => principal,
+        Err(Refused::Unauthenticated { token_given }) => {
+            let (scopes, body_read) =
+                scopes_called_before_authentication(config, &parts, body).await;
+            let response = challenge_401(config, token_given, &scopes);
+            return Err(match body_read {
+                true => response,
+                false => keep_or_close(&parts, response),
+            });
+        }
+        // Refused on its head alone: the body stays unread.
+        Err(Refused::Answer(response)) => return Err(keep_or_close(&parts, response)),
+    };
+    let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
+    let bytes = match read.await {
+        Ok(Ok(bytes)) => bytes,
+        // Too slow, too large or broken: the rest of the body is still on its way.
+        Err(_elapsed) => {
+            return Err(last_on_connection(error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                &format!(
+                    "the request body did not arrive within {} ms; send it again",
+                    config.body_timeout.as_millis()
+                ),
+            )));
+        }
+        Ok(Err(status)) => {
+            return Err(last_on_connection(
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    error_response(
+                        status,
+                        "payload_too_large",
+                        &format!(
+                            "the request body is over {} bytes; send less",
+                            config.max_body
+                        ),
+                    )
+                } else {
+                    error_response(
+                        status,
+                        "invalid_request",
+                        "the request body could not be read; send it again",
+                    )
+                },
+            ));
+        }
+    };
+    let header_name = mcp_name(&parts.headers);
+    // A caller granted every scope passes the pre-check whatever it calls: unless the body
+    // must be compared with an `Mcp-Name` header, it is not parsed for it.
+    let all_granted = principal.as_ref().is_some_and(|p| {
+        config
+            .tool_scopes
+            .iter()
+            .all(|&(scope, catalog)| p.is_granted(scope, catalog))
+    });
+    if parts.method == Method::POST && (header_name != NameHeader::Absent || !all_granted) {
+        let called = called_tools(&bytes);
+        if header_name != NameHeader::Absent
+            && let Some((_, id)) = called
+                .iter()
+                .find(|(tool, _)| header_name != NameHeader::Name(tool.clone()))
+        {
+            return Err(header_mismatch(id));
+        }
+        match &principal {
+            // Anonymous: a scoped tool needs a token first; the challenge names its scope.
+            None => {
+                let scopes: Vec<&str> = called
+                    .iter()
+                    .filter_map(|(tool, _)| required_scope(config, tool).map(|(scope, _)| scope))
+                    .collect();
+                if !scopes.is_empty() {
+                    config.emit(&SecurityEvent::AuthenticationFailed {
+                        reason: "no bearer token",
+                        path: parts.uri.path(),
+                        client: ClientAddress::of(&parts.extensions),
+                    });
+                    return Err(challenge_401(config, false, &scopes));
+                }
+            }
+            Some(principal) => refuse_missing_scopes(
+                config,
+                principal,
+                &called,
+                ClientAddress::of(&parts.extensions),
+            )?,
+        }
+    }
+    if let Some(principal) = principal {
+        parts.extensions.insert(principal);
+    }
+    parts.extensions.insert(config.security.clone());
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The `403` for every scope `principal` lacks for the tools `called`, in one challenge.
+// An answer, not an error value: it is sent as is, as `screen`'s are.
+#[allow(clippy::result_large_err)]
+fn refuse_missing_scopes(
+    config: &Config,
+    principal: &Principal,
+    called: &[(String, Value)],
+    client: Option<std::net::IpAddr>,
+) -> Result<(), Response<Body>> {
+    let mut missing: Vec<&'static str> = Vec::new();
+    let mut first_refused = None;
+    for (tool, id) in called {
+        if let Some(scope) = missing_scope(config, principal, tool) {
+            config.emit(&SecurityEvent::AuthorizationDenied {
+                tool,
+                issuer: principal.issuer(),
+                subject: principal.subject(),
+                required_scope: scope,
+                held_scopes: principal.scopes(),
+                client,
+            });
+            first_refused.get_or_insert(id);
+            if !missing.contains(&scope) {
+                missing.push(scope);
+            }
+        }
+    }
+    match first_refused {
+        Some(id) => Err(challenge_403(config, principal, &missing, id)),
+        None => Ok(()),
+    }
+}
+
+/// Why [`screen`] refused a request.
+enum Refused {
+    /// No token, or none a verifier accepted: answered with a `401` whose scopes may depend on
+    /// what the body calls.
+    Unauthenticated {
+        /// Whether a token was presented (and refused).
+        token_given: bool,
+    },
+    /// Answered on the head alone.
+    Answer(Response<Body>),
+}
+
+impl From<Response<Body>> for Refused {
+    fn from(response: Response<Body>) -> Self {
+        Refused::Answer(response)
+    }
+}
+
+/// The bearer token: `Ok` with the caller (`None`: anonymous), `Err` with why not.
+async fn screen(
+    config: &Config,
+    request: &http::request::Parts,
+) -> Result<Option<Principal>, Refused> {
+    let path = request.uri.path();
+    let client = ClientAddress::of(&request.extensions);
+    let limited = config.failures.as_ref().zip(client);
+    let principal = match bearer_token(&request.headers) {
+        Some(token) => {
+            if let Some((failures, client)) = limited
+                && let Some(wait) = failures.refused(client)
+            {
+                return Err(throttled(config, client, path, wait).into());
+            }
+            match authenticate(config, token, path, client).await {
+                Ok(principal) => Some(principal),
+                Err(InvalidToken::Refused) => {
+                    if let Some((failures, client)) = limited
+                        && let Some(wait) = failures.failed(&config.security, client).await
+                    {
+                        return Err(throttled(config, client, path, wait).into());
+                    }
+                    return Err(Refused::Unauthenticated { token_given: true });
+                }
+                Err(InvalidToken::Undecided) => return Err(Refused::Answer(undecided())),
+            }
+        }
+        None if config.anonymous => None,
+        None => {
+            config.emit(&SecurityEvent::AuthenticationFailed {
+                reason: "no bearer token",
+                path,
+                client,
+            });
+            return Err(Refused::Unauthenticated { token_given: false });
+        }
+    };
+    Ok(principal)
+}
+
+/// `429` for a client address that has spent its failed authentications, audited.
+fn throttled(
+    config: &Config,
+    client: std::net::IpAddr,
+    path: &str,
+    wait: Duration,
+) -> Response<Body> {
+    config.emit(&SecurityEvent::AuthenticationThrottled {
+        client,
+        path,
+        retry_after_ms: wait.as_millis() as u64,
+    });
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_failed_authentications",
+        &format!("too many refused tokens from this address; retry after {seconds} s"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// How much of an unauthenticated request's body is read to name, in the `401`, the scopes of
+/// the tools it calls: a `tools/call` fits; a larger body is not read (the connection closes).
+const UNAUTHENTICATED_PEEK: usize = 64 * 1024;
+
+/// The scopes of the tools an unauthenticated request calls, from its `Mcp-Name` header or a
+/// small body, and whether the body was read to its end. Nothing is authorized by this: it only
+/// shapes the challenge, so that a client authorizes once for the call it is making.
+async fn scopes_called_before_authentication(
+    config: &Config,
+    parts: &http::request::Parts,
+    body: Body,
+) -> (Vec<&'static str>, bool) {
+    let scopes_of = |tools: &mut dyn Iterator<Item = &str>| -> Vec<&'static str> {
+        let mut scopes = Vec::new();
+        for (scope, _) in tools.filter_map(|tool| required_scope(config, tool)) {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+        scopes
+    };
+    if let NameHeader::Name(tool) = mcp_name(&parts.headers) {
+        return (scopes_of(&mut std::iter::once(tool.as_str())), false);
+    }
+    if parts.method != Method::POST || !announces_body(parts.version, &parts.headers) {
+        return (Vec::new(), false);
+    }
+    let timeout = config.body_timeout.min(Duration::from_secs(5));
+    let Ok(Some(bytes)) =
+        tokio::time::timeout(timeout, read_prefix(body, UNAUTHENTICATED_PEEK)).await
+    else {
+        return (Vec::new(), false);
+    };
+    let called = called_tools(&bytes);
+    (
+        scopes_of(&mut called.iter().map(|(tool, _)| tool.as_str())),
+        true,
+    )
+}
