@@ -1,6 +1,7 @@
-//! Legacy sessions (`Mcp-Session-Id`) bound to the principal that opened them: another
-//! principal naming the session is answered `404`, as for an unknown session, so it learns
-//! nothing about whose it is.
+//! Legacy sessions (`Mcp-Session-Id`) bound to the principal that opened them (an anonymous
+//! caller's to "anonymous"): another principal naming the session is answered `404`, as for an
+//! unknown session, so it learns nothing about whose it is; so is an id bound to nobody (never
+//! issued, closed, or forgotten when the bindings were full), rather than passed on unchecked.
 
 use std::{
     collections::HashMap,
@@ -99,25 +100,37 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // `""` for an anonymous caller: a principal's id is never empty.
         let subject = request
             .extensions()
             .get::<Principal>()
-            .map(|p| p.id().to_owned());
+            .map(|p| p.id().to_owned())
+            .unwrap_or_default();
         let asked = session_id(request.headers());
         let mut own = false;
         if let Some(id) = &asked {
-            let owner = self
-                .layer
-                .owners
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(id)
-                .map(|owner| Some(owner) == subject.as_ref());
-            if owner == Some(false) {
+            let mut owners = self.layer.owners.lock().unwrap_or_else(|p| p.into_inner());
+            let owner = match owners.get_mut(id) {
+                Some(owner) if *owner == subject => Some(true),
+                // A session opened anonymously becomes the caller's who signs in on it (a client
+                // stepping up keeps its session); the anonymous callers lose it.
+                Some(owner) if owner.is_empty() => {
+                    owner.clone_from(&subject);
+                    Some(true)
+                }
+                Some(_) => Some(false),
+                None => None,
+            };
+            drop(owners);
+            if owner != Some(true) {
+                let reason = match owner {
+                    Some(_) => "session belongs to another principal",
+                    None => "session bound to no principal",
+                };
                 self.layer
                     .security
                     .emit(&SecurityEvent::AuthenticationFailed {
-                        reason: "session belongs to another principal",
+                        reason,
                         path: request.uri().path(),
                         client: super::ClientAddress::of(request.extensions()),
                     });
@@ -128,7 +141,7 @@ where
                 );
                 return SessionFuture::refused(refused);
             }
-            own = owner == Some(true);
+            own = true;
         }
         let closing = request.method() == Method::DELETE;
         // On a session this caller opened: nothing to bind.
@@ -150,7 +163,7 @@ where
 /// What to remember of a session once the inner service has answered.
 struct Binding {
     owners: Owners,
-    subject: Option<String>,
+    subject: String,
     asked: Option<String>,
     closing: bool,
 }
@@ -201,7 +214,7 @@ where
 /// Remembers which principal a new session belongs to; forgets it when the session is closed.
 fn bind(
     owners: &Owners,
-    subject: Option<String>,
+    subject: String,
     asked: Option<String>,
     closing: bool,
     response: &HeaderMap,
@@ -213,7 +226,7 @@ fn bind(
         }
         return;
     }
-    if let (Some(subject), Some(id)) = (subject, session_id(response))
+    if let Some(id) = session_id(response)
         && !owners.contains_key(&id)
     {
         if owners.len() >= MAX_SESSIONS
@@ -235,7 +248,8 @@ mod tests {
     use super::*;
 
     /// A session opened by one principal is its own until closed: another principal, and an
-    /// anonymous caller, get the `404` of an unknown session.
+    /// anonymous caller, get the `404` of an unknown session, as does an id bound to nobody;
+    /// an anonymous session becomes the first principal's that signs in on it.
     #[tokio::test]
     async fn a_session_is_its_openers_until_closed() {
         let inner = service_fn(|request: Request<Body>| async move {
@@ -266,8 +280,17 @@ mod tests {
             (None, Method::POST, true, 404),
             (Some("bob"), Method::DELETE, true, 404),
             (Some("ann"), Method::DELETE, true, 200),
-            // Closed: the id is unbound (rmcp answers for it now).
-            (Some("bob"), Method::POST, true, 200),
+            // Closed: bound to nobody, so nobody's.
+            (Some("ann"), Method::POST, true, 404),
+            (Some("bob"), Method::POST, true, 404),
+            // An anonymous caller's session is the anonymous callers', until someone signs in
+            // on it: then it is theirs.
+            (None, Method::POST, false, 200),
+            (None, Method::POST, true, 200),
+            (Some("ann"), Method::POST, true, 200),
+            (None, Method::POST, true, 404),
+            (Some("bob"), Method::POST, true, 404),
+            (Some("ann"), Method::POST, true, 200),
         ] {
             let answer = send(who, method.clone(), session).await.unwrap();
             assert_eq!(answer.status(), status, "{who:?} {method} {session}");
