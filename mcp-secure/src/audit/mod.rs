@@ -179,7 +179,7 @@ pub enum SecurityEvent<'a> {
     },
 }
 
-impl SecurityEvent<'_> {
+impl<'a> SecurityEvent<'a> {
     /// The event's stable name (its `event` field).
     pub fn name(&self) -> &'static str {
         match self {
@@ -289,6 +289,24 @@ impl SecurityEvent<'_> {
             }
         }
         v
+    }
+
+    /// The `authorization_denied` event of `principal` calling `tool` without `scope`: what the
+    /// HTTP layer's scope pre-check and the tool guard both record.
+    pub fn authorization_denied(
+        tool: &'a str,
+        principal: &'a crate::auth::Principal,
+        scope: &'a str,
+        client: Option<IpAddr>,
+    ) -> Self {
+        SecurityEvent::AuthorizationDenied {
+            tool,
+            issuer: principal.issuer(),
+            subject: principal.subject(),
+            required_scope: scope,
+            held_scopes: principal.scopes(),
+            client,
+        }
     }
 
     /// The address of the client the event is about, when it is known.

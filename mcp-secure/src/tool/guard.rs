@@ -460,14 +460,9 @@ fn insufficient_scope(
     scope: &str,
     client: Option<std::net::IpAddr>,
 ) -> Box<ToolError> {
-    security.emit(&SecurityEvent::AuthorizationDenied {
-        tool,
-        issuer: principal.issuer(),
-        subject: principal.subject(),
-        required_scope: scope,
-        held_scopes: principal.scopes(),
-        client,
-    });
+    security.emit(&SecurityEvent::authorization_denied(
+        tool, principal, scope, client,
+    ));
     let error = ToolError::new(
         "insufficient_scope",
         format!("this tool needs the scope `{scope}`, which the caller was not granted"),

@@ -166,14 +166,9 @@ fn refuse_missing_scopes(
     let mut first_refused = None;
     for (tool, id) in called {
         if let Some(scope) = missing_scope(config, principal, tool) {
-            config.emit(&SecurityEvent::AuthorizationDenied {
-                tool,
-                issuer: principal.issuer(),
-                subject: principal.subject(),
-                required_scope: scope,
-                held_scopes: principal.scopes(),
-                client,
-            });
+            config.emit(&SecurityEvent::authorization_denied(
+                tool, principal, scope, client,
+            ));
             first_refused.get_or_insert(id);
             if !missing.contains(&scope) {
                 missing.push(scope);
