@@ -14,7 +14,7 @@ use mcp_secure::{
     audit::JsonLinesSink,
     auth::{API_KEY_ISSUER, ApiKeyFile, ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
-    http::{Endpoint, TlsListener},
+    http::{DEFAULT_SESSIONS_PER_PRINCIPAL, Endpoint, RedisSessions, TlsListener},
     metrics::Metrics,
     rate::{MemoryLimiter, RedisLimiter},
     secret::{SecretError, SecretString},
@@ -118,8 +118,9 @@ async fn notes_server(common: &Common) -> anyhow::Result<NotesServer> {
     })
 }
 
-/// The security configuration every subcommand starts from: files root and rate limiter.
-async fn security(common: &Common) -> anyhow::Result<SecurityBuilder> {
+/// The security configuration every subcommand starts from: files root and rate limiter; and
+/// the Redis limiter, when it is one, whose connection the HTTP sessions share.
+async fn security(common: &Common) -> anyhow::Result<(SecurityBuilder, Option<RedisLimiter>)> {
     prepare_files(&common.files)?;
     let mut builder = Security::builder()
         .path_root("files", &common.files)
@@ -132,14 +133,14 @@ async fn security(common: &Common) -> anyhow::Result<SecurityBuilder> {
         None => builder.audit_sink(JsonLinesSink::stderr()),
     };
     Ok(match common.rate_backend {
-        RateBackend::Memory => builder.limiter(MemoryLimiter::new()),
+        RateBackend::Memory => (builder.limiter(MemoryLimiter::new()), None),
         RateBackend::Redis => {
             let limiter = RedisLimiter::connect(&common.redis_url)
                 .await
                 .with_context(|| {
                     format!("connecting to the rate limiter at {}", common.redis_url)
                 })?;
-            builder.limiter(limiter)
+            (builder.limiter(limiter.clone()), Some(limiter))
         }
     })
 }
@@ -202,6 +203,11 @@ struct HttpArgs {
     /// their audience (RFC 8707 `resource`).
     #[arg(long, conflicts_with = "dev_auth")]
     issuer: Option<String>,
+    /// How many legacy sessions one caller (a principal, or an anonymous client address) may
+    /// have open at once; past it, opening another is refused with 429. With --rate-backend
+    /// redis, sessions and this count are shared by every replica on that Redis.
+    #[arg(long, default_value_t = DEFAULT_SESSIONS_PER_PRINCIPAL, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    sessions_per_principal: usize,
 }
 
 /// Parses the command line and runs `notes-server`.
@@ -353,10 +359,11 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         dev_auth_user,
         dev_auth_scopes,
         issuer: external_issuer,
+        sessions_per_principal,
     } = http;
     let tls = tls_cert.zip(tls_key);
     let metrics = metrics_addr.map(|_| Metrics::new());
-    let mut security = security(&common).await?;
+    let (mut security, redis) = security(&common).await?;
     if let Some(metrics) = &metrics {
         security = security.audit_sink(metrics.clone());
     }
@@ -411,6 +418,10 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         file.watch(endpoint.security().clone());
         reload_on_hangup(file.clone(), endpoint.security().clone())?;
     }
+    // Replicas on one Redis share sessions: a legacy client may be sent to any of them.
+    if let Some(redis) = &redis {
+        endpoint = endpoint.shared_sessions(RedisSessions::sharing(redis));
+    }
     let store = server.store().clone();
     endpoint = endpoint.readiness("database", move || {
         let store = store.clone();
@@ -434,6 +445,7 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
     endpoint = endpoint.auth(|auth| {
         let auth = auth
             .hsts(tls.is_some())
+            .sessions_per_principal(sessions_per_principal)
             // Least privilege: OAuth clients first ask for reading; writing is a step-up.
             .challenge_scopes(["notes:read"]);
         match authorization_server {
@@ -534,7 +546,7 @@ fn token(sub: &str, scope: &str, ttl: u64, url: &str) -> anyhow::Result<()> {
 }
 
 async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
-    let mut security = security(&common).await?;
+    let (mut security, _) = security(&common).await?;
     if let Ok(token) = SecretString::from_env("NOTES_TOKEN") {
         let verifier = jwt_verifier(
             jwt_secret(false).context("NOTES_TOKEN is verified with NOTES_JWT_SECRET")?,

@@ -119,7 +119,7 @@ impl Metrics {
         let sessions = Gauge::default();
         registry.register(
             "sessions",
-            "Legacy sessions bound to their principals",
+            "Legacy sessions bound to their principals in this process (0 when a shared registry keeps them)",
             sessions.clone(),
         );
         let limiter_keys = Gauge::default();
@@ -269,6 +269,7 @@ impl AuditSink for Metrics {
             SecurityEvent::AuthenticationThrottled { .. } => self.refused("throttled"),
             SecurityEvent::HostRefused { .. } => self.refused("host"),
             SecurityEvent::OriginRefused { .. } => self.refused("origin"),
+            SecurityEvent::SessionRefused { .. } => self.refused("session"),
             _ => {}
         }
     }

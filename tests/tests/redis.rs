@@ -311,3 +311,116 @@ async fn fail_open_lets_calls_through_while_the_limiter_is_down() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+#[cfg_attr(
+    skip_redis,
+    ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
+)]
+async fn session_bindings_are_shared_bounded_and_expire() {
+    use mcp_secure::http::{Checked, RedisSessions, SESSION_IDLE, SessionRegistry};
+    use rmcp::{
+        model::InitializeRequestParams,
+        transport::streamable_http_server::session::store::{SessionState, SessionStore},
+    };
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // Two replicas' registries on one Redis.
+    let a = RedisSessions::sharing(&RedisLimiter::connect(&redis.url()).await.unwrap());
+    let b = RedisSessions::sharing(&RedisLimiter::connect(&redis.url()).await.unwrap());
+    let ticket = a.reserve("p:ann", 2).await.unwrap().expect("a place");
+    let second = b
+        .reserve("p:ann", 2)
+        .await
+        .unwrap()
+        .expect("a second place");
+    assert_eq!(
+        a.reserve("p:ann", 2).await.unwrap(),
+        None,
+        "the bound holds across"
+    );
+    a.bind(&ticket, "p:ann", "s-1", "ann").await.unwrap();
+    b.release(&second, "p:ann").await.unwrap();
+    assert_eq!(
+        b.check("s-1", "ann", "p:ann", 2).await.unwrap(),
+        Checked::Own
+    );
+    assert_eq!(
+        b.check("s-1", "bob", "p:bob", 2).await.unwrap(),
+        Checked::Other
+    );
+    assert_eq!(
+        b.check("s-1", "", "a:1.2.3.4", 2).await.unwrap(),
+        Checked::Other
+    );
+    assert_eq!(
+        b.check("s-9", "ann", "p:ann", 2).await.unwrap(),
+        Checked::Unknown
+    );
+    // An anonymous session becomes the first principal's that signs in on it, within its bound.
+    let anon = a.reserve("a:1.2.3.4", 2).await.unwrap().unwrap();
+    a.bind(&anon, "a:1.2.3.4", "s-2", "").await.unwrap();
+    let full = b.reserve("p:bob", 1).await.unwrap().unwrap();
+    assert_eq!(
+        b.check("s-2", "bob", "p:bob", 1).await.unwrap(),
+        Checked::Full
+    );
+    b.release(&full, "p:bob").await.unwrap();
+    assert_eq!(
+        b.check("s-2", "bob", "p:bob", 1).await.unwrap(),
+        Checked::Claimed
+    );
+    assert_eq!(
+        a.check("s-2", "", "a:1.2.3.4", 2).await.unwrap(),
+        Checked::Other
+    );
+    assert_eq!(
+        a.check("s-2", "bob", "p:bob", 1).await.unwrap(),
+        Checked::Own
+    );
+    // rmcp's state of the session, for the replica that restores it.
+    let state = SessionState::new(InitializeRequestParams::default());
+    a.store("s-1", &state).await.unwrap();
+    let loaded = b.load("s-1").await.unwrap().expect("stored");
+    assert_eq!(
+        serde_json::to_value(&loaded).unwrap(),
+        serde_json::to_value(&state).unwrap()
+    );
+    // Every key expires with the session's idle time.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    for key in &keys {
+        assert!(key.starts_with("mcp-secure:{sessions}:"), "{key}");
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            ttl > 0 && ttl <= SESSION_IDLE.as_millis() as i64,
+            "{key} expires: {ttl} ms"
+        );
+    }
+    // Closed: forgotten by both, its place freed, nothing left behind.
+    a.close("s-1").await.unwrap();
+    a.delete("s-1").await.unwrap();
+    a.close("s-2").await.unwrap();
+    assert_eq!(
+        b.check("s-1", "ann", "p:ann", 2).await.unwrap(),
+        Checked::Unknown
+    );
+    assert!(b.load("s-1").await.unwrap().is_none());
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "nothing left behind: {keys:?}");
+}

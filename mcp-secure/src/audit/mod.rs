@@ -168,6 +168,16 @@ pub enum SecurityEvent<'a> {
         /// Why the reload was refused (the entry at fault, never a key), if it was.
         refused: Option<&'a str>,
     },
+    /// A legacy session was not opened, or not served: its caller holds as many as allowed
+    /// (`too many sessions`), or the session registry could not answer (HTTP layer).
+    SessionRefused {
+        /// Why, in the server's words.
+        reason: &'a str,
+        /// The request path.
+        path: &'a str,
+        /// The client's address, when known ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
+    },
     /// A security backend (rate limiter, database) could not decide.
     BackendUnavailable {
         /// Which backend.
@@ -193,6 +203,7 @@ impl<'a> SecurityEvent<'a> {
             SecurityEvent::ToolFailed { .. } => "tool_failed",
             SecurityEvent::OriginRefused { .. } => "origin_refused",
             SecurityEvent::HostRefused { .. } => "host_refused",
+            SecurityEvent::SessionRefused { .. } => "session_refused",
             SecurityEvent::BackendUnavailable { .. } => "backend_unavailable",
             SecurityEvent::KeysReloaded { .. } => "keys_reloaded",
             SecurityEvent::Incident { .. } => "incident",
@@ -271,6 +282,9 @@ impl<'a> SecurityEvent<'a> {
             } => json!({ "code": code, "incident": incident, "cause": cause }),
             SecurityEvent::OriginRefused { origin, .. } => json!({ "origin": origin }),
             SecurityEvent::HostRefused { host, .. } => json!({ "host": host }),
+            SecurityEvent::SessionRefused { reason, path, .. } => {
+                json!({ "reason": reason, "path": path })
+            }
             SecurityEvent::BackendUnavailable {
                 backend,
                 tool,
@@ -316,6 +330,7 @@ impl<'a> SecurityEvent<'a> {
             SecurityEvent::AuthenticationFailed { client, .. }
             | SecurityEvent::OriginRefused { client, .. }
             | SecurityEvent::HostRefused { client, .. }
+            | SecurityEvent::SessionRefused { client, .. }
             | SecurityEvent::Unauthenticated { client, .. }
             | SecurityEvent::AuthorizationDenied { client, .. }
             | SecurityEvent::RateLimited { client, .. }
@@ -499,6 +514,9 @@ fn trace(event: &SecurityEvent<'_>) {
         }
         SecurityEvent::Unauthenticated { tool, .. } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, tool, client_address = client)
+        }
+        SecurityEvent::SessionRefused { reason, path, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = client);
         }
         SecurityEvent::AuthorizationDenied {
             tool,

@@ -6,7 +6,8 @@ use std::{future::Future, io, sync::Arc, time::Duration};
 use rmcp::{
     ServerHandler,
     transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+        StreamableHttpServerConfig, StreamableHttpService,
+        session::{local::LocalSessionManager, store::SessionStore},
     },
 };
 
@@ -50,6 +51,7 @@ pub struct Endpoint<S> {
     options: ServeOptions,
     beside: Option<axum::Router>,
     readiness: Vec<(String, super::health::Check)>,
+    session_store: Option<Arc<dyn SessionStore>>,
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
 }
@@ -107,6 +109,7 @@ where
             options: ServeOptions::default(),
             beside: None,
             readiness: Vec::new(),
+            session_store: None,
             #[cfg(feature = "metrics")]
             metrics: None,
         }
@@ -135,6 +138,17 @@ where
     /// ([`AuthLayerBuilder::trusted_proxy`]).
     pub fn trusted_proxy(mut self, cidr: impl Into<String>) -> Self {
         self.auth = self.auth.trusted_proxy(cidr);
+        self
+    }
+
+    /// Shares legacy sessions with every replica that uses the same `sessions`: their owners
+    /// and each principal's count ([`AuthLayerBuilder::session_registry`]), and rmcp's state
+    /// of each session, so that a request on a session another replica opened is served here
+    /// (rmcp replays the client's `initialize`) and still refused to any other principal.
+    #[cfg(feature = "redis")]
+    pub fn shared_sessions(mut self, sessions: super::RedisSessions) -> Self {
+        self.session_store = Some(Arc::new(sessions.clone()));
+        self.auth = self.auth.session_registry(sessions);
         self
     }
 
@@ -201,16 +215,18 @@ where
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.metrics {
             let sessions = layer.sessions();
-            metrics.count_sessions(move || sessions.len());
+            metrics.count_sessions(move || sessions.len().unwrap_or(0));
             let security = self.security.clone();
             metrics.count_limiter_keys(move || security.limiter().keys().unwrap_or(0));
         }
         let server = self.server;
+        // Hosts are checked by the layer, in one place (`AuthLayerBuilder::allow_host`).
+        let mut config = StreamableHttpServerConfig::default().disable_allowed_hosts();
+        config.session_store = self.session_store;
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::new(LocalSessionManager::default()),
-            // Hosts are checked by the layer, in one place (`AuthLayerBuilder::allow_host`).
-            StreamableHttpServerConfig::default().disable_allowed_hosts(),
+            config,
         );
         let path = match url.path().trim_end_matches('/') {
             "" => "/",

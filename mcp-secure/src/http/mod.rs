@@ -11,9 +11,12 @@ mod health;
 mod host;
 mod metadata;
 mod origin;
+#[cfg(feature = "redis")]
+mod redis_sessions;
 mod security_headers;
 mod serve;
 mod session;
+mod session_registry;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -28,9 +31,15 @@ pub use health::{HEALTHZ_PATH, READINESS_TIMEOUT, READYZ_PATH};
 pub use host::{HostLayer, HostService};
 pub use metadata::{MetadataLayer, MetadataService};
 pub use origin::{OriginFuture, OriginLayer, OriginService};
+#[cfg(feature = "redis")]
+pub use redis_sessions::RedisSessions;
 pub use security_headers::{SecurityHeaders, SecurityHeadersLayer};
 pub use serve::{DEFAULT_HEADER_TIMEOUT, ServeOptions, serve};
-pub use session::{SessionLayer, SessionService};
+pub use session::{SessionFuture, SessionLayer, SessionService};
+pub use session_registry::{
+    Checked, DEFAULT_SESSIONS_PER_PRINCIPAL, MemorySessions, RegistryError, RegistryFuture,
+    SESSION_IDLE, SessionRegistry,
+};
 
 #[cfg(feature = "dev-auth")]
 pub(crate) use host::is_loopback_host;

@@ -1,14 +1,19 @@
 //! Legacy sessions (`Mcp-Session-Id`) bound to the principal that opened them (an anonymous
 //! caller's to "anonymous"): another principal naming the session is answered `404`, as for an
 //! unknown session, so it learns nothing about whose it is; so is an id bound to nobody (never
-//! issued, closed, or forgotten when the bindings were full), rather than passed on unchecked.
+//! issued, closed, or expired), rather than passed on unchecked. Each principal (and each
+//! anonymous client address) may hold a bounded number of sessions: past it, opening one more
+//! is refused (`429`) before rmcp creates it.
+//!
+//! The bindings live in a [`SessionRegistry`]: this process's memory by default, or one shared
+//! by the replicas ([`RedisSessions`](super::RedisSessions)).
 
 use std::{
-    collections::HashMap,
     future::Future,
     marker::PhantomData,
+    net::IpAddr,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::Arc,
     task::{Context, Poll, ready},
 };
 
@@ -16,48 +21,162 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode};
 use tower::{Layer, Service};
 
-use super::error_response;
+use super::{
+    ClientAddress, error_response,
+    session_registry::{Checked, MemorySessions, RegistryError, SessionRegistry},
+};
 use crate::{Security, audit::SecurityEvent, auth::Principal};
 
 /// The header naming a streamable HTTP session.
 pub(crate) const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 
-/// At most this many bindings are kept: past it an arbitrary one is forgotten rather than
-/// grow without end (rmcp expires idle sessions on its side too).
-const MAX_SESSIONS: usize = 100_000;
+/// Marks a request whose body cannot open a session (it is not an `initialize`), so that no
+/// place is reserved for one. Without it, a `POST` with no session id is assumed to open one.
+#[derive(Clone, Copy)]
+pub(crate) struct OpensNoSession;
 
-/// Which principal ([`Principal::id`]) opened each session.
-type Owners = Arc<Mutex<HashMap<String, String>>>;
+/// Whether `body` may be an `initialize` request, the only one that opens a session. `false`
+/// only when that is certain: a body without escapes that never spells `initialize`, or one
+/// JSON-RPC object whose single `method` is another; anything else (a batch, a duplicate key,
+/// a body that does not parse) may, and gets a place reserved.
+pub(crate) fn may_open_session(body: &[u8]) -> bool {
+    const WORD: &[u8] = b"initialize";
+    if !body.contains(&b'\\') && !body.windows(WORD.len()).any(|w| w == WORD) {
+        return false;
+    }
+    #[derive(serde::Deserialize)]
+    struct Method<'a> {
+        #[serde(default, borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<Method<'_>>(body) {
+        Ok(m) => m.method.as_deref() == Some("initialize"),
+        Err(_) => true,
+    }
+}
 
-/// The layer: the bindings of the sessions its services have seen opened.
+/// Where the layer keeps its bindings.
+#[derive(Clone)]
+enum Registry {
+    /// In this process: decided without waiting.
+    Memory(MemorySessions),
+    /// Elsewhere (shared by replicas): decided by a round trip. The mirror holds what this
+    /// replica has seen, to decide what it safely can while the shared registry is down.
+    Shared(Arc<dyn SessionRegistry>, MemorySessions),
+}
+
+/// The layer: the bindings of the sessions, and how many each caller may hold.
 #[derive(Clone)]
 pub struct SessionLayer {
-    owners: Owners,
+    registry: Registry,
+    per_principal: usize,
     security: Security,
 }
 
 impl SessionLayer {
-    pub(crate) fn new(security: Security) -> Self {
+    pub(crate) fn new(
+        security: Security,
+        registry: Option<Arc<dyn SessionRegistry>>,
+        per_principal: usize,
+    ) -> Self {
         Self {
-            owners: Owners::default(),
+            registry: match registry {
+                Some(shared) => Registry::Shared(shared, MemorySessions::new()),
+                None => Registry::Memory(MemorySessions::new()),
+            },
+            per_principal,
             security,
         }
     }
-}
 
-impl SessionLayer {
-    /// How many sessions are bound.
+    /// How many sessions are bound, if the registry can say.
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub(crate) fn len(&self) -> usize {
-        self.owners.lock().unwrap_or_else(|p| p.into_inner()).len()
+    pub(crate) fn len(&self) -> Option<usize> {
+        match &self.registry {
+            Registry::Memory(memory) => Some(memory.count()),
+            Registry::Shared(shared, _) => shared.bound(),
+        }
+    }
+
+    /// Who opened session `id`, if it is bound in this process.
+    #[cfg(test)]
+    pub(crate) fn owner_of(&self, id: &str) -> Option<String> {
+        match &self.registry {
+            Registry::Memory(memory) => memory.owner_of(id),
+            Registry::Shared(..) => None,
+        }
+    }
+
+    fn refuse(&self, refusal: Refusal, path: &str, client: Option<IpAddr>) -> Response<Body> {
+        match refusal {
+            Refusal::NotFound(reason) => {
+                self.security.emit(&SecurityEvent::AuthenticationFailed {
+                    reason,
+                    path,
+                    client,
+                });
+                error_response(
+                    StatusCode::NOT_FOUND,
+                    "session_not_found",
+                    "no such session",
+                )
+            }
+            Refusal::Full => {
+                self.security.emit(&SecurityEvent::SessionRefused {
+                    reason: "too many sessions",
+                    path,
+                    client,
+                });
+                error_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_sessions",
+                    &format!(
+                        "this caller has {} sessions open, the most allowed; close one (DELETE) or wait for one to expire",
+                        self.per_principal
+                    ),
+                )
+            }
+            Refusal::Unavailable(error) => {
+                tracing::warn!(%error, "session registry");
+                self.security.emit(&SecurityEvent::SessionRefused {
+                    reason: "session registry unavailable",
+                    path,
+                    client,
+                });
+                error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "sessions cannot be checked now; try again shortly",
+                )
+            }
+        }
+    }
+
+    /// The refusal of `request`.
+    fn refuse_request(&self, refusal: Refusal, request: &Request<Body>) -> Response<Body> {
+        self.refuse(
+            refusal,
+            request.uri().path(),
+            ClientAddress::of(request.extensions()),
+        )
     }
 }
 
-#[cfg(test)]
-impl SessionLayer {
-    /// Who opened session `id`, if it is bound.
-    pub(crate) fn owner_of(&self, id: &str) -> Option<String> {
-        self.owners.lock().unwrap().get(id).cloned()
+/// Why a request naming (or opening) a session is refused.
+enum Refusal {
+    NotFound(&'static str),
+    Full,
+    Unavailable(RegistryError),
+}
+
+impl From<Checked> for Option<Refusal> {
+    fn from(checked: Checked) -> Self {
+        match checked {
+            Checked::Own | Checked::Claimed => None,
+            Checked::Full => Some(Refusal::Full),
+            Checked::Other => Some(Refusal::NotFound("session belongs to another principal")),
+            Checked::Unknown => Some(Refusal::NotFound("session bound to no principal")),
+        }
     }
 }
 
@@ -80,16 +199,53 @@ pub struct SessionService<S> {
     layer: SessionLayer,
 }
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(MCP_SESSION_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+fn session_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get(MCP_SESSION_ID).and_then(|v| v.to_str().ok())
+}
+
+/// Whose count a session of this request is charged to: its principal's, or for an anonymous
+/// caller its client address's (IPv6 per /64), so anonymous callers cannot exhaust each
+/// other's.
+fn holder(subject: &str, request: &Request<Body>) -> String {
+    match subject {
+        "" => match ClientAddress::of(request.extensions()) {
+            Some(ip) => format!("a:{}", crate::rate::address_key(ip)),
+            None => "a:".to_owned(),
+        },
+        id => format!("p:{id}"),
+    }
+}
+
+/// What a request does to the sessions, read from its head (and the body marker).
+enum Intent {
+    /// Names a session (and closes it, on `DELETE`).
+    Names { id: String, closing: bool },
+    /// May open a session: a `POST` with no session id.
+    MayOpen,
+    /// Neither.
+    Nothing,
+}
+
+fn intent(request: &Request<Body>) -> Intent {
+    match session_id(request.headers()) {
+        Some(id) => Intent::Names {
+            id: id.to_owned(),
+            closing: request.method() == Method::DELETE,
+        },
+        None if request.method() == Method::POST
+            && request.extensions().get::<OpensNoSession>().is_none() =>
+        {
+            Intent::MayOpen
+        }
+        None => Intent::Nothing,
+    }
 }
 
 impl<S> Service<Request<Body>> for SessionService<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>>,
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
 {
     type Response = Response<Body>;
     type Error = S::Error;
@@ -106,67 +262,185 @@ where
             .get::<Principal>()
             .map(|p| p.id().to_owned())
             .unwrap_or_default();
-        let asked = session_id(request.headers());
-        let mut own = false;
-        if let Some(id) = &asked {
-            let mut owners = self.layer.owners.lock().unwrap_or_else(|p| p.into_inner());
-            let owner = match owners.get_mut(id) {
-                Some(owner) if *owner == subject => Some(true),
-                // A session opened anonymously becomes the caller's who signs in on it (a client
-                // stepping up keeps its session); the anonymous callers lose it.
-                Some(owner) if owner.is_empty() => {
-                    owner.clone_from(&subject);
-                    Some(true)
-                }
-                Some(_) => Some(false),
-                None => None,
-            };
-            drop(owners);
-            if owner != Some(true) {
-                let reason = match owner {
-                    Some(_) => "session belongs to another principal",
-                    None => "session bound to no principal",
-                };
-                self.layer
-                    .security
-                    .emit(&SecurityEvent::AuthenticationFailed {
-                        reason,
-                        path: request.uri().path(),
-                        client: super::ClientAddress::of(request.extensions()),
-                    });
-                let refused = error_response(
-                    StatusCode::NOT_FOUND,
-                    "session_not_found",
-                    "no such session",
-                );
-                return SessionFuture::refused(refused);
+        let intent = intent(&request);
+        let registry = match &self.layer.registry {
+            Registry::Memory(memory) => memory.clone(),
+            Registry::Shared(shared, mirror) => {
+                let (shared, mirror) = (shared.clone(), mirror.clone());
+                // The service polled ready is the one called, after the registry answers.
+                let ready = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, ready);
+                let layer = self.layer.clone();
+                return SessionFuture::shared(Box::pin(shared_call(
+                    layer, shared, mirror, inner, request, subject, intent,
+                )));
             }
-            own = true;
-        }
-        let closing = request.method() == Method::DELETE;
-        // On a session this caller opened: nothing to bind.
-        let binding = (!own || closing).then(|| Binding {
-            owners: self.layer.owners.clone(),
-            subject,
-            asked,
-            closing,
-        });
+        };
+        let max = self.layer.per_principal;
+        let after = match intent {
+            Intent::Names { id, closing } => {
+                let checked = registry.check_now(&id, &subject, || holder(&subject, &request), max);
+                if let Some(refusal) = Option::<Refusal>::from(checked) {
+                    return SessionFuture::refused(self.layer.refuse_request(refusal, &request));
+                }
+                closing.then_some(After::Close { registry, id })
+            }
+            Intent::MayOpen => {
+                let holder = holder(&subject, &request);
+                let Some(ticket) = registry.reserve_now(&holder, max) else {
+                    return SessionFuture::refused(
+                        self.layer.refuse_request(Refusal::Full, &request),
+                    );
+                };
+                Some(After::Open {
+                    registry,
+                    ticket,
+                    holder,
+                    subject,
+                })
+            }
+            Intent::Nothing => None,
+        };
         SessionFuture {
             refused: None,
             inner: Some(self.inner.call(request)),
-            binding,
+            after,
+            shared: None,
             error: PhantomData,
         }
     }
 }
 
-/// What to remember of a session once the inner service has answered.
-struct Binding {
-    owners: Owners,
+/// A call decided by a shared registry: a round trip before the inner service, and one after
+/// it when a session was opened or closed. While the shared registry cannot answer, the mirror
+/// of what this replica has seen decides what it safely can: a principal's own session
+/// continues, a new session is bounded and bound here (other replicas do not know it, and
+/// answer `404`, as for a session they never saw); the rest is refused with `503`.
+async fn shared_call<S>(
+    layer: SessionLayer,
+    registry: Arc<dyn SessionRegistry>,
+    mirror: MemorySessions,
+    mut inner: S,
+    request: Request<Body>,
     subject: String,
-    asked: Option<String>,
-    closing: bool,
+    intent: Intent,
+) -> Result<Response<Body>, S::Error>
+where
+    S: Service<Request<Body>, Response = Response<Body>>,
+{
+    let max = layer.per_principal;
+    let holder = holder(&subject, &request);
+    match intent {
+        Intent::Names { id, closing } => {
+            let refusal = match registry.check(&id, &subject, &holder, max).await {
+                Ok(Checked::Unknown) if mirror.is_principals(&id, &subject) => None,
+                Ok(checked) => {
+                    if matches!(checked, Checked::Own | Checked::Claimed) {
+                        mirror.remember(&id, &subject, &holder);
+                    }
+                    Option::<Refusal>::from(checked)
+                }
+                // A principal's session never changes hands, so what this replica saw of it
+                // holds: while the registry is down, and for a session it bound here during an
+                // outage, which the registry never learnt of.
+                Err(_) if mirror.is_principals(&id, &subject) => None,
+                Err(e) => Some(Refusal::Unavailable(e)),
+            };
+            if let Some(refusal) = refusal {
+                return Ok(layer.refuse_request(refusal, &request));
+            }
+            let response = inner.call(request).await?;
+            if closing && response.status().is_success() {
+                mirror.close_now(&id);
+                if let Err(error) = registry.close(&id).await {
+                    // The binding expires by itself; the session is closed either way.
+                    tracing::warn!(%error, "session registry: forgetting a closed session");
+                }
+            }
+            Ok(response)
+        }
+        Intent::MayOpen => {
+            let shared = match registry.reserve(&holder, max).await {
+                Ok(Some(ticket)) => Some(ticket),
+                Ok(None) => return Ok(layer.refuse_request(Refusal::Full, &request)),
+                Err(error) => {
+                    tracing::warn!(%error, "session registry: bounding a new session here");
+                    None
+                }
+            };
+            let local = match &shared {
+                Some(_) => None,
+                None => match mirror.reserve_now(&holder, max) {
+                    Some(ticket) => Some(ticket),
+                    None => return Ok(layer.refuse_request(Refusal::Full, &request)),
+                },
+            };
+            let response = inner.call(request).await?;
+            let opened = session_id(response.headers());
+            if let Some(local) = &local {
+                match opened {
+                    Some(id) => mirror.bind_now(local, &holder, id, &subject),
+                    None => mirror.release_now(local, &holder),
+                }
+            }
+            let Some(ticket) = shared else {
+                return Ok(response);
+            };
+            let bound = match opened {
+                Some(id) => {
+                    mirror.remember(id, &subject, &holder);
+                    registry.bind(&ticket, &holder, id, &subject).await
+                }
+                None => registry.release(&ticket, &holder).await,
+            };
+            if let Err(error) = bound {
+                // Known here: served by this replica; the reservation expires by itself.
+                tracing::warn!(%error, "session registry: binding a new session");
+            }
+            Ok(response)
+        }
+        Intent::Nothing => inner.call(request).await,
+    }
 }
+
+/// What to record of a session once the inner service has answered.
+enum After {
+    /// Forget the session the caller closed.
+    Close {
+        registry: MemorySessions,
+        id: String,
+    },
+    /// Bind the new session (if one was opened) in the reserved place, or give the place back.
+    Open {
+        registry: MemorySessions,
+        ticket: String,
+        holder: String,
+        subject: String,
+    },
+}
+
+impl After {
+    fn record(self, response: &Response<Body>) {
+        match self {
+            After::Close { registry, id } => {
+                if response.status().is_success() {
+                    registry.close_now(&id);
+                }
+            }
+            After::Open {
+                registry,
+                ticket,
+                holder,
+                subject,
+            } => match session_id(response.headers()) {
+                Some(id) => registry.bind_now(&ticket, &holder, id, &subject),
+                None => registry.release_now(&ticket, &holder),
+            },
+        }
+    }
+}
+
+type BoxedCall<E> = Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>;
 
 pin_project_lite::pin_project! {
     /// The response of a [`SessionService`]: its refusal, or the inner service's answer, whose
@@ -175,7 +449,8 @@ pin_project_lite::pin_project! {
         refused: Option<Response<Body>>,
         #[pin]
         inner: Option<F>,
-        binding: Option<Binding>,
+        after: Option<After>,
+        shared: Option<BoxedCall<E>>,
         error: PhantomData<fn() -> E>,
     }
 }
@@ -185,7 +460,18 @@ impl<F, E> SessionFuture<F, E> {
         Self {
             refused: Some(response),
             inner: None,
-            binding: None,
+            after: None,
+            shared: None,
+            error: PhantomData,
+        }
+    }
+
+    fn shared(call: BoxedCall<E>) -> Self {
+        Self {
+            refused: None,
+            inner: None,
+            after: None,
+            shared: Some(call),
             error: PhantomData,
         }
     }
@@ -202,39 +488,15 @@ where
         if let Some(refused) = this.refused.take() {
             return Poll::Ready(Ok(refused));
         }
+        if let Some(shared) = this.shared.as_mut() {
+            return shared.as_mut().poll(cx);
+        }
         let inner = this.inner.as_pin_mut().expect("polled after completion");
         let response = ready!(inner.poll(cx))?;
-        if let Some(b) = this.binding.take() {
-            bind(&b.owners, b.subject, b.asked, b.closing, response.headers());
+        if let Some(after) = this.after.take() {
+            after.record(&response);
         }
         Poll::Ready(Ok(response))
-    }
-}
-
-/// Remembers which principal a new session belongs to; forgets it when the session is closed.
-fn bind(
-    owners: &Owners,
-    subject: String,
-    asked: Option<String>,
-    closing: bool,
-    response: &HeaderMap,
-) {
-    let mut owners = owners.lock().unwrap_or_else(|p| p.into_inner());
-    if closing {
-        if let Some(id) = asked {
-            owners.remove(&id);
-        }
-        return;
-    }
-    if let Some(id) = session_id(response)
-        && !owners.contains_key(&id)
-    {
-        if owners.len() >= MAX_SESSIONS
-            && let Some(old) = owners.keys().next().cloned()
-        {
-            owners.remove(&old);
-        }
-        owners.insert(id, subject);
     }
 }
 
@@ -247,53 +509,318 @@ mod tests {
 
     use super::*;
 
+    /// An inner service that opens session `s-<n>` for each `POST` without one.
+    fn opener() -> impl Service<
+        Request<Body>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+    > + Clone
+    + Send
+    + 'static {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+        service_fn(move |request: Request<Body>| {
+            let next = next.clone();
+            async move {
+                let mut response = Response::new(Body::empty());
+                if request.headers().get(MCP_SESSION_ID).is_none()
+                    && request.method() == Method::POST
+                {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    response.headers_mut().insert(
+                        MCP_SESSION_ID,
+                        HeaderValue::from_str(&format!("s-{n}")).unwrap(),
+                    );
+                }
+                Ok::<_, Infallible>(response)
+            }
+        })
+    }
+
+    fn request(who: Option<&str>, method: Method, session: Option<&str>) -> Request<Body> {
+        let mut request = Request::builder().method(method).uri("/mcp");
+        if let Some(session) = session {
+            request = request.header(MCP_SESSION_ID, session);
+        }
+        let mut request = request.body(Body::empty()).unwrap();
+        if let Some(who) = who {
+            request.extensions_mut().insert(Principal::new(who, ["x"]));
+        }
+        request
+    }
+
+    /// The layers under test: with bindings in this process, and behind a shared registry
+    /// (here in memory too, through the asynchronous path Redis takes).
+    fn layers(per_principal: usize) -> [SessionLayer; 2] {
+        [
+            SessionLayer::new(Security::default(), None, per_principal),
+            SessionLayer::new(
+                Security::default(),
+                Some(Arc::new(MemorySessions::new())),
+                per_principal,
+            ),
+        ]
+    }
+
     /// A session opened by one principal is its own until closed: another principal, and an
     /// anonymous caller, get the `404` of an unknown session, as does an id bound to nobody;
     /// an anonymous session becomes the first principal's that signs in on it.
     #[tokio::test]
     async fn a_session_is_its_openers_until_closed() {
-        let inner = service_fn(|request: Request<Body>| async move {
-            let mut response = Response::new(Body::empty());
-            if request.headers().get(MCP_SESSION_ID).is_none() {
-                response
-                    .headers_mut()
-                    .insert(MCP_SESSION_ID, HeaderValue::from_static("s-1"));
+        for layer in layers(100) {
+            let service = layer.layer(opener());
+            let send = |who: Option<&str>, method: Method, session: Option<&str>| {
+                service.clone().oneshot(request(who, method, session))
+            };
+            for (who, method, session, status) in [
+                (Some("ann"), Method::POST, None, 200),
+                (Some("ann"), Method::POST, Some("s-1"), 200),
+                (Some("bob"), Method::POST, Some("s-1"), 404),
+                (None, Method::POST, Some("s-1"), 404),
+                (Some("bob"), Method::DELETE, Some("s-1"), 404),
+                (Some("ann"), Method::DELETE, Some("s-1"), 200),
+                // Closed: bound to nobody, so nobody's.
+                (Some("ann"), Method::POST, Some("s-1"), 404),
+                (Some("bob"), Method::POST, Some("s-1"), 404),
+                // Never issued.
+                (Some("ann"), Method::POST, Some("s-9"), 404),
+                // An anonymous caller's session is the anonymous callers', until someone signs
+                // in on it: then it is theirs.
+                (None, Method::POST, None, 200),
+                (None, Method::POST, Some("s-2"), 200),
+                (Some("ann"), Method::POST, Some("s-2"), 200),
+                (None, Method::POST, Some("s-2"), 404),
+                (Some("bob"), Method::POST, Some("s-2"), 404),
+                (Some("ann"), Method::POST, Some("s-2"), 200),
+            ] {
+                let answer = send(who, method.clone(), session).await.unwrap();
+                assert_eq!(answer.status(), status, "{who:?} {method} {session:?}");
             }
-            Ok::<_, Infallible>(response)
-        });
-        let service = SessionLayer::new(Security::default()).layer(inner);
-        let send = |who: Option<&str>, method: Method, session: bool| {
-            let mut request = Request::builder().method(method).uri("/mcp");
-            if session {
-                request = request.header(MCP_SESSION_ID, "s-1");
+        }
+    }
+
+    /// One principal opens at most its bound of sessions; closing one frees a place; others
+    /// are not affected; a request marked as opening none reserves nothing.
+    #[tokio::test]
+    async fn a_principal_holds_at_most_its_bound_of_sessions() {
+        for layer in layers(2) {
+            let service = layer.layer(opener());
+            let send = |who: Option<&str>, method: Method, session: Option<&str>| {
+                service.clone().oneshot(request(who, method, session))
+            };
+            assert_eq!(
+                send(Some("ann"), Method::POST, None)
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+            assert_eq!(
+                send(Some("ann"), Method::POST, None)
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+            let refused = send(Some("ann"), Method::POST, None).await.unwrap();
+            assert_eq!(refused.status(), 429);
+            let body = axum::body::to_bytes(refused.into_body(), 4096)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["data"]["error"], "too_many_sessions");
+            assert_eq!(
+                send(Some("bob"), Method::POST, None)
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+            // A stateless request opens nothing: not refused.
+            let mut stateless = request(Some("ann"), Method::POST, None);
+            stateless.extensions_mut().insert(OpensNoSession);
+            assert_eq!(
+                service.clone().oneshot(stateless).await.unwrap().status(),
+                200
+            );
+            // The sessions already open keep working.
+            assert_eq!(
+                send(Some("ann"), Method::POST, Some("s-1"))
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+            assert_eq!(
+                send(Some("ann"), Method::DELETE, Some("s-1"))
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+            assert_eq!(
+                send(Some("ann"), Method::POST, None)
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+        }
+    }
+
+    /// A shared registry that can be taken down.
+    #[derive(Clone, Default)]
+    struct Flaky {
+        inner: MemorySessions,
+        down: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Flaky {
+        fn answer<'a, T: Send + 'a>(&self, value: T) -> crate::http::RegistryFuture<'a, T> {
+            let result = match self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                true => Err(RegistryError::new("down")),
+                false => Ok(value),
+            };
+            Box::pin(std::future::ready(result))
+        }
+    }
+
+    impl SessionRegistry for Flaky {
+        fn reserve<'a>(
+            &'a self,
+            holder: &'a str,
+            max: usize,
+        ) -> crate::http::RegistryFuture<'a, Option<String>> {
+            if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                return self.answer(None);
             }
-            let mut request = request.body(Body::empty()).unwrap();
-            if let Some(who) = who {
-                request.extensions_mut().insert(Principal::new(who, ["x"]));
+            self.answer(self.inner.reserve_now(holder, max))
+        }
+        fn bind<'a>(
+            &'a self,
+            ticket: &'a str,
+            holder: &'a str,
+            id: &'a str,
+            subject: &'a str,
+        ) -> crate::http::RegistryFuture<'a, ()> {
+            if !self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                self.inner.bind_now(ticket, holder, id, subject);
             }
-            service.clone().oneshot(request)
+            self.answer(())
+        }
+        fn release<'a>(
+            &'a self,
+            ticket: &'a str,
+            holder: &'a str,
+        ) -> crate::http::RegistryFuture<'a, ()> {
+            self.inner.release_now(ticket, holder);
+            self.answer(())
+        }
+        fn check<'a>(
+            &'a self,
+            id: &'a str,
+            subject: &'a str,
+            holder: &'a str,
+            max: usize,
+        ) -> crate::http::RegistryFuture<'a, Checked> {
+            self.answer(self.inner.check_now(id, subject, || holder.to_owned(), max))
+        }
+        fn close<'a>(&'a self, id: &'a str) -> crate::http::RegistryFuture<'a, ()> {
+            self.inner.close_now(id);
+            self.answer(())
+        }
+    }
+
+    /// While the shared registry is down, a principal's own session continues on the replica
+    /// that saw it, an anonymous or unseen one is refused (`503`), and new sessions are
+    /// bounded and bound here; once it is back, those stay their principal's here.
+    #[tokio::test]
+    async fn an_outage_of_the_shared_registry_keeps_what_is_safe() {
+        let flaky = Flaky::default();
+        let layer = SessionLayer::new(Security::default(), Some(Arc::new(flaky.clone())), 2);
+        let service = layer.layer(opener());
+        let send = |who: Option<&str>, method: Method, session: Option<&str>| {
+            service.clone().oneshot(request(who, method, session))
         };
-        for (who, method, session, status) in [
-            (Some("ann"), Method::POST, false, 200),
-            (Some("ann"), Method::POST, true, 200),
-            (Some("bob"), Method::POST, true, 404),
-            (None, Method::POST, true, 404),
-            (Some("bob"), Method::DELETE, true, 404),
-            (Some("ann"), Method::DELETE, true, 200),
-            // Closed: bound to nobody, so nobody's.
-            (Some("ann"), Method::POST, true, 404),
-            (Some("bob"), Method::POST, true, 404),
-            // An anonymous caller's session is the anonymous callers', until someone signs in
-            // on it: then it is theirs.
-            (None, Method::POST, false, 200),
-            (None, Method::POST, true, 200),
-            (Some("ann"), Method::POST, true, 200),
-            (None, Method::POST, true, 404),
-            (Some("bob"), Method::POST, true, 404),
-            (Some("ann"), Method::POST, true, 200),
+        let status = |r: Response<Body>| r.status().as_u16();
+        assert_eq!(
+            status(send(Some("ann"), Method::POST, None).await.unwrap()),
+            200
+        );
+        assert_eq!(status(send(None, Method::POST, None).await.unwrap()), 200);
+        flaky.down.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            status(send(Some("ann"), Method::POST, Some("s-1")).await.unwrap()),
+            200
+        );
+        assert_eq!(
+            status(send(Some("bob"), Method::POST, Some("s-1")).await.unwrap()),
+            503
+        );
+        assert_eq!(
+            status(send(None, Method::POST, Some("s-2")).await.unwrap()),
+            503,
+            "anonymous: maybe claimed elsewhere"
+        );
+        assert_eq!(
+            status(send(Some("ann"), Method::POST, Some("s-9")).await.unwrap()),
+            503
+        );
+        // New sessions: bounded here (ann holds one already).
+        assert_eq!(
+            status(send(Some("ann"), Method::POST, None).await.unwrap()),
+            200
+        );
+        assert_eq!(
+            status(send(Some("ann"), Method::POST, None).await.unwrap()),
+            429
+        );
+        flaky
+            .down
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        // s-3, opened during the outage, is still ann's here, and nobody else's.
+        assert_eq!(
+            status(send(Some("ann"), Method::POST, Some("s-3")).await.unwrap()),
+            200
+        );
+        assert_eq!(
+            status(send(Some("bob"), Method::POST, Some("s-3")).await.unwrap()),
+            404
+        );
+        assert_eq!(
+            status(send(Some("bob"), Method::POST, Some("s-1")).await.unwrap()),
+            404
+        );
+    }
+
+    /// Only a body that may be an `initialize` reserves a place; escapes, batches, duplicate
+    /// keys and bodies that do not parse are assumed to.
+    #[test]
+    fn only_what_may_initialize_opens_a_session() {
+        for (body, opens) in [
+            (r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, false),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+                true,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"init\u0069alize"}"#,
+                true,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"t":"a\nb"}}}"#,
+                false,
+            ),
+            (
+                r#"{"method":"tools/call","params":{"arguments":{"t":"initialize"}}}"#,
+                false,
+            ),
+            (r#"{"method":"tools/list","method":"initialize"}"#, true),
+            (r#"[{"method":"initialize"}]"#, true),
+            (r#"{"method":"initialize"#, true),
+            (r#"{"method":"tools/list"}"#, false),
         ] {
-            let answer = send(who, method.clone(), session).await.unwrap();
-            assert_eq!(answer.status(), status, "{who:?} {method} {session}");
+            assert_eq!(may_open_session(body.as_bytes()), opens, "{body}");
         }
     }
 }

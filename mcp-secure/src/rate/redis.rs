@@ -85,6 +85,12 @@ impl RedisLimiter {
         self
     }
 
+    /// The connection, for other state the replicas share ([`crate::http::RedisSessions`]).
+    #[cfg(feature = "http")]
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     /// The Redis key of (`tool`, `key`).
     pub fn redis_key(&self, tool: &str, key: &str) -> String {
         format!("{}:{{{}:{}}}", self.prefix, escape(tool), escape(key))

@@ -3,6 +3,7 @@
 //! authenticated caller sent.
 
 use super::*;
+use crate::http::session::{MCP_SESSION_ID, OpensNoSession, may_open_session};
 
 /// Authentication, the body and the scope pre-check, in front of an inner service (in an
 /// [`AuthLayer`], the session binding).
@@ -148,6 +149,12 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
     }
     if let Some(principal) = principal {
         parts.extensions.insert(principal);
+    }
+    if parts.method == Method::POST
+        && !parts.headers.contains_key(MCP_SESSION_ID)
+        && !may_open_session(&bytes)
+    {
+        parts.extensions.insert(OpensNoSession);
     }
     parts.extensions.insert(config.security.clone());
     Ok(Request::from_parts(parts, Body::from(bytes)))

@@ -50,6 +50,7 @@ use super::{
     origin::{OriginLayer, OriginService},
     security_headers::{SecurityHeaders, SecurityHeadersLayer},
     session::{SessionLayer, SessionService},
+    session_registry::{DEFAULT_SESSIONS_PER_PRINCIPAL, SessionRegistry},
 };
 use crate::{
     Security,
@@ -84,6 +85,8 @@ pub struct AuthLayerBuilder {
     challenge_scopes: Option<String>,
     hsts: bool,
     anonymous: bool,
+    sessions: Option<Arc<dyn SessionRegistry>>,
+    sessions_per_principal: usize,
     security: Security,
 }
 
@@ -227,6 +230,28 @@ impl AuthLayerBuilder {
         self
     }
 
+    /// Keeps the sessions' bindings in `registry` instead of this process's memory: with
+    /// [`RedisSessions`](super::RedisSessions), every replica on one Redis knows every
+    /// session's owner and counts one bound per principal. [`Endpoint::shared_sessions`](super::Endpoint::shared_sessions)
+    /// also gives rmcp the sessions' state, so that a session opened on one replica is served
+    /// by another.
+    pub fn session_registry(mut self, registry: impl SessionRegistry) -> Self {
+        self.sessions = Some(Arc::new(registry));
+        self
+    }
+
+    /// How many legacy sessions one principal may have open at once (default
+    /// [`DEFAULT_SESSIONS_PER_PRINCIPAL`]); anonymous callers are counted per client address
+    /// (IPv6 per /64). Past it, opening another is refused with `429` (`too_many_sessions`),
+    /// audited as `session_refused`, before rmcp creates it; the sessions already open keep
+    /// working. A session ends when its client closes it (`DELETE`) or after
+    /// [`SESSION_IDLE`](super::SESSION_IDLE) without a request. Stateless requests (spec
+    /// 2026-07-28) open no session and are not counted.
+    pub fn sessions_per_principal(mut self, max: usize) -> Self {
+        self.sessions_per_principal = max;
+        self
+    }
+
     /// Refuses request bodies over `bytes` with `413` (default [`DEFAULT_MAX_BODY`]).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
@@ -335,7 +360,11 @@ impl AuthLayerBuilder {
                 &self.authorization_servers,
             ),
             headers: SecurityHeadersLayer::new(self.hsts),
-            session: SessionLayer::new(security),
+            session: SessionLayer::new(
+                security,
+                self.sessions.clone(),
+                self.sessions_per_principal,
+            ),
             config: Arc::new(Config {
                 failures: self.failed_authentications.map(FailureLimit::new),
                 tool_scopes,
@@ -434,6 +463,8 @@ impl AuthLayer {
             challenge_scopes: None,
             hsts: false,
             anonymous: false,
+            sessions: None,
+            sessions_per_principal: DEFAULT_SESSIONS_PER_PRINCIPAL,
             security: security.clone(),
         }
     }

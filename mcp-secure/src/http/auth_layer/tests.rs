@@ -319,8 +319,17 @@ async fn a_session_stays_its_openers_until_it_is_closed() {
     let owner = "writer-key-000000000000";
     let other = "admin-key-0000000000000";
     let bound = || layer.session.owner_of("s-1");
-    // Opened (the inner service names the session in its answer): bound to its opener.
+    // A request that is no `initialize` opens no session, even if the inner service named one.
     assert_eq!(send(call_request(owner, "read", None, false)).await, 200);
+    assert_eq!(bound(), None);
+    // Opened (the inner service names the session in its answer): bound to its opener.
+    let initialize = Request::post("http://127.0.0.1/mcp")
+        .header(header::AUTHORIZATION, format!("Bearer {owner}"))
+        .body(Body::from(
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}}).to_string(),
+        ))
+        .unwrap();
+    assert_eq!(send(initialize).await, 200);
     assert_eq!(bound().as_deref(), Some("api-key#wri"));
     let same_subject_other_issuer = "partner-wri-key-0000000";
     for _ in 0..2 {
