@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use crate::{
     MCP_SCOPES,
+    confine::Confinement,
     notes::{NotesServer, NotesStore},
 };
 use anyhow::{Context, bail};
@@ -17,6 +18,7 @@ use mcp_secure::{
     http::{DEFAULT_SESSIONS_PER_PRINCIPAL, Endpoint, RedisSessions, TlsListener},
     metrics::Metrics,
     rate::{MemoryLimiter, RedisLimiter},
+    sandbox::{SandboxMode, SandboxReport},
     secret::{SecretError, SecretString},
     testing::TokenMinter,
 };
@@ -69,6 +71,16 @@ enum Command {
     },
     /// Print the policy manifest (every tool's scope, rate and schemas) as JSON.
     Manifest,
+    /// Print the seccomp profile for container runtimes: the calls the in-process filter
+    /// refuses, refused by the runtime too.
+    SeccompProfile,
+    /// Exit 0 if GET URL answers 200 (a container health check, in an image without a shell or
+    /// curl), 1 otherwise.
+    Health {
+        /// The plain-HTTP URL to ask, e.g. http://127.0.0.1:8787/healthz.
+        #[arg(long, default_value = "http://127.0.0.1:8787/healthz")]
+        url: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -99,6 +111,26 @@ struct Common {
     /// and refused with the step-up challenge; but a client cannot discover it by listing).
     #[arg(long)]
     list_by_authorization: bool,
+    /// Confine the process by the kernel (Linux: Landlock and seccomp) to what this command
+    /// line declares: the files root (read), the database, key file, audit log and TLS files,
+    /// the listening ports and the upstreams (Redis, PostgreSQL, --issuer). best-effort
+    /// enforces what the kernel can and says what it cannot; require refuses to start unless
+    /// everything is enforced.
+    #[arg(long, default_value = "best-effort", value_parser = ["off", "best-effort", "require"])]
+    sandbox: String,
+    /// When started as root, switch to this unprivileged user (`UID:GID`, numeric) before
+    /// serving; with --sandbox require, running as root without it is refused.
+    #[arg(long, value_parser = parse_user)]
+    user: Option<(u32, u32)>,
+}
+
+fn parse_user(s: &str) -> Result<(u32, u32), String> {
+    let numeric = |part: &str| part.parse::<u32>().ok().filter(|&id| id != 0);
+    match s.split_once(':') {
+        Some((uid, gid)) => numeric(uid).zip(numeric(gid)),
+        None => None,
+    }
+    .ok_or_else(|| format!("`{}` is not UID:GID (numeric, not 0)", s.escape_debug()))
 }
 
 const DEFAULT_URL: &str = "http://127.0.0.1:8787/mcp";
@@ -213,13 +245,62 @@ struct HttpArgs {
 /// Parses the command line and runs `notes-server`.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Before the runtime's threads exist, so that they are all confined.
+    let confined = confine(&cli.command)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(run(cli))
+        .block_on(run(cli, confined))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Confines the process to what `command` declares it reaches (serving commands only).
+fn confine(command: &Command) -> anyhow::Result<Option<SandboxReport>> {
+    let (common, http) = match command {
+        Command::Serve { http, common } => (common, Some(http)),
+        Command::Stdio { common, .. } => (common, None),
+        Command::Token { .. }
+        | Command::Manifest
+        | Command::SeccompProfile
+        | Command::Health { .. } => return Ok(None),
+    };
+    let mode: SandboxMode = common
+        .sandbox
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    // What the rules name must exist now.
+    prepare_files(&common.files)?;
+    prepare_db_dir(&common.db)?;
+    let mut confinement = Confinement::new(mode, common.user)
+        .files(&common.files)
+        .database(&common.db)?;
+    if let Some(file) = &common.api_keys_file {
+        confinement = confinement.reread(file);
+    }
+    if let Some(log) = &common.audit_log {
+        confinement = confinement.append(log);
+    }
+    if let RateBackend::Redis = common.rate_backend {
+        confinement = confinement.upstream(&common.redis_url)?;
+    }
+    if let Some(http) = http {
+        confinement = confinement.listen(http.addr);
+        if let Some(addr) = http.metrics_addr {
+            confinement = confinement.listen(addr);
+        }
+        for file in [&http.tls_cert, &http.tls_key].into_iter().flatten() {
+            confinement = confinement.read(file);
+        }
+        if let Some(issuer) = &http.issuer {
+            confinement = confinement.upstream(issuer)?;
+        }
+    }
+    confinement
+        .apply()
+        .context("confining the process (--sandbox)")
+        .map(Some)
+}
+
+async fn run(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -228,9 +309,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "warn,mcp_secure::audit=off".into()),
         )
         .init();
+    if let Some(report) = &confined {
+        eprintln!("notes-server: {report}");
+    }
+    let confined = confined.as_ref();
     match cli.command {
-        Command::Serve { http, common } => serve(*http, common).await,
-        Command::Stdio { common, url } => stdio(common, &url).await,
+        Command::Serve { http, common } => serve(*http, common, confined).await,
+        Command::Stdio { common, url } => stdio(common, &url, confined).await,
         Command::Token {
             sub,
             scope,
@@ -241,7 +326,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::notes::manifest().to_pretty_string());
             Ok(())
         }
+        Command::SeccompProfile => {
+            println!("{}", seccomp_profile_text());
+            Ok(())
+        }
+        Command::Health { url } => health(&url).await,
     }
+}
+
+/// The demo's seccomp profile, as committed in `examples/seccomp-profile.json`.
+pub fn seccomp_profile_text() -> String {
+    serde_json::to_string_pretty(&mcp_secure::sandbox::seccomp_profile(false))
+        .expect("a JSON value prints")
+}
+
+/// Asks `url` (plain HTTP) once, within 3 s: `Ok` on `200`.
+async fn health(url: &str) -> anyhow::Result<()> {
+    let url = url::Url::parse(url).context("--url")?;
+    anyhow::ensure!(url.scheme() == "http", "--url: only http:// is asked");
+    let host = url.host_str().context("--url: a host")?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let ask = async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect((host, port)).await?;
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n",
+            url.path()
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        anyhow::Ok(head)
+    };
+    let head = tokio::time::timeout(Duration::from_secs(3), ask)
+        .await
+        .context("no answer within 3 s")??;
+    anyhow::ensure!(
+        head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"),
+        "{url} did not answer 200"
+    );
+    Ok(())
 }
 
 /// Reloads `file` on each SIGHUP.
@@ -290,9 +414,9 @@ fn prepare_files(dir: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_store(db: &str) -> anyhow::Result<NotesStore> {
-    let is_url = db.contains("://");
-    if !is_url
+/// Creates the directory of a SQLite file `db`, if missing.
+fn prepare_db_dir(db: &str) -> anyhow::Result<()> {
+    if !db.contains("://")
         && db != ":memory:"
         && let Some(dir) = std::path::Path::new(db)
             .parent()
@@ -300,6 +424,12 @@ async fn open_store(db: &str) -> anyhow::Result<NotesStore> {
     {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    Ok(())
+}
+
+async fn open_store(db: &str) -> anyhow::Result<NotesStore> {
+    let is_url = db.contains("://");
+    prepare_db_dir(db)?;
     // A database URL's password stays out of the message.
     let shown = match url::Url::parse(db) {
         Ok(mut url) if is_url => {
@@ -344,7 +474,11 @@ fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> 
     Ok(JwtVerifier::hs256(secret, &issuer_of(url)?, url)?)
 }
 
-async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
+async fn serve(
+    http: HttpArgs,
+    common: Common,
+    confined: Option<&SandboxReport>,
+) -> anyhow::Result<()> {
     let HttpArgs {
         addr,
         allow_origins,
@@ -368,6 +502,9 @@ async fn serve(http: HttpArgs, common: Common) -> anyhow::Result<()> {
         security = security.audit_sink(metrics.clone());
     }
     let security = security.build()?;
+    if let Some(report) = confined {
+        security.emit(&report.event());
+    }
     let listener = match &tls {
         Some((cert, key)) => Listener::Tls(
             TlsListener::bind(addr, cert, key)
@@ -545,7 +682,7 @@ fn token(sub: &str, scope: &str, ttl: u64, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
+async fn stdio(common: Common, url: &str, confined: Option<&SandboxReport>) -> anyhow::Result<()> {
     let (mut security, _) = security(&common).await?;
     if let Ok(token) = SecretString::from_env("NOTES_TOKEN") {
         let verifier = jwt_verifier(
@@ -572,7 +709,11 @@ async fn stdio(common: Common, url: &str) -> anyhow::Result<()> {
         }
     }
     let server = notes_server(&common).await?;
-    mcp_secure::serve::stdio(server, security.build()?)
+    let security = security.build()?;
+    if let Some(report) = confined {
+        security.emit(&report.event());
+    }
+    mcp_secure::serve::stdio(server, security)
         .await?
         .waiting()
         .await?;

@@ -1,6 +1,7 @@
 //! The servers behind the example binaries, as a library so that tests can reach them.
 
 pub mod cli;
+pub mod confine;
 pub mod conformance;
 pub mod notes;
 

@@ -38,3 +38,17 @@ fn the_manifest_states_every_tools_policy() {
     );
     assert!(hook["output_schema"]["properties"].get("secret").is_none());
 }
+
+/// The container runtimes' seccomp profile is generated from the list the in-process filter
+/// uses, so the two cannot drift.
+#[test]
+fn the_committed_seccomp_profile_matches_the_filter() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/seccomp-profile.json");
+    let committed = std::fs::read_to_string(path).expect("examples/seccomp-profile.json");
+    let current = format!("{}\n", mcp_secure_examples::cli::seccomp_profile_text());
+    assert!(
+        committed == current,
+        "the refused system calls changed; record them with\n  \
+         cargo run -p mcp-secure-examples --bin notes-server -- seccomp-profile > examples/seccomp-profile.json"
+    );
+}

@@ -98,6 +98,8 @@ pub mod manifest;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod rate;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod sanitize;
 pub mod secret;
 mod security;

@@ -178,6 +178,22 @@ pub enum SecurityEvent<'a> {
         /// The client's address, when known ([`crate::http::ClientAddress`]).
         client: Option<IpAddr>,
     },
+    /// The process was confined by the kernel at start-up, to this level
+    /// ([`crate::sandbox`]): recorded once, so the log says what a tool's bug could reach.
+    Sandboxed {
+        /// `off`, `best-effort` or `require`.
+        mode: &'a str,
+        /// The Landlock ABI used (0: none).
+        landlock_abi: u32,
+        /// Whether files are confined to the declared paths.
+        filesystem: bool,
+        /// Whether TCP bind and connect are confined to the declared ports.
+        network: bool,
+        /// Whether the seccomp filter is in place.
+        seccomp: bool,
+        /// What was asked and is not enforced.
+        missing: &'a [String],
+    },
     /// A security backend (rate limiter, database) could not decide.
     BackendUnavailable {
         /// Which backend.
@@ -204,6 +220,7 @@ impl<'a> SecurityEvent<'a> {
             SecurityEvent::OriginRefused { .. } => "origin_refused",
             SecurityEvent::HostRefused { .. } => "host_refused",
             SecurityEvent::SessionRefused { .. } => "session_refused",
+            SecurityEvent::Sandboxed { .. } => "sandboxed",
             SecurityEvent::BackendUnavailable { .. } => "backend_unavailable",
             SecurityEvent::KeysReloaded { .. } => "keys_reloaded",
             SecurityEvent::Incident { .. } => "incident",
@@ -284,6 +301,16 @@ impl<'a> SecurityEvent<'a> {
             SecurityEvent::HostRefused { host, .. } => json!({ "host": host }),
             SecurityEvent::SessionRefused { reason, path, .. } => {
                 json!({ "reason": reason, "path": path })
+            }
+            SecurityEvent::Sandboxed {
+                mode,
+                landlock_abi,
+                filesystem,
+                network,
+                seccomp,
+                missing,
+            } => {
+                json!({ "mode": mode, "landlock_abi": landlock_abi, "filesystem": filesystem, "network": network, "seccomp": seccomp, "missing": missing })
             }
             SecurityEvent::BackendUnavailable {
                 backend,
@@ -517,6 +544,17 @@ fn trace(event: &SecurityEvent<'_>) {
         }
         SecurityEvent::SessionRefused { reason, path, .. } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = client);
+        }
+        SecurityEvent::Sandboxed {
+            mode,
+            landlock_abi,
+            filesystem,
+            network,
+            seccomp,
+            missing,
+        } => {
+            let missing = missing.join("; ");
+            tracing::info!(target: "mcp_secure::audit", event = name, mode, landlock_abi, filesystem, network, seccomp, missing = %Escaped(&missing));
         }
         SecurityEvent::AuthorizationDenied {
             tool,

@@ -1,0 +1,333 @@
+//! The kernel's confinement of the whole process (Linux), so that a bug in a tool, or in a
+//! dependency, reaches only what the server declared: the type system keeps a tool inside its
+//! roots; this keeps the process there.
+//!
+//! [`Sandbox`] applies, once, at start-up:
+//!
+//! - **Landlock** (the `landlock` crate, by Landlock's author): the declared directories and
+//!   files are readable (and writable where declared), everything else on the filesystem is
+//!   denied, executing programs included; where the kernel's Landlock ABI has network rules
+//!   (4, Linux 6.7), TCP `bind` only to the declared ports and TCP `connect` only to the
+//!   declared ports;
+//! - **seccomp** (`seccompiler`, from rust-vmm): [`DENIED_SYSCALLS`], calls an MCP server never
+//!   needs (`execve` unless declared, `ptrace`, `mount`, `bpf`, module loading, `keyctl`, …),
+//!   fail with `EPERM`: the tool gets an error and the server keeps serving;
+//! - `no_new_privs`.
+//!
+//! Landlock restricts the calling thread and the threads it creates afterwards (until ABI 8's
+//! all-threads flag): apply the sandbox before starting other threads, i.e. before building the
+//! tokio runtime. The seccomp filter is synchronised to every thread.
+//!
+//! On other systems [`Sandbox::apply`] enforces nothing and says so in its [`SandboxReport`]
+//! ([`SandboxMode::Require`] then refuses to start).
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
+
+#[cfg(target_os = "linux")]
+mod linux;
+mod syscalls;
+
+pub use syscalls::{DENIED_SYSCALLS, EXEC_SYSCALLS, seccomp_profile};
+
+/// How much confinement a server insists on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// Apply nothing.
+    Off,
+    /// Apply what the kernel can enforce, and report what it cannot.
+    BestEffort,
+    /// Refuse to start unless everything asked is enforced.
+    Require,
+}
+
+impl std::str::FromStr for SandboxMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(SandboxMode::Off),
+            "best-effort" => Ok(SandboxMode::BestEffort),
+            "require" => Ok(SandboxMode::Require),
+            other => Err(format!(
+                "`{}` is not a sandbox mode: write off, best-effort or require",
+                other.escape_debug()
+            )),
+        }
+    }
+}
+
+/// What the process may reach once confined: build it from the server's configuration, then
+/// [`apply`](Sandbox::apply) it.
+///
+/// ```no_run
+/// use mcp_secure::sandbox::{Sandbox, SandboxMode};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let report = Sandbox::new(SandboxMode::Require)
+///     .read("/srv/files")
+///     .write("/var/lib/notes")
+///     .bind_tcp(8080)
+///     .connect_tcp(6379)
+///     .apply()?;
+/// eprintln!("{report}");
+/// // Only now start the runtime: its threads inherit the confinement.
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    mode: SandboxMode,
+    read: Vec<PathBuf>,
+    write: Vec<PathBuf>,
+    bind: Vec<u16>,
+    connect: Vec<u16>,
+    exec: bool,
+    run_as: Option<(u32, u32)>,
+}
+
+/// What every process needs to read: the dynamic loader's libraries (loaded later, e.g. by
+/// name resolution), name-service, TLS-root and time-zone files. Reading, never executing.
+const SYSTEM_READ: &[&str] = &[
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/etc/ld.so.cache",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/nsswitch.conf",
+    "/etc/gai.conf",
+    "/etc/host.conf",
+    "/etc/services",
+    "/etc/localtime",
+    "/usr/share/zoneinfo",
+    "/etc/ssl",
+    "/etc/pki",
+    "/usr/share/ca-certificates",
+    "/proc/self",
+    "/sys/fs/cgroup",
+    "/sys/devices/system/cpu",
+];
+
+/// Devices every process may read and write.
+const SYSTEM_WRITE: &[&str] = &["/dev/null", "/dev/urandom", "/dev/random"];
+
+impl Sandbox {
+    /// A sandbox that allows nothing but what every process needs, in `mode`.
+    pub fn new(mode: SandboxMode) -> Self {
+        Self {
+            mode,
+            read: SYSTEM_READ.iter().map(PathBuf::from).collect(),
+            write: SYSTEM_WRITE.iter().map(PathBuf::from).collect(),
+            bind: Vec::new(),
+            connect: Vec::new(),
+            exec: false,
+            run_as: None,
+        }
+    }
+
+    /// The mode it was made with.
+    pub fn mode(&self) -> SandboxMode {
+        self.mode
+    }
+
+    /// Allows reading `path` (a file, or a directory and everything beneath it).
+    pub fn read(mut self, path: impl AsRef<Path>) -> Self {
+        self.read.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Allows reading and writing `path` (a file, or a directory and everything beneath it:
+    /// creating, renaming and removing files there too).
+    pub fn write(mut self, path: impl AsRef<Path>) -> Self {
+        self.write.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Allows binding TCP `port` (0: an ephemeral port).
+    pub fn bind_tcp(mut self, port: u16) -> Self {
+        self.bind.push(port);
+        self
+    }
+
+    /// Allows connecting to TCP `port`, on any address (Landlock's rules name ports only).
+    pub fn connect_tcp(mut self, port: u16) -> Self {
+        self.connect.push(port);
+        self
+    }
+
+    /// Allows running programs (`execve`): for a server whose tools do. Without it, the
+    /// seccomp filter refuses `execve` and `execveat`.
+    pub fn allow_exec(mut self) -> Self {
+        self.exec = true;
+        self
+    }
+
+    /// When started as root, switches to user `uid` and group `gid` (supplementary groups
+    /// dropped) before confining: a process left running as root is reported as not confined
+    /// (and refused by [`SandboxMode::Require`]). Ignored when not started as root.
+    pub fn run_as(mut self, uid: u32, gid: u32) -> Self {
+        self.run_as = Some((uid, gid));
+        self
+    }
+
+    /// Confines this process: call it once, before starting other threads. In
+    /// [`SandboxMode::Require`], fails unless every rule is enforced; in
+    /// [`SandboxMode::BestEffort`], enforces what the kernel can and lists the rest in the
+    /// report's [`missing`](SandboxReport::missing).
+    pub fn apply(self) -> Result<SandboxReport, SandboxError> {
+        if self.mode == SandboxMode::Off {
+            return Ok(SandboxReport::off());
+        }
+        let report = self.enforce()?;
+        if self.mode == SandboxMode::Require && !report.missing.is_empty() {
+            return Err(SandboxError::NotEnforced(report));
+        }
+        Ok(report)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn enforce(&self) -> Result<SandboxReport, SandboxError> {
+        linux::enforce(self)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn enforce(&self) -> Result<SandboxReport, SandboxError> {
+        Ok(SandboxReport {
+            mode: self.mode,
+            landlock_abi: 0,
+            filesystem: false,
+            network: false,
+            seccomp: false,
+            no_new_privs: false,
+            uid: None,
+            missing: vec!["confinement: only Linux is supported; nothing is enforced".into()],
+        })
+    }
+}
+
+/// What [`Sandbox::apply`] obtained from the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SandboxReport {
+    /// The mode asked for.
+    #[serde(serialize_with = "mode_name")]
+    pub mode: SandboxMode,
+    /// The Landlock ABI used (0: none).
+    pub landlock_abi: u32,
+    /// Whether filesystem access is confined to the declared paths.
+    pub filesystem: bool,
+    /// Whether TCP bind and connect are confined to the declared ports.
+    pub network: bool,
+    /// Whether the seccomp filter is in place.
+    pub seccomp: bool,
+    /// Whether `no_new_privs` is set.
+    pub no_new_privs: bool,
+    /// The user the process runs as afterwards, where known.
+    pub uid: Option<u32>,
+    /// What was asked and is not enforced, in words.
+    pub missing: Vec<String>,
+}
+
+fn mode_name<S: serde::Serializer>(mode: &SandboxMode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match mode {
+        SandboxMode::Off => "off",
+        SandboxMode::BestEffort => "best-effort",
+        SandboxMode::Require => "require",
+    })
+}
+
+impl SandboxReport {
+    /// The audit event recording this level (`sandboxed`): emit it once the server's
+    /// [`Security`](crate::Security) is built.
+    pub fn event(&self) -> crate::audit::SecurityEvent<'_> {
+        crate::audit::SecurityEvent::Sandboxed {
+            mode: match self.mode {
+                SandboxMode::Off => "off",
+                SandboxMode::BestEffort => "best-effort",
+                SandboxMode::Require => "require",
+            },
+            landlock_abi: self.landlock_abi,
+            filesystem: self.filesystem,
+            network: self.network,
+            seccomp: self.seccomp,
+            missing: &self.missing,
+        }
+    }
+
+    fn off() -> Self {
+        Self {
+            mode: SandboxMode::Off,
+            landlock_abi: 0,
+            filesystem: false,
+            network: false,
+            seccomp: false,
+            no_new_privs: false,
+            uid: None,
+            missing: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for SandboxReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mode == SandboxMode::Off {
+            return f.write_str("sandbox: off");
+        }
+        let yes = |on: bool| if on { "enforced" } else { "not enforced" };
+        write!(
+            f,
+            "sandbox: Landlock ABI {}, filesystem {}, network {}, seccomp filter {}, no_new_privs {}",
+            self.landlock_abi,
+            yes(self.filesystem),
+            yes(self.network),
+            yes(self.seccomp),
+            if self.no_new_privs { "set" } else { "not set" },
+        )?;
+        if let Some(uid) = self.uid {
+            write!(f, ", uid {uid}")?;
+        }
+        for missing in &self.missing {
+            write!(f, "; missing: {missing}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why the sandbox was not applied.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// [`SandboxMode::Require`] asked for rules the kernel cannot enforce (they are listed in
+    /// the report's `missing`); what it could enforce is in place.
+    NotEnforced(SandboxReport),
+    /// A declared path could not be opened for its rule.
+    Path {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The kernel refused the rules (the detail is the kernel's, for the server's log).
+    Kernel(String),
+}
+
+impl fmt::Display for SandboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SandboxError::NotEnforced(report) => write!(
+                f,
+                "the sandbox is required, but the kernel cannot enforce: {}; run on a kernel with Landlock (ABI 4 or later, Linux 6.7) and seccomp, or choose best-effort",
+                report.missing.join("; ")
+            ),
+            SandboxError::Path { path, error } => write!(
+                f,
+                "the sandbox cannot open {} for its rule: {error}; create it first, or leave it out",
+                path.display()
+            ),
+            SandboxError::Kernel(detail) => write!(f, "the kernel refused the sandbox: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for SandboxError {}

@@ -1,0 +1,99 @@
+//! A server whose tools have deliberate bugs, for the sandbox tests: they read any path, run
+//! a shell and connect to any port, which the type system would have refused to let a real tool
+//! do. Run confined, the kernel must refuse each of them, and the server must keep serving.
+//!
+//! `sandbox-probe <root> <allowed-port> <mode> [<uid>:<gid>]` serves over stdio, with `<root>`
+//! readable and TCP connections to `<allowed-port>` allowed, as `<uid>:<gid>` when started as
+//! root.
+
+use mcp_secure::{
+    Security,
+    prelude::*,
+    sandbox::{Sandbox, SandboxMode},
+};
+
+#[derive(Clone)]
+struct Probe {
+    tools: Tools<Self>,
+}
+
+/// What happened, in the words of the test: `ok`, `denied` (the kernel refused:
+/// `EACCES` or `EPERM`), or another error.
+fn outcome<T>(result: std::io::Result<T>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "denied".into(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[mcp_tools]
+impl Probe {
+    /// Reads a file at any path: the bug (a real tool takes a `SafePath`).
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn read_any(
+        &self,
+        /// Any path.
+        #[mcp(length(min = 1, max = 4096))]
+        path: String,
+    ) -> String {
+        outcome(std::fs::read(&path))
+    }
+
+    /// Runs `/bin/sh -c true`.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn run_shell(&self) -> String {
+        outcome(
+            std::process::Command::new("/bin/sh")
+                .args(["-c", "true"])
+                .status(),
+        )
+    }
+
+    /// Connects to a TCP port on loopback.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn connect(
+        &self,
+        /// The port.
+        #[mcp(range(min = 1, max = 65535))]
+        port: u16,
+    ) -> String {
+        outcome(std::net::TcpStream::connect(("127.0.0.1", port)))
+    }
+}
+
+#[tool_handler(router = self.tools)]
+impl ServerHandler for Probe {}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(root), Some(port), Some(mode)) = (args.next(), args.next(), args.next()) else {
+        return Err("usage: sandbox-probe <root> <allowed-port> <off|best-effort|require>".into());
+    };
+    let mode: SandboxMode = mode.parse()?;
+    // Before the runtime's threads exist: they inherit the confinement.
+    let mut sandbox = Sandbox::new(mode).read(&root).connect_tcp(port.parse()?);
+    if let Some((uid, gid)) = args.next().as_deref().and_then(|u| u.split_once(':')) {
+        sandbox = sandbox.run_as(uid.parse()?, gid.parse()?);
+    }
+    let report = sandbox.apply()?;
+    eprintln!("sandbox-probe: {report}");
+    eprintln!(
+        "sandbox-probe: report {}",
+        serde_json::to_string(&report).unwrap_or_default()
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let security = Security::builder().build()?;
+            let server = Probe {
+                tools: Probe::tools(),
+            };
+            mcp_secure::serve::stdio(server, security)
+                .await?
+                .waiting()
+                .await?;
+            Ok(())
+        })
+}
