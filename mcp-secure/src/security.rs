@@ -110,6 +110,12 @@ impl Security {
         self.0.local_principal.as_ref()
     }
 
+    /// Every registered root, with its name.
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    pub(crate) fn path_roots(&self) -> impl Iterator<Item = (&str, &PathRoot)> {
+        self.0.path_roots.iter().map(|(n, r)| (n.as_str(), r))
+    }
+
     /// The directory registered as `name`, held open.
     pub fn path_root(&self, name: &str) -> Option<&PathRoot> {
         self.0

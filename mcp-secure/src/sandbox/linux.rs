@@ -111,6 +111,12 @@ pub(super) fn enforce(sandbox: &Sandbox) -> Result<SandboxReport, SandboxError> 
                 .map_err(kernel_error)?;
         }
     }
+    for fd in &sandbox.open_read {
+        let fd = fd.try_clone().map_err(kernel_error)?;
+        ruleset = ruleset
+            .add_rule(PathBeneath::new(fd, read))
+            .map_err(kernel_error)?;
+    }
     for &port in &sandbox.bind {
         ruleset = ruleset
             .add_rule(NetPort::new(port, AccessNet::BindTcp))

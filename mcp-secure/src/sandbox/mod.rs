@@ -84,6 +84,9 @@ pub struct Sandbox {
     connect: Vec<u16>,
     exec: bool,
     run_as: Option<(u32, u32)>,
+    /// Directories already open (the `Security`'s path roots), readable.
+    #[cfg(target_os = "linux")]
+    open_read: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 /// What every process needs to read: the dynamic loader's libraries (loaded later, e.g. by
@@ -124,6 +127,8 @@ impl Sandbox {
             connect: Vec::new(),
             exec: false,
             run_as: None,
+            #[cfg(target_os = "linux")]
+            open_read: Vec::new(),
         }
     }
 
@@ -143,6 +148,23 @@ impl Sandbox {
     pub fn write(mut self, path: impl AsRef<Path>) -> Self {
         self.write.push(path.as_ref().to_path_buf());
         self
+    }
+
+    /// Allows reading the path roots of `security` (each directory a `SafePath` may name): the
+    /// very directories it holds open, so a root replaced on disk afterwards is not readable.
+    /// Writing there needs [`write`](Self::write) too.
+    pub fn roots(mut self, security: &crate::Security) -> Result<Self, SandboxError> {
+        #[cfg(target_os = "linux")]
+        for (name, root) in security.path_roots() {
+            let fd = root.try_clone_fd().map_err(|error| SandboxError::Path {
+                path: PathBuf::from(format!("(path root `{name}`)")),
+                error,
+            })?;
+            self.open_read.push(std::sync::Arc::new(fd));
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = security;
+        Ok(self)
     }
 
     /// Allows binding TCP `port` (0: an ephemeral port).

@@ -33,6 +33,13 @@ impl PathRoot {
         let dir = Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
         Ok(Self { dir: Arc::new(dir) })
     }
+
+    /// The open directory, for a rule on exactly it (the sandbox's).
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    pub(crate) fn try_clone_fd(&self) -> io::Result<std::os::fd::OwnedFd> {
+        use std::os::fd::AsFd;
+        self.dir.as_fd().try_clone_to_owned()
+    }
 }
 
 impl fmt::Debug for PathRoot {

@@ -3,7 +3,7 @@
 //! do. Run confined, the kernel must refuse each of them, and the server must keep serving.
 //!
 //! `sandbox-probe <root> <allowed-port> <mode> [<uid>:<gid>]` serves over stdio, with `<root>`
-//! readable and TCP connections to `<allowed-port>` allowed, as `<uid>:<gid>` when started as
+//! (its `Security`'s path root) readable and TCP connections to `<allowed-port>` allowed, as `<uid>:<gid>` when started as
 //! root.
 
 use mcp_secure::{
@@ -72,7 +72,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mode: SandboxMode = mode.parse()?;
     // Before the runtime's threads exist: they inherit the confinement.
-    let mut sandbox = Sandbox::new(mode).read(&root).connect_tcp(port.parse()?);
+    // The server's configuration names the root; the sandbox reads it from there.
+    let security = Security::builder().path_root("files", &root).build()?;
+    let mut sandbox = Sandbox::new(mode)
+        .roots(&security)?
+        .connect_tcp(port.parse()?);
     if let Some((uid, gid)) = args.next().as_deref().and_then(|u| u.split_once(':')) {
         sandbox = sandbox.run_as(uid.parse()?, gid.parse()?);
     }
@@ -86,7 +90,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?
         .block_on(async {
-            let security = Security::builder().build()?;
             let server = Probe {
                 tools: Probe::tools(),
             };
