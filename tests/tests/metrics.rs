@@ -19,13 +19,7 @@ async fn each_count_holds_exactly_what_was_done() {
     let (files, _outside) = files_dir();
     let server =
         HttpServer::start_with(Some(KEYS), files.path(), &["--metrics-addr", "127.0.0.1:0"]);
-    let scrape_url = server
-        .banner
-        .iter()
-        .find_map(|l| l.split("metrics at ").nth(1))
-        .expect("the metrics address is printed")
-        .trim()
-        .to_owned();
+    let scrape_url = server.metrics_url();
     let scrape = || async {
         let response = reqwest::get(&scrape_url).await.unwrap();
         assert_eq!(response.status(), 200);

@@ -9,6 +9,11 @@ use common::{redis_server::RedisServer, *};
 use mcp_secure::rate::{Decision, RateLimiter, RateSpec, RedisLimiter};
 use serde_json::json;
 
+/// Every key in the test's Redis.
+async fn all_keys(conn: &mut redis::aio::MultiplexedConnection) -> Vec<String> {
+    redis::cmd("KEYS").arg("*").query_async(conn).await.unwrap()
+}
+
 async fn admitted(limiter: &RedisLimiter, tool: &str, key: &str, spec: RateSpec) -> bool {
     limiter.check(tool, key, spec).await.expect("Redis answers") == Decision::Allow
 }
@@ -83,11 +88,7 @@ async fn keys_expire_when_they_stop_mattering() {
         .await
         .unwrap();
     assert_eq!(exists, 0, "the key is gone once its TAT has passed");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let keys = all_keys(&mut conn).await;
     assert!(keys.is_empty(), "nothing left behind: {keys:?}");
 }
 
@@ -390,11 +391,7 @@ async fn session_bindings_are_shared_bounded_and_expire() {
     // Every key expires with the session's idle time.
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let keys = all_keys(&mut conn).await;
     assert!(!keys.is_empty());
     for key in &keys {
         assert!(key.starts_with("mcp-secure:{sessions}:"), "{key}");
@@ -417,10 +414,6 @@ async fn session_bindings_are_shared_bounded_and_expire() {
         Checked::Unknown
     );
     assert!(b.load("s-1").await.unwrap().is_none());
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let keys = all_keys(&mut conn).await;
     assert!(keys.is_empty(), "nothing left behind: {keys:?}");
 }

@@ -380,13 +380,7 @@ async fn two_replicas_behind_a_proxy_share_sessions_limits_and_nothing_else() {
     // Metrics, scraped from both: together they count exactly what was done.
     let mut scrapes = Vec::new();
     for replica in &replicas {
-        let url = replica
-            .banner
-            .iter()
-            .find_map(|l| l.split("metrics at ").nth(1))
-            .expect("the metrics address is printed")
-            .trim()
-            .to_owned();
+        let url = replica.metrics_url();
         scrapes.push(reqwest::get(&url).await.unwrap().text().await.unwrap());
     }
     let refusals = |reason: &str| {

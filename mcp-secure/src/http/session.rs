@@ -549,6 +549,11 @@ mod tests {
         request
     }
 
+    /// The status of an answer.
+    fn status(answer: Result<Response<Body>, Infallible>) -> u16 {
+        answer.unwrap().status().as_u16()
+    }
+
     /// The layers under test: with bindings in this process, and behind a shared registry
     /// (here in memory too, through the asynchronous path Redis takes).
     fn layers(per_principal: usize) -> [SessionLayer; 2] {
@@ -608,20 +613,8 @@ mod tests {
             let send = |who: Option<&str>, method: Method, session: Option<&str>| {
                 service.clone().oneshot(request(who, method, session))
             };
-            assert_eq!(
-                send(Some("ann"), Method::POST, None)
-                    .await
-                    .unwrap()
-                    .status(),
-                200
-            );
-            assert_eq!(
-                send(Some("ann"), Method::POST, None)
-                    .await
-                    .unwrap()
-                    .status(),
-                200
-            );
+            assert_eq!(status(send(Some("ann"), Method::POST, None).await), 200);
+            assert_eq!(status(send(Some("ann"), Method::POST, None).await), 200);
             let refused = send(Some("ann"), Method::POST, None).await.unwrap();
             assert_eq!(refused.status(), 429);
             let body = axum::body::to_bytes(refused.into_body(), 4096)
@@ -629,13 +622,7 @@ mod tests {
                 .unwrap();
             let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(body["error"]["data"]["error"], "too_many_sessions");
-            assert_eq!(
-                send(Some("bob"), Method::POST, None)
-                    .await
-                    .unwrap()
-                    .status(),
-                200
-            );
+            assert_eq!(status(send(Some("bob"), Method::POST, None).await), 200);
             // A stateless request opens nothing: not refused.
             let mut stateless = request(Some("ann"), Method::POST, None);
             stateless.extensions_mut().insert(OpensNoSession);
@@ -645,26 +632,14 @@ mod tests {
             );
             // The sessions already open keep working.
             assert_eq!(
-                send(Some("ann"), Method::POST, Some("s-1"))
-                    .await
-                    .unwrap()
-                    .status(),
+                status(send(Some("ann"), Method::POST, Some("s-1")).await),
                 200
             );
             assert_eq!(
-                send(Some("ann"), Method::DELETE, Some("s-1"))
-                    .await
-                    .unwrap()
-                    .status(),
+                status(send(Some("ann"), Method::DELETE, Some("s-1")).await),
                 200
             );
-            assert_eq!(
-                send(Some("ann"), Method::POST, None)
-                    .await
-                    .unwrap()
-                    .status(),
-                200
-            );
+            assert_eq!(status(send(Some("ann"), Method::POST, None).await), 200);
         }
     }
 
@@ -742,53 +717,43 @@ mod tests {
         let send = |who: Option<&str>, method: Method, session: Option<&str>| {
             service.clone().oneshot(request(who, method, session))
         };
-        let status = |r: Response<Body>| r.status().as_u16();
-        assert_eq!(
-            status(send(Some("ann"), Method::POST, None).await.unwrap()),
-            200
-        );
-        assert_eq!(status(send(None, Method::POST, None).await.unwrap()), 200);
+        assert_eq!(status(send(Some("ann"), Method::POST, None).await), 200);
+        assert_eq!(status(send(None, Method::POST, None).await), 200);
         flaky.down.store(true, std::sync::atomic::Ordering::Relaxed);
         assert_eq!(
-            status(send(Some("ann"), Method::POST, Some("s-1")).await.unwrap()),
+            status(send(Some("ann"), Method::POST, Some("s-1")).await),
             200
         );
         assert_eq!(
-            status(send(Some("bob"), Method::POST, Some("s-1")).await.unwrap()),
+            status(send(Some("bob"), Method::POST, Some("s-1")).await),
             503
         );
         assert_eq!(
-            status(send(None, Method::POST, Some("s-2")).await.unwrap()),
+            status(send(None, Method::POST, Some("s-2")).await),
             503,
             "anonymous: maybe claimed elsewhere"
         );
         assert_eq!(
-            status(send(Some("ann"), Method::POST, Some("s-9")).await.unwrap()),
+            status(send(Some("ann"), Method::POST, Some("s-9")).await),
             503
         );
         // New sessions: bounded here (ann holds one already).
-        assert_eq!(
-            status(send(Some("ann"), Method::POST, None).await.unwrap()),
-            200
-        );
-        assert_eq!(
-            status(send(Some("ann"), Method::POST, None).await.unwrap()),
-            429
-        );
+        assert_eq!(status(send(Some("ann"), Method::POST, None).await), 200);
+        assert_eq!(status(send(Some("ann"), Method::POST, None).await), 429);
         flaky
             .down
             .store(false, std::sync::atomic::Ordering::Relaxed);
         // s-3, opened during the outage, is still ann's here, and nobody else's.
         assert_eq!(
-            status(send(Some("ann"), Method::POST, Some("s-3")).await.unwrap()),
+            status(send(Some("ann"), Method::POST, Some("s-3")).await),
             200
         );
         assert_eq!(
-            status(send(Some("bob"), Method::POST, Some("s-3")).await.unwrap()),
+            status(send(Some("bob"), Method::POST, Some("s-3")).await),
             404
         );
         assert_eq!(
-            status(send(Some("bob"), Method::POST, Some("s-1")).await.unwrap()),
+            status(send(Some("bob"), Method::POST, Some("s-1")).await),
             404
         );
     }

@@ -43,17 +43,31 @@ pub enum SandboxMode {
     Require,
 }
 
+impl SandboxMode {
+    /// Its name on a command line and in the audit log: `off`, `best-effort`, `require`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SandboxMode::Off => "off",
+            SandboxMode::BestEffort => "best-effort",
+            SandboxMode::Require => "require",
+        }
+    }
+}
+
 impl std::str::FromStr for SandboxMode {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "off" => Ok(SandboxMode::Off),
-            "best-effort" => Ok(SandboxMode::BestEffort),
-            "require" => Ok(SandboxMode::Require),
-            other => Err(format!(
+        let modes = [
+            SandboxMode::Off,
+            SandboxMode::BestEffort,
+            SandboxMode::Require,
+        ];
+        match modes.into_iter().find(|m| m.name() == s) {
+            Some(mode) => Ok(mode),
+            None => Err(format!(
                 "`{}` is not a sandbox mode: write off, best-effort or require",
-                other.escape_debug()
+                s.escape_debug()
             )),
         }
     }
@@ -200,7 +214,7 @@ impl Sandbox {
     /// report's [`missing`](SandboxReport::missing).
     pub fn apply(self) -> Result<SandboxReport, SandboxError> {
         if self.mode == SandboxMode::Off {
-            return Ok(SandboxReport::off());
+            return Ok(SandboxReport::nothing(SandboxMode::Off));
         }
         let report = self.enforce()?;
         if self.mode == SandboxMode::Require && !report.missing.is_empty() {
@@ -216,16 +230,11 @@ impl Sandbox {
 
     #[cfg(not(target_os = "linux"))]
     fn enforce(&self) -> Result<SandboxReport, SandboxError> {
-        Ok(SandboxReport {
-            mode: self.mode,
-            landlock_abi: 0,
-            filesystem: false,
-            network: false,
-            seccomp: false,
-            no_new_privs: false,
-            uid: None,
-            missing: vec!["confinement: only Linux is supported; nothing is enforced".into()],
-        })
+        let mut report = SandboxReport::nothing(self.mode);
+        report
+            .missing
+            .push("confinement: only Linux is supported; nothing is enforced".into());
+        Ok(report)
     }
 }
 
@@ -252,11 +261,7 @@ pub struct SandboxReport {
 }
 
 fn mode_name<S: serde::Serializer>(mode: &SandboxMode, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(match mode {
-        SandboxMode::Off => "off",
-        SandboxMode::BestEffort => "best-effort",
-        SandboxMode::Require => "require",
-    })
+    s.serialize_str(mode.name())
 }
 
 impl SandboxReport {
@@ -264,11 +269,7 @@ impl SandboxReport {
     /// [`Security`](crate::Security) is built.
     pub fn event(&self) -> crate::audit::SecurityEvent<'_> {
         crate::audit::SecurityEvent::Sandboxed {
-            mode: match self.mode {
-                SandboxMode::Off => "off",
-                SandboxMode::BestEffort => "best-effort",
-                SandboxMode::Require => "require",
-            },
+            mode: self.mode.name(),
             landlock_abi: self.landlock_abi,
             filesystem: self.filesystem,
             network: self.network,
@@ -277,9 +278,10 @@ impl SandboxReport {
         }
     }
 
-    fn off() -> Self {
+    /// Nothing enforced, in `mode`.
+    fn nothing(mode: SandboxMode) -> Self {
         Self {
-            mode: SandboxMode::Off,
+            mode,
             landlock_abi: 0,
             filesystem: false,
             network: false,

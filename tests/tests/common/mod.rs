@@ -245,6 +245,17 @@ impl HttpServer {
         lines
     }
 
+    /// The URL of its Prometheus metrics (started with `--metrics-addr`).
+    #[allow(dead_code)]
+    pub fn metrics_url(&self) -> String {
+        self.banner
+            .iter()
+            .find_map(|l| l.split("metrics at ").nth(1))
+            .expect("the metrics address is printed")
+            .trim()
+            .to_owned()
+    }
+
     pub async fn client(&self, key: &str) -> Client {
         connect(&self.url, key).await
     }
