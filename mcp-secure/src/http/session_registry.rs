@@ -119,10 +119,22 @@ pub trait SessionRegistry: Send + Sync + 'static {
 }
 
 /// The bindings of this process's sessions: the default, for a single replica.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemorySessions {
     state: Arc<Mutex<State>>,
     tickets: Arc<AtomicU64>,
+    /// How many bindings it keeps at most.
+    capacity: usize,
+}
+
+impl Default for MemorySessions {
+    fn default() -> Self {
+        Self {
+            state: Arc::default(),
+            tickets: Arc::default(),
+            capacity: MAX_SESSIONS,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -186,13 +198,13 @@ impl MemorySessions {
     pub(crate) fn reserve_now(&self, holder: &str, max: usize) -> Option<String> {
         let now = Instant::now();
         let mut state = self.state();
-        if state.sessions.len() >= MAX_SESSIONS {
+        if state.sessions.len() >= self.capacity {
             state.sessions.retain(|_, b| b.expires > now);
             state.holders.retain(|_, places| {
                 places.retain(|_, expires| *expires > now);
                 !places.is_empty()
             });
-            if state.sessions.len() >= MAX_SESSIONS {
+            if state.sessions.len() >= self.capacity {
                 return None;
             }
         }
@@ -294,7 +306,7 @@ impl MemorySessions {
             Some(binding) if binding.subject == subject => binding.expires = expires,
             _ => {
                 state.forget(id);
-                if state.sessions.len() >= MAX_SESSIONS {
+                if state.sessions.len() >= self.capacity {
                     // A mirror, not the record: forgetting costs only availability in an
                     // outage.
                     return;
@@ -326,6 +338,21 @@ impl MemorySessions {
     /// [`SessionRegistry::close`], now.
     pub(crate) fn close_now(&self, id: &str) {
         self.state().forget(id);
+    }
+
+    /// Whether this process holds as many bindings as it keeps ([`reserve_now`](Self::reserve_now)
+    /// then refuses everyone).
+    pub(crate) fn is_full(&self) -> bool {
+        self.count() >= self.capacity
+    }
+
+    /// A registry that keeps at most `capacity` bindings.
+    #[cfg(test)]
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity,
+            ..Self::default()
+        }
     }
 
     /// How many sessions are bound.

@@ -74,6 +74,16 @@ pub struct SessionLayer {
 }
 
 impl SessionLayer {
+    /// With bindings in `memory` rather than a fresh registry.
+    #[cfg(test)]
+    fn in_memory(security: Security, memory: MemorySessions, per_principal: usize) -> Self {
+        Self {
+            registry: Registry::Memory(memory),
+            per_principal,
+            security,
+        }
+    }
+
     pub(crate) fn new(
         security: Security,
         registry: Option<Arc<dyn SessionRegistry>>,
@@ -136,6 +146,18 @@ impl SessionLayer {
                     ),
                 )
             }
+            Refusal::ServerFull => {
+                self.security.emit(&SecurityEvent::SessionRefused {
+                    reason: "the server holds as many sessions as it keeps",
+                    path,
+                    client,
+                });
+                error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the server holds as many sessions as it can; try again later, or send stateless requests",
+                )
+            }
             Refusal::Unavailable(error) => {
                 tracing::warn!(%error, "session registry");
                 self.security.emit(&SecurityEvent::SessionRefused {
@@ -165,7 +187,10 @@ impl SessionLayer {
 /// Why a request naming (or opening) a session is refused.
 enum Refusal {
     NotFound(&'static str),
+    /// The caller holds as many sessions as allowed.
     Full,
+    /// This process holds as many sessions as it keeps.
+    ServerFull,
     Unavailable(RegistryError),
 }
 
@@ -288,9 +313,11 @@ where
             Intent::MayOpen => {
                 let holder = holder(&subject, &request);
                 let Some(ticket) = registry.reserve_now(&holder, max) else {
-                    return SessionFuture::refused(
-                        self.layer.refuse_request(Refusal::Full, &request),
-                    );
+                    let refusal = match registry.is_full() {
+                        true => Refusal::ServerFull,
+                        false => Refusal::Full,
+                    };
+                    return SessionFuture::refused(self.layer.refuse_request(refusal, &request));
                 };
                 Some(After::Open {
                     registry,
@@ -372,6 +399,9 @@ where
                 Some(_) => None,
                 None => match mirror.reserve_now(&holder, max) {
                     Some(ticket) => Some(ticket),
+                    None if mirror.is_full() => {
+                        return Ok(layer.refuse_request(Refusal::ServerFull, &request));
+                    }
                     None => return Ok(layer.refuse_request(Refusal::Full, &request)),
                 },
             };

@@ -285,3 +285,36 @@ fn only_what_may_initialize_opens_a_session() {
         assert_eq!(may_open_session(body.as_bytes()), opens, "{body}");
     }
 }
+
+/// A process holding as many bindings as it keeps refuses new sessions to everyone with `503`
+/// (not the caller's `429`), and the sessions it holds keep working.
+#[tokio::test]
+async fn a_full_process_refuses_new_sessions_and_keeps_the_open_ones() {
+    let layer = SessionLayer::in_memory(Security::default(), MemorySessions::with_capacity(2), 100);
+    let service = layer.layer(opener());
+    let send = |who: Option<&str>, method: Method, session: Option<&str>| {
+        service.clone().oneshot(request(who, method, session))
+    };
+    assert_eq!(status(send(Some("ann"), Method::POST, None).await), 200);
+    assert_eq!(status(send(Some("bob"), Method::POST, None).await), 200);
+    let refused = send(Some("cat"), Method::POST, None).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    let body = axum::body::to_bytes(refused.into_body(), 4096)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"]["data"]["error"], "temporarily_unavailable");
+    assert_eq!(
+        status(send(Some("ann"), Method::POST, Some("s-1")).await),
+        200
+    );
+    assert_eq!(
+        status(send(Some("bob"), Method::DELETE, Some("s-2")).await),
+        200
+    );
+    assert_eq!(
+        status(send(Some("cat"), Method::POST, None).await),
+        200,
+        "a place is free again"
+    );
+}
