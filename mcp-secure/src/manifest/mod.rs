@@ -47,6 +47,7 @@ pub struct Manifest {
     version: String,
     scopes: Vec<Value>,
     tools: Vec<Value>,
+    sandbox: Option<Value>,
 }
 
 impl Manifest {
@@ -57,6 +58,7 @@ impl Manifest {
             version: version.into(),
             scopes: Vec::new(),
             tools: Vec::new(),
+            sandbox: None,
         }
     }
 
@@ -112,14 +114,27 @@ impl Manifest {
         self
     }
 
+    /// Records the confinement the process obtained ([`crate::sandbox::Sandbox::apply`]'s
+    /// report: Landlock ABI, what is enforced and what is missing) under `"sandbox"`, for a
+    /// manifest published by the running server.
+    #[cfg(feature = "sandbox")]
+    pub fn with_sandbox(mut self, report: &crate::sandbox::SandboxReport) -> Self {
+        self.sandbox = serde_json::to_value(report).ok();
+        self
+    }
+
     /// The manifest as JSON, every object's keys sorted.
     pub fn to_json(&self) -> Value {
-        sorted(json!({
+        let mut json = json!({
             "manifest_version": 1,
             "server": { "name": self.name, "version": self.version },
             "scopes": self.scopes,
             "tools": self.tools,
-        }))
+        });
+        if let Some(sandbox) = &self.sandbox {
+            json["sandbox"] = sandbox.clone();
+        }
+        sorted(json)
     }
 
     /// The manifest as pretty-printed JSON with a final newline, for committing and diffing.
@@ -143,5 +158,21 @@ fn sorted(value: Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
         v => v,
+    }
+}
+
+#[cfg(all(test, feature = "sandbox"))]
+mod tests {
+    use super::*;
+    use crate::sandbox::{Sandbox, SandboxMode};
+
+    #[test]
+    fn the_sandbox_level_is_recorded_when_given() {
+        assert!(Manifest::new("s", "1").to_json().get("sandbox").is_none());
+        let report = Sandbox::new(SandboxMode::Off).apply().unwrap();
+        let json = Manifest::new("s", "1").with_sandbox(&report).to_json();
+        assert_eq!(json["sandbox"]["mode"], "off");
+        assert_eq!(json["sandbox"]["landlock_abi"], 0);
+        assert_eq!(json["sandbox"]["missing"], json!([]));
     }
 }
