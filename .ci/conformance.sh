@@ -1,25 +1,89 @@
 #!/usr/bin/env bash
-# Runs the official MCP conformance suite's server scenarios (every suite: active and pending)
-# against examples' conformance-server, which is built with mcp-secure's macros and served
-# behind its HTTP layer. Fails on any failing scenario; there is no baseline of expected failures (none is needed).
+# Runs the official MCP conformance suite (`@modelcontextprotocol/conformance`):
+# - 0.1.16, every server scenario (active and pending), against examples' conformance-server;
+# - 0.2.0-alpha.12, exactly what spec 2026-07-28 requires (`--requirements 2026-07-28`), against
+#   the same server; it fails on a scored scenario only (extensions and pending scenarios are
+#   reported, not scored);
+# - 0.2.0-alpha.12's `authorization` scenarios against the demo's development authorization
+#   server (`notes-server serve --dev-auth`), with the browser step done by curl.
+# conformance-server is built with mcp-secure's macros and served behind its HTTP layer. Fails on
+# any failing scenario; there is no baseline of expected failures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Node and the suite (pinned there) come from .ci/node.sh.
+root=$PWD
+# Node and the suites (pinned there) come from .ci/node.sh.
 eval "$(.ci/node.sh)"
 node=$MCP_SECURE_NODE
-dir=$(dirname "$MCP_SECURE_NODE_MODULES")
+modules=$MCP_SECURE_NODE_MODULES
+suite_0_1="$modules/@modelcontextprotocol/conformance/dist/index.js"
+suite_0_2="$modules/conformance-2026/dist/index.js"
 
-cargo build -q --locked -p mcp-secure-examples --bin conformance-server
-log=$(mktemp)
-target/debug/conformance-server 127.0.0.1:0 2>"$log" &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/.*serving MCP at \(http[^ ]*\).*/\1/p' "$log")
-  [ -n "$url" ] && break
+cargo build -q --locked -p mcp-secure-examples --bin conformance-server --bin notes-server
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+# Waits for a server's log to say where it serves; prints the URL.
+served_at() {
+  local log=$1 url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/.*serving MCP at \(http[^ ]*\).*/\1/p' "$log")
+    [ -n "$url" ] && { echo "$url"; return; }
+    sleep 0.1
+  done
+  echo "the server did not start:" >&2
+  cat "$log" >&2
+  return 1
+}
+quiet() { grep -v '^Running client scenario\|^=== Running scenario\|^$' || true; }
+
+target/debug/conformance-server 127.0.0.1:0 2>"$work/conformance.log" &
+pids+=($!)
+url=$(served_at "$work/conformance.log")
+
+echo "== conformance 0.1.16, every server scenario"
+"$node" "$suite_0_1" server --url "$url" --suite all > "$work/0.1.out" \
+  || { quiet < "$work/0.1.out"; exit 1; }
+quiet < "$work/0.1.out"
+
+echo "== conformance 0.2.0-alpha.12, --requirements 2026-07-28"
+"$node" "$suite_0_2" server --url "$url" --requirements 2026-07-28 > "$work/0.2.out" \
+  || { quiet < "$work/0.2.out"; exit 1; }
+sed -n '/=== SUMMARY ===/,$p' "$work/0.2.out"
+
+echo "== conformance 0.2.0-alpha.12, authorization, against notes-server --dev-auth"
+mkdir -p "$work/demo"
+(cd "$work/demo" && exec "$root/target/debug/notes-server" serve --addr 127.0.0.1:0 \
+  --dev-auth --dev-auth-user conformance --sandbox off) >"$work/demo.log" 2>&1 &
+pids+=($!)
+mcp=$(served_at "$work/demo.log")
+issuer=${mcp%/mcp}
+# A free port for the suite's callback server, registered as the client's redirect URI.
+port=$("$node" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+client=$(curl -sf "$issuer/register" -H 'Content-Type: application/json' \
+  -d "{\"redirect_uris\":[\"http://127.0.0.1:$port/callback\"],\"token_endpoint_auth_method\":\"none\",\"client_name\":\"conformance\"}" \
+  | "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).client_id))')
+"$node" "$suite_0_2" authorization --url "$issuer" --client-id "$client" --resource "$mcp" \
+  -p "$port" > "$work/authz.out" 2>&1 &
+suite=$!
+pids+=("$suite")
+# The suite prints the authorization URL for a person to open; the development server approves
+# it at once (--dev-auth-user), and curl follows its redirect to the suite's callback.
+authorize=""
+for _ in $(seq 1 300); do
+  authorize=$(grep -o "$issuer/authorize?[^ ]*" "$work/authz.out" | head -1 || true)
+  [ -n "$authorize" ] && break
   sleep 0.1
 done
-[ -n "$url" ] || { echo "conformance-server did not start:"; cat "$log"; exit 1; }
-"$node" "$dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" server --url "$url" --suite all \
-  | grep -v '^Running client scenario\|^=== Running scenario\|^$'
+[ -n "$authorize" ] || { cat "$work/authz.out"; echo "the suite asked for no authorization"; exit 1; }
+# Its callback server starts after it prints the URL.
+for _ in $(seq 1 50); do
+  grep -q "Callback server started" "$work/authz.out" && break
+  sleep 0.1
+done
+curl -sfL -o /dev/null "$authorize"
+if ! wait "$suite"; then
+  quiet < "$work/authz.out"
+  exit 1
+fi
+sed -n '/=== SUMMARY ===/,$p' "$work/authz.out"

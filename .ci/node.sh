@@ -12,6 +12,9 @@ packages=(
   "@modelcontextprotocol/client@2.4.0"
   "@modelcontextprotocol/inspector@2.12.0"
   "@modelcontextprotocol/conformance@0.1.16"
+  # The suite's newest release, which runs exactly what spec 2026-07-28 requires, beside 0.1.16
+  # (whose scenarios cover the 2025-11-25 sessions the alpha no longer runs).
+  "conformance-2026@npm:@modelcontextprotocol/conformance@0.2.0-alpha.12"
   "oauth2-mock-server@9.3.0"
 )
 stamp="$dir/.installed"

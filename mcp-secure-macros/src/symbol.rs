@@ -76,4 +76,5 @@ pub const WITHIN: &str = "within";
 
 pub const PRINCIPAL: &str = "Principal";
 pub const REQUEST_CONTEXT: &str = "RequestContext";
+pub const INPUT_ROUND: &str = "InputRound";
 pub const JSON: &str = "Json";

@@ -115,7 +115,9 @@ pub mod validate;
 pub mod __private;
 
 pub use mcp_secure_macros::{SecureInput, mcp_tool, mcp_tools, scopes, tool_handler};
-pub use security::{DEFAULT_MAX_OUTPUT, Security, SecurityBuilder, SecurityError};
+pub use security::{
+    DEFAULT_MAX_OUTPUT, MIN_REQUEST_STATE_KEY, Security, SecurityBuilder, SecurityError,
+};
 pub use tool::ToolError;
 pub use validate::SecureInput;
 

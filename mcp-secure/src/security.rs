@@ -49,7 +49,11 @@ struct Inner {
     audit_sinks: Vec<Arc<dyn AuditSink>>,
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathRoot)>,
+    request_states: rmcp::model::RequestStateCodec,
 }
+
+/// The shortest `requestState` key [`SecurityBuilder::request_state_key`] takes, in bytes.
+pub const MIN_REQUEST_STATE_KEY: usize = rmcp::model::RequestStateCodec::MIN_KEY_LENGTH;
 
 /// The result size cap of tools that declare none: 1 MiB of JSON.
 pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
@@ -110,6 +114,12 @@ impl Security {
         self.0.local_principal.as_ref()
     }
 
+    /// What seals and opens the `requestState` of tools that ask for input
+    /// ([`crate::tool::InputRound`]).
+    pub(crate) fn request_states(&self) -> &rmcp::model::RequestStateCodec {
+        &self.0.request_states
+    }
+
     /// Every registered root, with its name.
     #[cfg(all(feature = "sandbox", target_os = "linux"))]
     pub(crate) fn path_roots(&self) -> impl Iterator<Item = (&str, &PathRoot)> {
@@ -153,12 +163,15 @@ pub struct SecurityBuilder {
     audit_sinks: Vec<Arc<dyn AuditSink>>,
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathBuf)>,
+    request_state_key: Option<secrecy::SecretSlice<u8>>,
 }
 
 /// Why [`SecurityBuilder::build`] failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SecurityError {
+    /// The `requestState` key is shorter than [`MIN_REQUEST_STATE_KEY`] bytes.
+    ShortRequestStateKey,
     /// A path root is not an accessible directory.
     BadPathRoot {
         /// The root's name.
@@ -171,6 +184,10 @@ pub enum SecurityError {
 impl fmt::Display for SecurityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            SecurityError::ShortRequestStateKey => write!(
+                f,
+                "the requestState key must be at least {MIN_REQUEST_STATE_KEY} random bytes"
+            ),
             SecurityError::BadPathRoot { name, reason } => {
                 write!(f, "path root `{name}`: {reason}")
             }
@@ -221,7 +238,23 @@ impl SecurityBuilder {
         self
     }
 
+    /// The key that seals the `requestState` of tools that ask the client for input
+    /// ([`crate::tool::InputRound`]); at least [`MIN_REQUEST_STATE_KEY`] random bytes. Without
+    /// one, each `build` draws a fresh key: states then survive neither a restart nor a hop to
+    /// another replica, so replicas behind one load balancer need the same key.
+    pub fn request_state_key(mut self, key: secrecy::SecretSlice<u8>) -> Self {
+        self.request_state_key = Some(key);
+        self
+    }
+
     fn build_unchecked(self, path_roots: Vec<(String, PathRoot)>) -> Security {
+        use secrecy::ExposeSecret;
+        let request_states = match &self.request_state_key {
+            Some(key) => {
+                rmcp::model::RequestStateCodec::new_unchecked(key.expose_secret().to_vec())
+            }
+            None => crate::tool::random_codec(),
+        };
         Security(Arc::new(Inner {
             limiter: self
                 .limiter
@@ -231,6 +264,7 @@ impl SecurityBuilder {
             audit_sinks: self.audit_sinks,
             local_principal: self.local_principal,
             path_roots,
+            request_states,
         }))
     }
 
@@ -238,6 +272,12 @@ impl SecurityBuilder {
     /// standard error when neither an audit sink nor a `tracing` subscriber (installed before
     /// this call) would record security events.
     pub fn build(mut self) -> Result<Security, SecurityError> {
+        if let Some(key) = &self.request_state_key {
+            use secrecy::ExposeSecret;
+            if key.expose_secret().len() < MIN_REQUEST_STATE_KEY {
+                return Err(SecurityError::ShortRequestStateKey);
+            }
+        }
         let mut roots = Vec::with_capacity(self.path_roots.len());
         for (name, dir) in std::mem::take(&mut self.path_roots) {
             if !dir.is_dir() {

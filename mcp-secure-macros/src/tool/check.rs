@@ -180,7 +180,7 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
     let mut args = Vec::new();
     let mut inline = Vec::new();
     let mut input_types = Vec::new();
-    let (mut principal, mut context) = (None, None);
+    let (mut principal, mut context, mut round) = (None, None, None);
     for p in &t.params {
         let last = last_segment(&p.ty);
         let rules: Vec<_> = p
@@ -204,6 +204,14 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
                 );
             }
             args.push(Arg::Context);
+        } else if rules.is_empty() && last.as_deref() == Some(INPUT_ROUND) {
+            if round.replace(p.ty.span()).is_some() {
+                errs.spanned(
+                    &p.ty,
+                    "the input round is taken once; remove this second `InputRound`",
+                );
+            }
+            args.push(Arg::Round);
         } else if rules.is_empty() && !Shape::of(&p.ty).is_inline_param() {
             input_types.push(p);
             args.push(Arg::Input);

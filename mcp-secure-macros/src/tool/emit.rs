@@ -84,6 +84,9 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         if t.output.is_some() {
             policy.extend(quote!(.with_output_schema(true)));
         }
+        if t.args.iter().any(|a| matches!(a, Arg::Round)) {
+            policy.extend(quote!(.with_input_rounds(true)));
+        }
         policy
     });
     let count = model.tools.len();
@@ -121,6 +124,7 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         let args = t.args.iter().map(|a| match a {
             Arg::Principal => quote!(__mcp_principal),
             Arg::Context => quote!(__mcp_context),
+            Arg::Round => quote!(__mcp_round),
             Arg::Input => quote!(__mcp_input),
             Arg::Field(ident) => quote!(#ident),
         });
@@ -135,6 +139,7 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
                         principal: __mcp_principal,
                         input: __mcp_input,
                         context: __mcp_context,
+                        round: __mcp_round,
                     } = __mcp_guarded;
                     #destructure
                     Self::#f(#receiver #(#args),*)

@@ -33,6 +33,7 @@ pub struct Tool {
 pub enum Arg {
     Principal,
     Context,
+    Round,
     Input,
     Field(Ident),
 }

@@ -13,7 +13,7 @@ use rmcp::{
 };
 use serde_json::json;
 
-use super::{Access, POLICY_META_KEY, ToolError, ToolPolicy, error::Incident, output};
+use super::{Access, InputRound, POLICY_META_KEY, ToolError, ToolPolicy, error::Incident, output};
 use crate::{
     __private::BoxFuture,
     Security,
@@ -34,6 +34,8 @@ pub struct Guarded<'s, S, I> {
     pub input: I,
     /// The rmcp request context.
     pub context: RequestContext<RoleServer>,
+    /// The call's input round, checked (empty unless the tool takes an [`InputRound`]).
+    pub round: InputRound,
 }
 
 /// What a tool returned, as the guard records it: the result to send, the error code when it
@@ -325,6 +327,17 @@ where
             Ok(admitted) => admitted,
             Err(denied) => return Ok(deny(policy, &denied)),
         };
+        let round = match policy.takes_input_rounds() {
+            true => InputRound::open(
+                &security,
+                policy.name(),
+                &principal,
+                client,
+                ctx.input_responses,
+                ctx.request_state,
+            )?,
+            false => InputRound::unused(),
+        };
         let audit = Finish {
             policy,
             security,
@@ -336,6 +349,7 @@ where
             principal,
             input,
             context: ctx.request_context,
+            round,
         };
         let output = catch_panic(tool(guarded)).await;
         audit.finish(output.map(outcome))

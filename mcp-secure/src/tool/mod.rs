@@ -5,9 +5,12 @@ mod error;
 pub(crate) mod guard;
 mod output;
 mod policy;
+mod round;
 pub(crate) mod tools;
 
 pub use error::{ERROR_META_KEY, ToolError};
 pub use guard::admit;
 pub use policy::{Access, POLICY_META_KEY, ToolPolicy};
+pub(crate) use round::random_codec;
+pub use round::{InputRound, STATE_TTL};
 pub use tools::Tools;

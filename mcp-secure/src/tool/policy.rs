@@ -38,6 +38,7 @@ pub struct ToolPolicy {
     max_output: Option<usize>,
     raw_output: bool,
     output_schema: bool,
+    input_rounds: bool,
 }
 
 impl ToolPolicy {
@@ -58,6 +59,7 @@ impl ToolPolicy {
             max_output: None,
             raw_output: false,
             output_schema: false,
+            input_rounds: false,
         }
     }
 
@@ -85,6 +87,18 @@ impl ToolPolicy {
     /// Whether it declares an `outputSchema`.
     pub const fn has_output_schema(&self) -> bool {
         self.output_schema
+    }
+
+    /// Takes an [`InputRound`](crate::tool::InputRound) (set by the macro): the guard then
+    /// checks the call's `requestState` and `inputResponses` before the tool runs.
+    pub const fn with_input_rounds(mut self, takes: bool) -> Self {
+        self.input_rounds = takes;
+        self
+    }
+
+    /// Whether it takes an [`InputRound`](crate::tool::InputRound).
+    pub const fn takes_input_rounds(&self) -> bool {
+        self.input_rounds
     }
 
     /// Its own output cap, if it declared one.

@@ -50,7 +50,8 @@ pub struct Violation {
     /// The field's path, e.g. `tags[3]`; empty for the input as a whole.
     pub field: String,
     /// The rule's stable name: `length`, `range`, `regex`, `email`, `url`, `no_control`,
-    /// `one_of`, `items`, `path`, `required`, `unknown_field`, `duplicate_field`, `type`.
+    /// `one_of`, `items`, `path`, `required`, `unknown_field`, `duplicate_field`, `type`; for a
+    /// retried call's `requestState` ([`crate::tool::InputRound`]), `integrity` and `expired`.
     pub rule: &'static str,
     /// What the rule expects, in words a model can act on.
     pub message: String,

@@ -6,36 +6,48 @@
 // Logging and sampling are deprecated by SEP-2577, but the 2025-11-25 scenarios still test them.
 #![allow(deprecated)]
 
+mod rounds;
+
 use std::{collections::HashSet, sync::Arc};
 
-use mcp_secure::{http::Endpoint, prelude::*};
+use mcp_secure::{http::Endpoint, prelude::*, tool::InputRound};
 use rmcp::{
     ErrorData, RoleServer,
     model::{
-        AudioContent, CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo,
-        ContentBlock, CreateMessageRequestParams, ElicitRequestParams, ElicitationSchema,
-        GetPromptRequestParams, GetPromptResponse, GetPromptResult, ImageContent, Implementation,
-        ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, LoggingLevel,
+        AudioContent, CallToolResponse, CallToolResult, ClientCapabilities, CompleteRequestParams,
+        CompleteResult, CompletionInfo, ContentBlock, CreateMessageRequestParams,
+        ElicitRequestParams, ElicitationSchema, GetPromptRequestParams, GetPromptResponse,
+        GetPromptResult, ImageContent, Implementation, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, LoggingLevel,
         LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt,
         PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
         ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate, Role,
         SamplingMessage, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-        SubscribeRequestParams, UnsubscribeRequestParams,
+        SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
     },
-    service::RequestContext,
+    service::{RequestContext, SubscriptionContext},
 };
 use serde_json::json;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, broadcast};
 
 /// A 1×1 red PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==";
 /// An empty WAV file.
 const WAV: &str = "UklGRiQAAABXQVZFZm10IBAAAAABAAEARKwAAIhYAQACABAAZGF0YQAAAAA=";
 
-/// The conformance server; one value per session, sharing the subscriptions.
+/// A list that changed, for the `subscriptions/listen` streams.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    Tools,
+    Prompts,
+}
+
+/// The conformance server; one value per session, sharing the subscriptions and the
+/// `subscriptions/listen` streams.
 #[derive(Clone)]
 pub struct ConformanceServer {
     subscriptions: Arc<Mutex<HashSet<String>>>,
+    changes: broadcast::Sender<Change>,
     tools: Tools<Self>,
 }
 
@@ -43,6 +55,7 @@ impl Default for ConformanceServer {
     fn default() -> Self {
         Self {
             subscriptions: Arc::default(),
+            changes: broadcast::channel(16).0,
             tools: Self::tools(),
         }
     }
@@ -320,11 +333,198 @@ impl ConformanceServer {
         format!("Hello, {}!", input.name.as_deref().unwrap_or("world"))
     }
 
+    /// Needs the client's sampling capability: refused with `-32021` when it was not declared.
+    #[mcp_tool(public)]
+    async fn test_missing_capability(
+        &self,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        let declared = cx.client_capabilities();
+        if declared
+            .as_ref()
+            .and_then(|c| c.sampling.as_ref())
+            .is_none()
+        {
+            return Err(ErrorData::missing_required_client_capability(
+                ClientCapabilities::builder().enable_sampling().build(),
+            ));
+        }
+        Ok("The client declared sampling.".into())
+    }
+
+    /// Asks for a name through its result (2026-07-28 has no server requests on a stream).
+    #[mcp_tool(public)]
+    async fn test_streaming_elicitation(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::elicitation(round).await
+    }
+
+    /// Logs three messages, only when the request asked for logs (`_meta` `logLevel`), and
+    /// only at that level or above.
+    #[mcp_tool(public)]
+    async fn test_logging_tool(&self, cx: RequestContext<RoleServer>) -> String {
+        if let Some(wanted) = cx.meta.log_level() {
+            for (level, message) in [
+                (LoggingLevel::Debug, "debug detail"),
+                (LoggingLevel::Info, "Tool processing data"),
+                (LoggingLevel::Warning, "a warning"),
+            ] {
+                if severity(level) >= severity(wanted) {
+                    let _ = cx
+                        .peer
+                        .notify_logging_message(
+                            LoggingMessageNotificationParam::new(level, json!(message))
+                                .with_logger("conformance-server"),
+                        )
+                        .await;
+                }
+            }
+        }
+        "Logging test completed".into()
+    }
+
+    /// Tells every `subscriptions/listen` stream that the tool list changed.
+    #[mcp_tool(public)]
+    async fn test_trigger_tool_change(&self) -> String {
+        let _ = self.changes.send(Change::Tools);
+        "tools/list_changed sent".into()
+    }
+
+    /// Tells every `subscriptions/listen` stream that the prompt list changed.
+    #[mcp_tool(public)]
+    async fn test_trigger_prompt_change(&self) -> String {
+        let _ = self.changes.send(Change::Prompts);
+        "prompts/list_changed sent".into()
+    }
+
+    /// Asks for a name (elicitation), then greets.
+    #[mcp_tool(public)]
+    async fn test_input_required_result_elicitation(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::elicitation(round).await
+    }
+
+    /// Asks the client's model a question (sampling).
+    #[mcp_tool(public)]
+    async fn test_input_required_result_sampling(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::sampling(round).await
+    }
+
+    /// Asks for the client's roots.
+    #[mcp_tool(public)]
+    async fn test_input_required_result_list_roots(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::roots(round).await
+    }
+
+    /// Asks for a confirmation, with a sealed state.
+    #[mcp_tool(public)]
+    async fn test_input_required_result_request_state(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::confirm(round).await
+    }
+
+    /// Asks for a confirmation, with a sealed state that a tampered retry cannot pass.
+    #[mcp_tool(public)]
+    async fn test_input_required_result_tampered_state(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::confirm(round).await
+    }
+
+    /// Asks for a name, a sampled greeting and the roots at once.
+    #[mcp_tool(public)]
+    async fn test_input_required_result_multiple_inputs(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::multiple(round).await
+    }
+
+    /// Asks for a name, then a colour.
+    #[mcp_tool(public)]
+    async fn test_input_required_result_multi_round(
+        &self,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::multi_round(round).await
+    }
+
+    /// Asks only for what the client declared it can answer.
+    #[mcp_tool(public)]
+    async fn test_input_required_result_capabilities(
+        &self,
+        round: InputRound,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        rounds::by_capability(round, cx.client_capabilities()).await
+    }
+
     /// Answers after a short pause (the SSE polling scenario).
     #[mcp_tool(public)]
     async fn test_reconnection(&self) -> String {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         "Reconnection test completed".into()
+    }
+}
+
+/// RFC 5424's order of the levels, least severe first.
+fn severity(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+/// `test_input_required_result_prompt`: asks what context to use, then returns the prompt.
+fn prompt_with_input(answers: Option<&rmcp::model::InputResponses>) -> GetPromptResponse {
+    let context = answers
+        .and_then(|a| a.get("user_context"))
+        .and_then(|a| a.get("content")?.get("context")?.as_str())
+        .map(|c| c.chars().take(1000).collect::<String>());
+    match context {
+        Some(context) => GetPromptResult::new(vec![PromptMessage::new_text(
+            Role::User,
+            format!("Use this context: {context}"),
+        )])
+        .into(),
+        None => {
+            let question = serde_json::from_value(json!({
+                "method": "elicitation/create",
+                "params": {
+                    "mode": "form",
+                    "message": "What context should the prompt use?",
+                    "requestedSchema": {
+                        "type": "object",
+                        "properties": { "context": { "type": "string" } },
+                        "required": ["context"]
+                    }
+                }
+            }))
+            .expect("a well-formed elicitation request");
+            rmcp::model::InputRequiredResult::from_input_requests(
+                [("user_context".to_owned(), question)].into(),
+            )
+            .into()
+        }
     }
 }
 
@@ -338,9 +538,11 @@ impl ServerHandler for ConformanceServer {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
+                .enable_tool_list_changed()
                 .enable_resources()
                 .enable_resources_subscribe()
                 .enable_prompts()
+                .enable_prompts_list_changed()
                 .enable_logging()
                 .enable_completions()
                 .build(),
@@ -414,6 +616,32 @@ impl ServerHandler for ConformanceServer {
         ]))
     }
 
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // rmcp narrows this to what was both requested and advertised.
+        Some(requested.clone())
+    }
+
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), ErrorData> {
+        let mut changes = self.changes.subscribe();
+        loop {
+            let change = tokio::select! {
+                () = subscription.cancelled() => return Ok(()),
+                change = changes.recv() => change,
+            };
+            let sink = subscription.sink();
+            // A category the client did not ask for is refused by the sink, not sent.
+            let _ = match change {
+                Ok(Change::Tools) => sink.notify_tool_list_changed().await,
+                Ok(Change::Prompts) => sink.notify_prompt_list_changed().await,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            };
+        }
+    }
+
     async fn subscribe(
         &self,
         request: SubscribeRequestParams,
@@ -473,6 +701,11 @@ impl ServerHandler for ConformanceServer {
                 Some("A prompt with an image"),
                 None,
             ),
+            Prompt::new(
+                "test_input_required_result_prompt",
+                Some("A prompt that first asks the client for its context"),
+                None,
+            ),
         ]))
     }
 
@@ -481,6 +714,9 @@ impl ServerHandler for ConformanceServer {
         request: GetPromptRequestParams,
         _: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
+        if request.name == "test_input_required_result_prompt" {
+            return Ok(prompt_with_input(request.input_responses.as_ref()));
+        }
         let args = request.arguments.unwrap_or_default();
         // Prompt arguments are text from the client: bounded before use.
         let arg = |name: &str| -> Result<String, ErrorData> {
