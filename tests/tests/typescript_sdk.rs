@@ -47,6 +47,36 @@ fn typescript_sdk_v1_and_v2_read_every_refusal() {
     assert!(out.contains("checks passed, 0 failed"), "{out}");
 }
 
+/// SDK v1's OAuth client against `--dev-auth`: registration, PKCE, and a step-up after which
+/// the token still holds what it held (`tests/node/oauth.mjs`).
+#[test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and the TypeScript clients (README, \"The two commands\")"
+)]
+fn typescript_sdk_oauth_with_step_up() {
+    let (node, modules) = node();
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(
+        None,
+        files.path(),
+        &[
+            "--dev-auth",
+            "--dev-auth-user",
+            "alice",
+            "--dev-auth-scopes",
+            "notes:read notes:write",
+        ],
+    );
+    let mut command = Command::new(node);
+    command
+        .arg(format!("{}/node/oauth.mjs", env!("CARGO_MANIFEST_DIR")))
+        .env("MCP_URL", &server.url)
+        .env("NODE_MODULES", modules);
+    let out = run_client(command, "the TypeScript SDK's OAuth client", &server);
+    assert!(out.contains("checks passed, 0 failed"), "{out}");
+}
+
 /// Runs the Inspector CLI for one `tools/call`; returns the result it printed (the first JSON
 /// value of its output) and its exit code.
 fn inspector(url: &str, key: &str, tool: &str, args: &[&str]) -> (Value, Option<i32>, String) {
