@@ -41,7 +41,7 @@ pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
 /// #[derive(Clone)]
 /// struct Server;
 ///
-/// #[mcp_tools]
+/// #[mcp_tools(default_rate = "10/s")]
 /// impl Server {
 ///     /// Greets the caller by the name they give.
 ///     #[mcp_tool(public)]
