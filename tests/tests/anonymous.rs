@@ -193,7 +193,7 @@ async fn conformance_server_tools_are_guarded() {
         .await
         .unwrap();
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 14);
+    assert_eq!(tools.len(), 27);
     let schema = &tools
         .iter()
         .find(|t| t.name == "json_schema_2020_12_tool")

@@ -93,16 +93,6 @@ fn python_sdk_oauth_with_step_up() {
         return;
     };
     let (files, _outside) = files_dir();
-    let server = HttpServer::start_with(
-        None,
-        files.path(),
-        &[
-            "--dev-auth",
-            "--dev-auth-user",
-            "alice",
-            "--dev-auth-scopes",
-            "notes:read notes:write",
-        ],
-    );
+    let server = HttpServer::start_dev_auth(files.path());
     run_script(python, "oauth.py", &server, &[("MCP_URL", &server.url)]);
 }

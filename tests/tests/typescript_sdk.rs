@@ -57,17 +57,7 @@ fn typescript_sdk_v1_and_v2_read_every_refusal() {
 fn typescript_sdk_oauth_with_step_up() {
     let (node, modules) = node();
     let (files, _outside) = files_dir();
-    let server = HttpServer::start_with(
-        None,
-        files.path(),
-        &[
-            "--dev-auth",
-            "--dev-auth-user",
-            "alice",
-            "--dev-auth-scopes",
-            "notes:read notes:write",
-        ],
-    );
+    let server = HttpServer::start_dev_auth(files.path());
     let mut command = Command::new(node);
     command
         .arg(format!("{}/node/oauth.mjs", env!("CARGO_MANIFEST_DIR")))

@@ -183,6 +183,19 @@ impl HttpServer {
         Self::start_with(keys, files, &[])
     }
 
+    /// The demo with its development authorization server, approving every request as
+    /// `alice` for `notes:read notes:write`, and no API key: what the OAuth clients sign in to.
+    pub fn start_dev_auth(files: &Path) -> HttpServer {
+        let dev_auth = [
+            "--dev-auth",
+            "--dev-auth-user",
+            "alice",
+            "--dev-auth-scopes",
+            "notes:read notes:write",
+        ];
+        Self::start_with(None, files, &dev_auth)
+    }
+
     pub fn start_with(keys: Option<&str>, files: &Path, extra: &[&str]) -> HttpServer {
         let mut cmd = Command::new(bin());
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"])
