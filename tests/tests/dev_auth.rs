@@ -110,6 +110,15 @@ impl Dev {
         client["client_id"].as_str().unwrap().to_owned()
     }
 
+    async fn authorize_owned(&self, params: &[(&str, String)]) -> reqwest::Response {
+        self.http
+            .get(format!("{}/authorize", self.origin))
+            .query(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .get(format!("{}/authorize", self.origin))
@@ -232,20 +241,13 @@ async fn discovery_points_clients_at_the_development_server() {
         .send()
         .await
         .unwrap();
-    // Browser-based clients read it (and register, and exchange codes) from another origin.
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-    let preflight = dev
-        .http
-        .request(reqwest::Method::OPTIONS, format!("{}/token", dev.origin))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    // No `*`: browser-based clients are answered by origin
+    // (`other_sites_cannot_use_the_authorization_server`).
     assert!(
-        preflight.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
-            .to_str()
-            .unwrap()
-            .contains("content-type")
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
     );
     let meta: Value = response.json().await.unwrap();
     assert_eq!(meta["issuer"], dev.origin);
@@ -921,4 +923,330 @@ async fn registrations_are_capped_and_only_loopback_is_served() {
             StatusCode::FORBIDDEN
         ]
     );
+}
+
+/// A refresh refused for asking more than was granted is not a use: the same token then
+/// refreshes without `scope` (a client's usual retry), and nothing is revoked.
+#[tokio::test]
+async fn a_refresh_refused_for_its_scope_is_not_spent() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let (_, tokens) = dev.exchange(&client, &code, &verifier).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    for wider in ["notes:read notes:write", "files:read", "notes:write"] {
+        let refused = dev.refresh(&client, refresh, Some(wider)).await;
+        assert_eq!(
+            error_of(&refused),
+            (StatusCode::BAD_REQUEST, "invalid_scope"),
+            "{wider}"
+        );
+    }
+    let (status, renewed) = dev.refresh(&client, refresh, None).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    assert_eq!(renewed["scope"], "notes:read");
+    // The rotated token still works: the family was not revoked.
+    let (status, again) = dev
+        .refresh(&client, renewed["refresh_token"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+}
+
+/// `resource` is this server's URL however its scheme and host are cased (RFC 3986 §6.2.2.1);
+/// its path is not case-folded, and another host or port is another resource.
+#[tokio::test]
+async fn the_resource_is_compared_after_normalizing_scheme_and_host_case() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let url = url::Url::parse(&dev.server.url).unwrap();
+    let port = url.port().unwrap();
+    let shouted = format!("HTTP://127.0.0.1:{port}/mcp");
+    let (_, challenge) = pkce();
+    let ask = |resource: &str| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", client.clone()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("code_challenge", challenge.clone()),
+            ("code_challenge_method", "S256".to_owned()),
+            ("resource", resource.to_owned()),
+        ]
+    };
+    let accepted = redirected(&dev.authorize_owned(&ask(&shouted)).await);
+    assert!(accepted.contains_key("code"), "{accepted:?}");
+    for other in [
+        format!("http://127.0.0.1:{port}/MCP"),
+        format!("http://127.0.0.1:{}/mcp", port.wrapping_add(1)),
+        format!("http://127.0.0.1:{port}/mcp/"),
+        format!("http://127.0.0.2:{port}/mcp"),
+        format!("http://user@127.0.0.1:{port}/mcp"),
+        format!("http://127.0.0.1:{port}/mcp#frag"),
+        "not a url".to_owned(),
+    ] {
+        let refused = redirected(&dev.authorize_owned(&ask(&other)).await);
+        assert_eq!(refused["error"], "invalid_target", "{other}");
+    }
+    // The token endpoint normalizes the same way.
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let (status, tokens) = dev
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client),
+            ("code", &code),
+            ("code_verifier", &verifier),
+            ("redirect_uri", REDIRECT),
+            ("resource", &shouted),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["aud"],
+        dev.server.url
+    );
+}
+
+/// A loopback redirect URI matches on any port (RFC 8252 §7.3: native apps listen on a port
+/// the system gives them); nothing else about it may differ, and other URIs match exactly.
+#[tokio::test]
+async fn loopback_redirect_uris_accept_any_port_and_nothing_else() {
+    let dev = Dev::alice();
+    let client = dev.public_client().await;
+    let (code, verifier) = {
+        let (verifier, challenge) = pkce();
+        let response = dev
+            .authorize(&[
+                ("response_type", "code"),
+                ("client_id", &client),
+                ("redirect_uri", "http://127.0.0.1:51234/callback"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("resource", &dev.server.url),
+            ])
+            .await;
+        let location = response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            location.starts_with("http://127.0.0.1:51234/callback?"),
+            "{location}"
+        );
+        let code = url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .expect("a code");
+        (code, verifier)
+    };
+    // The code is bound to the port it was sent to.
+    let (status, tokens) = dev
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client),
+            ("code", &code),
+            ("code_verifier", &verifier),
+            ("redirect_uri", "http://127.0.0.1:51234/callback"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let (_, challenge) = pkce();
+    for other in [
+        "http://127.0.0.1:51234/callback/other",
+        "http://127.0.0.1:51234/Callback",
+        "http://127.0.0.1:51234/callback?x=1",
+        "http://127.0.0.1:51234/callback#f",
+        "http://user@127.0.0.1:51234/callback",
+        "https://127.0.0.1:51234/callback",
+        "http://127.0.0.2:51234/callback",
+        "http://localhost:51234/callback",
+        "http://[::1]:51234/callback",
+        "http://127.0.0.1:51234@attacker.example/callback",
+        "http://127.0.0.1.attacker.example:51234/callback",
+        "http://127.0.0.1:51234/x/../callback/../evil",
+    ] {
+        let response = dev
+            .authorize(&[
+                ("response_type", "code"),
+                ("client_id", &client),
+                ("redirect_uri", other),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("resource", &dev.server.url),
+            ])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{other}");
+        assert!(
+            response.headers().get(header::LOCATION).is_none(),
+            "{other}"
+        );
+    }
+    // A registered https URI is matched exactly, port included.
+    let (status, https_client) = dev
+        .register(json!({
+            "redirect_uris": ["https://app.example/cb"],
+            "token_endpoint_auth_method": "none",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let response = dev
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", https_client["client_id"].as_str().unwrap()),
+            ("redirect_uri", "https://app.example:8443/cb"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", &dev.server.url),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The authorization server's endpoints follow the MCP endpoint's browser rules: another
+/// site's page can neither read their answers (no `*`) nor call them, and a page of another
+/// site that sends the browser to `/authorize` gets the consent page, not a code, even with
+/// `--dev-auth-user`.
+#[tokio::test]
+async fn other_sites_cannot_use_the_authorization_server() {
+    let dev = Dev::start(&[
+        "--dev-auth-user",
+        "alice",
+        "--allow-origin",
+        "http://localhost:6274",
+    ]);
+    let client = dev.public_client().await;
+    let allowed = "http://localhost:6274";
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/register",
+        "/token",
+    ] {
+        let url = format!("{}{path}", dev.origin);
+        let foreign = dev
+            .http
+            .post(&url)
+            .header(header::ORIGIN, "http://attacker.example")
+            .json(&json!({"redirect_uris": ["https://attacker.example/cb"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            foreign
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none(),
+            "{path}"
+        );
+        let preflight = dev
+            .http
+            .request(reqwest::Method::OPTIONS, &url)
+            .header(header::ORIGIN, "http://attacker.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            preflight
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none(),
+            "{path}"
+        );
+        let preflight = dev
+            .http
+            .request(reqwest::Method::OPTIONS, &url)
+            .header(header::ORIGIN, allowed)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            allowed,
+            "{path}"
+        );
+    }
+    let metadata = dev
+        .http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            dev.origin
+        ))
+        .header(header::ORIGIN, allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.status(), StatusCode::OK);
+    assert_eq!(
+        metadata.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        allowed
+    );
+    // A request from no browser (no Origin) answers with no CORS header at all.
+    let plain = dev
+        .http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            dev.origin
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        plain
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+
+    // Sent to /authorize by another site: consent, never an automatic code.
+    let (_, challenge) = pkce();
+    let params = [
+        ("response_type", "code"),
+        ("client_id", client.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("resource", dev.server.url.as_str()),
+    ];
+    for (name, value) in [
+        ("Referer", "https://attacker.example/page".to_owned()),
+        ("Sec-Fetch-Site", "cross-site".to_owned()),
+        ("Sec-Fetch-Site", "same-site".to_owned()),
+        ("Referer", format!("{}.attacker.example/", dev.origin)),
+    ] {
+        let response = dev
+            .http
+            .get(format!("{}/authorize", dev.origin))
+            .query(&params)
+            .header(name, &value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}: {value}");
+        assert!(
+            response.headers().get(header::LOCATION).is_none(),
+            "{name}: {value}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(page.contains("<form"), "{name}: {value}: the consent page");
+    }
+    // From its own pages, from a typed URL, or from no browser: approved at once.
+    for (name, value) in [
+        ("Referer", format!("{}/somewhere", dev.origin)),
+        ("Sec-Fetch-Site", "none".to_owned()),
+        ("Sec-Fetch-Site", "same-origin".to_owned()),
+    ] {
+        let response = dev
+            .http
+            .get(format!("{}/authorize", dev.origin))
+            .query(&params)
+            .header(name, &value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{name}: {value}");
+    }
+    let response = dev.authorize(&params).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
 }

@@ -15,15 +15,22 @@
 //!   loopback `http`, without wildcards, fragments or credentials; a client id, and a secret
 //!   for confidential clients (stored hashed); registrations limited in rate and number.
 //! - `/authorize`: the code flow with PKCE `S256` only (`plain` refused), `state` echoed, the
-//!   issuer in `iss` (RFC 9207), `resource` (RFC 8707) required and equal to the served
-//!   resource, requested scopes intersected with the grantable ones. Consent is a small HTML
-//!   page built with [`html!`](crate::html::html), or automatic for a configured user.
+//!   issuer in `iss` (RFC 9207), `resource` (RFC 8707) required and naming the served
+//!   resource (compared as URLs: scheme and host case do not matter), requested scopes
+//!   intersected with the grantable ones. The redirect URI is one the client registered, or a
+//!   registered loopback `http` one on another port (RFC 8252 §7.3). Consent is a small HTML
+//!   page built with [`html!`](crate::html::html), or automatic for a configured user, except
+//!   for a browser that another site sent (`Origin`, `Referer`, `Sec-Fetch-Site`).
 //! - `/token`: codes are single use, expire after 60 s, and are bound to the client, the
 //!   redirect URI and the PKCE verifier (a reused code revokes what it was exchanged for);
 //!   refresh tokens rotate on every use, and presenting a used one revokes its whole family;
-//!   refresh may narrow the scope, never widen it. Access tokens are HS256 JWTs that
+//!   refresh may narrow the scope, never widen it (a refresh refused for its scope does not
+//!   spend the token). Access tokens are HS256 JWTs that
 //!   [`JwtVerifier::hmac`](crate::auth::JwtVerifier::hmac) accepts with the same secret
 //!   (`iss` = the issuer, `aud` = the resource).
+//! - Browsers: served with [`Endpoint::beside`](crate::http::Endpoint::beside), the endpoints
+//!   follow the MCP endpoint's `Host` and `Origin` rules; CORS headers name an allowed origin,
+//!   never `*`.
 //! - Errors as RFC 6749 has them (`invalid_grant`, `invalid_client`, …); a wrong client
 //!   secret is `invalid_client` with nothing about why.
 //!
@@ -256,25 +263,24 @@ impl DevAuthServer {
     }
 
     /// The routes: the metadata, `/authorize`, `/token` and `/register` under the issuer's
-    /// path. Serve them outside the MCP service's `AuthLayer` (they need no token), with the
-    /// layered service as the fallback: `auth.router().fallback_service(mcp_app)` (a `merge`
-    /// would take the layer off the protected resource metadata, which lives outside `/mcp`).
+    /// path. Serve them with [`Endpoint::beside`](crate::http::Endpoint::beside): outside the
+    /// MCP service's `AuthLayer` (they need no token) but under its browser rules (`Host`, and
+    /// `Origin`: another site's page can neither call them nor read their answers). Served
+    /// otherwise, e.g. `auth.router().fallback_service(mcp_app)`, they answer no browser's
+    /// preflight and carry no CORS header.
     pub fn router(&self) -> Router {
         let p = &self.state.path;
         Router::new()
             .route(
                 &format!("/.well-known/oauth-authorization-server{p}"),
-                get(metadata).options(preflight),
+                get(metadata),
             )
             .route(
                 &format!("{p}/authorize"),
                 get(flow::authorize).post(flow::consent),
             )
-            .route(&format!("{p}/token"), post(flow::token).options(preflight))
-            .route(
-                &format!("{p}/register"),
-                post(flow::register).options(preflight),
-            )
+            .route(&format!("{p}/token"), post(flow::token))
+            .route(&format!("{p}/register"), post(flow::register))
             .with_state(self.state.clone())
     }
 }
@@ -299,6 +305,15 @@ struct Shared {
 impl Shared {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `resource` names the served resource: compared as URLs, so the scheme's and
+    /// host's case and a default port do not matter (RFC 3986 §6.2.2); anything else does.
+    fn is_resource(&self, resource: &str) -> bool {
+        match (url::Url::parse(resource), url::Url::parse(&self.resource)) {
+            (Ok(given), Ok(served)) => given == served,
+            _ => false,
+        }
     }
 
     fn endpoint(&self, name: &str) -> String {
@@ -456,12 +471,8 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     let mut response = crate::http::json_response(status, body);
     let headers = response.headers_mut();
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    // Browser-based clients (the MCP Inspector) call these endpoints from another origin;
-    // nothing here relies on cookies, so any origin may.
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    // No CORS header here: served beside an `Endpoint`, its `Origin` check answers allowed
+    // origins (naming them) and refuses the others.
     response
 }
 
@@ -482,29 +493,6 @@ async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
             "authorization_response_iss_parameter_supported": true,
         }),
     )
-}
-
-async fn preflight() -> Response<Body> {
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type, mcp-protocol-version"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-    response
 }
 
 #[cfg(test)]

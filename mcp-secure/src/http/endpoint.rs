@@ -170,6 +170,8 @@ where
     /// Serves `routes` beside the endpoint, outside its [`AuthLayer`] (they are tried first;
     /// every other path, the protected resource metadata included, goes through the layer):
     /// e.g. a development authorization server's, which signing in reaches without a token.
+    /// They keep the layer's browser rules: its `Host` check, and its `Origin` check (the
+    /// allowed origins and the server's own; CORS headers name the origin, never `*`).
     pub fn beside(mut self, routes: axum::Router) -> Self {
         self.beside = Some(match self.beside.take() {
             Some(before) => before.merge(routes),
@@ -237,10 +239,14 @@ where
         } else {
             axum::Router::new().nest_service(path, service)
         };
+        // Routes beside the endpoint follow its browser rules (a page of another site can
+        // neither call them nor read their answers); the health probes, for load balancers,
+        // do not.
+        let (host, origin) = layer.browser_layers();
         let router = router.layer(layer);
         let health = super::health::routes(self.security.clone(), self.readiness);
         let beside = match self.beside {
-            Some(beside) => health.merge(beside),
+            Some(beside) => health.merge(beside.layer(origin).layer(host)),
             None => health,
         };
         Ok(beside.fallback_service(router))

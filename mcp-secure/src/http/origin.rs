@@ -37,6 +37,17 @@ impl OriginLayer {
     }
 }
 
+impl OriginLayer {
+    /// The same rules, also allowing `origin` (a server's own pages posting to it).
+    pub(crate) fn also_allowing(&self, origin: String) -> Self {
+        let mut allowed = self.allowed.to_vec();
+        if !allowed.contains(&origin) {
+            allowed.push(origin);
+        }
+        Self::new(allowed, self.security.clone())
+    }
+}
+
 impl<S> Layer<S> for OriginLayer {
     type Service = OriginService<S>;
 

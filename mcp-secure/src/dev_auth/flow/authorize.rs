@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::{body::Body, extract::State};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 
-use super::{intersect, parse_unique, read_body, valid_user};
+use super::{intersect, parse_unique, read_body, redirect_matches, valid_user};
 use crate::dev_auth::{
     CODE_TTL, CONSENT_TTL, Code, Grant, Pending, Shared, hash, now_ms, page, random_token,
 };
@@ -91,10 +91,10 @@ pub(in crate::dev_auth) async fn authorize(
             None => return page::error("This client is not registered here."),
         }
     };
-    let Some(redirect_uri) = get("redirect_uri").filter(|r| redirect_uris.iter().any(|u| u == r))
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| redirect_matches(&redirect_uris, r))
     else {
         return page::error(
-            "The redirect_uri is missing or is not one this client registered (they must match exactly).",
+            "The redirect_uri is missing or is not one this client registered (they must match exactly, but for the port of a loopback http URI).",
         );
     };
     let mut grant = Grant {
@@ -132,7 +132,7 @@ pub(in crate::dev_auth) async fn authorize(
         }
     }
     match get("resource") {
-        Some(r) if r == s.resource => {}
+        Some(r) if s.is_resource(r) => {}
         Some(_) => {
             return redirect_error(
                 &s,
@@ -163,7 +163,12 @@ pub(in crate::dev_auth) async fn authorize(
             "none of the requested scopes can be granted",
         );
     }
-    if let Some(user) = &s.auto_approve {
+    // Approving at once is for clients that open this page themselves. A browser sent here
+    // by another site's page gets the consent page: otherwise any page the developer visits
+    // could mint tokens for a redirect URI its author registered.
+    if let Some(user) = &s.auto_approve
+        && !sent_by_another_site(&s.issuer, request.headers())
+    {
         return approve(&s, grant, user.clone());
     }
     let ticket = random_token();
@@ -212,6 +217,26 @@ pub(in crate::dev_auth) async fn consent(
         return page::error("A user name has 1 to 64 letters, digits, `.`, `_`, `-` or `@`.");
     }
     approve(&s, pending.grant, user.to_owned())
+}
+
+/// Whether the browser says another site sent this request: an `Origin` or `Referer` of
+/// another origin than the issuer's, or `Sec-Fetch-Site` other than `none` (typed, or opened by
+/// an application) and `same-origin` (which browsers send even when a page withholds its
+/// `Referer`).
+fn sent_by_another_site(issuer: &str, headers: &http::HeaderMap) -> bool {
+    let own = url::Url::parse(issuer).map(|u| u.origin());
+    let other = |value: &http::HeaderValue| {
+        let parsed = value.to_str().ok().and_then(|v| url::Url::parse(v).ok());
+        match (parsed, &own) {
+            (Some(url), Ok(own)) => url.origin() != *own,
+            _ => true,
+        }
+    };
+    headers.get(header::ORIGIN).is_some_and(other)
+        || headers.get(header::REFERER).is_some_and(other)
+        || headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v != "none" && v != "same-origin")
 }
 
 fn is_base64url(b: u8) -> bool {

@@ -42,6 +42,31 @@ async fn read_body(body: Body) -> Option<axum::body::Bytes> {
     axum::body::to_bytes(body, MAX_BODY).await.ok()
 }
 
+/// Whether `presented` is one of the `registered` redirect URIs: the same string, or the same
+/// loopback `http` URI on another port (RFC 8252 §7.3: a native app listens on whatever port
+/// the system gives it). Nothing else may differ: host, path, query, no credentials or
+/// fragment.
+pub(super) fn redirect_matches(registered: &[String], presented: &str) -> bool {
+    registered
+        .iter()
+        .any(|r| r == presented || same_but_port(r, presented))
+}
+
+fn same_but_port(registered: &str, presented: &str) -> bool {
+    let (Ok(r), Ok(p)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
+        return false;
+    };
+    r.scheme() == "http"
+        && p.scheme() == "http"
+        && r.host_str().is_some_and(is_loopback_host)
+        && r.host_str() == p.host_str()
+        && p.username().is_empty()
+        && p.password().is_none()
+        && p.fragment().is_none()
+        && r.path() == p.path()
+        && r.query() == p.query()
+}
+
 /// The scopes of `requested` (space-separated) that are in `allowed`, in request order.
 pub(super) fn intersect(requested: &str, allowed: &[String]) -> Vec<String> {
     let mut granted: Vec<String> = Vec::new();

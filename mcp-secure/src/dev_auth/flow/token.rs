@@ -110,7 +110,7 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
     let get = |name: &str| form.get(name).map(String::as_str);
     let client_id = authenticate_client(s, headers, &form)?;
     // Either grant: a token for another resource is not this server's to issue (RFC 8707).
-    if get("resource").is_some_and(|r| r != s.resource) {
+    if get("resource").is_some_and(|r| !s.is_resource(r)) {
         return Err(refuse(
             "invalid_target",
             "this server issues tokens for its own resource only; send its URL as `resource`",
@@ -275,13 +275,34 @@ fn refresh(
         .ok_or_else(|| refuse("invalid_request", "refresh_token is missing"))?;
     let now = now_ms();
     let mut store = s.store();
-    let Some(entry) = store.refresh.get_mut(&hash(presented)) else {
+    let key = hash(presented);
+    let Some(entry) = store.refresh.get(&key) else {
         return Err(refuse("invalid_grant", INVALID));
     };
     let family_id = entry.family;
     let reused = entry.used;
     let expired = entry.expires <= now;
-    entry.used = true;
+    // A refresh that would succeed but asks for more than was granted is refused before the
+    // token is spent: the client's retry without `scope` must still work.
+    if let Some(family) = store.families.get(&family_id)
+        && family.client_id == client_id
+        && !reused
+        && !family.revoked
+        && !expired
+        && let Some(requested) = get("scope")
+        && (intersect(requested, &family.scopes).is_empty()
+            || requested
+                .split_whitespace()
+                .any(|r| !family.scopes.iter().any(|f| f == r)))
+    {
+        return Err(refuse(
+            "invalid_scope",
+            "a refresh may ask for the granted scopes or fewer, never more",
+        ));
+    }
+    if let Some(entry) = store.refresh.get_mut(&key) {
+        entry.used = true;
+    }
     let Some(family) = store.families.get(&family_id) else {
         return Err(refuse("invalid_grant", INVALID));
     };
@@ -299,20 +320,7 @@ fn refresh(
         return Err(refuse("invalid_grant", INVALID));
     }
     let scopes = match get("scope") {
-        Some(requested) => {
-            let narrowed = intersect(requested, &family.scopes);
-            if narrowed.is_empty()
-                || requested
-                    .split_whitespace()
-                    .any(|r| !family.scopes.iter().any(|f| f == r))
-            {
-                return Err(refuse(
-                    "invalid_scope",
-                    "a refresh may ask for the granted scopes or fewer, never more",
-                ));
-            }
-            narrowed
-        }
+        Some(requested) => intersect(requested, &family.scopes),
         None => family.scopes.clone(),
     };
     let user = family.user.clone();

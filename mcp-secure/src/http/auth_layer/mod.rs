@@ -442,6 +442,16 @@ pub struct AuthLayer {
 }
 
 impl AuthLayer {
+    /// The browser rules of routes served beside the layer ([`super::Endpoint::beside`]): its
+    /// `Host` check, and its `Origin` check that also allows the server's own origin (its
+    /// pages, e.g. a consent form, post to it).
+    pub(crate) fn browser_layers(&self) -> (HostLayer, OriginLayer) {
+        let own = url::Url::parse(&self.config.settings.resource)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        (self.host.clone(), self.origin.also_allowing(own))
+    }
+
     /// A builder for the server whose canonical resource URL is `resource`, e.g.
     /// `https://mcp.example.com/mcp` (tokens must carry it in `aud`), and whose configuration
     /// is `security`: the layer's events go to its audit sinks, and every admitted request
