@@ -219,8 +219,9 @@ struct HttpArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
     /// Also serve a development OAuth authorization server at the server's origin
-    /// (registration, PKCE authorization code flow, refresh, step-up), so OAuth clients can
-    /// sign in. Loopback only; for development and tests, never production.
+    /// (registration or client metadata documents, PKCE authorization code flow, refresh,
+    /// step-up), so OAuth clients can sign in. Loopback only; for development and tests, never
+    /// production.
     #[arg(long)]
     dev_auth: bool,
     /// With --dev-auth: approve every authorization at once as this user (no consent page).
@@ -292,6 +293,10 @@ fn confine(command: &Command) -> anyhow::Result<Option<SandboxReport>> {
         }
         if let Some(issuer) = &http.issuer {
             confinement = confinement.upstream(issuer)?;
+        }
+        // The development authorization server fetches clients' metadata documents (https).
+        if http.dev_auth {
+            confinement = confinement.connect_port(443);
         }
     }
     confinement

@@ -86,6 +86,12 @@ impl Confinement {
         self
     }
 
+    /// Servers on `port` at any host (Landlock's network rules name ports, not hosts).
+    pub fn connect_port(mut self, port: u16) -> Self {
+        self.sandbox = self.sandbox.connect_tcp(port);
+        self
+    }
+
     /// A server connected to (Redis, an authorization server).
     pub fn upstream(mut self, url: &str) -> anyhow::Result<Self> {
         self.sandbox = self.sandbox.connect_tcp(port_of(url)?);

@@ -1250,3 +1250,188 @@ async fn other_sites_cannot_use_the_authorization_server() {
     let response = dev.authorize(&params).await;
     assert_eq!(response.status(), StatusCode::FOUND);
 }
+
+/// A client's metadata documents, served on loopback: `good.json` is a well-formed one; each of
+/// the others breaks one rule. Returns the base URL.
+async fn documents() -> String {
+    use axum::{Router, response::IntoResponse, routing::get};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let doc = |name: &str, extra: Value| {
+        let mut doc = json!({
+            "client_id": format!("{base}/{name}"),
+            "client_name": "Document Client",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "none",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            doc[k] = v.clone();
+        }
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            doc.to_string(),
+        )
+    };
+    let good = doc("good.json", json!({}));
+    let mismatch = doc(
+        "mismatch.json",
+        json!({"client_id": format!("{base}/good.json")}),
+    );
+    let secret = doc("secret.json", json!({"client_secret": "s3cret"}));
+    let basic = doc(
+        "basic.json",
+        json!({"token_endpoint_auth_method": "client_secret_basic"}),
+    );
+    let http_redirect = doc(
+        "http-redirect.json",
+        json!({"redirect_uris": ["http://app.example/cb"]}),
+    );
+    let big = doc("big.json", json!({"padding": "x".repeat(100 * 1024)}));
+    let moved = format!("{base}/good.json");
+    let app = Router::new()
+        .route("/good.json", get(move || async move { good }))
+        .route("/mismatch.json", get(move || async move { mismatch }))
+        .route("/secret.json", get(move || async move { secret }))
+        .route("/basic.json", get(move || async move { basic }))
+        .route(
+            "/http-redirect.json",
+            get(move || async move { http_redirect }),
+        )
+        .route("/big.json", get(move || async move { big }))
+        .route(
+            "/moved.json",
+            get(move || async move { axum::response::Redirect::temporary(&moved) }),
+        )
+        .route("/text.json", get(|| async { "not json" }))
+        .route(
+            "/missing.json",
+            get(|| async { (StatusCode::NOT_FOUND, "no").into_response() }),
+        )
+        .route(
+            "/slow.json",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+                "late"
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// The documents are served over loopback `http` on a port of their own, which the demo's
+/// sandbox does not let it connect to (it allows `https`, port 443, for documents): these
+/// servers run unconfined.
+fn unconfined() -> Dev {
+    Dev::start(&["--dev-auth-user", "alice", "--sandbox", "off"])
+}
+
+#[tokio::test]
+async fn a_client_id_metadata_document_stands_for_registration() {
+    let dev = unconfined();
+    let meta: Value = dev
+        .http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            dev.origin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["client_id_metadata_document_supported"], true);
+    let base = documents().await;
+    let client = format!("{base}/good.json");
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let (status, tokens) = dev.exchange(&client, &code, &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["client_id"],
+        client
+    );
+    let (status, refreshed) = dev
+        .refresh(&client, tokens["refresh_token"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    // Its redirect URIs are the document's, matched like a registration's.
+    let (_, challenge) = pkce();
+    let elsewhere = dev
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", &client),
+            ("redirect_uri", "https://attacker.example/cb"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", &dev.server.url),
+        ])
+        .await;
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    assert!(elsewhere.headers().get(header::LOCATION).is_none());
+}
+
+#[tokio::test]
+async fn a_metadata_document_that_breaks_a_rule_is_refused_before_any_redirect() {
+    let dev = unconfined();
+    let base = documents().await;
+    let (_, challenge) = pkce();
+    for (client, why) in [
+        (
+            format!("{base}/mismatch.json"),
+            "client_id is not its own URL",
+        ),
+        (format!("{base}/secret.json"), "holds a client secret"),
+        (
+            format!("{base}/basic.json"),
+            "token_endpoint_auth_method must be none",
+        ),
+        (format!("{base}/http-redirect.json"), "loopback"),
+        (format!("{base}/big.json"), "larger than 64 KiB"),
+        (format!("{base}/moved.json"), "answered 307"),
+        (format!("{base}/text.json"), "not a JSON object"),
+        (format!("{base}/missing.json"), "answered 404"),
+        (format!("{base}/slow.json"), "could not be fetched"),
+        (format!("{base}/"), "needs a path"),
+        (
+            format!("{base}/good.json?x=1"),
+            "needs a path, and no query",
+        ),
+        ("https://10.0.0.1/client.json".to_owned(), "private"),
+        ("https://169.254.169.254/latest".to_owned(), "private"),
+        ("http://app.example/client.json".to_owned(), "https"),
+    ] {
+        let response = dev
+            .authorize(&[
+                ("response_type", "code"),
+                ("client_id", &client),
+                ("redirect_uri", REDIRECT),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("resource", &dev.server.url),
+            ])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{client}");
+        assert!(
+            response.headers().get(header::LOCATION).is_none(),
+            "{client}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(page.contains(why), "{client}: {page}");
+        // Nor does it get tokens.
+        let (status, answer) = dev
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", &client),
+                ("code", "x"),
+                ("code_verifier", &"v".repeat(43)),
+                ("redirect_uri", REDIRECT),
+            ])
+            .await;
+        assert_eq!(
+            error_of(&(status, answer)),
+            (StatusCode::UNAUTHORIZED, "invalid_client"),
+            "{client}"
+        );
+    }
+}

@@ -73,6 +73,14 @@ fn each_feature_pulls_only_what_it_names() {
     assert!(introspection.contains("reqwest"), "{introspection:?}");
     assert_none("introspection", &introspection, &[JWT, SQL, REDIS]);
 
+    // The development authorization server fetches clients' metadata documents.
+    let dev_auth = crates("dev-auth");
+    assert!(
+        dev_auth.contains("reqwest") && dev_auth.contains("axum"),
+        "{dev_auth:?}"
+    );
+    assert_none("dev-auth", &dev_auth, &[SQL, REDIS]);
+
     let sqlite = crates("sqlite");
     assert!(sqlite.contains("libsqlite3-sys"), "{sqlite:?}");
     assert_none("sqlite", &sqlite, &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS]);

@@ -109,11 +109,8 @@ impl IntrospectionVerifier {
         if client_id.is_empty() || client_id.chars().any(char::is_control) {
             return Err(IntrospectionConfigError::ClientId);
         }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
+        let client =
+            crate::fetch::client().map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
         Ok(Self {
             endpoint: endpoint.to_owned(),
             issuer: issuer.to_owned(),
@@ -185,7 +182,7 @@ impl IntrospectionVerifier {
     /// The endpoint's answer; [`VerifyError::unavailable`] when there is none to go by.
     async fn introspect(&self, token: &str) -> Result<Answer, VerifyError> {
         let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let mut response = self
+        let response = self
             .client
             .post(&self.endpoint)
             .basic_auth(
@@ -203,17 +200,16 @@ impl IntrospectionVerifier {
                 response.status()
             )));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = crate::fetch::read_capped(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| unreachable(format_args!("{}", e.without_url())))?
-        {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(unreachable("its answer is larger than 64 KiB"));
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                crate::fetch::ReadError::TooLarge => {
+                    unreachable("its answer is larger than 64 KiB")
+                }
+                crate::fetch::ReadError::Failed(e) => {
+                    unreachable(format_args!("{}", e.without_url()))
+                }
+            })?;
         serde_json::from_slice(&body)
             .map_err(|_| unreachable("its answer is not an introspection response"))
     }

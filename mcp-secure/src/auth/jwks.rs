@@ -29,7 +29,7 @@ const MAX_JWKS_BYTES: usize = 1 << 20;
 
 impl RemoteJwks {
     async fn fetch(client: &reqwest::Client, url: &str) -> Result<KeyMap, String> {
-        let body = fetch_bytes(client, url, MAX_JWKS_BYTES)
+        let body = crate::fetch::get_capped(client, url, MAX_JWKS_BYTES)
             .await
             .map_err(|e| format!("the JWK Set: {e}"))?;
         parse_jwk_set(
@@ -149,43 +149,9 @@ fn checked_url(
     Ok(parsed)
 }
 
-/// The HTTP client of key and metadata fetches: 5 s per request, no redirects (a redirect
-/// could take the fetch to a host the configuration never named).
 fn client() -> Result<reqwest::Client, JwtConfigError> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    crate::fetch::client()
         .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Fetch, format!("HTTP client: {e}")))
-}
-
-/// The body at `url`, refused past `max` bytes before more is read.
-async fn fetch_bytes(client: &reqwest::Client, url: &str, max: usize) -> Result<Vec<u8>, String> {
-    let mut response = client
-        .get(url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| format!("fetching failed: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("the URL answered {}", response.status()));
-    }
-    let too_large = || format!("larger than {} KiB", max / 1024);
-    if response.content_length().is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("reading failed: {e}"))?
-    {
-        if body.len() + chunk.len() > max {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The JSON document at `url`, at most `max` bytes.
@@ -194,7 +160,7 @@ async fn fetch_json(
     url: &str,
     max: usize,
 ) -> Result<serde_json::Value, String> {
-    let body = fetch_bytes(client, url, max).await?;
+    let body = crate::fetch::get_capped(client, url, max).await?;
     serde_json::from_slice(&body).map_err(|_| "not JSON".to_owned())
 }
 

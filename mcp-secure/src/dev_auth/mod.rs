@@ -11,6 +11,10 @@
 //! What it implements, and checks:
 //!
 //! - Authorization server metadata (RFC 8414) at `/.well-known/oauth-authorization-server`.
+//! - Client ID Metadata Documents (spec 2026-07-28): a `client_id` that is an `https` URL on a
+//!   public host (or an `http` one on loopback) is the client's metadata document, fetched
+//!   within 5 s, without redirects, at most 64 KiB, kept 5 minutes; it must name itself as
+//!   `client_id`, hold no secret, and its redirect URIs pass the registration's checks.
 //! - Dynamic client registration (RFC 7591) at `/register`: redirect URIs must be `https` or
 //!   loopback `http`, without wildcards, fragments or credentials; a client id, and a secret
 //!   for confidential clients (stored hashed); registrations limited in rate and number.
@@ -207,6 +211,8 @@ impl DevAuthBuilder {
         }
         let path = issuer.path().trim_end_matches('/').to_owned();
         let key = jsonwebtoken::EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
+        let http = crate::fetch::client()
+            .map_err(|e| DevAuthError(format!("the HTTP client of metadata documents: {e}")))?;
         Ok(DevAuthServer {
             state: Arc::new(Shared {
                 issuer: self.issuer.trim_end_matches('/').to_owned(),
@@ -220,6 +226,7 @@ impl DevAuthBuilder {
                 max_clients: self.max_clients,
                 registrations: self.registrations,
                 key,
+                http,
                 limiter: MemoryLimiter::new(),
                 store: Mutex::new(Store::default()),
             }),
@@ -298,6 +305,8 @@ struct Shared {
     max_clients: usize,
     registrations: RateSpec,
     key: jsonwebtoken::EncodingKey,
+    /// Fetches client metadata documents.
+    http: reqwest::Client,
     limiter: MemoryLimiter,
     store: Mutex<Store>,
 }
@@ -343,6 +352,9 @@ impl AuthMethod {
 }
 
 struct Client {
+    /// Until when a client known from its metadata document is used before it is fetched
+    /// again; `None` for a registered client.
+    expires: Option<u64>,
     secret_hash: Option<[u8; 32]>,
     method: AuthMethod,
     redirect_uris: Vec<String>,
@@ -491,6 +503,7 @@ async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": true,
+            "client_id_metadata_document_supported": true,
         }),
     )
 }

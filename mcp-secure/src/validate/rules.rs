@@ -287,7 +287,7 @@ pub fn url(
     }
 }
 
-fn check_url(value: &str, schemes: &[&str], allow_private: bool) -> Result<(), String> {
+pub(crate) fn check_url(value: &str, schemes: &[&str], allow_private: bool) -> Result<(), String> {
     let allowed = || {
         schemes
             .iter()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::{body::Body, extract::State};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 
-use super::{intersect, parse_unique, read_body, redirect_matches, valid_user};
+use super::{client_document, intersect, parse_unique, read_body, redirect_matches, valid_user};
 use crate::dev_auth::{
     CODE_TTL, CONSENT_TTL, Code, Grant, Pending, Shared, hash, now_ms, page, random_token,
 };
@@ -84,6 +84,11 @@ pub(in crate::dev_auth) async fn authorize(
     let Some(client_id) = get("client_id") else {
         return page::error("The request names no client (`client_id`).");
     };
+    if client_document::is_document_url(client_id)
+        && let Err(why) = client_document::resolve(&s, client_id).await
+    {
+        return page::error(&format!("This client is refused: {why}."));
+    }
     let (redirect_uris, registered_scope) = {
         let store = s.store();
         match store.clients.get(client_id) {
@@ -187,6 +192,11 @@ pub(in crate::dev_auth) async fn authorize(
             .clients
             .get(client_id)
             .and_then(|c| c.name.clone())
+            // A document client names itself: its URL says who published the name.
+            .map(|name| match client_document::is_document_url(client_id) {
+                true => format!("{name} ({client_id})"),
+                false => name,
+            })
             .unwrap_or_else(|| client_id.to_owned())
     };
     page::consent(&s, &client_name, &grant, &ticket)

@@ -2,6 +2,7 @@
 //! module each; what they share is here.
 
 mod authorize;
+mod client_document;
 mod register;
 mod token;
 

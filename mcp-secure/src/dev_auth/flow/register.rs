@@ -85,10 +85,10 @@ pub(in crate::dev_auth) async fn register(
     json_response(StatusCode::CREATED, &answer)
 }
 
-type Refusal = (&'static str, String);
+pub(super) type Refusal = (&'static str, String);
 
 /// The client a registration describes, or why it cannot be registered.
-fn client_from(s: &Shared, metadata: &Map<String, Value>) -> Result<Client, Refusal> {
+pub(super) fn client_from(s: &Shared, metadata: &Map<String, Value>) -> Result<Client, Refusal> {
     let bad = |m: &str| ("invalid_client_metadata", m.to_owned());
     let uris = match metadata.get("redirect_uris") {
         Some(Value::Array(list)) if (1..=5).contains(&list.len()) => list,
@@ -172,6 +172,7 @@ fn client_from(s: &Shared, metadata: &Map<String, Value>) -> Result<Client, Refu
         Some(_) => return Err(bad("scope is a space-separated string")),
     };
     Ok(Client {
+        expires: None,
         secret_hash: None,
         method,
         redirect_uris,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 use subtle::ConstantTimeEq;
 
-use super::{intersect, parse_unique, read_body};
+use super::{client_document, intersect, parse_unique, read_body};
 use crate::dev_auth::{
     AuthMethod, Family, Refresh, Shared, base64url, hash, json_response, now_ms, oauth_error,
     random_token,
@@ -108,6 +108,14 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
     let form =
         parse_unique(&body).map_err(|_| refuse("invalid_request", "a parameter is repeated"))?;
     let get = |name: &str| form.get(name).map(String::as_str);
+    // A client known by its metadata document is fetched again once its copy is stale.
+    if let Some(id) = form.get("client_id")
+        && client_document::is_document_url(id)
+    {
+        client_document::resolve(s, id)
+            .await
+            .map_err(|_| client_failed(false))?;
+    }
     let client_id = authenticate_client(s, headers, &form)?;
     // Either grant: a token for another resource is not this server's to issue (RFC 8707).
     if get("resource").is_some_and(|r| !s.is_resource(r)) {
