@@ -110,6 +110,32 @@ impl Dev {
         client["client_id"].as_str().unwrap().to_owned()
     }
 
+    /// The authorization server metadata, asked for from `origin` (a browser page) if given.
+    async fn metadata(&self, origin: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            self.origin
+        ));
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `/authorize` for `client` and `redirect_uri`, well-formed otherwise (no scope, no state).
+    async fn authorize_for(&self, client: &str, redirect_uri: &str) -> reqwest::Response {
+        let (_, challenge) = pkce();
+        self.authorize(&[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", redirect_uri),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", &self.server.url),
+        ])
+        .await
+    }
+
     async fn authorize_owned(&self, params: &[(&str, String)]) -> reqwest::Response {
         self.http
             .get(format!("{}/authorize", self.origin))
@@ -1167,31 +1193,14 @@ async fn other_sites_cannot_use_the_authorization_server() {
             "{path}"
         );
     }
-    let metadata = dev
-        .http
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            dev.origin
-        ))
-        .header(header::ORIGIN, allowed)
-        .send()
-        .await
-        .unwrap();
+    let metadata = dev.metadata(Some(allowed)).await;
     assert_eq!(metadata.status(), StatusCode::OK);
     assert_eq!(
         metadata.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         allowed
     );
     // A request from no browser (no Origin) answers with no CORS header at all.
-    let plain = dev
-        .http
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            dev.origin
-        ))
-        .send()
-        .await
-        .unwrap();
+    let plain = dev.metadata(None).await;
     assert!(
         plain
             .headers()
@@ -1329,18 +1338,7 @@ fn unconfined() -> Dev {
 #[tokio::test]
 async fn a_client_id_metadata_document_stands_for_registration() {
     let dev = unconfined();
-    let meta: Value = dev
-        .http
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            dev.origin
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = dev.metadata(None).await.json().await.unwrap();
     assert_eq!(meta["client_id_metadata_document_supported"], true);
     let base = documents().await;
     let client = format!("{base}/good.json");
@@ -1356,16 +1354,8 @@ async fn a_client_id_metadata_document_stands_for_registration() {
         .await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     // Its redirect URIs are the document's, matched like a registration's.
-    let (_, challenge) = pkce();
     let elsewhere = dev
-        .authorize(&[
-            ("response_type", "code"),
-            ("client_id", &client),
-            ("redirect_uri", "https://attacker.example/cb"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("resource", &dev.server.url),
-        ])
+        .authorize_for(&client, "https://attacker.example/cb")
         .await;
     assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
     assert!(elsewhere.headers().get(header::LOCATION).is_none());
@@ -1375,7 +1365,6 @@ async fn a_client_id_metadata_document_stands_for_registration() {
 async fn a_metadata_document_that_breaks_a_rule_is_refused_before_any_redirect() {
     let dev = unconfined();
     let base = documents().await;
-    let (_, challenge) = pkce();
     for (client, why) in [
         (
             format!("{base}/mismatch.json"),
@@ -1401,16 +1390,7 @@ async fn a_metadata_document_that_breaks_a_rule_is_refused_before_any_redirect()
         ("https://169.254.169.254/latest".to_owned(), "private"),
         ("http://app.example/client.json".to_owned(), "https"),
     ] {
-        let response = dev
-            .authorize(&[
-                ("response_type", "code"),
-                ("client_id", &client),
-                ("redirect_uri", REDIRECT),
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-                ("resource", &dev.server.url),
-            ])
-            .await;
+        let response = dev.authorize_for(&client, REDIRECT).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{client}");
         assert!(
             response.headers().get(header::LOCATION).is_none(),
