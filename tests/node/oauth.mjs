@@ -1,7 +1,8 @@
-// The TypeScript SDK v1's OAuth client (@modelcontextprotocol/sdk) against the demo's development
-// authorization server. Run by tests/tests/typescript_sdk.rs with MCP_URL pointing at
+// The TypeScript SDK's OAuth client, v1 (@modelcontextprotocol/sdk) or v2
+// (@modelcontextprotocol/client) as SDK says, against the demo's development authorization
+// server. Run by tests/tests/typescript_sdk.rs with MCP_URL pointing at
 // `notes-server serve --dev-auth --dev-auth-user alice --dev-auth-scopes "notes:read notes:write"`
-// and NODE_MODULES set. No token is made by hand: the SDK discovers the authorization server from
+// and NODE_MODULES and SDK set. No token is made by hand: the SDK discovers the authorization server from
 // the 401, registers itself, signs in with PKCE for the challenge's scope, reads notes, is refused
 // notes_create with a 403 insufficient_scope challenge, re-authorizes (step-up) for what the
 // challenge names and creates the note. SDK v1 replaces its scope with the challenge's, so the
@@ -25,11 +26,21 @@ function check(ok, what, detail) {
   console.log(`ok   ${what}`);
 }
 
-const { Client } = await import(require.resolve("@modelcontextprotocol/sdk/client/index.js"));
-const { StreamableHTTPClientTransport } = await import(
-  require.resolve("@modelcontextprotocol/sdk/client/streamableHttp.js")
-);
-const { UnauthorizedError } = await import(require.resolve("@modelcontextprotocol/sdk/client/auth.js"));
+const SDK = process.env.SDK ?? "v1";
+async function load() {
+  if (SDK === "v1") {
+    const { Client } = await import(require.resolve("@modelcontextprotocol/sdk/client/index.js"));
+    const { StreamableHTTPClientTransport } = await import(
+      require.resolve("@modelcontextprotocol/sdk/client/streamableHttp.js")
+    );
+    const { UnauthorizedError } = await import(
+      require.resolve("@modelcontextprotocol/sdk/client/auth.js")
+    );
+    return { Client, StreamableHTTPClientTransport, UnauthorizedError };
+  }
+  return import(require.resolve("@modelcontextprotocol/client"));
+}
+const { Client, StreamableHTTPClientTransport, UnauthorizedError } = await load();
 
 // Keeps everything in memory and plays the browser: opens the authorization URL without
 // following the redirect, and keeps the code it carries for `finishAuth`.
@@ -46,7 +57,7 @@ class Provider {
   }
   get clientMetadata() {
     return {
-      client_name: "typescript-sdk-oauth-test",
+      client_name: `typescript-sdk-${SDK}-oauth-test`,
       redirect_uris: [REDIRECT],
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
@@ -59,13 +70,14 @@ class Provider {
   saveClientInformation(info) {
     this.info = info;
   }
-  // The refresh token is kept from the SDK: SDK v1 (1.32) answers a 403 insufficient_scope by
+  // SDK v1 is not given the refresh token: v1 (1.32) answers a 403 insufficient_scope by
   // refreshing when it holds one, without asking for the challenge's scope, so the new token
   // holds what the old one did and the call is refused again ("Server returned 403 after
-  // trying upscoping"). A refresh cannot widen a grant (RFC 6749 §6); without one the SDK
-  // re-authorizes for the scope the challenge names. README, Interoperability.
+  // trying upscoping"). A refresh cannot widen a grant (RFC 6749 §6); without one v1
+  // re-authorizes for the scope the challenge names. v2 re-authorizes either way, and keeps
+  // it. README, Interoperability.
   tokens() {
-    if (!this.saved) return undefined;
+    if (!this.saved || SDK !== "v1") return this.saved;
     const { refresh_token: _, ...access } = this.saved;
     return access;
   }
@@ -86,6 +98,14 @@ class Provider {
     check(location.origin + location.pathname === REDIRECT, "to the registered redirect URI", location.href);
     check(!location.searchParams.has("error"), "the authorization is granted", location.search);
     this.code = location.searchParams.get("code");
+    this.callback = location.searchParams;
+  }
+  // SDK v2 binds the callback to the authorization server it discovered (SEP-2352).
+  saveDiscoveryState(state) {
+    this.discovery = state;
+  }
+  discoveryState() {
+    return this.discovery;
   }
 }
 
@@ -99,6 +119,12 @@ function claims(jwt) {
 
 const provider = new Provider();
 
+// SDK v2 checks the callback's `iss` (RFC 9207) and takes the whole callback query; v1 takes
+// the code.
+function finish(transport) {
+  return SDK === "v1" ? transport.finishAuth(provider.code) : transport.finishAuth(provider.callback);
+}
+
 // The first connection is refused (401) until the SDK has signed in; it then reconnects.
 async function connect() {
   const transport = new StreamableHTTPClientTransport(new URL(URL_), { authProvider: provider });
@@ -108,7 +134,7 @@ async function connect() {
     return { client, transport };
   } catch (e) {
     check(e instanceof UnauthorizedError, "the first connection needs an authorization", String(e));
-    await transport.finishAuth(provider.code);
+    await finish(transport);
     const again = new StreamableHTTPClientTransport(new URL(URL_), { authProvider: provider });
     const client2 = new Client({ name: "typescript-sdk-oauth-test", version: "1.0.0" });
     await client2.connect(again);
@@ -139,7 +165,7 @@ try {
 } catch (e) {
   // SDK v1 re-authorizes on the 403 and, with a redirect to follow, hands the code back here.
   check(e instanceof UnauthorizedError, "notes_create needs a step-up", String(e));
-  await transport.finishAuth(provider.code);
+  await finish(transport);
   created = await client.callTool(note);
 }
 check(provider.authorizations.length === 2, "notes_create triggered a second authorization", provider.authorizations.length);
