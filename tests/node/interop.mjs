@@ -2,7 +2,7 @@
 // (@modelcontextprotocol/client): every refusal reaches the application with its code, on
 // tools that declare an output schema too (v1 checks structured content even on an error
 // result and throws when it does not conform). Run by tests/tests/typescript_sdk.rs with
-// MCP_URL, WRITER, READER and NODE_MODULES set; prints one line per check.
+// MCP_URL, WRITER, READER, ALL and NODE_MODULES set; prints one line per check.
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -73,6 +73,47 @@ async function run(which) {
     `${which}: notes_create succeeds with conforming structured content`,
     created,
   );
+
+  // Every tool of the demo is listed, and each does its job for a caller with its scope.
+  const names = tools.map((t) => t.name).sort().join(",");
+  check(
+    names === "files_read,notes_create,notes_delete,notes_get,notes_search,webhook_register,whoami",
+    `${which}: every tool is listed`,
+    names,
+  );
+  const id = created.result?.structuredContent?.id;
+  const found = await attempt(writer, "notes_search", { query: `from ${which}`, sort: "title", limit: 5 });
+  check(
+    !found.result?.isError && (found.result?.structuredContent?.notes ?? []).some((n) => n.id === id),
+    `${which}: notes_search finds it`,
+    found,
+  );
+  const got = await attempt(writer, "notes_get", { id });
+  check(!got.result?.isError && got.result?.structuredContent?.id === id, `${which}: notes_get reads it`, got);
+  const read = await attempt(writer, "files_read", { path: "hello.txt", max_bytes: 64 });
+  check(
+    !read.result?.isError && JSON.stringify(read.result?.content ?? []).includes("hello, world"),
+    `${which}: files_read reads a file`,
+    read,
+  );
+  const all = await connect(sdk, process.env.ALL);
+  const hook = await attempt(all, "webhook_register", {
+    url: `https://hooks.example.com/${which}`,
+    secret: "a-webhook-secret-0123456789",
+  });
+  check(!hook.result?.isError, `${which}: webhook_register registers`, hook);
+  check(
+    !JSON.stringify(hook).includes("a-webhook-secret-0123456789"),
+    `${which}: webhook_register does not echo the secret`,
+    hook,
+  );
+  const me = await attempt(all, "whoami", {});
+  check(!me.result?.isError && JSON.stringify(me.result).includes("bob"), `${which}: whoami names the caller`, me);
+  await all.close();
+  const deleted = await attempt(writer, "notes_delete", { id });
+  check(!deleted.result?.isError, `${which}: notes_delete deletes it`, deleted);
+  const gone = await attempt(writer, "notes_get", { id });
+  check(codeOf(gone) === "not_found", `${which}: the deleted note is gone`, gone);
 
   const invalid = await attempt(writer, "notes_create", { title: "", body: "b", tags: ["Not A Tag"] });
   const violations = invalid.result?._meta?.[ERROR_KEY]?.violations ?? [];

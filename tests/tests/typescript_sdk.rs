@@ -16,6 +16,7 @@ use serde_json::Value;
 
 const WRITER: &str = "alice-writer-key-000";
 const READER: &str = "alice-reader-key-000";
+const ALL: &str = "bob-all-key-00000000";
 
 /// Node and the directory of its packages, or a failure naming what to install.
 fn node() -> (String, String) {
@@ -42,6 +43,7 @@ fn typescript_sdk_v1_and_v2_read_every_refusal() {
         .env("MCP_URL", &server.url)
         .env("WRITER", WRITER)
         .env("READER", READER)
+        .env("ALL", ALL)
         .env("NODE_MODULES", modules);
     let out = run_client(command, "the TypeScript SDK clients", &server);
     assert!(out.contains("checks passed, 0 failed"), "{out}");
@@ -84,9 +86,10 @@ fn typescript_sdk_v2_oauth_with_step_up() {
     oauth_with("v2");
 }
 
-/// Runs the Inspector CLI for one `tools/call`; returns the result it printed (the first JSON
-/// value of its output) and its exit code.
-fn inspector(url: &str, key: &str, tool: &str, args: &[&str]) -> (Value, Option<i32>, String) {
+/// Runs the Inspector CLI for one `tools/call` (`tools/list` when `tool` is empty), presenting
+/// `key` (nothing when empty); returns the result it printed (the first JSON value of its
+/// output) and its exit code.
+fn inspector(url: &str, key: &str, tool: &str, args: &[String]) -> (Value, Option<i32>, String) {
     let (node, modules) = node();
     let launcher =
         format!("{modules}/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
@@ -99,8 +102,17 @@ fn inspector(url: &str, key: &str, tool: &str, args: &[&str]) -> (Value, Option<
     let out = Command::new(&node)
         .arg(launcher)
         .args(["--cli", url, "--transport", "http"])
-        .args(["--header", &format!("Authorization: Bearer {key}")])
-        .args(["--method", "tools/call", "--tool-name", tool])
+        .args(match key {
+            "" => vec![],
+            key => vec![
+                "--header".to_owned(),
+                format!("Authorization: Bearer {key}"),
+            ],
+        })
+        .args(match tool {
+            "" => vec!["--method", "tools/list"],
+            tool => vec!["--method", "tools/call", "--tool-name", tool],
+        })
         .args(if args.is_empty() {
             &[][..]
         } else {
@@ -135,10 +147,79 @@ async fn the_inspector_cli_reads_every_refusal() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
     let url = server.url.clone();
-    let run = |key: &'static str, tool: &'static str, args: &'static [&'static str]| {
+    let run = |key: &'static str, tool: &'static str, args: &[&str]| {
         let url = url.clone();
-        tokio::task::spawn_blocking(move || inspector(&url, key, tool, args))
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        tokio::task::spawn_blocking(move || inspector(&url, key, tool, &args))
     };
+
+    // The listing, and every tool doing its job for a caller with its scope.
+    let (listed, _, all) = run(WRITER, "", &[]).await.unwrap();
+    let tools = listed["tools"].as_array().cloned().unwrap_or_default();
+    let mut names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "files_read",
+            "notes_create",
+            "notes_delete",
+            "notes_get",
+            "notes_search",
+            "webhook_register",
+            "whoami"
+        ],
+        "{all}"
+    );
+    let (note, _, all) = run(WRITER, "notes_create", &["title=every tool", "body=b"])
+        .await
+        .unwrap();
+    let id = format!("id={}", note["structuredContent"]["id"]);
+    let (found, _, all2) = run(
+        WRITER,
+        "notes_search",
+        &["query=every tool", "sort=title", "limit=5"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        found["structuredContent"]["notes"][0]["title"], "every tool",
+        "{all}\n{all2}"
+    );
+    let (got, _, all) = run(WRITER, "notes_get", &[id.as_str()]).await.unwrap();
+    assert_eq!(got["structuredContent"]["title"], "every tool", "{all}");
+    let (read, _, all) = run(WRITER, "files_read", &["path=hello.txt", "max_bytes=64"])
+        .await
+        .unwrap();
+    assert!(
+        read["content"].to_string().contains("hello, world"),
+        "{all}"
+    );
+    let (hook, _, all) = run(
+        ALL,
+        "webhook_register",
+        &[
+            "url=https://hooks.example.com/inspector",
+            "secret=a-webhook-secret-0123456789",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_ne!(hook["isError"], true, "{all}");
+    assert!(!all.contains("a-webhook-secret-0123456789"), "{all}");
+    let (me, _, all) = run(ALL, "whoami", &[]).await.unwrap();
+    assert!(me["structuredContent"].to_string().contains("bob"), "{all}");
+    let (deleted, _, all) = run(WRITER, "notes_delete", &[id.as_str()]).await.unwrap();
+    assert_ne!(deleted["isError"], true, "{all}");
+
+    // Without credentials: the 401 reaches the CLI, which reports that it needs a sign-in
+    // (`auth_required`; it would start OAuth at a terminal).
+    let (_, status, all) = run("", "whoami", &[]).await.unwrap();
+    assert_ne!(status, Some(0), "{all}");
+    assert!(
+        all.contains("auth_required") || all.contains("401"),
+        "{all}"
+    );
 
     let (created, _, all) = run(
         WRITER,
