@@ -122,6 +122,11 @@ struct Common {
     /// serving; with --sandbox require, running as root without it is refused.
     #[arg(long, value_parser = parse_user)]
     user: Option<(u32, u32)>,
+    /// Write the policy manifest to this file at start-up, with the confinement obtained
+    /// (`"sandbox"`: Landlock ABI, what is enforced, what is missing): what reviewers compare
+    /// with the committed manifest.
+    #[arg(long)]
+    manifest_out: Option<PathBuf>,
 }
 
 fn parse_user(s: &str) -> Result<(u32, u32), String> {
@@ -299,10 +304,23 @@ fn confine(command: &Command) -> anyhow::Result<Option<SandboxReport>> {
             confinement = confinement.connect_port(443);
         }
     }
-    confinement
+    // Created before the sandbox closes the filesystem, written once the report is known.
+    let manifest_out = match &common.manifest_out {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .with_context(|| format!("creating --manifest-out {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let report = confinement
         .apply()
-        .context("confining the process (--sandbox)")
-        .map(Some)
+        .context("confining the process (--sandbox)")?;
+    if let Some(mut file) = manifest_out {
+        let manifest = crate::notes::manifest().with_sandbox(&report);
+        std::io::Write::write_all(&mut file, manifest.to_pretty_string().as_bytes())
+            .context("writing --manifest-out")?;
+    }
+    Ok(Some(report))
 }
 
 async fn run(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {

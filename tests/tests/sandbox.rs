@@ -154,6 +154,7 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
     let (files, _outside) = common::files_dir();
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
+    let manifest = dir.path().join("manifest.json");
     let db = dir.path().join("db").join("notes.db");
     std::fs::create_dir(db.parent().unwrap()).unwrap();
     let mut args = vec![
@@ -161,6 +162,8 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
         "require",
         "--audit-log",
         audit.to_str().unwrap(),
+        "--manifest-out",
+        manifest.to_str().unwrap(),
         "--db",
         db.to_str().unwrap(),
     ];
@@ -209,6 +212,22 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
     assert_eq!(first["network"], true);
     assert_eq!(first["seccomp"], true);
     assert_eq!(first["missing"], json!([]));
+    // The manifest written at start-up is the committed one plus what was obtained.
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let sandbox = &written["sandbox"];
+    assert_eq!(sandbox["mode"], "require", "{written}");
+    assert_eq!(sandbox["landlock_abi"], first["landlock_abi"], "{written}");
+    assert_eq!(sandbox["seccomp"], true, "{written}");
+    assert_eq!(sandbox["missing"], json!([]), "{written}");
+    let committed: Value =
+        serde_json::from_str(include_str!("../../examples/notes-server.manifest.json")).unwrap();
+    let mut without = written.clone();
+    without.as_object_mut().unwrap().remove("sandbox");
+    assert_eq!(
+        without, committed,
+        "the policy part is the committed manifest"
+    );
     assert!(
         db.exists(),
         "the database was written inside its declared directory"
