@@ -50,9 +50,11 @@ impl Confinement {
         }
     }
 
-    /// The files root: read only (no tool of the demo writes files).
+    /// The files root, as the demo's tools use it: read only, since only `files_read`
+    /// (`files:read`) names it; writable if a write-scoped tool ever does.
     pub fn files(mut self, dir: &Path) -> Self {
-        self.sandbox = self.sandbox.read(dir);
+        let policies = crate::notes::NotesServer::tool_policies();
+        self.sandbox = self.sandbox.path_root("files", dir, policies);
         self
     }
 

@@ -39,12 +39,13 @@ fn give_to_nobody(path: &Path) {
     }
 }
 
-/// The probe, confined to `root` (readable) and to connecting to `port`, in `mode` (as
-/// `nobody` when the test runs as root); and the report it printed.
-async fn probe(root: &Path, port: u16, mode: &str) -> (common::Client, Value) {
+/// The probe, confined to `root` (readable), `out` (writable: a write-scoped tool names it)
+/// and to connecting to `port`, in `mode` (as `nobody` when the test runs as root); and the
+/// report it printed.
+async fn probe(root: &Path, out: &Path, port: u16, mode: &str) -> (common::Client, Value) {
     let command =
         tokio::process::Command::new(env!("CARGO_BIN_EXE_sandbox-probe")).configure(|cmd| {
-            cmd.arg(root).arg(port.to_string()).arg(mode);
+            cmd.arg(root).arg(out).arg(port.to_string()).arg(mode);
             if running_as_root() {
                 cmd.arg(NOBODY);
             }
@@ -87,8 +88,10 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
     // The file permissions let anyone read the secret: only the sandbox stands in the way.
     std::fs::set_permissions(elsewhere.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = tempfile::tempdir().unwrap();
     if running_as_root() {
         give_to_nobody(root.path());
+        give_to_nobody(out.path());
     }
     // Two listeners of the test's (a connection completes in their backlog).
     let listeners = [
@@ -97,7 +100,7 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
     ];
     let [declared, undeclared] = listeners.each_ref().map(|l| l.local_addr().unwrap().port());
     let served = root.path().join("served.txt");
-    let (client, report) = probe(root.path(), declared, "require").await;
+    let (client, report) = probe(root.path(), out.path(), declared, "require").await;
     assert_eq!(report["filesystem"], true, "{report}");
     assert_eq!(report["network"], true, "{report}");
     assert_eq!(report["seccomp"], true, "{report}");
@@ -116,6 +119,19 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
     ] {
         assert_eq!(tool(&client, "read_any", args).await, "denied", "{what}");
     }
+    // A root is writable only if a write-scoped tool names it: `files` is named by a
+    // `files:read` tool, `out` by an `out:write` one.
+    let inside = |dir: &Path| json!({ "path": dir.join("new.txt").to_str().unwrap() });
+    assert_eq!(
+        tool(&client, "write_any", inside(root.path())).await,
+        "denied",
+        "writing in a root only read tools name"
+    );
+    assert_eq!(
+        tool(&client, "write_any", inside(out.path())).await,
+        "ok",
+        "writing in a root a write tool names"
+    );
     assert_eq!(
         tool(&client, "run_shell", json!({})).await,
         "denied",
@@ -136,9 +152,10 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
     client.cancel().await.unwrap();
 
     // Unconfined, the same bugs reach all of it: the refusals above are the kernel's.
-    let (client, report) = probe(root.path(), declared, "off").await;
+    let (client, report) = probe(root.path(), out.path(), declared, "off").await;
     assert_eq!(report["mode"], "off");
     assert_eq!(tool(&client, "read_any", read(&secret)).await, "ok");
+    assert_eq!(tool(&client, "write_any", inside(root.path())).await, "ok");
     assert_eq!(tool(&client, "run_shell", json!({})).await, "ok");
     assert_eq!(
         tool(&client, "connect", json!({ "port": undeclared })).await,

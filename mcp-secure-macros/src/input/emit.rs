@@ -63,6 +63,11 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
         };
         (!code.is_empty()).then(|| quote! { { let __p = __path.field(#key); #code } })
     });
+    // The path roots its `SafePath` fields name, its nested inputs' included: what a tool
+    // taking this input may reach, for the sandbox.
+    let roots = fields
+        .iter()
+        .map(|f| roots_code(&f.shape, &f.rules, &f.ty, f.rules.unbounded.is_some()));
     // `from_arguments`, the parse of a tool's arguments, is written out here (a loop over the
     // arguments, a match on their keys, a slot per field), faster than serde's visitor
     // (`benches/guard.rs`, `parts`), each field's errors naming it. A field that is an input
@@ -149,6 +154,10 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
                 ) {
                     #(#checks)*
                 }
+
+                fn path_roots(__roots: &mut ::std::vec::Vec<&'static str>) {
+                    #(#roots)*
+                }
             }
 
             #[automatically_derived]
@@ -171,6 +180,10 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
                 ) {
                     <Self as ::mcp_secure::__private::SecureInput>::validate_at(self, __path, __errors);
                 }
+
+                fn path_roots(__roots: &mut ::std::vec::Vec<&'static str>) {
+                    <Self as ::mcp_secure::__private::SecureInput>::path_roots(__roots);
+                }
             }
         };
     }
@@ -182,6 +195,31 @@ fn has_rules(r: &Rules) -> bool {
         || r.items.is_some()
         || r.each.is_some()
         || r.path.is_some()
+}
+
+/// Code that adds to `__roots` the path roots a field names: its `path(within = ..)` rule, or
+/// (for a nested input, or an option, list or box of one) the nested input's.
+fn roots_code(shape: &Shape, rules: &Rules, ty: &syn::Type, unbounded: bool) -> TokenStream {
+    match shape {
+        Shape::Option(inner) => roots_code(inner, rules, ty, unbounded),
+        Shape::Vec(elem) => {
+            let each = rules
+                .each
+                .as_ref()
+                .map(|(_, r)| r.as_ref().clone())
+                .unwrap_or_default();
+            roots_code(elem, &each, ty, unbounded)
+        }
+        Shape::SafePath => match &rules.path {
+            Some((_, within)) => quote! { __roots.push(#within); },
+            None => TokenStream::new(),
+        },
+        // The whole field's type: options, lists and boxes pass the call to what they hold.
+        Shape::Other if !unbounded => quote_spanned! {ty.span()=>
+            <#ty as ::mcp_secure::__private::InputField>::path_roots(__roots);
+        },
+        _ => TokenStream::new(),
+    }
 }
 
 /// Code that checks `value` (an expression of type `&T`) at `path` (an `&FieldPath`).

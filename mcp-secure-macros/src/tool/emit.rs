@@ -87,6 +87,8 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         if t.args.iter().any(|a| matches!(a, Arg::Round)) {
             policy.extend(quote!(.with_input_rounds(true)));
         }
+        let input = input_fns(t, &p);
+        policy.extend(quote!(.with_path_roots(#input.roots())));
         policy
     });
     let count = model.tools.len();

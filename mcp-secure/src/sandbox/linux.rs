@@ -111,10 +111,12 @@ pub(super) fn enforce(sandbox: &Sandbox) -> Result<SandboxReport, SandboxError> 
                 .map_err(kernel_error)?;
         }
     }
-    for fd in &sandbox.open_read {
+    let open = (sandbox.open_read.iter().map(|fd| (fd, read)))
+        .chain(sandbox.open_write.iter().map(|fd| (fd, write)));
+    for (fd, wanted) in open {
         let fd = fd.try_clone().map_err(kernel_error)?;
         ruleset = ruleset
-            .add_rule(PathBeneath::new(fd, read))
+            .add_rule(PathBeneath::new(fd, wanted))
             .map_err(kernel_error)?;
     }
     for &port in &sandbox.bind {

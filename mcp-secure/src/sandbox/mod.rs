@@ -5,7 +5,8 @@
 //! [`Sandbox`] applies, once, at start-up:
 //!
 //! - **Landlock** (the `landlock` crate, by Landlock's author): the declared directories and
-//!   files are readable (and writable where declared), everything else on the filesystem is
+//!   files are readable (and writable where declared; a path root is writable only where a
+//!   write-scoped tool names it, [`Sandbox::roots_for`]), everything else on the filesystem is
 //!   denied, executing programs included; where the kernel's Landlock ABI has network rules
 //!   (4, Linux 6.7), TCP `bind` only to the declared ports and TCP `connect` only to the
 //!   declared ports;
@@ -31,6 +32,19 @@ mod linux;
 mod syscalls;
 
 pub use syscalls::{DENIED_SYSCALLS, EXEC_SYSCALLS, seccomp_profile};
+
+/// The path roots that `policies` may write: those named by the input of a tool that
+/// [`writes`](crate::tool::ToolPolicy::writes). Sorted, each once.
+pub fn writable_roots(policies: &[crate::tool::ToolPolicy]) -> Vec<&'static str> {
+    let mut roots: Vec<&'static str> = policies
+        .iter()
+        .filter(|p| p.writes())
+        .flat_map(|p| p.path_roots())
+        .collect();
+    roots.sort_unstable();
+    roots.dedup();
+    roots
+}
 
 /// How much confinement a server insists on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +115,9 @@ pub struct Sandbox {
     /// Directories already open (the `Security`'s path roots), readable.
     #[cfg(target_os = "linux")]
     open_read: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
+    /// Directories already open, readable and writable.
+    #[cfg(target_os = "linux")]
+    open_write: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 /// What every process needs to read: the dynamic loader's libraries (loaded later, e.g. by
@@ -143,6 +160,8 @@ impl Sandbox {
             run_as: None,
             #[cfg(target_os = "linux")]
             open_read: Vec::new(),
+            #[cfg(target_os = "linux")]
+            open_write: Vec::new(),
         }
     }
 
@@ -166,19 +185,53 @@ impl Sandbox {
 
     /// Allows reading the path roots of `security` (each directory a `SafePath` may name): the
     /// very directories it holds open, so a root replaced on disk afterwards is not readable.
-    /// Writing there needs [`write`](Self::write) too.
-    pub fn roots(mut self, security: &crate::Security) -> Result<Self, SandboxError> {
+    /// Writing there needs [`write`](Self::write) too; [`roots_for`](Self::roots_for) derives
+    /// it from the tools.
+    pub fn roots(self, security: &crate::Security) -> Result<Self, SandboxError> {
+        self.roots_for(security, &[])
+    }
+
+    /// Allows the path roots of `security` as the server's tools (`policies`, e.g.
+    /// `Server::tool_policies()`) use them: each root readable, and writable only where a tool
+    /// that [`writes`](crate::tool::ToolPolicy::writes) (its scope is not a `…read` one) takes
+    /// an input naming it ([`writable_roots`]). Held open like [`roots`](Self::roots).
+    pub fn roots_for(
+        mut self,
+        security: &crate::Security,
+        policies: &[crate::tool::ToolPolicy],
+    ) -> Result<Self, SandboxError> {
         #[cfg(target_os = "linux")]
-        for (name, root) in security.path_roots() {
-            let fd = root.try_clone_fd().map_err(|error| SandboxError::Path {
-                path: PathBuf::from(format!("(path root `{name}`)")),
-                error,
-            })?;
-            self.open_read.push(std::sync::Arc::new(fd));
+        {
+            let writable = writable_roots(policies);
+            for (name, root) in security.path_roots() {
+                let fd = root.try_clone_fd().map_err(|error| SandboxError::Path {
+                    path: PathBuf::from(format!("(path root `{name}`)")),
+                    error,
+                })?;
+                let fd = std::sync::Arc::new(fd);
+                match writable.contains(&name) {
+                    true => self.open_write.push(fd),
+                    false => self.open_read.push(fd),
+                }
+            }
         }
         #[cfg(not(target_os = "linux"))]
-        let _ = security;
+        let _ = (security, policies);
         Ok(self)
+    }
+
+    /// Allows `dir`, the path root `name`, as [`roots_for`](Self::roots_for) would: for a
+    /// server that confines itself before it builds its `Security` (before its runtime starts).
+    pub fn path_root(
+        self,
+        name: &str,
+        dir: impl AsRef<Path>,
+        policies: &[crate::tool::ToolPolicy],
+    ) -> Self {
+        match writable_roots(policies).contains(&name) {
+            true => self.write(dir),
+            false => self.read(dir),
+        }
     }
 
     /// Allows binding TCP `port` (0: an ephemeral port).

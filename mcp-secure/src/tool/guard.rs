@@ -248,6 +248,14 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 pub struct InputOf<I> {
     schema: fn() -> Arc<JsonObject>,
     parse: fn(Option<JsonObject>, &Security) -> Result<I, ValidationErrors>,
+    roots: fn(&mut Vec<&'static str>),
+}
+
+impl<I> InputOf<I> {
+    /// The input's [`SecureInput::path_roots`], for the tool's policy.
+    pub const fn roots(&self) -> fn(&mut Vec<&'static str>) {
+        self.roots
+    }
 }
 
 impl<I> Clone for InputOf<I> {
@@ -274,6 +282,7 @@ impl<I: SecureInput + Send> ToolInput for I {
     const INPUT: InputOf<I> = InputOf {
         schema: input_schema::<I>,
         parse: parse_arguments_in::<I>,
+        roots: <I as SecureInput>::path_roots,
     };
 }
 

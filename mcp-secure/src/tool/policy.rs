@@ -39,7 +39,11 @@ pub struct ToolPolicy {
     raw_output: bool,
     output_schema: bool,
     input_rounds: bool,
+    path_roots: fn(&mut Vec<&'static str>),
 }
+
+/// The path roots of a tool whose input names none.
+fn no_roots(_: &mut Vec<&'static str>) {}
 
 impl ToolPolicy {
     /// A policy for tool `name`. A tool whose scope's last segment is `read` is read-only.
@@ -60,6 +64,7 @@ impl ToolPolicy {
             raw_output: false,
             output_schema: false,
             input_rounds: false,
+            path_roots: no_roots,
         }
     }
 
@@ -99,6 +104,29 @@ impl ToolPolicy {
     /// Whether it takes an [`InputRound`](crate::tool::InputRound).
     pub const fn takes_input_rounds(&self) -> bool {
         self.input_rounds
+    }
+
+    /// Names the path roots its input's `SafePath` fields are confined to (set by the macro:
+    /// the input's [`SecureInput::path_roots`](crate::validate::SecureInput::path_roots)).
+    pub const fn with_path_roots(mut self, roots: fn(&mut Vec<&'static str>)) -> Self {
+        self.path_roots = roots;
+        self
+    }
+
+    /// The path roots its input may name, sorted, each once.
+    pub fn path_roots(&self) -> Vec<&'static str> {
+        let mut roots = Vec::new();
+        (self.path_roots)(&mut roots);
+        roots.sort_unstable();
+        roots.dedup();
+        roots
+    }
+
+    /// Whether calling it may change what it reaches: it requires a scope that is not a
+    /// `…read` one. A public tool never counts: whatever anyone may call is kept read-only
+    /// unless the server says otherwise.
+    pub const fn writes(&self) -> bool {
+        matches!(self.access, Access::Scope(..)) && !self.read_only
     }
 
     /// Its own output cap, if it declared one.
