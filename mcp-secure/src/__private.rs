@@ -13,7 +13,7 @@ pub use crate::validate::path::check_path;
 pub use crate::{
     tool::guard::{Guarded, Outcome, Returned, ToolInput, ViaAny, ViaToolError, call, tool_attr},
     validate::{
-        FieldPath, InputField, SecureInput, ValidationErrors,
+        FieldPath, InputField, RootsOf, SecureInput, ValidationErrors, ViaInputField, ViaNothing,
         rules::{self, NO_CONTROL_PATTERN},
     },
 };

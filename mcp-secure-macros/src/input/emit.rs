@@ -214,10 +214,12 @@ fn roots_code(shape: &Shape, rules: &Rules, ty: &syn::Type, unbounded: bool) -> 
             Some((_, within)) => quote! { __roots.push(#within); },
             None => TokenStream::new(),
         },
-        // The whole field's type: options, lists and boxes pass the call to what they hold.
-        Shape::Other if !unbounded => quote_spanned! {ty.span()=>
-            <#ty as ::mcp_secure::__private::InputField>::path_roots(__roots);
-        },
+        // The whole field's type: options, lists and boxes pass the call to what they hold. A
+        // type that is not an input adds nothing here: its validation reports it.
+        Shape::Other if !unbounded => quote! {{
+            use ::mcp_secure::__private::{ViaInputField as _, ViaNothing as _};
+            (&::mcp_secure::__private::RootsOf::<#ty>::new()).path_roots(__roots);
+        }},
         _ => TokenStream::new(),
     }
 }

@@ -146,6 +146,44 @@ impl<T: InputField> InputField for Box<T> {
     }
 }
 
+/// The path roots of a field's type, for the derive: a nested input's
+/// ([`InputField::path_roots`]), or none for a type that is not one. Which applies is decided
+/// by method lookup ([`ViaInputField`] on the value, [`ViaNothing`] on its reference), so a
+/// type that is not an input adds no second error to the one its validation already reports.
+#[doc(hidden)]
+pub struct RootsOf<T>(std::marker::PhantomData<T>);
+
+impl<T> RootsOf<T> {
+    /// The probe for `T`.
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+/// [`RootsOf`] for a nested input.
+#[doc(hidden)]
+pub trait ViaInputField {
+    /// Adds the roots.
+    fn path_roots(&self, roots: &mut Vec<&'static str>);
+}
+
+impl<T: InputField> ViaInputField for RootsOf<T> {
+    fn path_roots(&self, roots: &mut Vec<&'static str>) {
+        T::path_roots(roots);
+    }
+}
+
+/// [`RootsOf`] for any other type: no roots.
+#[doc(hidden)]
+pub trait ViaNothing {
+    /// Adds nothing.
+    fn path_roots(&self, roots: &mut Vec<&'static str>) {
+        let _ = roots;
+    }
+}
+
+impl<T> ViaNothing for &RootsOf<T> {}
+
 /// Parses tool arguments into `I` and validates them.
 ///
 /// A parse failure (wrong type, unknown, duplicate or missing field) is reported as one
