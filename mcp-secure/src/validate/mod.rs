@@ -160,6 +160,12 @@ impl<T> RootsOf<T> {
     }
 }
 
+impl<T> Default for RootsOf<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// [`RootsOf`] for a nested input.
 #[doc(hidden)]
 pub trait ViaInputField {
