@@ -196,6 +196,13 @@ impl InputRound {
         state: Option<&S>,
     ) -> Result<InputRequiredResult, ToolError> {
         let requests: InputRequests = requests.into_iter().map(|(k, r)| (k.into(), r)).collect();
+        if requests.is_empty() && state.is_none() {
+            // The spec requires one of them: a result asking for nothing would leave the
+            // client retrying the same call for ever.
+            return Err(ToolError::internal(
+                "an input request that asks for nothing and carries no state",
+            ));
+        }
         let sealed = match state {
             None => None,
             Some(state) => Some(self.seal(state)?),

@@ -73,7 +73,9 @@ pub(in crate::dev_auth) async fn register(
     }
     {
         let mut store = s.store();
-        if store.clients.len() >= s.max_clients {
+        // Clients known from their metadata documents have a cap of their own.
+        let registered = store.clients.values().filter(|c| c.expires.is_none()).count();
+        if registered >= s.max_clients {
             return oauth_error(
                 StatusCode::FORBIDDEN,
                 "access_denied",
