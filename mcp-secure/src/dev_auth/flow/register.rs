@@ -74,7 +74,11 @@ pub(in crate::dev_auth) async fn register(
     {
         let mut store = s.store();
         // Clients known from their metadata documents have a cap of their own.
-        let registered = store.clients.values().filter(|c| c.expires.is_none()).count();
+        let registered = store
+            .clients
+            .values()
+            .filter(|c| c.expires.is_none())
+            .count();
         if registered >= s.max_clients {
             return oauth_error(
                 StatusCode::FORBIDDEN,
