@@ -145,6 +145,22 @@ impl Dev {
             .unwrap()
     }
 
+    /// `/authorize` with one more request header, as a browser sends it.
+    async fn authorize_with(
+        &self,
+        params: &[(&str, &str)],
+        header: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        self.http
+            .get(format!("{}/authorize", self.origin))
+            .query(params)
+            .header(header, value)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .get(format!("{}/authorize", self.origin))
@@ -1224,14 +1240,7 @@ async fn other_sites_cannot_use_the_authorization_server() {
         ("Sec-Fetch-Site", "same-site".to_owned()),
         ("Referer", format!("{}.attacker.example/", dev.origin)),
     ] {
-        let response = dev
-            .http
-            .get(format!("{}/authorize", dev.origin))
-            .query(&params)
-            .header(name, &value)
-            .send()
-            .await
-            .unwrap();
+        let response = dev.authorize_with(&params, name, &value).await;
         assert_eq!(response.status(), StatusCode::OK, "{name}: {value}");
         assert!(
             response.headers().get(header::LOCATION).is_none(),
@@ -1246,14 +1255,7 @@ async fn other_sites_cannot_use_the_authorization_server() {
         ("Sec-Fetch-Site", "none".to_owned()),
         ("Sec-Fetch-Site", "same-origin".to_owned()),
     ] {
-        let response = dev
-            .http
-            .get(format!("{}/authorize", dev.origin))
-            .query(&params)
-            .header(name, &value)
-            .send()
-            .await
-            .unwrap();
+        let response = dev.authorize_with(&params, name, &value).await;
         assert_eq!(response.status(), StatusCode::FOUND, "{name}: {value}");
     }
     let response = dev.authorize(&params).await;

@@ -20,18 +20,7 @@ async fn listed_schemas_state_the_checks() {
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "files_read",
-            "notes_create",
-            "notes_delete",
-            "notes_get",
-            "notes_search",
-            "webhook_register",
-            "whoami"
-        ]
-    );
+    assert_eq!(names, common::DEMO_TOOLS);
 
     let create = serde_json::Value::Object((*tool(&tools, "notes_create").input_schema).clone());
     assert_eq!(create["additionalProperties"], false);

@@ -158,19 +158,7 @@ async fn the_inspector_cli_reads_every_refusal() {
     let tools = listed["tools"].as_array().cloned().unwrap_or_default();
     let mut names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "files_read",
-            "notes_create",
-            "notes_delete",
-            "notes_get",
-            "notes_search",
-            "webhook_register",
-            "whoami"
-        ],
-        "{all}"
-    );
+    assert_eq!(names, common::DEMO_TOOLS, "{all}");
     let (note, _, all) = run(WRITER, "notes_create", &["title=every tool", "body=b"])
         .await
         .unwrap();

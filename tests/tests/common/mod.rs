@@ -78,6 +78,17 @@ pub async fn post_initialize(url: &str, auth: Option<&str>) -> reqwest::Response
         .expect("the server answers")
 }
 
+/// The demo's tools, by name.
+pub const DEMO_TOOLS: [&str; 7] = [
+    "files_read",
+    "notes_create",
+    "notes_delete",
+    "notes_get",
+    "notes_search",
+    "webhook_register",
+    "whoami",
+];
+
 /// Keys used by the tests: `<key> <subject> <scopes>`.
 pub const KEYS: &str = "\
     alice-writer-key-000 alice notes:write files:read;\
