@@ -18,7 +18,7 @@ use mcp_secure::{
     http::{DEFAULT_SESSIONS_PER_PRINCIPAL, Endpoint, RedisSessions, TlsListener},
     metrics::Metrics,
     rate::{MemoryLimiter, RedisLimiter},
-    sandbox::{SandboxMode, SandboxReport},
+    sandbox::{NameResolution, ResourceLimits, SandboxMode, SandboxReport},
     secret::{SecretError, SecretString},
     testing::TokenMinter,
 };
@@ -87,7 +87,7 @@ enum Command {
 struct Common {
     /// The SQLite database (created if missing), `:memory:`, or a PostgreSQL URL
     /// (`postgres://user:password@host/db`; tables created if missing).
-    #[arg(long, default_value = "data/notes.db")]
+    #[arg(long, default_value = "data/db/notes.db")]
     db: String,
     /// Directory `files_read` serves (created if missing).
     #[arg(long, default_value = "data/files")]
@@ -107,6 +107,10 @@ struct Common {
     /// Append audit events as JSON lines to this file instead of standard error.
     #[arg(long)]
     audit_log: Option<PathBuf>,
+    /// `--audit-log`, opened before the sandbox closes the filesystem (so that it needs no
+    /// rule: the process holds the file, not a right to its directory).
+    #[arg(skip)]
+    opened_audit_log: Option<std::sync::Arc<std::fs::File>>,
     /// List to each caller only the tools its scopes allow (a hidden tool can still be called,
     /// and refused with the step-up challenge; but a client cannot discover it by listing).
     #[arg(long)]
@@ -122,6 +126,15 @@ struct Common {
     /// serving; with --sandbox require, running as root without it is refused.
     #[arg(long, value_parser = parse_user)]
     user: Option<(u32, u32)>,
+    /// Under the sandbox, how host names of upstreams are resolved: udp (the C library's
+    /// default; on kernels before Landlock ABI 10 its sockets can send anywhere, which the
+    /// sandbox reports) or tcp (to port 53 only; set `options use-vc` in /etc/resolv.conf).
+    #[arg(long, value_enum, default_value_t = Resolver::Udp)]
+    resolver: Resolver,
+    /// Under the sandbox, cap the process's writable memory (heap and anonymous mappings) at
+    /// this many MiB (RLIMIT_DATA); allocations past it fail.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    memory_limit_mib: Option<u64>,
     /// Write the policy manifest to this file at start-up, with the confinement obtained
     /// (`"sandbox"`: Landlock ABI, what is enforced, what is missing): what reviewers compare
     /// with the committed manifest.
@@ -139,6 +152,12 @@ fn parse_user(s: &str) -> Result<(u32, u32), String> {
 }
 
 const DEFAULT_URL: &str = "http://127.0.0.1:8787/mcp";
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Resolver {
+    Udp,
+    Tcp,
+}
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum RateBackend {
@@ -162,12 +181,15 @@ async fn security(common: &Common) -> anyhow::Result<(SecurityBuilder, Option<Re
     let mut builder = Security::builder()
         .path_root("files", &common.files)
         .limiter_fail_open(common.rate_fail_open);
-    builder = match &common.audit_log {
-        Some(path) => builder.audit_sink(
+    builder = match (&common.opened_audit_log, &common.audit_log) {
+        (Some(file), _) => builder.audit_sink(JsonLinesSink::new(
+            file.try_clone().context("the audit log's file")?,
+        )),
+        (None, Some(path)) => builder.audit_sink(
             JsonLinesSink::file(path)
                 .with_context(|| format!("opening the audit log {}", path.display()))?,
         ),
-        None => builder.audit_sink(JsonLinesSink::stderr()),
+        (None, None) => builder.audit_sink(JsonLinesSink::stderr()),
     };
     Ok(match common.rate_backend {
         RateBackend::Memory => (builder.limiter(MemoryLimiter::new()), None),
@@ -251,16 +273,20 @@ struct HttpArgs {
 /// Parses the command line and runs `notes-server`.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Measured before the sandbox closes /proc (where the cgroup's CPU quota is read).
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Before the runtime's threads exist, so that they are all confined.
-    let confined = confine(&cli.command)?;
+    let mut cli = cli;
+    let confined = confine(&mut cli.command)?;
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()?
         .block_on(run(cli, confined))
 }
 
 /// Confines the process to what `command` declares it reaches (serving commands only).
-fn confine(command: &Command) -> anyhow::Result<Option<SandboxReport>> {
+fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
     let (common, http) = match command {
         Command::Serve { http, common } => (common, Some(http)),
         Command::Stdio { common, .. } => (common, None),
@@ -276,14 +302,21 @@ fn confine(command: &Command) -> anyhow::Result<Option<SandboxReport>> {
     // What the rules name must exist now.
     prepare_files(&common.files)?;
     prepare_db_dir(&common.db)?;
+    let limits = ResourceLimits {
+        memory: common.memory_limit_mib.map(|mib| mib << 20),
+        ..ResourceLimits::default()
+    };
     let mut confinement = Confinement::new(mode, common.user)
+        .limits(limits)
         .files(&common.files)
         .database(&common.db)?;
     if let Some(file) = &common.api_keys_file {
         confinement = confinement.reread(file);
     }
-    if let Some(log) = &common.audit_log {
-        confinement = confinement.append(log);
+    if let Some(path) = &common.audit_log {
+        let log = JsonLinesSink::file(path)
+            .with_context(|| format!("opening the audit log {}", path.display()))?;
+        common.opened_audit_log = Some(std::sync::Arc::new(log.into_inner()));
     }
     if let RateBackend::Redis = common.rate_backend {
         confinement = confinement.upstream(&common.redis_url)?;
@@ -299,9 +332,10 @@ fn confine(command: &Command) -> anyhow::Result<Option<SandboxReport>> {
         if let Some(issuer) = &http.issuer {
             confinement = confinement.upstream(issuer)?;
         }
-        // The development authorization server fetches clients' metadata documents (https).
+        // The development authorization server fetches clients' metadata documents (https),
+        // at hosts it learns from the clients.
         if http.dev_auth {
-            confinement = confinement.connect_port(443);
+            confinement = confinement.connect_port(443).resolve_names();
         }
     }
     // Created before the sandbox closes the filesystem, written once the report is known.
@@ -312,8 +346,12 @@ fn confine(command: &Command) -> anyhow::Result<Option<SandboxReport>> {
         ),
         None => None,
     };
+    let resolver = match common.resolver {
+        Resolver::Udp => NameResolution::Udp,
+        Resolver::Tcp => NameResolution::Tcp,
+    };
     let report = confinement
-        .apply()
+        .apply(resolver)
         .context("confining the process (--sandbox)")?;
     if let Some(mut file) = manifest_out {
         let manifest = crate::notes::manifest().with_sandbox(&report);
@@ -359,7 +397,14 @@ async fn run(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {
 
 /// The demo's seccomp profile, as committed in `examples/seccomp-profile.json`.
 pub fn seccomp_profile_text() -> String {
-    serde_json::to_string_pretty(&mcp_secure::sandbox::seccomp_profile(false))
+    // The widest filter the demo declares: TCP, and UDP for a resolver of upstreams named by
+    // host. The in-process filter is narrower where the command line allows.
+    let filter = mcp_secure::sandbox::SyscallFilter {
+        tcp: true,
+        udp: true,
+        ..Default::default()
+    };
+    serde_json::to_string_pretty(&mcp_secure::sandbox::seccomp_profile(&filter))
         .expect("a JSON value prints")
 }
 

@@ -8,11 +8,19 @@ use std::{
 };
 
 use anyhow::Context;
-use mcp_secure::sandbox::{Sandbox, SandboxMode, SandboxReport};
+use mcp_secure::sandbox::{NameResolution, ResourceLimits, Sandbox, SandboxMode, SandboxReport};
 
 /// The sandbox being declared.
 pub struct Confinement {
     sandbox: Sandbox,
+    /// Whether an upstream is named by a host that only DNS resolves.
+    resolves_names: bool,
+}
+
+/// Whether connecting to `url` needs DNS: its host is a name that is not `localhost` (which the
+/// hosts file names).
+fn needs_dns(url: &url::Url) -> bool {
+    matches!(url.host(), Some(url::Host::Domain(name)) if !name.eq_ignore_ascii_case("localhost"))
 }
 
 /// The directory holding `file` (`.` for a bare name).
@@ -47,7 +55,21 @@ impl Confinement {
                 Some((uid, gid)) => sandbox.run_as(uid, gid),
                 None => sandbox,
             },
+            resolves_names: false,
         }
+    }
+
+    /// The resource limits (core files are always off).
+    pub fn limits(mut self, limits: ResourceLimits) -> Self {
+        self.sandbox = self.sandbox.limits(limits);
+        self
+    }
+
+    /// Host names resolved through DNS: for upstreams not known in advance (client metadata
+    /// documents).
+    pub fn resolve_names(mut self) -> Self {
+        self.resolves_names = true;
+        self
     }
 
     /// The files root, as the demo's tools use it: read only, since only `files_read`
@@ -58,21 +80,23 @@ impl Confinement {
         self
     }
 
-    /// The database: a SQLite file's directory (its journal and WAL files live beside it) is
-    /// writable; a server's URL is an upstream.
+    /// The database: a SQLite file's directory (its journal and WAL files are created beside
+    /// it) is writable, so it should be a directory of its own (the sandbox refuses, or
+    /// reports, a read-only path inside it); a server's URL is an upstream.
     pub fn database(mut self, db: &str) -> anyhow::Result<Self> {
         if db.contains("://") {
-            self.sandbox = self.sandbox.connect_tcp(port_of(db)?);
+            self = self.upstream(db)?;
         } else if db != ":memory:" {
             self.sandbox = self.sandbox.write(parent(Path::new(db)));
         }
         Ok(self)
     }
 
-    /// A file read now and again later, and perhaps replaced by a rename (the API key file):
-    /// its directory is readable.
+    /// A file read now and again later (the API key file): the file itself, not its directory
+    /// (which may hold other secrets). Landlock's rule follows the file, so a file replaced by a
+    /// rename is no longer readable: update it in place.
     pub fn reread(mut self, file: &Path) -> Self {
-        self.sandbox = self.sandbox.read(parent(file));
+        self.sandbox = self.sandbox.read(file);
         self
     }
 
@@ -82,21 +106,18 @@ impl Confinement {
         self
     }
 
-    /// A file appended to, created if missing (the audit log): its directory is writable.
-    pub fn append(mut self, file: &Path) -> Self {
-        self.sandbox = self.sandbox.write(parent(file));
-        self
-    }
-
     /// Servers on `port` at any host (Landlock's network rules name ports, not hosts).
     pub fn connect_port(mut self, port: u16) -> Self {
         self.sandbox = self.sandbox.connect_tcp(port);
         self
     }
 
-    /// A server connected to (Redis, an authorization server).
+    /// A server connected to (Redis, PostgreSQL, an authorization server); DNS too when it is
+    /// named by host.
     pub fn upstream(mut self, url: &str) -> anyhow::Result<Self> {
         self.sandbox = self.sandbox.connect_tcp(port_of(url)?);
+        let parsed = url::Url::parse(url).with_context(|| "an upstream URL")?;
+        self.resolves_names |= needs_dns(&parsed);
         Ok(self)
     }
 
@@ -106,8 +127,13 @@ impl Confinement {
         self
     }
 
-    /// Confines the process: before the runtime's threads start.
-    pub fn apply(self) -> anyhow::Result<SandboxReport> {
-        Ok(self.sandbox.apply()?)
+    /// Confines the process: before the runtime's threads start. Names are resolved over
+    /// `resolver` when an upstream needs it.
+    pub fn apply(self, resolver: NameResolution) -> anyhow::Result<SandboxReport> {
+        let sandbox = match self.resolves_names {
+            true => self.sandbox.resolve_names(resolver),
+            false => self.sandbox,
+        };
+        Ok(sandbox.apply()?)
     }
 }

@@ -43,9 +43,23 @@ fn give_to_nobody(path: &Path) {
 /// and to connecting to `port`, in `mode` (as `nobody` when the test runs as root); and the
 /// report it printed.
 async fn probe(root: &Path, out: &Path, port: u16, mode: &str) -> (common::Client, Value) {
+    probe_reading(root, out, port, mode, None).await
+}
+
+/// [`probe`], also granted reading the one file `file` (as the demo's key file is).
+async fn probe_reading(
+    root: &Path,
+    out: &Path,
+    port: u16,
+    mode: &str,
+    file: Option<&Path>,
+) -> (common::Client, Value) {
     let command =
         tokio::process::Command::new(env!("CARGO_BIN_EXE_sandbox-probe")).configure(|cmd| {
             cmd.arg(root).arg(out).arg(port.to_string()).arg(mode);
+            if let Some(file) = file {
+                cmd.env("SANDBOX_PROBE_READ", file);
+            }
             if running_as_root() {
                 cmd.arg(NOBODY);
             }
@@ -164,6 +178,216 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
     client.cancel().await.unwrap();
 }
 
+/// A victim process of the probe's own user, which only the sandbox keeps it from signalling.
+fn victim() -> std::process::Child {
+    let mut sleep = std::process::Command::new("sleep");
+    sleep.arg("300");
+    if running_as_root() {
+        std::os::unix::process::CommandExt::uid(&mut sleep, 65534);
+    }
+    sleep.spawn().expect("start sleep")
+}
+
+/// A tool's bug reaching past the process: its own `/proc` files (where the environment, the
+/// command line and the memory hold the secrets), another process's, sockets Landlock's TCP
+/// rules do not cover, file metadata Landlock has no right for, and signals. Each is refused,
+/// from a worker thread and from a thread the tool starts; unconfined, each goes through.
+#[tokio::test]
+async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
+    let root = tempfile::tempdir().unwrap();
+    let served = root.path().join("served.txt");
+    std::fs::write(&served, "served").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // Unix listeners of the test's, at a path anyone may reach and in the abstract namespace.
+    let sockets = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(sockets.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let unix_path = sockets.path().join("s");
+    let _unix = std::os::unix::net::UnixListener::bind(&unix_path).unwrap();
+    std::fs::set_permissions(&unix_path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let abstract_name = format!("mcp-secure-probe-{}", std::process::id());
+    let _abstract = std::os::unix::net::UnixListener::bind_addr(
+        &<std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            abstract_name.as_bytes(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+    ];
+    let [declared, undeclared] = listeners.each_ref().map(|l| l.local_addr().unwrap().port());
+    if running_as_root() {
+        give_to_nobody(root.path());
+        give_to_nobody(out.path());
+    }
+    let path = |p: &Path| json!({ "path": p.to_str().unwrap() });
+    let proc_files = |own: u32| {
+        let mut files: Vec<String> = ["environ", "cmdline", "mem", "maps", "auxv", "stack"]
+            .iter()
+            .map(|f| format!("/proc/self/{f}"))
+            .collect();
+        files.extend([
+            format!("/proc/{own}/environ"),
+            "/proc/thread-self/environ".into(),
+            format!("/proc/{}/environ", std::process::id()),
+            "/proc/1/cmdline".into(),
+            "/proc/sys/kernel/hostname".into(),
+        ]);
+        files
+    };
+
+    // A key file granted alone, beside a TLS key that must stay unreadable.
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("keys.txt");
+    let tls_key = keys.path().join("tls.key");
+    std::fs::write(&key_file, "k alice").unwrap();
+    std::fs::write(&tls_key, "-----BEGIN PRIVATE KEY-----").unwrap();
+    if running_as_root() {
+        give_to_nobody(keys.path());
+    }
+    let (client, report) = probe_reading(
+        root.path(),
+        out.path(),
+        declared,
+        "require",
+        Some(&key_file),
+    )
+    .await;
+    assert_eq!(tool(&client, "read_any", path(&key_file)).await, "ok");
+    assert_eq!(tool(&client, "read_any", path(&tls_key)).await, "denied");
+    assert_eq!(tool(&client, "read_any", path(keys.path())).await, "denied");
+    assert_eq!(report["non_dumpable"], true, "{report}");
+    assert_eq!(report["signals_scoped"], true, "{report}");
+    assert!(report["landlock_abi"].as_u64().unwrap() >= 6, "{report}");
+    assert_eq!(report["limits"]["processes"], 1024, "{report}");
+    assert_eq!(
+        report["syscalls"],
+        json!({"exec": false, "tcp": true, "udp": false, "file_metadata": false}),
+        "{report}"
+    );
+    let own = tool(&client, "own_pid", json!({})).await;
+    let own: u32 = own.parse().expect("a pid");
+    for file in proc_files(own) {
+        for reader in ["read_any", "read_in_new_thread"] {
+            assert_eq!(
+                tool(&client, reader, json!({ "path": file })).await,
+                "denied",
+                "{reader} {file}"
+            );
+        }
+    }
+    for (family, kind, protocol, what) in [
+        (1, 1, 0, "unix stream"),
+        (1, 2, 0, "unix datagram"),
+        (16, 2, 0, "netlink"),
+        (2, 2, 0, "UDP"),
+        (10, 2, 17, "UDP over IPv6"),
+        (2, 1, 262, "MPTCP"),
+        (2, 3, 1, "raw ICMP"),
+        (2, 5, 132, "SCTP"),
+        (40, 1, 0, "vsock"),
+    ] {
+        let args = json!({"family": family, "kind": kind, "protocol": protocol});
+        assert_eq!(tool(&client, "socket", args).await, "denied", "{what}");
+    }
+    let tcp = json!({"family": 10, "kind": 1, "protocol": 6});
+    assert_eq!(tool(&client, "socket", tcp).await, "ok", "a TCP socket");
+    for (name, args, what) in [
+        ("udp_send", json!({ "port": udp_port }), "a UDP datagram"),
+        (
+            "mptcp_connect",
+            json!({ "port": undeclared }),
+            "MPTCP to an undeclared port",
+        ),
+        (
+            "unix_connect",
+            json!({ "address": unix_path.to_str().unwrap() }),
+            "a unix socket path",
+        ),
+        (
+            "unix_connect",
+            json!({ "address": format!("@{abstract_name}") }),
+            "an abstract unix socket",
+        ),
+    ] {
+        assert_eq!(tool(&client, name, args).await, "denied", "{what}");
+    }
+    for how in ["chmod", "chown", "setxattr"] {
+        for file in [&served, &out.path().to_path_buf()] {
+            let args = json!({ "path": file.to_str().unwrap(), "how": how });
+            assert_eq!(
+                tool(&client, "change_metadata", args).await,
+                "denied",
+                "{how} {}",
+                file.display()
+            );
+        }
+    }
+    let mut sleeping = victim();
+    let pid = json!({ "pid": sleeping.id() });
+    assert_eq!(
+        tool(&client, "signal", pid.clone()).await,
+        "denied",
+        "another process"
+    );
+    assert!(sleeping.try_wait().unwrap().is_none(), "the victim lives");
+    // Still serving.
+    assert_eq!(tool(&client, "read_any", path(&served)).await, "ok");
+    client.cancel().await.unwrap();
+
+    // Unconfined, the same bugs go through: the refusals above are the kernel's.
+    let (client, _) = probe(root.path(), out.path(), declared, "off").await;
+    for file in ["/proc/self/environ", "/proc/self/maps"] {
+        for reader in ["read_any", "read_in_new_thread"] {
+            assert_eq!(
+                tool(&client, reader, json!({ "path": file })).await,
+                "ok",
+                "{reader} {file}"
+            );
+        }
+    }
+    for (family, kind, protocol) in [(1, 1, 0), (16, 2, 0), (2, 2, 0)] {
+        let args = json!({"family": family, "kind": kind, "protocol": protocol});
+        assert_eq!(
+            tool(&client, "socket", args).await,
+            "ok",
+            "{family}/{kind}/{protocol}"
+        );
+    }
+    assert_eq!(
+        tool(&client, "udp_send", json!({ "port": udp_port })).await,
+        "ok"
+    );
+    assert_eq!(
+        tool(
+            &client,
+            "unix_connect",
+            json!({ "address": format!("@{abstract_name}") })
+        )
+        .await,
+        "ok"
+    );
+    assert_eq!(
+        tool(
+            &client,
+            "unix_connect",
+            json!({ "address": unix_path.to_str().unwrap() })
+        )
+        .await,
+        "ok"
+    );
+    for how in ["chmod", "chown"] {
+        let args = json!({ "path": served.to_str().unwrap(), "how": how });
+        assert_eq!(tool(&client, "change_metadata", args).await, "ok", "{how}");
+    }
+    assert_eq!(tool(&client, "signal", pid).await, "ok", "another process");
+    assert!(sleeping.wait().is_ok());
+    client.cancel().await.unwrap();
+}
+
 /// The demo confines itself over HTTP, says so at start-up and in the audit log, and still
 /// serves its contract: a tool call, and its database and audit file.
 #[tokio::test]
@@ -196,7 +420,10 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
             .banner
             .iter()
             .any(|l| l.contains("sandbox: Landlock ABI")
-                && l.contains("filesystem enforced, network enforced, seccomp filter enforced")),
+                && l.contains(
+                    "filesystem enforced, network enforced, signals scoped, seccomp filter enforced"
+                )
+                && l.contains("non-dumpable, limits: no core files")),
         "{:?}",
         server.banner
     );
@@ -228,6 +455,8 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
     assert_eq!(first["filesystem"], true);
     assert_eq!(first["network"], true);
     assert_eq!(first["seccomp"], true);
+    assert_eq!(first["signals_scoped"], true);
+    assert_eq!(first["non_dumpable"], true);
     assert_eq!(first["missing"], json!([]));
     // The manifest written at start-up is the committed one plus what was obtained.
     let written: Value =
@@ -248,5 +477,68 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
     assert!(
         db.exists(),
         "the database was written inside its declared directory"
+    );
+}
+
+/// Landlock's rights add up along a path, so a read-only files root inside the database's
+/// writable directory would be writable: `require` refuses to start, `best-effort` says so.
+#[tokio::test]
+async fn a_read_only_root_inside_a_writable_grant_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let db = dir.path().join("notes.db");
+    if running_as_root() {
+        give_to_nobody(dir.path());
+    }
+    let run = |mode: &str| {
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.args(["stdio", "--sandbox", mode, "--db"])
+            .arg(&db)
+            .arg("--files")
+            .arg(&files)
+            .stdin(Stdio::null());
+        if running_as_root() {
+            cmd.args(["--user", NOBODY]);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = run("require");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is declared read-only but lies inside a writable grant")
+            && stderr.contains(files.to_str().unwrap()),
+        "{stderr}"
+    );
+    let reported = run("best-effort");
+    let stderr = String::from_utf8_lossy(&reported.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "missing: read-only {}: it lies inside a writable grant",
+            files.display()
+        )),
+        "{stderr}"
+    );
+    // With the database in a directory of its own (the default layout), it starts.
+    let own = dir.path().join("db");
+    std::fs::create_dir(&own).unwrap();
+    if running_as_root() {
+        give_to_nobody(&own);
+    }
+    let mut cmd = std::process::Command::new(common::bin());
+    cmd.args(["stdio", "--sandbox", "require", "--db"])
+        .arg(own.join("notes.db"))
+        .arg("--files")
+        .arg(&files)
+        .stdin(Stdio::null());
+    if running_as_root() {
+        cmd.args(["--user", NOBODY]);
+    }
+    let started = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&started.stderr);
+    assert!(
+        stderr.contains("sandbox: Landlock ABI") && !stderr.contains("missing:"),
+        "{stderr}"
     );
 }

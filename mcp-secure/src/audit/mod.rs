@@ -191,6 +191,10 @@ pub enum SecurityEvent<'a> {
         network: bool,
         /// Whether the seccomp filter is in place.
         seccomp: bool,
+        /// Whether signals and abstract unix sockets are scoped to the process.
+        signals_scoped: bool,
+        /// Whether the process is non-dumpable (its `/proc` files belong to root).
+        non_dumpable: bool,
         /// What was asked and is not enforced.
         missing: &'a [String],
     },
@@ -308,9 +312,11 @@ impl<'a> SecurityEvent<'a> {
                 filesystem,
                 network,
                 seccomp,
+                signals_scoped,
+                non_dumpable,
                 missing,
             } => {
-                json!({ "mode": mode, "landlock_abi": landlock_abi, "filesystem": filesystem, "network": network, "seccomp": seccomp, "missing": missing })
+                json!({ "mode": mode, "landlock_abi": landlock_abi, "filesystem": filesystem, "network": network, "seccomp": seccomp, "signals_scoped": signals_scoped, "non_dumpable": non_dumpable, "missing": missing })
             }
             SecurityEvent::BackendUnavailable {
                 backend,
@@ -551,10 +557,12 @@ fn trace(event: &SecurityEvent<'_>) {
             filesystem,
             network,
             seccomp,
+            signals_scoped,
+            non_dumpable,
             missing,
         } => {
             let missing = missing.join("; ");
-            tracing::info!(target: "mcp_secure::audit", event = name, mode, landlock_abi, filesystem, network, seccomp, missing = %Escaped(&missing));
+            tracing::info!(target: "mcp_secure::audit", event = name, mode, landlock_abi, filesystem, network, seccomp, signals_scoped, non_dumpable, missing = %Escaped(&missing));
         }
         SecurityEvent::AuthorizationDenied {
             tool,

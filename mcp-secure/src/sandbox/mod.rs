@@ -4,20 +4,27 @@
 //!
 //! [`Sandbox`] applies, once, at start-up:
 //!
-//! - **Landlock** (the `landlock` crate, by Landlock's author): the declared directories and
-//!   files are readable (and writable where declared; a path root is writable only where a
-//!   write-scoped tool names it, [`Sandbox::roots_for`]), everything else on the filesystem is
-//!   denied, executing programs included; where the kernel's Landlock ABI has network rules
-//!   (4, Linux 6.7), TCP `bind` only to the declared ports and TCP `connect` only to the
-//!   declared ports;
-//! - **seccomp** (`seccompiler`, from rust-vmm): [`DENIED_SYSCALLS`], calls an MCP server never
-//!   needs (`execve` unless declared, `ptrace`, `mount`, `bpf`, module loading, `keyctl`, …),
-//!   fail with `EPERM`: the tool gets an error and the server keeps serving;
-//! - `no_new_privs`.
+//! - **Landlock** (the `landlock` crate, by Landlock's author), written for the newest ABI the
+//!   crate knows and degraded to the kernel's as the crate's best-effort compatibility does:
+//!   the declared directories and files are readable (and writable where declared; a path root
+//!   is writable only where a write-scoped tool names it, [`Sandbox::roots_for`]), everything
+//!   else on the filesystem is denied, `/proc` included and executing programs included; TCP
+//!   `bind` and `connect` only to the declared ports (ABI 4); signals and abstract unix
+//!   sockets scoped to the process (ABI 6); UDP only to the resolver's port (ABI 10);
+//! - **seccomp** (`seccompiler`, from rust-vmm), [`SyscallFilter`]: calls an MCP server never
+//!   needs ([`DENIED_SYSCALLS`]: `execve` unless declared, `ptrace`, `mount`, `bpf`,
+//!   `io_uring`, module loading, `keyctl`, …), changes of file modes, owners and extended
+//!   attributes ([`METADATA_SYSCALLS`]), `clone` with namespace flags (`clone3`: `ENOSYS`), and
+//!   every socket but the TCP (and, for the resolver, UDP) ones the server declared: they fail
+//!   with `EPERM`, so the tool gets an error and the server keeps serving;
+//! - the process made non-dumpable (its `/proc/<pid>` files belong to root, no core dump, no
+//!   `ptrace` by its own user), `no_new_privs`, and resource limits ([`ResourceLimits`]: no
+//!   core files, bounded open files and processes, an optional memory cap).
 //!
-//! Landlock restricts the calling thread and the threads it creates afterwards (until ABI 8's
-//! all-threads flag): apply the sandbox before starting other threads, i.e. before building the
-//! tokio runtime. The seccomp filter is synchronised to every thread.
+//! Landlock restricts the calling thread and the threads it creates afterwards: apply the
+//! sandbox before starting other threads, i.e. before building the tokio runtime (measure what
+//! the runtime needs from `/proc`, such as `std::thread::available_parallelism`, before: it is
+//! not readable afterwards). The seccomp filter is synchronised to every thread.
 //!
 //! On other systems [`Sandbox::apply`] enforces nothing and says so in its [`SandboxReport`]
 //! ([`SandboxMode::Require`] then refuses to start).
@@ -31,7 +38,9 @@ use std::{
 mod linux;
 mod syscalls;
 
-pub use syscalls::{DENIED_SYSCALLS, EXEC_SYSCALLS, seccomp_profile};
+pub use syscalls::{
+    DENIED_SYSCALLS, EXEC_SYSCALLS, METADATA_SYSCALLS, SyscallFilter, seccomp_profile,
+};
 
 /// The path roots that `policies` may write: those named by the input of a tool that
 /// [`writes`](crate::tool::ToolPolicy::writes). Sorted, each once.
@@ -87,6 +96,46 @@ impl std::str::FromStr for SandboxMode {
     }
 }
 
+/// How a confined process resolves host names (DNS), for [`Sandbox::resolve_names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameResolution {
+    /// The C library's resolver over UDP, as it does by default. The seccomp filter then lets
+    /// the process create UDP sockets; Landlock confines them to port 53 from ABI 10 (Linux
+    /// 7.2). On an older kernel a UDP socket can send to any address and port, which the report
+    /// lists as missing.
+    Udp,
+    /// The resolver over TCP to port 53 only (`options use-vc` in `/etc/resolv.conf` for the
+    /// GNU C library, set by the operator): no UDP socket at all, on any kernel with Landlock's
+    /// network rules (ABI 4).
+    Tcp,
+}
+
+/// The resource limits a confined process runs under (soft and hard, so it cannot raise them).
+/// Core files are always off: a core dump holds the process's secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ResourceLimits {
+    /// Open files, sockets included (`RLIMIT_NOFILE`); lowered to the hard limit in force if
+    /// that is lower.
+    pub open_files: u64,
+    /// Processes and threads of the process's user (`RLIMIT_NPROC`; not enforced for root):
+    /// the runtime's worker and blocking threads count.
+    pub processes: u64,
+    /// Bytes of writable private memory (`RLIMIT_DATA`: heap and anonymous mappings), or no
+    /// cap.
+    pub memory: Option<u64>,
+}
+
+impl Default for ResourceLimits {
+    /// 8192 open files, 1024 processes and threads, no memory cap.
+    fn default() -> Self {
+        Self {
+            open_files: 8192,
+            processes: 1024,
+            memory: None,
+        }
+    }
+}
+
 /// What the process may reach once confined: build it from the server's configuration, then
 /// [`apply`](Sandbox::apply) it.
 ///
@@ -111,10 +160,13 @@ pub struct Sandbox {
     bind: Vec<u16>,
     connect: Vec<u16>,
     exec: bool,
+    file_metadata: bool,
+    resolver: Option<NameResolution>,
+    limits: ResourceLimits,
     run_as: Option<(u32, u32)>,
-    /// Directories already open (the `Security`'s path roots), readable.
+    /// Directories already open (the `Security`'s path roots, by name), readable.
     #[cfg(target_os = "linux")]
-    open_read: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
+    open_read: Vec<(String, std::sync::Arc<std::os::fd::OwnedFd>)>,
     /// Directories already open, readable and writable.
     #[cfg(target_os = "linux")]
     open_write: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
@@ -139,9 +191,6 @@ const SYSTEM_READ: &[&str] = &[
     "/etc/ssl",
     "/etc/pki",
     "/usr/share/ca-certificates",
-    "/proc/self",
-    "/sys/fs/cgroup",
-    "/sys/devices/system/cpu",
 ];
 
 /// Devices every process may read and write.
@@ -157,6 +206,9 @@ impl Sandbox {
             bind: Vec::new(),
             connect: Vec::new(),
             exec: false,
+            file_metadata: false,
+            resolver: None,
+            limits: ResourceLimits::default(),
             run_as: None,
             #[cfg(target_os = "linux")]
             open_read: Vec::new(),
@@ -211,7 +263,7 @@ impl Sandbox {
                 let fd = std::sync::Arc::new(fd);
                 match writable.contains(&name) {
                     true => self.open_write.push(fd),
-                    false => self.open_read.push(fd),
+                    false => self.open_read.push((name.to_owned(), fd)),
                 }
             }
         }
@@ -251,6 +303,40 @@ impl Sandbox {
     pub fn allow_exec(mut self) -> Self {
         self.exec = true;
         self
+    }
+
+    /// Allows changing files' modes, owners, times and extended attributes (in the roots
+    /// Landlock lets the process write): for a server whose tools do. Without it, the seccomp
+    /// filter refuses [`METADATA_SYSCALLS`], which Landlock has no right for.
+    pub fn allow_file_metadata(mut self) -> Self {
+        self.file_metadata = true;
+        self
+    }
+
+    /// Allows resolving host names through DNS, for upstreams named by host: the resolver's
+    /// sockets to port 53. See [`NameResolution`] for what each transport leaves open.
+    pub fn resolve_names(mut self, transport: NameResolution) -> Self {
+        self.resolver = Some(transport);
+        self
+    }
+
+    /// The resource limits to set ([`ResourceLimits::default`] otherwise).
+    pub fn limits(mut self, limits: ResourceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// What the seccomp filter will allow, from what was declared: TCP sockets once a port is
+    /// bound or connected to (or the resolver uses TCP), UDP ones for a UDP resolver.
+    pub fn syscall_filter(&self) -> SyscallFilter {
+        SyscallFilter {
+            exec: self.exec,
+            tcp: !self.bind.is_empty()
+                || !self.connect.is_empty()
+                || self.resolver == Some(NameResolution::Tcp),
+            udp: self.resolver == Some(NameResolution::Udp),
+            file_metadata: self.file_metadata,
+        }
     }
 
     /// When started as root, switches to user `uid` and group `gid` (supplementary groups
@@ -307,6 +393,15 @@ pub struct SandboxReport {
     pub seccomp: bool,
     /// Whether `no_new_privs` is set.
     pub no_new_privs: bool,
+    /// Whether signals and abstract unix sockets are scoped to the process (Landlock ABI 6).
+    pub signals_scoped: bool,
+    /// Whether the process is non-dumpable: its `/proc/<pid>` files belong to root, and its
+    /// own user can neither `ptrace` it nor read its memory.
+    pub non_dumpable: bool,
+    /// What the seccomp filter allows beyond what every server may.
+    pub syscalls: SyscallFilter,
+    /// The resource limits set (none where they could not be).
+    pub limits: Option<ResourceLimits>,
     /// The user the process runs as afterwards, where known.
     pub uid: Option<u32>,
     /// What was asked and is not enforced, in words.
@@ -327,6 +422,8 @@ impl SandboxReport {
             filesystem: self.filesystem,
             network: self.network,
             seccomp: self.seccomp,
+            signals_scoped: self.signals_scoped,
+            non_dumpable: self.non_dumpable,
             missing: &self.missing,
         }
     }
@@ -340,6 +437,10 @@ impl SandboxReport {
             network: false,
             seccomp: false,
             no_new_privs: false,
+            signals_scoped: false,
+            non_dumpable: false,
+            syscalls: SyscallFilter::default(),
+            limits: None,
             uid: None,
             missing: Vec::new(),
         }
@@ -354,13 +455,34 @@ impl fmt::Display for SandboxReport {
         let yes = |on: bool| if on { "enforced" } else { "not enforced" };
         write!(
             f,
-            "sandbox: Landlock ABI {}, filesystem {}, network {}, seccomp filter {}, no_new_privs {}",
+            "sandbox: Landlock ABI {}, filesystem {}, network {}, signals {}, seccomp filter {}, no_new_privs {}, {}",
             self.landlock_abi,
             yes(self.filesystem),
             yes(self.network),
+            if self.signals_scoped {
+                "scoped"
+            } else {
+                "not scoped"
+            },
             yes(self.seccomp),
             if self.no_new_privs { "set" } else { "not set" },
+            if self.non_dumpable {
+                "non-dumpable"
+            } else {
+                "dumpable"
+            },
         )?;
+        if let Some(limits) = &self.limits {
+            write!(
+                f,
+                ", limits: no core files, {} open files, {} processes, memory {}",
+                limits.open_files,
+                limits.processes,
+                limits
+                    .memory
+                    .map_or_else(|| "not capped".to_owned(), |m| format!("{m} bytes")),
+            )?;
+        }
         if let Some(uid) = self.uid {
             write!(f, ", uid {uid}")?;
         }
@@ -387,6 +509,12 @@ pub enum SandboxError {
     },
     /// The kernel refused the rules (the detail is the kernel's, for the server's log).
     Kernel(String),
+    /// [`SandboxMode::Require`], and a path declared read-only lies inside one declared
+    /// writable: Landlock's rights add up, so it would be writable.
+    WritableReadOnly {
+        /// The path declared read-only.
+        read: PathBuf,
+    },
 }
 
 impl fmt::Display for SandboxError {
@@ -394,7 +522,7 @@ impl fmt::Display for SandboxError {
         match self {
             SandboxError::NotEnforced(report) => write!(
                 f,
-                "the sandbox is required, but the kernel cannot enforce: {}; run on a kernel with Landlock (ABI 4 or later, Linux 6.7) and seccomp, or choose best-effort",
+                "the sandbox is required, but the kernel cannot enforce: {}; run on a kernel with Landlock (ABI 6 or later, Linux 6.12) and seccomp, or choose best-effort",
                 report.missing.join("; ")
             ),
             SandboxError::Path { path, error } => write!(
@@ -403,6 +531,11 @@ impl fmt::Display for SandboxError {
                 path.display()
             ),
             SandboxError::Kernel(detail) => write!(f, "the kernel refused the sandbox: {detail}"),
+            SandboxError::WritableReadOnly { read } => write!(
+                f,
+                "{} is declared read-only but lies inside a writable grant, which would make it writable; give the writable files (e.g. the database) a directory of their own",
+                read.display()
+            ),
         }
     }
 }

@@ -1,17 +1,22 @@
-//! A server whose tools have deliberate bugs, for the sandbox tests: they read any path, run
-//! a shell and connect to any port, which the type system would have refused to let a real tool
-//! do. Run confined, the kernel must refuse each of them, and the server must keep serving.
+//! A server whose tools have deliberate bugs, for the sandbox tests: they read any path (from a
+//! worker thread, or from a thread they start), run a shell, connect to any port, open any kind
+//! of socket, change file modes, owners and attributes, and signal any process, which the type
+//! system would have refused to let a real tool do (or which a buggy dependency could do
+//! anyway). Run confined, the kernel must refuse each of them, and the server must keep
+//! serving.
 //!
 //! `sandbox-probe <files> <out> <allowed-port> <mode> [<uid>:<gid>]` serves over stdio, with its
 //! `Security`'s path roots `files` and `out` as its tools use them (`files` read by a
 //! `files:read` tool: readable; `out` written by an `out:write` tool: writable), TCP
-//! connections to `<allowed-port>` allowed, as `<uid>:<gid>` when started as root.
+//! connections to `<allowed-port>` allowed, as `<uid>:<gid>` when started as root, and the file
+//! `$SANDBOX_PROBE_READ` readable when set.
 
 use mcp_secure::{
     Security,
     prelude::*,
     sandbox::{Sandbox, SandboxMode},
 };
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 mcp_secure::scopes! {
     /// Read the served files.
@@ -26,11 +31,14 @@ struct Probe {
 }
 
 /// What happened, in the words of the test: `ok`, `denied` (the kernel refused:
-/// `EACCES` or `EPERM`), or another error.
+/// `EACCES` or `EPERM`), or another error (`ECONNREFUSED` for a socket no one listens on is
+/// `refused`: the kernel let the call through).
 fn outcome<T>(result: std::io::Result<T>) -> String {
     match result {
         Ok(_) => "ok".into(),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "denied".into(),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => "refused".into(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "not found".into(),
         Err(e) => format!("error: {e}"),
     }
 }
@@ -46,6 +54,138 @@ impl Probe {
         path: String,
     ) -> String {
         outcome(std::fs::read(&path))
+    }
+
+    /// Reads a file at any path from a thread it starts (after the confinement, as a
+    /// dependency's would be).
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn read_in_new_thread(
+        &self,
+        /// Any path.
+        #[mcp(length(min = 1, max = 4096))]
+        path: String,
+    ) -> String {
+        match std::thread::spawn(move || outcome(std::fs::read(&path))).join() {
+            Ok(outcome) => outcome,
+            Err(_) => "error: the thread panicked".into(),
+        }
+    }
+
+    /// Opens a socket of any family, type and protocol (numbers, as `socket(2)` takes them).
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn socket(
+        &self,
+        /// The address family.
+        #[mcp(range(min = 0, max = 1024))]
+        family: i32,
+        /// The type.
+        #[mcp(range(min = 0, max = 1024))]
+        kind: i32,
+        /// The protocol.
+        #[mcp(range(min = 0, max = 1024))]
+        protocol: i32,
+    ) -> String {
+        outcome(Socket::new(
+            Domain::from(family),
+            Type::from(kind),
+            Some(Protocol::from(protocol)),
+        ))
+    }
+
+    /// Sends a UDP datagram to a loopback port.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn udp_send(
+        &self,
+        /// The port.
+        #[mcp(range(min = 1, max = 65535))]
+        port: u16,
+    ) -> String {
+        outcome(
+            std::net::UdpSocket::bind("127.0.0.1:0")
+                .and_then(|s| s.send_to(b"leak", ("127.0.0.1", port))),
+        )
+    }
+
+    /// Connects to a unix socket at a path, or (starting with `@`) in the abstract namespace.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn unix_connect(
+        &self,
+        /// The socket's path, or `@name`.
+        #[mcp(length(min = 1, max = 100))]
+        address: String,
+    ) -> String {
+        let address = match address.strip_prefix('@') {
+            Some(name) => SockAddr::unix(format!("\0{name}")),
+            None => SockAddr::unix(&address),
+        };
+        outcome(
+            address.and_then(|address| {
+                Socket::new(Domain::UNIX, Type::STREAM, None)?.connect(&address)
+            }),
+        )
+    }
+
+    /// Connects with MPTCP (which Landlock's TCP rules do not cover) to a loopback port.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn mptcp_connect(
+        &self,
+        /// The port.
+        #[mcp(range(min = 1, max = 65535))]
+        port: u16,
+    ) -> String {
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        outcome(
+            Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::MPTCP))
+                .and_then(|s| s.connect(&address.into())),
+        )
+    }
+
+    /// Changes a file's mode, owner or extended attributes (`chmod`, `chown`, `setxattr`).
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn change_metadata(
+        &self,
+        /// Any path.
+        #[mcp(length(min = 1, max = 4096))]
+        path: String,
+        /// `chmod`, `chown` or `setxattr`.
+        #[mcp(regex = "^(chmod|chown|setxattr)$")]
+        how: String,
+    ) -> String {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let result = match how.as_str() {
+            "chmod" => std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)),
+            "chown" => std::fs::metadata(&path)
+                .and_then(|m| std::os::unix::fs::chown(&path, Some(m.uid()), Some(m.gid()))),
+            _ => rustix::fs::setxattr(
+                path.as_str(),
+                "user.probe",
+                b"1",
+                rustix::fs::XattrFlags::empty(),
+            )
+            .map_err(std::io::Error::from),
+        };
+        outcome(result)
+    }
+
+    /// This process's id, as another process would name it.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn own_pid(&self) -> String {
+        std::process::id().to_string()
+    }
+
+    /// Sends SIGTERM to any process.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn signal(
+        &self,
+        /// The process.
+        #[mcp(range(min = 2, max = 4_194_304))]
+        pid: i32,
+    ) -> String {
+        let pid = rustix::process::Pid::from_raw(pid).ok_or_else(|| std::io::Error::other("pid"));
+        outcome(pid.and_then(|pid| {
+            rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+                .map_err(std::io::Error::from)
+        }))
     }
 
     /// Writes a file at any path: the bug again.
@@ -126,9 +266,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sandbox = Sandbox::new(mode)
         .roots_for(&security, Probe::tool_policies())?
         .connect_tcp(port.parse()?);
+    // One file granted alone, as the demo grants its key file.
+    if let Some(file) = std::env::var_os("SANDBOX_PROBE_READ") {
+        sandbox = sandbox.read(file);
+    }
     if let Some((uid, gid)) = args.next().as_deref().and_then(|u| u.split_once(':')) {
         sandbox = sandbox.run_as(uid.parse()?, gid.parse()?);
     }
+    // Measured before the sandbox closes /proc.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let report = sandbox.apply()?;
     eprintln!("sandbox-probe: {report}");
     eprintln!(
@@ -136,6 +282,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_string(&report).unwrap_or_default()
     );
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()?
         .block_on(async {
