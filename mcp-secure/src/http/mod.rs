@@ -25,7 +25,10 @@ pub use auth_layer::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_FAILED_AUTHENTICATIONS, DEFAULT_MAX_BODY, FORBIDDEN_CODE,
     HEADER_MISMATCH_CODE,
 };
-pub use client_address::{ClientAddress, ClientAddressLayer, ClientAddressService};
+pub use client_address::{
+    ClientAddress, ClientAddressLayer, ClientAddressService, ForwardedHeader,
+    UnknownForwardedHeader,
+};
 pub use endpoint::{Endpoint, EndpointError};
 pub use health::{HEALTHZ_PATH, READINESS_TIMEOUT, READYZ_PATH};
 pub use host::{HostLayer, HostService};
