@@ -254,6 +254,70 @@ async fn forwarded_addresses_are_ignored_unless_the_peer_is_a_trusted_proxy() {
     assert_eq!(over.status(), 429);
 }
 
+/// With `--forwarded-header forwarded`, a proxy's RFC 7239 `for` is read, and the
+/// `X-Forwarded-For` it passes through is not.
+#[tokio::test]
+async fn the_operator_chooses_the_forwarded_header() {
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &[
+            "--trusted-proxy",
+            "127.0.0.0/8",
+            "--forwarded-header",
+            "forwarded",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    let refused = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some("Bearer guess-0000000000000000"),
+    )
+    .header("X-Forwarded-For", "203.0.113.1")
+    .header("Forwarded", "for=\"[2001:db8::7]:4711\";proto=http")
+    .json(&initialize())
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 401);
+    let events = audit_events(&audit, "authentication_failed");
+    let failed = events
+        .iter()
+        .find(|e| e["event"] == "authentication_failed")
+        .unwrap();
+    assert_eq!(failed["client_address"], "2001:db8::7");
+}
+
+#[test]
+fn the_forwarded_header_is_one_the_server_reads() {
+    let (files, _outside) = files_dir();
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--files",
+        ])
+        .arg(files.path())
+        .args(["--forwarded-header", "x-real-ip"])
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the forwarded header is `x-forwarded-for` or `forwarded`"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_trusted_proxy_must_be_an_address_or_a_block() {
     let (files, _outside) = files_dir();
