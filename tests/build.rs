@@ -15,7 +15,9 @@ fn main() {
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
-    println!("cargo::rustc-check-cfg=cfg(skip_python, skip_postgres, skip_redis, skip_node)");
+    println!(
+        "cargo::rustc-check-cfg=cfg(skip_python, skip_postgres, skip_redis, skip_node, skip_nginx)"
+    );
     if env::var_os("CI").is_some() {
         return;
     }
@@ -34,5 +36,12 @@ fn main() {
         .is_err()
     {
         println!("cargo::rustc-cfg=skip_redis");
+    }
+    // Debian installs nginx in /usr/sbin, which a user's PATH may lack.
+    if ["nginx", "/usr/sbin/nginx"]
+        .iter()
+        .all(|bin| Command::new(bin).arg("-v").output().is_err())
+    {
+        println!("cargo::rustc-cfg=skip_nginx");
     }
 }

@@ -15,8 +15,8 @@ use mcp_secure::{
     audit::JsonLinesSink,
     auth::{API_KEY_ISSUER, ApiKeyFile, ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
-    http::{DEFAULT_SESSIONS_PER_PRINCIPAL, Endpoint, RedisSessions, TlsListener},
-    metrics::Metrics,
+    http::{DEFAULT_SESSIONS_PER_PRINCIPAL, Endpoint, ForwardedHeader, RedisSessions, TlsListener},
+    metrics::{Metrics, ScrapeAccess},
     rate::{MemoryLimiter, RedisLimiter},
     sandbox::{NameResolution, ResourceLimits, SandboxMode, SandboxReport},
     secret::{SecretError, SecretString},
@@ -225,16 +225,30 @@ struct HttpArgs {
     #[arg(long = "allow-host")]
     allow_hosts: Vec<String>,
     /// Believe the client address that this proxy (an address or a CIDR block, e.g.
-    /// 10.0.0.0/8) forwards in Forwarded or X-Forwarded-For; repeat for more. Without it those
+    /// 10.0.0.0/8) appends to --forwarded-header; repeat for more. Without it forwarding
     /// headers are ignored. The client address keys the limit on failed authentications and
     /// is in the audit log.
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<String>,
+    /// The one header the trusted proxies append the client's address to: x-forwarded-for
+    /// (nginx, HAProxy, cloud load balancers) or forwarded (RFC 7239). Every other forwarding
+    /// header is ignored: proxies pass a client's own through untouched.
+    #[arg(long, default_value = "x-forwarded-for")]
+    forwarded_header: ForwardedHeader,
     /// Serve Prometheus metrics (GET /metrics) on this address, e.g. 127.0.0.1:9090: counts
     /// of every decision by tool and outcome, tool latencies, sessions. Off by default; keep
-    /// it where only the scraper reaches.
+    /// it where only the scraper reaches. It answers loopback Host names and
+    /// --metrics-allow-host only (a DNS-rebinding page is refused).
     #[arg(long)]
     metrics_addr: Option<SocketAddr>,
+    /// Also answer metrics scrapes whose Host is this (`name` or `name:port`), e.g. the
+    /// address the scraper uses; repeat for more.
+    #[arg(long = "metrics-allow-host", requires = "metrics_addr")]
+    metrics_allow_hosts: Vec<String>,
+    /// Require `Authorization: Bearer <token>` of scrapers, the token read from this file
+    /// (mode 600, at least 16 characters), e.g. Prometheus' `authorization.credentials_file`.
+    #[arg(long, requires = "metrics_addr")]
+    metrics_token_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -326,7 +340,10 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
         if let Some(addr) = http.metrics_addr {
             confinement = confinement.listen(addr);
         }
-        for file in [&http.tls_cert, &http.tls_key].into_iter().flatten() {
+        for file in [&http.tls_cert, &http.tls_key, &http.metrics_token_file]
+            .into_iter()
+            .flatten()
+        {
             confinement = confinement.read(file);
         }
         if let Some(issuer) = &http.issuer {
@@ -553,7 +570,10 @@ async fn serve(
         url: public_url,
         allow_hosts,
         trusted_proxies,
+        forwarded_header,
         metrics_addr,
+        metrics_allow_hosts,
+        metrics_token_file,
         tls_cert,
         tls_key,
         request_timeout,
@@ -667,8 +687,18 @@ async fn serve(
     for proxy in trusted_proxies {
         endpoint = endpoint.trusted_proxy(proxy);
     }
+    endpoint = endpoint.forwarded_header(forwarded_header);
     if let (Some(metrics), Some(addr)) = (metrics, metrics_addr) {
         endpoint = endpoint.metrics(&metrics);
+        let mut access = ScrapeAccess::builder().audit(endpoint.security());
+        for host in metrics_allow_hosts {
+            access = access.allow_host(host);
+        }
+        if let Some(path) = &metrics_token_file {
+            let token = SecretString::from_file(path).context("--metrics-token-file")?;
+            access = access.bearer_token(token);
+        }
+        let access = access.build()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding the metrics address {addr}"))?;
@@ -676,7 +706,11 @@ async fn serve(
             "notes-server: metrics at http://{}/metrics",
             listener.local_addr()?
         );
-        tokio::spawn(metrics.serve(listener, std::future::pending()));
+        tokio::spawn(async move {
+            metrics
+                .serve(listener, &access, std::future::pending())
+                .await
+        });
     }
     if dev_auth {
         let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret)

@@ -13,6 +13,10 @@
 //!   authentications spent), `host`, `origin`;
 //! - `mcp_secure_sessions` and `mcp_secure_limiter_keys` gauges, read at each scrape.
 //!
+//! [`Metrics::serve`] answers behind a [`ScrapeAccess`]: the `Host` rules of the endpoint
+//! (loopback names and listed ones, so that a DNS-rebinding page is refused), no browser
+//! `Origin`, and optionally a bearer token for the scraper.
+//!
 //! ```
 //! use mcp_secure::{Security, audit::SecurityEvent, metrics::Metrics};
 //! let metrics = Metrics::new();
@@ -38,7 +42,14 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::audit::{AuditSink, SecurityEvent};
+use crate::{
+    audit::{AuditSink, SecurityEvent},
+    http::ClientAddressLayer,
+};
+
+mod scrape;
+
+pub use scrape::{MIN_SCRAPE_TOKEN_CHARS, ScrapeAccess, ScrapeAccessBuilder, ScrapeAccessError};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Decision {
@@ -189,37 +200,49 @@ impl Metrics {
         self.0.refusals.get_or_create(&Refusal { reason }).inc();
     }
 
-    /// The scrape endpoint, `GET /metrics`, as a router to serve where the operator chooses.
-    pub fn router(&self) -> Router {
+    /// The scrape endpoint, `GET /metrics`, as a router to serve where the operator chooses,
+    /// behind `access`: a `Host` that is not a loopback name or an allowed one is refused
+    /// (`403`), as is any browser `Origin`, and with a token a request without it (`401`).
+    pub fn router(&self, access: &ScrapeAccess) -> Router {
         let metrics = self.clone();
-        Router::new().route(
-            "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
-                async move {
-                    let mut response = Response::new(Body::from(metrics.encode()));
-                    response.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static(
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        ),
-                    );
-                    response
-                }
-            }),
-        )
+        Router::new()
+            .route(
+                "/metrics",
+                get(move || {
+                    let metrics = metrics.clone();
+                    async move {
+                        let mut response = Response::new(Body::from(metrics.encode()));
+                        response.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        response
+                    }
+                }),
+            )
+            // Explicit, so that the layers below guard every path, not only the route.
+            .fallback(|| async { http::StatusCode::NOT_FOUND })
+            .layer(access.token.clone())
+            .layer(access.origin.clone())
+            .layer(access.host.clone())
+            // The peer, for the audit events of refusals (no proxy is trusted here).
+            .layer(ClientAddressLayer::default())
     }
 
-    /// Serves `GET /metrics` on `listener` (keep it off the public network: `--metrics-addr
-    /// 127.0.0.1:9090`, or a port only the scraper reaches) until `shutdown` completes.
+    /// Serves `GET /metrics` on `listener` behind `access` ([`router`](Self::router)) until
+    /// `shutdown` completes. Keep it off the public network: `--metrics-addr 127.0.0.1:9090`,
+    /// or a port only the scraper reaches, with a token.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
+        access: &ScrapeAccess,
         shutdown: impl Future<Output = ()> + Send,
     ) -> io::Result<()> {
         crate::http::serve(
             listener,
-            self.router(),
+            self.router(access),
             crate::http::ServeOptions::default(),
             shutdown,
         )

@@ -1,12 +1,13 @@
 //! Client addresses behind a proxy, and failed authentications limited per client address:
-//! the test plays the load balancer (loopback is the trusted proxy), forwarding several
-//! clients in `X-Forwarded-For` as a proxy appends them.
+//! behind a real nginx, whose clients write whatever forwarding headers they like, and with the
+//! test playing the load balancer (loopback is the trusted proxy), forwarding several clients
+//! in `X-Forwarded-For` as a proxy appends them.
 
 mod common;
 
 use std::{path::Path, time::Duration};
 
-use common::*;
+use common::{nginx::Nginx, *};
 use serde_json::{Value, json};
 
 /// An `initialize`, which a valid key is answered `200` to.
@@ -145,6 +146,99 @@ async fn refused_tokens_are_limited_per_forwarded_client_address() {
     assert!(!text.contains("guess-"), "no token in the audit log");
 }
 
+/// Behind nginx, appending to `X-Forwarded-For` as its documentation suggests and passing
+/// every other header through, a client names any address it likes in `Forwarded`,
+/// `X-Real-IP` and a prefix of `X-Forwarded-For`: none of them is believed. The client is the
+/// address nginx saw, in the failed-authentication limit and in the audit log.
+#[tokio::test]
+#[cfg_attr(
+    skip_nginx,
+    ignore = "nginx is not installed: `apt-get install nginx` runs it"
+)]
+async fn behind_nginx_a_client_cannot_choose_its_address() {
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    // nginx connects to the server from 127.0.0.2, the one trusted proxy; its clients come
+    // from other loopback addresses.
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &[
+            "--trusted-proxy",
+            "127.0.0.2",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    let upstream = url::Url::parse(&server.url).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        upstream.host_str().unwrap(),
+        upstream.port().unwrap()
+    );
+    let Some(nginx) = Nginx::start(&upstream, "127.0.0.2") else {
+        return;
+    };
+    let url = format!("http://127.0.0.1:{}/mcp", nginx.port);
+    let (guesser, victim) = ("127.0.0.3", "127.0.0.4");
+    let from = |address: &str| {
+        reqwest::Client::builder()
+            .local_address(address.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let (guessing, victims) = (from(guesser), from(victim));
+    // Each guess names a new address in `Forwarded`, and the victim in `X-Real-IP` and in the
+    // `X-Forwarded-For` that nginx appends to.
+    let guess = |key: String, i: usize| {
+        rpc(&guessing, &url, Some(&format!("Bearer {key}")))
+            .header("Forwarded", format!("for=198.51.100.{i}"))
+            .header("Forwarded", format!("for=\"[2001:db8:{i}::1]:4711\""))
+            .header("X-Real-IP", victim)
+            .header("X-Forwarded-For", victim)
+            .json(&initialize())
+            .send()
+    };
+    for i in 0..10 {
+        let refused = guess(format!("guess-{i:016}"), i).await.unwrap();
+        assert_eq!(refused.status(), 401, "guess {i}");
+    }
+    // The eleventh spends the guesser's last failure, whatever it claims: one address, one
+    // budget.
+    assert_eq!(
+        guess("guess-final-000000".into(), 10)
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        guess("alice-writer-key-000".into(), 11)
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    // The victim it named everywhere is served, naming the guesser in turn.
+    let served = rpc(&victims, &url, Some("Bearer alice-writer-key-000"))
+        .header("Forwarded", format!("for={guesser}"))
+        .header("X-Real-IP", guesser)
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    let events = audit_events(&audit, "authentication_throttled");
+    let of = |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+    // The ten guesses and the eleventh; the twelfth was refused before any verifier.
+    assert_eq!(of("authentication_failed").len(), 11);
+    assert!(!of("authentication_throttled").is_empty());
+    for event in [of("authentication_failed"), of("authentication_throttled")].concat() {
+        assert_eq!(event["client_address"], guesser, "{event}");
+    }
+}
+
 /// Without `--trusted-proxy`, forwarded addresses are anyone's words: every guess counts
 /// against the peer, whatever it claims to forward.
 #[tokio::test]
@@ -158,6 +252,70 @@ async fn forwarded_addresses_are_ignored_unless_the_peer_is_a_trusted_proxy() {
     }
     let over = send(&server, "guess-final-000000", Some("203.0.113.99")).await;
     assert_eq!(over.status(), 429);
+}
+
+/// With `--forwarded-header forwarded`, a proxy's RFC 7239 `for` is read, and the
+/// `X-Forwarded-For` it passes through is not.
+#[tokio::test]
+async fn the_operator_chooses_the_forwarded_header() {
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &[
+            "--trusted-proxy",
+            "127.0.0.0/8",
+            "--forwarded-header",
+            "forwarded",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    let refused = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some("Bearer guess-0000000000000000"),
+    )
+    .header("X-Forwarded-For", "203.0.113.1")
+    .header("Forwarded", "for=\"[2001:db8::7]:4711\";proto=http")
+    .json(&initialize())
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 401);
+    let events = audit_events(&audit, "authentication_failed");
+    let failed = events
+        .iter()
+        .find(|e| e["event"] == "authentication_failed")
+        .unwrap();
+    assert_eq!(failed["client_address"], "2001:db8::7");
+}
+
+#[test]
+fn the_forwarded_header_is_one_the_server_reads() {
+    let (files, _outside) = files_dir();
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--files",
+        ])
+        .arg(files.path())
+        .args(["--forwarded-header", "x-real-ip"])
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the forwarded header is `x-forwarded-for` or `forwarded`"),
+        "{stderr}"
+    );
 }
 
 #[test]

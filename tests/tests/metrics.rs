@@ -115,3 +115,207 @@ async fn each_count_holds_exactly_what_was_done() {
     }
     bob.cancel().await.unwrap();
 }
+
+/// A scrape of `url` with `Host: host`, and optionally an `Origin` and an `Authorization`.
+async fn scrape_as(
+    url: &str,
+    host: &str,
+    origin: Option<&str>,
+    authorization: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .get(url)
+        .header(reqwest::header::HOST, host);
+    if let Some(origin) = origin {
+        request = request.header(reqwest::header::ORIGIN, origin);
+    }
+    if let Some(authorization) = authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, authorization);
+    }
+    request.send().await.unwrap()
+}
+
+/// The metrics listener takes the endpoint's `Host` rules: a page that rebinds its own name to
+/// the loopback address still names itself, and is refused; so is any browser `Origin`.
+#[tokio::test]
+async fn the_metrics_answer_loopback_and_listed_host_names_only() {
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &[
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--metrics-allow-host",
+            "metrics.internal",
+        ],
+    );
+    let url = server.metrics_url();
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    for (host, status) in [
+        (format!("127.0.0.1:{port}"), 200),
+        (format!("localhost:{port}"), 200),
+        (format!("[::1]:{port}"), 200),
+        (format!("metrics.internal:{port}"), 200),
+        (format!("rebinding.attacker.example:{port}"), 403),
+        ("rebinding.attacker.example".to_owned(), 403),
+        (format!("127.0.0.1.attacker.example:{port}"), 403),
+        (format!("localhost:{port}, attacker.example"), 400),
+    ] {
+        let response = scrape_as(&url, &host, None, None).await;
+        assert_eq!(response.status(), status, "Host: {host}");
+        let body = response.text().await.unwrap();
+        assert_eq!(
+            body.contains("mcp_secure_sessions"),
+            status == 200,
+            "Host: {host}"
+        );
+    }
+    // Any path, not only the route.
+    let other = url.replace("/metrics", "/other");
+    assert_eq!(
+        scrape_as(&other, "attacker.example", None, None)
+            .await
+            .status(),
+        403
+    );
+    let loopback = format!("127.0.0.1:{port}");
+    for origin in [
+        "http://attacker.example",
+        "null",
+        &format!("http://{loopback}"),
+    ] {
+        assert_eq!(
+            scrape_as(&url, &loopback, Some(origin), None)
+                .await
+                .status(),
+            403,
+            "Origin: {origin}"
+        );
+    }
+    // The refusals are counted like the endpoint's.
+    let scrape = scrape_as(&url, &loopback, None, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(value(&scrape, "mcp_secure_http_refusals_total{reason=\"host\"}") >= 4.0);
+}
+
+/// With `--metrics-token-file`, a scrape needs `Authorization: Bearer <token>`; the token
+/// shows nowhere: not in a refusal, the audit log, the exposition or the server's output.
+#[tokio::test]
+async fn with_a_token_file_a_scrape_needs_the_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let token = "scrape-token-7f3a9c1e5b2d8f40";
+    let token_file = dir.path().join("metrics-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &[
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--metrics-token-file",
+            token_file.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    let url = server.metrics_url();
+    let host = url::Url::parse(&url).unwrap().authority().to_owned();
+    let mut refusals = String::new();
+    for authorization in [
+        None,
+        Some("Bearer".to_owned()),
+        Some("Bearer ".to_owned()),
+        Some(format!("Bearer {}", &token[..token.len() - 1])),
+        Some(format!("Bearer {token}x")),
+        Some(format!("Bearer {}", token.to_uppercase())),
+        Some(format!("Basic {token}")),
+        Some(token.to_owned()),
+    ] {
+        let response = scrape_as(&url, &host, None, authorization.as_deref()).await;
+        assert_eq!(response.status(), 401, "{authorization:?}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"metrics\""
+        );
+        refusals.push_str(&format!("{:?}", response.headers()));
+        refusals.push_str(&response.text().await.unwrap());
+    }
+    // The scheme is case-insensitive (RFC 9110); the token is not.
+    for scheme in ["Bearer", "bearer"] {
+        let response = scrape_as(&url, &host, None, Some(&format!("{scheme} {token}"))).await;
+        assert_eq!(response.status(), 200);
+        let scrape = response.text().await.unwrap();
+        assert!(
+            value(
+                &scrape,
+                "mcp_secure_http_refusals_total{reason=\"unauthenticated\"}"
+            ) >= 8.0
+        );
+        refusals.push_str(&scrape);
+    }
+    // The token does not open the door to another Host.
+    let authorization = format!("Bearer {token}");
+    assert_eq!(
+        scrape_as(&url, "attacker.example", None, Some(&authorization))
+            .await
+            .status(),
+        403
+    );
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("no scrape token") && log.contains("wrong scrape token"));
+    let output = server.drain_stderr().join("\n");
+    let printed = server.banner.join("\n");
+    // Not the token, nor any eight characters of it.
+    for text in [&refusals, &log, &output, &printed] {
+        for piece in token.as_bytes().windows(8) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(!text.contains(piece), "`{piece}` of the token in {text}");
+        }
+    }
+}
+
+/// A token file that others may read, or a token too short to be secret, stops the server
+/// before it serves, without printing the token.
+#[test]
+fn a_token_file_must_be_private_and_the_token_long() {
+    use std::os::unix::fs::PermissionsExt;
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    for (token, mode, expected) in [
+        ("scrape-token-7f3a9c1e5b2d8f40", 0o644, "chmod 600"),
+        ("short-token", 0o600, "fewer than 16 characters"),
+    ] {
+        let token_file = dir.path().join("metrics-token");
+        std::fs::write(&token_file, token).unwrap();
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = std::process::Command::new(common::bin())
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--db",
+                ":memory:",
+                "--files",
+            ])
+            .arg(files.path())
+            .args(["--metrics-addr", "127.0.0.1:0", "--metrics-token-file"])
+            .arg(&token_file)
+            .env("NOTES_JWT_SECRET", JWT_SECRET)
+            .env("NOTES_API_KEYS", KEYS)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stderr.contains(token), "{stderr}");
+        assert!(!stderr.contains("serving MCP"), "{stderr}");
+    }
+}

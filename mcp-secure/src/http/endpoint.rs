@@ -141,6 +141,13 @@ where
         self
     }
 
+    /// The one header the trusted proxies write the client's address into
+    /// ([`AuthLayerBuilder::forwarded_header`]; default `X-Forwarded-For`).
+    pub fn forwarded_header(mut self, header: super::ForwardedHeader) -> Self {
+        self.auth = self.auth.forwarded_header(header);
+        self
+    }
+
     /// Shares legacy sessions with every replica that uses the same `sessions`: their owners
     /// and each principal's count ([`AuthLayerBuilder::session_registry`]), and rmcp's state
     /// of each session, so that a request on a session another replica opened is served here

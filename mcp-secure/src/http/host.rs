@@ -32,16 +32,35 @@ impl AllowedHosts {
             let host = unbracket(host);
             hosts.0.push((host.to_ascii_lowercase(), None));
             if is_loopback_host(host) {
-                for name in ["localhost", "127.0.0.1", "::1"] {
-                    hosts.0.push((name.to_owned(), None));
-                }
+                hosts.add_loopback_names();
             }
         }
+        hosts.add(more)?;
+        Ok(hosts)
+    }
+
+    /// The loopback names and `more`, for a listener of its own that local clients reach (the
+    /// metrics): a page that rebinds its own name to this machine still names itself.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn loopback<'a>(more: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut hosts = AllowedHosts::default();
+        hosts.add_loopback_names();
+        hosts.add(more)?;
+        Ok(hosts)
+    }
+
+    fn add_loopback_names(&mut self) {
+        for name in ["localhost", "127.0.0.1", "::1"] {
+            self.0.push((name.to_owned(), None));
+        }
+    }
+
+    fn add<'a>(&mut self, more: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
         for entry in more {
             let authority = parse_authority(entry).ok_or_else(|| entry.to_owned())?;
-            hosts.0.push(authority);
+            self.0.push(authority);
         }
-        Ok(hosts)
+        Ok(())
     }
 
     fn allows(&self, name: &str, port: Option<u16>) -> bool {

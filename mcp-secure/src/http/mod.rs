@@ -25,7 +25,10 @@ pub use auth_layer::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_FAILED_AUTHENTICATIONS, DEFAULT_MAX_BODY, FORBIDDEN_CODE,
     HEADER_MISMATCH_CODE,
 };
-pub use client_address::{ClientAddress, ClientAddressLayer, ClientAddressService};
+pub use client_address::{
+    ClientAddress, ClientAddressLayer, ClientAddressService, ForwardedHeader,
+    UnknownForwardedHeader,
+};
 pub use endpoint::{Endpoint, EndpointError};
 pub use health::{HEALTHZ_PATH, READINESS_TIMEOUT, READYZ_PATH};
 pub use host::{HostLayer, HostService};
@@ -41,6 +44,8 @@ pub use session_registry::{
     SESSION_IDLE, SessionRegistry,
 };
 
+#[cfg(feature = "metrics")]
+pub(crate) use host::AllowedHosts;
 #[cfg(feature = "dev-auth")]
 pub(crate) use host::is_loopback_host;
 #[cfg(feature = "tls")]
@@ -86,7 +91,7 @@ pub(crate) fn keep_or_close(
 }
 
 /// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.
-fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

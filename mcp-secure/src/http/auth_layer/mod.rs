@@ -42,7 +42,7 @@ use self::{
 };
 use super::{
     announces_body, bearer_token,
-    client_address::{ClientAddress, ClientAddressLayer, ClientAddressService},
+    client_address::{ClientAddress, ClientAddressLayer, ClientAddressService, ForwardedHeader},
     error_response,
     host::{AllowedHosts, HostLayer, HostService},
     keep_or_close, last_on_connection,
@@ -79,6 +79,7 @@ pub struct AuthLayerBuilder {
     allowed_origins: Vec<String>,
     allowed_hosts: Vec<String>,
     trusted_proxies: Vec<String>,
+    forwarded_header: ForwardedHeader,
     failed_authentications: Option<crate::rate::RateSpec>,
     max_body: usize,
     body_timeout: Duration,
@@ -209,11 +210,22 @@ impl AuthLayerBuilder {
     }
 
     /// Believes the client address that the proxy at `cidr` (an address, or a block such as
-    /// `10.0.0.0/8`) forwards in `Forwarded` or `X-Forwarded-For`. Without any, or from any
-    /// other peer, those headers are ignored and the client is the connection's peer. The
-    /// address is put into each request as a [`ClientAddress`](super::ClientAddress).
+    /// `10.0.0.0/8`) appends to the [`forwarded_header`](Self::forwarded_header)
+    /// (`X-Forwarded-For` unless set), read from the right past every trusted proxy. Without
+    /// any, or from any other peer, forwarding headers are ignored and the client is the
+    /// connection's peer. The address is put into each request as a
+    /// [`ClientAddress`](super::ClientAddress).
     pub fn trusted_proxy(mut self, cidr: impl Into<String>) -> Self {
         self.trusted_proxies.push(cidr.into());
+        self
+    }
+
+    /// The one header the trusted proxies write the client's address into (default
+    /// [`ForwardedHeader::XForwardedFor`], what nginx, HAProxy and cloud load balancers
+    /// append to). Every other forwarding header (`Forwarded`, `X-Real-IP`, …) is ignored:
+    /// proxies pass a client's own through untouched, so it says what the client wants.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
         self
     }
 
@@ -350,7 +362,7 @@ impl AuthLayerBuilder {
         }
         let security = self.security.clone();
         Ok(AuthLayer {
-            client_address: ClientAddressLayer::new(trusted),
+            client_address: ClientAddressLayer::new(trusted, self.forwarded_header),
             host: HostLayer::new(hosts, security.clone()),
             origin: OriginLayer::new(self.allowed_origins.clone(), security.clone()),
             metadata: MetadataLayer::new(
@@ -467,6 +479,7 @@ impl AuthLayer {
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             failed_authentications: Some(DEFAULT_FAILED_AUTHENTICATIONS),
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
