@@ -599,7 +599,7 @@ async fn serve(
         file.watch(endpoint.security().clone());
         // A deleted key file refuses every key: the server is then not ready.
         let in_force = file.clone();
-        endpoint = endpoint.readiness("api key file", move || {
+        endpoint = endpoint.readiness("api_key_file", move || {
             std::future::ready(in_force.is_in_force())
         });
         reload_on_hangup(file.clone(), endpoint.security().clone())?;
