@@ -111,13 +111,7 @@ fn resolving_to_loopback(name: &str) -> (tempfile::TempDir, Command) {
 fn dev_auth_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     // Unconfined: the sandbox's network rules would also stop these connections, and the
     // point is that the fetch policy does.
-    let mut args = vec![
-        "--dev-auth",
-        "--dev-auth-user",
-        "alice",
-        "--sandbox",
-        "off",
-    ];
+    let mut args = vec!["--dev-auth", "--dev-auth-user", "alice", "--sandbox", "off"];
     args.extend_from_slice(extra);
     args
 }
@@ -150,7 +144,10 @@ async fn authorize(
 /// The page of a refused client: a 400 naming the rule, and nothing of the server's insides.
 async fn refused_for_its_address(response: reqwest::Response, client: &str) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{client}");
-    assert!(response.headers().get(header::LOCATION).is_none(), "{client}");
+    assert!(
+        response.headers().get(header::LOCATION).is_none(),
+        "{client}"
+    );
     let page = response.text().await.unwrap();
     assert!(
         page.contains("loopback, private, link-local or otherwise non-public address"),
@@ -207,11 +204,18 @@ async fn an_issuer_whose_name_resolves_to_loopback_is_refused_at_start() {
     let (files, _outside) = files_dir();
     let (_hosts, mut cmd) = resolving_to_loopback("idp.rebound.test");
     let issuer = format!("https://idp.rebound.test:{}", landing.port);
-    cmd.args(["serve", "--addr", "127.0.0.1:0", "--db", ":memory:", "--files"])
-        .arg(files.path())
-        .args(["--sandbox", "off", "--issuer", &issuer])
-        .env("NOTES_JWT_SECRET", JWT_SECRET)
-        .env_remove("NOTES_API_KEYS");
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        ":memory:",
+        "--files",
+    ])
+    .arg(files.path())
+    .args(["--sandbox", "off", "--issuer", &issuer])
+    .env("NOTES_JWT_SECRET", JWT_SECRET)
+    .env_remove("NOTES_API_KEYS");
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -255,14 +259,21 @@ async fn another_sites_image_cannot_make_the_server_fetch() {
             ("Sec-Fetch-Dest", "iframe"),
         ][..],
         &[("Referer", "https://attacker.example/page")][..],
-        &[("Sec-Fetch-Site", "same-site"), ("Sec-Fetch-Dest", "script")][..],
+        &[
+            ("Sec-Fetch-Site", "same-site"),
+            ("Sec-Fetch-Dest", "script"),
+        ][..],
     ] {
         let response = authorize(&server, &client, headers).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{headers:?}");
         let page = response.text().await.unwrap();
         assert!(page.contains("Another site"), "{headers:?}: {page}");
     }
-    assert_eq!(landing.connections(), 0, "nothing fetched for another site's page");
+    assert_eq!(
+        landing.connections(),
+        0,
+        "nothing fetched for another site's page"
+    );
 
     // Opened as a page by another site (a navigation the user sees): the consent page,
     // with the client's document fetched to name it.

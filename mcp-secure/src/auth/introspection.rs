@@ -221,9 +221,8 @@ impl IntrospectionVerifier {
             .form(&[("token", token), ("token_type_hint", "access_token")]);
         let response = Fetcher::send(request).await.map_err(unreachable)?;
         if !response.status().is_success() {
-            return Err(unreachable(format_args!(
-                "it answered {}",
-                response.status()
+            return Err(unreachable(crate::fetch::FetchError::Status(
+                response.status(),
             )));
         }
         let body = crate::fetch::read_capped(response, MAX_RESPONSE_BYTES)
