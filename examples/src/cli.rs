@@ -15,6 +15,7 @@ use mcp_secure::{
     audit::JsonLinesSink,
     auth::{API_KEY_ISSUER, ApiKeyFile, ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
+    fetch::{FetchPolicy, IpNet},
     http::{DEFAULT_SESSIONS_PER_PRINCIPAL, Endpoint, ForwardedHeader, RedisSessions, TlsListener},
     metrics::{Metrics, ScrapeAccess},
     rate::{MemoryLimiter, RedisLimiter},
@@ -140,6 +141,12 @@ struct Common {
     /// with the committed manifest.
     #[arg(long)]
     manifest_out: Option<PathBuf>,
+}
+
+fn parse_network(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{s}` is not an address or a CIDR block"))
 }
 
 fn parse_user(s: &str) -> Result<(u32, u32), String> {
@@ -277,6 +284,13 @@ struct HttpArgs {
     /// their audience (RFC 8707 `resource`).
     #[arg(long, conflicts_with = "dev_auth")]
     issuer: Option<String>,
+    /// Let the server's own fetches (--issuer's metadata and keys, --dev-auth's client
+    /// metadata documents) connect to this network too: a CIDR block or an address, e.g.
+    /// 10.20.0.0/16, or 127.0.0.1 for an identity provider or documents on this machine;
+    /// repeat for more. Without it they connect to public addresses only, checked on the
+    /// address each connection goes to.
+    #[arg(long = "fetch-allow", value_parser = parse_network)]
+    fetch_allow: Vec<IpNet>,
     /// How many legacy sessions one caller (a principal, or an anonymous client address) may
     /// have open at once; past it, opening another is refused with 429. With --rate-backend
     /// redis, sessions and this count are shared by every replica on that Redis.
@@ -462,6 +476,9 @@ fn reload_on_hangup(file: ApiKeyFile, security: Security) -> anyhow::Result<()> 
         while hangups.recv().await.is_some() {
             match file.reload(&security) {
                 Ok(n) => eprintln!("notes-server: SIGHUP: {n} API keys loaded"),
+                Err(e) if !file.is_in_force() => {
+                    eprintln!("notes-server: SIGHUP: {e}; every API key is refused")
+                }
                 Err(e) => eprintln!("notes-server: SIGHUP: {e}; the keys stay as they were"),
             }
         }
@@ -581,8 +598,12 @@ async fn serve(
         dev_auth_user,
         dev_auth_scopes,
         issuer: external_issuer,
+        fetch_allow,
         sessions_per_principal,
     } = http;
+    let fetch_policy = fetch_allow
+        .into_iter()
+        .fold(FetchPolicy::default(), FetchPolicy::allow_network);
     let tls = tls_cert.zip(tls_key);
     let metrics = metrics_addr.map(|_| Metrics::new());
     let (mut security, redis) = security(&common).await?;
@@ -641,6 +662,11 @@ async fn serve(
     if let Some(file) = &key_file {
         endpoint = endpoint.verifier(file.clone());
         file.watch(endpoint.security().clone());
+        // A deleted key file refuses every key: the server is then not ready.
+        let in_force = file.clone();
+        endpoint = endpoint.readiness("api_key_file", move || {
+            std::future::ready(in_force.is_in_force())
+        });
         reload_on_hangup(file.clone(), endpoint.security().clone())?;
     }
     // Replicas on one Redis share sessions: a legacy client may be sent to any of them.
@@ -653,7 +679,7 @@ async fn serve(
         async move { store.ping().await }
     });
     if let Some(external) = &external_issuer {
-        let verifier = JwtVerifier::discover(external, Audience::Resource)
+        let verifier = JwtVerifier::discover_with(external, Audience::Resource, &fetch_policy)
             .await
             .with_context(|| format!("the authorization server {external}"))?;
         endpoint = endpoint.verifier(verifier);
@@ -714,7 +740,8 @@ async fn serve(
     }
     if dev_auth {
         let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret)
-            .scopes(MCP_SCOPES.names());
+            .scopes(MCP_SCOPES.names())
+            .fetch_policy(fetch_policy);
         if let Some(scopes) = &dev_auth_scopes {
             builder = builder.grantable(scopes.split_whitespace());
         }

@@ -92,7 +92,7 @@ pub mod auth;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
 #[cfg(any(feature = "jwks", feature = "introspection", feature = "dev-auth"))]
-mod fetch;
+pub mod fetch;
 pub mod html;
 #[cfg(feature = "http")]
 pub mod http;

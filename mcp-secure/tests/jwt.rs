@@ -2,7 +2,8 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use mcp_secure::{
-    auth::{JwtVerifier, TokenVerifier},
+    auth::{JwtConfigErrorKind, JwtVerifier, TokenVerifier},
+    fetch::FetchPolicy,
     secret::SecretString,
 };
 use serde_json::{Value, json};
@@ -294,8 +295,16 @@ async fn jwks_urls_are_cached_refreshed_on_unknown_keys_and_rate_capped() {
         sign("made-up", "rsa_private.pem"),
     );
 
+    // On loopback: not fetched from unless the policy names loopback.
+    let Err(e) = JwtVerifier::jwks_url(&url, ISS, AUD).await else {
+        panic!("a JWKS URL on loopback was fetched without being allowed");
+    };
+    assert_eq!(e.kind(), JwtConfigErrorKind::Fetch, "{e}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "not even connected to");
+    let loopback = FetchPolicy::default().allow_loopback();
+
     // A cap of an hour: no refresh can happen during this phase.
-    let v = JwtVerifier::jwks_url(&url, ISS, AUD)
+    let v = JwtVerifier::jwks_url_with(&url, ISS, AUD, &loopback)
         .await
         .unwrap()
         .with_refresh(Duration::from_secs(3600), Duration::from_secs(7200));
@@ -339,9 +348,36 @@ async fn jwks_urls_are_cached_refreshed_on_unknown_keys_and_rate_capped() {
         "plain http only on loopback"
     );
     assert!(
-        JwtVerifier::jwks_url("http://127.0.0.1:1/jwks", ISS, AUD)
+        JwtVerifier::jwks_url_with("http://127.0.0.1:1/jwks", ISS, AUD, &loopback)
             .await
             .is_err(),
         "unreachable at start"
     );
+}
+
+#[tokio::test]
+async fn a_verifier_requiring_at_jwt_refuses_other_jwts_of_its_issuer() {
+    let typed = |typ: Option<&str>| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = typ.map(str::to_owned);
+        encode(
+            &header,
+            &claims(),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let strict = hmac_verifier().require_at_jwt();
+    for typ in ["at+jwt", "application/at+jwt", "AT+JWT"] {
+        assert!(strict.verify(&typed(Some(typ))).await.is_ok(), "{typ}");
+    }
+    // An ID token, or any JWT the issuer signs for this audience that is not an access token.
+    for typ in [Some("JWT"), Some("id_token+jwt"), None] {
+        assert!(
+            reason(&strict, &typed(typ)).await.contains("`at+jwt`"),
+            "{typ:?}"
+        );
+    }
+    // Not required: the header's type does not matter.
+    assert!(hmac_verifier().verify(&typed(Some("JWT"))).await.is_ok());
 }

@@ -1224,7 +1224,8 @@ async fn other_sites_cannot_use_the_authorization_server() {
             .is_none()
     );
 
-    // Sent to /authorize by another site: consent, never an automatic code.
+    // Sent to /authorize by another site, as a page the browser opens: consent, never an
+    // automatic code. (Not as a page: refused, `outbound_fetch.rs`.)
     let (_, challenge) = pkce();
     let params = [
         ("response_type", "code"),
@@ -1240,7 +1241,16 @@ async fn other_sites_cannot_use_the_authorization_server() {
         ("Sec-Fetch-Site", "same-site".to_owned()),
         ("Referer", format!("{}.attacker.example/", dev.origin)),
     ] {
-        let response = dev.authorize_with(&params, name, &value).await;
+        let response = dev
+            .http
+            .get(format!("{}/authorize", dev.origin))
+            .query(&params)
+            .header(name, &value)
+            .header("Sec-Fetch-Mode", "navigate")
+            .header("Sec-Fetch-Dest", "document")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{name}: {value}");
         assert!(
             response.headers().get(header::LOCATION).is_none(),
@@ -1332,9 +1342,17 @@ async fn documents() -> String {
 
 /// The documents are served over loopback `http` on a port of their own, which the demo's
 /// sandbox does not let it connect to (it allows `https`, port 443, for documents): these
-/// servers run unconfined.
+/// servers run unconfined, and are allowed to fetch from loopback (by default they fetch from
+/// public addresses only: `outbound_fetch.rs`).
 fn unconfined() -> Dev {
-    Dev::start(&["--dev-auth-user", "alice", "--sandbox", "off"])
+    Dev::start(&[
+        "--dev-auth-user",
+        "alice",
+        "--sandbox",
+        "off",
+        "--fetch-allow",
+        "127.0.0.1",
+    ])
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use std::{
 use common::{HttpServer, KEYS, connect, files_dir};
 use mcp_secure::{
     auth::{Audience, IntrospectionVerifier, JwtConfigErrorKind, JwtVerifier, TokenVerifier},
+    fetch::FetchPolicy,
     secret::SecretString,
 };
 use serde_json::{Value, json};
@@ -105,7 +106,12 @@ impl Drop for Idp {
 async fn the_demo_accepts_a_third_party_issuers_tokens_for_itself_only() {
     let idp = Idp::start();
     let (files, _outside) = files_dir();
-    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--issuer", &idp.issuer]);
+    // The identity provider is on loopback, which the demo fetches from only when told.
+    let server = HttpServer::start_with(
+        Some(KEYS),
+        files.path(),
+        &["--issuer", &idp.issuer, "--fetch-allow", "127.0.0.1"],
+    );
 
     // OAuth clients are sent to the issuer, which answers.
     let base = server.url.trim_end_matches("/mcp");
@@ -150,7 +156,14 @@ async fn the_demo_accepts_a_third_party_issuers_tokens_for_itself_only() {
 async fn discovery_takes_only_the_issuer_it_was_told() {
     let idp = Idp::start();
     let resource = "http://127.0.0.1:9/mcp";
-    let verifier = JwtVerifier::discover(&idp.issuer, Audience::from(resource))
+    // On loopback: refused unless the policy names it.
+    let Err(e) = JwtVerifier::discover(&idp.issuer, Audience::from(resource)).await else {
+        panic!("an issuer on loopback was fetched from without being allowed");
+    };
+    assert_eq!(e.kind(), JwtConfigErrorKind::Discovery, "{e}");
+    assert!(e.to_string().contains("does not fetch from"), "{e}");
+    let loopback = FetchPolicy::default().allow_loopback();
+    let verifier = JwtVerifier::discover_with(&idp.issuer, Audience::from(resource), &loopback)
         .await
         .unwrap();
     let token = idp.token("erin", "notes:write", resource).await;
@@ -162,12 +175,14 @@ async fn discovery_takes_only_the_issuer_it_was_told() {
 
     // The metadata names the issuer without a trailing slash: one spelling only.
     let slashed = format!("{}/", idp.issuer);
-    let Err(e) = JwtVerifier::discover(&slashed, Audience::Resource).await else {
+    let Err(e) = JwtVerifier::discover_with(&slashed, Audience::Resource, &loopback).await else {
         panic!("another spelling of the issuer was accepted");
     };
     assert_eq!(e.kind(), JwtConfigErrorKind::IssuerMismatch, "{e}");
     // Nothing answers: no verifier.
-    let Err(e) = JwtVerifier::discover("http://127.0.0.1:9", Audience::Resource).await else {
+    let Err(e) =
+        JwtVerifier::discover_with("http://127.0.0.1:9", Audience::Resource, &loopback).await
+    else {
         panic!("a verifier without metadata");
     };
     assert_eq!(e.kind(), JwtConfigErrorKind::Discovery, "{e}");
@@ -184,6 +199,8 @@ fn introspection(idp: &Idp, secret: &str) -> IntrospectionVerifier {
         "mcp-client",
         SecretString::new(secret.to_owned()),
     )
+    .unwrap()
+    .fetch_policy(&FetchPolicy::default().allow_loopback())
     .unwrap()
 }
 

@@ -101,3 +101,99 @@ async fn a_replaced_key_file_takes_effect_without_a_restart() {
         "no path in the audit log"
     );
 }
+
+/// `/readyz` of the demo: its status code and body.
+async fn readiness(server: &HttpServer) -> (u16, Value) {
+    let url = server.url.replace("/mcp", "/readyz");
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// Waits, a generous while, for `key` to be answered `expected`.
+async fn eventually(server: &HttpServer, key: &str, expected: u16) {
+    for _ in 0..200 {
+        if status(server, key).await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{key} is never answered {expected}");
+}
+
+#[tokio::test]
+async fn a_deleted_key_file_refuses_every_key_and_says_so() {
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let audit = dir.path().join("audit.jsonl");
+    std::fs::write(&keys, "alice-key-0123456789 alice notes:read\n").unwrap();
+    let server = HttpServer::start_with(
+        None,
+        files.path(),
+        &[
+            "--api-keys-file",
+            keys.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(status(&server, "alice-key-0123456789").await, 200);
+    assert_eq!(readiness(&server).await.0, 200);
+
+    // Deleted: once the watcher has seen it gone past its grace, no key works, the server
+    // is not ready, and the audit log says why.
+    std::fs::remove_file(&keys).unwrap();
+    eventually(&server, "alice-key-0123456789", 401).await;
+    assert_eq!(
+        readiness(&server).await,
+        (
+            503,
+            serde_json::json!({"status": "not_ready", "failing": ["api_key_file"]})
+        )
+    );
+    let missing = |audit: &Path| {
+        std::fs::read_to_string(audit)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| {
+                e["event"] == "keys_reloaded"
+                    && e["entries"] == 0
+                    && e["refused"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("missing: every API key is refused"))
+            })
+            .count()
+    };
+    assert_eq!(missing(&audit), 1, "said once, in the audit log");
+
+    // Back: its keys work again, and the server is ready.
+    std::fs::write(&keys, "alice-key-0123456789 alice notes:read\n").unwrap();
+    eventually(&server, "alice-key-0123456789", 200).await;
+    assert_eq!(readiness(&server).await.0, 200);
+
+    // Deleted, then SIGHUP: refused at once, without waiting for the watcher.
+    std::fs::remove_file(&keys).unwrap();
+    let hangup = std::process::Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hangup.success());
+    eventually(&server, "alice-key-0123456789", 401).await;
+    let mut said = Vec::new();
+    for _ in 0..100 {
+        said.extend(server.drain_stderr());
+        if said.iter().any(|l| l.contains("SIGHUP")) {
+            break;
+        }
+    }
+    assert!(
+        said.iter()
+            .any(|l| l.contains("SIGHUP") && l.contains("every API key is refused")),
+        "{said:?}"
+    );
+    assert!(missing(&audit) >= 2);
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(!text.contains(dir.path().to_str().unwrap()), "no path");
+}

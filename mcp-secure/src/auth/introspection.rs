@@ -15,13 +15,22 @@ use super::{
     Audience, AudienceMismatch, Principal, TokenVerifier, VerifyError, VerifyFuture,
     scope::split_scope,
 };
-use crate::secret::SecretString;
+use crate::{
+    fetch::{FetchPolicy, Fetcher},
+    secret::SecretString,
+};
 
 /// Verifies tokens by introspection (RFC 7662): each token is posted to the authorization
 /// server's introspection endpoint, with this server's client credentials (HTTP Basic, as
 /// RFC 6749 §2.3.1 encodes them). A token passes when the answer says `active: true`, names
-/// this resource in `aud`, a `sub`, and, when it says, the configured `iss` and an `exp` still
-/// ahead.
+/// this resource in `aud`, a `sub`, and, when it says, the configured `iss`, an `exp` still
+/// ahead and a `token_type` of an access token (`access_token` or `Bearer`, in any case, or
+/// RFC 8693's access token URI): a refresh token, or one bound to a proof (`DPoP`), presented as
+/// a bearer token is refused. An answer without `token_type` passes, as RFC 7662 makes it
+/// optional and many servers omit it; [`Self::require_token_type`] refuses those too.
+///
+/// The endpoint is asked only at a public address ([`FetchPolicy::default`]); one on loopback
+/// or a private network needs [`Self::fetch_policy`] naming it.
 ///
 /// A positive answer is cached (by the token's SHA-256, never the token itself) until the
 /// token's `exp` or the cache bound (default 60 s), whichever comes first, so that a revoked
@@ -49,7 +58,8 @@ pub struct IntrospectionVerifier {
     client_secret: SecretString,
     audience: Option<String>,
     cache_bound: Duration,
-    client: reqwest::Client,
+    require_token_type: bool,
+    fetcher: Fetcher,
     cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
 }
 
@@ -109,8 +119,8 @@ impl IntrospectionVerifier {
         if client_id.is_empty() || client_id.chars().any(char::is_control) {
             return Err(IntrospectionConfigError::ClientId);
         }
-        let client =
-            crate::fetch::client().map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
+        let fetcher = Fetcher::new(&FetchPolicy::default())
+            .map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
         Ok(Self {
             endpoint: endpoint.to_owned(),
             issuer: issuer.to_owned(),
@@ -118,7 +128,8 @@ impl IntrospectionVerifier {
             client_secret,
             audience: None,
             cache_bound: Duration::from_secs(60),
-            client,
+            require_token_type: false,
+            fetcher,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -129,6 +140,22 @@ impl IntrospectionVerifier {
             Audience::Resource => None,
             Audience::Url(url) => Some(url),
         };
+        self
+    }
+
+    /// Asks the endpoint where `policy` allows (default: public addresses only), e.g.
+    /// `FetchPolicy::default().allow_network("10.20.0.0/16".parse()?)` for an authorization
+    /// server on that private network.
+    pub fn fetch_policy(mut self, policy: &FetchPolicy) -> Result<Self, IntrospectionConfigError> {
+        self.fetcher =
+            Fetcher::new(policy).map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
+        Ok(self)
+    }
+
+    /// Refuses an answer that does not say the token's `token_type` (by default such an answer
+    /// passes; one naming another type than an access token never does).
+    pub fn require_token_type(mut self, required: bool) -> Self {
+        self.require_token_type = required;
         self
     }
 
@@ -182,34 +209,25 @@ impl IntrospectionVerifier {
     /// The endpoint's answer; [`VerifyError::unavailable`] when there is none to go by.
     async fn introspect(&self, token: &str) -> Result<Answer, VerifyError> {
         let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let response = self
-            .client
-            .post(&self.endpoint)
+        let request = self
+            .fetcher
+            .request(reqwest::Method::POST, &self.endpoint)
+            .map_err(unreachable)?
             .basic_auth(
                 form(&self.client_id),
                 Some(form(self.client_secret.expose_secret())),
             )
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[("token", token), ("token_type_hint", "access_token")])
-            .send()
-            .await
-            .map_err(|e| unreachable(format_args!("{}", e.without_url())))?;
+            .form(&[("token", token), ("token_type_hint", "access_token")]);
+        let response = Fetcher::send(request).await.map_err(unreachable)?;
         if !response.status().is_success() {
-            return Err(unreachable(format_args!(
-                "it answered {}",
-                response.status()
+            return Err(unreachable(crate::fetch::FetchError::Status(
+                response.status(),
             )));
         }
         let body = crate::fetch::read_capped(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| match e {
-                crate::fetch::ReadError::TooLarge => {
-                    unreachable("its answer is larger than 64 KiB")
-                }
-                crate::fetch::ReadError::Failed(e) => {
-                    unreachable(format_args!("{}", e.without_url()))
-                }
-            })?;
+            .map_err(|e| unreachable(format_args!("its answer: {e}")))?;
         serde_json::from_slice(&body)
             .map_err(|_| unreachable("its answer is not an introspection response"))
     }
@@ -220,6 +238,20 @@ impl IntrospectionVerifier {
             return Err(VerifyError::new(
                 "the authorization server says the token is not active",
             ));
+        }
+        match answer.token_type.as_deref() {
+            Some(kind) if is_access_token_type(kind) => {}
+            Some(_) => {
+                return Err(VerifyError::new(
+                    "the authorization server says this is not an access token (`token_type`)",
+                ));
+            }
+            None if self.require_token_type => {
+                return Err(VerifyError::new(
+                    "the authorization server does not say the token's type (`token_type`)",
+                ));
+            }
+            None => {}
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -260,6 +292,19 @@ impl IntrospectionVerifier {
     }
 }
 
+/// Whether an introspection `token_type` names an access token usable as a bearer token:
+/// RFC 6749's `Bearer` (RFC 7662 §2.2 points there), the hint name `access_token` that many
+/// servers answer with, or RFC 8693's URI for access tokens.
+fn is_access_token_type(kind: &str) -> bool {
+    [
+        "bearer",
+        "access_token",
+        "urn:ietf:params:oauth:token-type:access_token",
+    ]
+    .iter()
+    .any(|k| kind.eq_ignore_ascii_case(k))
+}
+
 /// The endpoint could not be asked: the token is refused, as undecided.
 fn unreachable(why: impl fmt::Display) -> VerifyError {
     VerifyError::unavailable(format!(
@@ -283,6 +328,8 @@ struct Answer {
     iss: Option<String>,
     #[serde(default)]
     aud: Option<Aud>,
+    #[serde(default)]
+    token_type: Option<String>,
 }
 
 #[derive(Deserialize)]

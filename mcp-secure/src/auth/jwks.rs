@@ -8,6 +8,8 @@ use std::{
 
 use jsonwebtoken::Algorithm;
 
+use crate::fetch::{FetchPolicy, Fetcher};
+
 use super::{
     Audience,
     jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier, KeyMap, Keys, parse_jwk_set},
@@ -16,7 +18,7 @@ use super::{
 /// The cache of a JWKS URL.
 pub(super) struct RemoteJwks {
     url: String,
-    client: reqwest::Client,
+    fetcher: Fetcher,
     keys: std::sync::RwLock<Arc<KeyMap>>,
     /// When the set was last fetched; one refresh at a time.
     fetched: tokio::sync::Mutex<Instant>,
@@ -28,8 +30,8 @@ pub(super) struct RemoteJwks {
 const MAX_JWKS_BYTES: usize = 1 << 20;
 
 impl RemoteJwks {
-    async fn fetch(client: &reqwest::Client, url: &str) -> Result<KeyMap, String> {
-        let body = crate::fetch::get_capped(client, url, MAX_JWKS_BYTES)
+    async fn fetch(fetcher: &Fetcher, url: &str) -> Result<KeyMap, String> {
+        let body = crate::fetch::get_capped(fetcher, url, MAX_JWKS_BYTES)
             .await
             .map_err(|e| format!("the JWK Set: {e}"))?;
         parse_jwk_set(
@@ -52,7 +54,7 @@ impl RemoteJwks {
             return self.current();
         }
         *fetched = Instant::now();
-        match Self::fetch(&self.client, &self.url).await {
+        match Self::fetch(&self.fetcher, &self.url).await {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 *self.keys.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
@@ -73,14 +75,37 @@ impl JwtVerifier {
     ///
     /// Tokens may use every algorithm the fetched keys declare; each token is checked with the
     /// algorithm of the key its `kid` names.
+    ///
+    /// The set is fetched from public addresses only ([`FetchPolicy::default`]); a JWKS URL on
+    /// loopback or a private network needs [`Self::jwks_url_with`] and a policy naming it.
     pub async fn jwks_url(
         url: &str,
         issuer: &str,
         audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
+        Self::jwks_url_with(url, issuer, audience, &FetchPolicy::default()).await
+    }
+
+    /// [`Self::jwks_url`], connecting where `policy` allows: e.g.
+    /// `FetchPolicy::default().allow_network("10.20.0.0/16".parse()?)` for an issuer on that
+    /// private network.
+    pub async fn jwks_url_with(
+        url: &str,
+        issuer: &str,
+        audience: impl Into<Audience>,
+        policy: &FetchPolicy,
+    ) -> Result<Self, JwtConfigError> {
+        Self::jwks_url_fetching(url, issuer, audience.into(), fetcher(policy)?).await
+    }
+
+    async fn jwks_url_fetching(
+        url: &str,
+        issuer: &str,
+        audience: Audience,
+        fetcher: Fetcher,
+    ) -> Result<Self, JwtConfigError> {
         checked_url(url, JwtConfigErrorKind::JwksUrl, "JWKS URL")?;
-        let client = client()?;
-        let keys = RemoteJwks::fetch(&client, url)
+        let keys = RemoteJwks::fetch(&fetcher, url)
             .await
             .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Fetch, e))?;
         // Every asymmetric algorithm is allowed by the validation; the key named by `kid`
@@ -99,7 +124,7 @@ impl JwtVerifier {
         Self::new(
             Keys::Remote(Arc::new(RemoteJwks {
                 url: url.to_owned(),
-                client,
+                fetcher,
                 keys: std::sync::RwLock::new(Arc::new(keys)),
                 fetched: tokio::sync::Mutex::new(Instant::now()),
                 min_refresh: Duration::from_secs(30),
@@ -107,7 +132,7 @@ impl JwtVerifier {
             })),
             algorithms,
             issuer,
-            audience.into(),
+            audience,
         )
     }
 
@@ -117,7 +142,7 @@ impl JwtVerifier {
         if let Keys::Remote(remote) = &self.keys {
             let remote = Arc::new(RemoteJwks {
                 url: remote.url.clone(),
-                client: remote.client.clone(),
+                fetcher: remote.fetcher.clone(),
                 keys: std::sync::RwLock::new(remote.current()),
                 fetched: tokio::sync::Mutex::new(Instant::now()),
                 min_refresh: min,
@@ -149,18 +174,16 @@ fn checked_url(
     Ok(parsed)
 }
 
-fn client() -> Result<reqwest::Client, JwtConfigError> {
-    crate::fetch::client()
+fn fetcher(policy: &FetchPolicy) -> Result<Fetcher, JwtConfigError> {
+    Fetcher::new(policy)
         .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Fetch, format!("HTTP client: {e}")))
 }
 
 /// The JSON document at `url`, at most `max` bytes.
-async fn fetch_json(
-    client: &reqwest::Client,
-    url: &str,
-    max: usize,
-) -> Result<serde_json::Value, String> {
-    let body = crate::fetch::get_capped(client, url, max).await?;
+async fn fetch_json(fetcher: &Fetcher, url: &str, max: usize) -> Result<serde_json::Value, String> {
+    let body = crate::fetch::get_capped(fetcher, url, max)
+        .await
+        .map_err(|e| e.to_string())?;
     serde_json::from_slice(&body).map_err(|_| "not JSON".to_owned())
 }
 
@@ -176,14 +199,38 @@ impl JwtVerifier {
     /// `jwks_uri` is then used as [`Self::jwks_url`] uses a URL: fetched now, and refreshed as
     /// the issuer rotates its keys.
     ///
-    /// `issuer` is `https` (or `http` on a loopback host); redirects are not followed.
+    /// `issuer` is `https` (or `http` on a loopback host); redirects are not followed. The
+    /// metadata and the keys are fetched from public addresses only
+    /// ([`FetchPolicy::default`]); see [`Self::discover_with`].
     pub async fn discover(
         issuer: &str,
         audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
+        Self::discover_with(issuer, audience, &FetchPolicy::default()).await
+    }
+
+    /// [`Self::discover`], connecting where `policy` allows, for the metadata and for the
+    /// keys: an issuer on loopback or a private network is named there explicitly.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mcp_secure::{auth::{Audience, JwtVerifier}, fetch::FetchPolicy};
+    /// let policy = FetchPolicy::default().allow_network("10.20.0.0/16".parse()?);
+    /// let verifier =
+    ///     JwtVerifier::discover_with("https://idp.corp.example", Audience::Resource, &policy)
+    ///         .await?;
+    /// # let _ = verifier;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn discover_with(
+        issuer: &str,
+        audience: impl Into<Audience>,
+        policy: &FetchPolicy,
+    ) -> Result<Self, JwtConfigError> {
         let url = checked_url(issuer, JwtConfigErrorKind::Issuer, "issuer")?;
-        let client = client()?;
-        let document = fetch_metadata(&client, &url).await?;
+        let fetcher = fetcher(policy)?;
+        let document = fetch_metadata(&fetcher, &url).await?;
         let named = document.get("issuer").and_then(|v| v.as_str());
         if named != Some(issuer) {
             return Err(JwtConfigError::new(
@@ -203,14 +250,14 @@ impl JwtVerifier {
                 format!("the metadata of `{issuer}` has no `jwks_uri`"),
             ));
         };
-        Self::jwks_url(jwks_uri, issuer, audience).await
+        Self::jwks_url_fetching(jwks_uri, issuer, audience.into(), fetcher).await
     }
 }
 
 /// The issuer's metadata document: RFC 8414's well-known location first (inserted before the
 /// issuer's path), then OpenID Connect's (appended to it).
 async fn fetch_metadata(
-    client: &reqwest::Client,
+    fetcher: &Fetcher,
     issuer: &url::Url,
 ) -> Result<serde_json::Map<String, serde_json::Value>, JwtConfigError> {
     let path = issuer.path().trim_end_matches('/');
@@ -221,7 +268,7 @@ async fn fetch_metadata(
     ];
     let mut failures = Vec::new();
     for candidate in &candidates {
-        match fetch_json(client, candidate, MAX_METADATA_BYTES).await {
+        match fetch_json(fetcher, candidate, MAX_METADATA_BYTES).await {
             Ok(serde_json::Value::Object(document)) => return Ok(document),
             Ok(_) => failures.push(format!("{candidate}: not a JSON object")),
             Err(e) => failures.push(format!("{candidate}: {e}")),

@@ -41,6 +41,8 @@ pub struct JwtVerifier {
     issuer: String,
     /// `None` until [`Audience::Resource`] is bound to the layer's resource: no token passes.
     audience: Option<String>,
+    /// Whether the header must say `typ: at+jwt` (RFC 9068).
+    require_at_jwt: bool,
 }
 
 pub(super) enum Keys {
@@ -146,6 +148,7 @@ impl JwtVerifier {
             validation: validation(algorithms, issuer),
             issuer: issuer.to_owned(),
             audience: None,
+            require_at_jwt: false,
         };
         if let Some(url) = audience {
             verifier.set_audience(url);
@@ -290,6 +293,15 @@ impl JwtVerifier {
         self
     }
 
+    /// Requires RFC 9068's access token type in the header (`typ: at+jwt`, or
+    /// `application/at+jwt`), so that an ID token or another JWT signed by the same issuer for
+    /// the same audience is not taken for an access token. Off by default: many issuers do not
+    /// set it; turn it on when yours does.
+    pub fn require_at_jwt(mut self) -> Self {
+        self.require_at_jwt = true;
+        self
+    }
+
     async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
         if self.audience.is_none() {
             return Err(VerifyError::new(
@@ -306,6 +318,17 @@ impl JwtVerifier {
         if header.crit.is_some() {
             return Err(VerifyError::new(
                 "token has critical header extensions (`crit`)",
+            ));
+        }
+        // RFC 9068 §4: `at+jwt`, compared without case, with or without `application/`.
+        if self.require_at_jwt
+            && !header.typ.as_deref().is_some_and(|t| {
+                let t = t.to_ascii_lowercase();
+                t == "at+jwt" || t == "application/at+jwt"
+            })
+        {
+            return Err(VerifyError::new(
+                "token is not an access token (its header's `typ` is not `at+jwt`)",
             ));
         }
         let data = match &self.keys {

@@ -4,13 +4,24 @@
 //! while calls already admitted finish. A file that does not parse leaves the keys as they
 //! were. Both are audited as `keys_reloaded`, without the file's path or any key.
 //!
+//! A file that is gone revokes every key: deleting it is how an operator takes every key back
+//! at once, so it must not leave the last keys working. A reload that finds no file (on SIGHUP,
+//! say) refuses every key at once; the watcher does so once the file has been missing for
+//! [`MISSING_GRACE`] (a file replaced by delete-then-write is missing for a moment). Either
+//! way the audit log gets a `keys_reloaded` event with `entries: 0` and a `refused` reason,
+//! at error level, and [`ApiKeyFile::is_in_force`] turns false (a readiness check for
+//! `/readyz`, with `Endpoint::readiness`). The keys come back when the file does.
+//!
 //! The file is watched by comparing its metadata (modification time, length, inode) every
 //! [`WATCH_INTERVAL`]: that sees an editor's write-and-rename as well as an in-place write,
 //! needs no watcher crate, and bounds the delay to well under a second.
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 
@@ -19,6 +30,12 @@ use crate::{Security, audit::SecurityEvent};
 
 /// How often [`ApiKeyFile::watch`] looks at the file.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long [`ApiKeyFile::watch`] lets the file be missing before it refuses every key.
+pub const MISSING_GRACE: Duration = Duration::from_secs(1);
+
+/// What the audit log and a refused caller are told when the file is gone.
+const MISSING: &str = "the API key file is missing: every API key is refused until it is back";
 
 /// Why the key file could not be (re)loaded.
 #[derive(Debug)]
@@ -57,6 +74,8 @@ pub struct ApiKeyFile {
     /// The version of the file last read, taken before reading it (a change made while it
     /// is read is then seen by the next look).
     loaded: Arc<std::sync::Mutex<Option<Version>>>,
+    /// Whether the keys were revoked because the file is gone.
+    missing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for ApiKeyFile {
@@ -115,6 +134,7 @@ impl ApiKeyFile {
             issuer: issuer.into(),
             keys: Arc::new(RwLock::new(Arc::new(keys))),
             loaded: Arc::new(std::sync::Mutex::new(loaded)),
+            missing: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -123,9 +143,16 @@ impl ApiKeyFile {
         self.current().len()
     }
 
-    /// Whether no key is loaded (never true: an empty file is refused).
+    /// Whether no key is loaded: only after the file went missing (an empty file is
+    /// refused).
     pub fn is_empty(&self) -> bool {
         self.current().is_empty()
+    }
+
+    /// Whether the file's keys are in force: false once the file was found missing (every
+    /// key is then refused), until it is back. A readiness check for `/readyz`.
+    pub fn is_in_force(&self) -> bool {
+        !self.missing.load(Ordering::Acquire)
     }
 
     fn current(&self) -> Arc<ApiKeys> {
@@ -133,13 +160,25 @@ impl ApiKeyFile {
     }
 
     /// Reads the file again and, if it parses, replaces the keys; audited in `security`.
-    /// Returns how many keys are loaded; on an error the keys stay as they were.
+    /// Returns how many keys are loaded. On an error the keys stay as they were, but for a
+    /// missing file, which refuses every key ([`ApiKeyFileError::Read`] with
+    /// [`NotFound`](std::io::ErrorKind::NotFound)).
     pub fn reload(&self, security: &Security) -> Result<usize, ApiKeyFileError> {
         *self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = version(&self.path);
         match read(&self.path, &self.issuer) {
+            Err(ApiKeyFileError::Read(std::io::ErrorKind::NotFound)) => {
+                *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ApiKeys::new());
+                self.missing.store(true, Ordering::Release);
+                security.emit(&SecurityEvent::KeysReloaded {
+                    entries: 0,
+                    refused: Some(MISSING),
+                });
+                Err(ApiKeyFileError::Read(std::io::ErrorKind::NotFound))
+            }
             Ok(keys) => {
                 let entries = keys.len();
                 *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+                self.missing.store(false, Ordering::Release);
                 security.emit(&SecurityEvent::KeysReloaded {
                     entries,
                     refused: None,
@@ -157,19 +196,29 @@ impl ApiKeyFile {
         }
     }
 
-    /// Reloads the keys whenever the file changes, until the returned task is aborted (or the
-    /// runtime ends).
+    /// Reloads the keys whenever the file changes, and refuses every key once it has been
+    /// missing for [`MISSING_GRACE`], until the returned task is aborted (or the runtime ends).
     pub fn watch(&self, security: Security) -> tokio::task::JoinHandle<()> {
         let file = self.clone();
+        let grace = MISSING_GRACE.as_millis() / WATCH_INTERVAL.as_millis();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(WATCH_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut missed = 0;
             loop {
                 tick.tick().await;
                 let now = version(&file.path);
                 let loaded = *file.loaded.lock().unwrap_or_else(|p| p.into_inner());
-                // A file being replaced may be missing for a moment: wait for it.
-                if now.is_some() && now != loaded {
+                if now.is_none() {
+                    // A file being replaced may be missing for a moment: wait for it, a while.
+                    missed += 1;
+                    if missed == grace && file.is_in_force() {
+                        let _ = file.reload(&security);
+                    }
+                    continue;
+                }
+                missed = 0;
+                if now != loaded {
                     let _ = file.reload(&security);
                 }
             }
@@ -183,10 +232,13 @@ impl TokenVerifier for ApiKeyFile {
     }
 
     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
-        let result = self
-            .current()
-            .verify(token)
-            .ok_or_else(|| VerifyError::new("unknown API key"));
+        let result = match self.is_in_force() {
+            true => self
+                .current()
+                .verify(token)
+                .ok_or_else(|| VerifyError::new("unknown API key")),
+            false => Err(VerifyError::new(MISSING)),
+        };
         Box::pin(std::future::ready(result))
     }
 }

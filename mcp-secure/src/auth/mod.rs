@@ -22,7 +22,7 @@ pub use introspection::{IntrospectionConfigError, IntrospectionVerifier};
 pub use jsonwebtoken::Algorithm as JwtAlgorithm;
 #[cfg(feature = "jwt")]
 pub use jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier};
-pub use key_file::{ApiKeyFile, ApiKeyFileError, WATCH_INTERVAL};
+pub use key_file::{ApiKeyFile, ApiKeyFileError, MISSING_GRACE, WATCH_INTERVAL};
 pub use owned::Owned;
 pub(crate) use principal::check_verifier_issuer;
 pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, check_issuer};

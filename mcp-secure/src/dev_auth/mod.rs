@@ -14,7 +14,11 @@
 //! - Client ID Metadata Documents (spec 2026-07-28): a `client_id` that is an `https` URL on a
 //!   public host (or an `http` one on loopback) is the client's metadata document, fetched
 //!   within 5 s, without redirects, at most 64 KiB, kept 5 minutes; it must name itself as
-//!   `client_id`, hold no secret, and its redirect URIs pass the registration's checks.
+//!   `client_id`, hold no secret, and its redirect URIs pass the registration's checks. The
+//!   fetch connects only to public addresses, checked on the resolved address (a name that
+//!   resolves to loopback or a private network is refused), unless
+//!   [`DevAuthBuilder::fetch_policy`] allows more: documents served on this machine need
+//!   `FetchPolicy::default().allow_loopback()`.
 //! - Dynamic client registration (RFC 7591) at `/register`: redirect URIs must be `https` or
 //!   loopback `http`, without wildcards, fragments or credentials; a client id, and a secret
 //!   for confidential clients (stored hashed); registrations limited in rate and number.
@@ -24,7 +28,10 @@
 //!   intersected with the grantable ones. The redirect URI is one the client registered, or a
 //!   registered loopback `http` one on another port (RFC 8252 §7.3). Consent is a small HTML
 //!   page built with [`html!`](crate::html::html), or automatic for a configured user, except
-//!   for a browser that another site sent (`Origin`, `Referer`, `Sec-Fetch-Site`).
+//!   for a browser that another site sent (`Origin`, `Referer`, `Sec-Fetch-Site`). Another
+//!   site may send the browser here only as a top-level navigation (`Sec-Fetch-Mode: navigate`,
+//!   `Sec-Fetch-Dest: document`); an image, script or frame of its page is refused before the
+//!   request is read further (before any document is fetched).
 //! - `/token`: codes are single use, expire after 60 s, and are bound to the client, the
 //!   redirect URI and the PKCE verifier (a reused code revokes what it was exchanged for);
 //!   refresh tokens rotate on every use, and presenting a used one revokes its whole family;
@@ -110,9 +117,19 @@ pub struct DevAuthBuilder {
     refresh_ttl: Duration,
     max_clients: usize,
     registrations: RateSpec,
+    fetch_policy: crate::fetch::FetchPolicy,
 }
 
 impl DevAuthBuilder {
+    /// Where client metadata documents may be fetched from (default: public addresses only).
+    /// `FetchPolicy::default().allow_loopback()` lets clients on this machine serve theirs
+    /// over loopback `http`; any page the developer's browser opens can then make this
+    /// server send a `GET` to a loopback port.
+    pub fn fetch_policy(mut self, policy: crate::fetch::FetchPolicy) -> Self {
+        self.fetch_policy = policy;
+        self
+    }
+
     /// The scopes the server knows (its metadata lists them); by default also the ones it
     /// grants.
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
@@ -211,7 +228,7 @@ impl DevAuthBuilder {
         }
         let path = issuer.path().trim_end_matches('/').to_owned();
         let key = jsonwebtoken::EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
-        let http = crate::fetch::client()
+        let http = crate::fetch::Fetcher::new(&self.fetch_policy)
             .map_err(|e| DevAuthError(format!("the HTTP client of metadata documents: {e}")))?;
         Ok(DevAuthServer {
             state: Arc::new(Shared {
@@ -261,6 +278,7 @@ impl DevAuthServer {
             refresh_ttl: Duration::from_secs(86_400),
             max_clients: 100,
             registrations: RateSpec::per_minute(20),
+            fetch_policy: crate::fetch::FetchPolicy::default(),
         }
     }
 
@@ -306,7 +324,7 @@ struct Shared {
     registrations: RateSpec,
     key: jsonwebtoken::EncodingKey,
     /// Fetches client metadata documents.
-    http: reqwest::Client,
+    http: crate::fetch::Fetcher,
     limiter: MemoryLimiter,
     store: Mutex<Store>,
 }

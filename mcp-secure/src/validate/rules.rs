@@ -331,8 +331,9 @@ pub(crate) fn check_url(value: &str, schemes: &[&str], allow_private: bool) -> R
                     .iter()
                     .any(|tld| d == *tld || d.ends_with(&format!(".{tld}")))
         }
-        url::Host::Ipv4(ip) => is_private_v4(ip),
-        url::Host::Ipv6(ip) => is_private_v6(ip),
+        // The same classification as the fetches' connections (`fetch::FetchPolicy`).
+        url::Host::Ipv4(ip) => is_private_ip(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => is_private_ip(IpAddr::V6(ip)),
     };
     if private {
         return Err("must not point to a loopback, private or link-local address".into());

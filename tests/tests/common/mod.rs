@@ -209,7 +209,17 @@ impl HttpServer {
     }
 
     pub fn start_with(keys: Option<&str>, files: &Path, extra: &[&str]) -> HttpServer {
-        let mut cmd = Command::new(bin());
+        Self::start_command(Command::new(bin()), keys, files, extra)
+    }
+
+    /// [`Self::start_with`], run as `cmd`: the demo's binary, or a program that runs the
+    /// command line that follows its own arguments (e.g. in a namespace of its own).
+    pub fn start_command(
+        mut cmd: Command,
+        keys: Option<&str>,
+        files: &Path,
+        extra: &[&str],
+    ) -> HttpServer {
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--files"])
             .arg(files)
             .args(extra);

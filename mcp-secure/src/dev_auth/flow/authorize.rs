@@ -79,6 +79,15 @@ pub(in crate::dev_auth) async fn authorize(
         }
     };
     let get = |name: &str| params.get(name).map(String::as_str);
+    // The browser rules come before anything is done on the request's behalf (a client's
+    // document is fetched below): another site's page may send the browser here only as a
+    // top-level navigation, which the user sees, never as an image, a script or a frame.
+    let foreign = sent_by_another_site(&s.issuer, request.headers());
+    if foreign && !is_top_level_navigation(request.headers()) {
+        return page::error(
+            "Another site's page asked for this page without opening it. Open the authorization URL from the client application.",
+        );
+    }
     // Until the client and its redirect URI are known, errors stay on this server's page: a
     // redirect to an unchecked URI would make this an open redirector.
     let Some(client_id) = get("client_id") else {
@@ -172,7 +181,7 @@ pub(in crate::dev_auth) async fn authorize(
     // by another site's page gets the consent page: otherwise any page the developer visits
     // could mint tokens for a redirect URI its author registered.
     if let Some(user) = &s.auto_approve
-        && !sent_by_another_site(&s.issuer, request.headers())
+        && !foreign
     {
         return approve(&s, grant, user.clone());
     }
@@ -247,6 +256,18 @@ fn sent_by_another_site(issuer: &str, headers: &http::HeaderMap) -> bool {
         || headers
             .get("sec-fetch-site")
             .is_some_and(|v| v != "none" && v != "same-origin")
+}
+
+/// Whether the browser says it is opening this as a page (`Sec-Fetch-Mode: navigate`,
+/// `Sec-Fetch-Dest: document`): not an image, script, frame or `fetch()` another page made.
+/// A browser that sends no `Sec-Fetch-*` cannot say so.
+fn is_top_level_navigation(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-mode")
+        .is_some_and(|v| v == "navigate")
+        && headers
+            .get("sec-fetch-dest")
+            .is_some_and(|v| v == "document")
 }
 
 fn is_base64url(b: u8) -> bool {

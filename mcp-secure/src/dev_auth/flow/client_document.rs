@@ -3,8 +3,10 @@
 //! registering.
 //!
 //! The URL comes from whoever sends `/authorize` or `/token`, so fetching it is a request on a
-//! stranger's behalf: `https` to a public host only (or `http` to loopback, for development),
-//! 5 s, no redirects, 64 KiB, and fetches of unknown documents share the registration rate.
+//! stranger's behalf: `https` to a public host only (or `http` to loopback, for development,
+//! when the server's [`FetchPolicy`](crate::fetch::FetchPolicy) allows loopback), checked on
+//! the address connected to; 5 s, no redirects, 64 KiB, and fetches of unknown documents share
+//! the registration rate.
 
 use std::time::Duration;
 
