@@ -195,6 +195,16 @@ mod semantics {
         }
     }
 
+    /// The kernel refuses a program over 4096 instructions (`BPF_MAXINSNS`).
+    #[test]
+    fn the_programs_fit_the_kernels_limit() {
+        for filter in filters() {
+            let lengths: Vec<usize> = compiled(&filter).iter().map(Vec::len).collect();
+            println!("{filter:?}: {lengths:?} instructions");
+            assert!(lengths.iter().all(|&n| n <= 4096), "{filter:?}: {lengths:?}");
+        }
+    }
+
     #[test]
     fn clone_makes_threads_and_processes_but_no_namespaces() {
         let programs = compiled(&SyscallFilter::default());
