@@ -381,6 +381,9 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
         Resolver::Udp => NameResolution::Udp,
         Resolver::Tcp => NameResolution::Tcp,
     };
+    for note in confinement.notes() {
+        eprintln!("notes-server: sandbox: {note}");
+    }
     let report = confinement
         .apply(resolver)
         .context("confining the process (--sandbox)")?;

@@ -15,6 +15,8 @@ pub struct Confinement {
     sandbox: Sandbox,
     /// Whether an upstream is named by a host that only DNS resolves.
     resolves_names: bool,
+    /// What the operator should know about the rules.
+    notes: Vec<String>,
 }
 
 /// Whether connecting to `url` needs DNS: its host is a name that is not `localhost` (which the
@@ -56,6 +58,7 @@ impl Confinement {
                 None => sandbox,
             },
             resolves_names: false,
+            notes: Vec::new(),
         }
     }
 
@@ -92,12 +95,36 @@ impl Confinement {
         Ok(self)
     }
 
-    /// A file read now and again later (the API key file): the file itself, not its directory
-    /// (which may hold other secrets). Landlock's rule follows the file, so a file replaced by a
-    /// rename is no longer readable: update it in place.
+    /// A file read now and again later, and perhaps replaced by a rename (the API key file).
+    /// In a directory of its own (nothing else there but the file, and the `..`-named entries
+    /// of an atomic writer such as Kubernetes' secret volumes), the directory is readable, so
+    /// that a replacement is too. Otherwise only the file is: its neighbours (a TLS key) stay
+    /// unreadable, and since Landlock's rule follows the file, a replacement by a rename is
+    /// not readable (the keys are then refused, fail closed): [`notes`](Self::notes) says so.
     pub fn reread(mut self, file: &Path) -> Self {
-        self.sandbox = self.sandbox.read(file);
+        let dir = parent(file);
+        let alone = std::fs::read_dir(&dir).is_ok_and(|entries| {
+            entries.flatten().all(|entry| {
+                let name = entry.file_name();
+                Some(name.as_os_str()) == file.file_name()
+                    || name.as_encoded_bytes().starts_with(b"..")
+            })
+        });
+        if alone {
+            self.sandbox = self.sandbox.read(dir);
+        } else {
+            self.sandbox = self.sandbox.read(file);
+            self.notes.push(format!(
+                "{} shares its directory with other files, so only the file is readable: replace it in place (a file replaced by a rename is not readable, and its keys are refused), or give it a directory of its own",
+                file.display()
+            ));
+        }
         self
+    }
+
+    /// What the operator should know about the rules declared (printed at start-up).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// A file read (a TLS certificate or key).

@@ -542,3 +542,46 @@ async fn a_read_only_root_inside_a_writable_grant_is_refused() {
         "{stderr}"
     );
 }
+
+/// The key file's neighbours stay unreadable: a key file sharing its directory is granted alone
+/// (and the operator is told that a replacement by rename will not be readable); one in a
+/// directory of its own is granted with the directory, so that a replacement is readable too
+/// (`key_reload.rs` replaces it under the default sandbox).
+#[tokio::test]
+async fn a_key_file_beside_other_secrets_is_granted_alone() {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("keys.txt");
+    std::fs::write(&key_file, "alice-key-0123456789 alice notes:read\n").unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let start = |db: &Path| {
+        let output = std::process::Command::new(common::bin())
+            .args([
+                "stdio",
+                "--sandbox",
+                "best-effort",
+                "--db",
+                ":memory:",
+                "--files",
+            ])
+            .arg(db)
+            .arg("--api-keys-file")
+            .arg(&key_file)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let files = tempfile::tempdir().unwrap();
+    let alone = start(files.path());
+    assert!(alone.contains("sandbox: Landlock ABI"), "{alone}");
+    assert!(!alone.contains("shares its directory"), "{alone}");
+    std::fs::write(keys.path().join("tls.key"), "-----BEGIN PRIVATE KEY-----").unwrap();
+    let beside = start(files.path());
+    assert!(
+        beside.contains(&format!(
+            "sandbox: {} shares its directory with other files, so only the file is readable",
+            key_file.display()
+        )),
+        "{beside}"
+    );
+}

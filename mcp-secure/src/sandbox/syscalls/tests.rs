@@ -201,7 +201,10 @@ mod semantics {
         for filter in filters() {
             let lengths: Vec<usize> = compiled(&filter).iter().map(Vec::len).collect();
             println!("{filter:?}: {lengths:?} instructions");
-            assert!(lengths.iter().all(|&n| n <= 4096), "{filter:?}: {lengths:?}");
+            assert!(
+                lengths.iter().all(|&n| n <= 4096),
+                "{filter:?}: {lengths:?}"
+            );
         }
     }
 
