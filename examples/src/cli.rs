@@ -214,6 +214,12 @@ async fn security(common: &Common) -> anyhow::Result<(SecurityBuilder, Option<Re
 /// How `serve` listens.
 #[derive(Args)]
 struct HttpArgs {
+    /// `--addr`, bound before the sandbox closes `listen`.
+    #[arg(skip)]
+    opened_listener: Option<std::net::TcpListener>,
+    /// `--metrics-addr`, likewise.
+    #[arg(skip)]
+    opened_metrics_listener: Option<std::net::TcpListener>,
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8787")]
     addr: SocketAddr,
@@ -350,9 +356,9 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
         confinement = confinement.upstream(&common.redis_url)?;
     }
     if let Some(http) = http {
-        confinement = confinement.listen(http.addr);
+        http.opened_listener = Some(confinement.listen(http.addr)?);
         if let Some(addr) = http.metrics_addr {
-            confinement = confinement.listen(addr);
+            http.opened_metrics_listener = Some(confinement.listen(addr)?);
         }
         for file in [&http.tls_cert, &http.tls_key, &http.metrics_token_file]
             .into_iter()
@@ -436,6 +442,8 @@ pub fn seccomp_profile_text() -> String {
     let filter = mcp_secure::sandbox::SyscallFilter {
         tcp: true,
         udp: true,
+        // The runtime's profile is in force from the start, when the listeners are opened.
+        listen: true,
         ..Default::default()
     };
     serde_json::to_string_pretty(&mcp_secure::sandbox::seccomp_profile(&filter))
@@ -585,6 +593,8 @@ async fn serve(
     confined: Option<&SandboxReport>,
 ) -> anyhow::Result<()> {
     let HttpArgs {
+        opened_listener,
+        opened_metrics_listener,
         addr,
         allow_origins,
         url: public_url,
@@ -617,17 +627,17 @@ async fn serve(
     if let Some(report) = confined {
         security.emit(&report.event());
     }
+    let tcp = match opened_listener {
+        Some(listener) => tokio::net::TcpListener::from_std(listener),
+        None => tokio::net::TcpListener::bind(addr).await,
+    }
+    .with_context(|| format!("binding {addr}"))?;
     let listener = match &tls {
         Some((cert, key)) => Listener::Tls(
-            TlsListener::bind(addr, cert, key)
-                .await
+            TlsListener::from_listener(tcp, cert, key)
                 .with_context(|| format!("serving TLS on {addr}"))?,
         ),
-        None => Listener::Plain(
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding {addr}"))?,
-        ),
+        None => Listener::Plain(tcp),
     };
     let local_url = match &listener {
         Listener::Tls(l) => format!("https://{}/mcp", axum::serve::Listener::local_addr(l)?),
@@ -728,9 +738,11 @@ async fn serve(
             access = access.bearer_token(token);
         }
         let access = access.build()?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the metrics address {addr}"))?;
+        let listener = match opened_metrics_listener {
+            Some(listener) => tokio::net::TcpListener::from_std(listener),
+            None => tokio::net::TcpListener::bind(addr).await,
+        }
+        .with_context(|| format!("binding the metrics address {addr}"))?;
         eprintln!(
             "notes-server: metrics at http://{}/metrics",
             listener.local_addr()?

@@ -148,10 +148,16 @@ impl Confinement {
         Ok(self)
     }
 
-    /// An address listened on.
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.sandbox = self.sandbox.bind_tcp(addr.port());
-        self
+    /// Opens a listener on `addr` now, before confinement: the sandbox then refuses `listen`
+    /// (which on an unbound socket would take a port Landlock does not check), and the
+    /// listener needs no rule.
+    pub fn listen(&self, addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+        let listener =
+            std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+        listener
+            .set_nonblocking(true)
+            .with_context(|| format!("binding {addr}"))?;
+        Ok(listener)
     }
 
     /// Confines the process: before the runtime's threads start. Names are resolved over

@@ -197,3 +197,57 @@ async fn a_deleted_key_file_refuses_every_key_and_says_so() {
     let text = std::fs::read_to_string(&audit).unwrap();
     assert!(!text.contains(dir.path().to_str().unwrap()), "no path");
 }
+
+/// A key file sharing its directory is granted alone by the sandbox (its neighbours stay
+/// unreadable), so a replacement by rename cannot be read: the replaced keys must not stay in
+/// force. Every key is refused, the server is not ready, and the audit log says why.
+#[tokio::test]
+async fn a_replacement_the_sandbox_cannot_read_refuses_every_key() {
+    let (files, _outside) = files_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let audit = dir.path().join("audit.jsonl");
+    std::fs::write(dir.path().join("tls.key"), "a neighbour").unwrap();
+    std::fs::write(
+        &keys,
+        "alice-key-0123456789 alice notes:read\nbob-key-0123456789ab bob notes:read\n",
+    )
+    .unwrap();
+    let server = HttpServer::start_with(
+        None,
+        files.path(),
+        &[
+            "--api-keys-file",
+            keys.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains("shares its directory with other files")),
+        "{:?}",
+        server.banner
+    );
+    assert_eq!(status(&server, "bob-key-0123456789ab").await, 200);
+    // Bob revoked the way `mv`, editors and Kubernetes do it: a new file renamed over the old.
+    let new = dir.path().join("keys.new");
+    std::fs::write(&new, "alice-key-0123456789 alice notes:read\n").unwrap();
+    std::fs::rename(&new, &keys).unwrap();
+    eventually(&server, "bob-key-0123456789ab", 401).await;
+    assert_eq!(status(&server, "alice-key-0123456789").await, 401);
+    assert_eq!(readiness(&server).await.0, 503);
+    let said = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        said.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .any(|e| e["event"] == "keys_reloaded"
+                && e["entries"] == 0
+                && e["refused"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("cannot be read: every API key is refused"))),
+        "{said}"
+    );
+}

@@ -265,7 +265,7 @@ async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
     assert_eq!(report["limits"]["processes"], 1024, "{report}");
     assert_eq!(
         report["syscalls"],
-        json!({"exec": false, "tcp": true, "udp": false, "file_metadata": false}),
+        json!({"exec": false, "tcp": true, "udp": false, "listen": false, "file_metadata": false}),
         "{report}"
     );
     let own = tool(&client, "own_pid", json!({})).await;
@@ -333,7 +333,29 @@ async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
         "denied",
         "another process"
     );
+    assert_eq!(
+        tool(&client, "limit_other", pid.clone()).await,
+        "denied",
+        "another process's limits"
+    );
     assert!(sleeping.try_wait().unwrap().is_none(), "the victim lives");
+    assert_eq!(
+        tool(&client, "listen_unbound", json!({})).await,
+        "denied",
+        "a listener on a port the kernel picks"
+    );
+    assert_eq!(
+        tool(&client, "set_file_flags", path(&served)).await,
+        "denied",
+        "chattr of a file in a read-only root"
+    );
+    let setuid = out.path().join("setuid");
+    assert_eq!(
+        tool(&client, "create_setuid", path(&setuid)).await,
+        "denied",
+        "a set-user-ID file in a writable root"
+    );
+    assert!(!setuid.exists());
     // Still serving.
     assert_eq!(tool(&client, "read_any", path(&served)).await, "ok");
     client.cancel().await.unwrap();
@@ -383,8 +405,24 @@ async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
         let args = json!({ "path": served.to_str().unwrap(), "how": how });
         assert_eq!(tool(&client, "change_metadata", args).await, "ok", "{how}");
     }
+    assert_eq!(tool(&client, "listen_unbound", json!({})).await, "ok");
+    assert_eq!(
+        tool(&client, "create_setuid", path(&setuid)).await,
+        "ok",
+        "a set-user-ID file"
+    );
     assert_eq!(tool(&client, "signal", pid).await, "ok", "another process");
     assert!(sleeping.wait().is_ok());
+    // The unconfined probe keeps the test's user (root may lack CAP_SYS_RESOURCE): a victim
+    // of that user.
+    let mut own = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .expect("start sleep");
+    let own_pid = json!({ "pid": own.id() });
+    assert_eq!(tool(&client, "limit_other", own_pid).await, "ok");
+    own.kill().unwrap();
+    own.wait().unwrap();
     client.cancel().await.unwrap();
 }
 

@@ -5,7 +5,8 @@
 //! were. Both are audited as `keys_reloaded`, without the file's path or any key.
 //!
 //! A file that is gone revokes every key: deleting it is how an operator takes every key back
-//! at once, so it must not leave the last keys working. A reload that finds no file (on SIGHUP,
+//! at once, so it must not leave the last keys working. So does a file that cannot be read
+//! (a replacement the process may not read must not leave the replaced keys working). A reload that finds no file (on SIGHUP,
 //! say) refuses every key at once; the watcher does so once the file has been missing for
 //! [`MISSING_GRACE`] (a file replaced by delete-then-write is missing for a moment). Either
 //! way the audit log gets a `keys_reloaded` event with `entries: 0` and a `refused` reason,
@@ -34,8 +35,17 @@ pub const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 /// How long [`ApiKeyFile::watch`] lets the file be missing before it refuses every key.
 pub const MISSING_GRACE: Duration = Duration::from_secs(1);
 
-/// What the audit log and a refused caller are told when the file is gone.
+/// What the audit log is told when the file is gone.
 const MISSING: &str = "the API key file is missing: every API key is refused until it is back";
+
+/// What the audit log is told when the file is there but cannot be read (its permissions, or
+/// a sandbox that does not let the process read a file replaced by a rename): the keys in force
+/// are unknown, so none is kept.
+const UNREADABLE: &str =
+    "the API key file cannot be read: every API key is refused until it can be";
+
+/// What a refused caller is told meanwhile.
+const UNAVAILABLE: &str = "the API key file is missing or cannot be read: every API key is refused";
 
 /// Why the key file could not be (re)loaded.
 #[derive(Debug)]
@@ -160,20 +170,24 @@ impl ApiKeyFile {
     }
 
     /// Reads the file again and, if it parses, replaces the keys; audited in `security`.
-    /// Returns how many keys are loaded. On an error the keys stay as they were, but for a
-    /// missing file, which refuses every key ([`ApiKeyFileError::Read`] with
-    /// [`NotFound`](std::io::ErrorKind::NotFound)).
+    /// Returns how many keys are loaded. On an error in the file's content the keys stay as
+    /// they were; a file that is missing or cannot be read refuses every key
+    /// ([`ApiKeyFileError::Read`]).
     pub fn reload(&self, security: &Security) -> Result<usize, ApiKeyFileError> {
         *self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = version(&self.path);
         match read(&self.path, &self.issuer) {
-            Err(ApiKeyFileError::Read(std::io::ErrorKind::NotFound)) => {
+            Err(ApiKeyFileError::Read(kind)) => {
                 *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ApiKeys::new());
                 self.missing.store(true, Ordering::Release);
+                let reason = match kind {
+                    std::io::ErrorKind::NotFound => MISSING,
+                    _ => UNREADABLE,
+                };
                 security.emit(&SecurityEvent::KeysReloaded {
                     entries: 0,
-                    refused: Some(MISSING),
+                    refused: Some(reason),
                 });
-                Err(ApiKeyFileError::Read(std::io::ErrorKind::NotFound))
+                Err(ApiKeyFileError::Read(kind))
             }
             Ok(keys) => {
                 let entries = keys.len();
@@ -237,7 +251,7 @@ impl TokenVerifier for ApiKeyFile {
                 .current()
                 .verify(token)
                 .ok_or_else(|| VerifyError::new("unknown API key")),
-            false => Err(VerifyError::new(MISSING)),
+            false => Err(VerifyError::new(UNAVAILABLE)),
         };
         Box::pin(std::future::ready(result))
     }

@@ -37,6 +37,16 @@ impl TlsListener {
         cert_pem: impl AsRef<Path>,
         key_pem: impl AsRef<Path>,
     ) -> io::Result<Self> {
+        Self::from_listener(TcpListener::bind(addr).await?, cert_pem, key_pem)
+    }
+
+    /// Serves TLS on `tcp`, a listener already bound (e.g. before a sandbox that refuses
+    /// `listen`), with the certificate chain in `cert_pem` and the private key in `key_pem`.
+    pub fn from_listener(
+        tcp: TcpListener,
+        cert_pem: impl AsRef<Path>,
+        key_pem: impl AsRef<Path>,
+    ) -> io::Result<Self> {
         let invalid = |what: &str, e: &dyn std::fmt::Display| {
             io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
         };
@@ -57,7 +67,6 @@ impl TlsListener {
             .with_single_cert(certs, key)
             .map_err(|e| invalid("the certificate and key", &e))?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let tcp = TcpListener::bind(addr).await?;
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         tokio::spawn(async move {

@@ -223,6 +223,11 @@ fn gaps(abi: u32, sandbox: &Sandbox, missing: &mut Vec<String>) {
             "signal scoping: the process can signal every process of its user; Landlock ABI {abi} (ABI 6, Linux 6.12, scopes signals)"
         ));
     }
+    if !sandbox.bind.is_empty() {
+        missing.push(
+            "listening only on the declared ports: listen() on a socket that was not bound takes an ephemeral port, which Landlock does not check; open the listeners before confinement and declare no bind port".to_owned(),
+        );
+    }
     if abi < 10 && sandbox.resolver == Some(NameResolution::Udp) {
         missing.push(format!(
             "UDP destinations: the resolver's UDP sockets can send to any address; Landlock ABI {abi} (ABI 10, Linux 7.2, confines them to port 53), or resolve names over TCP"

@@ -286,7 +286,10 @@ impl Sandbox {
         }
     }
 
-    /// Allows binding TCP `port` (0: an ephemeral port).
+    /// Allows binding TCP `port` (0: an ephemeral port) after confinement, and so `listen`.
+    /// Prefer opening listeners before [`apply`](Self::apply) and declaring none: `listen` on
+    /// a socket that was not bound takes an ephemeral port, which Landlock does not check, so
+    /// with a port declared here the report lists listening as not confined.
     pub fn bind_tcp(mut self, port: u16) -> Self {
         self.bind.push(port);
         self
@@ -335,6 +338,7 @@ impl Sandbox {
                 || !self.connect.is_empty()
                 || self.resolver == Some(NameResolution::Tcp),
             udp: self.resolver == Some(NameResolution::Udp),
+            listen: !self.bind.is_empty(),
             file_metadata: self.file_metadata,
         }
     }

@@ -14,6 +14,8 @@ pub const DENIED_SYSCALLS: &[&str] = &[
     "process_vm_readv",
     "process_vm_writev",
     "kcmp",
+    "pidfd_getfd",
+    "process_madvise",
     "mount",
     "umount2",
     "pivot_root",
@@ -100,6 +102,54 @@ const NAMESPACE_FLAGS: &[(&str, u32)] = &[
     ("CLONE_NEWNET", 0x4000_0000),
 ];
 
+/// Calls that act on another process of the same user when given its id, where `0` means the
+/// caller (and the argument that holds the id): they are refused for any other id. Landlock's
+/// scopes cover signals only; with these a confined process could kill (`prlimit` of
+/// `RLIMIT_CPU`), starve or slow its user's other processes.
+const OWN_PROCESS_ONLY: &[(&str, u8)] = &[
+    ("prlimit64", 0),
+    ("sched_setaffinity", 0),
+    ("sched_setscheduler", 0),
+    ("sched_setparam", 0),
+    ("sched_setattr", 0),
+    ("migrate_pages", 0),
+    ("move_pages", 0),
+    // `which` (0: a process; a group or the whole user otherwise), then `who`.
+    ("setpriority", 0),
+    ("setpriority", 1),
+];
+
+/// `ioprio_set(which, who, …)`: `IOPRIO_WHO_PROCESS` (1) and `who` 0 only.
+const IOPRIO_WHO_PROCESS: u32 = 1;
+
+/// The `ioctl`s that change a file's flags (immutable, append-only, no-dump, …), extended
+/// attributes of the XFS kind, or version: metadata Landlock has no right for, like `chmod`.
+const METADATA_IOCTLS: &[(&str, u32)] = &[
+    ("FS_IOC_SETFLAGS", 0x4008_6602),
+    ("FS_IOC32_SETFLAGS", 0x4004_6602),
+    ("FS_IOC_FSSETXATTR", 0x401c_5820),
+    ("FS_IOC_SETVERSION", 0x4008_7602),
+    ("FS_IOC32_SETVERSION", 0x4004_7602),
+];
+
+/// The set-user-ID and set-group-ID bits, refused in the mode of a file or directory being
+/// created (`open`, `openat`, `creat`, `mkdir`, `mknod` and their `…at` forms; `openat2` passes
+/// its mode in memory the filter cannot read): the `chmod` refusal would otherwise be had at
+/// creation.
+const SET_ID_BITS: &[u32] = &[0o4000, 0o2000];
+
+/// The calls creating a file with a mode, and the argument holding it; `legacy`: of the x86-64
+/// table only.
+const CREATE_MODES: &[(&str, u8, bool)] = &[
+    ("openat", 3, false),
+    ("mkdirat", 2, false),
+    ("mknodat", 2, false),
+    ("open", 2, true),
+    ("creat", 1, true),
+    ("mkdir", 1, true),
+    ("mknod", 1, true),
+];
+
 const EPERM: u32 = 1;
 const ENOSYS: u32 = 38;
 
@@ -118,6 +168,7 @@ const IPPROTO_UDP: u32 = 17;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Cmp {
     Eq(u32),
+    Ne(u32),
     Lt(u32),
     Gt(u32),
     /// `arg & mask == value`.
@@ -168,13 +219,19 @@ pub struct SyscallFilter {
     pub tcp: bool,
     /// Create UDP sockets (IPv4 and IPv6 datagrams, protocol UDP): for the name resolver only.
     pub udp: bool,
+    /// Call `listen`: only for a server that binds its listeners after confinement. `listen`
+    /// on a socket that was not bound takes an ephemeral port, which Landlock's bind rules do
+    /// not check, so a server that opens its listeners before confinement refuses it.
+    pub listen: bool,
     /// Change files' modes, owners, times and extended attributes.
     pub file_metadata: bool,
 }
 
 impl SyscallFilter {
-    /// Every refusal, in the order the filter and the profile list them.
-    pub(crate) fn refusals(&self) -> Vec<Refusal> {
+    /// Every refusal, in the order the filter and the profile list them; `legacy`: with the
+    /// calls of the x86-64 table that newer architectures lack (the profile names them for
+    /// every architecture, since runtimes skip the names an architecture lacks).
+    pub(crate) fn refusals(&self, legacy: bool) -> Vec<Refusal> {
         let exec_calls = if self.exec { &[][..] } else { EXEC_SYSCALLS };
         let mut refusals: Vec<Refusal> = DENIED_SYSCALLS
             .iter()
@@ -182,16 +239,38 @@ impl SyscallFilter {
             .map(|call| Refusal::always(call, EPERM))
             .collect();
         if !self.file_metadata {
-            let legacy = match cfg!(target_arch = "x86_64") {
+            let legacy_calls = match legacy {
                 true => METADATA_SYSCALLS_X86_64,
                 false => &[][..],
             };
             refusals.extend(
                 METADATA_SYSCALLS
                     .iter()
-                    .chain(legacy)
+                    .chain(legacy_calls)
                     .map(|call| Refusal::always(call, EPERM)),
             );
+            refusals.extend(
+                METADATA_IOCTLS
+                    .iter()
+                    .map(|&(_, cmd)| Refusal::when("ioctl", vec![(1, Cmp::Eq(cmd))])),
+            );
+            for &(call, mode, legacy_only) in CREATE_MODES {
+                if legacy_only && !legacy {
+                    continue;
+                }
+                refusals.extend(SET_ID_BITS.iter().map(|&bit| {
+                    Refusal::when(
+                        call,
+                        vec![(
+                            mode,
+                            Cmp::MaskedEq {
+                                mask: bit,
+                                value: bit,
+                            },
+                        )],
+                    )
+                }));
+            }
             refusals.extend(
                 METADATA_SYSCALLS_BY_NUMBER
                     .iter()
@@ -214,6 +293,19 @@ impl SyscallFilter {
             )
         }));
         refusals.push(Refusal::always("clone3", ENOSYS));
+        refusals.extend(
+            OWN_PROCESS_ONLY
+                .iter()
+                .map(|&(call, arg)| Refusal::when(call, vec![(arg, Cmp::Ne(0))])),
+        );
+        refusals.push(Refusal::when(
+            "ioprio_set",
+            vec![(0, Cmp::Ne(IOPRIO_WHO_PROCESS))],
+        ));
+        refusals.push(Refusal::when("ioprio_set", vec![(1, Cmp::Ne(0))]));
+        if !self.listen {
+            refusals.push(Refusal::always("listen", EPERM));
+        }
         refusals.extend(self.socket_refusals());
         refusals
     }
@@ -268,11 +360,12 @@ fn masked_type(kind: u32) -> Cmp {
 pub fn seccomp_profile(filter: &SyscallFilter) -> Value {
     let op = |cmp: Cmp| match cmp {
         Cmp::Eq(v) => ("SCMP_CMP_EQ", u64::from(v), 0),
+        Cmp::Ne(v) => ("SCMP_CMP_NE", u64::from(v), 0),
         Cmp::Lt(v) => ("SCMP_CMP_LT", u64::from(v), 0),
         Cmp::Gt(v) => ("SCMP_CMP_GT", u64::from(v), 0),
         Cmp::MaskedEq { mask, value } => ("SCMP_CMP_MASKED_EQ", u64::from(mask), u64::from(value)),
     };
-    let refusals = filter.refusals();
+    let refusals = filter.refusals(true);
     // The unconditional refusals in one entry per error, the rest one entry each.
     let mut syscalls: Vec<Value> = Vec::new();
     for errno in [EPERM, ENOSYS] {
@@ -280,11 +373,6 @@ pub fn seccomp_profile(filter: &SyscallFilter) -> Value {
             .iter()
             .filter(|r| r.args.is_empty() && r.errno == errno)
             .map(|r| r.call)
-            .chain(match errno == EPERM && !filter.file_metadata {
-                // The profile names every architecture's calls; runtimes skip unknown names.
-                true => METADATA_SYSCALLS_X86_64.to_vec(),
-                false => Vec::new(),
-            })
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -326,7 +414,7 @@ pub(crate) fn compile(
 ) -> Result<Vec<seccompiler::BpfProgram>, String> {
     use seccompiler::{SeccompAction, SeccompRule};
 
-    let refusals = filter.refusals();
+    let refusals = filter.refusals(cfg!(target_arch = "x86_64"));
     let mut programs = Vec::new();
     for errno in [EPERM, ENOSYS] {
         let rules: Vec<Value> = refusals
@@ -339,6 +427,7 @@ pub(crate) fn compile(
                     .map(|&(index, cmp)| {
                         let (op, val) = match cmp {
                             Cmp::Eq(v) => (json!("eq"), v),
+                            Cmp::Ne(v) => (json!("ne"), v),
                             Cmp::Lt(v) => (json!("lt"), v),
                             Cmp::Gt(v) => (json!("gt"), v),
                             Cmp::MaskedEq { mask, value } => (json!({ "masked_eq": mask }), value),

@@ -167,6 +167,64 @@ impl Probe {
         outcome(result)
     }
 
+    /// Acts on another process without a signal: lowers its CPU-time limit to one second (the
+    /// kernel then kills it), as `prlimit` does.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn limit_other(
+        &self,
+        /// The process.
+        #[mcp(range(min = 2, max = 4_194_304))]
+        pid: i32,
+    ) -> String {
+        use rustix::process::{Pid, Resource, Rlimit, prlimit};
+        let pid = Pid::from_raw(pid).ok_or_else(|| std::io::Error::other("pid"));
+        let one_second = Rlimit {
+            current: Some(1),
+            maximum: Some(1),
+        };
+        outcome(pid.and_then(|pid| {
+            prlimit(Some(pid), Resource::Cpu, one_second).map_err(std::io::Error::from)
+        }))
+    }
+
+    /// Listens on a TCP socket it never bound: the kernel picks a port, on every address.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn listen_unbound(&self) -> String {
+        outcome(Socket::new(Domain::IPV4, Type::STREAM, None).and_then(|s| s.listen(16)))
+    }
+
+    /// Sets a file's flags (`FS_IOC_SETFLAGS`: no-dump, as `chattr +d` does).
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn set_file_flags(
+        &self,
+        /// Any path.
+        #[mcp(length(min = 1, max = 4096))]
+        path: String,
+    ) -> String {
+        outcome(std::fs::File::open(&path).and_then(|file| {
+            rustix::fs::ioctl_setflags(&file, rustix::fs::IFlags::NODUMP)
+                .map_err(std::io::Error::from)
+        }))
+    }
+
+    /// Creates a set-user-ID file (mode 4755) at any path.
+    #[mcp_tool(public, rate = "unlimited")]
+    async fn create_setuid(
+        &self,
+        /// Any path.
+        #[mcp(length(min = 1, max = 4096))]
+        path: String,
+    ) -> String {
+        use std::os::unix::fs::OpenOptionsExt;
+        outcome(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o4755)
+                .open(&path),
+        )
+    }
+
     /// This process's id, as another process would name it.
     #[mcp_tool(public, rate = "unlimited")]
     async fn own_pid(&self) -> String {

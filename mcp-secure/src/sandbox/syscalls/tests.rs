@@ -17,7 +17,7 @@ fn the_profile_and_the_filter_refuse_the_same_calls() {
                     .map(move |n| (n.as_str().unwrap(), errno))
             })
             .collect();
-        let refusals = filter.refusals();
+        let refusals = filter.refusals(true);
         for r in refusals.iter().filter(|r| r.args.is_empty()) {
             assert!(
                 unconditional.contains(&(r.call, u64::from(r.errno))),
@@ -40,18 +40,20 @@ fn the_profile_and_the_filter_refuse_the_same_calls() {
             !filter.file_metadata
         );
         assert!(unconditional.contains(&("clone3", 38)));
+        assert_eq!(unconditional.contains(&("listen", 1)), !filter.listen);
     }
 }
 
 /// Every combination a server may declare.
 fn filters() -> Vec<SyscallFilter> {
     let mut all = Vec::new();
-    for bits in 0..16u8 {
+    for bits in 0..32u8 {
         all.push(SyscallFilter {
             exec: bits & 1 != 0,
             tcp: bits & 2 != 0,
             udp: bits & 4 != 0,
             file_metadata: bits & 8 != 0,
+            listen: bits & 16 != 0,
         });
     }
     all
@@ -59,7 +61,7 @@ fn filters() -> Vec<SyscallFilter> {
 
 #[test]
 fn each_call_is_refused_once() {
-    let refusals = SyscallFilter::default().refusals();
+    let refusals = SyscallFilter::default().refusals(true);
     let mut unconditional: Vec<&str> = refusals
         .iter()
         .filter(|r| r.args.is_empty())
@@ -260,6 +262,118 @@ mod semantics {
     }
 
     #[test]
+    fn other_processes_are_out_of_reach_and_the_process_itself_is_not() {
+        let programs = compiled(&SyscallFilter::default());
+        let call = |nr, args: [u64; 6]| outcome(&programs, nr, args);
+        for nr in [
+            libc::SYS_prlimit64,
+            libc::SYS_sched_setaffinity,
+            libc::SYS_sched_setscheduler,
+            libc::SYS_sched_setparam,
+            libc::SYS_sched_setattr,
+            libc::SYS_migrate_pages,
+            libc::SYS_move_pages,
+        ] {
+            assert_eq!(call(nr, [0, 1, 0, 0, 0, 0]), ALLOW, "call {nr} on itself");
+            assert_eq!(
+                call(nr, [4242, 1, 0, 0, 0, 0]),
+                ERRNO | 1,
+                "call {nr} on another"
+            );
+        }
+        // setpriority(which, who, prio) and ioprio_set(which, who, prio).
+        assert_eq!(call(libc::SYS_setpriority, [0, 0, 10, 0, 0, 0]), ALLOW);
+        assert_eq!(
+            call(libc::SYS_setpriority, [0, 4242, 10, 0, 0, 0]),
+            ERRNO | 1
+        );
+        assert_eq!(
+            call(libc::SYS_setpriority, [2, 0, 19, 0, 0, 0]),
+            ERRNO | 1,
+            "PRIO_USER"
+        );
+        assert_eq!(
+            call(libc::SYS_setpriority, [1, 0, 19, 0, 0, 0]),
+            ERRNO | 1,
+            "PRIO_PGRP"
+        );
+        assert_eq!(call(libc::SYS_ioprio_set, [1, 0, 0, 0, 0, 0]), ALLOW);
+        assert_eq!(call(libc::SYS_ioprio_set, [1, 4242, 0, 0, 0, 0]), ERRNO | 1);
+        assert_eq!(
+            call(libc::SYS_ioprio_set, [3, 0, 0, 0, 0, 0]),
+            ERRNO | 1,
+            "a user"
+        );
+        for nr in [libc::SYS_pidfd_getfd, libc::SYS_process_madvise] {
+            assert_eq!(call(nr, [3, 0, 0, 0, 0, 0]), ERRNO | 1, "call {nr}");
+        }
+    }
+
+    #[test]
+    fn file_flags_and_set_id_bits_are_refused_unless_declared() {
+        let refused = compiled(&SyscallFilter::default());
+        let declared = compiled(&SyscallFilter {
+            file_metadata: true,
+            ..Default::default()
+        });
+        for cmd in [0x4008_6602u64, 0x4004_6602, 0x401c_5820, 0x4008_7602] {
+            let args = [3, cmd, 0, 0, 0, 0];
+            assert_eq!(
+                outcome(&refused, libc::SYS_ioctl, args),
+                ERRNO | 1,
+                "{cmd:#x}"
+            );
+            assert_eq!(outcome(&declared, libc::SYS_ioctl, args), ALLOW, "{cmd:#x}");
+        }
+        // FIONBIO, TCGETS, FS_IOC_GETFLAGS: what a process does with its own descriptors.
+        for cmd in [0x5421u64, 0x5401, 0x8008_6601] {
+            assert_eq!(
+                outcome(&refused, libc::SYS_ioctl, [3, cmd, 0, 0, 0, 0]),
+                ALLOW
+            );
+        }
+        let create = 0o100 | 0o1; // O_CREAT | O_WRONLY
+        let openat = |programs: &[BpfProgram], mode: u64| {
+            outcome(programs, libc::SYS_openat, [3, 0, create, mode, 0, 0])
+        };
+        for mode in [0o4755, 0o2755, 0o6777, 0o4000] {
+            assert_eq!(openat(&refused, mode), ERRNO | 1, "{mode:o}");
+            assert_eq!(openat(&declared, mode), ALLOW, "{mode:o}");
+        }
+        for mode in [0o644, 0o600, 0o1777, 0o777] {
+            assert_eq!(openat(&refused, mode), ALLOW, "{mode:o}");
+        }
+        let mkdirat = |mode| outcome(&refused, libc::SYS_mkdirat, [3, 0, mode, 0, 0, 0]);
+        assert_eq!(mkdirat(0o2775), ERRNO | 1);
+        assert_eq!(mkdirat(0o755), ALLOW);
+    }
+
+    #[test]
+    fn listen_only_when_listeners_are_bound_after_confinement() {
+        let opened_before = compiled(&SyscallFilter {
+            tcp: true,
+            ..Default::default()
+        });
+        let bound_after = compiled(&SyscallFilter {
+            tcp: true,
+            listen: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            outcome(&opened_before, libc::SYS_listen, [3, 128, 0, 0, 0, 0]),
+            ERRNO | 1
+        );
+        assert_eq!(
+            outcome(&bound_after, libc::SYS_listen, [3, 128, 0, 0, 0, 0]),
+            ALLOW
+        );
+        assert_eq!(
+            outcome(&opened_before, libc::SYS_accept4, [3, 0, 0, 0, 0, 0]),
+            ALLOW
+        );
+    }
+
+    #[test]
     fn what_a_server_does_is_allowed_and_what_it_never_does_is_refused() {
         let programs = compiled(&SyscallFilter {
             tcp: true,
@@ -278,6 +392,7 @@ mod semantics {
             assert_eq!(outcome(&programs, nr, [0; 6]), ALLOW, "call {nr}");
         }
         for nr in [
+            libc::SYS_listen,
             libc::SYS_ptrace,
             libc::SYS_execve,
             libc::SYS_unshare,
