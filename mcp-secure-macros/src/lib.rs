@@ -13,6 +13,7 @@ mod handler;
 mod html;
 mod input;
 mod lexical;
+mod row;
 pub(crate) mod scopes;
 mod sql;
 mod symbol;
@@ -141,6 +142,17 @@ pub fn sql(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(SqlIdent, attributes(sql))]
 pub fn derive_sql_ident(input: TokenStream) -> TokenStream {
     sql::derive_ident(input.into()).into()
+}
+
+/// sqlx's `FromRow` for a row struct (one field per column; a tuple struct reads columns by
+/// position), generated against the sqlx mcp-secure runs queries with: no direct sqlx
+/// dependency is needed. Field attributes: `#[sqlx(rename = "column")]`, `#[sqlx(default)]`
+/// (a missing column is `Default`), `#[sqlx(skip)]`, `#[sqlx(flatten)]` (another `FromRow`
+/// read from the same row), `#[sqlx(json)]` (decoded from JSON text). Re-exported as
+/// `mcp_secure::sql::sqlx::FromRow`.
+#[proc_macro_derive(FromRow, attributes(sqlx))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    row::derive(input.into()).into()
 }
 
 /// HTML from a template checked at compile time: each `{value}` is escaped for where it lands

@@ -2,6 +2,8 @@
 
 pub const MCP: &str = "mcp";
 pub const MCP_TOOL: &str = "mcp_tool";
+/// The last path segment of rmcp's tool attribute, refused inside `#[mcp_tools]`.
+pub const TOOL: &str = "tool";
 
 pub const ROUTER: &str = "router";
 pub const DEFAULT_RATE: &str = "default_rate";
@@ -49,8 +51,8 @@ pub const EACH: &str = "each";
 pub const PATH: &str = "path";
 pub const UNBOUNDED: &str = "unbounded";
 pub const NOT_SECRET: &str = "not_secret";
-pub const RULES: &str =
-    "length, range, regex, email, url, no_control, one_of, items, each, path, unbounded";
+pub const NOT_A_PATH: &str = "not_a_path";
+pub const RULES: &str = "length, range, regex, email, url, no_control, one_of, items, each, path, unbounded, not_secret, not_a_path";
 
 pub const MIN: &str = "min";
 pub const MAX: &str = "max";

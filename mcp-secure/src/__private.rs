@@ -7,7 +7,6 @@ pub use ::serde;
 pub use ::serde_json;
 
 pub use crate::html::__private as html;
-pub use crate::sql::{SqlPart, SqlTemplate};
 pub use crate::tool::tools::ToolListing;
 pub use crate::validate::path::check_path;
 pub use crate::{
@@ -151,29 +150,16 @@ pub mod schema {
     }
 }
 
-/// What `sql!` calls to turn a placeholder's value into what is bound or spliced.
+/// What `#[derive(FromRow)]` generates code against: reading rows, nothing that takes SQL.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sqlx {
+    pub use ::sqlx::{ColumnIndex, Decode, Error, FromRow, Row, Type, types::Json};
+}
+
+/// What `sql!` and `#[derive(SqlIdent)]` generate code against.
 pub mod sql {
-    use crate::sql::{SqlIdent, SqlValue, ToSqlValue};
-
-    /// The value of a `{value}` placeholder.
-    pub fn param<T: ToSqlValue + ?Sized>(value: &T) -> SqlValue {
-        value.to_sql_value()
-    }
-
-    /// The identifier of an `{x:ident}` placeholder.
-    pub fn ident<T: SqlIdent + ?Sized>(value: &T) -> &'static str {
-        value.sql_ident()
-    }
-
-    /// Appends the values of an `{x:list}` placeholder; returns how many there were.
-    pub fn list<'a, I, T>(values: &mut Vec<SqlValue>, items: &'a I) -> usize
-    where
-        &'a I: IntoIterator<Item = &'a T>,
-        T: ToSqlValue + 'a,
-        I: ?Sized,
-    {
-        let before = values.len();
-        values.extend(items.into_iter().map(ToSqlValue::to_sql_value));
-        values.len() - before
-    }
+    pub use crate::sql::template::{
+        DerivedSqlIdent, SqlArg, SqlSlot, SqlTemplate, Template, arg, assemble, ident, list, param,
+        template,
+    };
 }

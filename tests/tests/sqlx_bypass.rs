@@ -1,5 +1,6 @@
 //! The one way around `sql!` left to a crate that depends on sqlx itself: sqlx's own query
-//! builders, which take SQL as a string. `clippy-sqlx.toml` (README, "What does not compile")
+//! functions, query builder and `Executor` methods, which take SQL as a string (a crate that
+//! reads rows with `mcp_secure::sql::sqlx::FromRow` needs no sqlx dependency at all). `clippy-sqlx.toml` (README, "What does not compile")
 //! makes clippy refuse them: run clippy on a sample crate that builds SQL by hand
 //! (`tests/clippy-sqlx`), with that file as its clippy.toml and without it.
 
@@ -50,6 +51,13 @@ fn clippy_refuses_sql_built_by_hand_with_the_shipped_configuration() {
         "sqlx::query_scalar",
         "sqlx::raw_sql",
         "sqlx::Executor::execute",
+        "sqlx::Executor::fetch_optional",
+        "sqlx::Executor::prepare",
+        "sqlx::QueryBuilder::new",
+        "sqlx::QueryBuilder::push",
+        "sqlx::query_builder::Separated::push",
+        "sqlx::Pool::begin_with",
+        "sqlx::Connection::begin_with",
     ] {
         assert!(
             printed.contains(&format!("use of a disallowed method `{method}`")),
@@ -59,5 +67,10 @@ fn clippy_refuses_sql_built_by_hand_with_the_shipped_configuration() {
     assert!(
         printed.contains("build queries with mcp_secure::sql::sql!"),
         "{printed}"
+    );
+    // Every entry names something that exists: clippy says so of a path it cannot resolve.
+    assert!(
+        !printed.contains("does not refer to"),
+        "an entry of clippy-sqlx.toml resolves to nothing: {printed}"
     );
 }

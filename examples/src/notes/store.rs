@@ -4,16 +4,15 @@ use mcp_secure::{
     ToolError,
     auth::{Owned, Principal},
     secret::SecretString,
-    sql::{SqlIdent, sql},
+    sql::{
+        SqlIdent, sql,
+        sqlx::{self, FromRow, PgPool, SqliteConnectOptions, SqlitePool, SqlitePoolOptions},
+    },
 };
 use serde::Serialize;
-use sqlx::{
-    PgPool, SqlitePool,
-    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
-};
 
 /// A note.
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, FromRow)]
 pub struct Note {
     /// Its id.
     pub id: i64,
@@ -28,7 +27,7 @@ pub struct Note {
     pub created_at: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 struct OwnedNote {
     owner: String,
     #[sqlx(flatten)]

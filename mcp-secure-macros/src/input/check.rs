@@ -1,4 +1,4 @@
-use syn::{DeriveInput, Ident, Type};
+use syn::{DeriveInput, Ident, LitStr, Type};
 
 use super::{
     model::{Field, Model, Num, Rules, Shape, head_and_arg},
@@ -36,6 +36,15 @@ fn check_field(field: ParsedField, errors: &mut Errors) -> Field {
     let shape = Shape::of(&field.ty);
     let unbounded = field.rules.unbounded.is_some();
     check_secret_name(&field, &shape, errors);
+    // `path(within)` on a string already has its own error.
+    if field.rules.path.is_none() {
+        check_path_name(
+            &field.ident,
+            &field.ty,
+            field.rules.not_a_path.as_ref(),
+            errors,
+        );
+    }
     check_rules(
         &shape,
         &field.rules,
@@ -273,19 +282,114 @@ fn check_secret_name(field: &ParsedField, shape: &Shape, errors: &mut Errors) {
     }
 }
 
-/// The word that makes `name` look like a secret, case- and separator-insensitively.
-pub fn secret_word(name: &str) -> Option<&'static str> {
+/// A field named like a file path (`path`, `log_file`, `outDir`, ...) whose type holds text
+/// (`String`, `PathBuf`, `OsString`, ...) is refused: a tool would open it with `std::fs`,
+/// anywhere. It is a `SafePath`, opened beneath a root, unless `not_a_path = "why"` says
+/// otherwise.
+pub fn check_path_name(name: &Ident, ty: &Type, not_a_path: Option<&LitStr>, errors: &mut Errors) {
+    let text = name.to_string();
+    match (path_word(&text), is_path_text(ty), not_a_path) {
+        (Some(word), true, None) => errors.spanned(
+            ty,
+            format!(
+                "`{text}` is named like a file path ({word}) but holds text, which a tool would open anywhere: declare it `mcp_secure::validate::SafePath` with `#[mcp(path(within = \"files\"))]` (opened beneath that root), or, if it names no file, mark it `#[mcp(not_a_path = \"why\")]`"
+            ),
+        ),
+        (Some(_), true, Some(_)) => {}
+        (_, _, Some(why)) => errors.spanned(
+            why,
+            format!("`{text}` does not look like a path held as text: remove `not_a_path`"),
+        ),
+        _ => {}
+    }
+}
+
+/// The word that makes `name` look like a file path, case- and separator-insensitively: its
+/// last word, or its last two run together (`file_name`).
+pub fn path_word(name: &str) -> Option<&'static str> {
+    const WORDS: &[&str] = &[
+        "path",
+        "file",
+        "filename",
+        "filepath",
+        "pathname",
+        "dir",
+        "dirname",
+        "dirpath",
+        "directory",
+        "folder",
+    ];
+    let words = split_words(name);
+    let last = words.last()?;
+    let last_two = words[words.len().saturating_sub(2)..].concat();
+    WORDS
+        .iter()
+        .find(|w| **w == last || **w == last_two)
+        .copied()
+}
+
+/// Whether `ty` holds text a tool could open as a path: `String`, `str`, `Cow<str>`,
+/// `PathBuf`, `Path`, `OsString`, `OsStr`, behind references, `Box`/`Rc`/`Arc`, in an `Option`
+/// or a `Vec`.
+pub fn is_path_text(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_path_text(&r.elem),
+        Type::Paren(p) => is_path_text(&p.elem),
+        Type::Group(g) => is_path_text(&g.elem),
+        Type::Slice(s) => is_path_text(&s.elem),
+        Type::Array(a) => is_path_text(&a.elem),
+        Type::Path(tp) if tp.qself.is_none() => {
+            let Some(last) = tp.path.segments.last() else {
+                return false;
+            };
+            let args = || match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => a
+                    .args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match last.ident.to_string().as_str() {
+                "String" | "str" | "PathBuf" | "Path" | "OsString" | "OsStr" => true,
+                "Option" | "Vec" | "Box" | "Rc" | "Arc" | "Cow" => {
+                    args().into_iter().any(is_path_text)
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// `name`'s words, lowercase: split at `_`, `-` and where a capital follows a lowercase letter
+/// or a digit (`outDir`; `SRC_PATH` is two words).
+fn split_words(name: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut current = String::new();
+    let mut prev_lower = false;
     for c in name.trim_start_matches("r#").chars() {
-        if (c == '_' || c == '-' || c.is_uppercase()) && !current.is_empty() {
+        let boundary = c == '_' || c == '-' || (c.is_uppercase() && prev_lower);
+        if boundary && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }
         if c != '_' && c != '-' {
             current.extend(c.to_lowercase());
         }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
     }
-    words.push(current);
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// The word that makes `name` look like a secret, case- and separator-insensitively.
+pub fn secret_word(name: &str) -> Option<&'static str> {
+    let words = split_words(name);
     const WORDS: &[&str] = &[
         "password",
         "passwd",
@@ -348,7 +452,78 @@ pub fn snake_case(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::secret_word;
+    use super::{is_path_text, path_word, secret_word};
+
+    #[test]
+    fn path_names() {
+        for name in [
+            "path",
+            "Path",
+            "file",
+            "filename",
+            "file_name",
+            "fileName",
+            "dir",
+            "directory",
+            "folder",
+            "src_path",
+            "log_file",
+            "out_dir",
+            "outDir",
+            "SRC_PATH",
+            "base_directory",
+            "output_folder",
+            "dir_path",
+            "r#path",
+        ] {
+            assert!(path_word(name).is_some(), "{name}");
+        }
+        for name in [
+            "profile",
+            "filter",
+            "file_count",
+            "file_id",
+            "pathology",
+            "dirty",
+            "title",
+            "directory_id",
+            "folders_total",
+            "name",
+        ] {
+            assert!(path_word(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn path_text_types() {
+        for ty in [
+            "String",
+            "&str",
+            "&'a str",
+            "std::borrow::Cow<'a, str>",
+            "PathBuf",
+            "std::path::PathBuf",
+            "&Path",
+            "OsString",
+            "Option<String>",
+            "Vec<PathBuf>",
+            "Option<Vec<std::ffi::OsString>>",
+            "Box<str>",
+            "std::sync::Arc<Path>",
+        ] {
+            assert!(is_path_text(&syn::parse_str(ty).unwrap()), "{ty}");
+        }
+        for ty in [
+            "u32",
+            "SafePath",
+            "Option<SafePath>",
+            "Vec<u8>",
+            "bool",
+            "Notes",
+        ] {
+            assert!(!is_path_text(&syn::parse_str(ty).unwrap()), "{ty}");
+        }
+    }
 
     #[test]
     fn secret_names() {

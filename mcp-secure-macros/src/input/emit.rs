@@ -31,6 +31,10 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
     let properties = fields.iter().zip(&keys).map(|(f, key)| {
         let ty = &f.ty;
         let constraints = schema_code(&f.shape, &f.rules, false);
+        // The opt-out is stated where reviewers look: the listing and the manifest.
+        let not_a_path = f.rules.not_a_path.as_ref().map(|why| {
+            quote!(::mcp_secure::__private::schema::set(__o, "x-mcp-secure-not-a-path", #why);)
+        });
         let describe = (!f.doc.is_empty()).then(|| {
             let doc = &f.doc;
             quote!(::mcp_secure::__private::schema::describe(&mut __s, #doc);)
@@ -41,6 +45,7 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
                 #[allow(unused_variables)]
                 let __o = ::mcp_secure::__private::schema::object(&mut __s);
                 #constraints
+                #not_a_path
                 #describe
                 __s
             })

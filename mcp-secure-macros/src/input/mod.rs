@@ -2,10 +2,12 @@
 
 mod check;
 
-pub use check::snake_case;
+pub use check::{check_path_name, snake_case};
 mod emit;
 pub mod model;
 mod syntax;
+
+pub use syntax::{distance, parse_attrs};
 
 use proc_macro2::TokenStream;
 

@@ -106,6 +106,8 @@ pub struct Rules {
     pub path: Option<(Span, LitStr)>,
     pub unbounded: Option<Span>,
     pub not_secret: Option<Span>,
+    /// `not_a_path = "why"`: a field named like a path that holds no path, and why.
+    pub not_a_path: Option<LitStr>,
 }
 
 #[derive(Clone)]

@@ -149,6 +149,27 @@ fn parse_rule(meta: ParseNestedMeta, rules: &mut Rules, errors: &mut Errors) -> 
         NO_CONTROL => flag(&mut rules.no_control, span, errors, &ident),
         UNBOUNDED => flag(&mut rules.unbounded, span, errors, &ident),
         NOT_SECRET => flag(&mut rules.not_secret, span, errors, &ident),
+        NOT_A_PATH => {
+            let why = meta
+                .value()
+                .and_then(|v| v.parse::<LitStr>())
+                .map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "say why this is not a path: `not_a_path = \"a URL path, never opened\"`",
+                    )
+                })?;
+            if why.value().trim().is_empty() {
+                errors.spanned(
+                    &why,
+                    "say why this is not a path: `not_a_path = \"a URL path, never opened\"`",
+                );
+            }
+            if rules.not_a_path.is_some() {
+                twice(errors);
+            }
+            rules.not_a_path = Some(why);
+        }
         URL => {
             let mut rule = UrlRule {
                 span,
@@ -336,7 +357,8 @@ fn suggest(unknown: &str) -> Option<&'static str> {
         .map(|(_, r)| r)
 }
 
-fn distance(a: &str, b: &str) -> usize {
+/// The edit distance between `a` and `b`, for "did you mean" hints.
+pub fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

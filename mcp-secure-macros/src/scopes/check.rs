@@ -14,7 +14,9 @@ pub struct Model {
     pub scopes: Vec<Scope>,
 }
 
-pub fn check(input: &Input) -> syn::Result<Model> {
+/// The model of every scope that could be read, and the mistakes found: with mistakes, the
+/// model is still emitted, so that tools naming a declared scope report nothing more.
+pub fn check(input: &Input) -> (Model, Errors) {
     let mut errors = Errors::default();
     let mut direct: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut order = Vec::new();
@@ -33,15 +35,27 @@ pub fn check(input: &Input) -> syn::Result<Model> {
         order.push((name.clone(), doc_text(&entry.attrs)));
         direct.insert(name, entry.implies.iter().map(|l| l.value()).collect());
     }
+    let known: BTreeSet<String> = direct.keys().cloned().collect();
     for entry in &input.entries {
         for implied in &entry.implies {
             let value = implied.value();
             if !direct.contains_key(&value) {
+                let hint = direct
+                    .keys()
+                    .map(|d| (crate::input::distance(&value, d), d))
+                    .filter(|(n, _)| *n <= 2)
+                    .min()
+                    .map_or_else(
+                        || {
+                            format!(
+                                "declare `{value}` in this `scopes!` too, or imply a declared scope"
+                            )
+                        },
+                        |(_, d)| format!("did you mean `{d}`?"),
+                    );
                 errors.spanned(
                     implied,
-                    format!(
-                        "`{value}` is not declared in this `scopes!`; declare it before implying it"
-                    ),
+                    format!("`{value}` is not declared in this `scopes!`: {hint}"),
                 );
             } else if value == entry.scope.value() {
                 errors.spanned(
@@ -68,7 +82,11 @@ pub fn check(input: &Input) -> syn::Result<Model> {
             );
         }
         scopes.push(Scope {
-            implies: closure.into_iter().filter(|s| *s != name).collect(),
+            // An undeclared implication is reported above; it grants nothing.
+            implies: closure
+                .into_iter()
+                .filter(|s| *s != name && known.contains(s))
+                .collect(),
             name,
             description,
         });
@@ -79,8 +97,7 @@ pub fn check(input: &Input) -> syn::Result<Model> {
             "declare at least one scope, e.g. `scopes! { \"notes:read\" }`",
         );
     }
-    errors.into_result()?;
-    Ok(Model { scopes })
+    (Model { scopes }, errors)
 }
 
 fn closure(start: &str, direct: &BTreeMap<String, Vec<String>>) -> BTreeSet<String> {

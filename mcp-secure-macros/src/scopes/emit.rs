@@ -29,9 +29,9 @@ pub fn emit(model: &Model) -> TokenStream {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! __mcp_secure_declared_scope {
-            #( (#names) => {}; )*
+            #( (#names) => { &$crate::#module::CATALOG }; )*
             ($other:literal) => {
-                ::mcp_secure::__private::undeclared_scope!($other, #declared);
+                ::mcp_secure::__private::undeclared_scope!($other, #declared)
             };
         }
         #[doc(hidden)]
@@ -43,8 +43,20 @@ pub fn emit(model: &Model) -> TokenStream {
         #[doc(hidden)]
         #[allow(unused_imports)]
         pub(crate) mod #module {
-            pub(crate) use crate::__mcp_secure_declared_scope as declared;
-            pub(crate) use crate::MCP_SCOPES as CATALOG;
+            pub(crate) use super::__mcp_secure_declared_scope as declared;
+            pub(crate) use super::MCP_SCOPES as CATALOG;
         }
+
+        // Tools find the scopes at `crate::`: anywhere else, say where to put them.
+        const _: () = {
+            let path = ::core::module_path!().as_bytes();
+            let mut i = 0;
+            while i + 1 < path.len() {
+                if path[i] == b':' && path[i + 1] == b':' {
+                    ::core::panic!("`mcp_secure::scopes!` is invoked inside a module; invoke it at the crate root (src/main.rs or src/lib.rs), where `#[mcp_tool(scope = ...)]` looks for the scopes");
+                }
+                i += 1;
+            }
+        };
     }
 }

@@ -11,10 +11,12 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(parsed) => parsed,
         Err(e) => return e.into_compile_error(),
     };
-    match check::check(&parsed) {
-        Ok(model) => emit::emit(&model),
-        Err(e) => e.into_compile_error(),
+    let (model, errors) = check::check(&parsed);
+    let mut out = emit::emit(&model);
+    if let Err(e) = errors.into_result() {
+        out.extend(e.into_compile_error());
     }
+    out
 }
 
 pub use check::doc_text;

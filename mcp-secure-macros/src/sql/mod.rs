@@ -22,64 +22,68 @@ pub fn expand(input: TokenStream) -> TokenStream {
     )
 }
 
-/// The query: with value placeholders only, a template rendered here for every dialect and the
-/// values; with `:ident` or `:list`, pieces assembled at run time.
+/// The query: a template as an associated constant (so its text can only be compile-time
+/// text), rendered here for every dialect when its placeholders are all values; and the values,
+/// identifiers and lists that fill it, in order.
 fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenStream {
-    let values = Ident::new("__mcp_secure_values", Span::mixed_site());
+    let p = quote!(::mcp_secure::__private::sql);
     let dynamic = pieces.iter().any(|p| {
         matches!(p, Piece::Placeholder { modifier: Some(m), .. } if m == "ident" || m == "list")
     });
-    // Parts as constant tokens (for a template), or as expressions that also push the values
-    // in order (for run-time assembly); and the values of a template.
-    let mut parts = Vec::new();
-    let mut params = Vec::new();
+    let mut slots = Vec::new();
+    let mut fills = Vec::new();
     for piece in &pieces {
         match piece {
-            Piece::Text(text) => parts.push(quote!(::mcp_secure::__private::SqlPart::Text(#text))),
+            Piece::Text(text) => slots.push(quote!(#p::SqlSlot::Text(#text))),
             Piece::Placeholder { expr, modifier, .. } => {
                 let Some((value, span)) = args.resolve(expr, errors) else {
                     continue;
                 };
                 // Spanned at the placeholder's source, so a type error points there.
-                parts.push(match modifier.as_deref() {
-                    Some("ident") => quote_spanned!(span=>
-                        ::mcp_secure::__private::SqlPart::Ident(
-                            ::mcp_secure::__private::sql::ident(&(#value)))),
-                    Some("list") => quote_spanned!(span=>
-                        ::mcp_secure::__private::SqlPart::List(
-                            ::mcp_secure::__private::sql::list(&mut #values, &(#value)))),
-                    _ if dynamic => quote_spanned!(span=> {
-                        #values.push(::mcp_secure::__private::sql::param(&(#value)));
-                        ::mcp_secure::__private::SqlPart::Param
-                    }),
-                    _ => {
-                        params.push(quote_spanned!(span=>
-                            ::mcp_secure::__private::sql::param(&(#value))));
-                        quote!(::mcp_secure::__private::SqlPart::Param)
-                    }
-                });
+                let (slot, fill) = match modifier.as_deref() {
+                    Some("ident") => (
+                        quote!(#p::SqlSlot::Ident),
+                        quote_spanned!(span=> ::mcp_secure::__private::sql::ident(&(#value))),
+                    ),
+                    Some("list") => (
+                        quote!(#p::SqlSlot::List),
+                        quote_spanned!(span=> ::mcp_secure::__private::sql::list(&(#value))),
+                    ),
+                    _ if dynamic => (
+                        quote!(#p::SqlSlot::Value),
+                        quote_spanned!(span=> ::mcp_secure::__private::sql::arg(&(#value))),
+                    ),
+                    _ => (
+                        quote!(#p::SqlSlot::Value),
+                        quote_spanned!(span=> ::mcp_secure::__private::sql::param(&(#value))),
+                    ),
+                };
+                slots.push(slot);
+                fills.push(fill);
             }
         }
     }
-    if dynamic {
-        return quote!({
-            let mut #values = ::std::vec::Vec::new();
-            let parts = ::std::vec![#(#parts),*];
-            ::mcp_secure::sql::Sql::__from_parts(parts, #values)
-        });
-    }
-    let [sqlite, postgres, mysql] = render(&pieces);
-    quote!(::mcp_secure::sql::Sql::__template(
-        {
-            const TEMPLATE: ::mcp_secure::__private::SqlTemplate =
-                ::mcp_secure::__private::SqlTemplate {
-                    parts: &[#(#parts),*],
-                    text: [#sqlite, #postgres, #mysql],
-                };
-            &TEMPLATE
-        },
-        ::std::vec![#(#params),*],
-    ))
+    let [sqlite, postgres, mysql] = if dynamic {
+        Default::default()
+    } else {
+        render(&pieces)
+    };
+    let template = Ident::new("__McpSqlTemplate", Span::mixed_site());
+    let build = if dynamic {
+        quote!(#p::assemble::<#template>)
+    } else {
+        quote!(#p::template::<#template>)
+    };
+    quote!({
+        struct #template;
+        impl #p::Template for #template {
+            const TEMPLATE: &'static #p::SqlTemplate = &#p::SqlTemplate {
+                slots: &[#(#slots),*],
+                text: [#sqlite, #postgres, #mysql],
+            };
+        }
+        #build(::std::vec![#(#fills),*])
+    })
 }
 
 /// A template with value placeholders only, as SQLite (`?1`), PostgreSQL (`$1`) and MySQL
@@ -116,8 +120,9 @@ pub fn derive_ident(input: TokenStream) -> TokenStream {
         )
         .into_compile_error();
     };
+    let mut names = Vec::new();
     let mut arms = Vec::new();
-    for v in &data.variants {
+    for (index, v) in data.variants.iter().enumerate() {
         if !matches!(v.fields, syn::Fields::Unit) {
             errors.spanned(
                 v,
@@ -158,7 +163,8 @@ pub fn derive_ident(input: TokenStream) -> TokenStream {
             }
         }
         let ident = &v.ident;
-        arms.push(quote!(Self::#ident => #text));
+        arms.push(quote!(Self::#ident => #index));
+        names.push(text);
     }
     if data.variants.is_empty() {
         errors.spanned(
@@ -172,8 +178,13 @@ pub fn derive_ident(input: TokenStream) -> TokenStream {
     let ident = &input.ident;
     quote! {
         #[automatically_derived]
+        impl ::mcp_secure::__private::sql::DerivedSqlIdent for #ident {}
+
+        #[automatically_derived]
         impl ::mcp_secure::sql::SqlIdent for #ident {
-            fn sql_ident(&self) -> &'static str {
+            const __NAMES: &'static [&'static str] = &[#(#names),*];
+
+            fn __index(&self) -> usize {
                 match self {
                     #(#arms,)*
                 }

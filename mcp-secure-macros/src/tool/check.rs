@@ -5,12 +5,16 @@ use syn::{FnArg, Ident, ItemImpl, Pat, ReturnType, Type, spanned::Spanned};
 
 use super::{
     model::{Arg, InlineField, Input, Model, Tool},
-    syntax::{Parsed, ToolSyntax},
+    syntax::{ParamSyntax, Parsed, ToolSyntax},
 };
 use crate::{
     ctxt::Errors,
     grammar::{Rate, check_rate_key, check_scope, check_tool_name, parse_rate, parse_size},
-    input::model::{Shape, head_and_arg},
+    input::{
+        check_path_name,
+        model::{Shape, head_and_arg},
+        parse_attrs,
+    },
     scopes::doc_text,
     symbol::*,
 };
@@ -213,9 +217,11 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
             }
             args.push(Arg::Round);
         } else if rules.is_empty() && !Shape::of(&p.ty).is_inline_param() {
+            check_param_path_name(p, errs);
             input_types.push(p);
             args.push(Arg::Input);
         } else {
+            check_param_path_name(p, errs);
             inline.push(p);
             args.push(Arg::Input);
         }
@@ -269,6 +275,17 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
         )
     );
     (out_args, Some(Input::Inline { ident, fields }))
+}
+
+/// A parameter named like a path that holds text is refused here, before any input type is
+/// generated, so that every such parameter of the impl is reported in one build.
+fn check_param_path_name(p: &ParamSyntax, errs: &mut Errors) {
+    let Pat::Ident(pi) = &p.pat else { return };
+    // Rule errors are the generated input's to report.
+    let rules = parse_attrs(&p.mcp_attrs, &mut Errors::default());
+    if rules.path.is_none() {
+        check_path_name(&pi.ident, &p.ty, rules.not_a_path.as_ref(), errs);
+    }
 }
 
 fn last_segment(ty: &Type) -> Option<String> {

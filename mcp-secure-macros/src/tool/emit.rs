@@ -35,22 +35,16 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         Input::Type(_) => None,
     });
 
-    let scope_checks = model.tools.iter().filter_map(|t| {
-        t.scope.as_ref().map(|scope| {
-            // The module's name carries the scope's span, so that a crate without `scopes!` gets
-            // the error at the scope; `crate` keeps the macro's, so the path is not linted as the
-            // user's own.
-            let module = syn::Ident::new(SCOPES_MODULE, scope.span());
-            quote!(crate::#module::declared!(#scope);)
-        })
-    });
-
     let policy_values = model.tools.iter().map(|t| {
         let name = &t.name;
         let access = match &t.scope {
             Some(scope) => {
+                // `declared!` is the catalog for a declared scope and an error at the scope
+                // otherwise. The module's name carries the scope's span, so that a crate
+                // without `scopes!` at its root gets one error, at the scope; `crate` keeps the
+                // macro's, so the path is not linted as the user's own.
                 let module = syn::Ident::new(SCOPES_MODULE, scope.span());
-                let catalog = quote!(&crate::#module::CATALOG);
+                let catalog = quote!(crate::#module::declared!(#scope));
                 quote!(::mcp_secure::tool::Access::Scope(#scope, #catalog))
             }
             None => quote!(::mcp_secure::tool::Access::Public),
@@ -162,7 +156,6 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
 
         #(#inputs)*
 
-        const _: () = { #(#scope_checks)* };
 
         impl #impl_generics #self_ty #where_clause {
             #[doc = #router_doc]

@@ -81,6 +81,14 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
         let ImplItem::Fn(method) = impl_item else {
             continue;
         };
+        // rmcp's `#[tool]` would register the method with none of the checks, and this router
+        // would not route it: the method would be dropped without a word.
+        for attr in method.attrs.iter().filter(|a| is_rmcp_tool_attr(a)) {
+            errors.spanned(
+                attr,
+                "rmcp's `#[tool]` registers a tool with no scope check, rate limit or input validation, and `#[mcp_tools]` does not route it: write `#[mcp_tool(scope = \"resource:action\", rate = \"N/min\")]` (or `public`) instead",
+            );
+        }
         let Some(pos) = method.attrs.iter().position(is_tool_attr) else {
             if let Some(attr) = method.sig.inputs.iter().find_map(|a| mcp_attr_of(a)) {
                 errors.spanned(attr, "`#[mcp(...)]` parameters belong to `#[mcp_tool]` methods; add `#[mcp_tool(...)]` to this method");
@@ -151,6 +159,12 @@ fn is_tool_attr(attr: &Attribute) -> bool {
         .segments
         .last()
         .is_some_and(|s| s.ident == MCP_TOOL)
+}
+
+/// An attribute whose last path segment is `tool` (`#[tool]`, `#[rmcp::tool(...)]`): what
+/// rmcp's `#[tool_router]` collects.
+fn is_rmcp_tool_attr(attr: &Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == TOOL)
 }
 
 fn mcp_attr_of(arg: &FnArg) -> Option<&Attribute> {

@@ -288,7 +288,7 @@ impl Sql {
         Ok(<E::Database as SqlDatabase>::__rows_affected(&done))
     }
 
-    /// Every row, as `T` (`#[derive(sqlx::FromRow)]` or a tuple).
+    /// Every row, as `T` (a struct with `#[derive(mcp_secure::sql::sqlx::FromRow)]`, or a tuple).
     pub async fn fetch_all<'c, T, E>(self, executor: E) -> Result<Vec<T>, DbError>
     where
         E: sqlx::Executor<'c> + 'c,

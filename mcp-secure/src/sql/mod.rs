@@ -33,8 +33,10 @@ pub use mcp_secure_macros::{SqlIdent, sql};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod exec;
+pub(crate) mod template;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use exec::{DbError, Query, SqlDatabase, execute, fetch_all};
+use template::{SqlSlot, SqlTemplate};
 /// What running a `sql!` query needs from the sqlx this crate runs queries with (features
 /// `sqlite` and `postgres`): pools and their options, rows, transactions, errors. sqlx's query
 /// builders, which take SQL as a string (`sqlx::query`, `raw_sql`, the `Executor` methods),
@@ -49,7 +51,13 @@ pub use exec::{DbError, Query, SqlDatabase, execute, fetch_all};
 /// ```
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sqlx {
-    pub use ::sqlx::{Database, Error, FromRow, Pool, Row, Transaction, pool::PoolOptions};
+    pub use ::sqlx::{Database, Error, Pool, Row, Transaction, pool::PoolOptions};
+    // The trait from sqlx; the derive (below, shadowing sqlx's in the macro namespace) is
+    // mcp-secure's, which names this sqlx, so that rows need no direct sqlx dependency.
+    pub use from_row::*;
+    mod from_row {
+        pub use ::sqlx::FromRow;
+    }
     #[cfg(feature = "postgres")]
     pub use ::sqlx::{
         PgPool, Postgres,
@@ -60,6 +68,7 @@ pub mod sqlx {
         Sqlite, SqlitePool,
         sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteRow},
     };
+    pub use mcp_secure_macros::FromRow;
 
     /// Nothing is this: what stands in the place of sqlx's string-taking query builders.
     #[diagnostic::on_unimplemented(
@@ -176,14 +185,32 @@ impl<T: ToSqlValue> ToSqlValue for Option<T> {
 /// A column or table name chosen at run time from names fixed at compile time: derive it on an
 /// enum (`#[derive(SqlIdent)]`, names `snake_case` or `#[sql(name = "...")]`, checked as plain
 /// identifiers). Rendered quoted.
+///
+/// Only the derive implements it: the names are constants, so no text from a caller can become
+/// one, and rendering checks and quotes them again.
+///
+/// ```compile_fail
+/// use mcp_secure::sql::SqlIdent;
+/// struct Column(String);
+/// // error: `Column` implements `SqlIdent` by hand; derive it
+/// impl SqlIdent for Column {}
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an SQL identifier",
     label = "`{{x:ident}}` splices this into the SQL text",
     note = "derive `SqlIdent` on an enum whose variants are the allowed names; strings are never spliced into SQL"
 )]
-pub trait SqlIdent {
-    /// The identifier, unquoted.
-    fn sql_ident(&self) -> &'static str;
+pub trait SqlIdent: template::DerivedSqlIdent {
+    /// Every name, in variant order: constants, written by the derive (none by default, which
+    /// renders as an error).
+    #[doc(hidden)]
+    const __NAMES: &'static [&'static str] = &[];
+
+    /// Which of [`SqlIdent::__NAMES`] this value is.
+    #[doc(hidden)]
+    fn __index(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// The placeholder syntax to render for.
@@ -214,6 +241,10 @@ impl Dialect {
 pub enum SqlError {
     /// A `{x:list}` placeholder got no values (`IN ()` is not SQL).
     EmptyList,
+    /// An identifier was empty or held a control character.
+    Identifier,
+    /// The query's values do not fit its template: it was not built by `sql!`.
+    Malformed,
 }
 
 impl fmt::Display for SqlError {
@@ -222,69 +253,91 @@ impl fmt::Display for SqlError {
             SqlError::EmptyList => f.write_str(
                 "a `{x:list}` placeholder got an empty list; handle the empty case before querying",
             ),
+            SqlError::Identifier => f.write_str(
+                "an identifier is empty or holds a control character; name columns and tables with a `#[derive(SqlIdent)]` enum",
+            ),
+            SqlError::Malformed => f.write_str(
+                "the query's values do not fit its template; build queries with `sql!`",
+            ),
         }
     }
 }
 
 impl std::error::Error for SqlError {}
 
-/// One piece of a query's template. Built by generated code; text pieces are `'static`
-/// template text, and values are kept apart from the pieces, in order.
-#[doc(hidden)]
+/// One piece of a query: template text (compile-time text, see [`template`]), or where a bound
+/// value, an identifier or a list of values goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlPart {
+enum Part {
     /// Template text.
     Text(&'static str),
     /// The next value.
     Param,
-    /// An identifier from a `SqlIdent`.
+    /// An identifier from an `SqlIdent`'s constant names.
     Ident(&'static str),
     /// The next `n` values, as `(…, …)`.
     List(usize),
+    /// Values that did not fit their template: rendering refuses the query.
+    Invalid,
 }
 
-/// A template whose only placeholders are values, rendered for every dialect at compile time.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct SqlTemplate {
-    /// The pieces, for composition.
-    pub parts: &'static [SqlPart],
-    /// The text for `Dialect::Sqlite`, `Dialect::Postgres` and `Dialect::MySql`, in that order.
-    pub text: [&'static str; 3],
+/// A query's pieces.
+#[derive(Debug, Clone)]
+enum Parts {
+    /// One `sql!` template with value placeholders only, its text rendered at compile time.
+    Template(&'static SqlTemplate),
+    /// Anything else: identifiers, lists, composition.
+    Assembled(Vec<Part>),
 }
 
 /// A query: template text from `sql!` and bound values, never text from a value.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Sql {
-    parts: Cow<'static, [SqlPart]>,
+    parts: Parts,
     values: Vec<SqlValue>,
-    /// The text rendered at compile time, while the query is one `sql!` template with value
-    /// placeholders only; composition drops it.
-    rendered: Option<&'static [&'static str; 3]>,
+}
+
+impl Default for Sql {
+    fn default() -> Self {
+        Self {
+            parts: Parts::Assembled(Vec::new()),
+            values: Vec::new(),
+        }
+    }
 }
 
 impl PartialEq for Sql {
     fn eq(&self, other: &Self) -> bool {
-        self.parts == other.parts && self.values == other.values
+        self.parts().eq(other.parts()) && self.values == other.values
     }
 }
 
 impl Sql {
-    #[doc(hidden)]
-    pub fn __template(template: &'static SqlTemplate, values: Vec<SqlValue>) -> Self {
-        Self {
-            parts: Cow::Borrowed(template.parts),
-            values,
-            rendered: Some(&template.text),
-        }
+    /// The pieces, whichever way they are kept.
+    fn parts(&self) -> impl Iterator<Item = Part> + '_ {
+        let (template, assembled) = match &self.parts {
+            Parts::Template(t) => (t.slots, &[][..]),
+            Parts::Assembled(parts) => (&[][..], parts.as_slice()),
+        };
+        template
+            .iter()
+            .map(|slot| match *slot {
+                SqlSlot::Text(t) => Part::Text(t),
+                SqlSlot::Value => Part::Param,
+                // Never kept as a template: `template::template` refuses them.
+                SqlSlot::Ident | SqlSlot::List => Part::Invalid,
+            })
+            .chain(assembled.iter().copied())
     }
 
-    #[doc(hidden)]
-    pub fn __from_parts(parts: Vec<SqlPart>, values: Vec<SqlValue>) -> Self {
-        Self {
-            parts: Cow::Owned(parts),
-            values,
-            rendered: None,
+    /// The pieces, to be added to.
+    fn parts_mut(&mut self) -> &mut Vec<Part> {
+        if let Parts::Template(_) = self.parts {
+            self.parts = Parts::Assembled(self.parts().collect());
+        }
+        match &mut self.parts {
+            Parts::Assembled(parts) => parts,
+            Parts::Template(_) => unreachable!("assembled above"),
         }
     }
 
@@ -300,14 +353,14 @@ impl Sql {
     /// assert_eq!(q.render(Dialect::Postgres).unwrap().0, "SELECT id FROM notes WHERE owner = $1 AND tag = $2");
     /// ```
     pub fn push(&mut self, other: Sql) -> &mut Self {
-        if self.parts.is_empty() {
+        if self.is_empty() {
             // Nothing to renumber: `other` keeps its text rendered at compile time.
             *self = other;
             return self;
         }
-        self.parts.to_mut().extend_from_slice(&other.parts);
+        let parts: Vec<Part> = other.parts().collect();
+        self.parts_mut().extend(parts);
         self.values.extend(other.values);
-        self.rendered = None;
         self
     }
 
@@ -343,19 +396,17 @@ impl Sql {
     /// ```
     pub fn push_where(&mut self, conditions: impl IntoIterator<Item = Sql>) -> &mut Self {
         for (i, condition) in conditions.into_iter().enumerate() {
-            self.rendered = None;
-            self.parts
-                .to_mut()
-                .push(SqlPart::Text(if i == 0 { " WHERE (" } else { " AND (" }));
+            self.parts_mut()
+                .push(Part::Text(if i == 0 { " WHERE (" } else { " AND (" }));
             self.push(condition);
-            self.parts.to_mut().push(SqlPart::Text(")"));
+            self.parts_mut().push(Part::Text(")"));
         }
         self
     }
 
     /// Whether the query has no pieces at all (`Sql::default()`).
     pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
+        self.parts().next().is_none()
     }
 
     /// The SQL text for `dialect` and the values to bind, in order.
@@ -367,17 +418,17 @@ impl Sql {
     /// written from the pieces.
     pub(crate) fn text(&self, dialect: Dialect) -> Result<Cow<'static, str>, SqlError> {
         use std::fmt::Write as _;
-        if let Some(text) = self.rendered {
-            return Ok(Cow::Borrowed(text[dialect.index()]));
+        if let Parts::Template(template) = self.parts {
+            return Ok(Cow::Borrowed(template.text[dialect.index()]));
         }
         let capacity = self
-            .parts
-            .iter()
+            .parts()
             .map(|p| match p {
-                SqlPart::Text(t) => t.len(),
-                SqlPart::Ident(name) => name.len() + 2,
-                SqlPart::Param => 4,
-                SqlPart::List(n) => 2 + n * 6,
+                Part::Text(t) => t.len(),
+                Part::Ident(name) => name.len() + 2,
+                Part::Param => 4,
+                Part::List(n) => 2 + n * 6,
+                Part::Invalid => 0,
             })
             .sum();
         let mut text = String::with_capacity(capacity);
@@ -391,18 +442,13 @@ impl Sql {
                 Dialect::MySql => write!(text, "?"),
             };
         };
-        for part in self.parts.iter() {
-            match *part {
-                SqlPart::Text(t) => text.push_str(t),
-                SqlPart::Param => mark(&mut text),
-                SqlPart::Ident(name) => {
-                    let quote = if dialect == Dialect::MySql { '`' } else { '"' };
-                    text.push(quote);
-                    text.push_str(name);
-                    text.push(quote);
-                }
-                SqlPart::List(0) => return Err(SqlError::EmptyList),
-                SqlPart::List(items) => {
+        for part in self.parts() {
+            match part {
+                Part::Text(t) => text.push_str(t),
+                Part::Param => mark(&mut text),
+                Part::Ident(name) => quote_ident(&mut text, name, dialect)?,
+                Part::List(0) => return Err(SqlError::EmptyList),
+                Part::List(items) => {
                     text.push('(');
                     for i in 0..items {
                         if i > 0 {
@@ -412,10 +458,31 @@ impl Sql {
                     }
                     text.push(')');
                 }
+                Part::Invalid => return Err(SqlError::Malformed),
             }
         }
         Ok(Cow::Owned(text))
     }
+}
+
+/// Writes `name` as a quoted identifier: the quote character doubled inside (the SQL standard's
+/// escape, and MySQL's for backticks), and a name that is empty or holds a NUL or another
+/// control character refused. The names come from `SqlIdent` constants checked when derived;
+/// this holds whatever reaches it.
+fn quote_ident(out: &mut String, name: &str, dialect: Dialect) -> Result<(), SqlError> {
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(SqlError::Identifier);
+    }
+    let quote = if dialect == Dialect::MySql { '`' } else { '"' };
+    out.push(quote);
+    for c in name.chars() {
+        if c == quote {
+            out.push(quote);
+        }
+        out.push(c);
+    }
+    out.push(quote);
+    Ok(())
 }
 
 /// `text` made safe to use inside `LIKE` with `ESCAPE '\'`: `\`, `%` and `_` lose their meaning,
@@ -488,6 +555,10 @@ mod tests {
         );
     }
 
+    fn kept_as_template(q: &Sql) -> bool {
+        matches!(q.parts, Parts::Template(_))
+    }
+
     #[test]
     fn text_rendered_at_compile_time_is_what_run_time_rendering_writes() {
         let (a, b) = ("x", 2);
@@ -495,9 +566,11 @@ mod tests {
             "SELECT id FROM t WHERE a = {a} AND b > {b} AND c = {c} ORDER BY id",
             c = 1.5
         );
-        assert!(q.rendered.is_some());
-        let assembled = Sql::__from_parts(q.parts.to_vec(), q.values.clone());
-        assert!(assembled.rendered.is_none());
+        assert!(kept_as_template(&q));
+        let assembled = Sql {
+            parts: Parts::Assembled(q.parts().collect()),
+            values: q.values.clone(),
+        };
         for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
             assert_eq!(q.render(dialect), assembled.render(dialect));
         }
@@ -513,9 +586,9 @@ mod tests {
         let mut q = Sql::default();
         q.push(sql!("SELECT id FROM t WHERE a = {a}", a = 1));
         // Pushed onto nothing, the template is kept whole.
-        assert!(q.rendered.is_some());
+        assert!(kept_as_template(&q));
         q.push(sql!(" AND b = {b}", b = 2));
-        assert!(q.rendered.is_none());
+        assert!(!kept_as_template(&q));
         assert_eq!(
             q.render(Dialect::Sqlite).unwrap(),
             (
@@ -525,14 +598,77 @@ mod tests {
         );
         let mut filtered = sql!("SELECT id FROM t");
         filtered.push_where([sql!("a = {a}", a = 3)]);
-        assert!(filtered.rendered.is_none());
+        assert!(!kept_as_template(&filtered));
         assert_eq!(
             filtered.render(Dialect::Postgres).unwrap().0,
             "SELECT id FROM t WHERE (a = $1)"
         );
         let mut unfiltered = sql!("SELECT id FROM t WHERE a = {a}", a = 3);
         unfiltered.push_where(std::iter::empty());
-        assert!(unfiltered.rendered.is_some());
+        assert!(kept_as_template(&unfiltered));
+    }
+
+    /// Whatever reaches rendering as an identifier is quoted with its quote character doubled,
+    /// or refused: the names `SqlIdent` gives are constants checked when derived, and this is
+    /// the second line.
+    #[test]
+    fn identifiers_are_quoted_with_doubled_quotes_and_controls_refused() {
+        let hostile = Sql {
+            parts: Parts::Assembled(vec![
+                Part::Text("SELECT "),
+                Part::Ident("id\" FROM t; DROP TABLE t; --"),
+                Part::Text(" FROM t"),
+            ]),
+            values: Vec::new(),
+        };
+        assert_eq!(
+            hostile.render(Dialect::Postgres).unwrap().0,
+            r#"SELECT "id"" FROM t; DROP TABLE t; --" FROM t"#
+        );
+        let backtick = Sql {
+            parts: Parts::Assembled(vec![Part::Ident("a`b\"c")]),
+            values: Vec::new(),
+        };
+        assert_eq!(backtick.render(Dialect::MySql).unwrap().0, "`a``b\"c`");
+        assert_eq!(backtick.render(Dialect::Sqlite).unwrap().0, r#""a`b""c""#);
+        for name in ["", "a\0b", "a\nb", "a\u{1b}[2J", "a\u{85}b"] {
+            let q = Sql {
+                parts: Parts::Assembled(vec![Part::Ident(name)]),
+                values: Vec::new(),
+            };
+            assert_eq!(
+                q.render(Dialect::Sqlite),
+                Err(SqlError::Identifier),
+                "{name:?}"
+            );
+        }
+    }
+
+    /// A hand-written template is a constant too; values that do not fit it make a query that
+    /// renders nothing.
+    #[test]
+    fn values_that_do_not_fit_their_template_are_refused() {
+        struct Hand;
+        impl template::Template for Hand {
+            const TEMPLATE: &'static SqlTemplate = &SqlTemplate {
+                slots: &[SqlSlot::Text("SELECT "), SqlSlot::Value],
+                text: ["SELECT ?1", "SELECT $1", "SELECT ?"],
+            };
+        }
+        let ok = template::template::<Hand>(vec![SqlValue::Int(1)]);
+        assert_eq!(ok.render(Dialect::Postgres).unwrap().0, "SELECT $1");
+        let too_many = template::template::<Hand>(vec![SqlValue::Int(1), SqlValue::Int(2)]);
+        assert_eq!(too_many.render(Dialect::Postgres), Err(SqlError::Malformed));
+        let none = template::template::<Hand>(Vec::new());
+        assert_eq!(none.render(Dialect::Sqlite), Err(SqlError::Malformed));
+        let ident_for_value = template::assemble::<Hand>(vec![template::list(&[1, 2][..])]);
+        assert_eq!(
+            ident_for_value.render(Dialect::Sqlite),
+            Err(SqlError::Malformed)
+        );
+        let mut composed = sql!("SELECT 1");
+        composed.push(too_many);
+        assert_eq!(composed.render(Dialect::Sqlite), Err(SqlError::Malformed));
     }
 
     #[test]

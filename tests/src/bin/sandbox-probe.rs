@@ -50,7 +50,10 @@ impl Probe {
     async fn read_any(
         &self,
         /// Any path.
-        #[mcp(length(min = 1, max = 4096))]
+        #[mcp(
+            length(min = 1, max = 4096),
+            not_a_path = "the deliberate bug the sandbox tests confine: opened anywhere"
+        )]
         path: String,
     ) -> String {
         outcome(std::fs::read(&path))
@@ -251,7 +254,10 @@ impl Probe {
     async fn write_any(
         &self,
         /// Any path.
-        #[mcp(length(min = 1, max = 4096))]
+        #[mcp(
+            length(min = 1, max = 4096),
+            not_a_path = "the deliberate bug the sandbox tests confine: opened anywhere"
+        )]
         path: String,
     ) -> String {
         outcome(std::fs::write(&path, "written"))
