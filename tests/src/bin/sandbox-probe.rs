@@ -65,7 +65,10 @@ impl Probe {
     async fn read_in_new_thread(
         &self,
         /// Any path.
-        #[mcp(length(min = 1, max = 4096))]
+        #[mcp(
+            length(min = 1, max = 4096),
+            not_a_path = "the deliberate bug the sandbox tests confine: opened anywhere"
+        )]
         path: String,
     ) -> String {
         match std::thread::spawn(move || outcome(std::fs::read(&path))).join() {
@@ -148,7 +151,10 @@ impl Probe {
     async fn change_metadata(
         &self,
         /// Any path.
-        #[mcp(length(min = 1, max = 4096))]
+        #[mcp(
+            length(min = 1, max = 4096),
+            not_a_path = "the deliberate bug the sandbox tests confine: opened anywhere"
+        )]
         path: String,
         /// `chmod`, `chown` or `setxattr`.
         #[mcp(regex = "^(chmod|chown|setxattr)$")]
@@ -201,7 +207,10 @@ impl Probe {
     async fn set_file_flags(
         &self,
         /// Any path.
-        #[mcp(length(min = 1, max = 4096))]
+        #[mcp(
+            length(min = 1, max = 4096),
+            not_a_path = "the deliberate bug the sandbox tests confine: opened anywhere"
+        )]
         path: String,
     ) -> String {
         outcome(std::fs::File::open(&path).and_then(|file| {
@@ -215,7 +224,10 @@ impl Probe {
     async fn create_setuid(
         &self,
         /// Any path.
-        #[mcp(length(min = 1, max = 4096))]
+        #[mcp(
+            length(min = 1, max = 4096),
+            not_a_path = "the deliberate bug the sandbox tests confine: opened anywhere"
+        )]
         path: String,
     ) -> String {
         use std::os::unix::fs::OpenOptionsExt;
