@@ -25,9 +25,7 @@
 
 use icu_properties::{
     CodePointMapData, CodePointMapDataBorrowed, CodePointSetData, CodePointSetDataBorrowed,
-    props::{
-        DefaultIgnorableCodePoint, EmojiModifier, ExtendedPictographic, GeneralCategory,
-    },
+    props::{DefaultIgnorableCodePoint, EmojiModifier, ExtendedPictographic, GeneralCategory},
 };
 
 /// The version of Unicode whose character database the classification is built from (the
@@ -66,7 +64,10 @@ pub fn is_hidden(c: char) -> bool {
             | GeneralCategory::ParagraphSeparator
             | GeneralCategory::Unassigned
     ) || IGNORABLE.contains(c)
-        || matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}')
+        || matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        )
 }
 
 /// Whether `c` is one of the characters an emoji sequence may hold between or after its
@@ -131,19 +132,70 @@ mod tests {
     #[test]
     fn hidden_by_property() {
         for c in [
-            '\u{0}', '\u{1b}', '\u{7f}', '\u{85}', '\u{AD}', '\u{34F}', '\u{61C}', '\u{115F}',
-            '\u{1160}', '\u{17B4}', '\u{180B}', '\u{180E}', '\u{200B}', '\u{200C}', '\u{200E}',
-            '\u{2028}', '\u{2029}', '\u{202E}', '\u{2060}', '\u{2064}', '\u{2066}', '\u{206A}',
-            '\u{206F}', '\u{2800}', '\u{3164}', '\u{E000}', '\u{FE00}', '\u{FE0F}', '\u{FEFF}',
-            '\u{FFA0}', '\u{FFF0}', '\u{FFF9}', '\u{FFFB}', '\u{1BCA0}', '\u{1D173}',
-            '\u{1D17A}', '\u{E0001}', '\u{E0041}', '\u{E007F}', '\u{E0100}', '\u{E01EF}',
-            '\u{F0000}', '\u{10FFFD}', '\u{10FFFF}',
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{AD}',
+            '\u{34F}',
+            '\u{61C}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{17B4}',
+            '\u{180B}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200E}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{2800}',
+            '\u{3164}',
+            '\u{E000}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{FEFF}',
+            '\u{FFA0}',
+            '\u{FFF0}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{1BCA0}',
+            '\u{1D173}',
+            '\u{1D17A}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{E0100}',
+            '\u{E01EF}',
+            '\u{F0000}',
+            '\u{10FFFD}',
+            '\u{10FFFF}',
         ] {
             assert!(is_hidden(c), "{c:?}");
         }
         for c in [
-            'a', ' ', '\u{A0}', 'é', '\u{301}', 'ß', 'ع', 'א', '日', '😀', '\u{1F3FD}', '\u{2764}',
-            '\u{3000}', '\u{20E3}', '\u{FFFD}', '—',
+            'a',
+            ' ',
+            '\u{A0}',
+            'é',
+            '\u{301}',
+            'ß',
+            'ع',
+            'א',
+            '日',
+            '😀',
+            '\u{1F3FD}',
+            '\u{2764}',
+            '\u{3000}',
+            '\u{20E3}',
+            '\u{FFFD}',
+            '—',
         ] {
             assert!(!is_hidden(c), "{c:?}");
         }

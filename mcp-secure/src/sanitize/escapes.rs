@@ -46,9 +46,9 @@ fn run_end(bytes: &[u8], mut at: usize) -> usize {
 
 fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
     let digits = bytes.get(at..at + 4)?;
-    digits.iter().try_fold(0u32, |n, &d| {
-        Some(n * 16 + char::from(d).to_digit(16)?)
-    })
+    digits
+        .iter()
+        .try_fold(0u32, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
 }
 
 /// The escape whose run starts at `start`, if one does.
@@ -82,11 +82,7 @@ fn escape_at(bytes: &[u8], start: usize) -> Option<Escape> {
         }
         unit => char::from_u32(unit),
     };
-    Some(Escape {
-        u,
-        end,
-        decoded,
-    })
+    Some(Escape { u, end, decoded })
 }
 
 /// Whether an escaped character is rewritten: hidden, less TAB, LF and CR (which JSON text
@@ -158,12 +154,18 @@ mod tests {
             (r#""\ud83d\ude00""#, r#""\ud83d\ude00""#),
             (r"\\u001b", r"\\ufffd"),
             (r"\\\\u001b", r"\\\\ufffd"),
-            (r"\\ud83d\\ude00\\u200d\\ud83d\\ude00", r"\\ud83d\\ude00\\u200d\\ud83d\\ude00"),
+            (
+                r"\\ud83d\\ude00\\u200d\\ud83d\\ude00",
+                r"\\ud83d\\ude00\\u200d\\ud83d\\ude00",
+            ),
             (r"\u005cu001b", r"\u005cufffd"),
             (r"\u005c\u005cu001b", r"\u005c\u005cufffd"),
             (r"\u005c", r"\u005c"),
             (r"\ufe0f\ufe00", r"\ufffd\ufffd"),
-            (r"\ud83d\udc68\u200d\ud83d\udc69", r"\ud83d\udc68\u200d\ud83d\udc69"),
+            (
+                r"\ud83d\udc68\u200d\ud83d\udc69",
+                r"\ud83d\udc68\u200d\ud83d\udc69",
+            ),
             (r"😀\u200d😀", r"😀\u200d😀"),
             (r"a\u200db", r"a\ufffdb"),
             (r"\u2764\ufe0f", r"\u2764\ufe0f"),

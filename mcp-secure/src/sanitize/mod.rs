@@ -30,6 +30,7 @@
 
 pub mod class;
 pub mod escapes;
+pub(crate) mod outgoing;
 
 use std::borrow::Cow;
 
@@ -325,11 +326,17 @@ mod tests {
             ("👨\u{200D}👩\u{200D}👧", "👨\u{200D}👩\u{200D}👧"),
             ("🏳\u{FE0F}\u{200D}🌈", "🏳\u{FE0F}\u{200D}🌈"),
             ("1\u{FE0F}\u{20E3}", "1\u{FE0F}\u{20E3}"),
-            ("Meeting notes 😀\u{FE00}\u{E0149}\u{E0120}", "Meeting notes 😀"),
+            (
+                "Meeting notes 😀\u{FE00}\u{E0149}\u{E0120}",
+                "Meeting notes 😀",
+            ),
             ("😀\u{FE0F}\u{FE0F}\u{FE0E}", "😀\u{FE0F}"),
             // Of two joiners, the one left joins two pictographs: an ordinary sequence.
             ("a\u{200D}b😀\u{200D}\u{200D}😀", "ab😀\u{200D}😀"),
-            ("🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}", "🏴"),
+            (
+                "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}",
+                "🏴",
+            ),
         ] {
             assert_eq!(clean(input), expected, "{input:?}");
         }
@@ -338,10 +345,27 @@ mod tests {
     #[test]
     fn hidden_by_property_is_removed_in_text() {
         for c in [
-            '\u{AD}', '\u{34F}', '\u{115F}', '\u{1160}', '\u{3164}', '\u{FFA0}', '\u{180E}',
-            '\u{206A}', '\u{206F}', '\u{FFF9}', '\u{FFFB}', '\u{1D173}', '\u{1D17A}',
-            '\u{2800}', '\u{2028}', '\u{2029}', '\u{E000}', '\u{0378}', '\u{FE00}',
-            '\u{E0100}', '\u{E01EF}',
+            '\u{AD}',
+            '\u{34F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{180E}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{1D173}',
+            '\u{1D17A}',
+            '\u{2800}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E000}',
+            '\u{0378}',
+            '\u{FE00}',
+            '\u{E0100}',
+            '\u{E01EF}',
         ] {
             assert_eq!(clean(&format!("a{c}b")), "ab", "{c:?}");
         }
@@ -388,7 +412,10 @@ mod tests {
             let mut cleaned = text.clone();
             clean_text(&mut cleaned);
             for escape in ["\\u001b", "\\u0007", "\\u200b", "\\udb40", "\\udead"] {
-                assert!(!cleaned.contains(escape), "{escape} in {cleaned} from {text}");
+                assert!(
+                    !cleaned.contains(escape),
+                    "{escape} in {cleaned} from {text}"
+                );
             }
             assert!(!cleaned.chars().any(is_hidden_but_layout), "{cleaned:?}");
         }
