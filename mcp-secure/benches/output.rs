@@ -30,6 +30,29 @@ fn clean_scan(bencher: divan::Bencher, len: usize) {
         .bench(|| clean(black_box(&text)).len());
 }
 
+/// `len` bytes (about) of text in several scripts, with emoji, and nothing to clean: every
+/// character is looked up.
+fn unicode_text(len: usize) -> String {
+    let text: String = "café, naïve, Grüße; 日本語のテキスト; עברית; emoji 😀👍🏽 and ‘quotes’ — "
+        .chars()
+        .cycle()
+        .scan(0, |bytes, c| {
+            *bytes += c.len_utf8();
+            (*bytes <= len).then_some(c)
+        })
+        .collect();
+    assert!(matches!(clean(&text), std::borrow::Cow::Borrowed(_)));
+    text
+}
+
+#[divan::bench(args = LENGTHS)]
+fn clean_scan_unicode(bencher: divan::Bencher, len: usize) {
+    let text = unicode_text(len);
+    bencher
+        .counter(divan::counter::BytesCount::new(text.len()))
+        .bench(|| clean(black_box(&text)).len());
+}
+
 #[divan::bench(args = LENGTHS)]
 fn memchr3_baseline(bencher: divan::Bencher, len: usize) {
     let text = clean_text(len);

@@ -13,7 +13,9 @@ use crate::Security;
 
 /// A server together with its [`Security`]: every request it handles carries the configuration,
 /// which is how a guarded tool finds its limiter, audit sinks, path roots and its caller (the
-/// [local principal](crate::SecurityBuilder::local_principal)). Serve this instead of the bare
+/// [local principal](crate::SecurityBuilder::local_principal)); every result and error it
+/// answers with is cleaned of hidden characters ([`crate::sanitize`]; tool results by their
+/// guard, which knows `raw_output`). Serve this instead of the bare
 /// server on a transport other than streamable HTTP; [`stdio`] does it for you.
 ///
 /// ```
@@ -65,7 +67,9 @@ impl<S: Service<RoleServer>> Service<RoleServer> for Secured<S> {
     > + Send
     + '_ {
         context.extensions.insert(self.security.clone());
-        self.server.handle_request(request, context)
+        // Every result leaves through here: cleaned of hidden characters (`sanitize`).
+        let answer = self.server.handle_request(request, context);
+        async move { crate::sanitize::outgoing::clean_answer(answer.await) }
     }
 
     fn handle_notification(

@@ -178,3 +178,26 @@ fn validation_events_carry_fields_and_rules_only() {
         json!([{ "field": "password", "rule": "length" }])
     );
 }
+
+/// A request path (which `http` lets carry raw UTF-8) with characters hidden by property: the
+/// audit line and the text escape write each as an escape, and the path parses back whole.
+#[test]
+fn hidden_characters_of_a_path_are_escaped() {
+    let path =
+        "/mcp\u{FE0F}\u{E0100}\u{AD}\u{2800}\u{3164}\u{E0041}\u{206A}\u{FFF9}\u{1D173}\u{378}";
+    let sink = JsonLinesSink::new(Vec::new());
+    sink.record(&SecurityEvent::AuthenticationFailed {
+        reason: "no bearer token",
+        path,
+        client: None,
+    });
+    let out = String::from_utf8(sink.into_inner()).unwrap();
+    for c in path.chars().skip(4) {
+        assert!(!out.contains(c), "{c:?} in {out:?}");
+        assert!(!escape(path).contains(c), "{c:?}");
+    }
+    let parsed: Value = serde_json::from_str(out.trim_end()).unwrap();
+    assert_eq!(parsed["path"], path);
+    let escaped = escape(path);
+    assert!(escaped.starts_with("/mcp\\u{fe0f}"), "{escaped}");
+}

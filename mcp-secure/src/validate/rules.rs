@@ -10,22 +10,17 @@ use regex::Regex;
 
 use super::{FieldPath, ValidationErrors};
 
-/// The characters `no_control` refuses: C0 and C1 controls (Unicode category Cc), and the
-/// bidirectional marks, embeddings, overrides and isolates that can make text display in an
-/// order other than the one it is stored in (U+061C, U+200E, U+200F, U+202A–U+202E,
-/// U+2066–U+2069).
-pub const NO_CONTROL_RANGES: &[(char, char)] = &[
-    ('\u{0000}', '\u{001F}'),
-    ('\u{007F}', '\u{009F}'),
-    ('\u{061C}', '\u{061C}'),
-    ('\u{200E}', '\u{200F}'),
-    ('\u{202A}', '\u{202E}'),
-    ('\u{2066}', '\u{2069}'),
-];
-
-/// The JSON Schema `pattern` that states [`NO_CONTROL_RANGES`].
-pub const NO_CONTROL_PATTERN: &str =
-    "^[^\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u200E-\\u200F\\u202A-\\u202E\\u2066-\\u2069]*$";
+/// The JSON Schema `pattern` `no_control` states: no character of the Basic Multilingual Plane
+/// that [`crate::sanitize::class`] hides by property (controls, `Default_Ignorable_Code_Point`,
+/// Cf, Co, Zl, Zp, the blank letters), ZWJ and VS15/VS16 aside.
+///
+/// What a `pattern` cannot state, and the server's check does: characters outside the BMP
+/// (tags, VS17–VS256, supplementary private use; JSON Schema validators differ on whether a
+/// pattern sees code points or UTF-16 units), unassigned code points (they depend on the
+/// validator's Unicode version), and the emoji context in which ZWJ and VS15/VS16 are allowed
+/// (no lookbehind in the portable subset of ECMA-262). A pattern is a hint to clients; the
+/// server's check is the rule.
+pub const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u034F\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890-\\u0891\\u08E2\\u115F-\\u1160\\u17B4-\\u17B5\\u180B-\\u180F\\u200B-\\u200C\\u200E-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\u2800\\u3164\\uE000-\\uF8FF\\uFE00-\\uFE0D\\uFEFF\\uFFA0\\uFFF0-\\uFFFB]*$";
 
 /// Longest address `email` accepts (RFC 5321's path limit less the angle brackets).
 pub const EMAIL_MAX_LENGTH: usize = 254;
@@ -33,11 +28,10 @@ pub const EMAIL_MAX_LENGTH: usize = 254;
 /// Longest URL `url` accepts.
 pub const URL_MAX_LENGTH: usize = 2048;
 
-/// Whether `c` is one of the characters `no_control` refuses.
+/// Whether `c` is one of the characters `no_control` refuses wherever it stands
+/// ([`crate::sanitize::is_hidden`]; ZWJ and VS15/VS16 are judged by [`no_control`] in context).
 pub fn is_control_or_bidi(c: char) -> bool {
-    NO_CONTROL_RANGES
-        .iter()
-        .any(|&(lo, hi)| (lo..=hi).contains(&c))
+    crate::sanitize::is_hidden(c)
 }
 
 /// `length(min, max)`: the number of Unicode scalar values (what JSON Schema's `minLength` and
@@ -155,9 +149,17 @@ pub fn regex(
     }
 }
 
-/// `no_control`: none of the characters in [`NO_CONTROL_RANGES`].
+/// `no_control`: no character the output sanitizer would remove or replace
+/// ([`crate::sanitize::first_hidden`]): controls (TAB and LF too), bidi controls, zero-width
+/// and other hidden characters, unassigned code points; ZWJ and VS15/VS16 only inside emoji.
 pub fn no_control(errors: &mut ValidationErrors, path: &FieldPath<'_>, value: &str) {
-    if let Some(at) = value.chars().position(is_control_or_bidi) {
+    let at = value
+        .chars()
+        .position(|c| c == '\t' || c == '\n')
+        .into_iter()
+        .chain(crate::sanitize::first_hidden(value))
+        .min();
+    if let Some(at) = at {
         errors.push(
             path,
             "no_control",
@@ -448,6 +450,16 @@ mod tests {
             "\u{2066}x\u{2069}",
             "\u{200F}",
             "\u{61C}",
+            "\u{200B}",
+            "\u{AD}",
+            "a\u{FE0F}",
+            "\u{2800}",
+            "\u{3164}",
+            "\u{E0041}",
+            "\u{E0100}",
+            "\u{E000}",
+            "\u{378}",
+            "a\u{200D}b",
         ] {
             assert_eq!(run(|e, p| no_control(e, p, bad)).len(), 1, "{bad:?}");
         }
@@ -459,19 +471,25 @@ mod tests {
             "العربية",
             "日本語",
             "😀",
-            "\u{200D}",
+            "👨\u{200D}👩\u{200D}👧",
+            "\u{2764}\u{FE0F}",
         ] {
             assert!(run(|e, p| no_control(e, p, good)).is_empty(), "{good:?}");
         }
     }
 
+    /// Every assigned character of the BMP (surrogates and the emoji joiners aside): the
+    /// pattern refuses it exactly when the check does.
     #[test]
     fn no_control_pattern_states_the_same_set() {
         let re = Regex::new(&rust_pattern(NO_CONTROL_PATTERN)).unwrap();
-        for c in [
-            '\0', '\u{1f}', '\u{7f}', '\u{9f}', '\u{61c}', '\u{200e}', '\u{202a}', '\u{2069}', 'a',
-            'é', '\u{a0}', '\u{2065}', '\u{206a}',
-        ] {
+        let unassigned = |c: char| {
+            use icu_properties::{CodePointMapData, props::GeneralCategory};
+            CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Unassigned
+        };
+        for c in ('\0'..='\u{FFFF}')
+            .filter(|&c| !unassigned(c) && !crate::sanitize::class::is_emoji_joiner(c))
+        {
             assert_eq!(re.is_match(&c.to_string()), !is_control_or_bidi(c), "{c:?}");
         }
     }

@@ -1,16 +1,17 @@
-//! One cleaner for every string that leaves the server: tool results (text blocks, structured
-//! content, and JSON carried inside text), refusals, and the messages of tool errors.
+//! One cleaner for every string that leaves the server: the results of every request (tool
+//! results, prompts, resources, completions), refusals, the messages of tool errors, log
+//! notifications (see [`crate::serve`]).
 //!
-//! What is done with each class of character:
+//! Which characters are hidden is one classification from the Unicode Character Database
+//! ([`class`], Unicode [`UNICODE_VERSION`]); what is done with each:
 //!
 //! | class | characters | done |
 //! |---|---|---|
 //! | terminal escape sequences | ESC and the C1 introducers (CSI, OSC, DCS, SOS, PM, APC), 7- and 8-bit, with their parameters and strings (OSC-8 hyperlinks, titles) | removed whole |
 //! | other C1 controls | U+0080–U+009F | removed |
 //! | other C0 controls and DEL | NUL, BEL, BS, VT, FF, a CR not followed by LF, U+007F, ... | replaced by U+FFFD `�`, so that damaged text shows |
-//! | bidi controls | LRM, RLM, ALM, embeddings, overrides, isolates (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069) | removed |
-//! | invisible characters | zero-width space, joiners (U+200B–U+200D), word joiner and invisible operators (U+2060–U+2064), U+FEFF | removed |
-//! | tag characters | U+E0000–U+E007F (text a person cannot see and a model reads) | removed |
+//! | hidden characters | `Default_Ignorable_Code_Point` (zero-width characters, bidi controls, variation selectors, tags, soft hyphen, ...), categories Cf, Co, Cs, Zl, Zp, Cn, blank letters (Hangul fillers, braille blank) | removed, but for ZWJ and VS15/VS16 inside emoji sequences ([`class`]) |
+//! | escapes of these | `\u001b`, `\u200b`, `\udb40\udc41`, a lone surrogate, `\\u001b` as double-encoded JSON has it, anywhere in the text | rewritten as `\ufffd` ([`escapes`]) |
 //! | everything else | TAB, LF, CR LF, every visible character | kept |
 //!
 //! A tool opts out with `#[mcp_tool(raw_output)]`; its errors are still cleaned.
@@ -20,37 +21,37 @@
 //! assert_eq!(clean("\u{1b}[31mred\u{1b}[0m"), "red");
 //! assert_eq!(clean("\u{1b}]0;title\u{7}text"), "text");
 //! assert_eq!(clean("abc\u{202E}fed"), "abcfed");
-//! assert_eq!(clean("hid\u{E0068}\u{E0069}den\u{200B}"), "hidden");
+//! assert_eq!(clean("hid\u{E0068}\u{E0069}den\u{200B}\u{FE0F}"), "hidden");
 //! assert_eq!(clean("bell\u{7} and back\u{8}space"), "bell\u{FFFD} and back\u{FFFD}space");
 //! assert_eq!(clean("plain\ttext\r\n"), "plain\ttext\r\n");
+//! assert_eq!(clean(r#"{"a":"\u001b[31m"}"#), r#"{"a":"\ufffd[31m"}"#);
+//! assert_eq!(clean("family 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}"), "family 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}");
 //! ```
+
+pub mod class;
+pub mod escapes;
+pub(crate) mod outgoing;
 
 use std::borrow::Cow;
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-/// The characters that display as nothing or reorder what is displayed, and are removed from
-/// output: bidi marks and controls, zero-width characters, invisible operators, U+FEFF and the
-/// tag characters. Audit logs escape them ([`crate::audit::escape`]).
-pub const INVISIBLE_RANGES: &[(char, char)] = &[
-    ('\u{061C}', '\u{061C}'),
-    ('\u{200B}', '\u{200F}'),
-    ('\u{202A}', '\u{202E}'),
-    ('\u{2060}', '\u{2064}'),
-    ('\u{2066}', '\u{2069}'),
-    ('\u{FEFF}', '\u{FEFF}'),
-    ('\u{E0000}', '\u{E007F}'),
-];
+pub use class::{UNICODE_VERSION, is_hidden};
 
 /// What takes the place of a C0 control or DEL.
 pub const REPLACEMENT: char = '\u{FFFD}';
 
-/// Whether `c` is in [`INVISIBLE_RANGES`].
+/// Whether `c` is hidden, context aside ([`class::is_hidden`]): what audit logs escape and a
+/// client name may not hold.
 pub fn is_invisible(c: char) -> bool {
-    INVISIBLE_RANGES
-        .iter()
-        .any(|&(lo, hi)| (lo..=hi).contains(&c))
+    class::is_hidden(c)
+}
+
+/// The position (in characters) of the first character of `text` that [`clean`] would remove
+/// or replace, emoji sequences judged in context; `None` if there is none.
+pub fn first_hidden(text: &str) -> Option<usize> {
+    class::first_hidden(text)
 }
 
 /// Whether `c` is a C0 control other than TAB and LF, or DEL (CR is judged with what follows).
@@ -58,25 +59,16 @@ fn is_replaced_control(c: char) -> bool {
     (c < '\u{20}' && c != '\t' && c != '\n') || c == '\u{7f}'
 }
 
-/// Whether `text` has a byte that begins what [`clean`] changes: a C0 control other than TAB
-/// and LF, DEL, or the first byte of the UTF-8 form of a C1 control (`0xC2`), of ALM (`0xD8`),
-/// of U+2000–U+2FFF (`0xE2`), of U+FEFF (`0xEF`) or of a tag character (`0xF3`). A false
-/// positive only costs the exact test by character.
+/// Whether `text` has a byte that may begin what [`clean`] changes: a C0 control other than
+/// TAB and LF, DEL, or any byte of a character outside ASCII (whose class is looked up). Text
+/// in ASCII is the common case, and passes at the speed of this scan.
 ///
 /// Sixteen bytes at a time without a branch inside, which the compiler turns into a few SIMD
-/// instructions of the baseline target: a few cache lines of code, fetched anew on each tool
-/// call (BENCHMARKS.md, "Tool call").
+/// instructions of the baseline target.
 fn may_need_cleaning(text: &[u8]) -> bool {
     fn any_starts(chunk: &[u8; 16]) -> bool {
         chunk.iter().fold(false, |found, &b| {
-            found
-                | ((b < 0x20) & (b != b'\t') & (b != b'\n'))
-                | (b == 0x7f)
-                | (b == 0xc2)
-                | (b == 0xd8)
-                | (b == 0xe2)
-                | (b == 0xef)
-                | (b == 0xf3)
+            found | ((b < 0x20) & (b != b'\t') & (b != b'\n')) | (b >= 0x7f)
         })
     }
     let (chunks, rest) = text.as_chunks::<16>();
@@ -89,23 +81,35 @@ fn may_need_cleaning(text: &[u8]) -> bool {
     any_starts(&last)
 }
 
-/// Whether [`clean`] would change `text`.
+/// Whether [`clean_chars`] would change `text`.
 fn needs_cleaning(text: &str) -> bool {
+    let mut before = None;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let changed = match c {
             '\r' => chars.peek() != Some(&'\n'),
-            c => is_replaced_control(c) || ('\u{80}'..='\u{9f}').contains(&c) || is_invisible(c),
+            '\t' | '\n' => false,
+            c => class::is_hidden_at(before, c, chars.peek().copied()),
         };
         if changed {
             return true;
         }
+        before = Some(c);
     }
     false
 }
 
-/// `text` cleaned as the [module](self) table says.
+/// `text` cleaned as the [module](self) table says: characters, then escapes.
 pub fn clean(text: &str) -> Cow<'_, str> {
+    let cleaned = clean_chars(text);
+    if let Cow::Owned(rewritten) = escapes::neutralize(&cleaned) {
+        return Cow::Owned(rewritten);
+    }
+    cleaned
+}
+
+/// The characters of `text` cleaned (the table less its escapes row).
+fn clean_chars(text: &str) -> Cow<'_, str> {
     if !may_need_cleaning(text.as_bytes()) || !needs_cleaning(text) {
         return Cow::Borrowed(text);
     }
@@ -123,7 +127,7 @@ pub fn clean(text: &str) -> Cow<'_, str> {
             '\u{9d}' => Some(']'),
             '\u{90}' => Some('P'),
             '\u{98}' | '\u{9e}' | '\u{9f}' => Some('X'),
-            c if ('\u{80}'..='\u{9f}').contains(&c) || is_invisible(c) => None,
+            c if ('\u{80}'..='\u{9f}').contains(&c) => None,
             '\r' if chars.peek() == Some(&'\n') => {
                 out.push('\r');
                 continue;
@@ -132,6 +136,11 @@ pub fn clean(text: &str) -> Cow<'_, str> {
                 out.push(REPLACEMENT);
                 continue;
             }
+            c if c.is_ascii() => {
+                out.push(c);
+                continue;
+            }
+            c if class::is_hidden_at(out.chars().next_back(), c, chars.peek().copied()) => None,
             c => {
                 out.push(c);
                 continue;
@@ -280,30 +289,86 @@ mod tests {
         }
     }
 
-    /// Every character the table changes, at every position of a 16-byte chunk and of the
-    /// remainder, is seen by the byte prefilter and changed.
+    /// Every character of Unicode: `clean` changes it exactly when the classification hides
+    /// it, and the byte prefilter sees it at every position of a 16-byte chunk and of the
+    /// remainder.
     #[test]
-    fn the_byte_prefilter_sees_every_character_wherever_it_is() {
-        let changed = ('\u{0}'..='\u{2fff}')
-            .chain('\u{fe00}'..='\u{ffff}')
-            .chain('\u{E0000}'..='\u{E00FF}')
-            .filter(|&c| c != '\t' && c != '\n' && clean(&c.to_string()) != c.to_string());
-        let mut seen = 0;
-        for c in changed {
-            seen += 1;
-            for at in 0..40 {
-                let text = format!("{}{c}{}", "x".repeat(at), "y".repeat(at % 7));
-                assert!(may_need_cleaning(text.as_bytes()), "{c:?} at {at}");
-                let cleaned = clean(&text);
-                assert!(!cleaned.contains(c), "{c:?} at {at}");
+    fn every_hidden_character_is_seen_and_changed() {
+        let mut hidden = 0;
+        for c in ('\u{0}'..=char::MAX).filter(|&c| c != '\\') {
+            let alone = c.to_string();
+            let changed = clean(&alone) != alone;
+            assert_eq!(changed, is_hidden(c) && c != '\t' && c != '\n', "{c:?}");
+            if !changed {
+                continue;
+            }
+            hidden += 1;
+            assert!(!clean(&alone).contains(c), "{c:?}");
+            if c.is_ascii() || hidden % 97 == 0 {
+                for at in 0..40 {
+                    let text = format!("{}{c}{}", "x".repeat(at), "y".repeat(at % 7));
+                    assert!(may_need_cleaning(text.as_bytes()), "{c:?} at {at}");
+                    assert!(!clean(&text).contains(c), "{c:?} at {at}");
+                }
             }
         }
-        // C0 less TAB and LF (30), DEL, C1 (32), ALM, U+200B–U+200F (5), the embeddings and
-        // overrides (5), U+2060–U+2064 (5), the isolates (4), U+FEFF, the tags (128).
-        assert_eq!(seen, 30 + 1 + 32 + 1 + 5 + 5 + 5 + 4 + 1 + 128);
+        // The surrogates are no `char`; everything else hidden is some 970 000 characters, most
+        // of them private use or unassigned.
+        assert!(hidden > 900_000, "{hidden}");
         assert!(!may_need_cleaning(
-            "plain text, tabs\t and newlines\n, é ü ß 日本".as_bytes()
+            "plain text, tabs\t and newlines\n, with \\ and \" inside".as_bytes()
         ));
+    }
+
+    #[test]
+    fn emoji_sequences_keep_their_joiners_in_text() {
+        for (input, expected) in [
+            ("👨\u{200D}👩\u{200D}👧", "👨\u{200D}👩\u{200D}👧"),
+            ("🏳\u{FE0F}\u{200D}🌈", "🏳\u{FE0F}\u{200D}🌈"),
+            ("1\u{FE0F}\u{20E3}", "1\u{FE0F}\u{20E3}"),
+            (
+                "Meeting notes 😀\u{FE00}\u{E0149}\u{E0120}",
+                "Meeting notes 😀",
+            ),
+            ("😀\u{FE0F}\u{FE0F}\u{FE0E}", "😀\u{FE0F}"),
+            // Of two joiners, the one left joins two pictographs: an ordinary sequence.
+            ("a\u{200D}b😀\u{200D}\u{200D}😀", "ab😀\u{200D}😀"),
+            (
+                "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}",
+                "🏴",
+            ),
+        ] {
+            assert_eq!(clean(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn hidden_by_property_is_removed_in_text() {
+        for c in [
+            '\u{AD}',
+            '\u{34F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{180E}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{1D173}',
+            '\u{1D17A}',
+            '\u{2800}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E000}',
+            '\u{0378}',
+            '\u{FE00}',
+            '\u{E0100}',
+            '\u{E01EF}',
+        ] {
+            assert_eq!(clean(&format!("a{c}b")), "ab", "{c:?}");
+        }
     }
 
     #[test]
@@ -323,6 +388,41 @@ mod tests {
             "the text block says what the structured content says"
         );
         assert!(!t.text.contains("\\u001b"), "{}", t.text);
+    }
+
+    /// JSON that serde does not take whole, or that is not alone: every shape still loses the
+    /// escapes of hidden characters, and what a lenient parser makes of it holds none.
+    #[test]
+    fn json_in_any_shape_loses_its_escaped_hidden_characters() {
+        let esc = r#"{"a":"\u001b]8;;https://evil\u0007x\u200b\udb40\udc41"}"#;
+        let deep = format!("{}{esc}{}", "[".repeat(200), "]".repeat(200));
+        let double = serde_json::to_string(&serde_json::json!({ "text": esc })).unwrap();
+        for text in [
+            format!("\u{FEFF}{esc}"),
+            format!("\u{200B}{esc}"),
+            format!("\u{1b}[0m{esc}"),
+            format!("{esc}\n{esc}\n"),
+            format!("{esc} and some prose"),
+            format!("Result: {esc}"),
+            r#"{"a":"\udead\u001b"}"#.to_owned(),
+            r#"{"n":1e400,"a":"\u001b"}"#.to_owned(),
+            deep,
+            double,
+        ] {
+            let mut cleaned = text.clone();
+            clean_text(&mut cleaned);
+            for escape in ["\\u001b", "\\u0007", "\\u200b", "\\udb40", "\\udead"] {
+                assert!(
+                    !cleaned.contains(escape),
+                    "{escape} in {cleaned} from {text}"
+                );
+            }
+            assert!(!cleaned.chars().any(is_hidden_but_layout), "{cleaned:?}");
+        }
+    }
+
+    fn is_hidden_but_layout(c: char) -> bool {
+        is_hidden(c) && c != '\n'
     }
 
     #[test]
@@ -345,9 +445,9 @@ mod tests {
         let mut text = r#"["a\r\nb\t"]"#.to_owned();
         clean_text(&mut text);
         assert_eq!(text, r#"["a\r\nb\t"]"#, "nothing to clean: left as it was");
-        // Not JSON: the escape is text that displays as itself.
+        // Not JSON: the escape is still rewritten, for whoever decodes it later.
         let mut text = r"a literal \u001b".to_owned();
         clean_text(&mut text);
-        assert_eq!(text, r"a literal \u001b");
+        assert_eq!(text, r"a literal \ufffd");
     }
 }
