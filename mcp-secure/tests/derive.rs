@@ -171,8 +171,13 @@ fn unicode_edge_cases() {
     assert_eq!(name("ab\u{200F}"), Err("no_control"));
     assert_eq!(
         name("a\u{200D}b"),
+        Err("no_control"),
+        "a zero-width joiner between letters hides"
+    );
+    assert_eq!(
+        name("\u{1F468}\u{200D}\u{1F469}"),
         Ok(()),
-        "zero-width joiner is not a control"
+        "a zero-width joiner between pictographs joins an emoji"
     );
     assert_eq!(name(&"x".repeat(100_000)), Err("length"));
 }

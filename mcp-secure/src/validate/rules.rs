@@ -345,7 +345,9 @@ pub(crate) fn check_url(value: &str, schemes: &[&str], allow_private: bool) -> R
 
 /// Whether an address is one a server should not be sent to on a caller's behalf: loopback,
 /// private, link-local, shared (CGNAT), unspecified, broadcast, documentation, benchmarking,
-/// reserved or multicast, including IPv4 addresses embedded in IPv6.
+/// reserved or multicast, including IPv4 addresses embedded in IPv6 (IPv4-mapped, -compatible
+/// and NAT64) and the tunnel, local-translation and discard prefixes (6to4, Teredo,
+/// `64:ff9b:1::/48`, `100::/64`).
 pub fn is_private_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
@@ -382,7 +384,17 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
         return is_private_v4(embedded);
     }
-    ip.is_loopback()
+    // 6to4 (2002::/16, deprecated) embeds an IPv4 address in its second and third groups, and
+    // Teredo (2001::/32) an obfuscated one: neither is a public host a server fetches from. The
+    // local-use NAT64 prefix (64:ff9b:1::/48) translates to addresses of the local network, and
+    // 100::/64 discards.
+    let tunnelled = s[0] == 0x2002 || (s[0] == 0x2001 && s[1] == 0);
+    let local_nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1;
+    let discard = s[0] == 0x100 && s[1..4] == [0; 3];
+    tunnelled
+        || local_nat64
+        || discard
+        || ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (s[0] & 0xfe00) == 0xfc00
@@ -625,6 +637,11 @@ mod tests {
             "https://[fd00::1]",
             "https://[fe80::1]",
             "https://[64:ff9b::10.0.0.1]",
+            "https://[64:ff9b:1::a00:1]",
+            "https://[2002:7f00:1::1]",
+            "https://[2002:a9fe:a9fe::]",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
+            "https://[100::1]",
             "https://intranet/x",
             "https://metadata/computeMetadata/v1/",
             "https:///hook",
