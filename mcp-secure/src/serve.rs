@@ -68,7 +68,9 @@ impl<S: Service<RoleServer>> Service<RoleServer> for Secured<S> {
     + '_ {
         context.extensions.insert(self.security.clone());
         // Every result leaves through here: cleaned of hidden characters (`sanitize`).
-        let answer = self.server.handle_request(request, context);
+        // Boxed: the handler's future (a tool call's is large) is then not copied again each
+        // time this one is moved (measured: 4 000 instructions of a call's 172 000).
+        let answer = Box::pin(self.server.handle_request(request, context));
         async move { crate::sanitize::outgoing::clean_answer(answer.await) }
     }
 

@@ -473,7 +473,9 @@ fn needs_escape(c: char) -> bool {
 /// (serde_json escapes only C0 controls, quotes and backslashes).
 fn json_line(value: &Value) -> String {
     let json = value.to_string();
-    if !json.chars().any(needs_escape) {
+    // Printable ASCII needs nothing (serde_json has escaped the C0 controls): one byte loop
+    // decides most lines.
+    if json.bytes().all(|b| (0x20..0x7f).contains(&b)) || !json.chars().any(needs_escape) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
