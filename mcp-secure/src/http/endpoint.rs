@@ -232,8 +232,9 @@ where
         // Hosts are checked by the layer, in one place (`AuthLayerBuilder::allow_host`).
         let mut config = StreamableHttpServerConfig::default().disable_allowed_hosts();
         config.session_store = self.session_store;
+        // Every answer but a tool's (its guard cleans it) leaves cleaned of hidden characters.
         let service = StreamableHttpService::new(
-            move || Ok(server.clone()),
+            move || Ok(crate::sanitize::Cleaned(server.clone())),
             Arc::new(LocalSessionManager::default()),
             config,
         );

@@ -30,7 +30,10 @@
 
 pub mod class;
 pub mod escapes;
+mod handler;
 pub(crate) mod outgoing;
+
+pub use handler::Cleaned;
 
 use std::borrow::Cow;
 

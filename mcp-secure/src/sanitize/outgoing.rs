@@ -8,7 +8,9 @@ use serde::{Serialize, de::DeserializeOwned};
 
 /// `value` with every string cleaned ([`super::clean_value`]); unchanged if nothing was hidden.
 /// `Err` if the cleaned form no longer reads as `T` (then it must not be sent).
-fn clean_typed<T: Serialize + DeserializeOwned>(value: &mut T) -> Result<(), CleaningFailed> {
+pub(crate) fn clean_typed<T: Serialize + DeserializeOwned>(
+    value: &mut T,
+) -> Result<(), CleaningFailed> {
     let mut json = serde_json::to_value(&*value).map_err(|_| CleaningFailed)?;
     if super::clean_value(&mut json) {
         *value = serde_json::from_value(json).map_err(|_| CleaningFailed)?;
@@ -32,7 +34,9 @@ pub(crate) fn clean_server_result(result: &mut ServerResult) -> Result<(), Clean
         ServerResult::ListResourcesResult(r) => clean_typed(r),
         ServerResult::ListResourceTemplatesResult(r) => clean_typed(r),
         ServerResult::CompleteResult(r) => clean_typed(r),
-        ServerResult::ListToolsResult(r) => clean_typed(r),
+        // The tools' definitions are the author's, checked when they compiled, and their
+        // schemas' patterns hold `\u` escapes that are rules, not text.
+        ServerResult::ListToolsResult(_) => Ok(()),
         ServerResult::InitializeResult(r) => clean_typed(r),
         ServerResult::DiscoverResult(r) => clean_typed(r),
         ServerResult::GetSkillResult(r) => clean_typed(r),
@@ -50,6 +54,26 @@ pub(crate) fn clean_error(error: &mut rmcp::ErrorData) {
     }
     if let Some(data) = &mut error.data {
         super::clean_value(data);
+    }
+}
+
+/// A handler's answer of type `T`: cleaned, or an internal error if it could not be; an error
+/// with its message and data cleaned.
+pub(crate) fn clean_typed_answer<T: Serialize + DeserializeOwned>(
+    answer: Result<T, rmcp::ErrorData>,
+) -> Result<T, rmcp::ErrorData> {
+    match answer {
+        Ok(mut value) => match clean_typed(&mut value) {
+            Ok(()) => Ok(value),
+            Err(CleaningFailed) => Err(rmcp::ErrorData::internal_error(
+                "the result could not be sent",
+                None,
+            )),
+        },
+        Err(mut error) => {
+            clean_error(&mut error);
+            Err(error)
+        }
     }
 }
 
