@@ -20,6 +20,11 @@ async fn the_caller_comes_from_the_start_up_key() {
             .clone(),
     );
     assert_eq!(create["properties"]["title"]["maxLength"], 200);
+    // The listing leaves as made: its patterns' `\u` escapes are rules, not hidden text.
+    assert_eq!(
+        create["properties"]["title"]["pattern"],
+        mcp_secure::validate::rules::NO_CONTROL_PATTERN
+    );
 
     assert_eq!(
         ok(&call(&client, "whoami", json!({})).await)["subject"],
