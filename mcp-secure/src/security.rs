@@ -20,7 +20,7 @@ use crate::{
 /// A handle: cloning it shares one configuration (an `Arc`). Build it once per server and hand
 /// it to the entry point that serves: [`http::Endpoint`](crate::http::Endpoint) (or the
 /// [`AuthLayer`](crate::http::AuthLayer) in front of rmcp's streamable HTTP service),
-/// [`serve::stdio`](crate::serve::stdio) (or [`serve::Secured`](crate::serve::Secured) for
+/// [`serve::stdio`](crate::serve::stdio) (or [`serve::over`](crate::serve::over) for
 /// another transport). It reaches every request of every session: a new session does not
 /// reset a caller's limits, and two servers in one process, each with its own handle, share
 /// nothing. A guarded tool called without a handle (a server served by rmcp directly) refuses

@@ -7,16 +7,19 @@ use rmcp::{
     RoleServer, Service, ServiceExt,
     model::{ProtocolVersion, ServerConfig},
     service::{NotificationContext, RequestContext, RunningService, ServerInitializeError},
+    transport::IntoTransport,
 };
 
-use crate::Security;
+use crate::{Security, sanitize::CleanedTransport};
 
 /// A server together with its [`Security`]: every request it handles carries the configuration,
 /// which is how a guarded tool finds its limiter, audit sinks, path roots and its caller (the
 /// [local principal](crate::SecurityBuilder::local_principal)); every result and error it
 /// answers with is cleaned of hidden characters ([`crate::sanitize`]; tool results by their
 /// guard, which knows `raw_output`). Serve this instead of the bare
-/// server on a transport other than streamable HTTP; [`stdio`] does it for you.
+/// server on a transport other than streamable HTTP; [`over`] and [`stdio`] do it for you,
+/// on a transport that also cleans the messages the server sends of its own accord
+/// ([`CleanedTransport`]: log messages, progress, requests to the client).
 ///
 /// ```
 /// # use mcp_secure::prelude::*;
@@ -92,7 +95,7 @@ impl<S: Service<RoleServer>> Service<RoleServer> for Secured<S> {
     }
 }
 
-/// Serves `server` over standard input and output with `security`, whose
+/// Serves `server` over standard input and output with `security` ([`over`]), whose
 /// [`local_principal`](crate::SecurityBuilder::local_principal) is the caller of every request
 /// (none: only public tools can be called). Returns once the client has initialized the
 /// session; `.waiting().await` runs it to the end.
@@ -100,7 +103,25 @@ pub async fn stdio<S: Service<RoleServer>>(
     server: S,
     security: Security,
 ) -> Result<RunningService<RoleServer, Secured<S>>, ServerInitializeError> {
+    over(server, security, rmcp::transport::stdio()).await
+}
+
+/// Serves `server` with `security` on `transport` (any of rmcp's but streamable HTTP, which
+/// [`Endpoint`](crate::http::Endpoint) serves): every request carries `security`
+/// ([`Secured`]), and everything the server sends, answers and the messages it starts itself
+/// alike, leaves cleaned of hidden characters ([`CleanedTransport`]). Returns once the client
+/// has initialized the session.
+pub async fn over<S, T, E, A>(
+    server: S,
+    security: Security,
+    transport: T,
+) -> Result<RunningService<RoleServer, Secured<S>>, ServerInitializeError>
+where
+    S: Service<RoleServer>,
+    T: IntoTransport<RoleServer, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
     Secured::new(server, security)
-        .serve(rmcp::transport::stdio())
+        .serve(CleanedTransport::new(transport.into_transport()))
         .await
 }

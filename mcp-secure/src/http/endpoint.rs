@@ -242,6 +242,9 @@ where
             "" => "/",
             path => path,
         };
+        // So is every message a tool sends through its peer (log messages, progress, requests
+        // to the client), which rmcp writes into the event streams without any handler.
+        let service = tower::Layer::layer(&crate::sanitize::events::layer(), service);
         let router = if path == "/" {
             axum::Router::new().fallback_service(service)
         } else {

@@ -1,6 +1,8 @@
 //! One cleaner for every string that leaves the server: the results of every request (tool
-//! results, prompts, resources, completions), refusals, the messages of tool errors, log
-//! notifications (see [`crate::serve`]).
+//! results, prompts, resources, completions), refusals, the messages of tool errors, and every
+//! message a server sends of its own accord: log messages, progress, requests to the client
+//! ([`CleanedTransport`] over stdio and other transports; over streamable HTTP,
+//! [`Endpoint`](crate::http::Endpoint) cleans its event streams).
 //!
 //! Which characters are hidden is one classification from the Unicode Character Database
 //! ([`class`], Unicode [`UNICODE_VERSION`]); what is done with each:
@@ -30,10 +32,14 @@
 
 pub mod class;
 pub mod escapes;
+#[cfg(feature = "http")]
+pub(crate) mod events;
 mod handler;
 pub(crate) mod outgoing;
+mod transport;
 
 pub use handler::Cleaned;
+pub use transport::CleanedTransport;
 
 use std::borrow::Cow;
 

@@ -1,9 +1,11 @@
 //! The results and errors a server sends, cleaned where they leave it ([`crate::serve::Secured`],
 //! which [`crate::serve::stdio`] puts around every server): prompts,
 //! resources, completions, listings and the server's instructions, whatever handler made them.
-//! Tool results are cleaned by their tool's guard, which knows `raw_output`.
+//! Tool results are cleaned by their tool's guard, which knows `raw_output`. The messages a
+//! server starts itself (notifications: log messages, progress; requests to the client) are
+//! cleaned where they are sent ([`clean_message`]).
 
-use rmcp::model::ServerResult;
+use rmcp::model::{ServerJsonRpcMessage, ServerResult};
 use serde::{Serialize, de::DeserializeOwned};
 
 /// `value` with every string cleaned ([`super::clean_value`]); unchanged if nothing was hidden.
@@ -44,6 +46,21 @@ pub(crate) fn clean_server_result(result: &mut ServerResult) -> Result<(), Clean
         ServerResult::CustomResult(r) => clean_typed(r),
         // Every other result (and any a later rmcp adds), as the JSON it is sent as.
         other => clean_typed(other),
+    }
+}
+
+/// Cleans what the server sends of its own accord: a notification's or a request's every
+/// string. Answers pass as they are: they were cleaned where they were made (a tool's by its
+/// guard, which knows `raw_output`; every other by [`clean_answer`]).
+pub(crate) fn clean_message(message: &mut ServerJsonRpcMessage) -> Result<(), CleaningFailed> {
+    match message {
+        ServerJsonRpcMessage::Notification(n) => clean_typed(&mut n.notification),
+        ServerJsonRpcMessage::Request(r) => clean_typed(&mut r.request),
+        ServerJsonRpcMessage::Response(_) => Ok(()),
+        ServerJsonRpcMessage::Error(e) => {
+            clean_error(&mut e.error);
+            Ok(())
+        }
     }
 }
 
