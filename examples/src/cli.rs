@@ -141,6 +141,11 @@ struct Common {
     /// with the committed manifest.
     #[arg(long)]
     manifest_out: Option<PathBuf>,
+    /// Refuse to start unless every tool's definition (description, schemas, annotations,
+    /// policy) has the digest this committed manifest gives it: a tool cannot then change
+    /// behind its reviewer's back.
+    #[arg(long)]
+    manifest_pin: Option<PathBuf>,
 }
 
 fn parse_network(s: &str) -> Result<IpNet, String> {
@@ -329,6 +334,13 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
         | Command::SeccompProfile
         | Command::Health { .. } => return Ok(None),
     };
+    if let Some(path) = &common.manifest_pin {
+        let committed = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --manifest-pin {}", path.display()))?;
+        crate::notes::manifest()
+            .check_pinned(&committed)
+            .with_context(|| format!("--manifest-pin {}", path.display()))?;
+    }
     let mode: SandboxMode = common
         .sandbox
         .parse()

@@ -1,6 +1,8 @@
 //! The policy manifest: every tool of a server with its scope, rate, annotations and schemas,
-//! and the server's scopes, as JSON with a stable key order, so that a change of policy shows
-//! up as a diff in review and can be checked in CI.
+//! the digest of its definition as listed ([`crate::tool::digest`]), and the server's scopes,
+//! as JSON with a stable key order, so that a change of policy shows up as a diff in review and
+//! can be checked in CI. A server can refuse to start when its tools differ from the manifest
+//! committed ([`Manifest::check_pinned`]).
 //!
 //! ```
 //! use mcp_secure::{manifest::Manifest, prelude::*};
@@ -33,7 +35,11 @@
 //! }
 //! ```
 
+mod pin;
+
 use serde_json::{Map, Value, json};
+
+pub use pin::PinError;
 
 use crate::{
     auth::ScopeCatalog,
@@ -90,6 +96,7 @@ impl Manifest {
                 "input_schema": Value::Object((*tool.input_schema).clone()),
                 "output_schema": tool.output_schema.as_ref().map(|s| Value::Object((**s).clone())),
                 "guarded": policy.is_some(),
+                "digest": crate::tool::digest::of(&tool),
             });
             if let Some(policy) = policy {
                 let mut p = policy.meta();

@@ -1,6 +1,7 @@
 //! Tools: the [`ToolPolicy`] each `#[mcp_tool]` declares, the [`ToolError`] they return, and
 //! the guard that enforces the policy on every call.
 
+pub mod digest;
 mod error;
 pub(crate) mod guard;
 mod output;

@@ -45,8 +45,12 @@ impl<S> Clone for Tools<S> {
 }
 
 impl<S: Send + Sync + 'static> Tools<S> {
-    /// The router and the policies of its guarded tools (what generated code calls).
-    pub fn new(router: ToolRouter<S>, policies: &'static [ToolPolicy]) -> Self {
+    /// The router and the policies of its guarded tools (what generated code calls). Each
+    /// tool's definition gets its digest in its `_meta` ([`super::digest`]).
+    pub fn new(mut router: ToolRouter<S>, policies: &'static [ToolPolicy]) -> Self {
+        for route in router.map.values_mut() {
+            super::digest::seal(&mut route.attr);
+        }
         Self {
             router,
             policies: Arc::new(policies.iter().collect()),
@@ -155,6 +159,7 @@ impl<S: Send + Sync + 'static> std::ops::Add for Tools<S> {
     fn add(self, other: Self) -> Self {
         let mut policies = Vec::clone(&self.policies);
         policies.extend(other.policies.iter());
+        // Each side's tools were sealed when it was made.
         Self {
             router: self.router + other.router,
             policies: Arc::new(policies),

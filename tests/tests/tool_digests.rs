@@ -1,0 +1,144 @@
+//! A tool cannot change unseen between the listing a person reviewed and the one a model
+//! reads (a "rug pull", OWASP MCP03): each listed tool carries the digest of its definition,
+//! which a client recomputes from what it was sent and compares with the committed manifest;
+//! and the demo, given that manifest with `--manifest-pin`, refuses to start when a tool's
+//! definition differs from it.
+
+mod common;
+
+use std::{
+    collections::BTreeMap,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{HttpServer, KEYS, bin, files_dir};
+use mcp_secure::tool::digest::DIGEST_META_KEY;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The committed manifest's digest of each tool.
+fn committed() -> BTreeMap<String, String> {
+    let manifest: Value =
+        serde_json::from_str(include_str!("../../examples/notes-server.manifest.json")).unwrap();
+    manifest["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let digest = t["digest"].as_str().expect("every tool has a digest");
+            (t["name"].as_str().unwrap().to_owned(), digest.to_owned())
+        })
+        .collect()
+}
+
+/// What a client does: the tool as listed, less its digest, in canonical JSON (RFC 8785;
+/// the demo's definitions have ASCII keys and integer numbers, for which sorted keys and no
+/// whitespace are the whole of it), hashed with SHA-256.
+fn recomputed(listed: &Value) -> String {
+    let mut tool = listed.clone();
+    let meta = tool["_meta"].as_object_mut().unwrap();
+    meta.remove(DIGEST_META_KEY)
+        .expect("the listing carries the digest");
+    if meta.is_empty() {
+        tool.as_object_mut().unwrap().remove("_meta");
+    }
+    // serde_json's maps are sorted (no `preserve_order` here): `to_string` is canonical.
+    let hash = Sha256::digest(serde_json::to_string(&tool).unwrap().as_bytes());
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+#[tokio::test]
+async fn a_client_recomputes_each_listed_digest_and_finds_the_committed_one() {
+    let (files, _outside) = files_dir();
+    let pin = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/notes-server.manifest.json"
+    );
+    // Pinned to the committed manifest, the demo starts.
+    let server = HttpServer::start_with(Some(KEYS), files.path(), &["--manifest-pin", pin]);
+    let client = server.client("alice-reader-key-000").await;
+    let listed = client.list_tools(None).await.unwrap();
+    let pinned = committed();
+    assert_eq!(listed.tools.len(), pinned.len());
+    for tool in &listed.tools {
+        let json = serde_json::to_value(tool).unwrap();
+        let carried = json["_meta"][DIGEST_META_KEY].as_str().unwrap();
+        assert_eq!(recomputed(&json), carried, "{}", tool.name);
+        assert_eq!(pinned[tool.name.as_ref()], carried, "{}", tool.name);
+    }
+    client.cancel().await.unwrap();
+}
+
+/// The demo with `--manifest-pin` of `manifest`: its standard error, if it refused to start
+/// (one that starts serves until killed: start it so only with a manifest it refuses).
+fn start_pinned(manifest: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manifest.json");
+    std::fs::write(&path, manifest).unwrap();
+    let (files, _outside) = files_dir();
+    // A refusal ends the process before it serves; one that serves is stopped.
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--files",
+        ])
+        .arg(files.path())
+        .arg("--manifest-pin")
+        .arg(&path)
+        .env("NOTES_JWT_SECRET", common::JWT_SECRET)
+        .env("NOTES_API_KEYS", KEYS)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn the_demo_refuses_to_start_when_a_tool_differs_from_the_pinned_manifest() {
+    let committed = include_str!("../../examples/notes-server.manifest.json");
+    // A manifest reviewed when `notes_create` was defined otherwise.
+    let mut manifest: Value = serde_json::from_str(committed).unwrap();
+    for tool in manifest["tools"].as_array_mut().unwrap() {
+        if tool["name"] == "notes_create" {
+            tool["digest"] = Value::from(format!("sha256:{}", "0".repeat(64)));
+        }
+    }
+    let refusal = start_pinned(&manifest.to_string()).expect("the demo refuses to start");
+    assert!(
+        refusal.contains("the tools differ from the committed manifest: changed: notes_create;"),
+        "{refusal}"
+    );
+    // A tool the reviewer never saw, and one it saw that is gone.
+    let mut manifest: Value = serde_json::from_str(committed).unwrap();
+    let tools = manifest["tools"].as_array_mut().unwrap();
+    tools.retain(|t| t["name"] != "whoami");
+    tools.push(serde_json::json!({ "name": "notes_export", "digest": "sha256:1" }));
+    let refusal = start_pinned(&manifest.to_string()).expect("the demo refuses to start");
+    assert!(
+        refusal.contains("added: whoami; removed: notes_export;"),
+        "{refusal}"
+    );
+    // Not a manifest with digests.
+    let refusal = start_pinned("{}").expect("the demo refuses to start");
+    assert!(
+        refusal.contains("not a manifest with tool digests"),
+        "{refusal}"
+    );
+}
