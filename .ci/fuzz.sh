@@ -9,7 +9,7 @@ seconds=${1:-60}
 export RUSTC_BOOTSTRAP=1
 target_dir=../target/fuzz
 cargo fuzz build -O --target-dir "$target_dir"
-for target in validate grammars jwt templates; do
+for target in validate grammars jwt templates output; do
   # New inputs go to a scratch directory; the committed seeds stay as they are.
   work="$target_dir/corpus/$target"
   mkdir -p "$work"

@@ -269,6 +269,30 @@ async fn the_corpus_is_refused_or_inert() {
         "\u{7f}",
         "\u{0}",
         "\r",
+        // One range past a hand-made list: each is hidden by its Unicode property.
+        "\u{fe00}",
+        "\u{fe0f}",
+        "\u{e0100}",
+        "\u{ad}",
+        "\u{34f}",
+        "\u{115f}",
+        "\u{1160}",
+        "\u{3164}",
+        "\u{ffa0}",
+        "\u{180e}",
+        "\u{206a}",
+        "\u{206f}",
+        "\u{fff9}",
+        "\u{fffb}",
+        "\u{1d173}",
+        "\u{1d17a}",
+        "\u{2800}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{e000}",
+        "\u{f0000}",
+        "\u{378}",
+        "\u{e0001}\u{e0049}\u{e0047}\u{e004e}\u{e007f}",
     ] {
         let s = callers.next();
         let body = format!("a{hidden}b");
@@ -297,7 +321,52 @@ async fn the_corpus_is_refused_or_inert() {
         count += 2;
     }
 
-    // Control characters and bidi tricks in a title are refused (no_control).
+    // JSON escapes of hidden characters inside a body, in every shape JSON takes inside text:
+    // behind a BOM, a zero-width space or an SGR reset, as JSON Lines, followed by prose, beside
+    // a token serde refuses and JavaScript accepts (a lone surrogate, 1e400, nesting 200 deep),
+    // and as JSON held inside a string. Neither form of the result carries an escape a client's
+    // JSON parser would turn back into the character.
+    let deep = format!("{}\"\\u001b[2J\"{}", "[".repeat(200), "]".repeat(200));
+    let shapes = [
+        "\u{feff}{\"a\":\"\\u001b[2J\"}",
+        "\u{200b}{\"a\":\"\\u001b[2J\"}",
+        "\u{1b}[0m{\"a\":\"\\u001b[2J\"}",
+        "{\"a\":\"\\u001b[2J\"}\n{\"b\":\"\\u202e\"}\n",
+        "{\"a\":\"\\u001b[2J\"} and then prose",
+        "{\"a\":\"\\udead\",\"b\":\"\\u001b[2J\"}",
+        "{\"a\":1e400,\"b\":\"\\u001b[2J\"}",
+        deep.as_str(),
+        "{\"held\":\"{\\\"a\\\":\\\"\\\\u001b[2J\\\"}\"}",
+        "{\"vs\":\"x\\ufe00\\udb40\\udd00y\",\"tag\":\"\\uDB40\\uDC49\"}",
+    ];
+    for shape in shapes {
+        let s = callers.next();
+        let (_, created) = s
+            .call(
+                "notes_create",
+                json!({"title": "json", "body": shape, "tags": []}),
+            )
+            .await;
+        let id = created["result"]["structuredContent"]["id"].clone();
+        let (_, got) = s.call("notes_get", json!({"id": id})).await;
+        let shown = got["result"]["structuredContent"]["body"].as_str().unwrap();
+        let block = got["result"]["content"][0]["text"].as_str().unwrap();
+        for read in [shown, block] {
+            let lower = read.to_ascii_lowercase();
+            for escape in ["\\u001b", "\\u202e", "\\udead", "\\ufe00", "\\udb40"] {
+                assert!(!lower.contains(escape), "{shape:?}: {escape} in {read:?}");
+            }
+            assert_eq!(
+                mcp_secure::sanitize::first_hidden(read),
+                None,
+                "{shape:?}: {read:?}"
+            );
+        }
+        count += 2;
+    }
+
+    // Control characters and bidi tricks in a title are refused (no_control), and so is every
+    // other character hidden by its Unicode property.
     for text in [
         "evil\u{202e}txt.exe",
         "a\u{2066}b",
@@ -308,6 +377,14 @@ async fn the_corpus_is_refused_or_inert() {
         "c1\u{85}",
         "rlm\u{200f}",
         "alm\u{61c}",
+        "vs\u{fe0f}x",
+        "soft\u{ad}hyphen",
+        "filler\u{3164}",
+        "braille\u{2800}",
+        "tag\u{e0041}",
+        "line\u{2028}sep",
+        "private\u{e000}",
+        "unassigned\u{378}",
     ] {
         expect_refused(
             callers.next(),

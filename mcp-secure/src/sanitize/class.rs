@@ -101,19 +101,6 @@ pub(crate) fn is_hidden_at(before: Option<char>, c: char, after: Option<char>) -
     is_hidden(c) && !(is_emoji_joiner(c) && kept_in_emoji(before, c, after))
 }
 
-/// The positions (in characters) of the first hidden character of `text`, judged in context.
-pub(crate) fn first_hidden(text: &str) -> Option<usize> {
-    let mut before = None;
-    let mut chars = text.chars().enumerate().peekable();
-    while let Some((at, c)) = chars.next() {
-        if is_hidden_at(before, c, chars.peek().map(|&(_, c)| c)) {
-            return Some(at);
-        }
-        before = Some(c);
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,7 +190,7 @@ mod tests {
 
     #[test]
     fn emoji_sequences_keep_their_joiners_and_nothing_else_does() {
-        let kept = |s: &str| first_hidden(s).is_none();
+        let kept = |s: &str| crate::sanitize::first_hidden(s).is_none();
         for good in [
             "👨\u{200D}👩\u{200D}👧",
             "🏳\u{FE0F}\u{200D}🌈",

@@ -59,8 +59,29 @@ pub fn is_invisible(c: char) -> bool {
 
 /// The position (in characters) of the first character of `text` that [`clean`] would remove
 /// or replace, emoji sequences judged in context; `None` if there is none.
+///
+/// ```
+/// use mcp_secure::sanitize::first_hidden;
+/// assert_eq!(first_hidden("tab\tline\nend\r\n❤\u{FE0F}"), None);
+/// assert_eq!(first_hidden("a\rb"), Some(1));
+/// assert_eq!(first_hidden("ab\u{FE0F}"), Some(2));
+/// ```
 pub fn first_hidden(text: &str) -> Option<usize> {
-    class::first_hidden(text)
+    let mut before = None;
+    let mut chars = text.chars().enumerate().peekable();
+    while let Some((at, c)) = chars.next() {
+        let after = chars.peek().map(|&(_, c)| c);
+        let changed = match c {
+            '\r' => after != Some('\n'),
+            '\t' | '\n' => false,
+            c => class::is_hidden_at(before, c, after),
+        };
+        if changed {
+            return Some(at);
+        }
+        before = Some(c);
+    }
+    None
 }
 
 /// Whether `c` is a C0 control other than TAB and LF, or DEL (CR is judged with what follows).
@@ -92,20 +113,7 @@ fn may_need_cleaning(text: &[u8]) -> bool {
 
 /// Whether [`clean_chars`] would change `text`.
 fn needs_cleaning(text: &str) -> bool {
-    let mut before = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let changed = match c {
-            '\r' => chars.peek() != Some(&'\n'),
-            '\t' | '\n' => false,
-            c => class::is_hidden_at(before, c, chars.peek().copied()),
-        };
-        if changed {
-            return true;
-        }
-        before = Some(c);
-    }
-    false
+    first_hidden(text).is_some()
 }
 
 /// `text` cleaned as the [module](self) table says: characters, then escapes.
