@@ -28,6 +28,19 @@ const FORBIDDEN: &[&str] = &[
     "alice-writer-key-000",
 ];
 
+/// How many hostile inputs the corpus sends (README, SECURITY.md).
+const CORPUS_INPUTS: usize = 255;
+
+/// What a raw body gets.
+enum Refused {
+    /// This HTTP status, before any JSON-RPC.
+    Http(u16),
+    /// A JSON-RPC error with this code.
+    Rpc(i64),
+    /// A note with this title, created.
+    Stored(&'static str),
+}
+
 /// A raw MCP session over HTTP, as a hostile client would drive it.
 struct Session {
     http: reqwest::Client,
@@ -247,7 +260,7 @@ async fn the_corpus_is_refused_or_inert() {
             "{text:?}: search matched only literal occurrences: {found}"
         );
         assert!(notes.iter().any(|n| n["id"] == id));
-        count += 4;
+        count += 1;
     }
 
     // Hidden characters in a body (which has no `no_control`): stored, but never shown, in
@@ -318,7 +331,7 @@ async fn the_corpus_is_refused_or_inert() {
             "{hidden:?}: both forms say the same"
         );
         assert!(shown.starts_with('a') && shown.ends_with('b'), "{shown:?}");
-        count += 2;
+        count += 1;
     }
 
     // JSON escapes of hidden characters inside a body, in every shape JSON takes inside text:
@@ -362,7 +375,7 @@ async fn the_corpus_is_refused_or_inert() {
                 "{shape:?}: {read:?}"
             );
         }
-        count += 2;
+        count += 1;
     }
 
     // Control characters and bidi tricks in a title are refused (no_control), and so is every
@@ -680,53 +693,61 @@ async fn the_corpus_is_refused_or_inert() {
         "}".repeat(5_000)
     );
     let duplicate = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes_create","arguments":{"title":"first","title":"second","body":""}}}"#;
-    let bodies: Vec<Vec<u8>> = vec![
-        b"\xff\xfe\xfd".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\xc0\xafoverlong\",\"body\":\"\"}}}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\xed\xa0\x80surrogate\",\"body\":\"\"}}}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\\ud800lone\",\"body\":\"\"}}}".to_vec(),
-        deep_array.into_bytes(),
-        deep_object.into_bytes(),
-        duplicate.to_vec(),
-        b"".to_vec(),
-        b"null".to_vec(),
-        b"[]".to_vec(),
-        b"{}".to_vec(),
-        b"42".to_vec(),
-        b"\"tools/call\"".to_vec(),
-        b"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"tools/list\"}".to_vec(),
-        b"{\"id\":1,\"method\":\"tools/list\"}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"tools/list\"}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":42}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\"}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":\"x\"}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":42}}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":[]}}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":\"x\"}}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no/such/method\"}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}".to_vec(),
-        b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}]".to_vec(),
-        b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"batched\",\"body\":\"\"}}}]".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}".to_vec(),
-        b"{\"jsonrpc\":\"2.0\",\"id\":1e999,\"method\":\"tools/list\"}".to_vec(),
-        b"\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}".to_vec(),
-        vec![b' '; 100_000],
+    // What each must get: refused at the door (415: not a JSON-RPC message rmcp can read),
+    // refused in-band with a JSON-RPC error, or (duplicate keys: the last wins, as in every
+    // JSON parser the clients use) stored as the one note it names.
+    let bodies: Vec<(Vec<u8>, Refused)> = vec![
+        (b"\xff\xfe\xfd".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\xc0\xafoverlong\",\"body\":\"\"}}}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\xed\xa0\x80surrogate\",\"body\":\"\"}}}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"\\ud800lone\",\"body\":\"\"}}}".to_vec(), Refused::Http(415)),
+        (deep_array.into_bytes(), Refused::Http(415)),
+        (deep_object.into_bytes(), Refused::Http(415)),
+        (duplicate.to_vec(), Refused::Stored("second")),
+        (b"".to_vec(), Refused::Http(415)),
+        (b"null".to_vec(), Refused::Http(415)),
+        (b"[]".to_vec(), Refused::Http(415)),
+        (b"{}".to_vec(), Refused::Http(415)),
+        (b"42".to_vec(), Refused::Http(415)),
+        (b"\"tools/call\"".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"tools/list\"}".to_vec(), Refused::Http(415)),
+        (b"{\"id\":1,\"method\":\"tools/list\"}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"tools/list\"}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":42}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\"}".to_vec(), Refused::Rpc(-32601)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":\"x\"}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":42}}".to_vec(), Refused::Rpc(-32601)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":[]}}".to_vec(), Refused::Rpc(-32601)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":\"x\"}}".to_vec(), Refused::Rpc(-32601)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no/such/method\"}".to_vec(), Refused::Rpc(-32601)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}".to_vec(), Refused::Rpc(-32601)),
+        (b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}]".to_vec(), Refused::Http(415)),
+        (b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"notes_create\",\"arguments\":{\"title\":\"batched\",\"body\":\"\"}}}]".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}".to_vec(), Refused::Http(415)),
+        (b"{\"jsonrpc\":\"2.0\",\"id\":1e999,\"method\":\"tools/list\"}".to_vec(), Refused::Http(415)),
+        (b"\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}".to_vec(), Refused::Http(415)),
+        (vec![b' '; 100_000], Refused::Http(415)),
     ];
-    for body in bodies {
+    for (body, expected) in bodies {
         let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
         let (status, text) = callers.next().raw(body).await;
-        assert!(status < 500, "{shown:?}: HTTP {status}: {text}");
         assert_clean(&shown, &text);
-        if status == 200 {
-            // Answered in-band: the only thing created may be the valid batched or duplicate
-            // note, never one with a broken title.
-            let a = answer(&text);
-            assert!(
-                a.is_null() || a.get("error").is_some() || a.get("result").is_some(),
-                "{shown:?}: {text}"
-            );
+        match expected {
+            Refused::Http(code) => assert_eq!(status, code, "{shown:?}: {text}"),
+            Refused::Rpc(code) => {
+                assert_eq!(status, 200, "{shown:?}: {text}");
+                assert_eq!(answer(&text)["error"]["code"], code, "{shown:?}: {text}");
+            }
+            Refused::Stored(title) => {
+                assert_eq!(status, 200, "{shown:?}: {text}");
+                let a = answer(&text);
+                assert_eq!(
+                    a["result"]["structuredContent"]["title"], title,
+                    "{shown:?}: {text}"
+                );
+            }
         }
         count += 1;
     }
@@ -764,6 +785,8 @@ async fn the_corpus_is_refused_or_inert() {
         }
         calls += s.seen;
     }
-    assert!(count >= 200, "the corpus has {count} inputs");
+    // The figure README and SECURITY.md give: each input counted once, however many requests
+    // it took.
+    assert_eq!(count, CORPUS_INPUTS, "the corpus has {count} inputs");
     eprintln!("attack corpus: {count} hostile inputs, {calls} tool calls");
 }
