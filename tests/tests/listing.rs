@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    HttpServer, KEYS, challenge_scope, connect, files_dir, serve_in_process, stdio_client_args,
-    try_call,
+    HttpServer, KEYS, challenge_scope, connect, connect_2026, files_dir, serve_in_process,
+    stdio_client_args, try_call,
 };
 use mcp_secure::{
     Security,
@@ -19,10 +19,6 @@ use serde_json::json;
 
 async fn names(client: &common::Client) -> Vec<String> {
     let listed = client.list_tools(None).await.unwrap();
-    if let Some(scope) = &listed.cache_scope {
-        // Spec 2026-07-28's cache hint: a listing that varies with the caller is private.
-        assert_eq!(scope, &CacheScope::Private);
-    }
     listed
         .tools
         .into_iter()
@@ -67,15 +63,25 @@ async fn each_caller_lists_the_tools_its_scopes_allow_over_http() {
     for client in [reader, again, writer, bob] {
         client.cancel().await.unwrap();
     }
+    // Spec 2026-07-28's cache hint, which only a client of that revision gets: a listing that
+    // varies with the caller is private.
+    let current = connect_2026(&server.url, "alice-reader-key-000").await;
+    let listed = current.list_tools(None).await.unwrap();
+    assert_eq!(listed.cache_scope, Some(CacheScope::Private));
+    assert_eq!(listed.tools.len(), PUBLIC_AND_READ.len());
+    current.cancel().await.unwrap();
 
-    // Off by default: everyone lists every tool, a listing any cache may share (public, the
-    // default, which goes unsaid on the wire).
+    // Off by default: everyone lists every tool, a listing any cache may share.
     let plain = HttpServer::start(Some(KEYS), files.path());
-    let reader = plain.client("alice-reader-key-000").await;
+    let reader = connect_2026(&plain.url, "alice-reader-key-000").await;
     let listed = reader.list_tools(None).await.unwrap();
     assert_eq!(listed.tools.len(), 7);
-    assert_ne!(listed.cache_scope, Some(CacheScope::Private));
+    assert_eq!(listed.cache_scope, Some(CacheScope::Public));
     reader.cancel().await.unwrap();
+    // An older client gets no hint at all.
+    let older = plain.client("alice-reader-key-000").await;
+    assert_eq!(older.list_tools(None).await.unwrap().cache_scope, None);
+    older.cancel().await.unwrap();
 }
 
 #[tokio::test]

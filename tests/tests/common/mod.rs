@@ -51,6 +51,25 @@ pub async fn connect(url: &str, key: &str) -> Client {
         .expect("connect over HTTP")
 }
 
+/// An rmcp client presenting `key` that speaks spec 2026-07-28 (`server/discover`, no
+/// session, each request on its own).
+pub async fn connect_2026(url: &str, key: &str) -> Client {
+    use rmcp::{
+        model::ProtocolVersion,
+        service::{ClientLifecycleMode, ClientServiceExt},
+    };
+    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key);
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    ().serve_with_lifecycle(
+        StreamableHttpClientTransport::from_config(config),
+        lifecycle,
+    )
+    .await
+    .expect("connect over HTTP at 2026-07-28")
+}
+
 /// A JSON-RPC POST to `url` as an MCP client sends it (JSON in, JSON or SSE out), presenting
 /// `authorization` when given.
 pub fn rpc(
