@@ -24,9 +24,7 @@ async fn admitted(limiter: &RedisLimiter, tool: &str, key: &str, spec: RateSpec)
     ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
 )]
 async fn two_limiters_sharing_redis_enforce_one_limit() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let redis = RedisServer::start();
     let a = RedisLimiter::connect(&redis.url()).await.unwrap();
     let b = RedisLimiter::connect(&redis.url()).await.unwrap();
     let spec = RateSpec::per_minute(20);
@@ -60,9 +58,7 @@ async fn two_limiters_sharing_redis_enforce_one_limit() {
     ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
 )]
 async fn keys_expire_when_they_stop_mattering() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let redis = RedisServer::start();
     let limiter = RedisLimiter::connect(&redis.url()).await.unwrap();
     let spec = RateSpec::per_second(10);
     for _ in 0..3 {
@@ -98,9 +94,7 @@ async fn keys_expire_when_they_stop_mattering() {
     ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
 )]
 async fn an_outage_refuses_decisions_then_recovers() {
-    let Some(mut redis) = RedisServer::start() else {
-        return;
-    };
+    let mut redis = RedisServer::start();
     let limiter = RedisLimiter::connect(&redis.url()).await.unwrap();
     let spec = RateSpec::per_second(100);
     assert!(admitted(&limiter, "t", "a", spec).await);
@@ -131,9 +125,7 @@ async fn an_outage_refuses_decisions_then_recovers() {
     ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
 )]
 async fn concurrent_decisions_on_one_key_admit_exactly_the_limit() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let redis = RedisServer::start();
     let limiter = Arc::new(RedisLimiter::connect(&redis.url()).await.unwrap());
     let spec = RateSpec::per_minute(100);
     let mut tasks = Vec::new();
@@ -160,9 +152,7 @@ async fn concurrent_decisions_on_one_key_admit_exactly_the_limit() {
     ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
 )]
 async fn two_server_processes_share_one_limit() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let redis = RedisServer::start();
     let (files, _outside) = files_dir();
     let args = ["--rate-backend", "redis", "--redis-url", &redis.url()];
     let first = HttpServer::start_with(Some(KEYS), files.path(), &args);
@@ -196,9 +186,7 @@ async fn two_server_processes_share_one_limit() {
     ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
 )]
 async fn a_server_refuses_calls_while_its_limiter_is_down() {
-    let Some(mut redis) = RedisServer::start() else {
-        return;
-    };
+    let mut redis = RedisServer::start();
     let (files, _outside) = files_dir();
     let server = HttpServer::start_with(
         Some(KEYS),
@@ -281,9 +269,7 @@ async fn a_server_refuses_calls_while_its_limiter_is_down() {
     ignore = "redis-server is not installed: `apt-get install redis-server` runs it"
 )]
 async fn fail_open_lets_calls_through_while_the_limiter_is_down() {
-    let Some(mut redis) = RedisServer::start() else {
-        return;
-    };
+    let mut redis = RedisServer::start();
     let (files, _outside) = files_dir();
     let server = HttpServer::start_with(
         Some(KEYS),
@@ -324,9 +310,7 @@ async fn session_bindings_are_shared_bounded_and_expire() {
         model::InitializeRequestParams,
         transport::streamable_http_server::session::store::{SessionState, SessionStore},
     };
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let redis = RedisServer::start();
     // Two replicas' registries on one Redis.
     let a = RedisSessions::sharing(&RedisLimiter::connect(&redis.url()).await.unwrap());
     let b = RedisSessions::sharing(&RedisLimiter::connect(&redis.url()).await.unwrap());
