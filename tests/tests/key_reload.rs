@@ -1,5 +1,6 @@
-//! API keys reloaded without a restart: a replaced key file, or a SIGHUP, takes effect within
-//! a second, a broken file keeps the keys as they were, and each reload is audited.
+//! API keys reloaded without a restart: a replaced key file, or a SIGHUP, takes effect, a
+//! broken file keeps the keys as they were, and each reload is audited. The tests wait for
+//! each effect with a generous bound and assert the effect, never how soon it came.
 
 mod common;
 
@@ -15,15 +16,21 @@ async fn status(server: &HttpServer, key: &str) -> u16 {
         .as_u16()
 }
 
-/// Waits up to a second for `key` to be answered `expected`.
-async fn within_a_second(server: &HttpServer, key: &str, expected: u16) {
-    for _ in 0..20 {
-        if status(server, key).await == expected {
+/// Waits, a generous while, for the audit log at `path` to hold an event `matches`: the
+/// event is asserted, not how soon it came.
+async fn audited(path: &Path, matches: impl Fn(&Value) -> bool) {
+    for _ in 0..600 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|e| matches(&e))
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{key} is not answered {expected} within a second");
+    panic!("the event never reached the audit log");
 }
 
 /// Writes `text` to `path` as a deployment does: a new file renamed over the old one.
@@ -53,14 +60,18 @@ async fn a_replaced_key_file_takes_effect_without_a_restart() {
     assert_eq!(status(&server, "alice-key-0123456789").await, 200);
     assert_eq!(status(&server, "carol-key-0123456789").await, 401);
 
-    // Alice's key revoked, Carol's added: within a second.
+    // Alice's key revoked, Carol's added.
     replace(&keys, "carol-key-0123456789 carol notes:read\n");
-    within_a_second(&server, "alice-key-0123456789", 401).await;
+    eventually(&server, "alice-key-0123456789", 401).await;
     assert_eq!(status(&server, "carol-key-0123456789").await, 200);
 
     // A broken file is refused: the keys stay.
     replace(&keys, "carol-key-0123456789\n");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    audited(&audit, |e| {
+        e["event"] == "keys_reloaded"
+            && e["refused"].as_str().is_some_and(|r| r.contains("entry 1"))
+    })
+    .await;
     assert_eq!(status(&server, "carol-key-0123456789").await, 200);
 
     // SIGHUP reloads at once.
@@ -70,7 +81,7 @@ async fn a_replaced_key_file_takes_effect_without_a_restart() {
         .status()
         .unwrap();
     assert!(hangup.success());
-    within_a_second(&server, "dave-key-01234567890", 200).await;
+    eventually(&server, "dave-key-01234567890", 200).await;
     assert_eq!(status(&server, "carol-key-0123456789").await, 401);
     let said = server.drain_stderr();
     assert!(
@@ -110,9 +121,10 @@ async fn readiness(server: &HttpServer) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
-/// Waits, a generous while, for `key` to be answered `expected`.
+/// Waits, a generous while, for `key` to be answered `expected`: the answer is asserted, not
+/// how soon it came.
 async fn eventually(server: &HttpServer, key: &str, expected: u16) {
-    for _ in 0..200 {
+    for _ in 0..600 {
         if status(server, key).await == expected {
             return;
         }
