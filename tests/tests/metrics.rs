@@ -7,7 +7,28 @@ use common::*;
 use serde_json::json;
 
 /// The value of one series (`name{labels}`) in a scrape, or 0 when it is absent.
+/// The metric families the library registers. Each is declared in the scrape once it has a
+/// series (checked at the end of `each_count_holds_exactly_what_was_done`).
+const FAMILIES: &[&str] = &[
+    "mcp_secure_tool_decisions",
+    "mcp_secure_tool_duration_seconds",
+    "mcp_secure_http_refusals",
+    "mcp_secure_sessions",
+    "mcp_secure_limiter_keys",
+];
+
+/// The value of `series` in `scrape`: 0 for a series not counted yet (a label combination
+/// appears at its first count), of a family the library registers; a name of no such family
+/// (a misspelling) fails the test.
 fn value(scrape: &str, series: &str) -> f64 {
+    let name = series.split('{').next().unwrap();
+    assert!(
+        ["", "_total", "_count", "_sum", "_bucket"]
+            .iter()
+            .filter_map(|suffix| name.strip_suffix(suffix))
+            .any(|family| FAMILIES.contains(&family)),
+        "{series} is of no family the library registers"
+    );
     scrape
         .lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
@@ -102,6 +123,13 @@ async fn each_count_holds_exactly_what_was_done() {
     assert_eq!(value(&scrape, "mcp_secure_sessions"), 1.0);
     // whoami, notes_get and webhook_register for bob, and the failures of the bad key's address.
     assert_eq!(value(&scrape, "mcp_secure_limiter_keys"), 4.0);
+    // Each family the reads above assume is one the scrape declares.
+    for family in FAMILIES {
+        assert!(
+            scrape.contains(&format!("# TYPE {family} ")),
+            "{family} is not declared: {scrape}"
+        );
+    }
     for private in [
         "bob",
         "alice",
