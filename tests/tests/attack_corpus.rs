@@ -98,20 +98,8 @@ impl Session {
             "params": {"name": tool, "arguments": arguments}});
         let (status, text) = self.raw(body.to_string().into_bytes()).await;
         self.seen += 1;
-        (status, answer(&text))
+        (status, rpc_answer(&text))
     }
-}
-
-/// The JSON-RPC message in a response body (plain JSON or the `data:` lines of an SSE stream).
-fn answer(text: &str) -> Value {
-    if let Ok(v) = serde_json::from_str(text) {
-        return v;
-    }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .find(|v| v.get("id").is_some())
-        .unwrap_or(Value::Null)
 }
 
 /// The error code of a refused call: a tool error's `code`, or `jsonrpc:<code>`.
@@ -738,11 +726,15 @@ async fn the_corpus_is_refused_or_inert() {
             Refused::Http(code) => assert_eq!(status, code, "{shown:?}: {text}"),
             Refused::Rpc(code) => {
                 assert_eq!(status, 200, "{shown:?}: {text}");
-                assert_eq!(answer(&text)["error"]["code"], code, "{shown:?}: {text}");
+                assert_eq!(
+                    rpc_answer(&text)["error"]["code"],
+                    code,
+                    "{shown:?}: {text}"
+                );
             }
             Refused::Stored(title) => {
                 assert_eq!(status, 200, "{shown:?}: {text}");
-                let a = answer(&text);
+                let a = rpc_answer(&text);
                 assert_eq!(
                     a["result"]["structuredContent"]["title"], title,
                     "{shown:?}: {text}"

@@ -381,7 +381,11 @@ async fn pkce_is_required_s256_only_and_checked() {
     assert_eq!(error_of(&wrong), (StatusCode::BAD_REQUEST, "invalid_grant"));
     // A code that failed its PKCE check is spent.
     let (code2, verifier2) = dev.code(&client, "notes:read").await;
-    let _ = dev.exchange(&client, &code2, "too-short").await;
+    // A verifier shorter than RFC 7636's 43 characters is refused, and spends the code too.
+    assert_eq!(
+        error_of(&dev.exchange(&client, &code2, "too-short").await),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
     assert_eq!(
         error_of(&dev.exchange(&client, &code2, &verifier2).await),
         (StatusCode::BAD_REQUEST, "invalid_grant")

@@ -412,13 +412,33 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
         (refusal["id"].clone(), refusal["error"]["code"].clone()),
         (json!(7), json!(-32020))
     );
-    // "notes_create" as =?base64?…?=: it matches, and the request passes the layer (rmcp then
-    // answers it: this request opened no session).
-    let encoded = with_name("=?base64?bm90ZXNfY3JlYXRl?=").await.unwrap();
-    let answer = encoded.text().await.unwrap();
-    assert!(
-        !answer.contains("-32020") && !answer.contains("header_mismatch"),
-        "{answer}"
+    // "notes_create" as =?base64?…?=: it matches, the request passes the layer, and the tool
+    // answers it (a 2026-07-28 request, which needs no session; its arguments are refused).
+    let current = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {
+        "name": "notes_create", "arguments": {"title": "", "body": ""},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let encoded = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some("Bearer alice-writer-key-000"),
+    )
+    .header("Mcp-Name", "=?base64?bm90ZXNfY3JlYXRl?=")
+    .header("MCP-Protocol-Version", "2026-07-28")
+    .header("Mcp-Method", "tools/call")
+    .json(&current)
+    .send()
+    .await
+    .unwrap();
+    let status = encoded.status();
+    let text = encoded.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    let answer = rpc_answer(&text);
+    assert_eq!(answer["id"], 8, "{answer}");
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert_eq!(
+        answer["result"]["_meta"]["io.github.mcp-secure/error"]["code"], "invalid_input",
+        "the tool ran its checks: {answer}"
     );
     let undecodable = with_name("=?base64?%%%?=").await.unwrap();
     assert!(undecodable.text().await.unwrap().contains("-32020"));

@@ -70,6 +70,19 @@ pub async fn connect_2026(url: &str, key: &str) -> Client {
     .expect("connect over HTTP at 2026-07-28")
 }
 
+/// The JSON-RPC answer in an HTTP body: the JSON itself, or the event of an SSE stream that
+/// answers a request (has an `id`); `null` if there is none.
+pub fn rpc_answer(text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("id").is_some())
+        .unwrap_or(Value::Null)
+}
+
 /// A JSON-RPC POST to `url` as an MCP client sends it (JSON in, JSON or SSE out), presenting
 /// `authorization` when given.
 pub fn rpc(
