@@ -262,10 +262,15 @@ async fn a_server_refuses_calls_while_its_limiter_is_down() {
         ok(&search)["notes"].as_array().unwrap().is_empty(),
         "the refused call did not run"
     );
-    let audit = server.drain_stderr().join("\n");
+    let said = server.drain_stderr();
     assert!(
-        audit.contains("unavailable"),
-        "the outage is audited: {audit}"
+        said.iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|e| e["event"] == "backend_unavailable"
+                && e["backend"] == "rate_limiter"
+                && e["tool"] == "notes_create"
+                && e["fail_open"] == false),
+        "the outage is audited: {said:?}"
     );
     client.cancel().await.unwrap();
 }
