@@ -11,8 +11,8 @@ use super::Manifest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PinError {
-    /// The committed text is not a manifest whose tools carry digests (not JSON, or written
-    /// before digests were: write it again and review it).
+    /// The committed text is not a manifest whose tools carry digests (not JSON, written
+    /// before digests were, or naming a tool twice: write it again and review it).
     NotAManifest,
     /// Tools were added, removed or changed since the manifest was committed.
     Changed {
@@ -50,18 +50,23 @@ impl std::fmt::Display for PinError {
 
 impl std::error::Error for PinError {}
 
-/// Each tool's name and digest in a manifest's JSON.
-fn digests(manifest: &Value) -> Option<BTreeMap<&str, &str>> {
-    manifest["tools"]
-        .as_array()?
-        .iter()
-        .map(|tool| Some((tool["name"].as_str()?, tool["digest"].as_str()?)))
-        .collect()
+/// Each tool's entry in a manifest's JSON, by name; `None` if one has no name or digest, or a
+/// name comes twice.
+fn entries(manifest: &Value) -> Option<BTreeMap<&str, &Value>> {
+    let mut entries = BTreeMap::new();
+    for tool in manifest["tools"].as_array()? {
+        tool["digest"].as_str()?;
+        if entries.insert(tool["name"].as_str()?, tool).is_some() {
+            return None;
+        }
+    }
+    Some(entries)
 }
 
 impl Manifest {
     /// Checks that the tools are exactly those of `committed` (the text of a manifest as
-    /// committed): the same names, each with the same definition digest. Only the tools count;
+    /// committed): the same names, each with the same entry (its definition digest, and every
+    /// part a reviewer reads, which cannot then say other than the server). Only the tools count;
     /// the server's version, its scopes' descriptions and a `"sandbox"` section may differ.
     /// Call it before serving, and refuse to start on an error: a tool whose description or
     /// schema changed behind the reviewer's back is then never listed.
@@ -87,25 +92,31 @@ impl Manifest {
     pub fn check_pinned(&self, committed: &str) -> Result<(), PinError> {
         let committed: Value =
             serde_json::from_str(committed).map_err(|_| PinError::NotAManifest)?;
-        let pinned = digests(&committed).ok_or(PinError::NotAManifest)?;
+        let pinned = entries(&committed).ok_or(PinError::NotAManifest)?;
         let ours = self.to_json();
-        let current = digests(&ours).ok_or(PinError::NotAManifest)?;
+        let current = entries(&ours).ok_or(PinError::NotAManifest)?;
         compare(&current, &pinned)
     }
 }
 
-/// The tools of `current` against those `pinned`, by name and digest.
-fn compare(current: &BTreeMap<&str, &str>, pinned: &BTreeMap<&str, &str>) -> Result<(), PinError> {
-    let names = |from: &BTreeMap<&str, &str>, keep: &dyn Fn(&str, &str) -> bool| -> Vec<String> {
-        from.iter()
-            .filter(|(name, digest)| keep(name, digest))
-            .map(|(name, _)| name.to_string())
-            .collect()
-    };
+/// The tools of `current` against those `pinned`, by name and by whole entry: the digest and
+/// every part a reviewer reads (description, schemas, policy), which may not say other than
+/// what the server has.
+fn compare(
+    current: &BTreeMap<&str, &Value>,
+    pinned: &BTreeMap<&str, &Value>,
+) -> Result<(), PinError> {
+    let names =
+        |from: &BTreeMap<&str, &Value>, keep: &dyn Fn(&str, &Value) -> bool| -> Vec<String> {
+            from.iter()
+                .filter(|(name, entry)| keep(name, entry))
+                .map(|(name, _)| name.to_string())
+                .collect()
+        };
     let added = names(current, &|name, _| !pinned.contains_key(name));
     let removed = names(pinned, &|name, _| !current.contains_key(name));
-    let changed = names(current, &|name, digest| {
-        pinned.get(name).is_some_and(|p| *p != digest)
+    let changed = names(current, &|name, entry| {
+        pinned.get(name).is_some_and(|p| *p != entry)
     });
     if added.is_empty() && removed.is_empty() && changed.is_empty() {
         Ok(())
@@ -134,8 +145,16 @@ mod tests {
 
     #[test]
     fn added_removed_and_changed_tools_are_named() {
-        let current = BTreeMap::from([("a", "sha256:1"), ("b", "sha256:2"), ("c", "sha256:3")]);
-        let pinned = BTreeMap::from([("a", "sha256:1"), ("b", "sha256:9"), ("d", "sha256:4")]);
+        let entry = |d: &str| json!({ "digest": d, "description": "x" });
+        let (one, two, three, four, nine) = (
+            entry("sha256:1"),
+            entry("sha256:2"),
+            entry("sha256:3"),
+            entry("sha256:4"),
+            entry("sha256:9"),
+        );
+        let current = BTreeMap::from([("a", &one), ("b", &two), ("c", &three)]);
+        let pinned = BTreeMap::from([("a", &one), ("b", &nine), ("d", &four)]);
         assert_eq!(
             compare(&current, &pinned),
             Err(PinError::Changed {
@@ -145,6 +164,12 @@ mod tests {
             })
         );
         assert_eq!(compare(&current, &current), Ok(()));
+        // The same digest with another description: the entry says other than the server.
+        let lying = json!({ "digest": "sha256:1", "description": "Harmless." });
+        let misleading = BTreeMap::from([("a", &lying), ("b", &two), ("c", &three)]);
+        assert!(
+            matches!(compare(&current, &misleading), Err(PinError::Changed { changed, .. }) if changed == ["a"])
+        );
         let text = compare(&current, &pinned).unwrap_err().to_string();
         assert_eq!(
             text,
@@ -155,7 +180,14 @@ mod tests {
     #[test]
     fn a_manifest_without_digests_is_refused() {
         let empty = Manifest::new("s", "1");
-        for text in ["", "[]", r#"{"tools": [{"name": "a"}]}"#, r#"{"tools": 1}"#] {
+        let twice = r#"{"tools": [{"name": "a", "digest": "sha256:1"}, {"name": "a", "digest": "sha256:0"}]}"#;
+        for text in [
+            "",
+            "[]",
+            r#"{"tools": [{"name": "a"}]}"#,
+            r#"{"tools": 1}"#,
+            twice,
+        ] {
             assert_eq!(
                 empty.check_pinned(text),
                 Err(PinError::NotAManifest),

@@ -80,7 +80,9 @@ pub(crate) fn is_emoji_joiner(c: char) -> bool {
 /// next one): a ZWJ between two pictographs (a skin tone or VS16 may end the first), VS15 or
 /// VS16 right after a pictograph, VS16 between a keycap base and U+20E3.
 pub(crate) fn kept_in_emoji(before: Option<char>, c: char, after: Option<char>) -> bool {
-    let pictograph = |c: Option<char>| c.is_some_and(|c| PICTOGRAPH.contains(c));
+    // A pictograph that is itself hidden (a reserved Extended_Pictographic code point, Cn) is
+    // removed: a joiner kept before it would then stand alone.
+    let pictograph = |c: Option<char>| c.is_some_and(|c| PICTOGRAPH.contains(c) && !is_hidden(c));
     match c {
         ZWJ => {
             (pictograph(before) || before.is_some_and(|b| b == VS16 || MODIFIER.contains(b)))

@@ -86,11 +86,16 @@ fn escape_at(bytes: &[u8], start: usize) -> Option<Escape> {
 }
 
 /// Whether an escaped character is rewritten: hidden, less TAB, LF and CR (which JSON text
-/// escapes as a matter of course), less the emoji exception.
+/// escapes as a matter of course; CR only before LF), less the emoji exception; and every
+/// character of escape syntax (a backslash, `/`, ASCII letters and digits, among them `u` and
+/// the hex digits), which no JSON encoder escapes, and whose escape spells another escape
+/// once decoded (`\\\u0075001b`, `\\u\u0030\u0030\u0031\u0062`: ESC after two decodings).
 fn rewritten(before: Option<char>, c: Option<char>, after: Option<char>) -> bool {
     match c {
         None => true,
-        Some('\t' | '\n' | '\r') => false,
+        Some('\t' | '\n') => false,
+        Some('\r') => after != Some('\n'),
+        Some(c) if c.is_ascii_alphanumeric() || c == '\\' || c == '/' => true,
         Some(c) => class::is_hidden_at(before, c, after),
     }
 }
@@ -160,7 +165,23 @@ mod tests {
             ),
             (r"\u005cu001b", r"\u005cufffd"),
             (r"\u005c\u005cu001b", r"\u005c\u005cufffd"),
-            (r"\u005c", r"\u005c"),
+            (r"\u005c", r"\ufffd"),
+            // Escape syntax written as escapes: another escape once decoded.
+            (r"\\\u0075001b[2J", r"\\\ufffd001b[2J"),
+            (
+                r"\\u\u0030\u0030\u0031\u0062",
+                r"\\u\ufffd\ufffd\ufffd\ufffd",
+            ),
+            (r"\u005c\u0075001b", r"\u005c\ufffd001b"),
+            (r"\u005cb", r"\ufffdb"),
+            (r"\u002f \u0041", r"\ufffd \ufffd"),
+            // Escapes JSON encoders do write stay.
+            (
+                r"\u0022\u0027\u003c\u003e\u0026\u00e9",
+                r"\u0022\u0027\u003c\u003e\u0026\u00e9",
+            ),
+            // CR before LF stays; a lone CR does not.
+            (r"a\u000d\u000ab\u000dc", r"a\u000d\u000ab\ufffdc"),
             (r"\ufe0f\ufe00", r"\ufffd\ufffd"),
             (
                 r"\ud83d\udc68\u200d\ud83d\udc69",
@@ -170,7 +191,10 @@ mod tests {
             (r"a\u200db", r"a\ufffdb"),
             (r"\u2764\ufe0f", r"\u2764\ufe0f"),
             (r"\udb40\udc01\udb40\udc41", r"\ufffd\ufffd"),
-            (r"tab\u0009lf\u000acr\u000d", r"tab\u0009lf\u000acr\u000d"),
+            (
+                r"tab\u0009lf\u000acrlf\u000d\u000a",
+                r"tab\u0009lf\u000acrlf\u000d\u000a",
+            ),
             (r"C:\users\u00e9\n\t", r"C:\users\u00e9\n\t"),
             (r"\u00", r"\u00"),
             (r"\", r"\"),

@@ -13,7 +13,7 @@
 //! | other C1 controls | U+0080–U+009F | removed |
 //! | other C0 controls and DEL | NUL, BEL, BS, VT, FF, a CR not followed by LF, U+007F, ... | replaced by U+FFFD `�`, so that damaged text shows |
 //! | hidden characters | `Default_Ignorable_Code_Point` (zero-width characters, bidi controls, variation selectors, tags, soft hyphen, ...), categories Cf, Co, Cs, Zl, Zp, Cn, blank letters (Hangul fillers, braille blank) | removed, but for ZWJ and VS15/VS16 inside emoji sequences ([`class`]) |
-//! | escapes of these | `\u001b`, `\u200b`, `\udb40\udc41`, a lone surrogate, `\\u001b` as double-encoded JSON has it, anywhere in the text | rewritten as `\ufffd` ([`escapes`]) |
+//! | escapes of these | `\u001b`, `\u200b`, `\udb40\udc41`, a lone surrogate, `\\u001b` as double-encoded JSON has it, a CR not followed by LF, anywhere in the text; and escapes of escape syntax (`\u005c`, `\u0075`, letters and digits), which spell another escape once decoded | rewritten as `\ufffd` ([`escapes`]) |
 //! | everything else | TAB, LF, CR LF, every visible character | kept |
 //!
 //! A tool opts out with `#[mcp_tool(raw_output)]`; its errors are still cleaned.
@@ -270,6 +270,23 @@ pub(crate) fn clean_result(result: &mut CallToolResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A joiner before a pictograph that is itself removed (reserved, Cn) is removed too, so
+    /// that cleaning twice changes nothing and nothing hidden is left.
+    #[test]
+    fn a_joiner_before_a_removed_pictograph_goes_with_it() {
+        for text in [
+            "A😀\u{200D}\u{1FC00}B",
+            "😀\u{200D}\u{1FFFD}y",
+            "😀\u{200D}\u{1F0FF}",
+            "❤\u{FE0F}\u{200D}\u{1FC00}",
+        ] {
+            let once = clean(text);
+            assert_eq!(first_hidden(&once), None, "{text:?} -> {once:?}");
+            assert_eq!(clean(&once), once, "{text:?}");
+        }
+        assert_eq!(clean("A😀\u{200D}\u{1FC00}B"), "A😀B");
+    }
 
     #[test]
     fn strips_every_kind_of_escape() {

@@ -138,6 +138,16 @@ impl Finish {
                 output::conform_error(r);
             }
         }
+        // Questions put to the client are cleaned whatever `raw_output` says: they are not the
+        // tool's output.
+        if let Ok(CallToolResponse::InputRequired(input)) = &mut result
+            && crate::sanitize::outgoing::clean_typed(input).is_err()
+        {
+            result = Err(rmcp::ErrorData::internal_error(
+                "the result could not be sent",
+                None,
+            ));
+        }
         if let Some((principal, started)) = &self.record {
             record_call(
                 &self.security,

@@ -156,7 +156,22 @@ impl<S> Deref for Tools<S> {
 impl<S: Send + Sync + 'static> std::ops::Add for Tools<S> {
     type Output = Self;
 
+    /// # Panics
+    ///
+    /// When both name a tool alike: rmcp would route the call to one while the policy of the
+    /// other decided its scope check and its manifest entry. Two tools of one server need two
+    /// names.
     fn add(self, other: Self) -> Self {
+        if let Some(name) = self
+            .router
+            .map
+            .keys()
+            .find(|name| other.router.map.contains_key(*name))
+        {
+            panic!(
+                "two tools of this server are named `{name}`: rename one (#[mcp_tool(name = \"…\")]) before combining their Tools with `+`"
+            );
+        }
         let mut policies = Vec::clone(&self.policies);
         policies.extend(other.policies.iter());
         // Each side's tools were sealed when it was made.
