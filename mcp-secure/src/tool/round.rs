@@ -79,6 +79,8 @@ pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
 /// ```
 pub struct InputRound {
     answers: Option<InputResponses>,
+    /// The call carried answers or a sealed state.
+    retry: bool,
     state: Option<Value>,
     /// Set for a tool that takes rounds: what it seals new states with.
     sealer: Option<Sealer>,
@@ -180,6 +182,7 @@ impl InputRound {
     pub(crate) const fn unused() -> Self {
         Self {
             answers: None,
+            retry: false,
             state: None,
             sealer: None,
         }
@@ -265,6 +268,7 @@ impl InputRound {
             answers
         });
         Ok(Self {
+            retry: answers.is_some() || sealed.is_some(),
             answers,
             state: sealed.and_then(|s| s.state),
             sealer: Some(Sealer {
@@ -277,7 +281,7 @@ impl InputRound {
 
     /// Whether this call is a retry: it carries answers or a state.
     pub fn is_retry(&self) -> bool {
-        self.answers.is_some() || self.state.is_some()
+        self.retry
     }
 
     /// The client's answer to the request named `key`, as `T` (e.g. rmcp's `ElicitResult`,
@@ -529,6 +533,19 @@ mod tests {
         let asked = open(json!({}), None)
             .ask([("a", list_roots()), ("b", list_roots())], None::<&()>)
             .unwrap();
+        let state_only = InputRound::open(
+            &security,
+            "tool",
+            &alice,
+            None,
+            no_arguments(),
+            None,
+            asked.request_state.clone(),
+        );
+        assert!(
+            state_only.unwrap().is_retry(),
+            "a sealed state makes a retry"
+        );
         // A state is sealed even without the tool's: it holds the keys asked.
         let sealed = asked.request_state.unwrap();
         let roots = json!({"roots": []});
