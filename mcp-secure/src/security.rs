@@ -245,6 +245,18 @@ impl SecurityBuilder {
     /// hard link too ([`HardLinks::Allow`]): for a directory whose files are linked on purpose
     /// (a deduplicated mirror, `rsync --link-dest` snapshots) and where nobody who could plant
     /// a link to a file elsewhere can write.
+    ///
+    /// ```
+    /// use mcp_secure::{Security, validate::HardLinks};
+    /// let (files, mirror) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    /// let security = Security::builder()
+    ///     .path_root("files", files.path())
+    ///     .path_root_allowing_hard_links("mirror", mirror.path())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(security.path_root("files").unwrap().hard_links(), HardLinks::Refuse);
+    /// assert_eq!(security.path_root("mirror").unwrap().hard_links(), HardLinks::Allow);
+    /// ```
     pub fn path_root_allowing_hard_links(
         mut self,
         name: impl Into<String>,
