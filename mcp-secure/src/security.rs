@@ -10,7 +10,7 @@ use crate::{
     audit::{AuditSink, SecurityEvent},
     auth::Principal,
     rate::{MemoryLimiter, RateLimiter},
-    validate::PathRoot,
+    validate::{HardLinks, PathRoot},
 };
 
 /// What a server's guarded tools consult on every call: the rate limiter (and whether its
@@ -162,7 +162,7 @@ pub struct SecurityBuilder {
     default_max_output: Option<usize>,
     audit_sinks: Vec<Arc<dyn AuditSink>>,
     local_principal: Option<Principal>,
-    path_roots: Vec<(String, PathBuf)>,
+    path_roots: Vec<(String, PathBuf, HardLinks)>,
     request_state_key: Option<secrecy::SecretSlice<u8>>,
 }
 
@@ -233,8 +233,37 @@ impl SecurityBuilder {
     }
 
     /// Registers `dir` as the root named `name` for `#[mcp(path(within = "name"))]` fields.
+    /// It refuses regular files with more than one hard link ([`HardLinks::Refuse`]), for
+    /// reading and writing alike: another of their names may be a file outside `dir`.
     pub fn path_root(mut self, name: impl Into<String>, dir: impl AsRef<Path>) -> Self {
-        self.path_roots.push((name.into(), dir.as_ref().to_owned()));
+        let root = (name.into(), dir.as_ref().to_owned(), HardLinks::Refuse);
+        self.path_roots.push(root);
+        self
+    }
+
+    /// Registers `dir` like [`path_root`](Self::path_root), serving files with more than one
+    /// hard link too ([`HardLinks::Allow`]): for a directory whose files are linked on purpose
+    /// (a deduplicated mirror, `rsync --link-dest` snapshots) and where nobody who could plant
+    /// a link to a file elsewhere can write.
+    ///
+    /// ```
+    /// use mcp_secure::{Security, validate::HardLinks};
+    /// let (files, mirror) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    /// let security = Security::builder()
+    ///     .path_root("files", files.path())
+    ///     .path_root_allowing_hard_links("mirror", mirror.path())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(security.path_root("files").unwrap().hard_links(), HardLinks::Refuse);
+    /// assert_eq!(security.path_root("mirror").unwrap().hard_links(), HardLinks::Allow);
+    /// ```
+    pub fn path_root_allowing_hard_links(
+        mut self,
+        name: impl Into<String>,
+        dir: impl AsRef<Path>,
+    ) -> Self {
+        let root = (name.into(), dir.as_ref().to_owned(), HardLinks::Allow);
+        self.path_roots.push(root);
         self
     }
 
@@ -279,7 +308,7 @@ impl SecurityBuilder {
             }
         }
         let mut roots = Vec::with_capacity(self.path_roots.len());
-        for (name, dir) in std::mem::take(&mut self.path_roots) {
+        for (name, dir, hard_links) in std::mem::take(&mut self.path_roots) {
             if !dir.is_dir() {
                 return Err(SecurityError::BadPathRoot {
                     name,
@@ -287,7 +316,7 @@ impl SecurityBuilder {
                 });
             }
             match PathRoot::open(&dir) {
-                Ok(root) => roots.push((name, root)),
+                Ok(root) => roots.push((name, root.with_hard_links(hard_links))),
                 Err(e) => {
                     return Err(SecurityError::BadPathRoot {
                         name,

@@ -1,5 +1,5 @@
 //! The library's guarantees tried as an attacker would, over real HTTP against the demo: links
-//! out of the files directory in every spelling, FIFOs, hidden characters in every string that
+//! out of the files directory in every spelling, hard links to a file outside it, FIFOs, hidden characters in every string that
 //! comes back out (results, refusals, audit lines), subjects of different issuers, scope
 //! separators and critical JWT header extensions.
 
@@ -161,6 +161,25 @@ async fn links_out_of_the_files_directory_are_refused_in_every_spelling() {
         let result = read(spelling).await;
         assert_eq!(result.is_error, Some(true), "{spelling:?}");
         assert!(!format!("{result:?}").contains("top secret"));
+    }
+    // A hard link to a file outside is no link to follow: the same file, under a name inside
+    // (both directories are in the same temporary file system). Refused by its link count.
+    let secret = outside.path().join("secret.txt");
+    std::fs::hard_link(&secret, files.path().join("hard-link")).unwrap();
+    std::fs::hard_link(&secret, files.path().join("sub/hard-link")).unwrap();
+    std::os::unix::fs::symlink("hard-link", files.path().join("to-hard-link")).unwrap();
+    for spelling in ["hard-link", "./hard-link", "sub/hard-link", "to-hard-link"] {
+        let result = read(spelling).await;
+        assert_eq!(
+            violations(&result),
+            [("path".to_owned(), "path".to_owned())],
+            "{spelling:?}"
+        );
+        let shown = format!("{result:?}");
+        assert!(shown.contains("more than one hard link"), "{shown}");
+        assert!(!shown.contains("top secret"), "{spelling:?}: {shown}");
+        assert!(!shown.contains(outside.path().to_str().unwrap()), "{shown}");
+        assert!(!shown.contains(files.path().to_str().unwrap()), "{shown}");
     }
     // FIFOs, and a link to one, are refused without blocking.
     let fifo = read("fifo").await;

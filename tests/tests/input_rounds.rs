@@ -1,7 +1,9 @@
 //! Tools that ask the client for input (SEP-2322), attacked over real HTTP: a `requestState`
 //! comes back from the client, so every way of bending it is tried: altered, moved to another
-//! tool, replayed by another caller, forged by another server. Only the state this server sealed
-//! for this tool and this caller reaches the tool; everything else is a `-32602` error, audited.
+//! tool, replayed by another caller or with other arguments, forged by another server, sent with
+//! answers to questions never asked. Only the state this server sealed for this tool, this
+//! caller and these arguments reaches the tool, with answers to what it asked; everything else
+//! is a `-32602` error, audited.
 
 mod common;
 
@@ -83,6 +85,45 @@ impl Rounds {
         greet(round, "other").await
     }
 
+    /// Asks to confirm a transfer, then makes it.
+    #[mcp_tool(scope = "x:y")]
+    async fn transfer(
+        &self,
+        /// To whom.
+        #[mcp(length(min = 1, max = 32))]
+        to: String,
+        /// How much.
+        #[mcp(range(min = 1, max = 1000))]
+        amount: u32,
+        round: InputRound,
+    ) -> Result<CallToolResponse, ToolError> {
+        let confirmed = round.answer::<ElicitResult>("confirm")?;
+        match (round.state::<String>()?, confirmed) {
+            (Some(_), Some(_)) => Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                "sent {amount} to {to}"
+            ))])
+            .into()),
+            _ => Ok(round
+                .ask([("confirm", question())], Some("confirm"))?
+                .into()),
+        }
+    }
+
+    /// Asks for a name without a state of its own, then says which answers it can read.
+    #[mcp_tool(scope = "x:y")]
+    async fn peek(&self, round: InputRound) -> Result<CallToolResponse, ToolError> {
+        let mut seen = Vec::new();
+        for key in ["name", "admin", "confirm"] {
+            if round.answer::<Value>(key)?.is_some() {
+                seen.push(key);
+            }
+        }
+        if seen.is_empty() {
+            return Ok(round.ask([("name", question())], None::<&()>)?.into());
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text(seen.join(","))]).into())
+    }
+
     /// Takes no rounds: whatever the client sends as state is not read.
     #[mcp_tool(scope = "x:y")]
     async fn plain(&self) -> String {
@@ -152,7 +193,18 @@ async fn call_once(
     answers: Option<Value>,
     state: Option<&str>,
 ) -> Result<CallToolResponse, ServiceError> {
-    let mut params = CallToolRequestParams::new(tool.to_owned()).with_arguments(Default::default());
+    call_with(client, tool, json!({}), answers, state).await
+}
+
+async fn call_with(
+    client: &Client,
+    tool: &str,
+    arguments: Value,
+    answers: Option<Value>,
+    state: Option<&str>,
+) -> Result<CallToolResponse, ServiceError> {
+    let arguments = serde_json::from_value(arguments).unwrap();
+    let mut params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
     if let Some(answers) = answers {
         params =
             params.with_input_responses(serde_json::from_value::<InputResponses>(answers).unwrap());
@@ -364,6 +416,96 @@ async fn answers_that_are_not_results_are_refused() {
         }
         other => panic!("expected an error result, got {other:?}"),
     }
+}
+
+fn confirm() -> Option<Value> {
+    Some(json!({"confirm": {"action": "accept", "content": {"name": "yes"}}}))
+}
+
+#[tokio::test]
+async fn a_state_is_bound_to_the_arguments_of_the_call_that_asked() {
+    let (url, audit) = start(None).await;
+    let alice = connect(&url, KEY_A).await;
+    let sent = json!({"to": "bob", "amount": 10});
+    let state = asked(
+        call_with(&alice, "transfer", sent.clone(), None, None)
+            .await
+            .unwrap(),
+    )
+    .request_state
+    .unwrap();
+    // The confirmation given for 10 to bob does not confirm anything else.
+    for other in [
+        json!({"to": "mallory", "amount": 10}),
+        json!({"to": "bob", "amount": 1000}),
+        json!({"to": "bob", "amount": 11}),
+    ] {
+        refused(
+            call_with(&alice, "transfer", other, confirm(), Some(&state)).await,
+            "requestState",
+            "arguments",
+            &state,
+        );
+    }
+    assert_eq!(
+        audited(&audit),
+        vec![
+            (
+                "alice".to_owned(),
+                "requestState".to_owned(),
+                "arguments".to_owned()
+            );
+            3
+        ]
+    );
+    // The same arguments, in another order, complete it.
+    let reordered = json!({"amount": 10, "to": "bob"});
+    let done = call_with(&alice, "transfer", reordered, confirm(), Some(&state))
+        .await
+        .unwrap();
+    assert_eq!(answered(done), "sent 10 to bob");
+    // Not single-use (README, "Known limits"): within its TTL the same caller can present it
+    // again with the same arguments, and the tool runs again.
+    let again = call_with(&alice, "transfer", sent, confirm(), Some(&state))
+        .await
+        .unwrap();
+    assert_eq!(answered(again), "sent 10 to bob");
+}
+
+#[tokio::test]
+async fn answers_to_questions_never_asked_never_reach_the_tool() {
+    let (url, audit) = start(None).await;
+    let alice = connect(&url, KEY_A).await;
+    let name = json!({"action": "accept", "content": {"name": "Alice"}});
+    let accept = json!({"action": "accept"});
+    // Answers on a first call, without the state of a round that asked: nothing was asked, so
+    // the tool reads none and asks.
+    let first = call_once(
+        &alice,
+        "peek",
+        Some(json!({"name": name, "admin": accept})),
+        None,
+    )
+    .await
+    .unwrap();
+    let state = asked(first)
+        .request_state
+        .expect("every question is sealed");
+    // With the state, the answer asked for reaches it; the others beside it do not.
+    let extra = json!({"name": name, "admin": accept, "confirm": accept});
+    let done = call_once(&alice, "peek", Some(extra), Some(&state))
+        .await
+        .unwrap();
+    assert_eq!(answered(done), "name");
+    // Only extras: the tool sees nothing, and asks again.
+    let only_extra = json!({"admin": accept, "confirm\u{202e}": accept});
+    asked(
+        call_once(&alice, "peek", Some(only_extra), Some(&state))
+            .await
+            .unwrap(),
+    );
+    // Dropped, not refused (SEP-2322: servers ignore what they do not recognize).
+    assert!(audited(&audit).is_empty());
 }
 
 #[tokio::test]

@@ -333,6 +333,10 @@ where
             true => client_address(&ctx.request_context),
             false => None,
         };
+        // Before the parse takes them: a tool's sealed states are bound to its arguments.
+        let arguments = policy
+            .takes_input_rounds()
+            .then(|| super::round::ArgumentsDigest::of(ctx.arguments.as_ref()));
         let (principal, input) = match decide(
             &security,
             policy,
@@ -346,16 +350,17 @@ where
             Ok(admitted) => admitted,
             Err(denied) => return Ok(deny(policy, &denied)),
         };
-        let round = match policy.takes_input_rounds() {
-            true => InputRound::open(
+        let round = match arguments {
+            Some(arguments) => InputRound::open(
                 &security,
                 policy.name(),
                 &principal,
                 client,
+                arguments,
                 ctx.input_responses,
                 ctx.request_state,
             )?,
-            false => InputRound::unused(),
+            None => InputRound::unused(),
         };
         let audit = Finish {
             policy,

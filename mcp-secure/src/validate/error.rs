@@ -51,7 +51,8 @@ pub struct Violation {
     pub field: String,
     /// The rule's stable name: `length`, `range`, `regex`, `email`, `url`, `no_control`,
     /// `one_of`, `items`, `path`, `required`, `unknown_field`, `duplicate_field`, `type`; for a
-    /// retried call's `requestState` ([`crate::tool::InputRound`]), `integrity` and `expired`.
+    /// retried call's `requestState` ([`crate::tool::InputRound`]), `integrity`, `expired` and
+    /// `arguments` (presented with other arguments than the call that asked).
     pub rule: &'static str,
     /// What the rule expects, in words a model can act on.
     pub message: String,

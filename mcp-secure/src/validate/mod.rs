@@ -29,10 +29,12 @@ pub(crate) mod path;
 pub mod rules;
 mod value;
 
-/// `cap-std`'s directory handle and open options, as [`SafePath`] hands them out.
-pub use cap_std::fs::{Dir, OpenOptions};
+/// `cap-std`'s directory handle, as [`SafePath::open_dir`] hands it out.
+pub use cap_std::fs::Dir;
 pub use error::{FieldPath, ValidationErrors, Violation};
-pub use path::{PATH_MAX_LENGTH, PathError, PathErrorKind, PathRoot, SafePath};
+pub use path::{
+    HardLinks, OpenOptions, PATH_MAX_LENGTH, PathError, PathErrorKind, PathRoot, SafePath,
+};
 
 use serde::de::DeserializeOwned;
 

@@ -6,7 +6,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use cap_std::fs::{Dir, Metadata, OpenOptions};
+use cap_std::fs::{Dir, Metadata};
 use serde::{Deserialize, Deserializer};
 
 use super::{FieldPath, ValidationErrors};
@@ -22,16 +22,74 @@ pub const PATH_MAX_LENGTH: usize = 1024;
 /// component at a time that refuses to leave it (both through `cap-std`). A link inside the
 /// root that points inside it is followed; one that leads out, absolute or relative, at the
 /// end of the path or in the middle, is refused by the open itself.
+///
+/// A hard link is not a link to follow: it is the file itself, under a second name. One
+/// inside the root to a file elsewhere on the same file system passes every check above, so a
+/// root refuses regular files with more than one link by default ([`HardLinks`]).
 #[derive(Clone)]
 pub struct PathRoot {
     dir: Arc<Dir>,
+    hard_links: HardLinks,
+}
+
+/// What a [`PathRoot`] does with a regular file that has more than one hard link.
+///
+/// The default refuses it, for reading as for writing: nothing in the file says which of its
+/// names is the original, so a link planted inside the root to a file outside it (a key, a
+/// database, another user's file on the same file system) would be read, overwritten or
+/// truncated through the root. The check is made on the opened file (`fstat` of the
+/// descriptor the tool gets), so a link swapped in after validation is refused too; a
+/// truncation asked for is made only after it.
+///
+/// Allow them ([`SecurityBuilder::path_root_allowing_hard_links`](crate::SecurityBuilder::path_root_allowing_hard_links),
+/// [`PathRoot::with_hard_links`]) for a directory whose files are linked on purpose (a
+/// deduplicated mirror, `cp -l` or `rsync --link-dest` snapshots) and that nobody else can
+/// write to.
+///
+/// ```
+/// use mcp_secure::validate::{HardLinks, PathErrorKind, PathRoot, SafePath};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+/// std::fs::hard_link(dir.path().join("a.txt"), dir.path().join("b.txt")).unwrap();
+///
+/// let root = PathRoot::open(dir.path()).unwrap();
+/// assert_eq!(root.hard_links(), HardLinks::Refuse);
+/// let path: SafePath = serde_json::from_value("b.txt".into()).unwrap();
+/// assert!(path.check_within(&root).is_err());
+///
+/// let mirror = root.with_hard_links(HardLinks::Allow);
+/// assert!(path.check_within(&mirror).is_ok());
+/// assert!(path.open().is_ok());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum HardLinks {
+    /// Refuse a regular file with more than one link (`st_nlink > 1`): the default.
+    #[default]
+    Refuse,
+    /// Serve it like any other file.
+    Allow,
 }
 
 impl PathRoot {
-    /// Opens `dir` as a root.
+    /// Opens `dir` as a root that refuses files with more than one hard link.
     pub fn open(dir: impl AsRef<Path>) -> io::Result<Self> {
         let dir = Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
-        Ok(Self { dir: Arc::new(dir) })
+        Ok(Self {
+            dir: Arc::new(dir),
+            hard_links: HardLinks::Refuse,
+        })
+    }
+
+    /// This root, treating files with more than one hard link as `hard_links` says.
+    pub fn with_hard_links(mut self, hard_links: HardLinks) -> Self {
+        self.hard_links = hard_links;
+        self
+    }
+
+    /// What this root does with files that have more than one hard link.
+    pub fn hard_links(&self) -> HardLinks {
+        self.hard_links
     }
 
     /// The open directory, for a rule on exactly it (the sandbox's).
@@ -40,12 +98,40 @@ impl PathRoot {
         use std::os::fd::AsFd;
         self.dir.as_fd().try_clone_to_owned()
     }
+
+    /// Whether a file with `links` names is refused here.
+    fn refuses_links(&self, links: u64) -> bool {
+        links > 1 && self.hard_links == HardLinks::Refuse
+    }
 }
 
 impl fmt::Debug for PathRoot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PathRoot(..)")
+        f.debug_struct("PathRoot")
+            .field("hard_links", &self.hard_links)
+            .finish_non_exhaustive()
     }
+}
+
+/// How many names the file has; 1 where the platform does not say (the check is Unix's).
+#[cfg(unix)]
+fn links_std(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(meta)
+}
+
+#[cfg(not(unix))]
+fn links_std(_: &std::fs::Metadata) -> u64 {
+    1
+}
+
+#[cfg(unix)]
+fn links_cap(meta: &Metadata) -> u64 {
+    cap_std::fs::MetadataExt::nlink(meta)
+}
+
+#[cfg(not(unix))]
+fn links_cap(_: &Metadata) -> u64 {
+    1
 }
 
 /// A file path from a caller, confined to a root the server names at start-up.
@@ -60,7 +146,8 @@ impl fmt::Debug for PathRoot {
 /// The tool never gets a path string to open again: it opens through the checked value
 /// ([`open`](Self::open), [`create`](Self::create), [`open_dir`](Self::open_dir),
 /// [`open_with`](Self::open_with)), and each of those is again one lookup beneath the root, so
-/// a link swapped in after validation cannot lead out either.
+/// a link swapped in after validation cannot lead out either. The opens check the file they
+/// opened for hard links, by its descriptor.
 ///
 /// ```
 /// use std::io::Read;
@@ -105,6 +192,9 @@ pub enum PathErrorKind {
     NotRegular,
     /// The path leads outside the root (through a link), or the server may not open it.
     Outside,
+    /// The path names a regular file with more than one hard link, which the root refuses
+    /// ([`HardLinks::Refuse`]): another of its names may be outside the root.
+    HardLinked,
     /// Something already exists where the file was to be created.
     AlreadyExists,
     /// The value did not come through validation, so it has no root.
@@ -164,6 +254,10 @@ impl fmt::Display for PathError {
                 f,
                 "`{path}` leads outside the served directory, or may not be opened"
             ),
+            PathErrorKind::HardLinked => write!(
+                f,
+                "`{path}` has more than one hard link, and this directory serves only files with one (another link may be a file outside it)"
+            ),
             PathErrorKind::AlreadyExists => write!(f, "`{path}` already exists"),
             PathErrorKind::Unchecked => write!(f, "`{path}` was not validated"),
             PathErrorKind::Io(kind) => write!(f, "`{path}` could not be opened ({kind})"),
@@ -179,7 +273,7 @@ impl From<PathError> for ToolError {
             PathErrorKind::NotFound => "not_found",
             PathErrorKind::IsDirectory | PathErrorKind::NotRegular => "not_a_file",
             PathErrorKind::NotADirectory => "not_a_directory",
-            PathErrorKind::Outside => "forbidden",
+            PathErrorKind::Outside | PathErrorKind::HardLinked => "forbidden",
             PathErrorKind::AlreadyExists => "conflict",
             PathErrorKind::Unchecked | PathErrorKind::Io(_) => {
                 return ToolError::internal(&e);
@@ -196,10 +290,16 @@ impl SafePath {
     }
 
     /// Checks the path's form, then looks it up beneath `root`: it must stay inside, and name a
-    /// regular file, a directory or nothing yet. Remembers `root` for the opens that follow.
+    /// regular file, a directory or nothing yet; a regular file must have one link unless the
+    /// root allows more. Remembers `root` for the opens that follow.
     pub fn check_within(&self, root: &PathRoot) -> Result<(), &'static str> {
         check_syntax(&self.raw)?;
         match root.dir.metadata(&self.raw) {
+            Ok(meta) if meta.is_file() && root.refuses_links(links_cap(&meta)) => {
+                return Err(
+                    "must not name a file with more than one hard link (another link may be a file outside the root)",
+                );
+            }
             Ok(meta) if meta.is_file() || meta.is_dir() => {}
             Ok(_) => {
                 return Err(
@@ -224,23 +324,20 @@ impl SafePath {
         Ok(())
     }
 
-    fn root(&self) -> Result<&Dir, PathError> {
+    fn root(&self) -> Result<&PathRoot, PathError> {
         self.root
             .get()
-            .map(|r| &*r.dir)
             .ok_or_else(|| PathError::new(&self.raw, PathErrorKind::Unchecked))
     }
 
     /// Opens the regular file at this path for reading. A directory, a FIFO, a socket or a
-    /// device is refused without blocking.
+    /// device is refused without blocking, and so is a file with more than one hard link
+    /// where the root refuses them.
     pub fn open(&self) -> Result<std::fs::File, PathError> {
-        let mut options = OpenOptions::new();
+        let mut options = cap_std::fs::OpenOptions::new();
         options.read(true);
         non_blocking(&mut options);
-        let file = self.open_with(&options)?;
-        let meta = file
-            .metadata()
-            .map_err(|e| PathError::from_io(&self.raw, &e))?;
+        let (file, meta) = self.open_checked(&options)?;
         if meta.is_dir() {
             return Err(PathError::new(&self.raw, PathErrorKind::IsDirectory));
         }
@@ -250,40 +347,183 @@ impl SafePath {
         Ok(file)
     }
 
-    /// Creates a new file at this path for writing; refuses if anything exists there.
+    /// Creates a new file at this path for writing; refuses if anything exists there. (A new
+    /// file has one link, so there is no hard link to check.)
     pub fn create(&self) -> Result<std::fs::File, PathError> {
-        let mut options = OpenOptions::new();
+        let mut options = cap_std::fs::OpenOptions::new();
         options.write(true).create_new(true);
-        self.open_with(&options)
-    }
-
-    /// Opens the file at this path with `options`, beneath the root. The opened file may be a
-    /// FIFO or a device unless `options` rule them out: prefer [`open`](Self::open).
-    pub fn open_with(&self, options: &OpenOptions) -> Result<std::fs::File, PathError> {
         self.root()?
-            .open_with(&self.raw, options)
+            .dir
+            .open_with(&self.raw, &options)
             .map(cap_std::fs::File::into_std)
             .map_err(|e| PathError::from_io(&self.raw, &e))
     }
 
+    /// Opens the file at this path with `options`, beneath the root. A regular file with more
+    /// than one hard link is refused where the root refuses them, before anything is written
+    /// to it: a truncation is made after that check. The opened file may be a FIFO or a device
+    /// unless `options` rule them out: prefer [`open`](Self::open).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use mcp_secure::validate::{OpenOptions, PathRoot, SafePath};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("log.txt"), "old").unwrap();
+    /// let root = PathRoot::open(dir.path()).unwrap();
+    /// let path: SafePath = serde_json::from_value("log.txt".into()).unwrap();
+    /// path.check_within(&root).unwrap();
+    /// let mut file = path.open_with(OpenOptions::new().write(true).truncate(true)).unwrap();
+    /// file.write_all(b"new").unwrap();
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("log.txt")).unwrap(), "new");
+    /// ```
+    pub fn open_with(&self, options: &OpenOptions) -> Result<std::fs::File, PathError> {
+        if options.truncate && (!options.write || options.append) {
+            // What std refuses too; checked here because the open itself is made without it.
+            return Err(PathError::new(
+                &self.raw,
+                PathErrorKind::Io(io::ErrorKind::InvalidInput),
+            ));
+        }
+        let (file, meta) = self.open_checked(&options.without_truncate())?;
+        if options.truncate && meta.is_file() {
+            file.set_len(0)
+                .map_err(|e| PathError::from_io(&self.raw, &e))?;
+        }
+        Ok(file)
+    }
+
+    /// Opens beneath the root, then refuses what the descriptor shows to be a regular file with
+    /// more links than the root takes: checked on the file opened, so a name swapped after
+    /// validation is caught, and before anything is read or written through it.
+    fn open_checked(
+        &self,
+        options: &cap_std::fs::OpenOptions,
+    ) -> Result<(std::fs::File, std::fs::Metadata), PathError> {
+        let root = self.root()?;
+        let file = root
+            .dir
+            .open_with(&self.raw, options)
+            .map(cap_std::fs::File::into_std)
+            .map_err(|e| PathError::from_io(&self.raw, &e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| PathError::from_io(&self.raw, &e))?;
+        if meta.is_file() && root.refuses_links(links_std(&meta)) {
+            return Err(PathError::new(&self.raw, PathErrorKind::HardLinked));
+        }
+        Ok((file, meta))
+    }
+
     /// Opens the directory at this path. What is opened through the returned [`Dir`] stays
-    /// beneath it in the same way.
+    /// beneath it in the same way, but is not checked for hard links: check
+    /// `metadata()?.nlink()` of a file opened through it where that matters.
     pub fn open_dir(&self) -> Result<Dir, PathError> {
         self.root()?
+            .dir
             .open_dir(&self.raw)
             .map_err(|e| PathError::from_io(&self.raw, &e))
     }
 
-    /// The metadata of what is at this path (following links beneath the root).
+    /// The metadata of what is at this path (following links beneath the root). A regular
+    /// file with more than one hard link is refused where the root refuses them: its metadata
+    /// (size, times, owner) may be those of a file outside.
     pub fn metadata(&self) -> Result<Metadata, PathError> {
-        self.root()?
+        let root = self.root()?;
+        let meta = root
+            .dir
             .metadata(&self.raw)
-            .map_err(|e| PathError::from_io(&self.raw, &e))
+            .map_err(|e| PathError::from_io(&self.raw, &e))?;
+        if meta.is_file() && root.refuses_links(links_cap(&meta)) {
+            return Err(PathError::new(&self.raw, PathErrorKind::HardLinked));
+        }
+        Ok(meta)
+    }
+}
+
+/// How [`SafePath::open_with`] opens a file: the options of [`std::fs::OpenOptions`], which
+/// the open applies in an order that keeps the root's checks first (a truncation is made only
+/// once the file is known to have one link).
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    read: bool,
+    write: bool,
+    append: bool,
+    truncate: bool,
+    create: bool,
+    create_new: bool,
+    #[cfg(unix)]
+    mode: Option<u32>,
+}
+
+impl OpenOptions {
+    /// No access yet: set at least one of `read`, `write`, `append`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read access.
+    pub fn read(&mut self, read: bool) -> &mut Self {
+        self.read = read;
+        self
+    }
+
+    /// Write access.
+    pub fn write(&mut self, write: bool) -> &mut Self {
+        self.write = write;
+        self
+    }
+
+    /// Writes go to the end of the file.
+    pub fn append(&mut self, append: bool) -> &mut Self {
+        self.append = append;
+        self
+    }
+
+    /// Empties an existing file (needs `write`, not `append`), once it passed the root's checks.
+    pub fn truncate(&mut self, truncate: bool) -> &mut Self {
+        self.truncate = truncate;
+        self
+    }
+
+    /// Creates the file if nothing is there.
+    pub fn create(&mut self, create: bool) -> &mut Self {
+        self.create = create;
+        self
+    }
+
+    /// Creates the file, refusing if anything is there.
+    pub fn create_new(&mut self, create_new: bool) -> &mut Self {
+        self.create_new = create_new;
+        self
+    }
+
+    /// The permission bits of a file created (before the process's umask).
+    #[cfg(unix)]
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// `cap-std`'s options for the open itself: these, without the truncation.
+    fn without_truncate(&self) -> cap_std::fs::OpenOptions {
+        let mut options = cap_std::fs::OpenOptions::new();
+        options
+            .read(self.read)
+            .write(self.write)
+            .append(self.append)
+            .create(self.create)
+            .create_new(self.create_new);
+        #[cfg(unix)]
+        if let Some(mode) = self.mode {
+            use cap_std::fs::OpenOptionsExt;
+            options.mode(mode);
+        }
+        options
     }
 }
 
 /// `O_NONBLOCK`, so that opening a FIFO does not wait for a writer (regular files ignore it).
-fn non_blocking(options: &mut OpenOptions) {
+fn non_blocking(options: &mut cap_std::fs::OpenOptions) {
     #[cfg(unix)]
     {
         use cap_std::fs::OpenOptionsExt;
@@ -549,5 +789,114 @@ mod tests {
             PathErrorKind::Unchecked,
             "an unvalidated value has no root"
         );
+    }
+
+    /// A file inside the root that is a hard link to one outside: nothing about its name
+    /// leads out, so only its link count tells.
+    #[cfg(unix)]
+    #[test]
+    fn hard_links_to_files_outside_are_refused_for_reading_and_writing() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        // Beside the root, on the same file system (a hard link cannot cross one).
+        let outside = tempfile::tempdir_in(dir.path().parent().unwrap()).unwrap();
+        let root = PathRoot::open(dir.path()).unwrap();
+        let secret = outside.path().join("secret");
+        std::fs::write(&secret, "top secret").unwrap();
+        std::fs::hard_link(&secret, dir.path().join("planted")).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::hard_link(&secret, dir.path().join("sub/deeper")).unwrap();
+        std::os::unix::fs::symlink("planted", dir.path().join("to-planted")).unwrap();
+        std::fs::write(dir.path().join("plain.txt"), "plain").unwrap();
+
+        for name in ["planted", "./planted", "sub/deeper", "to-planted"] {
+            let refused = sp(name).check_within(&root).unwrap_err();
+            assert!(refused.contains("hard link"), "{name:?}: {refused}");
+            // The opens refuse too, by the descriptor, when validation was skipped or raced.
+            let path = sp(name);
+            let _ = path.root.set(root.clone());
+            assert_eq!(read(&path), Err(PathErrorKind::HardLinked), "{name:?}");
+            assert_eq!(
+                path.metadata().unwrap_err().kind(),
+                PathErrorKind::HardLinked
+            );
+            for options in [
+                OpenOptions::new().write(true).clone(),
+                OpenOptions::new().write(true).truncate(true).clone(),
+                OpenOptions::new().append(true).clone(),
+                OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .clone(),
+                OpenOptions::new().read(true).clone(),
+            ] {
+                let refused = path.open_with(&options).unwrap_err();
+                assert_eq!(refused.kind(), PathErrorKind::HardLinked, "{options:?}");
+            }
+            assert_eq!(
+                path.create().unwrap_err().kind(),
+                PathErrorKind::AlreadyExists
+            );
+            assert_eq!(std::fs::read_to_string(&secret).unwrap(), "top secret");
+        }
+        // What the client is told names its own path and the rule, nothing of the server's.
+        let planted = sp("planted");
+        let _ = planted.root.set(root.clone());
+        let error = ToolError::from(planted.open().unwrap_err());
+        assert_eq!(error.code(), "forbidden");
+        assert!(
+            error
+                .message()
+                .contains("`planted` has more than one hard link")
+        );
+        assert!(!error.message().contains(dir.path().to_str().unwrap()));
+
+        // A link made after validation is refused by the open, before the truncation.
+        let raced = checked("later", &root);
+        std::fs::hard_link(&secret, dir.path().join("later")).unwrap();
+        let truncating = raced.open_with(OpenOptions::new().write(true).truncate(true));
+        assert_eq!(truncating.unwrap_err().kind(), PathErrorKind::HardLinked);
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "top secret");
+
+        // A file with one link, and a directory (which always has several), are served.
+        assert_eq!(read(&checked("plain.txt", &root)), Ok("plain".into()));
+        assert!(checked("sub", &root).open_dir().is_ok());
+        assert!(checked("sub", &root).metadata().unwrap().is_dir());
+        let mut file = checked("plain.txt", &root)
+            .open_with(OpenOptions::new().write(true).truncate(true))
+            .unwrap();
+        file.write_all(b"new").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("plain.txt")).unwrap(),
+            "new"
+        );
+        let created = checked("made.txt", &root);
+        created
+            .open_with(OpenOptions::new().write(true).create(true).mode(0o600))
+            .unwrap();
+        assert_eq!(read(&created), Ok(String::new()));
+
+        // A root that allows them serves the link, as the name it has inside.
+        let mirror = root.with_hard_links(HardLinks::Allow);
+        assert_eq!(read(&checked("planted", &mirror)), Ok("top secret".into()));
+    }
+
+    #[test]
+    fn a_truncation_needs_write_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = PathRoot::open(dir.path()).unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        for options in [
+            OpenOptions::new().read(true).truncate(true).clone(),
+            OpenOptions::new().append(true).truncate(true).clone(),
+        ] {
+            let refused = checked("f", &root).open_with(&options).unwrap_err();
+            assert_eq!(
+                refused.kind(),
+                PathErrorKind::Io(io::ErrorKind::InvalidInput)
+            );
+        }
+        assert_eq!(std::fs::read_to_string(dir.path().join("f")).unwrap(), "x");
     }
 }
