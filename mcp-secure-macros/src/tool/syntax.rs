@@ -83,11 +83,25 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
         };
         // rmcp's `#[tool]` would register the method with none of the checks, and this router
         // would not route it: the method would be dropped without a word.
-        for attr in method.attrs.iter().filter(|a| is_rmcp_tool_attr(a)) {
-            errors.spanned(
-                attr,
-                "rmcp's `#[tool]` registers a tool with no scope check, rate limit or input validation, and `#[mcp_tools]` does not route it: write `#[mcp_tool(scope = \"resource:action\", rate = \"N/min\")]` (or `public`) instead",
-            );
+        // Under another name (`use rmcp::tool as plain`) or inside `cfg_attr` it would be too:
+        // an attribute this macro does not know is refused, whatever it is called.
+        for attr in &method.attrs {
+            for path in unknown_attrs(attr) {
+                if path.segments.last().is_some_and(|s| s.ident == TOOL) {
+                    errors.spanned(
+                        attr,
+                        "rmcp's `#[tool]` registers a tool with no scope check, rate limit or input validation, and `#[mcp_tools]` does not route it: write `#[mcp_tool(scope = \"resource:action\", rate = \"N/min\")]` (or `public`) instead",
+                    );
+                } else {
+                    errors.spanned(
+                        attr,
+                        format!(
+                            "`#[{}]` on a method of `#[mcp_tools]`: an attribute mcp-secure does not know, which may register the method as a tool with none of its checks (rmcp's `#[tool]` under another name); declare tools with `#[mcp_tool(...)]`, and keep other methods' attributes to doc, cfg, cfg_attr, lint levels, deprecated, must_use, inline, cold, track_caller and tracing's instrument",
+                            quote::ToTokens::to_token_stream(&path).to_string().replace(' ', "")
+                        ),
+                    );
+                }
+            }
         }
         let Some(pos) = method.attrs.iter().position(is_tool_attr) else {
             if let Some(attr) = method.sig.inputs.iter().find_map(|a| mcp_attr_of(a)) {
@@ -161,10 +175,59 @@ fn is_tool_attr(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == MCP_TOOL)
 }
 
-/// An attribute whose last path segment is `tool` (`#[tool]`, `#[rmcp::tool(...)]`): what
-/// rmcp's `#[tool_router]` collects.
-fn is_rmcp_tool_attr(attr: &Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == TOOL)
+/// Attributes a method of `#[mcp_tools]` may carry besides `#[mcp_tool]`: the compiler's own
+/// and tracing's `instrument`, none of which registers a tool.
+const KNOWN_ATTRS: &[&str] = &[
+    "doc",
+    "cfg",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "deprecated",
+    "must_use",
+    "inline",
+    "cold",
+    "track_caller",
+    "instrument",
+];
+
+/// Tool namespaces the compiler reserves (`#[rustfmt::skip]`, `#[clippy::...]`).
+const KNOWN_TOOLS: &[&str] = &["rustfmt", "clippy", "diagnostic"];
+
+/// The paths of `attr` (and of the attributes its `cfg_attr` would apply) that are neither
+/// `#[mcp_tool]` nor among [`KNOWN_ATTRS`].
+fn unknown_attrs(attr: &Attribute) -> Vec<syn::Path> {
+    fn known(path: &syn::Path) -> bool {
+        let last = path.segments.last().map(|s| s.ident.to_string());
+        let first = path.segments.first().map(|s| s.ident.to_string());
+        match (path.segments.len(), first.as_deref(), last.as_deref()) {
+            (_, _, Some(MCP_TOOL)) => true,
+            (1, _, Some(name)) => KNOWN_ATTRS.contains(&name),
+            (2, Some("tracing"), Some("instrument")) => true,
+            (_, Some(tool), _) => KNOWN_TOOLS.contains(&tool),
+            _ => false,
+        }
+    }
+    fn walk(meta: &syn::Meta, out: &mut Vec<syn::Path>) {
+        let path = meta.path();
+        if path.is_ident("cfg_attr") {
+            // `cfg_attr(predicate, attr, ...)`: every attribute after the predicate.
+            if let syn::Meta::List(list) = meta
+                && let Ok(items) = list.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+                )
+            {
+                items.iter().skip(1).for_each(|m| walk(m, out));
+            }
+        } else if !known(path) {
+            out.push(path.clone());
+        }
+    }
+    let mut out = Vec::new();
+    walk(&attr.meta, &mut out);
+    out
 }
 
 fn mcp_attr_of(arg: &FnArg) -> Option<&Attribute> {

@@ -79,6 +79,7 @@ impl Manifest {
     /// #     /// Counts notes.
     /// #     #[mcp_tool(scope = "notes:read", rate = "10/s")] async fn notes_count(&self) -> String { "0".into() }
     /// # }
+    /// # fn main() {
     /// let manifest = Manifest::new("notes", "1.0.0").with_tools(&Notes::tools());
     /// let committed = manifest.to_pretty_string();
     /// assert_eq!(manifest.check_pinned(&committed), Ok(()));
@@ -88,6 +89,7 @@ impl Manifest {
     /// let refused = manifest.check_pinned(&reviewed).unwrap_err();
     /// assert!(matches!(&refused, PinError::Changed { changed, .. } if changed == &["notes_count"]));
     /// assert!(refused.to_string().contains("changed: notes_count;"));
+    /// # }
     /// ```
     pub fn check_pinned(&self, committed: &str) -> Result<(), PinError> {
         let committed: Value =

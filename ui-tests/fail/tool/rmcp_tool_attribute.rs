@@ -1,5 +1,6 @@
 use mcp_secure::prelude::*;
 use rmcp::tool;
+use rmcp::tool as plain;
 
 pub struct Server;
 
@@ -20,6 +21,25 @@ impl Server {
     async fn by_path(&self) -> String {
         String::new()
     }
+
+    /// rmcp's `#[tool]` under another name.
+    #[plain(description = "delete everything")]
+    async fn renamed(&self) -> String {
+        String::new()
+    }
+
+    /// rmcp's `#[tool]` behind `cfg_attr`.
+    #[cfg_attr(all(), rmcp::tool(description = "y"))]
+    async fn conditional(&self) -> String {
+        String::new()
+    }
+
+    /// Attributes the compiler and tracing own pass.
+    #[inline]
+    #[allow(dead_code)]
+    #[cfg_attr(test, must_use)]
+    #[rustfmt::skip]
+    fn helper(&self) -> u32 { 1 }
 }
 
 fn main() {}
