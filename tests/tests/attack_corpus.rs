@@ -28,8 +28,53 @@ const FORBIDDEN: &[&str] = &[
     "alice-writer-key-000",
 ];
 
+/// Every JSON value inside `text` (the whole text, or each `{...}` in it), decoded, and each
+/// string in it decoded again, to four levels: no hidden character at any.
+fn assert_decodes_clean(shape: &str, text: &str, depth: u32) {
+    assert_eq!(
+        mcp_secure::sanitize::first_hidden(text),
+        None,
+        "{shape:?}: level {depth}: {text:?}"
+    );
+    if depth == 4 {
+        return;
+    }
+    let mut values: Vec<Value> = serde_json::from_str(text).into_iter().collect();
+    for (start, _) in text.match_indices('{') {
+        values.extend(
+            serde_json::Deserializer::from_str(&text[start..])
+                .into_iter::<Value>()
+                .next()
+                .and_then(Result::ok),
+        );
+    }
+    // A string as JSON writes it: its decoding is the next level too.
+    values.extend(serde_json::from_str::<Value>(&format!("\"{text}\"")).ok());
+    for value in values {
+        let mut strings = Vec::new();
+        collect_strings(&value, &mut strings);
+        for s in strings {
+            if s != text {
+                assert_decodes_clean(shape, &s, depth + 1);
+            }
+        }
+    }
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            out.push(k.clone());
+            collect_strings(v, out)
+        }),
+        _ => {}
+    }
+}
+
 /// How many hostile inputs the corpus sends (README, SECURITY.md).
-const CORPUS_INPUTS: usize = 255;
+const CORPUS_INPUTS: usize = 260;
 
 /// What a raw body gets.
 enum Refused {
@@ -339,6 +384,13 @@ async fn the_corpus_is_refused_or_inert() {
         deep.as_str(),
         "{\"held\":\"{\\\"a\\\":\\\"\\\\u001b[2J\\\"}\"}",
         "{\"vs\":\"x\\ufe00\\udb40\\udd00y\",\"tag\":\"\\uDB40\\uDC49\"}",
+        // Escape syntax written as escapes: another escape once decoded (an outside tester's).
+        "{\"t\":\"\\\\\\u0075001b[2J\"}",
+        "{\"t\":\"\\\\u\\u0030\\u0030\\u0031\\u0062]8;;http://evil\\\\u0007x\"}",
+        "{\"t\":\"\\\\\\u0075db40\\\\\\u0075dc41 \\\\\\u0075202e\"}",
+        "{\"t\":\"\\u005c\\u0075001b\"}",
+        // A lone CR, which overwrites a terminal line.
+        "prose {\"t\":\"rm -rf /\\u000dls -la  \"}",
     ];
     for shape in shapes {
         let s = callers.next();
@@ -353,6 +405,8 @@ async fn the_corpus_is_refused_or_inert() {
         let shown = got["result"]["structuredContent"]["body"].as_str().unwrap();
         let block = got["result"]["content"][0]["text"].as_str().unwrap();
         for read in [shown, block] {
+            // What a client gets by decoding the JSON it finds, again and again.
+            assert_decodes_clean(shape, read, 0);
             let lower = read.to_ascii_lowercase();
             for escape in ["\\u001b", "\\u202e", "\\udead", "\\ufe00", "\\udb40"] {
                 assert!(!lower.contains(escape), "{shape:?}: {escape} in {read:?}");

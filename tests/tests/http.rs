@@ -440,6 +440,34 @@ async fn a_missing_scope_is_refused_with_a_403_challenge_and_the_tool_does_not_r
         answer["result"]["_meta"]["io.github.mcp-secure/error"]["code"], "invalid_input",
         "the tool ran its checks: {answer}"
     );
+    // rmcp refuses a method header that disagrees with the body itself, quoting the header:
+    // the quote leaves cleaned (an outside tester's probe), escapes of hidden characters too.
+    let quoted = rpc(
+        &reqwest::Client::new(),
+        &server.url,
+        Some("Bearer alice-writer-key-000"),
+    )
+    .header("Mcp-Name", "notes_create")
+    .header("MCP-Protocol-Version", "2026-07-28")
+    .header(
+        "Mcp-Method",
+        r"tools/call\u001b]8;;https://evil.example\u0007click x\u202egnp.exe \ud83d",
+    )
+    .json(&current)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(quoted.status(), 400);
+    let refusal = rpc_answer(&quoted.text().await.unwrap());
+    assert_eq!(refusal["error"]["code"], -32020, "{refusal}");
+    let message = refusal["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(message.contains("tools/call"), "{message}");
+    for escape in [r"\u001b", r"\u0007", r"\u202e", r"\ud83d"] {
+        assert!(!message.contains(escape), "{escape} in {message}");
+    }
     let undecodable = with_name("=?base64?%%%?=").await.unwrap();
     assert!(undecodable.text().await.unwrap().contains("-32020"));
 

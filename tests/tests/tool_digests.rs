@@ -135,10 +135,74 @@ fn the_demo_refuses_to_start_when_a_tool_differs_from_the_pinned_manifest() {
         refusal.contains("added: whoami; removed: notes_export;"),
         "{refusal}"
     );
+    // The right digest beside a description, scope and annotations the tool does not have
+    // (an outside tester's probe): what a reviewer reads cannot lie either.
+    let mut manifest: Value = serde_json::from_str(committed).unwrap();
+    for tool in manifest["tools"].as_array_mut().unwrap() {
+        if tool["name"] == "notes_delete" {
+            tool["description"] = Value::from("Harmless: lists nothing.");
+            tool["policy"]["scope"] = Value::from("admin:root");
+        }
+    }
+    let refusal = start_pinned(&manifest.to_string()).expect("the demo refuses to start");
+    assert!(refusal.contains("changed: notes_delete;"), "{refusal}");
+    // A tool named twice, the second entry saying otherwise.
+    let mut manifest: Value = serde_json::from_str(committed).unwrap();
+    let tools = manifest["tools"].as_array_mut().unwrap();
+    let mut twin = tools[0].clone();
+    twin["digest"] = Value::from(format!("sha256:{}", "0".repeat(64)));
+    tools.push(twin);
+    let refusal = start_pinned(&manifest.to_string()).expect("the demo refuses to start");
+    assert!(
+        refusal.contains("not a manifest with tool digests"),
+        "{refusal}"
+    );
     // Not a manifest with digests.
     let refusal = start_pinned("{}").expect("the demo refuses to start");
     assert!(
         refusal.contains("not a manifest with tool digests"),
         "{refusal}"
     );
+}
+
+mcp_secure::scopes! {
+    /// Administration.
+    "admin:all",
+}
+
+#[derive(Clone)]
+struct Twice;
+
+mod strict {
+    use mcp_secure::prelude::*;
+
+    #[mcp_tools(router = strict_router)]
+    impl super::Twice {
+        /// For administrators.
+        #[mcp_tool(scope = "admin:all", rate = "10/s")]
+        async fn dup(&self) -> String {
+            "strict".into()
+        }
+    }
+}
+
+mod loose {
+    use mcp_secure::prelude::*;
+
+    #[mcp_tools(router = loose_router)]
+    impl super::Twice {
+        /// Actually public.
+        #[mcp_tool(public, rate = "10/s", name = "dup")]
+        async fn dup_loose(&self) -> String {
+            "loose".into()
+        }
+    }
+}
+
+/// Two tools of one name would be routed to one and checked by the other's policy (an outside
+/// tester's probe): combining them refuses, naming the tool.
+#[test]
+#[should_panic(expected = "two tools of this server are named `dup`")]
+fn two_tools_of_one_name_do_not_combine() {
+    let _ = Twice::strict_router_tools() + Twice::loose_router_tools();
 }

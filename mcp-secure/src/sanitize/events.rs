@@ -2,8 +2,9 @@
 //!
 //! A tool sends log messages, progress and requests through its peer, and rmcp's streamable
 //! HTTP service writes them into the response's `text/event-stream` (the call's own stream, or
-//! a session's standalone one) without passing any handler. [`layer`] puts [`CleanedEvents`]
-//! around every such body: each `data:` line that holds a notification, a request or an error
+//! a session's standalone one) without passing any handler; and rmcp refuses some requests
+//! itself, quoting them, as a JSON body. [`layer`] puts [`CleanedEvents`] around every such
+//! body: each `data:` line, or the JSON body, that holds a notification, a request or an error
 //! has its strings cleaned ([`super::clean_value`]); answers pass as they were made (a tool's
 //! cleaned by its guard, which knows `raw_output`; every other by [`super::Cleaned`]).
 
@@ -26,21 +27,40 @@ pub(crate) fn layer<B>() -> tower::util::MapResponseLayer<Wrap<B>> {
 }
 
 fn wrap<B>(response: Response<B>) -> Response<CleanedEvents<B>> {
-    let events = response
+    let media = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/event-stream"))
-        });
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    let kind = match media {
+        Some(t) if t.eq_ignore_ascii_case("text/event-stream") => Kind::Events,
+        // A JSON-RPC message as the whole body: rmcp's own refusals (a header that disagrees
+        // with the body, quoting it), which no handler made.
+        Some(t) if t.eq_ignore_ascii_case("application/json") => Kind::Json,
+        _ => Kind::Other,
+    };
     response.map(|inner| CleanedEvents {
         inner,
         partial: Vec::new(),
-        events,
+        kind,
     })
 }
+
+/// What a body holds, as its content type says.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Server-sent events, cleaned line by line.
+    Events,
+    /// One JSON message, cleaned whole (gathered up to [`JSON_LIMIT`]).
+    Json,
+    /// Anything else, passed as it is.
+    Other,
+}
+
+/// The most of a JSON body gathered to be cleaned: rmcp's refusals are a few hundred bytes.
+/// A larger one (an answer, cleaned where it was made) passes as it is.
+const JSON_LIMIT: usize = 64 * 1024;
 
 pin_project_lite::pin_project! {
     /// An event stream whose server-started messages are cleaned, line by line; any other
@@ -48,9 +68,9 @@ pin_project_lite::pin_project! {
     pub(crate) struct CleanedEvents<B> {
         #[pin]
         inner: B,
-        // The start of a line whose end has not arrived yet.
+        // The start of a line whose end has not arrived yet, or the JSON gathered so far.
         partial: Vec<u8>,
-        events: bool,
+        kind: Kind,
     }
 }
 
@@ -63,8 +83,33 @@ impl<B: Body<Data = Bytes>> Body for CleanedEvents<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let mut this = self.project();
-        if !*this.events {
-            return this.inner.poll_frame(cx);
+        match *this.kind {
+            Kind::Other => return this.inner.poll_frame(cx),
+            Kind::Json => loop {
+                match ready!(this.inner.as_mut().poll_frame(cx)) {
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) if this.partial.len() + data.len() <= JSON_LIMIT => {
+                            this.partial.extend_from_slice(&data);
+                        }
+                        Ok(data) => {
+                            // Too large to be a refusal: the rest passes as it is.
+                            *this.kind = Kind::Other;
+                            let mut all = std::mem::take(this.partial);
+                            all.extend_from_slice(&data);
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(all)))));
+                        }
+                        Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                    },
+                    Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                    None if this.partial.is_empty() => return Poll::Ready(None),
+                    None => {
+                        let body = std::mem::take(this.partial);
+                        let body = clean_message(&body).unwrap_or(body);
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(body)))));
+                    }
+                }
+            },
+            Kind::Events => {}
         }
         loop {
             match ready!(this.inner.as_mut().poll_frame(cx)) {
@@ -95,11 +140,10 @@ impl<B: Body<Data = Bytes>> Body for CleanedEvents<B> {
     }
 
     fn size_hint(&self) -> SizeHint {
-        if self.events {
+        match self.kind {
             // Cleaning changes lengths.
-            SizeHint::default()
-        } else {
-            self.inner.size_hint()
+            Kind::Events | Kind::Json => SizeHint::default(),
+            Kind::Other => self.inner.size_hint(),
         }
     }
 }
@@ -169,7 +213,14 @@ fn is_answer(data: &[u8]) -> bool {
 
 /// The line with the strings of the message it carries cleaned; `None` if it stays as it is.
 fn clean_line(line: &[u8]) -> Option<Vec<u8>> {
-    let data = data_of(line)?;
+    let mut out = b"data: ".to_vec();
+    out.extend_from_slice(&clean_message(data_of(line)?)?);
+    Some(out)
+}
+
+/// The JSON-RPC message `data` with its strings cleaned, unless it is an answer; `None` if it
+/// stays as it is.
+fn clean_message(data: &[u8]) -> Option<Vec<u8>> {
     if is_answer(data) {
         return None;
     }
@@ -185,9 +236,7 @@ fn clean_line(line: &[u8]) -> Option<Vec<u8>> {
     if !changed {
         return None;
     }
-    let mut out = b"data: ".to_vec();
-    serde_json::to_writer(&mut out, &message).ok()?;
-    Some(out)
+    serde_json::to_vec(&message).ok()
 }
 
 #[cfg(test)]
@@ -238,6 +287,16 @@ mod tests {
             cleaned(sneaky).contains(r#""params":{"a":""}"#),
             "{}",
             cleaned(sneaky)
+        );
+    }
+
+    #[test]
+    fn a_json_refusal_is_cleaned() {
+        let refusal = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32020,\"message\":\"header `x\\u001b]8;;https://evil\\u0007` \u{202E}\"}}";
+        let out = String::from_utf8(clean_message(refusal.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            r#"{"error":{"code":-32020,"message":"header `x` "},"id":1,"jsonrpc":"2.0"}"#
         );
     }
 
