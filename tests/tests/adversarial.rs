@@ -299,7 +299,38 @@ async fn audit_lines_escape_every_hidden_character() {
     let _ = call(&client, "notes_search", args).await;
     let _ = try_call(&client, "notes_create", json!({"title": "t", "body": ""})).await;
     drop(client);
-    let lines = wait_for_lines(&audit, 3);
+    // Unauthenticated requests whose paths carry raw bytes of hidden characters and percent
+    // escapes of a forged line (an outside tester's probe): their paths are audited escaped.
+    let addr = server.url.trim_start_matches("http://");
+    let addr = &addr[..addr.find('/').unwrap()];
+    for path in [
+        &b"/mcp%0a%7b%22event%22%3a%22x%22%7d%1b%5b2K"[..],
+        b"/mcp\xe2\x80\xae\xe2\x80\xa8\xc2\x85x",
+        b"/mcp?\x1b",
+        b"/mcp/\xe2\x80\x8b",
+    ] {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let mut request = b"POST ".to_vec();
+        request.extend_from_slice(path);
+        request.extend_from_slice(
+            format!(" HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}").as_bytes(),
+        );
+        stream.write_all(&request).unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
+    }
+    let mut lines = wait_for_lines(&audit, 3);
+    for _ in 0..600 {
+        if lines.iter().any(|l| l.contains("\"path\"")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        lines = wait_for_lines(&audit, 3);
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("\"path\"")),
+        "no unauthenticated request was audited: {lines:?}"
+    );
     let mut subjects = 0;
     for line in &lines {
         // Escaped (`\u001b`), as a log must keep them; never raw.
