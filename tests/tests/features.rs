@@ -91,4 +91,31 @@ fn each_feature_pulls_only_what_it_names() {
         "{tls:?}"
     );
     assert_none("tls", &tls, &[JWT, HTTP_CLIENT, SQL, REDIS]);
+
+    let postgres = crates("postgres");
+    assert!(postgres.contains("sqlx-postgres"), "{postgres:?}");
+    assert!(!postgres.contains("libsqlite3-sys"), "{postgres:?}");
+    assert_none("postgres", &postgres, &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS]);
+
+    let redis = crates("redis");
+    assert!(redis.contains("redis"), "{redis:?}");
+    assert_none("redis", &redis, &[HTTP, TLS, JWT, HTTP_CLIENT, SQL]);
+
+    let metrics = crates("metrics");
+    assert!(
+        metrics.contains("prometheus-client") && metrics.contains("axum"),
+        "{metrics:?}"
+    );
+    assert_none("metrics", &metrics, &[TLS, JWT, HTTP_CLIENT, SQL, REDIS]);
+
+    let sandbox = crates("sandbox");
+    assert!(
+        sandbox.contains("landlock") && sandbox.contains("seccompiler"),
+        "{sandbox:?}"
+    );
+    assert_none(
+        "sandbox",
+        &sandbox,
+        &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS],
+    );
 }
