@@ -131,6 +131,7 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
         ("/etc/passwd", json!({"path": "/etc/passwd"})),
         ("the root's parent", read(root.path().parent().unwrap())),
     ] {
+        // EACCES, as README says: Landlock's refusal.
         assert_eq!(tool(&client, "read_any", args).await, "denied", "{what}");
     }
     // A root is writable only if a write-scoped tool names it: `files` is named by a
@@ -148,7 +149,7 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
     );
     assert_eq!(
         tool(&client, "run_shell", json!({})).await,
-        "denied",
+        "forbidden",
         "execve"
     );
     assert_eq!(
@@ -169,6 +170,17 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
     let (client, report) = probe(root.path(), out.path(), declared, "off").await;
     assert_eq!(report["mode"], "off");
     assert_eq!(tool(&client, "read_any", read(&secret)).await, "ok");
+    assert_eq!(
+        tool(&client, "read_any", json!({"path": "/etc/passwd"})).await,
+        "ok"
+    );
+    // A directory: read as a file it answers EISDIR, which the kernel's permission let through.
+    assert!(
+        !tool(&client, "read_any", read(root.path().parent().unwrap()))
+            .await
+            .starts_with("denied"),
+        "the root's parent, unconfined"
+    );
     assert_eq!(tool(&client, "write_any", inside(root.path())).await, "ok");
     assert_eq!(tool(&client, "run_shell", json!({})).await, "ok");
     assert_eq!(
@@ -291,7 +303,7 @@ async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
         (40, 1, 0, "vsock"),
     ] {
         let args = json!({"family": family, "kind": kind, "protocol": protocol});
-        assert_eq!(tool(&client, "socket", args).await, "denied", "{what}");
+        assert_eq!(tool(&client, "socket", args).await, "forbidden", "{what}");
     }
     let tcp = json!({"family": 10, "kind": 1, "protocol": 6});
     assert_eq!(tool(&client, "socket", tcp).await, "ok", "a TCP socket");
@@ -313,14 +325,14 @@ async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
             "an abstract unix socket",
         ),
     ] {
-        assert_eq!(tool(&client, name, args).await, "denied", "{what}");
+        assert_eq!(tool(&client, name, args).await, "forbidden", "{what}");
     }
     for how in ["chmod", "chown", "setxattr"] {
         for file in [&served, &out.path().to_path_buf()] {
             let args = json!({ "path": file.to_str().unwrap(), "how": how });
             assert_eq!(
                 tool(&client, "change_metadata", args).await,
-                "denied",
+                "forbidden",
                 "{how} {}",
                 file.display()
             );
@@ -330,29 +342,29 @@ async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
     let pid = json!({ "pid": sleeping.id() });
     assert_eq!(
         tool(&client, "signal", pid.clone()).await,
-        "denied",
+        "forbidden",
         "another process"
     );
     assert_eq!(
         tool(&client, "limit_other", pid.clone()).await,
-        "denied",
+        "forbidden",
         "another process's limits"
     );
     assert!(sleeping.try_wait().unwrap().is_none(), "the victim lives");
     assert_eq!(
         tool(&client, "listen_unbound", json!({})).await,
-        "denied",
+        "forbidden",
         "a listener on a port the kernel picks"
     );
     assert_eq!(
         tool(&client, "set_file_flags", path(&served)).await,
-        "denied",
+        "forbidden",
         "chattr of a file in a read-only root"
     );
     let setuid = out.path().join("setuid");
     assert_eq!(
         tool(&client, "create_setuid", path(&setuid)).await,
-        "denied",
+        "forbidden",
         "a set-user-ID file in a writable root"
     );
     assert!(!setuid.exists());

@@ -25,18 +25,26 @@ mcp_secure::scopes! {
     "out:write",
 }
 
+/// The two errors a refusal comes as (Linux's numbers, which every architecture shares).
+mod libc_errno {
+    pub const EPERM: i32 = 1;
+    pub const EACCES: i32 = 13;
+}
+
 #[derive(Clone)]
 struct Probe {
     tools: Tools<Self>,
 }
 
-/// What happened, in the words of the test: `ok`, `denied` (the kernel refused:
-/// `EACCES` or `EPERM`), or another error (`ECONNREFUSED` for a socket no one listens on is
-/// `refused`: the kernel let the call through).
+/// What happened, in the words of the test: `ok`, `denied` (the kernel refused with
+/// `EACCES`: Landlock), `forbidden` (with `EPERM`: seccomp), or another error (`ECONNREFUSED`
+/// for a socket no one listens on is `refused`: the kernel let the call through).
 fn outcome<T>(result: std::io::Result<T>) -> String {
     match result {
         Ok(_) => "ok".into(),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "denied".into(),
+        Err(e) if e.raw_os_error() == Some(libc_errno::EACCES) => "denied".into(),
+        Err(e) if e.raw_os_error() == Some(libc_errno::EPERM) => "forbidden".into(),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => format!("denied: {e}"),
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => "refused".into(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "not found".into(),
         Err(e) => format!("error: {e}"),
