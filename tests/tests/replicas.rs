@@ -390,10 +390,21 @@ async fn two_replicas_behind_a_proxy_share_sessions_limits_and_nothing_else() {
     assert_eq!(refusals("throttled"), f64::from(throttled));
     assert_eq!(refusals("host"), 2.0);
     assert_eq!(refusals("session"), 2.0, "the two refused fourth sessions");
-    // The ten guesses; the first guess each replica refused for the limit (its token was
-    // verified and refused before the shared count said so; from then on the replica
-    // remembers, and refuses before verifying); the two session thefts.
-    assert_eq!(refusals("unauthenticated"), 14.0);
+    // 14 = the ten guesses + the two session thefts + 2 of the 3 throttled requests, which are
+    // counted under both reasons, on purpose: the first such request at each replica had its
+    // token verified (and refused) before the shared count answered 429, so it was refused
+    // twice; from then on a replica remembers, and refuses before verifying. 19 requests
+    // refused, 21 refusals counted.
+    assert_eq!(refusals("unauthenticated"), 10.0 + 2.0 + 2.0);
+    // With Redis the sessions live in the shared registry, not in either process: the gauge
+    // of in-process sessions reads 0 (README, "Metrics").
+    assert_eq!(total(&scrapes, "mcp_secure_sessions"), 0.0);
+    assert!(
+        scrapes
+            .iter()
+            .all(|s| s.contains("\nmcp_secure_sessions 0\n")),
+        "each replica says 0, not nothing"
+    );
     assert_eq!(
         total(
             &scrapes,
