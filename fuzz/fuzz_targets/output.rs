@@ -13,6 +13,25 @@ use serde_json::{Value, json};
 
 /// Text a client reads: nothing hidden, no escape of anything hidden, and stable.
 fn check_read(text: &str, from: &str) {
+    check(text, from);
+}
+
+/// Text a client gets by decoding JSON it found in what it read: the same, less what JSON's
+/// short escapes `\b`, `\f` and `\r` decode to, which the sanitizer keeps (README, "Known
+/// limits": they are everyday text in regular expressions and Windows paths).
+fn check_decoded(text: &str, from: &str) {
+    // Each shown as a space: removing them would join what stood around them.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{8}' | '\u{c}' | '\r' => ' ',
+            c => c,
+        })
+        .collect();
+    check(&text, from);
+}
+
+fn check(text: &str, from: &str) {
     assert_eq!(first_hidden(text), None, "hidden in {text:?} from {from:?}");
     assert!(
         matches!(neutralize(text), Cow::Borrowed(_)),
@@ -28,9 +47,13 @@ fn check_read(text: &str, from: &str) {
 /// Every string a JSON parser reads from `value`, keys included; JSON held inside a string is
 /// read again, as a client that parses it would.
 fn check_strings(value: &Value, from: &str, depth: u32) {
+    let read = |s: &str| match depth {
+        0 => check_read(s, from),
+        _ => check_decoded(s, from),
+    };
     match value {
         Value::String(s) => {
-            check_read(s, from);
+            read(s);
             if depth < 4
                 && let Ok(inner) = serde_json::from_str::<Value>(s)
             {
@@ -39,7 +62,7 @@ fn check_strings(value: &Value, from: &str, depth: u32) {
         }
         Value::Array(items) => items.iter().for_each(|v| check_strings(v, from, depth)),
         Value::Object(map) => map.iter().for_each(|(k, v)| {
-            check_read(k, from);
+            read(k);
             check_strings(v, from, depth);
         }),
         _ => {}
@@ -59,8 +82,11 @@ fuzz_target!(|data: &[u8]| {
     clean_value(&mut value);
     check_strings(&value, &text, 0);
     let sent = serde_json::to_string(&value).unwrap();
-    let read: Value = serde_json::from_str(&sent).unwrap();
-    check_strings(&read, &text, 0);
+    // serde_json reads a key spelled as its raw-value marker as no map: such a text is not read
+    // back here (nor by the server, which refuses it in a request).
+    if let Ok(read) = serde_json::from_str::<Value>(&sent) {
+        check_strings(&read, &text, 0);
+    }
 
     // JSON text inside prose, behind a BOM, and as JSON Lines: what leaves is text.
     let document = json!({ "t": text }).to_string();
