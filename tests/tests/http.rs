@@ -507,23 +507,8 @@ async fn past_the_rate_calls_are_refused_with_a_retry_hint() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
     let alice = server.client("alice-writer-key-000").await;
-    // notes_create allows 30/min: 30 at once, then one every 2 s. The calls, not a clock,
-    // decide: at least the burst is admitted, and a refusal comes before the 100th call
-    // (however slow the machine, 70 calls do not take the 140 s that many refills need).
-    let mut admitted = 0;
-    let limited = loop {
-        let r = call(
-            &alice,
-            "notes_create",
-            json!({"title": format!("n{admitted}"), "body": ""}),
-        )
-        .await;
-        if r.is_error == Some(true) {
-            break r;
-        }
-        admitted += 1;
-        assert!(admitted < 100, "100 calls and no refusal");
-    };
+    // At least the burst of 30 is admitted, then a refusal (the calls decide, not a clock).
+    let (admitted, limited) = create_until_refused(&alice).await;
     assert!(admitted >= 30, "the burst of 30 was cut at {admitted}");
     let error = err(&limited);
     assert_eq!(error["code"], "rate_limited");

@@ -167,24 +167,7 @@ async fn start(key: Option<&[u8]>) -> (String, Arc<Mutex<Vec<Value>>>) {
 
 /// A 2026-07-28 client (`server/discover`, no session): input requests need that revision.
 async fn connect(url: &str, key: &str) -> Client {
-    use rmcp::{
-        model::ProtocolVersion,
-        service::{ClientLifecycleMode, ClientServiceExt},
-        transport::{
-            StreamableHttpClientTransport,
-            streamable_http_client::StreamableHttpClientTransportConfig,
-        },
-    };
-    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key);
-    let lifecycle = ClientLifecycleMode::Discover {
-        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-    };
-    ().serve_with_lifecycle(
-        StreamableHttpClientTransport::from_config(config),
-        lifecycle,
-    )
-    .await
-    .expect("connect over HTTP at 2026-07-28")
+    common::connect_2026(url, key).await
 }
 
 async fn call_once(

@@ -93,23 +93,9 @@ async fn scopes_and_rates_apply_over_stdio_too() {
     assert_eq!(err(&denied)["code"], "insufficient_scope");
     client.cancel().await.unwrap();
 
-    // notes_create allows 30/min: 30 at once, then one every 2 s. The calls, not a clock,
-    // decide: at least the burst is admitted, and a refusal comes before the 100th call.
+    // At least the burst of 30 is admitted, then a refusal (the calls decide, not a clock).
     let writer = stdio_client(Some("alice-writer-key-000"), files.path()).await;
-    let mut admitted = 0;
-    let limited = loop {
-        let r = call(
-            &writer,
-            "notes_create",
-            json!({"title": format!("n{admitted}"), "body": ""}),
-        )
-        .await;
-        if r.is_error == Some(true) {
-            break r;
-        }
-        admitted += 1;
-        assert!(admitted < 100, "100 calls and no refusal");
-    };
+    let (admitted, limited) = create_until_refused(&writer).await;
     assert!(admitted >= 30, "the burst of 30 was cut at {admitted}");
     assert_eq!(err(&limited)["code"], "rate_limited");
     assert!(err(&limited)["retry_after_ms"].as_u64().unwrap() > 0);

@@ -70,6 +70,27 @@ pub async fn connect_2026(url: &str, key: &str) -> Client {
     .expect("connect over HTTP at 2026-07-28")
 }
 
+/// Creates notes as `client` until one is refused (notes_create allows 30/min: 30 at once,
+/// then one every 2 s): how many were admitted, and the refusal. The calls, not a clock,
+/// decide: a refusal must come before the 100th call (70 calls do not take the 140 s that many
+/// refills need, however slow the machine).
+pub async fn create_until_refused(client: &Client) -> (u32, CallToolResult) {
+    let mut admitted = 0;
+    loop {
+        let r = call(
+            client,
+            "notes_create",
+            serde_json::json!({"title": format!("n{admitted}"), "body": ""}),
+        )
+        .await;
+        if r.is_error == Some(true) {
+            return (admitted, r);
+        }
+        admitted += 1;
+        assert!(admitted < 100, "100 calls and no refusal");
+    }
+}
+
 /// The JSON-RPC answer in an HTTP body: the JSON itself, or the event of an SSE stream that
 /// answers a request (has an `id`); `null` if there is none.
 pub fn rpc_answer(text: &str) -> Value {
