@@ -294,22 +294,9 @@ async fn the_operator_chooses_the_forwarded_header() {
 #[test]
 fn the_forwarded_header_is_one_the_server_reads() {
     let (files, _outside) = files_dir();
-    let out = std::process::Command::new(common::bin())
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--files",
-        ])
-        .arg(files.path())
-        .args(["--forwarded-header", "x-real-ip"])
-        .env("NOTES_JWT_SECRET", JWT_SECRET)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut cmd = std::process::Command::new(common::bin());
+    common::serve_args(&mut cmd, files.path()).args(["--forwarded-header", "x-real-ip"]);
+    let stderr = common::refused_at_start(cmd).expect("the demo refuses to start");
     assert!(
         stderr.contains("the forwarded header is `x-forwarded-for` or `forwarded`"),
         "{stderr}"

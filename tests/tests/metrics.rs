@@ -324,24 +324,12 @@ fn a_token_file_must_be_private_and_the_token_long() {
         let token_file = dir.path().join("metrics-token");
         std::fs::write(&token_file, token).unwrap();
         std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(mode)).unwrap();
-        let out = std::process::Command::new(common::bin())
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--db",
-                ":memory:",
-                "--files",
-            ])
-            .arg(files.path())
+        let mut cmd = std::process::Command::new(common::bin());
+        common::serve_args(&mut cmd, files.path())
             .args(["--metrics-addr", "127.0.0.1:0", "--metrics-token-file"])
             .arg(&token_file)
-            .env("NOTES_JWT_SECRET", JWT_SECRET)
-            .env("NOTES_API_KEYS", KEYS)
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let stderr = String::from_utf8_lossy(&out.stderr);
+            .env("NOTES_API_KEYS", KEYS);
+        let stderr = common::refused_at_start(cmd).expect("the demo refuses to start");
         assert!(stderr.contains(expected), "{stderr}");
         assert!(!stderr.contains(token), "{stderr}");
         assert!(!stderr.contains("serving MCP"), "{stderr}");

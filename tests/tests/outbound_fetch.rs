@@ -204,18 +204,9 @@ async fn an_issuer_whose_name_resolves_to_loopback_is_refused_at_start() {
     let (files, _outside) = files_dir();
     let (_hosts, mut cmd) = resolving_to_loopback("idp.rebound.test");
     let issuer = format!("https://idp.rebound.test:{}", landing.port);
-    cmd.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--db",
-        ":memory:",
-        "--files",
-    ])
-    .arg(files.path())
-    .args(["--sandbox", "off", "--issuer", &issuer])
-    .env("NOTES_JWT_SECRET", JWT_SECRET)
-    .env_remove("NOTES_API_KEYS");
+    common::serve_args(&mut cmd, files.path())
+        .args(["--sandbox", "off", "--issuer", &issuer])
+        .env_remove("NOTES_API_KEYS");
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

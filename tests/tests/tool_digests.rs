@@ -6,13 +6,9 @@
 
 mod common;
 
-use std::{
-    collections::BTreeMap,
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeMap, process::Command};
 
-use common::{HttpServer, KEYS, bin, files_dir};
+use common::{HttpServer, KEYS, bin, files_dir, refused_at_start, serve_args};
 use mcp_secure::tool::digest::DIGEST_META_KEY;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -71,43 +67,18 @@ async fn a_client_recomputes_each_listed_digest_and_finds_the_committed_one() {
     client.cancel().await.unwrap();
 }
 
-/// The demo with `--manifest-pin` of `manifest`: its standard error, if it refused to start
-/// (one that starts serves until killed: start it so only with a manifest it refuses).
+/// The demo with `--manifest-pin` of `manifest`: its standard error, if it refused to start.
 fn start_pinned(manifest: &str) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("manifest.json");
     std::fs::write(&path, manifest).unwrap();
     let (files, _outside) = files_dir();
-    // A refusal ends the process before it serves; one that serves is stopped.
-    let mut child = Command::new(bin())
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--files",
-        ])
-        .arg(files.path())
+    let mut cmd = Command::new(bin());
+    serve_args(&mut cmd, files.path())
         .arg("--manifest-pin")
         .arg(&path)
-        .env("NOTES_JWT_SECRET", common::JWT_SECRET)
-        .env("NOTES_API_KEYS", KEYS)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
+        .env("NOTES_API_KEYS", KEYS);
+    refused_at_start(cmd)
 }
 
 #[test]

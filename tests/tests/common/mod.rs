@@ -198,6 +198,43 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_e2e-notes-server")
 }
 
+/// `cmd` (the demo, or a program that runs it) set to `serve` on a free loopback port with
+/// `files`, an in-memory database and the tests' JWT secret; more arguments may follow.
+pub fn serve_args<'c>(cmd: &'c mut Command, files: &Path) -> &'c mut Command {
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        ":memory:",
+        "--files",
+    ])
+    .arg(files)
+    .env("NOTES_JWT_SECRET", JWT_SECRET)
+}
+
+/// Runs `cmd`, a demo expected to refuse to start: its standard error if it did. One that
+/// starts serving instead is stopped after a generous while (a bound against hanging), and
+/// gives `None`.
+pub fn refused_at_start(mut cmd: Command) -> Option<String> {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start notes-server");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
 /// A files directory with a text file, a binary file, a large file and (on Unix) links out of
 /// it in every form, a link inside it and a FIFO; and the directory outside, with `secret.txt`.
 pub fn files_dir() -> (tempfile::TempDir, tempfile::TempDir) {
