@@ -1,9 +1,9 @@
 """The demo server seen through the official Python MCP SDK (PyPI `mcp`), as a Python user sees it.
 
 Run by `tests/tests/python_sdk.rs`, which starts `notes-server serve` and passes, in the
-environment: MCP_URL, SERVER_BIN (for stdio), FILES_DIR, NOTES_JWT_SECRET, and the credentials
-WRITER (notes:write files:read), READER (notes:read), BOB (every scope), CAROL_JWT (a JWT with
-notes:write, for the rate test). Prints one line per check; exits non-zero on the first failure.
+environment: MCP_URL, SERVER_BIN and SERVER_ARGS (for stdio), FILES_DIR, NOTES_JWT_SECRET, and
+the credentials WRITER (notes:write files:read), READER (notes:read), BOB (every scope),
+CAROL_JWT (a JWT with notes:write, for the rate test). Prints one line per check; exits non-zero on the first failure.
 """
 
 import asyncio
@@ -195,7 +195,9 @@ async def stdio_checks():
     }
     params = StdioServerParameters(
         command=os.environ["SERVER_BIN"],
-        args=["stdio", "--db", ":memory:", "--files", os.environ["FILES_DIR"]],
+        # SERVER_ARGS: `--user UID:GID` when the tests run as root, so the demo runs confined.
+        args=["stdio", "--db", ":memory:", "--files", os.environ["FILES_DIR"]]
+        + os.environ.get("SERVER_ARGS", "").split(),
         env=env,
     )
     async with stdio_client(params) as (r, w):

@@ -10,7 +10,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{HttpServer, JWT_SECRET, KEYS, bin, files_dir, run_client};
+use common::{HttpServer, JWT_SECRET, KEYS, NOBODY, bin, files_dir, run_client, running_as_root};
 
 /// The Python interpreter with the `mcp` package, or `None` (outside CI) to skip.
 fn python() -> Option<std::ffi::OsString> {
@@ -64,6 +64,12 @@ fn python_sdk_client() {
     assert!(token.status.success(), "{token:?}");
     let jwt = String::from_utf8(token.stdout).unwrap().trim().to_owned();
     let files_path = files.path().to_str().unwrap();
+    // The stdio server runs as the HTTP one does: unprivileged when the tests run as root.
+    let server_args = if running_as_root() {
+        format!("--user {NOBODY}")
+    } else {
+        String::new()
+    };
     run_script(
         python,
         "interop.py",
@@ -71,6 +77,7 @@ fn python_sdk_client() {
         &[
             ("MCP_URL", &server.url),
             ("SERVER_BIN", bin()),
+            ("SERVER_ARGS", &server_args),
             ("FILES_DIR", files_path),
             ("NOTES_JWT_SECRET", JWT_SECRET),
             ("NOTES_API_KEYS", KEYS),

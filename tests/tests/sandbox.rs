@@ -6,12 +6,7 @@
 
 mod common;
 
-use std::{
-    net::TcpListener,
-    os::unix::fs::{MetadataExt, PermissionsExt},
-    path::Path,
-    process::Stdio,
-};
+use std::{net::TcpListener, os::unix::fs::PermissionsExt, path::Path, process::Stdio};
 
 use rmcp::{
     ServiceExt,
@@ -21,23 +16,7 @@ use rmcp::{
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
-/// The unprivileged user a process started as root switches to (`nobody`).
-const NOBODY: &str = "65534:65534";
-
-fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").unwrap().uid() == 0
-}
-
-/// Gives `path` (and what is beneath it) to `nobody`, which a root test's servers become.
-fn give_to_nobody(path: &Path) {
-    // The link itself, never what it points to (the fixtures hold links out of the root).
-    std::os::unix::fs::lchown(path, Some(65534), Some(65534)).unwrap();
-    if std::fs::symlink_metadata(path).unwrap().is_dir() {
-        for entry in std::fs::read_dir(path).unwrap() {
-            give_to_nobody(&entry.unwrap().path());
-        }
-    }
-}
+use common::{NOBODY, give_to_nobody, running_as_root};
 
 /// The probe, confined to `root` (readable), `out` (writable: a write-scoped tool names it)
 /// and to connecting to `port`, in `mode` (as `nobody` when the test runs as root); and the
@@ -448,7 +427,7 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
     let manifest = dir.path().join("manifest.json");
     let db = dir.path().join("db").join("notes.db");
     std::fs::create_dir(db.parent().unwrap()).unwrap();
-    let mut args = vec![
+    let args = vec![
         "--sandbox",
         "require",
         "--audit-log",
@@ -458,12 +437,8 @@ async fn the_demo_records_its_confinement_and_serves_confined() {
         "--db",
         db.to_str().unwrap(),
     ];
-    if running_as_root() {
-        // `require` refuses to run as root: the demo becomes nobody, who must reach its files.
-        give_to_nobody(files.path());
-        give_to_nobody(dir.path());
-        args.extend(["--user", NOBODY]);
-    }
+    // `require` refuses to run as root: run as root, the test's demo becomes nobody
+    // (`common::unprivileged`), who is given its files.
     let server = common::HttpServer::start_with(Some(common::KEYS), files.path(), &args);
     assert!(
         server

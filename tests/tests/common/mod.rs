@@ -26,6 +26,53 @@ use serde_json::Value;
 
 pub type Client = RunningService<RoleClient, ()>;
 
+/// The unprivileged user a demo started by a root test becomes (`nobody`).
+pub const NOBODY: &str = "65534:65534";
+
+/// Whether the tests run as root (as CI does).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid() == 0
+}
+
+/// Gives `path` (and what is beneath it) to `nobody`, which a root test's servers become.
+pub fn give_to_nobody(path: &Path) {
+    // The link itself, never what it points to (the fixtures hold links out of the root).
+    std::os::unix::fs::lchown(path, Some(65534), Some(65534)).unwrap();
+    if std::fs::symlink_metadata(path).unwrap().is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            give_to_nobody(&entry.unwrap().path());
+        }
+    }
+}
+
+/// Makes `cmd`, a demo about to serve, run unprivileged when the tests run as root: the
+/// sandbox's default `best-effort` then enforces everything, so that the end-to-end tests
+/// exercise a confined server. `paths` are its arguments and the files root: each temporary
+/// directory one of them lies in is given to `nobody`, as an operator gives a service its
+/// files. Other temporary directories (the fixtures' secrets outside the root) stay root's.
+pub fn unprivileged<'c, 'p>(
+    cmd: &'c mut Command,
+    paths: impl IntoIterator<Item = &'p std::ffi::OsStr>,
+) -> &'c mut Command {
+    if running_as_root() {
+        let temp = std::env::temp_dir();
+        for arg in paths {
+            let Ok(inside) = Path::new(arg).strip_prefix(&temp) else {
+                continue;
+            };
+            if let Some(std::path::Component::Normal(top)) = inside.components().next() {
+                let top = temp.join(top);
+                if top.exists() {
+                    give_to_nobody(&top);
+                }
+            }
+        }
+        cmd.args(["--user", NOBODY]);
+    }
+    cmd
+}
+
 /// Serves `server` (one clone per session) over streamable HTTP on a free loopback port,
 /// through `mcp_secure::http::Endpoint` with `security` and the API keys `keys`; returns the
 /// MCP URL.
@@ -271,6 +318,41 @@ pub fn files_dir() -> (tempfile::TempDir, tempfile::TempDir) {
     (root, outside)
 }
 
+/// The end-to-end suite exercises a confined server: a demo that keeps the default sandbox
+/// (as `nobody` when the tests run as root) reports at start-up everything enforced but what
+/// the kernel's Landlock ABI cannot: below ABI 10, the destinations of a name resolver's UDP
+/// sockets (the demo resolves Redis, PostgreSQL and client documents by name).
+fn assert_confined(banner: &[String]) {
+    let line = banner
+        .iter()
+        .find_map(|l| l.strip_prefix("notes-server: sandbox: Landlock ABI "))
+        .unwrap_or_else(|| panic!("no sandbox report at start-up: {banner:?}"));
+    let mut parts = line.split("; missing: ");
+    let obtained = parts.next().unwrap();
+    let abi: u32 = obtained
+        .split(',')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no Landlock ABI in {line}"));
+    for part in [
+        "filesystem enforced",
+        "network enforced",
+        "signals scoped",
+        "seccomp filter enforced",
+        "no_new_privs set",
+        "non-dumpable",
+        "no core files",
+    ] {
+        assert!(obtained.contains(part), "{part} not obtained: {line}");
+    }
+    for missing in parts {
+        assert!(
+            abi < 10 && missing.starts_with("UDP destinations:"),
+            "the demo did not start fully confined: {missing} (in {line})"
+        );
+    }
+}
+
 /// The demo server over HTTP on a free loopback port; killed on drop.
 pub struct HttpServer {
     child: Child,
@@ -316,6 +398,8 @@ impl HttpServer {
         if !extra.contains(&"--db") {
             cmd.args(["--db", ":memory:"]);
         }
+        let paths = extra.iter().map(std::ffi::OsStr::new);
+        unprivileged(&mut cmd, paths.chain([files.as_os_str()]));
         cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
             .env_remove("NOTES_API_KEYS")
             .env("NOTES_LOG", "warn,mcp_secure::audit=off");
@@ -347,6 +431,10 @@ impl HttpServer {
                 url = rest.split_whitespace().next().map(str::to_owned);
             }
             seen.push(line);
+        }
+        let sandbox_off = extra.windows(2).any(|pair| pair == ["--sandbox", "off"]);
+        if std::env::var_os("CI").is_some() && !sandbox_off {
+            assert_confined(&seen);
         }
         HttpServer {
             child,
@@ -418,8 +506,10 @@ pub async fn stdio_client_args(
         cmd.args(["stdio", "--db", ":memory:"])
             .args(args)
             .arg("--files")
-            .arg(&files)
-            .env("NOTES_JWT_SECRET", JWT_SECRET)
+            .arg(&files);
+        let paths = args.iter().map(std::ffi::OsStr::new);
+        unprivileged(cmd.as_std_mut(), paths.chain([files.as_os_str()]));
+        cmd.env("NOTES_JWT_SECRET", JWT_SECRET)
             .env("NOTES_API_KEYS", KEYS)
             .env("NOTES_LOG", "error")
             .env_remove("NOTES_TOKEN")
