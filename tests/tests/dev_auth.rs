@@ -172,7 +172,15 @@ impl Dev {
 
     /// A valid authorization for `client` and `scope`: (code, verifier).
     async fn code(&self, client: &str, scope: &str) -> (String, String) {
-        let (verifier, challenge) = pkce();
+        let (verifier, _) = pkce();
+        let code = self.code_for_verifier(client, scope, &verifier).await;
+        (code, verifier)
+    }
+
+    /// An authorization for `client` and `scope` whose S256 challenge is `verifier`'s.
+    async fn code_for_verifier(&self, client: &str, scope: &str, verifier: &str) -> String {
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
         let response = self
             .authorize(&[
                 ("response_type", "code"),
@@ -188,7 +196,7 @@ impl Dev {
         let query = redirected(&response);
         assert_eq!(query.get("state").map(String::as_str), Some("st-1"));
         assert_eq!(query.get("iss"), Some(&self.origin), "RFC 9207 iss");
-        (query["code"].clone(), verifier)
+        query["code"].clone()
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -381,13 +389,20 @@ async fn pkce_is_required_s256_only_and_checked() {
     assert_eq!(error_of(&wrong), (StatusCode::BAD_REQUEST, "invalid_grant"));
     // A code that failed its PKCE check is spent.
     let (code2, verifier2) = dev.code(&client, "notes:read").await;
-    // A verifier shorter than RFC 7636's 43 characters is refused, and spends the code too.
     assert_eq!(
-        error_of(&dev.exchange(&client, &code2, "too-short").await),
+        error_of(&dev.exchange(&client, &code2, "another-verifier").await),
         (StatusCode::BAD_REQUEST, "invalid_grant")
     );
     assert_eq!(
         error_of(&dev.exchange(&client, &code2, &verifier2).await),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    // A verifier shorter than RFC 7636's 43 characters is refused even when its challenge
+    // matches: the length is checked, not only the hash.
+    let short = "short-verifier-that-matches";
+    let code3 = dev.code_for_verifier(&client, "notes:read", short).await;
+    assert_eq!(
+        error_of(&dev.exchange(&client, &code3, short).await),
         (StatusCode::BAD_REQUEST, "invalid_grant")
     );
 }
