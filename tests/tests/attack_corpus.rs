@@ -75,6 +75,10 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
 
 /// How many hostile inputs the corpus sends (README, SECURITY.md).
 const CORPUS_INPUTS: usize = 260;
+/// Of them, bodies sent as they are (not JSON-RPC, or hostile JSON), besides one over the size
+/// limit; and the tool calls the whole run makes (SECURITY.md's figures).
+const RAW_BODIES: usize = 32;
+const TOOL_CALLS: usize = 343;
 
 /// What a raw body gets.
 enum Refused {
@@ -772,6 +776,7 @@ async fn the_corpus_is_refused_or_inert() {
         (b"\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}".to_vec(), Refused::Http(415)),
         (vec![b' '; 100_000], Refused::Http(415)),
     ];
+    assert_eq!(bodies.len(), RAW_BODIES);
     for (body, expected) in bodies {
         let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
         let (status, text) = callers.next().raw(body).await;
@@ -834,5 +839,5 @@ async fn the_corpus_is_refused_or_inert() {
     // The figure README and SECURITY.md give: each input counted once, however many requests
     // it took.
     assert_eq!(count, CORPUS_INPUTS, "the corpus has {count} inputs");
-    eprintln!("attack corpus: {count} hostile inputs, {calls} tool calls");
+    assert_eq!(calls, TOOL_CALLS, "the run made {calls} tool calls");
 }

@@ -525,18 +525,16 @@ async fn past_the_rate_calls_are_refused_with_a_retry_hint() {
         "the refused call did not run"
     );
 
-    // Limits are per caller: bob is unaffected, and a new session does not reset alice's (the
-    // next token comes 2 s after the refusal, and opening a session takes milliseconds: this
-    // one step depends on the machine not stalling for 2 s).
+    // Limits are per caller: bob is unaffected, and a new session does not reset alice's: it
+    // gets what refilled since (a token each 2 s), never a fresh burst of 30.
     let bob = server.client("bob-all-key-00000000").await;
     ok(&call(&bob, "notes_create", json!({"title": "bob's", "body": ""})).await);
     let alice_again = server.client("alice-writer-key-000").await;
-    let still = call(
-        &alice_again,
-        "notes_create",
-        json!({"title": "new session", "body": ""}),
-    )
-    .await;
+    let (again, still) = create_until_refused(&alice_again).await;
+    assert!(
+        again < 30,
+        "a new session was given a fresh burst ({again})"
+    );
     assert_eq!(err(&still)["code"], "rate_limited");
     for client in [alice, bob, alice_again] {
         client.cancel().await.unwrap();

@@ -254,6 +254,18 @@ async fn the_kernel_refuses_what_lies_beside_files_and_tcp() {
     assert_eq!(report["signals_scoped"], true, "{report}");
     assert!(report["landlock_abi"].as_u64().unwrap() >= 6, "{report}");
     assert_eq!(report["limits"]["processes"], 1024, "{report}");
+    // 8192, or the hard limit in force when lower (the probe inherits the test's).
+    let hard_files: u64 = std::fs::read_to_string("/proc/self/limits")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .expect("the test's open-files limit");
+    assert_eq!(
+        report["limits"]["open_files"],
+        hard_files.min(8192),
+        "{report}"
+    );
     assert_eq!(
         report["syscalls"],
         json!({"exec": false, "tcp": true, "udp": false, "listen": false, "file_metadata": false}),

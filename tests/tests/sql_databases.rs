@@ -58,6 +58,7 @@ macro_rules! suite {
         .unwrap();
 
         // Every payload, as a title and as an owner, is data.
+        assert_eq!(PAYLOADS.len(), 28, "SECURITY.md's figure");
         let mut payloads: Vec<String> = PAYLOADS.iter().map(|p| p.to_string()).collect();
         if $with_nul {
             payloads.push("a\0b".into());
