@@ -131,6 +131,11 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The template literal.
+    pub fn literal(&self) -> &LitStr {
+        self.lit
+    }
+
     /// Reports every named argument no placeholder used.
     pub fn finish(self, errors: &mut Errors) {
         for ((name, _), used) in self.input.named.iter().zip(self.used) {

@@ -2,7 +2,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mcp_secure::{
     ToolError,
-    auth::{Owned, Principal},
+    auth::Principal,
     secret::SecretString,
     sql::{
         SqlIdent, sql,
@@ -25,13 +25,6 @@ pub struct Note {
     pub tags: Vec<String>,
     /// When it was created, in seconds since the Unix epoch.
     pub created_at: i64,
-}
-
-#[derive(FromRow)]
-struct OwnedNote {
-    owner: String,
-    #[sqlx(flatten)]
-    note: Note,
 }
 
 /// The order of search results; the names are the columns.
@@ -141,12 +134,12 @@ impl NotesStore {
         // PostgreSQL keeps the tags as `jsonb`, SQLite as JSON text.
         let note: Note = match &self.pool {
             Pool::Sqlite(pool) => sql!(
-                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.id()}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
+                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
             )
             .fetch_one(pool)
             .await?,
             Pool::Postgres(pool) => sql!(
-                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller.id()}, {title}, {body}, CAST({tags_json} AS jsonb), {created_at}) RETURNING id, title, body, tags, created_at"
+                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller}, {title}, {body}, CAST({tags_json} AS jsonb), {created_at}) RETURNING id, title, body, tags, created_at"
             )
             .fetch_one(pool)
             .await?,
@@ -162,24 +155,24 @@ impl NotesStore {
         secret: SecretString,
     ) -> Result<i64, ToolError> {
         let insert = sql!(
-            "INSERT INTO webhooks (owner, url, secret) VALUES ({caller.id()}, {url}, {s}) RETURNING id",
+            "INSERT INTO webhooks (owner, url, secret) VALUES ({caller}, {url}, {s}) RETURNING id",
             s = secret.expose_secret()
         );
         let (id,): (i64,) = run!(self, insert, fetch_one)?;
         Ok(id)
     }
 
-    /// The URL of the webhook `id` of `owner` (a [`Principal::id`]) and the signature header
-    /// value of a delivery of `payload` to it: `sha256=<hex HMAC-SHA256 of the payload with the webhook's secret>`.
+    /// The URL of `caller`'s webhook `id` and the signature header value of a delivery of
+    /// `payload` to it: `sha256=<hex HMAC-SHA256 of the payload with the webhook's secret>`.
     /// `None` for a webhook that does not exist or is someone else's.
     pub async fn sign_delivery(
         &self,
-        owner: &str,
+        caller: &Principal,
         id: i64,
         payload: &[u8],
     ) -> Result<Option<(String, String)>, ToolError> {
         use hmac::Mac;
-        let select = sql!("SELECT url, secret FROM webhooks WHERE id = {id} AND owner = {owner}");
+        let select = sql!("SELECT url, secret FROM webhooks WHERE id = {id} AND owner = {caller}");
         let row: Option<(String, String)> = run!(self, select, fetch_optional)?;
         let Some((url, secret)) = row else {
             return Ok(None);
@@ -197,25 +190,19 @@ impl NotesStore {
         Ok(Some((url, format!("sha256={hex}"))))
     }
 
-    async fn owned(&self, id: i64) -> Result<Option<Owned<Note>>, ToolError> {
-        let select =
-            sql!("SELECT owner, id, title, body, tags, created_at FROM notes WHERE id = {id}");
-        let row: Option<OwnedNote> = run!(self, select, fetch_optional)?;
-        Ok(row.map(|r| Owned::new(r.owner, r.note)))
-    }
-
-    /// `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
+    /// `caller`'s note `id`; anyone else's is `not_found`, like a missing one (the table is
+    /// owned: `sql!` does not compile this query without its owner predicate).
     pub async fn get(&self, caller: &Principal, id: i64) -> Result<Note, ToolError> {
-        let what = format!("note {id}");
-        self.owned(id)
-            .await?
-            .ok_or_else(|| ToolError::not_found(&what))?
-            .for_caller(caller, &what)
+        let select = sql!(
+            "SELECT id, title, body, tags, created_at FROM notes WHERE id = {id} AND owner = {caller}"
+        );
+        let row: Option<Note> = run!(self, select, fetch_optional)?;
+        row.ok_or_else(|| ToolError::not_found(format!("note {id}")))
     }
 
     /// Deletes `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
     pub async fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
-        let delete = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller.id()}");
+        let delete = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller}");
         let deleted = run!(self, delete, execute)?;
         if deleted == 0 {
             return Err(ToolError::not_found(format!("note {id}")));
@@ -235,12 +222,12 @@ impl NotesStore {
         // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same.
         let notes = match &self.pool {
             Pool::Sqlite(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.id()} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
             )
             .fetch_all(pool)
             .await?,
             Pool::Postgres(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller.id()} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
             )
             .fetch_all(pool)
             .await?,
@@ -267,7 +254,7 @@ mod tests {
             .unwrap();
         let (url, signature) = store
             .sign_delivery(
-                alice.id(),
+                &alice,
                 id,
                 b"The quick brown fox jumps over the lazy dog",
             )
@@ -282,14 +269,14 @@ mod tests {
         );
         assert!(
             store
-                .sign_delivery(alice.id(), id + 1, b"x")
+                .sign_delivery(&alice, id + 1, b"x")
                 .await
                 .unwrap()
                 .is_none()
         );
         assert!(
             store
-                .sign_delivery("local#bob", id, b"x")
+                .sign_delivery(&Principal::new("bob", ["webhooks:write"]), id, b"x")
                 .await
                 .unwrap()
                 .is_none(),
@@ -297,7 +284,11 @@ mod tests {
         );
         assert!(
             store
-                .sign_delivery("api-key#alice", id, b"x")
+                .sign_delivery(
+                    &alice.clone().with_issuer("https://auth.example.com").unwrap(),
+                    id,
+                    b"x"
+                )
                 .await
                 .unwrap()
                 .is_none(),

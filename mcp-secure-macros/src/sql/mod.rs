@@ -1,5 +1,8 @@
-//! `sql!` and `#[derive(SqlIdent)]`: parse → check (scan the template) → emit.
+//! `sql!` and `#[derive(SqlIdent)]`: parse → check (scan the template, parse it as SQL, check
+//! the owned tables) → emit.
 
+pub mod check;
+pub mod owners;
 pub mod scan;
 
 use proc_macro2::{Ident, Span, TokenStream};
@@ -27,18 +30,50 @@ pub fn expand(input: TokenStream) -> TokenStream {
 /// identifiers and lists that fill it, in order.
 fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenStream {
     let p = quote!(::mcp_secure::__private::sql);
+    let (owned, manifest) = match owners::of_this_crate() {
+        Ok(found) => found,
+        Err(e) => {
+            errors.spanned(args.literal(), e);
+            return TokenStream::new();
+        }
+    };
+    let checked = match check::check(&pieces, &owned) {
+        Ok(checked) => checked,
+        Err(e) => {
+            errors.spanned(args.literal(), e);
+            return TokenStream::new();
+        }
+    };
+    // Editing the declaration recompiles the queries it governs.
+    let manifest = manifest.map(|path| {
+        let path = path.to_string_lossy().into_owned();
+        quote!(const _: &[u8] = ::core::include_bytes!(#path);)
+    });
     let dynamic = pieces.iter().any(|p| {
         matches!(p, Piece::Placeholder { modifier: Some(m), .. } if m == "ident" || m == "list")
     });
     let mut slots = Vec::new();
     let mut fills = Vec::new();
+    let mut n = 0;
     for piece in &pieces {
         match piece {
             Piece::Text(text) => slots.push(quote!(#p::SqlSlot::Text(#text))),
             Piece::Placeholder { expr, modifier, .. } => {
+                n += 1;
                 let Some((value, span)) = args.resolve(expr, errors) else {
                     continue;
                 };
+                if checked.owner_slots.contains(&n) {
+                    // Compared with, or stored in, an owner column: only the caller fits.
+                    let (slot, fill) = if dynamic {
+                        (quote!(#p::SqlSlot::Value), quote_spanned!(span=> #p::owner_arg(&(#value))))
+                    } else {
+                        (quote!(#p::SqlSlot::Value), quote_spanned!(span=> #p::owner(&(#value))))
+                    };
+                    slots.push(slot);
+                    fills.push(fill);
+                    continue;
+                }
                 // Spanned at the placeholder's source, so a type error points there.
                 let (slot, fill) = match modifier.as_deref() {
                     Some("ident") => (
@@ -74,7 +109,14 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
     } else {
         quote!(#p::template::<#template>)
     };
+    let built = quote!(#build(::std::vec![#(#fills),*]));
+    let built = if checked.owned {
+        quote!(#p::owned(#built))
+    } else {
+        built
+    };
     quote!({
+        #manifest
         struct #template;
         impl #p::Template for #template {
             const TEMPLATE: &'static #p::SqlTemplate = &#p::SqlTemplate {
@@ -82,7 +124,7 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
                 text: [#sqlite, #postgres, #mysql],
             };
         }
-        #build(::std::vec![#(#fills),*])
+        #built
     })
 }
 

@@ -33,7 +33,9 @@ pub use mcp_secure_macros::{SqlIdent, sql};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod exec;
+pub mod owner;
 pub(crate) mod template;
+pub use owner::SqlOwner;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use exec::{DbError, Query, SqlDatabase, execute, fetch_all};
 use template::{SqlSlot, SqlTemplate};
@@ -245,6 +247,9 @@ pub enum SqlError {
     Identifier,
     /// The query's values do not fit its template: it was not built by `sql!`.
     Malformed,
+    /// A statement over an owned table was extended otherwise than with
+    /// [`Sql::push_and`]: what was appended could widen its rows past their owner.
+    OwnedExtended,
 }
 
 impl fmt::Display for SqlError {
@@ -258,6 +263,9 @@ impl fmt::Display for SqlError {
             ),
             SqlError::Malformed => f.write_str(
                 "the query's values do not fit its template; build queries with `sql!`",
+            ),
+            SqlError::OwnedExtended => f.write_str(
+                "a statement over an owned table was extended with push, push_where or join; add conditions with push_and, and write the rest in the statement",
             ),
         }
     }
@@ -295,6 +303,19 @@ enum Parts {
 pub struct Sql {
     parts: Parts,
     values: Vec<SqlValue>,
+    owned: Ownership,
+}
+
+/// Whether a query reaches an owned table (see [`owner`]), and how it was extended since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ownership {
+    /// No owned table, as far as `sql!` saw.
+    Unowned,
+    /// A statement `sql!` checked binds every owned table's owner.
+    Checked,
+    /// A checked statement with text appended that could undo its owner predicate (an `OR`,
+    /// another statement's pieces): it does not render.
+    Extended,
 }
 
 impl Default for Sql {
@@ -302,6 +323,7 @@ impl Default for Sql {
         Self {
             parts: Parts::Assembled(Vec::new()),
             values: Vec::new(),
+            owned: Ownership::Unowned,
         }
     }
 }
@@ -358,6 +380,9 @@ impl Sql {
             *self = other;
             return self;
         }
+        if self.owned != Ownership::Unowned || other.owned != Ownership::Unowned {
+            self.owned = Ownership::Extended;
+        }
         let parts: Vec<Part> = other.parts().collect();
         self.parts_mut().extend(parts);
         self.values.extend(other.values);
@@ -404,6 +429,42 @@ impl Sql {
         self
     }
 
+    /// Appends ` AND (c1) AND (c2) …` for the conditions given: how a statement over an owned
+    /// table takes optional filters, since each condition is parenthesized and `AND`ed, and can
+    /// only narrow the rows its owner predicate selects. Write the statement so that its
+    /// `WHERE` comes last.
+    ///
+    /// ```
+    /// use mcp_secure::sql::{Dialect, sql};
+    /// let mut q = sql!("SELECT id FROM notes WHERE owner = {o}", o = "alice");
+    /// let tag: Option<&str> = Some("home");
+    /// q.push_and(tag.map(|t| sql!("tag = {t} OR tag = 'all'")));
+    /// assert_eq!(
+    ///     q.render(Dialect::Postgres).unwrap().0,
+    ///     "SELECT id FROM notes WHERE owner = $1 AND (tag = $2 OR tag = 'all')"
+    /// );
+    /// ```
+    pub fn push_and(&mut self, conditions: impl IntoIterator<Item = Sql>) -> &mut Self {
+        for condition in conditions {
+            if condition.owned != Ownership::Unowned {
+                self.owned = Ownership::Extended;
+            }
+            let parts: Vec<Part> = condition.parts().collect();
+            let all = self.parts_mut();
+            all.push(Part::Text(" AND ("));
+            all.extend(parts);
+            all.push(Part::Text(")"));
+            self.values.extend(condition.values);
+        }
+        self
+    }
+
+    /// Marks a statement `sql!` checked over owned tables.
+    pub(crate) fn checked_owned(mut self) -> Self {
+        self.owned = Ownership::Checked;
+        self
+    }
+
     /// Whether the query has no pieces at all (`Sql::default()`).
     pub fn is_empty(&self) -> bool {
         self.parts().next().is_none()
@@ -418,6 +479,9 @@ impl Sql {
     /// written from the pieces.
     pub(crate) fn text(&self, dialect: Dialect) -> Result<Cow<'static, str>, SqlError> {
         use std::fmt::Write as _;
+        if self.owned == Ownership::Extended {
+            return Err(SqlError::OwnedExtended);
+        }
         if let Parts::Template(template) = self.parts {
             return Ok(Cow::Borrowed(template.text[dialect.index()]));
         }
@@ -513,6 +577,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_owned_statement_takes_conditions_anded_and_nothing_else() {
+        let owned = || template::owned(sql!("SELECT id FROM notes WHERE owner = {o}", o = "a"));
+        let mut narrowed = owned();
+        narrowed.push_and([sql!("tag = {t} OR 1 = 1", t = "x")]);
+        assert_eq!(
+            narrowed.render(Dialect::Sqlite).unwrap().0,
+            "SELECT id FROM notes WHERE owner = ?1 AND (tag = ?2 OR 1 = 1)"
+        );
+        let mut widened = owned();
+        widened.push(sql!(" OR 1 = 1"));
+        assert_eq!(widened.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
+        let mut filtered = owned();
+        filtered.push_where([sql!("1 = 1")]);
+        assert_eq!(filtered.render(Dialect::Postgres), Err(SqlError::OwnedExtended));
+        let joined = Sql::join([owned(), owned()], &sql!(" UNION "));
+        assert_eq!(joined.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
+        // Spliced into another query, an owned statement's pieces are refused too.
+        let mut outer = sql!("SELECT 1 WHERE 1 = 1");
+        outer.push_and([owned()]);
+        assert_eq!(outer.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
+        // Pushed onto nothing, it stays itself.
+        let mut alone = Sql::default();
+        alone.push(owned());
+        assert!(alone.render(Dialect::Sqlite).is_ok());
+    }
+
+    #[test]
     fn values_are_bound_never_spliced() {
         let evil = "x' OR '1'='1";
         let q = sql!("SELECT * FROM t WHERE name = {evil}");
@@ -570,6 +661,7 @@ mod tests {
         let assembled = Sql {
             parts: Parts::Assembled(q.parts().collect()),
             values: q.values.clone(),
+            owned: Ownership::Unowned,
         };
         for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
             assert_eq!(q.render(dialect), assembled.render(dialect));
@@ -620,6 +712,7 @@ mod tests {
                 Part::Text(" FROM t"),
             ]),
             values: Vec::new(),
+            owned: Ownership::Unowned,
         };
         assert_eq!(
             hostile.render(Dialect::Postgres).unwrap().0,
@@ -628,6 +721,7 @@ mod tests {
         let backtick = Sql {
             parts: Parts::Assembled(vec![Part::Ident("a`b\"c")]),
             values: Vec::new(),
+            owned: Ownership::Unowned,
         };
         assert_eq!(backtick.render(Dialect::MySql).unwrap().0, "`a``b\"c`");
         assert_eq!(backtick.render(Dialect::Sqlite).unwrap().0, r#""a`b""c""#);
@@ -635,6 +729,7 @@ mod tests {
             let q = Sql {
                 parts: Parts::Assembled(vec![Part::Ident(name)]),
                 values: Vec::new(),
+                owned: Ownership::Unowned,
             };
             assert_eq!(
                 q.render(Dialect::Sqlite),

@@ -3,7 +3,7 @@
 //! names of an [`SqlIdent`]) and lists fill its slots in order, and a value that does not fit
 //! makes a query that refuses to render. Reached through `mcp_secure::__private::sql`.
 
-use super::{Part, Parts, Sql, SqlIdent, SqlValue, ToSqlValue};
+use super::{Ownership, Part, Parts, Sql, SqlIdent, SqlValue, ToSqlValue};
 
 /// One slot of a template: its text, or where a value, an identifier or a list goes.
 #[doc(hidden)]
@@ -50,6 +50,12 @@ pub trait DerivedSqlIdent {}
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct SqlArg(Arg);
+
+impl SqlArg {
+    pub(crate) fn value(value: SqlValue) -> Self {
+        SqlArg(Arg::Value(value))
+    }
+}
 
 #[derive(Debug)]
 enum Arg {
@@ -103,6 +109,7 @@ pub fn template<T: Template>(values: Vec<SqlValue>) -> Sql {
     Sql {
         parts: Parts::Template(T::TEMPLATE),
         values,
+        owned: Ownership::Unowned,
     }
 }
 
@@ -137,6 +144,7 @@ pub fn assemble<T: Template>(args: Vec<SqlArg>) -> Sql {
     Sql {
         parts: Parts::Assembled(parts),
         values,
+        owned: Ownership::Unowned,
     }
 }
 
@@ -145,7 +153,13 @@ fn invalid() -> Sql {
     Sql {
         parts: Parts::Assembled(vec![Part::Invalid]),
         values: Vec::new(),
+        owned: Ownership::Unowned,
     }
+}
+
+/// A statement `sql!` checked over owned tables: extended only with conditions `AND`ed to it.
+pub fn owned(sql: Sql) -> Sql {
+    sql.checked_owned()
 }
 
 /// How many values a template of text and values takes; `None` if it has other slots.

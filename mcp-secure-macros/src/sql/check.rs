@@ -1,0 +1,576 @@
+//! A template parsed as SQL, by sqlparser with each backend's dialect: one statement, every
+//! placeholder where the database will see a parameter (not inside a string or comment the
+//! scanner misread), and every row of an owned table reached only through its owner.
+
+use std::{collections::BTreeSet, ops::ControlFlow};
+
+use sqlparser::{
+    ast::{
+        AssignmentTarget, BinaryOperator, Expr, FromTable, JoinConstraint, JoinOperator,
+        ObjectName, ObjectNamePart, OnConflictAction, OnInsert, SetExpr, SqliteOnConflict,
+        Statement, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind, Value, Visit,
+        Visitor,
+    },
+    dialect::{Dialect, PostgreSqlDialect, SQLiteDialect},
+    parser::Parser,
+    tokenizer::{Token, Tokenizer},
+};
+
+use super::{owners::OwnedTables, scan::Piece};
+
+/// Where an `{x:ident}` placeholder stands while the template is parsed.
+const IDENT_MARK: &str = "__mcp_ident_";
+
+/// What the check learned: the placeholders (numbered from 1) bound to an owner column, which
+/// must be given the caller; and whether the statement reaches an owned table (it may then be
+/// extended only with conditions `AND`ed to it).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    pub owner_slots: BTreeSet<usize>,
+    pub owned: bool,
+}
+
+/// Parses `pieces` with each dialect and checks ownership against `owned`. A template some
+/// dialect reads as one statement, its placeholders in place, is checked as a statement: every
+/// dialect that reads it must find each owned table bound. Any other template is a fragment
+/// (` AND tag = {t}`, to be pushed onto a statement): its placeholders must still be where a
+/// dialect sees parameters, it may not hold a `;`, and it may not name an owned table.
+pub fn check(pieces: &[Piece], owned: &OwnedTables) -> Result<Checked, String> {
+    let dialects: [(&str, &dyn Dialect, char); 2] = [
+        ("PostgreSQL", &PostgreSqlDialect {}, '$'),
+        ("SQLite", &SQLiteDialect {}, '?'),
+    ];
+    let mut read = Vec::new();
+    let mut fragment = None;
+    let mut unreadable = Vec::new();
+    for (name, dialect, sigil) in dialects {
+        let (text, tokens) = match tokens(pieces, dialect, sigil) {
+            Ok(found) => found,
+            Err(e) => {
+                unreadable.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        match statement(&text, dialect) {
+            Ok(statement) => read.push((statement, tokens)),
+            Err(Unread::Several) => {
+                return Err(
+                    "sql! takes one statement: remove the `;` and write each statement in its own sql!"
+                        .into(),
+                );
+            }
+            Err(Unread::Not(e)) => {
+                unreadable.push(format!("{name}: {e}"));
+                fragment.get_or_insert(tokens);
+            }
+        }
+    }
+    let mut checked = Checked::default();
+    if read.is_empty() {
+        let Some(tokens) = fragment else {
+            return Err(format!(
+                "sql! reads its template as SQL and could not: {}",
+                unreadable.join("; ")
+            ));
+        };
+        if tokens.iter().any(|t| matches!(t, Token::SemiColon)) {
+            return Err(
+                "sql! takes one statement: remove the `;` and write each statement in its own sql!"
+                    .into(),
+            );
+        }
+        if let Some(table) = names_owned(&tokens, owned) {
+            return Err(format!(
+                "sql! reads this template as a fragment, not one statement ({}), and a fragment may not name `{table}`, an owned table: write the statement whole, so that its owner is checked",
+                unreadable.join("; ")
+            ));
+        }
+        return Ok(checked);
+    }
+    if owned.is_empty() {
+        return Ok(checked);
+    }
+    for (statement, tokens) in &read {
+        if !checkable(statement) {
+            // The rules know queries, inserts, updates, deletes and definitions; any other
+            // statement (DROP, TRUNCATE, COPY, …) may not name an owned table at all.
+            if let Some(table) = names_owned(tokens, owned) {
+                return Err(format!(
+                    "this statement reaches `{table}`, an owned table, where its owner cannot be checked; only queries, inserts, updates, deletes and definitions may name an owned table"
+                ));
+            }
+            continue;
+        }
+        let mut owners = Owners::new(owned);
+        let _ = statement.visit(&mut owners);
+        owners.unreached();
+        if let Some(e) = owners.errors.into_iter().next() {
+            return Err(e);
+        }
+        checked.owned |= !owners.seen.is_empty();
+        checked.owner_slots.extend(owners.slots);
+    }
+    Ok(checked)
+}
+
+/// An owned table named by any word of `tokens` (a column of the same name too: never fewer
+/// refusals).
+fn names_owned(tokens: &[Token], owned: &OwnedTables) -> Option<String> {
+    tokens.iter().find_map(|t| match t {
+        Token::Word(w) if owned.owner_column(&fold(&w.value)).is_some() => Some(fold(&w.value)),
+        _ => None,
+    })
+}
+
+/// The template's text in `dialect`, its placeholders written `<sigil>N`, and its tokens.
+fn tokens(pieces: &[Piece], dialect: &dyn Dialect, sigil: char) -> Result<(String, Vec<Token>), String> {
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    let mut n = 0;
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => text.push_str(t),
+            Piece::Placeholder { modifier, .. } => {
+                n += 1;
+                let mark = match modifier.as_deref() {
+                    Some("ident") => format!("{IDENT_MARK}{n}"),
+                    _ => format!("{sigil}{n}"),
+                };
+                if modifier.as_deref() == Some("list") {
+                    text.push_str(&format!("({mark})"));
+                } else {
+                    // Spaced, so that no neighbouring character joins the token.
+                    text.push_str(&format!(" {mark} "));
+                }
+                expected.push(mark);
+            }
+        }
+    }
+    // The scanner found the placeholders by its own reading of quotes and comments; the
+    // dialect's tokenizer must find the same ones, in the same order, as parameters.
+    let tokens = Tokenizer::new(dialect, &text)
+        .tokenize()
+        .map_err(|e| e.to_string())?;
+    let found: Vec<&str> = tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Placeholder(p) => Some(p.as_str()),
+            Token::Word(w) if w.value.starts_with(IDENT_MARK) && w.quote_style.is_none() => {
+                Some(w.value.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if found != expected {
+        return Err(
+            "a placeholder would not reach the database as a parameter (inside a string, an identifier or a comment as this dialect reads them)"
+                .into(),
+        );
+    }
+    Ok((text, tokens))
+}
+
+/// Why a text is not one statement.
+enum Unread {
+    Several,
+    Not(String),
+}
+
+/// The one statement of `text` in `dialect`.
+fn statement(text: &str, dialect: &dyn Dialect) -> Result<Statement, Unread> {
+    let mut statements = Parser::new(dialect)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| Unread::Not(e.to_string()))?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        0 => Err(Unread::Not("no statement".into())),
+        _ => Err(Unread::Several),
+    }
+}
+
+/// Whether the ownership rules know this kind of statement.
+fn checkable(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::CreateTable(_)
+            | Statement::CreateIndex(_)
+            | Statement::AlterTable(_)
+    )
+}
+
+/// The visitor that finds each reference to an owned table and what binds its owner.
+struct Owners<'o> {
+    owned: &'o OwnedTables,
+    /// Every owned table named anywhere (by address in the tree), and those a rule covered.
+    seen: Vec<(usize, String)>,
+    covered: BTreeSet<usize>,
+    slots: BTreeSet<usize>,
+    errors: Vec<String>,
+}
+
+/// A table in a `FROM` (or an update's or delete's target): its name, what qualifies its
+/// columns, and the join condition that filters it, if any.
+struct InScope<'a> {
+    name: &'a ObjectName,
+    qualifier: String,
+    on: Option<&'a Expr>,
+}
+
+impl<'o> Owners<'o> {
+    fn new(owned: &'o OwnedTables) -> Self {
+        Owners {
+            owned,
+            seen: Vec::new(),
+            covered: BTreeSet::new(),
+            slots: BTreeSet::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn owner_of(&self, name: &ObjectName) -> Option<(String, &'o str)> {
+        let table = last(name)?;
+        self.owned.owner_column(&table).map(|c| (table, c))
+    }
+
+    /// Each owned table of a scope must be bound by an owner predicate: `alias.owner = {p}`
+    /// (or `owner = {p}` when it is the scope's only table) among the top-level `AND`s of the
+    /// `WHERE`, or of the `ON` of the join that brings it in.
+    fn require_bound(&mut self, scope: &[InScope<'_>], filter: Option<&Expr>, verb: &str) {
+        for table in scope {
+            let Some((name, column)) = self.owner_of(table.name) else {
+                continue;
+            };
+            let alone = scope.len() == 1;
+            let bound = conjuncts(filter)
+                .into_iter()
+                .chain(conjuncts(table.on))
+                .find_map(|e| owner_predicate(e, &table.qualifier, column, alone));
+            match bound {
+                Some(slot) => {
+                    self.slots.insert(slot);
+                    self.covered.insert(address(table.name));
+                }
+                None => self.errors.push(format!(
+                    "this query {verb} rows of `{name}`, an owned table ({} in Cargo.toml), without binding its owner: add `AND {}.{column} = {{caller}}` to its WHERE clause, `caller` being the `Principal` whose rows these are",
+                    super::owners::SECTION,
+                    table.qualifier,
+                )),
+            }
+        }
+    }
+
+    /// Assignments must not hand a row of an owned table to another owner.
+    fn check_assignments(&mut self, scope: &[InScope<'_>], targets: &[(&AssignmentTarget, &Expr)]) {
+        let owned: Vec<(String, &str, &str)> = scope
+            .iter()
+            .filter_map(|t| {
+                self.owner_of(t.name)
+                    .map(|(name, column)| (name, column, t.qualifier.as_str()))
+            })
+            .collect();
+        if owned.is_empty() {
+            return;
+        }
+        for (target, value) in targets {
+            let names: Vec<&ObjectName> = match target {
+                AssignmentTarget::ColumnName(n) => vec![n],
+                AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+            };
+            for n in names {
+                let Some(column) = last(n) else { continue };
+                if column.starts_with(IDENT_MARK) {
+                    self.errors.push(format!(
+                        "a column named by an `{{x:ident}}` placeholder is assigned in an update of `{}`, an owned table: it could be the owner column; name the columns in the template",
+                        owned[0].0
+                    ));
+                    continue;
+                }
+                for (table, owner, _) in &owned {
+                    if column == *owner {
+                        match placeholder(value) {
+                            Some(slot) => {
+                                self.slots.insert(slot);
+                            }
+                            None => self.errors.push(format!(
+                                "this update sets `{table}.{owner}`, the owner of an owned table, to something other than the caller: a row cannot be handed to another owner here"
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, insert: &sqlparser::ast::Insert) {
+        let TableObject::TableName(name) = &insert.table else {
+            return;
+        };
+        let Some((table, column)) = self.owner_of(name) else {
+            return;
+        };
+        self.covered.insert(address(name));
+        let refuse = |why: &str| {
+            format!(
+                "an insert into `{table}`, an owned table, {why}; write `INSERT INTO {table} ({column}, ...) VALUES ({{caller}}, ...)`"
+            )
+        };
+        if insert.replace_into || matches!(insert.or, Some(SqliteOnConflict::Replace)) {
+            self.errors
+                .push(refuse("may not replace rows (they could be another owner's)"));
+            return;
+        }
+        match &insert.on {
+            Some(OnInsert::DuplicateKeyUpdate(_)) => {
+                self.errors
+                    .push(refuse("may not update on a duplicate key (the row could be another owner's)"));
+                return;
+            }
+            Some(OnInsert::OnConflict(c)) if matches!(c.action, OnConflictAction::DoUpdate(_)) => {
+                self.errors
+                    .push(refuse("may not update on conflict (the row could be another owner's)"));
+                return;
+            }
+            _ => {}
+        }
+        if !insert.assignments.is_empty() {
+            self.errors.push(refuse("names its columns with VALUES"));
+            return;
+        }
+        let Some(position) = insert
+            .columns
+            .iter()
+            .position(|c| last(c).as_deref() == Some(column))
+        else {
+            self.errors.push(refuse(&format!("names its owner column `{column}`")));
+            return;
+        };
+        let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
+            Some(SetExpr::Values(values)) => &values.rows,
+            _ => {
+                self.errors.push(refuse("takes its rows from VALUES"));
+                return;
+            }
+        };
+        for row in rows {
+            match row.content.get(position).and_then(placeholder) {
+                Some(slot) => {
+                    self.slots.insert(slot);
+                }
+                None => {
+                    self.errors.push(refuse(&format!(
+                        "binds its owner column `{column}` to the caller in every row"
+                    )));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Owned tables named somewhere no rule looked (a `TRUNCATE`, a `DROP`, a function): refused.
+    fn unreached(&mut self) {
+        for (at, table) in &self.seen {
+            if !self.covered.contains(at) && self.errors.is_empty() {
+                self.errors.push(format!(
+                    "this statement reaches `{table}`, an owned table, where its owner cannot be checked (only a query's FROM, an update's or a delete's target and an insert's table are)"
+                ));
+            }
+        }
+    }
+}
+
+impl Visitor for Owners<'_> {
+    type Break = ();
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+        if let Some(name) = last(relation) {
+            if name.starts_with(IDENT_MARK) {
+                self.errors.push(
+                    "a table named by an `{x:ident}` placeholder cannot be checked for its owner; name the table in the template".into(),
+                );
+            } else if self.owned.owner_column(&name).is_some() {
+                self.seen.push((address(relation), name));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &sqlparser::ast::Select) -> ControlFlow<()> {
+        let scope = scope_of(&select.from);
+        self.require_bound(&scope, select.selection.as_ref(), "reads");
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<()> {
+        match statement {
+            Statement::Update(u) => {
+                let mut scope = scope_of(std::slice::from_ref(&u.table));
+                if let Some(
+                    UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from),
+                ) = &u.from
+                {
+                    scope.extend(scope_of(from));
+                }
+                self.require_bound(&scope, u.selection.as_ref(), "updates");
+                let targets: Vec<_> = u.assignments.iter().map(|a| (&a.target, &a.value)).collect();
+                self.check_assignments(&scope, &targets);
+            }
+            Statement::Delete(d) => {
+                let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
+                let mut scope = scope_of(from);
+                if let Some(using) = &d.using {
+                    scope.extend(scope_of(using));
+                }
+                self.require_bound(&scope, d.selection.as_ref(), "deletes");
+            }
+            Statement::Insert(i) => self.insert(i),
+            // Definitions name a table without reading its rows; a query inside one (CREATE
+            // TABLE AS) is visited as any other.
+            Statement::CreateTable(c) => {
+                self.covered.insert(address(&c.name));
+            }
+            Statement::CreateIndex(c) => {
+                self.covered.insert(address(&c.table_name));
+            }
+            Statement::AlterTable(a) => {
+                self.covered.insert(address(&a.name));
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The tables of a `FROM` list with their joins, nested joins flattened.
+fn scope_of(from: &[TableWithJoins]) -> Vec<InScope<'_>> {
+    let mut scope = Vec::new();
+    for t in from {
+        add_factor(&t.relation, None, &mut scope);
+        for join in &t.joins {
+            add_factor(&join.relation, filtering_on(&join.join_operator), &mut scope);
+        }
+    }
+    scope
+}
+
+fn add_factor<'a>(factor: &'a TableFactor, on: Option<&'a Expr>, scope: &mut Vec<InScope<'a>>) {
+    match factor {
+        TableFactor::Table { name, alias, .. } => scope.push(InScope {
+            name,
+            qualifier: alias
+                .as_ref()
+                .map(|a| a.name.value.to_ascii_lowercase())
+                .or_else(|| last(name))
+                .unwrap_or_default(),
+            on,
+        }),
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => scope.extend(scope_of(std::slice::from_ref(table_with_joins))),
+        // A derived table or function counts as a table of the scope (an unqualified owner
+        // column is then ambiguous), and its own query is checked where it is visited.
+        _ => scope.push(InScope {
+            name: &EMPTY,
+            qualifier: String::new(),
+            on: None,
+        }),
+    }
+}
+
+static EMPTY: ObjectName = ObjectName(Vec::new());
+
+/// The `ON` condition of a join that filters its right-hand table's rows (inner and left
+/// joins); a right or full join keeps that table's rows whatever its condition says.
+fn filtering_on(op: &JoinOperator) -> Option<&Expr> {
+    match op {
+        JoinOperator::Join(JoinConstraint::On(e))
+        | JoinOperator::Inner(JoinConstraint::On(e))
+        | JoinOperator::Left(JoinConstraint::On(e))
+        | JoinOperator::LeftOuter(JoinConstraint::On(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// The top-level `AND`ed terms of a condition.
+fn conjuncts(e: Option<&Expr>) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Expr> = e.into_iter().collect();
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                stack.push(left);
+                stack.push(right);
+            }
+            Expr::Nested(inner) => stack.push(inner),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The placeholder of `qualifier.column = {p}` (either way round), or of `column = {p}` when
+/// the table is alone in its scope.
+fn owner_predicate(e: &Expr, qualifier: &str, column: &str, alone: bool) -> Option<usize> {
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Eq,
+        right,
+    } = e
+    else {
+        return None;
+    };
+    let is_column = |e: &Expr| match e {
+        Expr::Identifier(id) => alone && fold(&id.value) == column,
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+            fold(&parts[parts.len() - 1].value) == column
+                && fold(&parts[parts.len() - 2].value) == qualifier
+        }
+        _ => false,
+    };
+    if is_column(left) {
+        placeholder(right)
+    } else if is_column(right) {
+        placeholder(left)
+    } else {
+        None
+    }
+}
+
+/// The number of a value placeholder (`$3`, `?3`).
+fn placeholder(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Placeholder(p) => p.get(1..)?.parse().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A name's last part, folded: SQLite compares even quoted names without case, so the check
+/// treats `"Notes"` as `notes` (never fewer refusals).
+fn last(name: &ObjectName) -> Option<String> {
+    match name.0.last()? {
+        ObjectNamePart::Identifier(id) => Some(fold(&id.value)),
+        ObjectNamePart::Function(_) => None,
+    }
+}
+
+fn fold(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+fn address(name: &ObjectName) -> usize {
+    std::ptr::from_ref(name) as usize
+}
+
+#[cfg(test)]
+mod tests;

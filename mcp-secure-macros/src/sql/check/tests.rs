@@ -1,0 +1,219 @@
+use super::*;
+use crate::sql::scan::scan;
+
+fn owned() -> OwnedTables {
+    OwnedTables::from_pairs([("notes", "owner"), ("webhooks", "owner")])
+}
+
+fn run(template: &str) -> Result<Vec<usize>, String> {
+    let pieces = scan(template)?;
+    check(&pieces, &owned()).map(|c| c.owner_slots.into_iter().collect())
+}
+
+#[test]
+fn a_statement_over_an_owned_table_says_so() {
+    let checked = |t: &str| check(&scan(t).unwrap(), &owned()).unwrap().owned;
+    assert!(checked("SELECT id FROM notes WHERE owner = {c}"));
+    assert!(checked("SELECT id FROM tags WHERE id IN (SELECT id FROM notes WHERE owner = {c})"));
+    assert!(!checked("SELECT id FROM tags"));
+    assert!(!checked(" AND tag = {t}"));
+}
+
+#[track_caller]
+fn passes(template: &str, slots: &[usize]) {
+    assert_eq!(run(template).as_deref(), Ok(slots), "{template}");
+}
+
+#[track_caller]
+fn refused(template: &str, says: &str) {
+    match run(template) {
+        Ok(slots) => panic!("passed ({slots:?}): {template}"),
+        Err(e) => assert!(e.contains(says), "{template}: {e}"),
+    }
+}
+
+#[test]
+fn reads_bind_the_owner() {
+    passes("SELECT id FROM notes WHERE owner = {c}", &[1]);
+    passes("SELECT id FROM notes WHERE {c} = owner", &[1]);
+    passes("SELECT id FROM notes WHERE id = {id} AND owner = {c}", &[2]);
+    passes("SELECT id FROM notes WHERE (id = {id} AND (notes.owner = {c}))", &[2]);
+    passes("SELECT id FROM NOTES n WHERE n.OWNER = {c} ORDER BY {s:ident} LIMIT {l}", &[1]);
+    passes("SELECT id FROM main.notes WHERE owner = {c}", &[1]);
+    // Tables nobody owns are not checked.
+    passes("SELECT id FROM tags WHERE name = {n}", &[]);
+    passes("SELECT 1", &[]);
+}
+
+#[test]
+fn reads_without_their_owner_are_refused() {
+    let says = "without binding its owner: add `AND notes.owner = {caller}`";
+    refused("SELECT id FROM notes", says);
+    refused("SELECT id FROM notes WHERE id = {id}", says);
+    refused("SELECT id FROM notes WHERE id = {id} OR owner = {c}", says);
+    refused("SELECT id FROM notes WHERE NOT (owner = {c})", says);
+    refused("SELECT id FROM notes WHERE owner <> {c}", says);
+    refused("SELECT id FROM notes WHERE owner = owner", says);
+    refused("SELECT id FROM notes WHERE owner = 'alice'", says);
+    refused("SELECT id FROM notes WHERE owner IN {cs:list}", says);
+    refused("SELECT id FROM notes WHERE title = {c}", says);
+    refused("SELECT id FROM \"Notes\"", "without binding its owner");
+    refused("SELECT count(*) FROM notes", says);
+    // The other table's predicate does not bind this one.
+    refused(
+        "SELECT n.id FROM notes n JOIN webhooks w ON w.id = n.id WHERE w.owner = {c}",
+        "rows of `notes`",
+    );
+    // Unqualified with two tables: ambiguous, so not taken as either's.
+    refused(
+        "SELECT n.id FROM notes n, tags t WHERE owner = {c}",
+        "rows of `notes`",
+    );
+    // A second reference to the table needs its own.
+    refused(
+        "SELECT a.id FROM notes a JOIN notes b ON a.id = b.id WHERE a.owner = {c}",
+        "AND b.owner = {caller}`",
+    );
+    // A right join keeps the right table's rows whatever its ON says.
+    refused(
+        "SELECT t.id FROM tags t RIGHT JOIN notes n ON n.owner = {c}",
+        "rows of `notes`",
+    );
+}
+
+#[test]
+fn every_query_inside_is_checked() {
+    let says = "rows of `notes`";
+    refused("SELECT id FROM tags WHERE id IN (SELECT id FROM notes)", says);
+    refused("SELECT (SELECT title FROM notes LIMIT 1)", says);
+    refused("SELECT * FROM (SELECT * FROM notes) AS x", says);
+    refused("WITH x AS (SELECT * FROM notes) SELECT * FROM x", says);
+    refused("SELECT id FROM notes WHERE owner = {c} UNION SELECT id FROM notes", says);
+    refused("SELECT id FROM tags WHERE EXISTS (SELECT 1 FROM notes WHERE notes.id = tags.id)", says);
+    passes(
+        "SELECT id FROM tags WHERE id IN (SELECT id FROM notes WHERE owner = {c})",
+        &[1],
+    );
+    passes(
+        "WITH mine AS (SELECT * FROM notes WHERE owner = {c}) SELECT * FROM mine",
+        &[1],
+    );
+    passes(
+        "SELECT n.id FROM notes n JOIN webhooks w ON w.owner = {c} AND w.id = n.id WHERE n.owner = {d}",
+        &[1, 2],
+    );
+    passes(
+        "SELECT t.id FROM tags t LEFT JOIN notes n ON n.id = t.id AND n.owner = {c}",
+        &[1],
+    );
+}
+
+#[test]
+fn writes_bind_the_owner() {
+    passes("UPDATE notes SET title = {t} WHERE id = {id} AND owner = {c}", &[3]);
+    passes("DELETE FROM notes WHERE id = {id} AND owner = {c}", &[2]);
+    passes(
+        "INSERT INTO notes (owner, title) VALUES ({c}, {t}) RETURNING id",
+        &[1],
+    );
+    passes(
+        "INSERT INTO notes (title, owner) VALUES ({t}, {c}), ({u}, {d})",
+        &[2, 4],
+    );
+    passes(
+        "INSERT INTO notes (owner, title) VALUES ({c}, {t}) ON CONFLICT DO NOTHING",
+        &[1],
+    );
+    refused("UPDATE notes SET title = {t}", "this query updates rows of `notes`");
+    refused("UPDATE notes SET title = {t} WHERE id = {id}", "updates rows of `notes`");
+    refused("DELETE FROM notes", "deletes rows of `notes`");
+    refused("DELETE FROM notes WHERE id = {id} OR owner = {c}", "deletes rows of `notes`");
+    // Setting the owner to the caller again is binding it, not handing the row over.
+    passes("UPDATE notes SET owner = {c} WHERE owner = {d}", &[1, 2]);
+}
+
+#[test]
+fn rows_cannot_change_owner_or_be_overwritten() {
+    refused(
+        "UPDATE notes SET owner = 'mallory' WHERE owner = {c}",
+        "cannot be handed to another owner",
+    );
+    refused(
+        "UPDATE notes SET {col:ident} = {v} WHERE owner = {c}",
+        "could be the owner column",
+    );
+    refused("INSERT INTO notes (title) VALUES ({t})", "names its owner column `owner`");
+    refused(
+        "INSERT INTO notes (owner, title) VALUES ('mallory', {t})",
+        "binds its owner column `owner` to the caller",
+    );
+    refused(
+        "INSERT INTO notes (owner, title) VALUES ({c}, {t}), ('mallory', {u})",
+        "binds its owner column",
+    );
+    refused(
+        "INSERT INTO notes (owner, title) SELECT owner, title FROM notes",
+        "takes its rows from VALUES",
+    );
+    refused(
+        "INSERT INTO notes (id, owner, title) VALUES ({id}, {c}, {t}) ON CONFLICT (id) DO UPDATE SET title = excluded.title",
+        "may not update on conflict",
+    );
+    refused(
+        "INSERT OR REPLACE INTO notes (id, owner) VALUES ({id}, {c})",
+        "may not replace rows",
+    );
+    refused("REPLACE INTO notes (id, owner) VALUES ({id}, {c})", "may not replace rows");
+}
+
+#[test]
+fn statements_over_every_row_are_refused_and_definitions_pass() {
+    refused("TRUNCATE notes", "where its owner cannot be checked");
+    refused("DROP TABLE notes", "where its owner cannot be checked");
+    refused("SELECT * FROM {t:ident}", "cannot be checked for its owner");
+    passes(
+        "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL)",
+        &[],
+    );
+    passes("CREATE INDEX notes_owner ON notes (owner)", &[]);
+    refused(
+        "CREATE TABLE copy AS SELECT * FROM notes",
+        "rows of `notes`",
+    );
+}
+
+#[test]
+fn the_template_is_one_statement_with_its_placeholders_in_place() {
+    let none = OwnedTables::default();
+    let parsed = |t: &str| check(&scan(t).unwrap(), &none);
+    assert!(parsed("SELECT 1;").is_ok());
+    assert!(
+        parsed("SELECT 1; SELECT 2")
+            .unwrap_err()
+            .contains("one statement")
+    );
+    // What no dialect reads as a statement is a fragment: no `;`, no owned table.
+    assert!(parsed("SELEC 1").is_ok());
+    assert!(parsed(" AND tag = {t}").is_ok());
+    assert!(parsed("").is_ok());
+    assert!(parsed("a = 1; DROP TABLE t").unwrap_err().contains("one statement"));
+    refused(" AND id IN (SELECT id FROM notes)", "a fragment may not name `notes`");
+    refused("SELEC * FROM notes", "a fragment may not name `notes`");
+    refused(" JOIN webhooks w ON w.id = x.id", "a fragment may not name `webhooks`");
+    // Where a dialect's reading of quotes differs from the scanner's (PostgreSQL's escape
+    // strings: the placeholder would be inside `E'\' = $1 || '`), the dialect's own tokens
+    // are compared with the placeholders, and the template is refused.
+    let pieces = vec![
+        Piece::Text("SELECT E'\\' = ".into()),
+        Piece::Placeholder {
+            expr: "x".into(),
+            modifier: None,
+            at: 0,
+        },
+        Piece::Text(" || '".into()),
+    ];
+    let refused = check(&pieces, &none).unwrap_err();
+    assert!(refused.contains("would not reach the database as a parameter"), "{refused}");
+    // A statement either dialect reads passes: ILIKE is PostgreSQL's.
+    assert!(parsed("SELECT id FROM t WHERE a ILIKE {p} ESCAPE '\\'").is_ok());
+}

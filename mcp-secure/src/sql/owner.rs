@@ -1,0 +1,63 @@
+//! Owned tables: what `sql!` binds to an owner column, and the capability of a query over every
+//! owner's rows.
+//!
+//! A crate declares its owned tables in its `Cargo.toml`:
+//!
+//! ```toml
+//! [package.metadata.mcp-secure.owned-tables]
+//! notes = { owner = "owner" }
+//! ```
+//!
+//! and every `sql!` of the crate is then checked at compile time: a statement that reads,
+//! updates or deletes rows of `notes` must bind `owner` to the caller among the top-level
+//! `AND`s of its `WHERE` (`WHERE id = {id} AND owner = {caller}`), an insert must store the
+//! caller in it, and the value bound there must be a [`Principal`] (its [`Principal::id`]: the
+//! same subject of another issuer is someone else). Rows read that way are the caller's: no
+//! [`Owned`](crate::auth::Owned) check is left to write.
+
+use crate::auth::Principal;
+
+use super::{SqlValue, template::SqlArg};
+
+/// What an owner column may be compared with or set to: the caller. Sealed: an id written by
+/// hand (a `String`, another caller's subject) does not fit.
+#[diagnostic::on_unimplemented(
+    message = "an owner column is bound to `{Self}`: bind the caller, a `Principal`",
+    label = "this placeholder is compared with, or stored in, an owned table's owner column",
+    note = "write `owner = {{caller}}` with `caller: Principal` (or `&Principal`)"
+)]
+pub trait SqlOwner: sealed::Sealed {
+    /// The value the owner column holds for it.
+    fn owner_value(&self) -> SqlValue;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::auth::Principal {}
+    impl<T: Sealed + ?Sized> Sealed for &T {}
+}
+
+impl SqlOwner for Principal {
+    fn owner_value(&self) -> SqlValue {
+        SqlValue::Text(self.id().to_owned())
+    }
+}
+
+impl<T: SqlOwner + ?Sized> SqlOwner for &T {
+    fn owner_value(&self) -> SqlValue {
+        (**self).owner_value()
+    }
+}
+
+/// The value of an owner placeholder, in a template of values only.
+#[doc(hidden)]
+pub fn owner<T: SqlOwner + ?Sized>(value: &T) -> SqlValue {
+    value.owner_value()
+}
+
+/// The value of an owner placeholder, in a template with identifiers or lists.
+#[doc(hidden)]
+pub fn owner_arg<T: SqlOwner + ?Sized>(value: &T) -> SqlArg {
+    SqlArg::value(value.owner_value())
+}
+
