@@ -334,4 +334,23 @@ mod tests {
         assert!(accepted.is_ok_and(|a| a.is_ok()), "connected when allowed");
         sent.abort();
     }
+
+    /// SECURITY.md: a client metadata document is fetched with "5 s" (as is every fetch of a
+    /// `Fetcher`: JWKS, issuer metadata, introspection), on tokio's paused clock: a server that
+    /// takes the connection and never answers fails the fetch 5 s after it was sent.
+    #[tokio::test(start_paused = true)]
+    async fn a_fetch_unanswered_after_5_s_fails() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", silent.local_addr().unwrap());
+        let fetcher = Fetcher::new(&FetchPolicy::default().allow_loopback()).unwrap();
+        let request = fetcher.request(reqwest::Method::GET, &url).unwrap();
+        let start = tokio::time::Instant::now();
+        let error = Fetcher::send(request).await.unwrap_err();
+        assert!(
+            matches!(&error, FetchError::Failed(e) if e.is_timeout()),
+            "{error}"
+        );
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        drop(silent);
+    }
 }

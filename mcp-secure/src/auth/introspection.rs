@@ -413,6 +413,37 @@ mod tests {
         }
     }
 
+    /// README: "A positive answer is cached by the token's hash until its `exp` or
+    /// `.cache_for(..)` (60 s)": the deadline `judge` gives an active answer without `exp`, or
+    /// with one an hour away, is 60 s from now (between the clock reads before and after it:
+    /// nothing waits).
+    #[test]
+    fn by_default_a_positive_answer_is_kept_60_s_at_most() {
+        let verifier = IntrospectionVerifier::new(
+            "https://idp.example/introspect",
+            "https://idp.example",
+            "mcp",
+            secret(),
+        )
+        .unwrap();
+        let audience = "https://mcp.example/mcp";
+        let in_an_hour = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        for exp in [None, Some(in_an_hour)] {
+            let answer =
+                serde_json::json!({"active": true, "sub": "ann", "aud": audience, "exp": exp});
+            let answer: Answer = serde_json::from_value(answer).unwrap();
+            let before = Instant::now();
+            let (_, until) = verifier.judge(answer, audience).unwrap();
+            let after = Instant::now();
+            let kept = Duration::from_secs(60);
+            assert!(before + kept <= until && until <= after + kept, "{exp:?}");
+        }
+    }
+
     #[tokio::test]
     async fn an_unbound_verifier_asks_nobody_and_refuses() {
         // Port 9 (discard): were a request made, it would fail as unavailable, not as unbound.

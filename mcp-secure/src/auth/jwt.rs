@@ -510,3 +510,48 @@ impl fmt::Debug for JwtVerifier {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::TokenMinter;
+
+    /// README: "`exp`, `iss` and `aud` are required, `nbf` honoured, 30 s leeway". Tokens are
+    /// minted 20 s and 40 s either side of now: well inside and well outside the leeway, so
+    /// the time the test takes does not matter.
+    #[tokio::test]
+    async fn exp_and_nbf_are_given_30_s_of_leeway() {
+        let (issuer, audience) = ("https://auth.example.com", "https://mcp.example.com/mcp");
+        let secret = SecretString::new("a-test-secret-of-32-bytes-or-more".into());
+        let minter = TokenMinter::hs256(&secret, issuer, audience);
+        let verifier = JwtVerifier::hs256(secret, issuer, audience).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let token = |exp: i64, nbf: i64| {
+            let claims =
+                json!({"iss": issuer, "aud": audience, "sub": "ann", "exp": exp, "nbf": nbf});
+            let serde_json::Value::Object(claims) = claims else {
+                unreachable!()
+            };
+            minter.mint_claims(claims)
+        };
+        let verifier = &verifier;
+        let verify = |token: String| async move { verifier.verify(&token).await };
+        assert!(
+            verify(token(now - 20, now - 60)).await.is_ok(),
+            "expired 20 s ago"
+        );
+        let refused = verify(token(now - 40, now - 60)).await.unwrap_err();
+        assert_eq!(refused.reason(), "expired", "expired 40 s ago");
+        assert!(
+            verify(token(now + 600, now + 20)).await.is_ok(),
+            "valid in 20 s"
+        );
+        let refused = verify(token(now + 600, now + 40)).await.unwrap_err();
+        assert_eq!(refused.reason(), "not valid yet (nbf)", "valid in 40 s");
+    }
+}

@@ -7,8 +7,8 @@
 //! A file that is gone revokes every key: deleting it is how an operator takes every key back
 //! at once, so it must not leave the last keys working. So does a file that cannot be read
 //! (a replacement the process may not read must not leave the replaced keys working). A reload that finds no file (on SIGHUP,
-//! say) refuses every key at once; the watcher does so once the file has been missing for
-//! [`MISSING_GRACE`] (a file replaced by delete-then-write is missing for a moment). Either
+//! say) refuses every key at once; the watcher does so within [`MISSING_GRACE`] of the file's
+//! going (a file replaced by delete-then-write is missing for a moment). Either
 //! way the audit log gets a `keys_reloaded` event with `entries: 0` and a `refused` reason,
 //! at error level, and [`ApiKeyFile::is_in_force`] turns false (a readiness check for
 //! `/readyz`, with `Endpoint::readiness`). The keys come back when the file does.
@@ -32,7 +32,9 @@ use crate::{Security, audit::SecurityEvent};
 /// How often [`ApiKeyFile::watch`] looks at the file.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
-/// How long [`ApiKeyFile::watch`] lets the file be missing before it refuses every key.
+/// How long at most [`ApiKeyFile::watch`] lets the file be missing before it refuses every
+/// key: it counts its looks at the file, so a file gone just before a look is refused one
+/// [`WATCH_INTERVAL`] sooner.
 pub const MISSING_GRACE: Duration = Duration::from_secs(1);
 
 /// What the audit log is told when the file is gone.
@@ -210,8 +212,9 @@ impl ApiKeyFile {
         }
     }
 
-    /// Reloads the keys whenever the file changes, and refuses every key once it has been
-    /// missing for [`MISSING_GRACE`], until the returned task is aborted (or the runtime ends).
+    /// Reloads the keys whenever the file changes, and refuses every key within
+    /// [`MISSING_GRACE`] of its going missing, until the returned task is aborted (or the
+    /// runtime ends).
     pub fn watch(&self, security: Security) -> tokio::task::JoinHandle<()> {
         let file = self.clone();
         let grace = MISSING_GRACE.as_millis() / WATCH_INTERVAL.as_millis();
@@ -325,5 +328,31 @@ mod tests {
         watching.abort();
         assert!(reloaded, "reloaded within two seconds");
         assert!(file.verify("old-key-0123456789").await.is_err());
+    }
+
+    /// SECURITY.md: a missing file refuses every key "under the watcher within
+    /// `MISSING_GRACE` (1 s)", on tokio's paused clock. The watcher looks at 0, 250, 500, 750
+    /// and 1000 ms; the file goes at 1 ms, just after the first look, so it is waited for
+    /// until the look 1 s after the last one that saw it (gone just before a look, it would be
+    /// refused a look sooner).
+    #[tokio::test(start_paused = true)]
+    async fn a_watched_file_missing_for_1_s_refuses_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        std::fs::write(&path, "a-key-0123456789 ann\n").unwrap();
+        let file = ApiKeyFile::open(&path, "api-key").unwrap();
+        let start = tokio::time::Instant::now();
+        let watching = file.watch(Security::default());
+        tokio::time::sleep_until(start + Duration::from_millis(1)).await;
+        std::fs::remove_file(&path).unwrap();
+        tokio::time::sleep_until(start + Duration::from_millis(999)).await;
+        assert!(
+            file.verify("a-key-0123456789").await.is_ok(),
+            "in the grace"
+        );
+        tokio::time::sleep_until(start + Duration::from_millis(1001)).await;
+        assert!(file.verify("a-key-0123456789").await.is_err(), "refused");
+        assert!(!file.is_in_force());
+        watching.abort();
     }
 }

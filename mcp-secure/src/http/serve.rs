@@ -194,3 +194,31 @@ impl HttpBody for Watched {
         self.body.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// README: "`http::serve` is `axum::serve` with hyper's header read timeout on (30 s by
+    /// default, `ServeOptions::header_timeout`)", on tokio's paused clock: a client that sends
+    /// part of a request head is disconnected 30 s after it connected, not before.
+    #[tokio::test(start_paused = true)]
+    async fn by_default_a_request_head_unfinished_after_30_s_is_disconnected() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "answered" }));
+        let options = ServeOptions::default();
+        let server = tokio::spawn(serve(listener, app, options, std::future::pending()));
+        let start = tokio::time::Instant::now();
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"GET / HTTP/1.1\r\nHost: ").await.unwrap();
+        let mut answer = Vec::new();
+        // The end of the connection: a close, or a reset.
+        let _ = client.read_to_end(&mut answer).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(30));
+        assert!(!String::from_utf8_lossy(&answer).contains("answered"));
+        server.abort();
+    }
+}

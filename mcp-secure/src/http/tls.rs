@@ -114,3 +114,37 @@ impl axum::serve::Listener for TlsListener {
         Ok(self.local)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    /// README: "`TlsListener` serves over rustls (handshakes time out after 10 s)", on tokio's
+    /// paused clock: a client that connects and sends nothing is disconnected 10 s later, not
+    /// before. The certificate is the workspace tests' (`tests/tests/tls`).
+    #[tokio::test(start_paused = true)]
+    async fn a_handshake_unfinished_after_10_s_is_dropped() {
+        let tls = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/tests/tls");
+        let listener = TlsListener::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            format!("{tls}/cert.pem"),
+            format!("{tls}/key.pem"),
+        )
+        .await
+        .unwrap();
+        let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+        let start = tokio::time::Instant::now();
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let mut answer = Vec::new();
+        // The end of the connection: a close, or a reset.
+        let _ = client.read_to_end(&mut answer).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+        assert!(
+            answer.is_empty(),
+            "nothing is sent to a client that sent nothing"
+        );
+        drop(listener);
+    }
+}

@@ -689,4 +689,39 @@ mod tests {
         assert!(admitted(&security, "bob", None).await);
         assert!(!admitted(&security, "cid", None).await);
     }
+
+    static NO_CAP: ToolPolicy = ToolPolicy::new("dump", Access::Public, RateLimit::Unlimited);
+
+    /// README: "A result larger than the tool's `max_output` (default
+    /// `Security::builder().default_max_output(..)`, 1 MiB) is replaced by an
+    /// `output_too_large` error": under `Security::default()`, a tool without a cap of its own
+    /// returns a result of exactly 1 MiB as JSON, and not one a byte larger.
+    #[test]
+    fn by_default_a_result_of_1_mib_is_sent_and_one_byte_more_is_refused() {
+        let finished = |text: String| {
+            let finish = Finish {
+                policy: &NO_CAP,
+                security: Security::default(),
+                record: None,
+                client: None,
+            };
+            let outcome = Returned(Some(Ok::<_, ToolError>(text))).outcome();
+            match finish.finish(Ok(outcome)) {
+                Ok(CallToolResponse::Complete(result)) => result,
+                _ => panic!("a complete result"),
+            }
+        };
+        let json_size = |result: &CallToolResult| serde_json::to_vec(result).unwrap().len();
+        let framing = json_size(&CallToolResult::success(vec![
+            rmcp::model::ContentBlock::text(""),
+        ]));
+        let one_mib = 1 << 20;
+        let sent = finished("x".repeat(one_mib - framing));
+        assert_eq!(json_size(&sent), one_mib);
+        assert_ne!(sent.is_error, Some(true), "1 MiB is sent");
+        let refused = finished("x".repeat(one_mib - framing + 1));
+        assert_eq!(refused.is_error, Some(true));
+        let text = serde_json::to_string(&refused).unwrap();
+        assert!(text.contains("output_too_large"), "{text}");
+    }
 }

@@ -401,4 +401,36 @@ mod tests {
             Some(Ok(("my:id".to_owned(), "s ecret".to_owned())))
         );
     }
+
+    /// README: the development server's access tokens "cannot be revoked before they expire
+    /// (10 minutes)": a default server's token says `expires_in: 600` and carries an `exp`
+    /// 600 s after its `iat`.
+    #[test]
+    fn by_default_an_access_token_lives_10_minutes() {
+        use base64::Engine;
+        let server = crate::dev_auth::DevAuthServer::builder(
+            "http://127.0.0.1:8787",
+            "http://127.0.0.1:8787/mcp",
+            crate::secret::SecretString::new("a-dev-secret-of-32-bytes-or-more!".into()),
+        )
+        .scopes(["notes:read"])
+        .build()
+        .unwrap();
+        let scopes = ["notes:read".to_owned()];
+        let Ok(body) = tokens(&server.state, "cli", "ann", &scopes, None) else {
+            panic!("a token is issued");
+        };
+        assert_eq!(body["expires_in"], 600);
+        let token = body["access_token"].as_str().unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let claims: Value = serde_json::from_slice(&payload).unwrap();
+        let (iat, exp) = (
+            claims["iat"].as_u64().unwrap(),
+            claims["exp"].as_u64().unwrap(),
+        );
+        assert_eq!(exp - iat, 600);
+    }
 }
