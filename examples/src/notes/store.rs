@@ -253,11 +253,7 @@ mod tests {
             .await
             .unwrap();
         let (url, signature) = store
-            .sign_delivery(
-                &alice,
-                id,
-                b"The quick brown fox jumps over the lazy dog",
-            )
+            .sign_delivery(&alice, id, b"The quick brown fox jumps over the lazy dog")
             .await
             .unwrap()
             .unwrap();
@@ -285,7 +281,10 @@ mod tests {
         assert!(
             store
                 .sign_delivery(
-                    &alice.clone().with_issuer("https://auth.example.com").unwrap(),
+                    &alice
+                        .clone()
+                        .with_issuer("https://auth.example.com")
+                        .unwrap(),
                     id,
                     b"x"
                 )

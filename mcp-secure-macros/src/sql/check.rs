@@ -123,7 +123,11 @@ fn names_owned(tokens: &[Token], owned: &OwnedTables) -> Option<String> {
 }
 
 /// The template's text in `dialect`, its placeholders written `<sigil>N`, and its tokens.
-fn tokens(pieces: &[Piece], dialect: &dyn Dialect, sigil: char) -> Result<(String, Vec<Token>), String> {
+fn tokens(
+    pieces: &[Piece],
+    dialect: &dyn Dialect,
+    sigil: char,
+) -> Result<(String, Vec<Token>), String> {
     let mut text = String::new();
     let mut expected = Vec::new();
     let mut n = 0;
@@ -320,19 +324,22 @@ impl<'o> Owners<'o> {
             )
         };
         if insert.replace_into || matches!(insert.or, Some(SqliteOnConflict::Replace)) {
-            self.errors
-                .push(refuse("may not replace rows (they could be another owner's)"));
+            self.errors.push(refuse(
+                "may not replace rows (they could be another owner's)",
+            ));
             return;
         }
         match &insert.on {
             Some(OnInsert::DuplicateKeyUpdate(_)) => {
-                self.errors
-                    .push(refuse("may not update on a duplicate key (the row could be another owner's)"));
+                self.errors.push(refuse(
+                    "may not update on a duplicate key (the row could be another owner's)",
+                ));
                 return;
             }
             Some(OnInsert::OnConflict(c)) if matches!(c.action, OnConflictAction::DoUpdate(_)) => {
-                self.errors
-                    .push(refuse("may not update on conflict (the row could be another owner's)"));
+                self.errors.push(refuse(
+                    "may not update on conflict (the row could be another owner's)",
+                ));
                 return;
             }
             _ => {}
@@ -346,7 +353,8 @@ impl<'o> Owners<'o> {
             .iter()
             .position(|c| last(c).as_deref() == Some(column))
         else {
-            self.errors.push(refuse(&format!("names its owner column `{column}`")));
+            self.errors
+                .push(refuse(&format!("names its owner column `{column}`")));
             return;
         };
         let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
@@ -416,7 +424,11 @@ impl Visitor for Owners<'_> {
                     scope.extend(scope_of(from));
                 }
                 self.require_bound(&scope, u.selection.as_ref(), "updates");
-                let targets: Vec<_> = u.assignments.iter().map(|a| (&a.target, &a.value)).collect();
+                let targets: Vec<_> = u
+                    .assignments
+                    .iter()
+                    .map(|a| (&a.target, &a.value))
+                    .collect();
                 self.check_assignments(&scope, &targets);
             }
             Statement::Delete(d) => {
@@ -451,7 +463,11 @@ fn scope_of(from: &[TableWithJoins]) -> Vec<InScope<'_>> {
     for t in from {
         add_factor(&t.relation, None, &mut scope);
         for join in &t.joins {
-            add_factor(&join.relation, filtering_on(&join.join_operator), &mut scope);
+            add_factor(
+                &join.relation,
+                filtering_on(&join.join_operator),
+                &mut scope,
+            );
         }
     }
     scope

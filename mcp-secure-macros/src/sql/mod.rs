@@ -47,7 +47,9 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
     // Editing the declaration recompiles the queries it governs.
     let manifest = manifest.map(|path| {
         let path = path.to_string_lossy().into_owned();
-        quote!(const _: &[u8] = ::core::include_bytes!(#path);)
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#path);
+        )
     });
     let dynamic = pieces.iter().any(|p| {
         matches!(p, Piece::Placeholder { modifier: Some(m), .. } if m == "ident" || m == "list")
@@ -66,9 +68,15 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
                 if checked.owner_slots.contains(&n) {
                     // Compared with, or stored in, an owner column: only the caller fits.
                     let (slot, fill) = if dynamic {
-                        (quote!(#p::SqlSlot::Value), quote_spanned!(span=> #p::owner_arg(&(#value))))
+                        (
+                            quote!(#p::SqlSlot::Value),
+                            quote_spanned!(span=> #p::owner_arg(&(#value))),
+                        )
                     } else {
-                        (quote!(#p::SqlSlot::Value), quote_spanned!(span=> #p::owner(&(#value))))
+                        (
+                            quote!(#p::SqlSlot::Value),
+                            quote_spanned!(span=> #p::owner(&(#value))),
+                        )
                     };
                     slots.push(slot);
                     fills.push(fill);

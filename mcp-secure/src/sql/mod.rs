@@ -35,9 +35,9 @@ pub use mcp_secure_macros::{SqlIdent, sql};
 mod exec;
 pub mod owner;
 pub(crate) mod template;
-pub use owner::SqlOwner;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use exec::{DbError, Query, SqlDatabase, execute, fetch_all};
+pub use owner::SqlOwner;
 use template::{SqlSlot, SqlTemplate};
 /// What running a `sql!` query needs from the sqlx this crate runs queries with (features
 /// `sqlite` and `postgres`): pools and their options, rows, transactions, errors. sqlx's query
@@ -587,10 +587,16 @@ mod tests {
         );
         let mut widened = owned();
         widened.push(sql!(" OR 1 = 1"));
-        assert_eq!(widened.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
+        assert_eq!(
+            widened.render(Dialect::Sqlite),
+            Err(SqlError::OwnedExtended)
+        );
         let mut filtered = owned();
         filtered.push_where([sql!("1 = 1")]);
-        assert_eq!(filtered.render(Dialect::Postgres), Err(SqlError::OwnedExtended));
+        assert_eq!(
+            filtered.render(Dialect::Postgres),
+            Err(SqlError::OwnedExtended)
+        );
         let joined = Sql::join([owned(), owned()], &sql!(" UNION "));
         assert_eq!(joined.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
         // Spliced into another query, an owned statement's pieces are refused too.

@@ -60,4 +60,3 @@ pub fn owner<T: SqlOwner + ?Sized>(value: &T) -> SqlValue {
 pub fn owner_arg<T: SqlOwner + ?Sized>(value: &T) -> SqlArg {
     SqlArg::value(value.owner_value())
 }
-

@@ -14,7 +14,9 @@ fn run(template: &str) -> Result<Vec<usize>, String> {
 fn a_statement_over_an_owned_table_says_so() {
     let checked = |t: &str| check(&scan(t).unwrap(), &owned()).unwrap().owned;
     assert!(checked("SELECT id FROM notes WHERE owner = {c}"));
-    assert!(checked("SELECT id FROM tags WHERE id IN (SELECT id FROM notes WHERE owner = {c})"));
+    assert!(checked(
+        "SELECT id FROM tags WHERE id IN (SELECT id FROM notes WHERE owner = {c})"
+    ));
     assert!(!checked("SELECT id FROM tags"));
     assert!(!checked(" AND tag = {t}"));
 }
@@ -37,8 +39,14 @@ fn reads_bind_the_owner() {
     passes("SELECT id FROM notes WHERE owner = {c}", &[1]);
     passes("SELECT id FROM notes WHERE {c} = owner", &[1]);
     passes("SELECT id FROM notes WHERE id = {id} AND owner = {c}", &[2]);
-    passes("SELECT id FROM notes WHERE (id = {id} AND (notes.owner = {c}))", &[2]);
-    passes("SELECT id FROM NOTES n WHERE n.OWNER = {c} ORDER BY {s:ident} LIMIT {l}", &[1]);
+    passes(
+        "SELECT id FROM notes WHERE (id = {id} AND (notes.owner = {c}))",
+        &[2],
+    );
+    passes(
+        "SELECT id FROM NOTES n WHERE n.OWNER = {c} ORDER BY {s:ident} LIMIT {l}",
+        &[1],
+    );
     passes("SELECT id FROM main.notes WHERE owner = {c}", &[1]);
     // Tables nobody owns are not checked.
     passes("SELECT id FROM tags WHERE name = {n}", &[]);
@@ -84,12 +92,21 @@ fn reads_without_their_owner_are_refused() {
 #[test]
 fn every_query_inside_is_checked() {
     let says = "rows of `notes`";
-    refused("SELECT id FROM tags WHERE id IN (SELECT id FROM notes)", says);
+    refused(
+        "SELECT id FROM tags WHERE id IN (SELECT id FROM notes)",
+        says,
+    );
     refused("SELECT (SELECT title FROM notes LIMIT 1)", says);
     refused("SELECT * FROM (SELECT * FROM notes) AS x", says);
     refused("WITH x AS (SELECT * FROM notes) SELECT * FROM x", says);
-    refused("SELECT id FROM notes WHERE owner = {c} UNION SELECT id FROM notes", says);
-    refused("SELECT id FROM tags WHERE EXISTS (SELECT 1 FROM notes WHERE notes.id = tags.id)", says);
+    refused(
+        "SELECT id FROM notes WHERE owner = {c} UNION SELECT id FROM notes",
+        says,
+    );
+    refused(
+        "SELECT id FROM tags WHERE EXISTS (SELECT 1 FROM notes WHERE notes.id = tags.id)",
+        says,
+    );
     passes(
         "SELECT id FROM tags WHERE id IN (SELECT id FROM notes WHERE owner = {c})",
         &[1],
@@ -110,7 +127,10 @@ fn every_query_inside_is_checked() {
 
 #[test]
 fn writes_bind_the_owner() {
-    passes("UPDATE notes SET title = {t} WHERE id = {id} AND owner = {c}", &[3]);
+    passes(
+        "UPDATE notes SET title = {t} WHERE id = {id} AND owner = {c}",
+        &[3],
+    );
     passes("DELETE FROM notes WHERE id = {id} AND owner = {c}", &[2]);
     passes(
         "INSERT INTO notes (owner, title) VALUES ({c}, {t}) RETURNING id",
@@ -124,10 +144,19 @@ fn writes_bind_the_owner() {
         "INSERT INTO notes (owner, title) VALUES ({c}, {t}) ON CONFLICT DO NOTHING",
         &[1],
     );
-    refused("UPDATE notes SET title = {t}", "this query updates rows of `notes`");
-    refused("UPDATE notes SET title = {t} WHERE id = {id}", "updates rows of `notes`");
+    refused(
+        "UPDATE notes SET title = {t}",
+        "this query updates rows of `notes`",
+    );
+    refused(
+        "UPDATE notes SET title = {t} WHERE id = {id}",
+        "updates rows of `notes`",
+    );
     refused("DELETE FROM notes", "deletes rows of `notes`");
-    refused("DELETE FROM notes WHERE id = {id} OR owner = {c}", "deletes rows of `notes`");
+    refused(
+        "DELETE FROM notes WHERE id = {id} OR owner = {c}",
+        "deletes rows of `notes`",
+    );
     // Setting the owner to the caller again is binding it, not handing the row over.
     passes("UPDATE notes SET owner = {c} WHERE owner = {d}", &[1, 2]);
 }
@@ -142,7 +171,10 @@ fn rows_cannot_change_owner_or_be_overwritten() {
         "UPDATE notes SET {col:ident} = {v} WHERE owner = {c}",
         "could be the owner column",
     );
-    refused("INSERT INTO notes (title) VALUES ({t})", "names its owner column `owner`");
+    refused(
+        "INSERT INTO notes (title) VALUES ({t})",
+        "names its owner column `owner`",
+    );
     refused(
         "INSERT INTO notes (owner, title) VALUES ('mallory', {t})",
         "binds its owner column `owner` to the caller",
@@ -163,7 +195,10 @@ fn rows_cannot_change_owner_or_be_overwritten() {
         "INSERT OR REPLACE INTO notes (id, owner) VALUES ({id}, {c})",
         "may not replace rows",
     );
-    refused("REPLACE INTO notes (id, owner) VALUES ({id}, {c})", "may not replace rows");
+    refused(
+        "REPLACE INTO notes (id, owner) VALUES ({id}, {c})",
+        "may not replace rows",
+    );
 }
 
 #[test]
@@ -196,10 +231,20 @@ fn the_template_is_one_statement_with_its_placeholders_in_place() {
     assert!(parsed("SELEC 1").is_ok());
     assert!(parsed(" AND tag = {t}").is_ok());
     assert!(parsed("").is_ok());
-    assert!(parsed("a = 1; DROP TABLE t").unwrap_err().contains("one statement"));
-    refused(" AND id IN (SELECT id FROM notes)", "a fragment may not name `notes`");
+    assert!(
+        parsed("a = 1; DROP TABLE t")
+            .unwrap_err()
+            .contains("one statement")
+    );
+    refused(
+        " AND id IN (SELECT id FROM notes)",
+        "a fragment may not name `notes`",
+    );
     refused("SELEC * FROM notes", "a fragment may not name `notes`");
-    refused(" JOIN webhooks w ON w.id = x.id", "a fragment may not name `webhooks`");
+    refused(
+        " JOIN webhooks w ON w.id = x.id",
+        "a fragment may not name `webhooks`",
+    );
     // Where a dialect's reading of quotes differs from the scanner's (PostgreSQL's escape
     // strings: the placeholder would be inside `E'\' = $1 || '`), the dialect's own tokens
     // are compared with the placeholders, and the template is refused.
@@ -213,7 +258,10 @@ fn the_template_is_one_statement_with_its_placeholders_in_place() {
         Piece::Text(" || '".into()),
     ];
     let refused = check(&pieces, &none).unwrap_err();
-    assert!(refused.contains("would not reach the database as a parameter"), "{refused}");
+    assert!(
+        refused.contains("would not reach the database as a parameter"),
+        "{refused}"
+    );
     // A statement either dialect reads passes: ILIKE is PostgreSQL's.
     assert!(parsed("SELECT id FROM t WHERE a ILIKE {p} ESCAPE '\\'").is_ok());
 }
