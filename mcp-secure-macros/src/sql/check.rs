@@ -301,7 +301,7 @@ impl<'o> Owners<'o> {
                                 self.slots.insert(slot);
                             }
                             None => self.errors.push(format!(
-                                "this update sets `{table}.{owner}`, the owner of an owned table, to something other than the caller: a row cannot be handed to another owner here"
+                                "this update sets `{table}.{owner}`, the owner of an owned table, to something other than the caller: a row cannot be handed to another owner; leave the owner column out of SET"
                             )),
                         }
                     }
@@ -320,32 +320,33 @@ impl<'o> Owners<'o> {
         self.covered.insert(address(name));
         let refuse = |why: &str| {
             format!(
-                "an insert into `{table}`, an owned table, {why}; write `INSERT INTO {table} ({column}, ...) VALUES ({{caller}}, ...)`"
+                "an insert into `{table}`, an owned table, must {why}; write `INSERT INTO {table} ({column}, ...) VALUES ({{caller}}, ...)`"
+            )
+        };
+        // Replacing or updating the row a key collides with could touch another owner's row.
+        let overwrite = |how: &str| {
+            format!(
+                "an insert into `{table}`, an owned table, must not {how}: the row it collides with could be another owner's; write `ON CONFLICT DO NOTHING`, or an UPDATE bound to the caller"
             )
         };
         if insert.replace_into || matches!(insert.or, Some(SqliteOnConflict::Replace)) {
-            self.errors.push(refuse(
-                "may not replace rows (they could be another owner's)",
-            ));
+            self.errors.push(overwrite("replace rows"));
             return;
         }
         match &insert.on {
             Some(OnInsert::DuplicateKeyUpdate(_)) => {
-                self.errors.push(refuse(
-                    "may not update on a duplicate key (the row could be another owner's)",
-                ));
+                self.errors.push(overwrite("update on a duplicate key"));
                 return;
             }
             Some(OnInsert::OnConflict(c)) if matches!(c.action, OnConflictAction::DoUpdate(_)) => {
-                self.errors.push(refuse(
-                    "may not update on conflict (the row could be another owner's)",
-                ));
+                self.errors.push(overwrite("update on conflict"));
                 return;
             }
             _ => {}
         }
         if !insert.assignments.is_empty() {
-            self.errors.push(refuse("names its columns with VALUES"));
+            self.errors
+                .push(refuse("give its rows with VALUES, not SET"));
             return;
         }
         let Some(position) = insert
@@ -354,13 +355,13 @@ impl<'o> Owners<'o> {
             .position(|c| last(c).as_deref() == Some(column))
         else {
             self.errors
-                .push(refuse(&format!("names its owner column `{column}`")));
+                .push(refuse(&format!("name its owner column `{column}`")));
             return;
         };
         let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
             Some(SetExpr::Values(values)) => &values.rows,
             _ => {
-                self.errors.push(refuse("takes its rows from VALUES"));
+                self.errors.push(refuse("take its rows from VALUES"));
                 return;
             }
         };
@@ -371,7 +372,7 @@ impl<'o> Owners<'o> {
                 }
                 None => {
                     self.errors.push(refuse(&format!(
-                        "binds its owner column `{column}` to the caller in every row"
+                        "bind its owner column `{column}` to the caller in every row"
                     )));
                     return;
                 }

@@ -173,31 +173,31 @@ fn rows_cannot_change_owner_or_be_overwritten() {
     );
     refused(
         "INSERT INTO notes (title) VALUES ({t})",
-        "names its owner column `owner`",
+        "must name its owner column `owner`",
     );
     refused(
         "INSERT INTO notes (owner, title) VALUES ('mallory', {t})",
-        "binds its owner column `owner` to the caller",
+        "must bind its owner column `owner` to the caller",
     );
     refused(
         "INSERT INTO notes (owner, title) VALUES ({c}, {t}), ('mallory', {u})",
-        "binds its owner column",
+        "must bind its owner column",
     );
     refused(
         "INSERT INTO notes (owner, title) SELECT owner, title FROM notes",
-        "takes its rows from VALUES",
+        "must take its rows from VALUES",
     );
     refused(
         "INSERT INTO notes (id, owner, title) VALUES ({id}, {c}, {t}) ON CONFLICT (id) DO UPDATE SET title = excluded.title",
-        "may not update on conflict",
+        "must not update on conflict",
     );
     refused(
         "INSERT OR REPLACE INTO notes (id, owner) VALUES ({id}, {c})",
-        "may not replace rows",
+        "must not replace rows",
     );
     refused(
         "REPLACE INTO notes (id, owner) VALUES ({id}, {c})",
-        "may not replace rows",
+        "must not replace rows",
     );
 }
 
