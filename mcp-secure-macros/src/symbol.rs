@@ -19,6 +19,7 @@ pub const DESTRUCTIVE: &str = "destructive";
 pub const IDEMPOTENT: &str = "idempotent";
 pub const MAX_OUTPUT: &str = "max_output";
 pub const RAW_OUTPUT: &str = "raw_output";
+pub const ALL_OWNERS: &str = "all_owners";
 /// Every `#[mcp_tool]` option, in the order the unknown-option error lists them.
 pub const TOOL_OPTIONS: &[&str] = &[
     SCOPE,
@@ -32,6 +33,7 @@ pub const TOOL_OPTIONS: &[&str] = &[
     IDEMPOTENT,
     MAX_OUTPUT,
     RAW_OUTPUT,
+    ALL_OWNERS,
 ];
 
 pub const IMPLIES: &str = "implies";
@@ -79,4 +81,6 @@ pub const WITHIN: &str = "within";
 pub const PRINCIPAL: &str = "Principal";
 pub const REQUEST_CONTEXT: &str = "RequestContext";
 pub const INPUT_ROUND: &str = "InputRound";
+/// The last path segment of the capability of queries over every owner's rows.
+pub const ALL_OWNERS_TYPE: &str = "AllOwners";
 pub const JSON: &str = "Json";

@@ -136,6 +136,15 @@ impl<'a> Args<'a> {
         self.lit
     }
 
+    /// A named argument that is not a placeholder's (`sql!`'s `all_owners`), taken as used:
+    /// its tokens and span.
+    pub fn take(&mut self, name: &str) -> Option<(TokenStream, Span)> {
+        let i = self.input.named.iter().position(|(n, _)| n == name)?;
+        self.used[i] = true;
+        let e = &self.input.named[i].1;
+        Some((quote!(#e), syn::spanned::Spanned::span(e)))
+    }
+
     /// Reports every named argument no placeholder used.
     pub fn finish(self, errors: &mut Errors) {
         for ((name, _), used) in self.input.named.iter().zip(self.used) {

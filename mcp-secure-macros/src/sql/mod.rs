@@ -30,12 +30,21 @@ pub fn expand(input: TokenStream) -> TokenStream {
 /// identifiers and lists that fill it, in order.
 fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenStream {
     let p = quote!(::mcp_secure::__private::sql);
+    // `all_owners = &every`: the capability a tool is granted to query every owner's rows.
+    let all_owners = args.take(crate::symbol::ALL_OWNERS).map(|(value, span)| {
+        quote_spanned!(span=> let _ = ::mcp_secure::__private::sql::all_owners(#value);)
+    });
     let (owned, manifest) = match owners::of_this_crate() {
         Ok(found) => found,
         Err(e) => {
             errors.spanned(args.literal(), e);
             return TokenStream::new();
         }
+    };
+    let owned = if all_owners.is_some() {
+        owners::OwnedTables::default()
+    } else {
+        owned
     };
     let checked = match check::check(&pieces, &owned) {
         Ok(checked) => checked,
@@ -125,6 +134,7 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
     };
     quote!({
         #manifest
+        #all_owners
         struct #template;
         impl #p::Template for #template {
             const TEMPLATE: &'static #p::SqlTemplate = &#p::SqlTemplate {

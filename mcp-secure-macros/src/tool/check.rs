@@ -144,6 +144,19 @@ fn check_tool(t: ToolSyntax, default_rate: Option<Rate>, errors: &mut Errors) ->
         }
     }
     let (args, input) = classify_params(&t, &mut errs);
+    if let Some(why) = &t.all_owners {
+        if !args.iter().any(|a| matches!(a, Arg::AllOwners)) {
+            errs.spanned(
+                why,
+                "`all_owners` grants a parameter `AllOwners` (for `sql!(\"...\", all_owners = &every)`): take one, or remove `all_owners`",
+            );
+        } else if why.value().trim().is_empty() {
+            errs.spanned(
+                why,
+                "say why the tool queries every owner's rows: the manifest shows it",
+            );
+        }
+    }
     let output = match &sig.output {
         ReturnType::Type(_, ty) => json_output(ty),
         ReturnType::Default => None,
@@ -171,6 +184,7 @@ fn check_tool(t: ToolSyntax, default_rate: Option<Rate>, errors: &mut Errors) ->
         idempotent: t.idempotent,
         max_output,
         raw_output: t.raw_output,
+        all_owners: t.all_owners.clone(),
         has_receiver,
         args,
         input: input.expect("classified when no errors"),
@@ -184,7 +198,7 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
     let mut args = Vec::new();
     let mut inline = Vec::new();
     let mut input_types = Vec::new();
-    let (mut principal, mut context, mut round) = (None, None, None);
+    let (mut principal, mut context, mut round, mut all_owners) = (None, None, None, None);
     for p in &t.params {
         let last = last_segment(&p.ty);
         let rules: Vec<_> = p
@@ -216,6 +230,19 @@ fn classify_params(t: &ToolSyntax, errs: &mut Errors) -> (Vec<Arg>, Option<Input
                 );
             }
             args.push(Arg::Round);
+        } else if rules.is_empty() && last.as_deref() == Some(ALL_OWNERS_TYPE) {
+            if all_owners.replace(p.ty.span()).is_some() {
+                errs.spanned(
+                    &p.ty,
+                    "every owner's rows are granted once; remove this second `AllOwners`",
+                );
+            } else if t.all_owners.is_none() {
+                errs.spanned(
+                    &p.ty,
+                    "a tool that queries every owner's rows says why, for the manifest: add `all_owners = \"why\"` to its `#[mcp_tool(...)]`",
+                );
+            }
+            args.push(Arg::AllOwners);
         } else if rules.is_empty() && !Shape::of(&p.ty).is_inline_param() {
             check_param_path_name(p, errs);
             input_types.push(p);

@@ -75,6 +75,9 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
         if t.raw_output {
             policy.extend(quote!(.with_raw_output(true)));
         }
+        if let Some(why) = &t.all_owners {
+            policy.extend(quote!(.with_all_owners(#why)));
+        }
         if t.output.is_some() {
             policy.extend(quote!(.with_output_schema(true)));
         }
@@ -121,6 +124,10 @@ pub fn emit(item: &ItemImpl, model: &Model) -> TokenStream {
             Arg::Principal => quote!(__mcp_principal),
             Arg::Context => quote!(__mcp_context),
             Arg::Round => quote!(__mcp_round),
+            Arg::AllOwners => {
+                let why = t.all_owners.as_ref().expect("checked: AllOwners needs all_owners");
+                quote!(::mcp_secure::sql::AllOwners::__granted(#why))
+            }
             Arg::Input => quote!(__mcp_input),
             Arg::Field(ident) => quote!(#ident),
         });

@@ -21,6 +21,8 @@ pub struct Tool {
     pub idempotent: Option<bool>,
     pub max_output: Option<u64>,
     pub raw_output: bool,
+    /// Why it queries every owner's rows (`all_owners = "..."`), when it takes `AllOwners`.
+    pub all_owners: Option<LitStr>,
     pub has_receiver: bool,
     pub args: Vec<Arg>,
     pub input: Input,
@@ -34,6 +36,7 @@ pub enum Arg {
     Principal,
     Context,
     Round,
+    AllOwners,
     Input,
     Field(Ident),
 }

@@ -28,6 +28,7 @@ pub struct ToolSyntax {
     pub idempotent: Option<bool>,
     pub max_output: Option<LitStr>,
     pub raw_output: bool,
+    pub all_owners: Option<LitStr>,
     pub params: Vec<ParamSyntax>,
 }
 
@@ -137,6 +138,7 @@ pub fn parse(args: TokenStream, item: &mut ItemImpl) -> syn::Result<Parsed> {
             idempotent: None,
             max_output: None,
             raw_output: false,
+            all_owners: None,
             params: Vec::new(),
         };
         if matches!(attr.meta, syn::Meta::List(_))
@@ -263,6 +265,7 @@ fn tool_option(
         RATE => string(&mut tool.rate),
         RATE_KEY => string(&mut tool.rate_key),
         MAX_OUTPUT => string(&mut tool.max_output),
+        ALL_OWNERS => string(&mut tool.all_owners),
         RAW_OUTPUT => {
             tool.raw_output = true;
             Ok(())

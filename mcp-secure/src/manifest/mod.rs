@@ -112,6 +112,9 @@ impl Manifest {
                 p["read_only"] = json!(policy.read_only());
                 p["max_output"] = json!(policy.max_output());
                 p["raw_output"] = json!(policy.raw_output());
+                if let Some(why) = policy.all_owners() {
+                    p["all_owners"] = json!(why);
+                }
                 entry["policy"] = p;
             }
             self.tools.push(entry);

@@ -37,7 +37,7 @@ pub mod owner;
 pub(crate) mod template;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use exec::{DbError, Query, SqlDatabase, execute, fetch_all};
-pub use owner::SqlOwner;
+pub use owner::{AllOwners, SqlOwner};
 use template::{SqlSlot, SqlTemplate};
 /// What running a `sql!` query needs from the sqlx this crate runs queries with (features
 /// `sqlite` and `postgres`): pools and their options, rows, transactions, errors. sqlx's query

@@ -60,3 +60,30 @@ pub fn owner<T: SqlOwner + ?Sized>(value: &T) -> SqlValue {
 pub fn owner_arg<T: SqlOwner + ?Sized>(value: &T) -> SqlArg {
     SqlArg::value(value.owner_value())
 }
+
+/// The capability of queries over every owner's rows of owned tables
+/// (`sql!("...", all_owners = &every)`, then checked for nothing but being SQL): a tool
+/// receives it as a parameter when its `#[mcp_tool(all_owners = "why")]` says why, and the
+/// policy manifest shows the reason next to the tool. Nothing else makes one.
+#[derive(Debug)]
+pub struct AllOwners {
+    why: &'static str,
+}
+
+impl AllOwners {
+    /// Why the tool queries every owner's rows, as its attribute says.
+    pub fn why(&self) -> &'static str {
+        self.why
+    }
+
+    #[doc(hidden)]
+    pub fn __granted(why: &'static str) -> Self {
+        AllOwners { why }
+    }
+}
+
+/// The `all_owners = ...` of a `sql!`: a reference to the capability.
+#[doc(hidden)]
+pub fn all_owners(grant: &AllOwners) -> &AllOwners {
+    grant
+}

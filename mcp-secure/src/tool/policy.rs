@@ -37,6 +37,7 @@ pub struct ToolPolicy {
     idempotent: Option<bool>,
     max_output: Option<usize>,
     raw_output: bool,
+    all_owners: Option<&'static str>,
     output_schema: bool,
     input_rounds: bool,
     path_roots: fn(&mut Vec<&'static str>),
@@ -62,6 +63,7 @@ impl ToolPolicy {
             idempotent: None,
             max_output: None,
             raw_output: false,
+            all_owners: None,
             output_schema: false,
             input_rounds: false,
             path_roots: no_roots,
@@ -79,6 +81,19 @@ impl ToolPolicy {
     pub const fn with_raw_output(mut self, raw: bool) -> Self {
         self.raw_output = raw;
         self
+    }
+
+    /// Records why it queries every owner's rows of owned tables (set by the macro from
+    /// `#[mcp_tool(all_owners = "...")]`, which grants the tool an
+    /// [`AllOwners`](crate::sql::AllOwners)); the manifest shows it.
+    pub const fn with_all_owners(mut self, why: &'static str) -> Self {
+        self.all_owners = Some(why);
+        self
+    }
+
+    /// Why it queries every owner's rows, if it does.
+    pub const fn all_owners(&self) -> Option<&'static str> {
+        self.all_owners
     }
 
     /// Declares an `outputSchema` (a tool returning `Json<T>`): its error results then carry

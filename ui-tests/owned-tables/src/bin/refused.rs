@@ -31,4 +31,6 @@ fn main() {
     // The owner bound to text rather than the caller.
     let owner = caller.id().to_owned();
     let _ = sql!("SELECT id FROM notes WHERE owner = {owner}");
+    // A grant of every owner's rows is a tool's, by its attribute: nothing else stands for it.
+    let _ = sql!("SELECT id FROM notes", all_owners = &"because");
 }
