@@ -66,6 +66,9 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
+        /// The tenant the caller acts for (claim `tenant`): notes are kept per tenant too.
+        #[arg(long)]
+        tenant: Option<String>,
         /// The MCP URL of the server that will accept it (its `aud`; the issuer is its origin).
         #[arg(long, default_value = DEFAULT_URL)]
         url: String,
@@ -164,6 +167,8 @@ fn parse_user(s: &str) -> Result<(u32, u32), String> {
 }
 
 const DEFAULT_URL: &str = "http://127.0.0.1:8787/mcp";
+/// The claim the demo's tokens name their tenant in (`token --tenant`).
+const TENANT_CLAIM: &str = "tenant";
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Resolver {
@@ -434,7 +439,8 @@ async fn run(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {
             scope,
             ttl,
             url,
-        } => token(&sub, &scope, ttl, &url),
+            tenant,
+        } => token(&sub, &scope, ttl, &url, tenant.as_deref()),
         Command::Manifest => {
             print!("{}", crate::notes::manifest().to_pretty_string());
             Ok(())
@@ -596,7 +602,7 @@ fn issuer_of(url: &str) -> anyhow::Result<String> {
 
 /// Over stdio there is no layer to take the audience from: the URL tokens were minted for.
 fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> {
-    Ok(JwtVerifier::hs256(secret, &issuer_of(url)?, url)?)
+    Ok(JwtVerifier::hs256(secret, &issuer_of(url)?, url)?.tenant_claim(TENANT_CLAIM))
 }
 
 async fn serve(
@@ -675,11 +681,10 @@ async fn serve(
     let server = notes_server(&common).await?;
     let issuer = issuer_of(&url)?;
     let mut endpoint = Endpoint::new(url.as_str(), server.clone(), server.tools_of(), security)
-        .verifier(JwtVerifier::hs256(
-            secret.clone(),
-            &issuer,
-            Audience::Resource,
-        )?)
+        .verifier(
+            JwtVerifier::hs256(secret.clone(), &issuer, Audience::Resource)?
+                .tenant_claim(TENANT_CLAIM),
+        )
         .request_timeout(Duration::from_secs(request_timeout));
     if let Some(keys) = keys {
         endpoint = endpoint.verifier(keys);
@@ -828,12 +833,18 @@ enum Listener {
     Tls(TlsListener),
 }
 
-fn token(sub: &str, scope: &str, ttl: u64, url: &str) -> anyhow::Result<()> {
+fn token(sub: &str, scope: &str, ttl: u64, url: &str, tenant: Option<&str>) -> anyhow::Result<()> {
     let secret = jwt_secret(false)
         .context("`token` signs with NOTES_JWT_SECRET, the secret `serve` uses")?;
-    let minter = TokenMinter::hs256(&secret, &issuer_of(url)?, url)
+    if let Some(tenant) = tenant {
+        mcp_secure::auth::check_tenant(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    }
+    let mut minter = TokenMinter::hs256(&secret, &issuer_of(url)?, url)
         .lifetime(Duration::from_secs(ttl))
         .client_id("notes-server-cli");
+    if let Some(tenant) = tenant {
+        minter = minter.tenant(tenant);
+    }
     println!("{}", minter.mint(sub, scope.split_whitespace())?);
     Ok(())
 }

@@ -159,7 +159,7 @@ pub mod sqlx {
 /// What `sql!` and `#[derive(SqlIdent)]` generate code against.
 pub mod sql {
     pub use crate::sql::{
-        owner::{all_owners, owner, owner_arg},
+        owner::{all_owners, owner, owner_arg, tenant, tenant_arg},
         template::{
             DerivedSqlIdent, SqlArg, SqlSlot, SqlTemplate, Template, arg, assemble, ident, list,
             owned, param, template,

@@ -37,6 +37,7 @@ pub struct TokenMinter {
     audience: String,
     lifetime: Duration,
     client_id: Option<String>,
+    tenant: Option<String>,
 }
 
 impl TokenMinter {
@@ -49,6 +50,7 @@ impl TokenMinter {
             audience: audience.to_owned(),
             lifetime: Duration::from_secs(300),
             client_id: None,
+            tenant: None,
         }
     }
 
@@ -61,6 +63,13 @@ impl TokenMinter {
     /// The OAuth client the tokens are issued to (`client_id`).
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The tenant the tokens name (claim `tenant`, which
+    /// [`JwtVerifier::tenant_claim`](crate::auth::JwtVerifier::tenant_claim) reads).
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
         self
     }
 
@@ -86,6 +95,9 @@ impl TokenMinter {
         });
         if let Some(client) = &self.client_id {
             claims["client_id"] = json!(client);
+        }
+        if let Some(tenant) = &self.tenant {
+            claims["tenant"] = json!(tenant);
         }
         Ok(self.sign(&claims))
     }

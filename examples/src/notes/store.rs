@@ -38,7 +38,8 @@ pub enum SortColumn {
 }
 
 /// The notes and webhooks of every caller in SQLite or PostgreSQL, shared by all sessions. Each
-/// note belongs to the subject that created it; other subjects cannot see that it exists.
+/// note belongs to the caller that created it, in the tenant it acted for; other callers, and
+/// the same caller in another tenant, cannot see that it exists.
 #[derive(Clone)]
 pub struct NotesStore {
     pool: Pool,
@@ -97,7 +98,7 @@ impl NotesStore {
         match &self.pool {
             Pool::Sqlite(pool) => {
                 sql!(
-                    "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, tenant TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL)"
                 )
                 .execute(pool)
                 .await?;
@@ -107,7 +108,7 @@ impl NotesStore {
             }
             Pool::Postgres(pool) => {
                 sql!(
-                    "CREATE TABLE IF NOT EXISTS notes (id BIGSERIAL PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags JSONB NOT NULL, created_at BIGINT NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS notes (id BIGSERIAL PRIMARY KEY, owner TEXT NOT NULL, tenant TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, tags JSONB NOT NULL, created_at BIGINT NOT NULL)"
                 )
                 .execute(pool)
                 .await?;
@@ -134,12 +135,12 @@ impl NotesStore {
         // PostgreSQL keeps the tags as `jsonb`, SQLite as JSON text.
         let note: Note = match &self.pool {
             Pool::Sqlite(pool) => sql!(
-                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
+                "INSERT INTO notes (owner, tenant, title, body, tags, created_at) VALUES ({caller}, {caller}, {title}, {body}, {tags_json}, {created_at}) RETURNING id, title, body, tags, created_at"
             )
             .fetch_one(pool)
             .await?,
             Pool::Postgres(pool) => sql!(
-                "INSERT INTO notes (owner, title, body, tags, created_at) VALUES ({caller}, {title}, {body}, CAST({tags_json} AS jsonb), {created_at}) RETURNING id, title, body, tags, created_at"
+                "INSERT INTO notes (owner, tenant, title, body, tags, created_at) VALUES ({caller}, {caller}, {title}, {body}, CAST({tags_json} AS jsonb), {created_at}) RETURNING id, title, body, tags, created_at"
             )
             .fetch_one(pool)
             .await?,
@@ -194,7 +195,7 @@ impl NotesStore {
     /// owned: `sql!` does not compile this query without its owner predicate).
     pub async fn get(&self, caller: &Principal, id: i64) -> Result<Note, ToolError> {
         let select = sql!(
-            "SELECT id, title, body, tags, created_at FROM notes WHERE id = {id} AND owner = {caller}"
+            "SELECT id, title, body, tags, created_at FROM notes WHERE id = {id} AND owner = {caller} AND tenant = {caller}"
         );
         let row: Option<Note> = run!(self, select, fetch_optional)?;
         row.ok_or_else(|| ToolError::not_found(format!("note {id}")))
@@ -202,7 +203,8 @@ impl NotesStore {
 
     /// Deletes `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
     pub async fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
-        let delete = sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller}");
+        let delete =
+            sql!("DELETE FROM notes WHERE id = {id} AND owner = {caller} AND tenant = {caller}");
         let deleted = run!(self, delete, execute)?;
         if deleted == 0 {
             return Err(ToolError::not_found(format!("note {id}")));
@@ -222,12 +224,12 @@ impl NotesStore {
         // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same.
         let notes = match &self.pool {
             Pool::Sqlite(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND tenant = {caller} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
             )
             .fetch_all(pool)
             .await?,
             Pool::Postgres(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND tenant = {caller} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
             )
             .fetch_all(pool)
             .await?,
@@ -292,6 +294,42 @@ mod tests {
                 .unwrap()
                 .is_none(),
             "not the webhook of another issuer's alice"
+        );
+    }
+
+    #[tokio::test]
+    async fn notes_are_kept_per_tenant_too() {
+        let store = NotesStore::open(":memory:").await.unwrap();
+        let alice = Principal::new("alice", ["notes:write"]);
+        let at_acme = alice.clone().with_tenant("acme").unwrap();
+        let at_globex = alice.clone().with_tenant("globex").unwrap();
+        let note = store
+            .create(&at_acme, "plans".into(), String::new(), Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(store.get(&at_acme, note.id).await.unwrap().title, "plans");
+        for elsewhere in [&at_globex, &alice] {
+            assert_eq!(
+                store.get(elsewhere, note.id).await.unwrap_err().code(),
+                "not_found"
+            );
+            assert_eq!(
+                store.delete(elsewhere, note.id).await.unwrap_err().code(),
+                "not_found"
+            );
+            let found = store
+                .search(elsewhere, "plans", SortColumn::Title, 10)
+                .await
+                .unwrap();
+            assert!(found.is_empty());
+        }
+        assert_eq!(
+            store
+                .search(&at_acme, "plans", SortColumn::Title, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
         );
     }
 

@@ -2,7 +2,10 @@
 //! placeholder where the database will see a parameter (not inside a string or comment the
 //! scanner misread), and every row of an owned table reached only through its owner.
 
-use std::{collections::BTreeSet, ops::ControlFlow};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ops::ControlFlow,
+};
 
 use sqlparser::{
     ast::{
@@ -16,7 +19,10 @@ use sqlparser::{
     tokenizer::{Token, Tokenizer},
 };
 
-use super::{owners::OwnedTables, scan::Piece};
+use super::{
+    owners::{Key, OwnedTables},
+    scan::Piece,
+};
 
 /// Where an `{x:ident}` placeholder stands while the template is parsed.
 const IDENT_MARK: &str = "__mcp_ident_";
@@ -26,7 +32,7 @@ const IDENT_MARK: &str = "__mcp_ident_";
 /// extended only with conditions `AND`ed to it).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Checked {
-    pub owner_slots: BTreeSet<usize>,
+    pub owner_slots: BTreeMap<usize, Key>,
     pub owned: bool,
 }
 
@@ -117,7 +123,7 @@ pub fn check(pieces: &[Piece], owned: &OwnedTables) -> Result<Checked, String> {
 /// refusals).
 fn names_owned(tokens: &[Token], owned: &OwnedTables) -> Option<String> {
     tokens.iter().find_map(|t| match t {
-        Token::Word(w) if owned.owner_column(&fold(&w.value)).is_some() => Some(fold(&w.value)),
+        Token::Word(w) if owned.is_owned(&fold(&w.value)) => Some(fold(&w.value)),
         _ => None,
     })
 }
@@ -213,7 +219,7 @@ struct Owners<'o> {
     /// Every owned table named anywhere (by address in the tree), and those a rule covered.
     seen: Vec<(usize, String)>,
     covered: BTreeSet<usize>,
-    slots: BTreeSet<usize>,
+    slots: BTreeMap<usize, Key>,
     errors: Vec<String>,
 }
 
@@ -231,52 +237,57 @@ impl<'o> Owners<'o> {
             owned,
             seen: Vec::new(),
             covered: BTreeSet::new(),
-            slots: BTreeSet::new(),
+            slots: BTreeMap::new(),
             errors: Vec::new(),
         }
     }
 
-    fn owner_of(&self, name: &ObjectName) -> Option<(String, &'o str)> {
+    fn keys_of(&self, name: &ObjectName) -> Option<(String, &'o [(Key, String)])> {
         let table = last(name)?;
-        self.owned.owner_column(&table).map(|c| (table, c))
+        let keys = self.owned.keys(&table);
+        (!keys.is_empty()).then_some((table, keys))
     }
 
-    /// Each owned table of a scope must be bound by an owner predicate: `alias.owner = {p}`
-    /// (or `owner = {p}` when it is the scope's only table) among the top-level `AND`s of the
-    /// `WHERE`, or of the `ON` of the join that brings it in.
+    /// Each key column of each owned table of a scope must be bound to the caller:
+    /// `alias.owner = {p}` (or `owner = {p}` when it is the scope's only table) among the
+    /// top-level `AND`s of the `WHERE`, or of the `ON` of the join that brings it in.
     fn require_bound(&mut self, scope: &[InScope<'_>], filter: Option<&Expr>, verb: &str) {
         for table in scope {
-            let Some((name, column)) = self.owner_of(table.name) else {
+            let Some((name, keys)) = self.keys_of(table.name) else {
                 continue;
             };
             let alone = scope.len() == 1;
-            let bound = conjuncts(filter)
-                .into_iter()
-                .chain(conjuncts(table.on))
-                .find_map(|e| owner_predicate(e, &table.qualifier, column, alone));
-            match bound {
-                Some(slot) => {
-                    self.slots.insert(slot);
-                    self.covered.insert(address(table.name));
+            let mut all = true;
+            for (key, column) in keys {
+                let bound = conjuncts(filter)
+                    .into_iter()
+                    .chain(conjuncts(table.on))
+                    .find_map(|e| owner_predicate(e, &table.qualifier, column, alone));
+                match bound {
+                    Some(slot) => {
+                        self.slots.insert(slot, *key);
+                    }
+                    None => {
+                        all = false;
+                        self.errors.push(format!(
+                            "this query {verb} rows of `{name}`, an owned table ({} in Cargo.toml), without binding its {}: add `AND {}.{column} = {{caller}}` to its WHERE clause, `caller` being the `Principal` whose rows these are",
+                            super::owners::SECTION,
+                            key.word(),
+                            table.qualifier,
+                        ));
+                    }
                 }
-                None => self.errors.push(format!(
-                    "this query {verb} rows of `{name}`, an owned table ({} in Cargo.toml), without binding its owner: add `AND {}.{column} = {{caller}}` to its WHERE clause, `caller` being the `Principal` whose rows these are",
-                    super::owners::SECTION,
-                    table.qualifier,
-                )),
+            }
+            if all {
+                self.covered.insert(address(table.name));
             }
         }
     }
 
-    /// Assignments must not hand a row of an owned table to another owner.
+    /// Assignments must not hand a row of an owned table to another owner or tenant.
     fn check_assignments(&mut self, scope: &[InScope<'_>], targets: &[(&AssignmentTarget, &Expr)]) {
-        let owned: Vec<(String, &str, &str)> = scope
-            .iter()
-            .filter_map(|t| {
-                self.owner_of(t.name)
-                    .map(|(name, column)| (name, column, t.qualifier.as_str()))
-            })
-            .collect();
+        let owned: Vec<(String, &[(Key, String)])> =
+            scope.iter().filter_map(|t| self.keys_of(t.name)).collect();
         if owned.is_empty() {
             return;
         }
@@ -289,19 +300,23 @@ impl<'o> Owners<'o> {
                 let Some(column) = last(n) else { continue };
                 if column.starts_with(IDENT_MARK) {
                     self.errors.push(format!(
-                        "a column named by an `{{x:ident}}` placeholder is assigned in an update of `{}`, an owned table: it could be the owner column; name the columns in the template",
+                        "a column named by an `{{x:ident}}` placeholder is assigned in an update of `{}`, an owned table: it could be its owner or tenant column; name the columns in the template",
                         owned[0].0
                     ));
                     continue;
                 }
-                for (table, owner, _) in &owned {
-                    if column == *owner {
+                for (table, keys) in &owned {
+                    for (key, key_column) in keys.iter() {
+                        if column != *key_column {
+                            continue;
+                        }
                         match placeholder(value) {
                             Some(slot) => {
-                                self.slots.insert(slot);
+                                self.slots.insert(slot, *key);
                             }
                             None => self.errors.push(format!(
-                                "this update sets `{table}.{owner}`, the owner of an owned table, to something other than the caller: a row cannot be handed to another owner; leave the owner column out of SET"
+                                "this update sets `{table}.{key_column}`, the {} of an owned table, to something other than the caller's: a row cannot be handed over; leave the column out of SET",
+                                key.word()
                             )),
                         }
                     }
@@ -314,9 +329,10 @@ impl<'o> Owners<'o> {
         let TableObject::TableName(name) = &insert.table else {
             return;
         };
-        let Some((table, column)) = self.owner_of(name) else {
+        let Some((table, keys)) = self.keys_of(name) else {
             return;
         };
+        let column = keys[0].1.as_str();
         self.covered.insert(address(name));
         let refuse = |why: &str| {
             format!(
@@ -349,15 +365,6 @@ impl<'o> Owners<'o> {
                 .push(refuse("give its rows with VALUES, not SET"));
             return;
         }
-        let Some(position) = insert
-            .columns
-            .iter()
-            .position(|c| last(c).as_deref() == Some(column))
-        else {
-            self.errors
-                .push(refuse(&format!("name its owner column `{column}`")));
-            return;
-        };
         let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
             Some(SetExpr::Values(values)) => &values.rows,
             _ => {
@@ -365,16 +372,30 @@ impl<'o> Owners<'o> {
                 return;
             }
         };
-        for row in rows {
-            match row.content.get(position).and_then(placeholder) {
-                Some(slot) => {
-                    self.slots.insert(slot);
-                }
-                None => {
-                    self.errors.push(refuse(&format!(
-                        "bind its owner column `{column}` to the caller in every row"
-                    )));
-                    return;
+        for (key, column) in keys {
+            let Some(position) = insert
+                .columns
+                .iter()
+                .position(|c| last(c).as_deref() == Some(column.as_str()))
+            else {
+                self.errors.push(refuse(&format!(
+                    "name its {} column `{column}`",
+                    key.word()
+                )));
+                return;
+            };
+            for row in rows {
+                match row.content.get(position).and_then(placeholder) {
+                    Some(slot) => {
+                        self.slots.insert(slot, *key);
+                    }
+                    None => {
+                        self.errors.push(refuse(&format!(
+                            "bind its {} column `{column}` to the caller in every row",
+                            key.word()
+                        )));
+                        return;
+                    }
                 }
             }
         }
@@ -401,7 +422,7 @@ impl Visitor for Owners<'_> {
                 self.errors.push(
                     "a table named by an `{x:ident}` placeholder cannot be checked for its owner; name the table in the template".into(),
                 );
-            } else if self.owned.owner_column(&name).is_some() {
+            } else if self.owned.is_owned(&name) {
                 self.seen.push((address(relation), name));
             }
         }

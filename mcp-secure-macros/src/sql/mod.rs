@@ -74,21 +74,17 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
                 let Some((value, span)) = args.resolve(expr, errors) else {
                     continue;
                 };
-                if checked.owner_slots.contains(&n) {
-                    // Compared with, or stored in, an owner column: only the caller fits.
-                    let (slot, fill) = if dynamic {
-                        (
-                            quote!(#p::SqlSlot::Value),
-                            quote_spanned!(span=> #p::owner_arg(&(#value))),
-                        )
-                    } else {
-                        (
-                            quote!(#p::SqlSlot::Value),
-                            quote_spanned!(span=> #p::owner(&(#value))),
-                        )
+                if let Some(key) = checked.owner_slots.get(&n) {
+                    // Compared with, or stored in, an owner or tenant column: only the caller
+                    // fits, bound as its id or its tenant's key.
+                    let f = match (key, dynamic) {
+                        (owners::Key::Owner, false) => quote!(owner),
+                        (owners::Key::Owner, true) => quote!(owner_arg),
+                        (owners::Key::Tenant, false) => quote!(tenant),
+                        (owners::Key::Tenant, true) => quote!(tenant_arg),
                     };
-                    slots.push(slot);
-                    fills.push(fill);
+                    slots.push(quote!(#p::SqlSlot::Value));
+                    fills.push(quote_spanned!(span=> #p::#f(&(#value))));
                     continue;
                 }
                 // Spanned at the placeholder's source, so a type error points there.

@@ -4,7 +4,8 @@
 //!
 //! ```toml
 //! [package.metadata.mcp-secure.owned-tables]
-//! notes = { owner = "owner" }
+//! notes = { owner = "owner" }            # the caller's Principal::id
+//! projects = { tenant = "tenant" }       # the caller's Principal::tenant_key
 //! ```
 
 use std::{collections::BTreeMap, path::PathBuf};
@@ -12,26 +13,52 @@ use std::{collections::BTreeMap, path::PathBuf};
 /// The table where the declaration lives in `Cargo.toml`, as users write it.
 pub const SECTION: &str = "[package.metadata.mcp-secure.owned-tables]";
 
-/// Owned tables by name (lower case: SQL folds unquoted names), each with its owner column.
+/// What a key column of an owned table holds for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    /// `Principal::id`.
+    Owner,
+    /// `Principal::tenant_key`.
+    Tenant,
+}
+
+impl Key {
+    /// The declaration's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Key::Owner => "owner",
+            Key::Tenant => "tenant",
+        }
+    }
+}
+
+/// Owned tables by name (lower case: SQL folds unquoted names), each with its key columns.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct OwnedTables {
-    tables: BTreeMap<String, String>,
+    tables: BTreeMap<String, Vec<(Key, String)>>,
 }
 
 impl OwnedTables {
-    /// `(table, owner column)` pairs, as declared.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        OwnedTables {
-            tables: pairs
-                .into_iter()
-                .map(|(t, c)| (t.to_ascii_lowercase(), c.to_ascii_lowercase()))
-                .collect(),
+    /// `(table, key, column)` triples, as declared.
+    pub fn from_keys<'a>(keys: impl IntoIterator<Item = (&'a str, Key, &'a str)>) -> Self {
+        let mut tables: BTreeMap<String, Vec<(Key, String)>> = BTreeMap::new();
+        for (table, key, column) in keys {
+            tables
+                .entry(table.to_ascii_lowercase())
+                .or_default()
+                .push((key, column.to_ascii_lowercase()));
         }
+        OwnedTables { tables }
     }
 
-    /// The owner column of `table` (already folded), if it is owned.
-    pub fn owner_column(&self, table: &str) -> Option<&str> {
-        self.tables.get(table).map(String::as_str)
+    /// The key columns of `table` (already folded): empty if it is not owned.
+    pub fn keys(&self, table: &str) -> &[(Key, String)] {
+        self.tables.get(table).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `table` (already folded) is owned.
+    pub fn is_owned(&self, table: &str) -> bool {
+        self.tables.contains_key(table)
     }
 
     /// Whether no table is owned.
@@ -72,29 +99,37 @@ pub fn parse(manifest: &str) -> Result<OwnedTables, String> {
             "Cargo.toml's {SECTION} is a table: `notes = {{ owner = \"owner\" }}`"
         ));
     };
-    let mut pairs = Vec::new();
+    let mut keys = Vec::new();
     for (name, value) in section {
-        let column = value
-            .as_table()
-            .filter(|t| t.len() == 1)
-            .and_then(|t| t.get("owner"))
-            .and_then(|c| c.as_str());
-        let Some(column) = column else {
+        let declared = value.as_table().filter(|t| {
+            !t.is_empty()
+                && t.iter()
+                    .all(|(k, v)| (k == "owner" || k == "tenant") && v.is_str())
+        });
+        let Some(declared) = declared else {
             return Err(format!(
-                "Cargo.toml's {SECTION}: write `{name} = {{ owner = \"column\" }}`, naming the column that holds each row's owner (`Principal::id`)"
+                "Cargo.toml's {SECTION}: write `{name} = {{ owner = \"column\" }}` (the column holds each row's `Principal::id`), `{{ tenant = \"column\" }}` (its `Principal::tenant_key`), or both"
             ));
         };
-        for ident in [name.as_str(), column] {
-            if !plain_identifier(ident) {
-                return Err(format!(
-                    "Cargo.toml's {SECTION}: `{}` is not a plain SQL identifier (ASCII letters, digits and `_`, not starting with a digit)",
-                    ident.escape_debug()
-                ));
+        for (key, column) in declared {
+            let column = column.as_str().unwrap_or_default();
+            for ident in [name.as_str(), column] {
+                if !plain_identifier(ident) {
+                    return Err(format!(
+                        "Cargo.toml's {SECTION}: `{}` is not a plain SQL identifier (ASCII letters, digits and `_`, not starting with a digit)",
+                        ident.escape_debug()
+                    ));
+                }
             }
+            let key = if key == "owner" {
+                Key::Owner
+            } else {
+                Key::Tenant
+            };
+            keys.push((name.as_str(), key, column));
         }
-        pairs.push((name.as_str(), column));
     }
-    Ok(OwnedTables::from_pairs(pairs))
+    Ok(OwnedTables::from_keys(keys))
 }
 
 fn plain_identifier(s: &str) -> bool {
@@ -115,13 +150,22 @@ mod tests {
             "[package]\nname = \"x\"\n[package.metadata.mcp-secure.owned-tables]\nNotes = { owner = \"Owner\" }\n",
         )
         .unwrap();
-        assert_eq!(owned.owner_column("notes"), Some("owner"));
-        assert_eq!(owned.owner_column("other"), None);
+        assert_eq!(owned.keys("notes"), [(Key::Owner, "owner".to_owned())]);
+        assert!(owned.keys("other").is_empty());
+        let both = parse(
+            "[package.metadata.mcp-secure.owned-tables]\nteam = { owner = \"o\", tenant = \"t\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            both.keys("team"),
+            [(Key::Owner, "o".to_owned()), (Key::Tenant, "t".to_owned())]
+        );
         assert!(parse("[package]\nname = \"x\"\n").unwrap().is_empty());
         for bad in [
             "notes = \"owner\"",
             "notes = { column = \"owner\" }",
-            "notes = { owner = \"owner\", tenant = \"t\" }",
+            "notes = { owner = \"owner\", group = \"t\" }",
+            "notes = {}",
             "notes = { owner = \"own er\" }",
             "\"no tes\" = { owner = \"owner\" }",
         ] {

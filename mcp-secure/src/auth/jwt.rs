@@ -43,6 +43,8 @@ pub struct JwtVerifier {
     audience: Option<String>,
     /// Whether the header must say `typ: at+jwt` (RFC 9068).
     require_at_jwt: bool,
+    /// The claim that names the caller's tenant, if one is configured.
+    tenant_claim: Option<String>,
 }
 
 pub(super) enum Keys {
@@ -122,6 +124,9 @@ struct Claims {
     scp: Option<Vec<String>>,
     client_id: Option<String>,
     azp: Option<String>,
+    /// The other claims, where a configured tenant claim is found.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl JwtVerifier {
@@ -149,6 +154,7 @@ impl JwtVerifier {
             issuer: issuer.to_owned(),
             audience: None,
             require_at_jwt: false,
+            tenant_claim: None,
         };
         if let Some(url) = audience {
             verifier.set_audience(url);
@@ -293,6 +299,14 @@ impl JwtVerifier {
         self
     }
 
+    /// Takes the caller's tenant from the claim `name` (e.g. `tenant`, Entra ID's `tid`): a
+    /// string checked as [`check_tenant`](super::check_tenant) does, or the token is refused;
+    /// a token without the claim makes a principal with no tenant.
+    pub fn tenant_claim(mut self, name: &str) -> Self {
+        self.tenant_claim = Some(name.to_owned());
+        self
+    }
+
     /// Requires RFC 9068's access token type in the header (`typ: at+jwt`, or
     /// `application/at+jwt`), so that an ID token or another JWT signed by the same issuer for
     /// the same audience is not taken for an access token. Off by default: many issuers do not
@@ -365,7 +379,18 @@ impl JwtVerifier {
             }
             (None, None) => Vec::new(),
         };
-        let principal = Principal::issued(&self.issuer, &subject, scopes);
+        let mut principal = Principal::issued(&self.issuer, &subject, scopes);
+        if let Some(claim) = &self.tenant_claim {
+            match claims.other.get(claim) {
+                None | Some(serde_json::Value::Null) => {}
+                Some(serde_json::Value::String(tenant)) => {
+                    principal = principal.with_tenant(tenant).map_err(|_| {
+                        VerifyError::new("token's tenant claim is not a tenant name (1 to 256 bytes, no control or invisible characters)")
+                    })?;
+                }
+                Some(_) => return Err(VerifyError::new("token's tenant claim is not a string")),
+            }
+        }
         Ok(match claims.client_id.or(claims.azp) {
             Some(client) => principal.with_client_id(client),
             None => principal,

@@ -12,6 +12,7 @@ mod key_file;
 mod owned;
 mod principal;
 mod scope;
+mod tenant;
 mod verifier;
 
 pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeyConfigErrorKind, ApiKeys};
@@ -27,4 +28,5 @@ pub use owned::Owned;
 pub(crate) use principal::check_verifier_issuer;
 pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, check_issuer};
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
+pub use tenant::{MAX_TENANT_LEN, TenantError, check_tenant};
 pub use verifier::{Audience, AudienceMismatch, TokenVerifier, VerifyError, VerifyFuture};

@@ -48,6 +48,8 @@ struct Inner {
     issuer_len: usize,
     scopes: Vec<String>,
     client_id: Option<String>,
+    /// The tenant its issuer vouched for ([`super::check_tenant`]ed).
+    tenant: Option<String>,
 }
 
 /// The issuer of principals made with [`Principal::new`]: configured in the process itself
@@ -133,6 +135,7 @@ impl Principal {
                 issuer_len: issuer.len(),
                 scopes: scopes.into_iter().map(Into::into).collect(),
                 client_id: None,
+                tenant: None,
             }),
         }
     }
@@ -173,6 +176,40 @@ impl Principal {
                 ..inner
             }),
         }
+    }
+
+    /// The same principal, acting for `tenant` (see [`super::check_tenant`]): what a verifier
+    /// sets from a configured claim ([`JwtVerifier::tenant_claim`](super::JwtVerifier::tenant_claim)).
+    pub fn with_tenant(self, tenant: &str) -> Result<Self, super::TenantError> {
+        super::check_tenant(tenant)?;
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                tenant: Some(tenant.to_owned()),
+                ..inner
+            }),
+        })
+    }
+
+    /// The tenant the caller acts for, as its issuer named it; unique only within its
+    /// [`issuer`](Self::issuer): key anything per tenant by [`tenant_key`](Self::tenant_key).
+    pub fn tenant(&self) -> Option<&str> {
+        self.inner.tenant.as_deref()
+    }
+
+    /// What rows of a tenant-owned table are keyed by: `issuer#tenant` (`issuer#` for a
+    /// caller without a tenant, which no named tenant equals).
+    ///
+    /// ```
+    /// use mcp_secure::auth::Principal;
+    /// let alice = Principal::new("alice", ["notes:read"]).with_tenant("acme").unwrap();
+    /// assert_eq!(alice.tenant_key(), "local#acme");
+    /// let other = alice.clone().with_issuer("https://auth.example.com").unwrap();
+    /// assert_ne!(other.tenant_key(), alice.tenant_key(), "another issuer's acme");
+    /// assert_eq!(Principal::new("bob", ["notes:read"]).tenant_key(), "local#");
+    /// ```
+    pub fn tenant_key(&self) -> String {
+        super::tenant::tenant_key(self.issuer(), self.tenant())
     }
 
     /// The authenticated subject (a user or service id), unique only within its
@@ -235,6 +272,7 @@ impl fmt::Debug for Principal {
             .field("subject", &self.subject())
             .field("scopes", &self.inner.scopes)
             .field("client_id", &self.inner.client_id)
+            .field("tenant", &self.inner.tenant)
             .finish()
     }
 }

@@ -1,11 +1,13 @@
 //! Owned tables: what `sql!` binds to an owner column, and the capability of a query over every
 //! owner's rows.
 //!
-//! A crate declares its owned tables in its `Cargo.toml`:
+//! A crate declares its owned tables in its `Cargo.toml`, each by an owner column (holding the
+//! caller's [`Principal::id`]), a tenant column (its [`Principal::tenant_key`]), or both:
 //!
 //! ```toml
 //! [package.metadata.mcp-secure.owned-tables]
-//! notes = { owner = "owner" }
+//! notes = { owner = "owner", tenant = "tenant" }
+//! projects = { tenant = "tenant" }
 //! ```
 //!
 //! and every `sql!` of the crate is then checked at compile time: a statement that reads,
@@ -19,16 +21,18 @@ use crate::auth::Principal;
 
 use super::{SqlValue, template::SqlArg};
 
-/// What an owner column may be compared with or set to: the caller. Sealed: an id written by
-/// hand (a `String`, another caller's subject) does not fit.
+/// What an owner or tenant column may be compared with or set to: the caller. Sealed: an id
+/// written by hand (a `String`, another caller's subject) does not fit.
 #[diagnostic::on_unimplemented(
     message = "an owner column is bound to `{Self}`: bind the caller, a `Principal`",
     label = "this placeholder is compared with, or stored in, an owned table's owner column",
     note = "write `owner = {{caller}}` with `caller: Principal` (or `&Principal`)"
 )]
 pub trait SqlOwner: sealed::Sealed {
-    /// The value the owner column holds for it.
+    /// The value an owner column holds for it.
     fn owner_value(&self) -> SqlValue;
+    /// The value a tenant column holds for it.
+    fn tenant_value(&self) -> SqlValue;
 }
 
 mod sealed {
@@ -41,11 +45,19 @@ impl SqlOwner for Principal {
     fn owner_value(&self) -> SqlValue {
         SqlValue::Text(self.id().to_owned())
     }
+
+    fn tenant_value(&self) -> SqlValue {
+        SqlValue::Text(self.tenant_key())
+    }
 }
 
 impl<T: SqlOwner + ?Sized> SqlOwner for &T {
     fn owner_value(&self) -> SqlValue {
         (**self).owner_value()
+    }
+
+    fn tenant_value(&self) -> SqlValue {
+        (**self).tenant_value()
     }
 }
 
@@ -59,6 +71,18 @@ pub fn owner<T: SqlOwner + ?Sized>(value: &T) -> SqlValue {
 #[doc(hidden)]
 pub fn owner_arg<T: SqlOwner + ?Sized>(value: &T) -> SqlArg {
     SqlArg::value(value.owner_value())
+}
+
+/// The value of a tenant placeholder, in a template of values only.
+#[doc(hidden)]
+pub fn tenant<T: SqlOwner + ?Sized>(value: &T) -> SqlValue {
+    value.tenant_value()
+}
+
+/// The value of a tenant placeholder, in a template with identifiers or lists.
+#[doc(hidden)]
+pub fn tenant_arg<T: SqlOwner + ?Sized>(value: &T) -> SqlArg {
+    SqlArg::value(value.tenant_value())
 }
 
 /// The capability of queries over every owner's rows of owned tables

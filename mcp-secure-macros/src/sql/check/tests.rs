@@ -2,12 +2,60 @@ use super::*;
 use crate::sql::scan::scan;
 
 fn owned() -> OwnedTables {
-    OwnedTables::from_pairs([("notes", "owner"), ("webhooks", "owner")])
+    OwnedTables::from_keys([
+        ("notes", Key::Owner, "owner"),
+        ("webhooks", Key::Owner, "owner"),
+        ("projects", Key::Tenant, "tenant"),
+        ("docs", Key::Owner, "owner"),
+        ("docs", Key::Tenant, "tenant"),
+    ])
+}
+
+fn kinds(template: &str) -> Vec<(usize, Key)> {
+    let checked = check(&scan(template).unwrap(), &owned()).unwrap();
+    checked.owner_slots.into_iter().collect()
+}
+
+#[test]
+fn tenant_columns_bind_the_callers_tenant() {
+    assert_eq!(
+        kinds("SELECT id FROM projects WHERE tenant = {c}"),
+        [(1, Key::Tenant)]
+    );
+    assert_eq!(
+        kinds("SELECT id FROM docs WHERE owner = {c} AND tenant = {c}"),
+        [(1, Key::Owner), (2, Key::Tenant)]
+    );
+    assert_eq!(
+        kinds("INSERT INTO docs (tenant, owner, title) VALUES ({c}, {c}, {t})"),
+        [(1, Key::Tenant), (2, Key::Owner)]
+    );
+    refused(
+        "SELECT id FROM projects WHERE owner = {c}",
+        "without binding its tenant: add `AND projects.tenant = {caller}`",
+    );
+    // A table owned both ways needs both.
+    refused(
+        "SELECT id FROM docs WHERE owner = {c}",
+        "without binding its tenant",
+    );
+    refused(
+        "SELECT id FROM docs WHERE tenant = {c}",
+        "without binding its owner",
+    );
+    refused(
+        "INSERT INTO docs (owner, title) VALUES ({c}, {t})",
+        "must name its tenant column `tenant`",
+    );
+    refused(
+        "UPDATE projects SET tenant = 'other' WHERE tenant = {c}",
+        "the tenant of an owned table",
+    );
 }
 
 fn run(template: &str) -> Result<Vec<usize>, String> {
     let pieces = scan(template)?;
-    check(&pieces, &owned()).map(|c| c.owner_slots.into_iter().collect())
+    check(&pieces, &owned()).map(|c| c.owner_slots.into_keys().collect())
 }
 
 #[test]
@@ -165,11 +213,11 @@ fn writes_bind_the_owner() {
 fn rows_cannot_change_owner_or_be_overwritten() {
     refused(
         "UPDATE notes SET owner = 'mallory' WHERE owner = {c}",
-        "cannot be handed to another owner",
+        "a row cannot be handed over",
     );
     refused(
         "UPDATE notes SET {col:ident} = {v} WHERE owner = {c}",
-        "could be the owner column",
+        "could be its owner or tenant column",
     );
     refused(
         "INSERT INTO notes (title) VALUES ({t})",
