@@ -161,8 +161,8 @@ pub mod sql {
     pub use crate::sql::{
         owner::{all_owners, owner, owner_arg, tenant, tenant_arg},
         template::{
-            DerivedSqlIdent, SqlArg, SqlSlot, SqlTemplate, Template, arg, assemble, ident, list,
-            owned, param, template,
+            DerivedSqlIdent, Shape, SqlArg, SqlSlot, SqlTemplate, Template, arg, assemble,
+            governed, ident, list, param, template,
         },
     };
 }

@@ -121,3 +121,15 @@ impl std::fmt::Debug for TokenMinter {
             .finish_non_exhaustive()
     }
 }
+
+/// `principal` as the caller being served, as a tool receives it: for tests of code that binds
+/// the caller to an owned table's owner or tenant column (`sql!`), outside a server. A tool
+/// never needs it: the `Principal` it takes is the caller.
+///
+/// ```
+/// use mcp_secure::{auth::Principal, testing::as_caller};
+/// assert!(as_caller(Principal::new("alice", ["notes:read"])).is_the_caller());
+/// ```
+pub fn as_caller(principal: crate::auth::Principal) -> crate::auth::Principal {
+    principal.into_caller()
+}

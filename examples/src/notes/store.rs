@@ -242,10 +242,31 @@ impl NotesStore {
 mod tests {
     use super::*;
 
+    /// A principal as a tool receives its caller.
+    fn caller(subject: &str, scopes: [&str; 1]) -> Principal {
+        mcp_secure::testing::as_caller(Principal::new(subject, scopes))
+    }
+
+    #[tokio::test]
+    async fn a_principal_that_is_not_the_caller_reads_nothing() {
+        let store = NotesStore::open(":memory:").await.unwrap();
+        let alice = caller("alice", ["notes:write"]);
+        let note = store
+            .create(&alice, "mine".into(), String::new(), Vec::new())
+            .await
+            .unwrap();
+        // The same identity, made by hand from a name (as a tool might from its input).
+        let made = Principal::new("alice", ["notes:write"]);
+        assert_eq!(made, alice, "the same identity");
+        let refused = store.get(&made, note.id).await.unwrap_err();
+        assert_eq!(refused.code(), "internal");
+        assert_eq!(store.get(&alice, note.id).await.unwrap().title, "mine");
+    }
+
     #[tokio::test]
     async fn deliveries_are_signed_with_the_stored_secret() {
         let store = NotesStore::open(":memory:").await.unwrap();
-        let alice = Principal::new("alice", ["webhooks:write"]);
+        let alice = caller("alice", ["webhooks:write"]);
         let id = store
             .add_webhook(
                 &alice,
@@ -274,7 +295,7 @@ mod tests {
         );
         assert!(
             store
-                .sign_delivery(&Principal::new("bob", ["webhooks:write"]), id, b"x")
+                .sign_delivery(&caller("bob", ["webhooks:write"]), id, b"x")
                 .await
                 .unwrap()
                 .is_none(),
@@ -283,10 +304,12 @@ mod tests {
         assert!(
             store
                 .sign_delivery(
-                    &alice
-                        .clone()
-                        .with_issuer("https://auth.example.com")
-                        .unwrap(),
+                    &mcp_secure::testing::as_caller(
+                        alice
+                            .clone()
+                            .with_issuer("https://auth.example.com")
+                            .unwrap()
+                    ),
                     id,
                     b"x"
                 )
@@ -300,9 +323,10 @@ mod tests {
     #[tokio::test]
     async fn notes_are_kept_per_tenant_too() {
         let store = NotesStore::open(":memory:").await.unwrap();
-        let alice = Principal::new("alice", ["notes:write"]);
-        let at_acme = alice.clone().with_tenant("acme").unwrap();
-        let at_globex = alice.clone().with_tenant("globex").unwrap();
+        let alice = caller("alice", ["notes:write"]);
+        let as_caller = mcp_secure::testing::as_caller;
+        let at_acme = as_caller(alice.clone().with_tenant("acme").unwrap());
+        let at_globex = as_caller(alice.clone().with_tenant("globex").unwrap());
         let note = store
             .create(&at_acme, "plans".into(), String::new(), Vec::new())
             .await
@@ -337,8 +361,8 @@ mod tests {
     async fn notes_are_scoped_to_their_owner() {
         let store = NotesStore::open(":memory:").await.unwrap();
         let (alice, bob) = (
-            Principal::new("alice", ["notes:write"]),
-            Principal::new("bob", ["notes:write"]),
+            caller("alice", ["notes:write"]),
+            caller("bob", ["notes:write"]),
         );
         let note = store
             .create(

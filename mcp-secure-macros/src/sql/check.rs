@@ -27,29 +27,47 @@ use super::{
 /// Where an `{x:ident}` placeholder stands while the template is parsed.
 const IDENT_MARK: &str = "__mcp_ident_";
 
-/// What the check learned: the placeholders (numbered from 1) bound to an owner column, which
-/// must be given the caller; and whether the statement reaches an owned table (it may then be
-/// extended only with conditions `AND`ed to it).
+/// What a template is, in a crate that declares owned tables.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// No owned tables are declared: statements and fragments compose freely.
+    #[default]
+    Free,
+    /// One statement, read alike by every dialect and checked.
+    Statement,
+    /// One expression, read alike by every dialect, naming no owned table: what
+    /// [`push_and`] adds to a statement.
+    Condition,
+}
+
+/// What the check learned: the placeholders (numbered from 1) bound to an owner or tenant
+/// column, which must be given the caller; and what the template is.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Checked {
     pub owner_slots: BTreeMap<usize, Key>,
-    pub owned: bool,
+    pub shape: Shape,
 }
 
-/// Parses `pieces` with each dialect and checks ownership against `owned`. A template some
-/// dialect reads as one statement, its placeholders in place, is checked as a statement: every
-/// dialect that reads it must find each owned table bound. Any other template is a fragment
-/// (` AND tag = {t}`, to be pushed onto a statement): its placeholders must still be where a
-/// dialect sees parameters, it may not hold a `;`, and it may not name an owned table.
+const DIALECTS: [(&str, &dyn Dialect, char); 2] = [
+    ("PostgreSQL", &PostgreSqlDialect {}, '$'),
+    ("SQLite", &SQLiteDialect {}, '?'),
+];
+
+const ONE_STATEMENT: &str =
+    "sql! takes one statement: remove the `;` and write each statement in its own sql!";
+
+/// Parses `pieces` and, when the crate declares owned tables, checks them. Without owned
+/// tables, a template some dialect reads as one statement is a statement, and any other is a
+/// fragment to compose (with its placeholders where a dialect sees parameters, and no `;`).
+/// With them, see [`governed`].
 pub fn check(pieces: &[Piece], owned: &OwnedTables) -> Result<Checked, String> {
-    let dialects: [(&str, &dyn Dialect, char); 2] = [
-        ("PostgreSQL", &PostgreSqlDialect {}, '$'),
-        ("SQLite", &SQLiteDialect {}, '?'),
-    ];
-    let mut read = Vec::new();
+    if !owned.is_empty() {
+        return governed(pieces, owned);
+    }
+    let mut read = false;
     let mut fragment = None;
     let mut unreadable = Vec::new();
-    for (name, dialect, sigil) in dialects {
+    for (name, dialect, sigil) in DIALECTS {
         let (text, tokens) = match tokens(pieces, dialect, sigil) {
             Ok(found) => found,
             Err(e) => {
@@ -58,73 +76,338 @@ pub fn check(pieces: &[Piece], owned: &OwnedTables) -> Result<Checked, String> {
             }
         };
         match statement(&text, dialect) {
-            Ok(statement) => read.push((statement, tokens)),
-            Err(Unread::Several) => {
-                return Err(
-                    "sql! takes one statement: remove the `;` and write each statement in its own sql!"
-                        .into(),
-                );
-            }
+            Ok(_) => read = true,
+            Err(Unread::Several) => return Err(ONE_STATEMENT.into()),
             Err(Unread::Not(e)) => {
                 unreadable.push(format!("{name}: {e}"));
                 fragment.get_or_insert(tokens);
             }
         }
     }
-    let mut checked = Checked::default();
-    if read.is_empty() {
-        let Some(tokens) = fragment else {
-            return Err(format!(
-                "sql! reads its template as SQL and could not: {}",
-                unreadable.join("; ")
-            ));
-        };
-        if tokens.iter().any(|t| matches!(t, Token::SemiColon)) {
-            return Err(
-                "sql! takes one statement: remove the `;` and write each statement in its own sql!"
-                    .into(),
-            );
-        }
-        if let Some(table) = names_owned(&tokens, owned) {
-            return Err(format!(
-                "sql! reads this template as a fragment, not one statement ({}), and a fragment may not name `{table}`, an owned table: write the statement whole, so that its owner is checked",
-                unreadable.join("; ")
-            ));
-        }
-        return Ok(checked);
+    if read {
+        return Ok(Checked::default());
     }
-    if owned.is_empty() {
-        return Ok(checked);
+    let Some(tokens) = fragment else {
+        return Err(format!(
+            "sql! reads its template as SQL and could not: {}",
+            unreadable.join("; ")
+        ));
+    };
+    if tokens.iter().any(|t| matches!(t, Token::SemiColon)) {
+        return Err(ONE_STATEMENT.into());
     }
-    for (statement, tokens) in &read {
-        if !checkable(statement) {
-            // The rules know queries, inserts, updates, deletes and definitions; any other
-            // statement (DROP, TRUNCATE, COPY, …) may not name an owned table at all.
-            if let Some(table) = names_owned(tokens, owned) {
-                return Err(format!(
-                    "this statement reaches `{table}`, an owned table, where its owner cannot be checked; only queries, inserts, updates, deletes and definitions may name an owned table"
-                ));
-            }
-            continue;
-        }
-        let mut owners = Owners::new(owned);
-        let _ = statement.visit(&mut owners);
-        owners.unreached();
-        if let Some(e) = owners.errors.into_iter().next() {
-            return Err(e);
-        }
-        checked.owned |= !owners.seen.is_empty();
-        checked.owner_slots.extend(owners.slots);
-    }
-    Ok(checked)
+    Ok(Checked::default())
 }
 
-/// An owned table named by any word of `tokens` (a column of the same name too: never fewer
+/// A template of a crate that declares owned tables. It is read by every dialect, and alike:
+/// no comments (dialects nest them differently), no escaped strings or identifiers (sqlparser
+/// does not decode them as the databases do). It is one statement every dialect parses, checked
+/// for every owned table it reaches and every function it calls; or one expression every
+/// dialect parses (a condition for `push_and`), which names no owned table. Nothing else
+/// compiles: a fragment could become any statement once composed.
+fn governed(pieces: &[Piece], owned: &OwnedTables) -> Result<Checked, String> {
+    let mut read = Vec::new();
+    for (name, dialect, sigil) in DIALECTS {
+        let (text, tokens) = tokens(pieces, dialect, sigil).map_err(|e| {
+            format!("sql! reads each template of a crate with owned tables in every dialect, and {name} could not: {e}")
+        })?;
+        refuse_ambiguous_tokens(&tokens)?;
+        read.push((name, dialect, text, tokens));
+    }
+    let mut statements = Vec::new();
+    let mut unread = Vec::new();
+    for (name, dialect, text, tokens) in &read {
+        match statement(text, *dialect) {
+            Ok(statement) => statements.push((statement, tokens)),
+            Err(Unread::Several) => return Err(ONE_STATEMENT.into()),
+            Err(Unread::Not(e)) => unread.push((*name, *dialect, text, tokens, e)),
+        }
+    }
+    if statements.len() == read.len() {
+        let mut checked = Checked {
+            shape: Shape::Statement,
+            ..Checked::default()
+        };
+        for (statement, tokens) in &statements {
+            checked
+                .owner_slots
+                .extend(check_statement(statement, tokens, owned)?);
+        }
+        return Ok(checked);
+    }
+    if !statements.is_empty() {
+        let (name, _, _, _, e) = &unread[0];
+        return Err(format!(
+            "in a crate with owned tables, each dialect must read a template alike; this is a statement to some, and {name} could not read it ({e})"
+        ));
+    }
+    // Not a statement to any dialect: a condition, or nothing that may compile.
+    for (name, dialect, text, tokens, statement_error) in &unread {
+        let expr = expression(text, *dialect).map_err(|e| {
+            format!(
+                "in a crate with owned tables, a template is one statement or one condition (for `push_and`); {name} reads neither here (as a statement: {statement_error}; as a condition: {e})"
+            )
+        })?;
+        if let Some(table) = names_owned(tokens, owned) {
+            return Err(format!(
+                "a condition may not name `{table}`, an owned table: write the statement whole, so that its owner is checked"
+            ));
+        }
+        let mut calls = Calls::default();
+        let _ = expr.visit(&mut calls);
+        if let Some(e) = calls.errors.into_iter().next() {
+            return Err(e);
+        }
+        if tokens
+            .iter()
+            .any(|t| matches!(t, Token::Word(w) if w.value.starts_with(IDENT_MARK)))
+            && calls.relations > 0
+        {
+            return Err("a condition with a subquery may not name a table by `{x:ident}`".into());
+        }
+    }
+    Ok(Checked {
+        shape: Shape::Condition,
+        ..Checked::default()
+    })
+}
+
+/// Tokens dialects or sqlparser read differently from the databases: comments (nested in
+/// PostgreSQL, not in SQLite), escape and Unicode strings, identifiers with escapes.
+fn refuse_ambiguous_tokens(tokens: &[Token]) -> Result<(), String> {
+    use sqlparser::tokenizer::Whitespace;
+    for t in tokens {
+        let why = match t {
+            Token::Whitespace(
+                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
+            ) => "a comment (dialects end them differently)",
+            Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::DollarQuotedString(_) => {
+                "an escape, Unicode, national or dollar-quoted string"
+            }
+            Token::Word(w)
+                if w.quote_style.is_some()
+                    && (w.value.contains('\\') || w.value.starts_with(IDENT_MARK)) =>
+            {
+                "a quoted identifier with an escape"
+            }
+            _ => continue,
+        };
+        return Err(format!(
+            "a template of a crate with owned tables may not hold {why}: sqlparser could read it otherwise than the database does"
+        ));
+    }
+    Ok(())
+}
+
+/// The owner and tenant slots of one statement, or why it is refused.
+fn check_statement(
+    statement: &Statement,
+    tokens: &[Token],
+    owned: &OwnedTables,
+) -> Result<BTreeMap<usize, Key>, String> {
+    let marks = tokens
+        .iter()
+        .any(|t| matches!(t, Token::Word(w) if w.value.starts_with(IDENT_MARK)));
+    if !checkable(statement) {
+        // The rules know queries, inserts, updates, deletes, tables and indexes; any other
+        // statement (DROP, TRUNCATE, ALTER, a view, a trigger, …) may name no owned table, in
+        // any spelling, and no table by `{x:ident}`.
+        if let Some(table) = names_owned(tokens, owned) {
+            return Err(format!(
+                "this statement reaches `{table}`, an owned table, where its owner cannot be checked; only queries, inserts, updates, deletes, CREATE TABLE and CREATE INDEX may name an owned table"
+            ));
+        }
+        if marks {
+            return Err("a statement other than a query, insert, update or delete may not take `{x:ident}`: it could name an owned table".into());
+        }
+        return Ok(BTreeMap::new());
+    }
+    if let Statement::CreateTable(c) = statement {
+        // `PRIMARY KEY ON CONFLICT REPLACE` would let a checked insert replace another
+        // owner's row.
+        if owned.is_owned(&last(&c.name).unwrap_or_default())
+            && tokens
+                .iter()
+                .any(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("replace")))
+        {
+            return Err("an owned table may not be created with a conflict clause that replaces rows: a checked insert could then replace another owner's row".into());
+        }
+    }
+    let mut owners = Owners::new(owned);
+    let _ = statement.visit(&mut owners);
+    owners.unreached();
+    let mut calls = Calls::default();
+    let _ = statement.visit(&mut calls);
+    owners.errors.extend(calls.errors);
+    match owners.errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(owners.slots),
+    }
+}
+
+/// One expression, the whole of `text`, in `dialect`.
+fn expression(text: &str, dialect: &dyn Dialect) -> Result<Expr, String> {
+    let mut parser = Parser::new(dialect)
+        .try_with_sql(text)
+        .map_err(|e| e.to_string())?;
+    let expr = parser.parse_expr().map_err(|e| e.to_string())?;
+    if parser.peek_token().token != Token::EOF {
+        return Err(format!(
+            "more follows the expression: {}",
+            parser.peek_token().token
+        ));
+    }
+    Ok(expr)
+}
+
+/// Functions a template of a crate with owned tables may call: scalar, aggregate and window
+/// functions that read no table. Any other (PostgreSQL's `query_to_xml`, `table_to_xml`,
+/// `dblink`, a user's function) could read an owned table by a name in a string.
+const FUNCTIONS: &[&str] = &[
+    "abs",
+    "array_agg",
+    "avg",
+    "bool_and",
+    "bool_or",
+    "btrim",
+    "ceil",
+    "ceiling",
+    "char",
+    "char_length",
+    "character_length",
+    "coalesce",
+    "concat",
+    "concat_ws",
+    "count",
+    "date",
+    "date_trunc",
+    "datetime",
+    "dense_rank",
+    "exp",
+    "first_value",
+    "floor",
+    "greatest",
+    "group_concat",
+    "hex",
+    "ifnull",
+    "iif",
+    "instr",
+    "json",
+    "json_agg",
+    "json_array",
+    "json_array_length",
+    "json_build_array",
+    "json_build_object",
+    "json_extract",
+    "json_group_array",
+    "json_group_object",
+    "json_object",
+    "json_type",
+    "json_valid",
+    "jsonb_agg",
+    "jsonb_array_length",
+    "jsonb_build_array",
+    "jsonb_build_object",
+    "jsonb_typeof",
+    "julianday",
+    "lag",
+    "last_value",
+    "lead",
+    "least",
+    "left",
+    "length",
+    "ln",
+    "log",
+    "lower",
+    "lpad",
+    "ltrim",
+    "max",
+    "min",
+    "mod",
+    "now",
+    "ntile",
+    "nullif",
+    "octet_length",
+    "position",
+    "power",
+    "rank",
+    "repeat",
+    "replace",
+    "reverse",
+    "right",
+    "round",
+    "row_number",
+    "rpad",
+    "rtrim",
+    "sign",
+    "split_part",
+    "sqrt",
+    "starts_with",
+    "strftime",
+    "string_agg",
+    "strpos",
+    "substr",
+    "substring",
+    "sum",
+    "time",
+    "to_char",
+    "to_json",
+    "to_jsonb",
+    "to_timestamp",
+    "total",
+    "trim",
+    "trunc",
+    "typeof",
+    "unicode",
+    "unixepoch",
+    "upper",
+];
+
+/// The functions an expression or statement calls, refused unless known to read no table.
+#[derive(Default)]
+struct Calls {
+    errors: Vec<String>,
+    relations: usize,
+}
+
+impl Visitor for Calls {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::Function(f) = expr {
+            let name = last(&f.name).unwrap_or_default();
+            if f.name.0.len() != 1 || !FUNCTIONS.contains(&name.as_str()) {
+                self.errors.push(format!(
+                    "`{}` is not a function sql! knows to read no table; in a crate with owned tables a template calls only those: {}",
+                    f.name,
+                    FUNCTIONS.join(", ")
+                ));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_relation(&mut self, _: &ObjectName) -> ControlFlow<()> {
+        self.relations += 1;
+        ControlFlow::Continue(())
+    }
+}
+
+/// An owned table named by any token of `tokens`: a word, a quoted name, or a string (SQLite
+/// takes `'notes'` for a table name); a column of the same name counts too (never fewer
 /// refusals).
 fn names_owned(tokens: &[Token], owned: &OwnedTables) -> Option<String> {
-    tokens.iter().find_map(|t| match t {
-        Token::Word(w) if owned.is_owned(&fold(&w.value)) => Some(fold(&w.value)),
-        _ => None,
+    tokens.iter().find_map(|t| {
+        let text = match t {
+            Token::Word(w) => &w.value,
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+            _ => return None,
+        };
+        let folded = fold(text);
+        owned.is_owned(&folded).then_some(folded)
     })
 }
 
@@ -209,7 +492,6 @@ fn checkable(statement: &Statement) -> bool {
             | Statement::Delete(_)
             | Statement::CreateTable(_)
             | Statement::CreateIndex(_)
-            | Statement::AlterTable(_)
     )
 }
 
@@ -252,6 +534,21 @@ impl<'o> Owners<'o> {
     /// `alias.owner = {p}` (or `owner = {p}` when it is the scope's only table) among the
     /// top-level `AND`s of the `WHERE`, or of the `ON` of the join that brings it in.
     fn require_bound(&mut self, scope: &[InScope<'_>], filter: Option<&Expr>, verb: &str) {
+        // `main.notes` and `temp.notes` are both qualified `notes`: one predicate would seem
+        // to bind both.
+        for (i, table) in scope.iter().enumerate() {
+            let shared = scope[..i]
+                .iter()
+                .any(|other| !table.qualifier.is_empty() && other.qualifier == table.qualifier);
+            let owned = self.keys_of(table.name).is_some();
+            if shared && owned {
+                self.errors.push(format!(
+                    "two tables of one FROM go by `{}`: give each an alias, so that each owner predicate names its table",
+                    table.qualifier
+                ));
+                return;
+            }
+        }
         for table in scope {
             let Some((name, keys)) = self.keys_of(table.name) else {
                 continue;
@@ -445,6 +742,13 @@ impl Visitor for Owners<'_> {
                 {
                     scope.extend(scope_of(from));
                 }
+                if matches!(u.or, Some(SqliteOnConflict::Replace))
+                    && scope.iter().any(|t| self.keys_of(t.name).is_some())
+                {
+                    self.errors.push(
+                        "an update of an owned table may not be `UPDATE OR REPLACE`: the row its new key collides with could be another owner's".into(),
+                    );
+                }
                 self.require_bound(&scope, u.selection.as_ref(), "updates");
                 let targets: Vec<_> = u
                     .assignments
@@ -469,9 +773,6 @@ impl Visitor for Owners<'_> {
             }
             Statement::CreateIndex(c) => {
                 self.covered.insert(address(&c.table_name));
-            }
-            Statement::AlterTable(a) => {
-                self.covered.insert(address(&a.name));
             }
             _ => {}
         }

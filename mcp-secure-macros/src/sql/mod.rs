@@ -66,6 +66,8 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
     let mut slots = Vec::new();
     let mut fills = Vec::new();
     let mut n = 0;
+    // Whether every owner and tenant placeholder was given the caller being served.
+    let callers = Ident::new("__mcp_callers", Span::mixed_site());
     for piece in &pieces {
         match piece {
             Piece::Text(text) => slots.push(quote!(#p::SqlSlot::Text(#text))),
@@ -84,7 +86,7 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
                         (owners::Key::Tenant, true) => quote!(tenant_arg),
                     };
                     slots.push(quote!(#p::SqlSlot::Value));
-                    fills.push(quote_spanned!(span=> #p::#f(&(#value))));
+                    fills.push(quote_spanned!(span=> #p::#f(&(#value), &mut #callers)));
                     continue;
                 }
                 // Spanned at the placeholder's source, so a type error points there.
@@ -123,10 +125,16 @@ fn emit(pieces: Vec<Piece>, args: &mut Args<'_>, errors: &mut Errors) -> TokenSt
         quote!(#p::template::<#template>)
     };
     let built = quote!(#build(::std::vec![#(#fills),*]));
-    let built = if checked.owned {
-        quote!(#p::owned(#built))
-    } else {
-        built
+    // In a crate with owned tables, the query says what it is (a checked statement, or a
+    // condition), and whether each owner or tenant placeholder was given the caller.
+    let built = match checked.shape {
+        check::Shape::Free => built,
+        check::Shape::Statement => quote!({
+            let mut #callers = true;
+            let __mcp_sql = #built;
+            #p::governed(__mcp_sql, #p::Shape::Statement, #callers)
+        }),
+        check::Shape::Condition => quote!(#p::governed(#built, #p::Shape::Condition, true)),
     };
     quote!({
         #manifest

@@ -36,10 +36,22 @@ use crate::{auth::ScopeCatalog, security::Security};
 /// let jwt = Principal::new("alice", ["notes:read"]).with_issuer("https://auth.example.com").unwrap();
 /// assert_ne!(jwt.id(), p.id(), "the same subject of another issuer is another caller");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Principal {
     inner: Arc<Inner>,
+    /// Whether it came from the request being served ([`Principal::from_request`]): the only
+    /// principal `sql!` binds to an owner or tenant column.
+    caller: bool,
 }
+
+/// Two principals are equal when they are the same identity, whoever holds them.
+impl PartialEq for Principal {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl Eq for Principal {}
 
 #[derive(Clone, PartialEq, Eq)]
 struct Inner {
@@ -137,6 +149,7 @@ impl Principal {
                 client_id: None,
                 tenant: None,
             }),
+            caller: false,
         }
     }
 
@@ -159,6 +172,7 @@ impl Principal {
                 issuer_len: issuer.len(),
                 ..inner
             }),
+            caller: false,
         }
     }
 
@@ -169,13 +183,36 @@ impl Principal {
 
     /// The same principal, issued to `client_id`.
     pub fn with_client_id(self, client_id: impl Into<String>) -> Self {
+        let caller = self.caller;
         let inner = Arc::unwrap_or_clone(self.inner);
         Self {
             inner: Arc::new(Inner {
                 client_id: Some(client_id.into()),
                 ..inner
             }),
+            caller,
         }
+    }
+
+    /// Whether this is the caller being served, as a tool receives it
+    /// ([`from_request`](Self::from_request)), rather than a principal made with
+    /// [`new`](Self::new) or changed since by [`with_issuer`](Self::with_issuer) or
+    /// [`with_tenant`](Self::with_tenant). Only the caller can be bound to an owned table's
+    /// owner or tenant column ([`crate::sql::owner`]): a principal made from a tool's input
+    /// (the classic object-level authorization bug) renders no query.
+    ///
+    /// ```
+    /// use mcp_secure::auth::Principal;
+    /// assert!(!Principal::new("alice", ["notes:read"]).is_the_caller());
+    /// ```
+    pub fn is_the_caller(&self) -> bool {
+        self.caller
+    }
+
+    /// The same principal, as the caller being served.
+    pub(crate) fn into_caller(mut self) -> Self {
+        self.caller = true;
+        self
     }
 
     /// The same principal, acting for `tenant` (see [`super::check_tenant`]): what a verifier
@@ -188,6 +225,7 @@ impl Principal {
                 tenant: Some(tenant.to_owned()),
                 ..inner
             }),
+            caller: false,
         })
     }
 
@@ -259,9 +297,16 @@ impl Principal {
     pub fn from_request(ctx: &RequestContext<RoleServer>) -> Option<Self> {
         #[cfg(feature = "http")]
         if let Some(parts) = ctx.extensions.get::<http::request::Parts>() {
-            return parts.extensions.get::<Principal>().cloned();
+            return parts
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .map(Self::into_caller);
         }
-        Security::from_request(ctx)?.local_principal().cloned()
+        Security::from_request(ctx)?
+            .local_principal()
+            .cloned()
+            .map(Self::into_caller)
     }
 }
 

@@ -247,9 +247,13 @@ pub enum SqlError {
     Identifier,
     /// The query's values do not fit its template: it was not built by `sql!`.
     Malformed,
-    /// A statement over an owned table was extended otherwise than with
-    /// [`Sql::push_and`]: what was appended could widen its rows past their owner.
+    /// A query of a crate that declares owned tables was extended otherwise than with
+    /// [`Sql::push_and`] of a condition: what was appended could widen its rows past their
+    /// owner. Or a condition was run on its own.
     OwnedExtended,
+    /// An owner or tenant column was bound to a [`Principal`](crate::auth::Principal) that is
+    /// not the caller being served (made by `Principal::new`, or changed since).
+    NotTheCaller,
 }
 
 impl fmt::Display for SqlError {
@@ -265,7 +269,10 @@ impl fmt::Display for SqlError {
                 "the query's values do not fit its template; build queries with `sql!`",
             ),
             SqlError::OwnedExtended => f.write_str(
-                "a statement over an owned table was extended with push, push_where or join; add conditions with push_and, and write the rest in the statement",
+                "in a crate with owned tables, a statement is extended only with push_and of conditions, and a condition is not run alone; write the rest in the statement",
+            ),
+            SqlError::NotTheCaller => f.write_str(
+                "an owner or tenant column is bound to a principal that is not the caller being served; bind the `Principal` the tool received",
             ),
         }
     }
@@ -306,16 +313,32 @@ pub struct Sql {
     owned: Ownership,
 }
 
-/// Whether a query reaches an owned table (see [`owner`]), and how it was extended since.
+/// What `sql!` made of a query in a crate that declares owned tables (see [`owner`]), and how
+/// it was extended since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ownership {
-    /// No owned table, as far as `sql!` saw.
+    /// From a crate without owned tables: composes freely.
     Unowned,
-    /// A statement `sql!` checked binds every owned table's owner.
+    /// One statement, checked.
     Checked,
-    /// A checked statement with text appended that could undo its owner predicate (an `OR`,
-    /// another statement's pieces): it does not render.
+    /// One condition naming no owned table: for [`Sql::push_and`] only.
+    Condition,
+    /// Extended otherwise than by conditions `AND`ed, or a condition alone: does not render.
     Extended,
+    /// An owner or tenant bound to a principal that is not the caller: does not render.
+    NotTheCaller,
+}
+
+impl Ownership {
+    /// The more refusing of two: a query bound to someone else stays refused as such.
+    fn worst(self, other: Ownership) -> Ownership {
+        use Ownership::*;
+        match (self, other) {
+            (NotTheCaller, _) | (_, NotTheCaller) => NotTheCaller,
+            (Extended, _) | (_, Extended) => Extended,
+            (a, _) => a,
+        }
+    }
 }
 
 impl Default for Sql {
@@ -381,7 +404,7 @@ impl Sql {
             return self;
         }
         if self.owned != Ownership::Unowned || other.owned != Ownership::Unowned {
-            self.owned = Ownership::Extended;
+            self.owned = self.owned.worst(Ownership::Extended).worst(other.owned);
         }
         let parts: Vec<Part> = other.parts().collect();
         self.parts_mut().extend(parts);
@@ -446,8 +469,14 @@ impl Sql {
     /// ```
     pub fn push_and(&mut self, conditions: impl IntoIterator<Item = Sql>) -> &mut Self {
         for condition in conditions {
-            if condition.owned != Ownership::Unowned {
-                self.owned = Ownership::Extended;
+            // A checked statement takes checked conditions; a query of a crate without owned
+            // tables takes its own kind. Anything else could widen what was checked.
+            match (self.owned, condition.owned) {
+                (Ownership::Checked, Ownership::Condition)
+                | (Ownership::Unowned, Ownership::Unowned) => {}
+                (mine, theirs) => {
+                    self.owned = mine.worst(Ownership::Extended).worst(theirs);
+                }
             }
             let parts: Vec<Part> = condition.parts().collect();
             let all = self.parts_mut();
@@ -459,9 +488,9 @@ impl Sql {
         self
     }
 
-    /// Marks a statement `sql!` checked over owned tables.
-    pub(crate) fn checked_owned(mut self) -> Self {
-        self.owned = Ownership::Checked;
+    /// Marks what `sql!` made of a template in a crate with owned tables.
+    pub(crate) fn governed(mut self, owned: Ownership) -> Self {
+        self.owned = owned;
         self
     }
 
@@ -479,8 +508,10 @@ impl Sql {
     /// written from the pieces.
     pub(crate) fn text(&self, dialect: Dialect) -> Result<Cow<'static, str>, SqlError> {
         use std::fmt::Write as _;
-        if self.owned == Ownership::Extended {
-            return Err(SqlError::OwnedExtended);
+        match self.owned {
+            Ownership::Unowned | Ownership::Checked => {}
+            Ownership::Condition | Ownership::Extended => return Err(SqlError::OwnedExtended),
+            Ownership::NotTheCaller => return Err(SqlError::NotTheCaller),
         }
         if let Parts::Template(template) = self.parts {
             return Ok(Cow::Borrowed(template.text[dialect.index()]));
@@ -577,36 +608,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_owned_statement_takes_conditions_anded_and_nothing_else() {
-        let owned = || template::owned(sql!("SELECT id FROM notes WHERE owner = {o}", o = "a"));
-        let mut narrowed = owned();
-        narrowed.push_and([sql!("tag = {t} OR 1 = 1", t = "x")]);
+    fn a_governed_statement_takes_conditions_anded_and_nothing_else() {
+        use template::{Shape, governed};
+        let statement = || {
+            governed(
+                sql!("SELECT id FROM notes WHERE owner = {o}", o = "a"),
+                Shape::Statement,
+                true,
+            )
+        };
+        let condition = |c: Sql| governed(c, Shape::Condition, true);
+        let mut narrowed = statement();
+        narrowed.push_and([condition(sql!("tag = {t} OR 1 = 1", t = "x"))]);
         assert_eq!(
             narrowed.render(Dialect::Sqlite).unwrap().0,
             "SELECT id FROM notes WHERE owner = ?1 AND (tag = ?2 OR 1 = 1)"
         );
-        let mut widened = owned();
-        widened.push(sql!(" OR 1 = 1"));
+        // A condition that is not one (a fragment of a crate without owned tables) widens.
+        let mut widened = statement();
+        widened.push_and([sql!("1) OR (1 = 1")]);
         assert_eq!(
             widened.render(Dialect::Sqlite),
             Err(SqlError::OwnedExtended)
         );
-        let mut filtered = owned();
+        let mut pushed = statement();
+        pushed.push(sql!(" OR 1 = 1"));
+        assert_eq!(pushed.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
+        let mut filtered = statement();
         filtered.push_where([sql!("1 = 1")]);
         assert_eq!(
             filtered.render(Dialect::Postgres),
             Err(SqlError::OwnedExtended)
         );
-        let joined = Sql::join([owned(), owned()], &sql!(" UNION "));
+        let joined = Sql::join([statement(), statement()], &sql!(" UNION "));
         assert_eq!(joined.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
-        // Spliced into another query, an owned statement's pieces are refused too.
+        // A condition alone is not a statement.
+        assert_eq!(
+            condition(sql!("1 = 1")).render(Dialect::Sqlite),
+            Err(SqlError::OwnedExtended)
+        );
+        // Spliced into another query, a governed statement's pieces are refused too.
         let mut outer = sql!("SELECT 1 WHERE 1 = 1");
-        outer.push_and([owned()]);
+        outer.push_and([statement()]);
         assert_eq!(outer.render(Dialect::Sqlite), Err(SqlError::OwnedExtended));
         // Pushed onto nothing, it stays itself.
         let mut alone = Sql::default();
-        alone.push(owned());
+        alone.push(statement());
         assert!(alone.render(Dialect::Sqlite).is_ok());
+        // Bound to someone other than the caller, it never renders, however extended.
+        let mut other = governed(sql!("SELECT 1"), Shape::Statement, false);
+        assert_eq!(other.render(Dialect::Sqlite), Err(SqlError::NotTheCaller));
+        other.push(sql!(" OR 1 = 1"));
+        assert_eq!(other.render(Dialect::Sqlite), Err(SqlError::NotTheCaller));
     }
 
     #[test]

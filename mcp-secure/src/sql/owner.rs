@@ -33,6 +33,8 @@ pub trait SqlOwner: sealed::Sealed {
     fn owner_value(&self) -> SqlValue;
     /// The value a tenant column holds for it.
     fn tenant_value(&self) -> SqlValue;
+    /// Whether it is the caller being served ([`Principal::is_the_caller`]).
+    fn is_the_caller(&self) -> bool;
 }
 
 mod sealed {
@@ -49,6 +51,10 @@ impl SqlOwner for Principal {
     fn tenant_value(&self) -> SqlValue {
         SqlValue::Text(self.tenant_key())
     }
+
+    fn is_the_caller(&self) -> bool {
+        Principal::is_the_caller(self)
+    }
 }
 
 impl<T: SqlOwner + ?Sized> SqlOwner for &T {
@@ -59,29 +65,37 @@ impl<T: SqlOwner + ?Sized> SqlOwner for &T {
     fn tenant_value(&self) -> SqlValue {
         (**self).tenant_value()
     }
+
+    fn is_the_caller(&self) -> bool {
+        (**self).is_the_caller()
+    }
 }
 
 /// The value of an owner placeholder, in a template of values only.
 #[doc(hidden)]
-pub fn owner<T: SqlOwner + ?Sized>(value: &T) -> SqlValue {
+pub fn owner<T: SqlOwner + ?Sized>(value: &T, callers: &mut bool) -> SqlValue {
+    *callers &= value.is_the_caller();
     value.owner_value()
 }
 
 /// The value of an owner placeholder, in a template with identifiers or lists.
 #[doc(hidden)]
-pub fn owner_arg<T: SqlOwner + ?Sized>(value: &T) -> SqlArg {
+pub fn owner_arg<T: SqlOwner + ?Sized>(value: &T, callers: &mut bool) -> SqlArg {
+    *callers &= value.is_the_caller();
     SqlArg::value(value.owner_value())
 }
 
 /// The value of a tenant placeholder, in a template of values only.
 #[doc(hidden)]
-pub fn tenant<T: SqlOwner + ?Sized>(value: &T) -> SqlValue {
+pub fn tenant<T: SqlOwner + ?Sized>(value: &T, callers: &mut bool) -> SqlValue {
+    *callers &= value.is_the_caller();
     value.tenant_value()
 }
 
 /// The value of a tenant placeholder, in a template with identifiers or lists.
 #[doc(hidden)]
-pub fn tenant_arg<T: SqlOwner + ?Sized>(value: &T) -> SqlArg {
+pub fn tenant_arg<T: SqlOwner + ?Sized>(value: &T, callers: &mut bool) -> SqlArg {
+    *callers &= value.is_the_caller();
     SqlArg::value(value.tenant_value())
 }
 

@@ -157,9 +157,23 @@ fn invalid() -> Sql {
     }
 }
 
-/// A statement `sql!` checked over owned tables: extended only with conditions `AND`ed to it.
-pub fn owned(sql: Sql) -> Sql {
-    sql.checked_owned()
+/// What a template of a crate with owned tables is.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape {
+    /// One statement, checked.
+    Statement,
+    /// One condition, for `push_and`.
+    Condition,
+}
+
+/// A query of a crate with owned tables: a checked statement (refused if an owner or tenant
+/// placeholder was bound to someone other than the caller), or a condition.
+pub fn governed(sql: Sql, shape: Shape, callers: bool) -> Sql {
+    sql.governed(match shape {
+        _ if !callers => Ownership::NotTheCaller,
+        Shape::Statement => Ownership::Checked,
+        Shape::Condition => Ownership::Condition,
+    })
 }
 
 /// How many values a template of text and values takes; `None` if it has other slots.

@@ -31,6 +31,22 @@ fn main() {
     // The owner bound to text rather than the caller.
     let owner = caller.id().to_owned();
     let _ = sql!("SELECT id FROM notes WHERE owner = {owner}");
+    // An outside attack's probes (session 18), each of which compiled and leaked before:
+    // a comment SQLite ends where PostgreSQL nests it;
+    let _ = sql!("SELECT id FROM notes WHERE owner = {caller} /* /* */ OR title NOT GLOB '' -- */");
+    // a condition that closes its own parenthesis, for push_and;
+    let _ = sql!("1) OR (1 = 1");
+    // a table named as a string, in a template no dialect reads as a statement;
+    let _ = sql!("SELECT id, title FROM 'notes' WHERE title NOT GLOB ''");
+    // definitions that rename, drop or act on an owned table later;
+    let _ = sql!("ALTER TABLE notes RENAME TO loot");
+    let _ = sql!("CREATE TRIGGER steal AFTER INSERT ON tags BEGIN UPDATE 'notes' SET owner = NEW.who; END");
+    // two tables by one name, one predicate;
+    let _ = sql!("SELECT main.notes.id FROM main.notes, temp.notes WHERE temp.notes.owner = {caller}");
+    // an update that replaces the row its new key collides with;
+    let _ = sql!("UPDATE OR REPLACE notes SET id = {id} WHERE owner = {caller}");
+    // a function that reads a table named in a string.
+    let _ = sql!("SELECT query_to_xml('SELECT * FROM ' || 'no' || 'tes', true, false, '')");
     // A grant of every owner's rows is a tool's, by its attribute: nothing else stands for it.
     let _ = sql!("SELECT id FROM notes", all_owners = &"because");
 }
