@@ -123,13 +123,16 @@ impl std::fmt::Debug for TokenMinter {
 }
 
 /// `principal` as the caller being served, as a tool receives it: for tests of code that binds
-/// the caller to an owned table's owner or tenant column (`sql!`), outside a server. A tool
-/// never needs it: the `Principal` it takes is the caller.
+/// the caller to an owned table's owner or tenant column (`sql!`), outside a server. Feature
+/// `testing`, which belongs in `[dev-dependencies]` only: resolver 2 then leaves it out of
+/// the server's own build, where a call does not compile. A tool never needs it: the
+/// `Principal` it takes is the caller.
 ///
 /// ```
 /// use mcp_secure::{auth::Principal, testing::as_caller};
 /// assert!(as_caller(Principal::new("alice", ["notes:read"])).is_the_caller());
 /// ```
+#[cfg(feature = "testing")]
 pub fn as_caller(principal: crate::auth::Principal) -> crate::auth::Principal {
     principal.into_caller()
 }

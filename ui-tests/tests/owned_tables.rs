@@ -41,7 +41,7 @@ fn queries_that_forget_an_owner_do_not_compile() {
     // Each refused query, one error each: none slips through.
     assert_eq!(
         printed.matches("\nerror").count() + usize::from(printed.starts_with("error")),
-        22,
+        28,
         "{printed}"
     );
     let expected = Path::new(env!("CARGO_MANIFEST_DIR")).join("owned-tables/refused.stderr");

@@ -211,6 +211,23 @@ fn check_statement(
     let marks = tokens
         .iter()
         .any(|t| matches!(t, Token::Word(w) if w.value.starts_with(IDENT_MARK)));
+    if !known_kind(statement) {
+        return Err(format!(
+            "in a crate with owned tables, sql! takes queries, inserts, updates, deletes, CREATE TABLE, INDEX and VIEW, ALTER TABLE, DROP of a table, view or index, TRUNCATE and transaction statements; not this one (`{}`), which could reach an owned table without naming it",
+            statement
+                .to_string()
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if tokens
+        .iter()
+        .any(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("cascade")))
+    {
+        return Err("in a crate with owned tables, no statement cascades (a cascade reaches tables it does not name)".into());
+    }
     if !checkable(statement) {
         // The rules know queries, inserts, updates, deletes, tables and indexes; any other
         // statement (DROP, TRUNCATE, ALTER, a view, a trigger, …) may name no owned table, in
@@ -225,20 +242,24 @@ fn check_statement(
         }
         return Ok(BTreeMap::new());
     }
-    if let Statement::CreateTable(c) = statement {
-        // `PRIMARY KEY ON CONFLICT REPLACE` would let a checked insert replace another
-        // owner's row.
-        if owned.is_owned(&last(&c.name).unwrap_or_default())
-            && tokens
-                .iter()
-                .any(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("replace")))
-        {
-            return Err("an owned table may not be created with a conflict clause that replaces rows: a checked insert could then replace another owner's row".into());
-        }
+    if let Statement::CreateTable(c) = statement
+        && owned.is_owned(&last(&c.name).unwrap_or_default())
+    {
+        owned_definition(tokens)?;
     }
     let mut owners = Owners::new(owned);
     let _ = statement.visit(&mut owners);
     owners.unreached();
+    // Every place the statement names an owned table (not as a column's qualifier) must be a
+    // table reference a rule covered: `TABLE notes`, an alias or a column of that name are
+    // places the parser keeps no table reference for.
+    let named = owned_names(tokens, owned);
+    if named > owners.covered.len() && owners.errors.is_empty() {
+        owners.errors.push(format!(
+            "this statement names an owned table ({}) where its owner cannot be checked (`TABLE notes`, or an alias or column of that name); write it as a FROM of its own with its owner predicate",
+            super::owners::SECTION
+        ));
+    }
     let mut calls = Calls::default();
     let _ = statement.visit(&mut calls);
     owners.errors.extend(calls.errors);
@@ -246,6 +267,143 @@ fn check_statement(
         Some(e) => Err(e),
         None => Ok(owners.slots),
     }
+}
+
+/// The statement kinds sql! takes in a crate with owned tables.
+fn known_kind(statement: &Statement) -> bool {
+    use sqlparser::ast::ObjectType;
+    match statement {
+        Statement::Drop { object_type, .. } => {
+            matches!(
+                object_type,
+                ObjectType::Table | ObjectType::View | ObjectType::Index
+            )
+        }
+        Statement::Query(_)
+        | Statement::Insert(_)
+        | Statement::Update(_)
+        | Statement::Delete(_)
+        | Statement::CreateTable(_)
+        | Statement::CreateIndex(_)
+        | Statement::CreateView(_)
+        | Statement::AlterTable(_)
+        | Statement::Truncate(_)
+        | Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. } => true,
+        _ => false,
+    }
+}
+
+/// How many times `tokens` name an owned table other than as a column's qualifier
+/// (`notes.owner`).
+fn owned_names(tokens: &[Token], owned: &OwnedTables) -> usize {
+    let significant: Vec<&Token> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    significant
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            matches!(t, Token::Word(w) if owned.is_owned(&fold(&w.value)))
+                && !matches!(significant.get(i + 1), Some(Token::Period))
+        })
+        .count()
+}
+
+/// Keywords the definition of an owned table may hold, besides its name, its column names and
+/// identifiers: column types, `NOT NULL`, `DEFAULT`, keys, `CHECK` and plain references. Not
+/// `COLLATE` (it changes what `owner = {caller}` matches), `ON` (cascades that carry changes of
+/// other tables into owned rows, conflict clauses that replace rows), `INHERITS`, `PARTITION`,
+/// `AS`, `GENERATED`, ….
+const DEFINITION_KEYWORDS: &[&str] = &[
+    "AND",
+    "AUTOINCREMENT",
+    "BIGINT",
+    "BIGSERIAL",
+    "BLOB",
+    "BOOL",
+    "BOOLEAN",
+    "BYTEA",
+    "CHAR",
+    "CHARACTER",
+    "CHECK",
+    "CONSTRAINT",
+    "CREATE",
+    "DATE",
+    "DECIMAL",
+    "DEFAULT",
+    "DOUBLE",
+    "EXISTS",
+    "FALSE",
+    "FLOAT",
+    "IF",
+    "IN",
+    "INT",
+    "INTEGER",
+    "IS",
+    "JSON",
+    "JSONB",
+    "KEY",
+    "NOT",
+    "NULL",
+    "NUMERIC",
+    "OR",
+    "PRECISION",
+    "PRIMARY",
+    "REAL",
+    "REFERENCES",
+    "SERIAL",
+    "SMALLINT",
+    "STRICT",
+    "TABLE",
+    "TEXT",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMPTZ",
+    "TRUE",
+    "UNIQUE",
+    "UUID",
+    "VARCHAR",
+    "VARYING",
+    "WITH",
+    "WITHOUT",
+    "ZONE",
+];
+
+/// The definition of an owned table holds only [`DEFINITION_KEYWORDS`] (and any word where a
+/// column's name goes: first in a column definition or a list of columns).
+fn owned_definition(tokens: &[Token]) -> Result<(), String> {
+    use sqlparser::keywords::Keyword;
+    let significant: Vec<&Token> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let mut depth = 0usize;
+    for (i, t) in significant.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(w) if w.keyword != Keyword::NoKeyword && w.quote_style.is_none() => {
+                // First in a column definition, or in a list of columns (a key, a reference).
+                let names_a_column = depth >= 1
+                    && matches!(
+                        significant.get(i.wrapping_sub(1)),
+                        Some(Token::LParen | Token::Comma)
+                    );
+                let word = w.value.to_ascii_uppercase();
+                if !names_a_column && !DEFINITION_KEYWORDS.contains(&word.as_str()) {
+                    return Err(format!(
+                        "the definition of an owned table may not hold `{word}`: it could change which rows `owner = {{caller}}` reaches or carry other tables' changes into them; it holds column types, NOT NULL, DEFAULT, keys, CHECK and plain REFERENCES"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// One expression, the whole of `text`, in `dialect`.
@@ -394,7 +552,46 @@ impl Visitor for Calls {
         self.relations += 1;
         ControlFlow::Continue(())
     }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        // A table, a subquery, a join, or a function known to read no table (PostgreSQL's
+        // `query_to_xml` in a FROM reads a table named in a string).
+        let function = match factor {
+            TableFactor::Table { args: None, .. }
+            | TableFactor::Derived { .. }
+            | TableFactor::NestedJoin { .. }
+            | TableFactor::UNNEST { .. } => return ControlFlow::Continue(()),
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            }
+            | TableFactor::Function { name, .. } => Some(name),
+            _ => None,
+        };
+        let known = function.is_some_and(|name| {
+            name.0.len() == 1 && TABLE_FUNCTIONS.contains(&last(name).unwrap_or_default().as_str())
+        });
+        if !known {
+            self.errors.push(format!(
+                "`{factor}` is not a FROM item sql! knows to read no table; in a crate with owned tables a FROM holds tables, subqueries, joins, UNNEST and {}",
+                TABLE_FUNCTIONS.join(", ")
+            ));
+        }
+        ControlFlow::Continue(())
+    }
 }
+
+/// Set-returning functions a FROM may call in a crate with owned tables: they read only their
+/// arguments.
+const TABLE_FUNCTIONS: &[&str] = &[
+    "generate_series",
+    "json_array_elements",
+    "json_each",
+    "json_tree",
+    "jsonb_array_elements",
+    "jsonb_each",
+];
 
 /// An owned table named by any token of `tokens`: a word, a quoted name, or a string (SQLite
 /// takes `'notes'` for a table name); a column of the same name counts too (never fewer
@@ -768,10 +965,10 @@ impl Visitor for Owners<'_> {
             Statement::Insert(i) => self.insert(i),
             // Definitions name a table without reading its rows; a query inside one (CREATE
             // TABLE AS) is visited as any other.
-            Statement::CreateTable(c) => {
+            Statement::CreateTable(c) if self.keys_of(&c.name).is_some() => {
                 self.covered.insert(address(&c.name));
             }
-            Statement::CreateIndex(c) => {
+            Statement::CreateIndex(c) if self.keys_of(&c.table_name).is_some() => {
                 self.covered.insert(address(&c.table_name));
             }
             _ => {}

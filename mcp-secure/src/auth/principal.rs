@@ -194,8 +194,8 @@ impl Principal {
         }
     }
 
-    /// Whether this is the caller being served, as a tool receives it
-    /// ([`from_request`](Self::from_request)), rather than a principal made with
+    /// Whether this is the caller being served, as a tool receives it (the `Principal`
+    /// parameter of a `#[mcp_tool]` or a plain rmcp `#[tool]`), rather than a principal made with
     /// [`new`](Self::new) or changed since by [`with_issuer`](Self::with_issuer) or
     /// [`with_tenant`](Self::with_tenant). Only the caller can be bound to an owned table's
     /// owner or tenant column ([`crate::sql::owner`]): a principal made from a tool's input
@@ -293,20 +293,22 @@ impl Principal {
     }
 
     /// The caller of this request: from the HTTP request's extensions when the request came
-    /// over HTTP, otherwise the start-up principal of the server's [`Security`].
+    /// over HTTP, otherwise the start-up principal of the server's [`Security`]. Not
+    /// [`is_the_caller`](Self::is_the_caller): a tool can edit its copy of the context, so
+    /// only the `Principal` handed to it before its code runs is.
     pub fn from_request(ctx: &RequestContext<RoleServer>) -> Option<Self> {
         #[cfg(feature = "http")]
         if let Some(parts) = ctx.extensions.get::<http::request::Parts>() {
-            return parts
-                .extensions
-                .get::<Principal>()
-                .cloned()
-                .map(Self::into_caller);
+            return parts.extensions.get::<Principal>().cloned();
         }
-        Security::from_request(ctx)?
-            .local_principal()
-            .cloned()
-            .map(Self::into_caller)
+        Security::from_request(ctx)?.local_principal().cloned()
+    }
+
+    /// [`from_request`](Self::from_request), as the caller being served: what the guard and
+    /// the extractor hand a tool, before the tool's own code runs (a tool can edit its own
+    /// copy of the request context, so what it reads there later is not the caller).
+    pub(crate) fn caller_of(ctx: &RequestContext<RoleServer>) -> Option<Self> {
+        Self::from_request(ctx).map(Self::into_caller)
     }
 }
 
@@ -325,7 +327,7 @@ impl fmt::Debug for Principal {
 /// Lets a plain rmcp `#[tool]` take `Principal` too; a call without one is refused.
 impl<S> FromContextPart<ToolCallContext<'_, S>> for Principal {
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, rmcp::ErrorData> {
-        Principal::from_request(&context.request_context).ok_or_else(|| {
+        Principal::caller_of(&context.request_context).ok_or_else(|| {
             rmcp::ErrorData::invalid_request("unauthenticated: this call needs credentials", None)
         })
     }

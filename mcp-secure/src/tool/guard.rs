@@ -327,7 +327,7 @@ where
             return Ok(unconfigured(policy));
         };
         let started = security.recording_calls().then(Instant::now);
-        let caller = Principal::from_request(&ctx.request_context);
+        let caller = Principal::caller_of(&ctx.request_context);
         // Looked up when something records it (the events), or keys the limit.
         let client = match started.is_some() || policy.rate_key() == RateKey::Ip {
             true => client_address(&ctx.request_context),

@@ -413,3 +413,45 @@ fn the_template_is_one_statement_with_its_placeholders_in_place() {
     // A statement either dialect reads passes: ILIKE is PostgreSQL's.
     assert!(parsed("SELECT id FROM t WHERE a ILIKE {p} ESCAPE '\\'").is_ok());
 }
+
+#[test]
+fn a_second_attack_is_refused() {
+    // `TABLE notes` keeps no table reference in sqlparser's tree.
+    refused(
+        "SELECT id, title FROM notes WHERE owner = {c} UNION ALL SELECT id, title FROM (TABLE notes) AS t",
+        "where its owner cannot be checked",
+    );
+    refused(
+        "WITH x AS (TABLE notes) SELECT id, title FROM x",
+        "where its owner cannot be checked",
+    );
+    refused("CREATE TABLE loot AS TABLE notes", "");
+    // Functions in a FROM.
+    refused(
+        "SELECT x FROM query_to_xml('SELECT owner, title FROM notes', true, false, '') AS t(x)",
+        "is not a FROM item sql! knows",
+    );
+    refused(
+        "SELECT x FROM table_to_xml('notes', true, false, '') AS t(x)",
+        "is not a FROM item sql! knows",
+    );
+    passes("SELECT value FROM json_each({j})", &[]);
+    // What the owned table's own definition could change.
+    for definition in [
+        "CREATE TABLE notes (id BIGINT PRIMARY KEY, owner TEXT NOT NULL) INHERITS (notes_all)",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts (id) ON UPDATE CASCADE)",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL COLLATE NOCASE)",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, FOREIGN KEY (owner) REFERENCES accounts (id) ON DELETE SET NULL)",
+    ] {
+        refused(definition, "");
+    }
+    passes(
+        "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL DEFAULT '', folder INTEGER REFERENCES folders (id), CHECK (title <> ''))",
+        &[],
+    );
+    // Statements that reach tables without naming them.
+    refused("DROP SCHEMA probe CASCADE", "");
+    refused("TRUNCATE accounts CASCADE", "");
+    refused("DROP TABLE accounts CASCADE", "no statement cascades");
+    passes("DROP TABLE IF EXISTS scratch", &[]);
+}

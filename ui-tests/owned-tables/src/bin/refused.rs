@@ -47,6 +47,17 @@ fn main() {
     let _ = sql!("UPDATE OR REPLACE notes SET id = {id} WHERE owner = {caller}");
     // a function that reads a table named in a string.
     let _ = sql!("SELECT query_to_xml('SELECT * FROM ' || 'no' || 'tes', true, false, '')");
+    // A second attack's (session 18): a query form without a table reference,
+    let _ = sql!("WITH x AS (TABLE notes) SELECT id, title FROM x");
+    // a function in a FROM,
+    let _ = sql!("SELECT x FROM table_to_xml('notes', true, false, '') AS t(x)");
+    // definitions of the owned table that change what `owner = {caller}` reaches,
+    let _ = sql!("CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL COLLATE NOCASE)");
+    let _ = sql!("CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts (id) ON UPDATE CASCADE)");
+    // a statement that drops tables it does not name,
+    let _ = sql!("DROP SCHEMA probe CASCADE");
+    // and the test helper that makes any principal the caller, outside a dev-dependency.
+    let _ = mcp_secure::testing::as_caller(Principal::new("alice", ["notes:read"]));
     // A grant of every owner's rows is a tool's, by its attribute: nothing else stands for it.
     let _ = sql!("SELECT id FROM notes", all_owners = &"because");
 }
