@@ -31,7 +31,7 @@ fn main() {
     // The owner bound to text rather than the caller.
     let owner = caller.id().to_owned();
     let _ = sql!("SELECT id FROM notes WHERE owner = {owner}");
-    // An outside attack's probes (session 18), each of which compiled and leaked before:
+    // An outside attack's probes, each of which compiled and leaked before:
     // a comment SQLite ends where PostgreSQL nests it;
     let _ = sql!("SELECT id FROM notes WHERE owner = {caller} /* /* */ OR title NOT GLOB '' -- */");
     // a condition that closes its own parenthesis, for push_and;
@@ -47,7 +47,7 @@ fn main() {
     let _ = sql!("UPDATE OR REPLACE notes SET id = {id} WHERE owner = {caller}");
     // a function that reads a table named in a string.
     let _ = sql!("SELECT query_to_xml('SELECT * FROM ' || 'no' || 'tes', true, false, '')");
-    // A second attack's (session 18): a query form without a table reference,
+    // A second attack's: a query form without a table reference,
     let _ = sql!("WITH x AS (TABLE notes) SELECT id, title FROM x");
     // a function in a FROM,
     let _ = sql!("SELECT x FROM table_to_xml('notes', true, false, '') AS t(x)");
