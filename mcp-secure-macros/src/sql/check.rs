@@ -241,13 +241,8 @@ fn known_kind(statement: &Statement) -> bool {
                 ObjectType::Table | ObjectType::View | ObjectType::Index
             )
         }
-        Statement::Query(_)
-        | Statement::Insert(_)
-        | Statement::Update(_)
-        | Statement::Delete(_)
-        | Statement::CreateTable(_)
-        | Statement::CreateIndex(_)
-        | Statement::CreateView(_)
+        _ if checkable(statement) => true,
+        Statement::CreateView(_)
         | Statement::AlterTable(_)
         | Statement::Truncate(_)
         | Statement::StartTransaction { .. }
@@ -261,10 +256,7 @@ fn known_kind(statement: &Statement) -> bool {
 /// How many times `tokens` name an owned table other than as a column's qualifier
 /// (`notes.owner`).
 fn owned_names(tokens: &[Token], owned: &OwnedTables) -> usize {
-    let significant: Vec<&Token> = tokens
-        .iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect();
+    let significant = significant(tokens);
     significant
         .iter()
         .enumerate()
@@ -288,6 +280,14 @@ fn names_owned(tokens: &[Token], owned: &OwnedTables) -> Option<String> {
         let folded = fold(text);
         owned.is_owned(&folded).then_some(folded)
     })
+}
+
+/// The tokens that are not whitespace (nor, since they are refused, comments).
+fn significant(tokens: &[Token]) -> Vec<&Token> {
+    tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect()
 }
 
 /// Whether the ownership rules know this kind of statement.

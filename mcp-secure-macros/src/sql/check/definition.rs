@@ -66,10 +66,7 @@ const DEFINITION_KEYWORDS: &[&str] = &[
 /// column's name goes: first in a column definition or a list of columns).
 pub(super) fn owned_definition(tokens: &[Token]) -> Result<(), String> {
     use sqlparser::keywords::Keyword;
-    let significant: Vec<&Token> = tokens
-        .iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect();
+    let significant = super::significant(tokens);
     let mut depth = 0usize;
     for (i, t) in significant.iter().enumerate() {
         match t {
