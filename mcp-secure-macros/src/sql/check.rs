@@ -175,7 +175,7 @@ fn check_statement(
         .any(|t| matches!(t, Token::Word(w) if w.value.starts_with(IDENT_MARK)));
     if !known_kind(statement) {
         return Err(format!(
-            "in a crate with owned tables, sql! takes queries, inserts, updates, deletes, CREATE TABLE, INDEX and VIEW, ALTER TABLE, DROP of a table, view or index, TRUNCATE and transaction statements; not this one (`{}`), which could reach an owned table without naming it",
+            "in a crate with owned tables, sql! takes queries, inserts, updates, deletes, CREATE TABLE, INDEX and VIEW, ALTER TABLE, DROP of a table, view or index and TRUNCATE; not this one (`{}`), which could reach an owned table without naming it or share a connection's state between callers (a transaction is `pool.begin()`)",
             statement
                 .to_string()
                 .split_whitespace()
@@ -189,6 +189,13 @@ fn check_statement(
         .any(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("cascade")))
     {
         return Err("in a crate with owned tables, no statement cascades (a cascade reaches tables it does not name)".into());
+    }
+    // Every statement calls only functions known to read no table: a view's body or a
+    // column's default is evaluated later, by whoever reads it.
+    let mut calls = Calls::default();
+    let _ = statement.visit(&mut calls);
+    if let Some(e) = calls.errors.into_iter().next() {
+        return Err(e);
     }
     if !checkable(statement) {
         // The rules know queries, inserts, updates, deletes, tables and indexes; any other
@@ -222,9 +229,7 @@ fn check_statement(
             super::owners::SECTION
         ));
     }
-    let mut calls = Calls::default();
-    let _ = statement.visit(&mut calls);
-    owners.errors.extend(calls.errors);
+
     match owners.errors.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(owners.slots),
@@ -242,13 +247,9 @@ fn known_kind(statement: &Statement) -> bool {
             )
         }
         _ if checkable(statement) => true,
-        Statement::CreateView(_)
-        | Statement::AlterTable(_)
-        | Statement::Truncate(_)
-        | Statement::StartTransaction { .. }
-        | Statement::Commit { .. }
-        | Statement::Rollback { .. }
-        | Statement::Savepoint { .. } => true,
+        // Not BEGIN, COMMIT or ROLLBACK: on a pooled connection, another caller's statements
+        // would run inside them (a transaction is `pool.begin()`, which holds its connection).
+        Statement::CreateView(_) | Statement::AlterTable(_) | Statement::Truncate(_) => true,
         _ => false,
     }
 }

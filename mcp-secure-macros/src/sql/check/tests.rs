@@ -455,3 +455,28 @@ fn a_second_attack_is_refused() {
     refused("DROP TABLE accounts CASCADE", "no statement cascades");
     passes("DROP TABLE IF EXISTS scratch", &[]);
 }
+
+#[test]
+fn a_third_attack_is_refused() {
+    // Functions in statements the ownership rules do not otherwise check.
+    refused(
+        "CREATE VIEW loot AS SELECT CAST(query_to_xml('select id, owner, title from notes', true, false, '') AS TEXT) AS x",
+        "is not a function sql! knows",
+    );
+    refused(
+        "CREATE VIEW loot2 AS SELECT CAST(t AS TEXT) AS x FROM table_to_xml('public.notes', true, false, '') AS t",
+        "is not a FROM item sql! knows",
+    );
+    refused(
+        "ALTER TABLE stash ADD COLUMN x TEXT DEFAULT CAST(query_to_xml('select title from notes', true, false, '') AS TEXT)",
+        "",
+    );
+    // Transaction statements on a pooled connection: another caller's statements run inside.
+    for statement in ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT s"] {
+        refused(statement, "a transaction is `pool.begin()`");
+    }
+    passes(
+        "CREATE VIEW recent AS SELECT id FROM tags WHERE length(name) > 0",
+        &[],
+    );
+}
