@@ -306,20 +306,9 @@ fn the_forwarded_header_is_one_the_server_reads() {
 #[test]
 fn a_trusted_proxy_must_be_an_address_or_a_block() {
     let (files, _outside) = files_dir();
-    let out = std::process::Command::new(common::bin())
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--files",
-        ])
-        .arg(files.path())
-        .args(["--trusted-proxy", "10.0.0.0/33"])
-        .env("NOTES_JWT_SECRET", JWT_SECRET)
-        .output()
-        .unwrap();
+    let mut cmd = std::process::Command::new(common::bin());
+    common::serve_args(&mut cmd, files.path()).args(["--trusted-proxy", "10.0.0.0/33"]);
+    let out = cmd.output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
