@@ -123,7 +123,8 @@ impl std::fmt::Debug for TokenMinter {
 }
 
 /// `principal` as the caller being served, as a tool receives it: for tests of code that binds
-/// the caller to an owned table's owner or tenant column (`sql!`), outside a server. Feature
+/// the caller to an owned table's owner or tenant column (`sql!`), outside a server. It stays
+/// the caller for as long as it lives: no request ends. Feature
 /// `testing`, which belongs in `[dev-dependencies]` only: resolver 2 then leaves it out of
 /// the server's own build, where a call does not compile. A tool never needs it: the
 /// `Principal` it takes is the caller.
@@ -134,5 +135,5 @@ impl std::fmt::Debug for TokenMinter {
 /// ```
 #[cfg(feature = "testing")]
 pub fn as_caller(principal: crate::auth::Principal) -> crate::auth::Principal {
-    principal.into_caller()
+    principal.into_caller(tokio_util::sync::CancellationToken::new())
 }

@@ -7,6 +7,7 @@ use rmcp::{
     handler::server::{common::FromContextPart, tool::ToolCallContext},
     service::RequestContext,
 };
+use tokio_util::sync::CancellationToken;
 
 use crate::{auth::ScopeCatalog, security::Security};
 
@@ -39,9 +40,11 @@ use crate::{auth::ScopeCatalog, security::Security};
 #[derive(Clone)]
 pub struct Principal {
     inner: Arc<Inner>,
-    /// Whether it came from the request being served ([`Principal::from_request`]): the only
-    /// principal `sql!` binds to an owner or tenant column.
-    caller: bool,
+    /// The request it was handed to a tool for ([`Principal::caller_of`]), by that request's
+    /// cancellation token: rmcp cancels it when the response is sent or the request is
+    /// cancelled, so a copy kept past its call (in a static, a cache, the server) is no longer
+    /// the caller. The only principal `sql!` binds to an owner or tenant column.
+    caller: Option<CancellationToken>,
 }
 
 /// Two principals are equal when they are the same identity, whoever holds them.
@@ -149,7 +152,7 @@ impl Principal {
                 client_id: None,
                 tenant: None,
             }),
-            caller: false,
+            caller: None,
         }
     }
 
@@ -172,7 +175,7 @@ impl Principal {
                 issuer_len: issuer.len(),
                 ..inner
             }),
-            caller: false,
+            caller: None,
         }
     }
 
@@ -183,7 +186,7 @@ impl Principal {
 
     /// The same principal, issued to `client_id`.
     pub fn with_client_id(self, client_id: impl Into<String>) -> Self {
-        let caller = self.caller;
+        let caller = self.caller.clone();
         let inner = Arc::unwrap_or_clone(self.inner);
         Self {
             inner: Arc::new(Inner {
@@ -201,17 +204,24 @@ impl Principal {
     /// owner or tenant column ([`crate::sql::owner`]): a principal made from a tool's input
     /// (the classic object-level authorization bug) renders no query.
     ///
+    /// It stays the caller until its request's response is sent or the request is cancelled:
+    /// a copy kept for a later call (the "last caller" in a static or in the server) is not
+    /// that later call's caller. While its own call still runs, a copy another call reads from
+    /// shared state still is; keep principals out of shared state.
+    ///
     /// ```
     /// use mcp_secure::auth::Principal;
     /// assert!(!Principal::new("alice", ["notes:read"]).is_the_caller());
     /// ```
     pub fn is_the_caller(&self) -> bool {
         self.caller
+            .as_ref()
+            .is_some_and(|call| !call.is_cancelled())
     }
 
-    /// The same principal, as the caller being served.
-    pub(crate) fn into_caller(mut self) -> Self {
-        self.caller = true;
+    /// The same principal, as the caller of the request whose token `call` is.
+    pub(crate) fn into_caller(mut self, call: CancellationToken) -> Self {
+        self.caller = Some(call);
         self
     }
 
@@ -225,7 +235,7 @@ impl Principal {
                 tenant: Some(tenant.to_owned()),
                 ..inner
             }),
-            caller: false,
+            caller: None,
         })
     }
 
@@ -308,7 +318,7 @@ impl Principal {
     /// the extractor hand a tool, before the tool's own code runs (a tool can edit its own
     /// copy of the request context, so what it reads there later is not the caller).
     pub(crate) fn caller_of(ctx: &RequestContext<RoleServer>) -> Option<Self> {
-        Self::from_request(ctx).map(Self::into_caller)
+        Self::from_request(ctx).map(|principal| principal.into_caller(ctx.ct.clone()))
     }
 }
 
