@@ -99,6 +99,8 @@ pub mod http;
 pub mod manifest;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "policy")]
+pub mod policy;
 pub mod rate;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

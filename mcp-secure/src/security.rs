@@ -50,6 +50,8 @@ struct Inner {
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathRoot)>,
     request_states: rmcp::model::RequestStateCodec,
+    #[cfg(feature = "policy")]
+    policies: Option<crate::policy::Policies>,
 }
 
 /// The shortest `requestState` key [`SecurityBuilder::request_state_key`] takes, in bytes.
@@ -114,6 +116,12 @@ impl Security {
         self.0.local_principal.as_ref()
     }
 
+    /// The policies every guarded call is decided by, if any ([`SecurityBuilder::policies`]).
+    #[cfg(feature = "policy")]
+    pub fn policies(&self) -> Option<&crate::policy::Policies> {
+        self.0.policies.as_ref()
+    }
+
     /// What seals and opens the `requestState` of tools that ask for input
     /// ([`crate::tool::InputRound`]).
     pub(crate) fn request_states(&self) -> &rmcp::model::RequestStateCodec {
@@ -164,6 +172,8 @@ pub struct SecurityBuilder {
     local_principal: Option<Principal>,
     path_roots: Vec<(String, PathBuf, HardLinks)>,
     request_state_key: Option<secrecy::SecretSlice<u8>>,
+    #[cfg(feature = "policy")]
+    policies: Option<crate::policy::Policies>,
 }
 
 /// Why [`SecurityBuilder::build`] failed.
@@ -223,6 +233,14 @@ impl SecurityBuilder {
     /// more sinks.
     pub fn audit_sink(mut self, sink: impl AuditSink) -> Self {
         self.audit_sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Decides every guarded call by `policies` too, after its input is validated and before
+    /// the tool runs ([`crate::policy`]). Feature `policy`.
+    #[cfg(feature = "policy")]
+    pub fn policies(mut self, policies: crate::policy::Policies) -> Self {
+        self.policies = Some(policies);
         self
     }
 
@@ -294,6 +312,8 @@ impl SecurityBuilder {
             local_principal: self.local_principal,
             path_roots,
             request_states,
+            #[cfg(feature = "policy")]
+            policies: self.policies,
         }))
     }
 

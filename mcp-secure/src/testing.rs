@@ -38,6 +38,8 @@ pub struct TokenMinter {
     lifetime: Duration,
     client_id: Option<String>,
     tenant: Option<String>,
+    /// Further claims, for attributes ([`JwtVerifier::attributes`](crate::auth::JwtVerifier::attributes)).
+    claims: Map<String, Value>,
 }
 
 impl TokenMinter {
@@ -51,6 +53,7 @@ impl TokenMinter {
             lifetime: Duration::from_secs(300),
             client_id: None,
             tenant: None,
+            claims: Map::new(),
         }
     }
 
@@ -70,6 +73,14 @@ impl TokenMinter {
     /// [`JwtVerifier::tenant_claim`](crate::auth::JwtVerifier::tenant_claim) reads).
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// The claim `name` with `value` in every token (e.g. `roles`, `limit`, which
+    /// [`JwtVerifier::attributes`](crate::auth::JwtVerifier::attributes) reads); the registered
+    /// claims this minter sets (`iss`, `aud`, `sub`, `scope`, `iat`, `exp`) are not overridden.
+    pub fn claim(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.claims.insert(name.into(), value);
         self
     }
 
@@ -98,6 +109,11 @@ impl TokenMinter {
         }
         if let Some(tenant) = &self.tenant {
             claims["tenant"] = json!(tenant);
+        }
+        for (name, value) in &self.claims {
+            if claims.get(name).is_none() {
+                claims[name] = value.clone();
+            }
         }
         Ok(self.sign(&claims))
     }

@@ -97,6 +97,19 @@ pub enum SecurityEvent<'a> {
         /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
         client: Option<IpAddr>,
     },
+    /// A policy refused the call, or a row the tool asked about ([`crate::policy`]).
+    PolicyDenied {
+        /// The tool.
+        tool: &'a str,
+        /// The caller's issuer ([`crate::auth::Principal::issuer`]).
+        issuer: &'a str,
+        /// The caller.
+        subject: &'a str,
+        /// The `@id`s of the policies that decided (empty: none permits).
+        policies: &'a [String],
+        /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
+    },
     /// The input failed validation.
     ValidationFailed {
         /// The tool.
@@ -219,6 +232,7 @@ impl<'a> SecurityEvent<'a> {
             SecurityEvent::AuthorizationDenied { .. } => "authorization_denied",
             SecurityEvent::RateLimited { .. } => "rate_limited",
             SecurityEvent::ValidationFailed { .. } => "validation_failed",
+            SecurityEvent::PolicyDenied { .. } => "policy_denied",
             SecurityEvent::ToolCalled { .. } => "tool_called",
             SecurityEvent::ToolFailed { .. } => "tool_failed",
             SecurityEvent::OriginRefused { .. } => "origin_refused",
@@ -281,6 +295,15 @@ impl<'a> SecurityEvent<'a> {
                     .map(|v| json!({ "field": v.field, "rule": v.rule }))
                     .collect();
                 json!({ "tool": tool, "issuer": issuer, "subject": subject, "violations": failed })
+            }
+            SecurityEvent::PolicyDenied {
+                tool,
+                issuer,
+                subject,
+                policies,
+                ..
+            } => {
+                json!({ "tool": tool, "issuer": issuer, "subject": subject, "policies": policies })
             }
             SecurityEvent::ToolCalled {
                 tool,
@@ -368,6 +391,7 @@ impl<'a> SecurityEvent<'a> {
             | SecurityEvent::AuthorizationDenied { client, .. }
             | SecurityEvent::RateLimited { client, .. }
             | SecurityEvent::ValidationFailed { client, .. }
+            | SecurityEvent::PolicyDenied { client, .. }
             | SecurityEvent::ToolCalled { client, .. } => client,
             _ => None,
         }
@@ -586,6 +610,16 @@ fn trace(event: &SecurityEvent<'_>) {
             ..
         } => {
             tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), key = %Escaped(key), retry_after_ms, client_address = client);
+        }
+        SecurityEvent::PolicyDenied {
+            tool,
+            issuer,
+            subject,
+            policies,
+            ..
+        } => {
+            // Policy ids are checked ASCII (`policy::Policies`): nothing to escape.
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), policies = %policies.join(","), client_address = client);
         }
         SecurityEvent::ValidationFailed {
             tool,

@@ -45,6 +45,8 @@ pub struct JwtVerifier {
     require_at_jwt: bool,
     /// The claim that names the caller's tenant, if one is configured.
     tenant_claim: Option<String>,
+    /// The claims read into the caller's attributes.
+    attributes: super::Attributes,
 }
 
 pub(super) enum Keys {
@@ -155,6 +157,7 @@ impl JwtVerifier {
             audience: None,
             require_at_jwt: false,
             tenant_claim: None,
+            attributes: super::Attributes::new(),
         };
         if let Some(url) = audience {
             verifier.set_audience(url);
@@ -307,6 +310,15 @@ impl JwtVerifier {
         self
     }
 
+    /// Reads each of `attributes` from the claim of its name into the caller's attributes
+    /// ([`Principal::attribute`](super::Principal::attribute)): a claim of another kind, or
+    /// whose value [`check_attribute`](super::check_attribute) refuses, refuses the token; a
+    /// token without the claim makes a principal without the attribute.
+    pub fn attributes(mut self, attributes: &super::Attributes) -> Self {
+        self.attributes = attributes.clone();
+        self
+    }
+
     /// Requires RFC 9068's access token type in the header (`typ: at+jwt`, or
     /// `application/at+jwt`), so that an ID token or another JWT signed by the same issuer for
     /// the same audience is not taken for an access token. Off by default: many issuers do not
@@ -389,6 +401,19 @@ impl JwtVerifier {
                     })?;
                 }
                 Some(_) => return Err(VerifyError::new("token's tenant claim is not a string")),
+            }
+        }
+        for (name, kind) in self.attributes.iter() {
+            match claims.other.get(name) {
+                None | Some(serde_json::Value::Null) => {}
+                Some(claim) => {
+                    let value = super::Attribute::from_claim(kind, claim).ok_or_else(|| {
+                        VerifyError::new(format!(
+                            "token's `{name}` claim is not a {kind} attribute (texts of 1 to 256 bytes without control or invisible characters, at most 64 in a list)"
+                        ))
+                    })?;
+                    principal = principal.with_checked_attribute(name, value);
+                }
             }
         }
         Ok(match claims.client_id.or(claims.azp) {

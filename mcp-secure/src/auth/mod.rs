@@ -2,6 +2,7 @@
 //! verifiers behind [`TokenVerifier`]: API keys and JWTs.
 
 mod api_key;
+mod attributes;
 #[cfg(feature = "introspection")]
 mod introspection;
 #[cfg(feature = "jwks")]
@@ -16,6 +17,10 @@ mod tenant;
 mod verifier;
 
 pub use api_key::{API_KEY_ISSUER, ApiKeyConfigError, ApiKeyConfigErrorKind, ApiKeys};
+pub use attributes::{
+    Attribute, AttributeError, AttributeKind, Attributes, BUILT_IN_ATTRIBUTES,
+    MAX_ATTRIBUTE_ENTRIES, MAX_ATTRIBUTE_TEXT, check_attribute,
+};
 #[cfg(feature = "introspection")]
 pub use introspection::{IntrospectionConfigError, IntrospectionVerifier};
 /// The JWT signing algorithms [`JwtVerifier::hmac`] and [`JwtVerifier::public_key_pem`] take.

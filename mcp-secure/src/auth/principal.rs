@@ -65,6 +65,8 @@ struct Inner {
     client_id: Option<String>,
     /// The tenant its issuer vouched for ([`super::check_tenant`]ed).
     tenant: Option<String>,
+    /// Typed attributes ([`super::check_attribute`]ed), by name, each once.
+    attributes: Vec<(String, super::Attribute)>,
 }
 
 /// The issuer of principals made with [`Principal::new`]: configured in the process itself
@@ -151,6 +153,7 @@ impl Principal {
                 scopes: scopes.into_iter().map(Into::into).collect(),
                 client_id: None,
                 tenant: None,
+                attributes: Vec::new(),
             }),
             caller: None,
         }
@@ -237,6 +240,52 @@ impl Principal {
             }),
             caller: None,
         })
+    }
+
+    /// The same principal with the attribute `name` set to `value` (see
+    /// [`super::check_attribute`]): what a verifier sets from configured claims
+    /// ([`JwtVerifier::attributes`](super::JwtVerifier::attributes)).
+    ///
+    /// ```
+    /// use mcp_secure::auth::{Attribute, Principal};
+    /// let p = Principal::new("alice", ["notes:read"])
+    ///     .with_attribute("roles", Attribute::Texts(vec!["editor".into()]))
+    ///     .unwrap();
+    /// assert_eq!(p.attribute("roles"), Some(&Attribute::Texts(vec!["editor".into()])));
+    /// assert_eq!(p.attribute("limit"), None);
+    /// ```
+    pub fn with_attribute(
+        self,
+        name: &str,
+        value: super::Attribute,
+    ) -> Result<Self, super::AttributeError> {
+        super::check_attribute(name, &value)?;
+        Ok(self.with_checked_attribute(name, value))
+    }
+
+    /// [`with_attribute`](Self::with_attribute) of a name and value already checked.
+    pub(crate) fn with_checked_attribute(self, name: &str, value: super::Attribute) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.attributes.retain(|(n, _)| n != name);
+        inner.attributes.push((name.to_owned(), value));
+        Self {
+            inner: Arc::new(inner),
+            caller: None,
+        }
+    }
+
+    /// The attribute `name`, if the caller has it.
+    pub fn attribute(&self, name: &str) -> Option<&super::Attribute> {
+        self.inner
+            .attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Every attribute the caller has, by name.
+    pub fn attributes(&self) -> impl Iterator<Item = (&str, &super::Attribute)> {
+        self.inner.attributes.iter().map(|(n, v)| (n.as_str(), v))
     }
 
     /// The tenant the caller acts for, as its issuer named it; unique only within its
@@ -330,6 +379,7 @@ impl fmt::Debug for Principal {
             .field("scopes", &self.inner.scopes)
             .field("client_id", &self.inner.client_id)
             .field("tenant", &self.inner.tenant)
+            .field("attributes", &self.inner.attributes)
             .finish()
     }
 }

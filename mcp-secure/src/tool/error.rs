@@ -45,7 +45,9 @@ pub const ERROR_META_KEY: &str = "io.github.mcp-secure/error";
 pub struct ToolError {
     code: Cow<'static, str>,
     message: String,
-    details: Option<serde_json::Map<String, Value>>,
+    /// Boxed: a `Map` is an `IndexMap` when a dependency turns on serde_json's
+    /// `preserve_order` (Cedar's does), which would make every `Result<_, ToolError>` large.
+    details: Option<Box<serde_json::Map<String, Value>>>,
     /// The cause of an `internal` or `unavailable` error, for the server's records only: the
     /// guard hands it to the server's audit sinks; anywhere else it is traced when the error
     /// becomes a result.
@@ -203,7 +205,7 @@ impl ToolError {
         error.insert("code".into(), json!(self.code));
         error.insert("message".into(), json!(self.message));
         if let Some(details) = &self.details {
-            error.extend(details.clone());
+            error.extend((**details).clone());
         }
         let mut result = CallToolResult::error(vec![ContentBlock::text(self.to_string())]);
         let mut meta = serde_json::Map::new();

@@ -323,6 +323,8 @@ where
     // arguments into its future, and `ctx` is large. A denial is recorded by `admit` and
     // returned as the tool result to send; the tool does not run.
     Box::pin(async move {
+        #[cfg(feature = "policy")]
+        let mut ctx = ctx;
         let Some(security) = Security::from_request(&ctx.request_context).cloned() else {
             return Ok(unconfigured(policy));
         };
@@ -337,6 +339,8 @@ where
         let arguments = policy
             .takes_input_rounds()
             .then(|| super::round::ArgumentsDigest::of(ctx.arguments.as_ref()));
+        #[cfg(feature = "policy")]
+        let mut call_policy = None;
         let (principal, input) = match decide(
             &security,
             policy,
@@ -344,12 +348,19 @@ where
             client,
             ctx.arguments,
             input.parse,
+            #[cfg(feature = "policy")]
+            &mut call_policy,
         )
         .await
         {
             Ok(admitted) => admitted,
             Err(denied) => return Ok(deny(policy, &denied)),
         };
+        // For `policy::authorize` of the rows the tool loads.
+        #[cfg(feature = "policy")]
+        if let Some(call_policy) = call_policy {
+            ctx.request_context.extensions.insert(call_policy);
+        }
         let round = match arguments {
             Some(arguments) => InputRound::open(
                 &security,
@@ -407,7 +418,17 @@ pub async fn admit<I: SecureInput>(
     arguments: Option<JsonObject>,
 ) -> Result<(Principal, I), Box<ToolError>> {
     let parse = parse_arguments_in::<I>;
-    decide(security, policy, caller, client, arguments, parse).await
+    decide(
+        security,
+        policy,
+        caller,
+        client,
+        arguments,
+        parse,
+        #[cfg(feature = "policy")]
+        &mut None,
+    )
+    .await
 }
 
 /// [`admit`] with the input's parse as a function.
@@ -419,6 +440,7 @@ async fn decide<I>(
     client: Option<std::net::IpAddr>,
     arguments: Option<JsonObject>,
     parse: fn(Option<JsonObject>, &Security) -> Result<I, ValidationErrors>,
+    #[cfg(feature = "policy")] call_policy: &mut Option<crate::policy::CallPolicy>,
 ) -> Result<(Principal, I), Box<ToolError>> {
     let tool = policy.name();
     let principal = match (caller, policy.access()) {
@@ -469,10 +491,48 @@ async fn decide<I>(
             Err(e) => limiter_failed(security, tool, &e)?,
         }
     }
-    match parse(arguments, security) {
-        Ok(input) => Ok((principal, input)),
-        Err(errors) => Err(invalid(security, tool, (&principal, client), errors)),
+    // Policies decide on the arguments as validated: kept before the parse takes them.
+    #[cfg(feature = "policy")]
+    let decided = security
+        .policies()
+        .map(|policies| (policies, arguments.clone().unwrap_or_default()));
+    let input = match parse(arguments, security) {
+        Ok(input) => input,
+        Err(errors) => return Err(invalid(security, tool, (&principal, client), errors)),
+    };
+    #[cfg(feature = "policy")]
+    if let Some((policies, arguments)) = decided {
+        let decision = policies.context(tool, &arguments).and_then(|context| {
+            policies.decide_call(&principal, tool, context.clone())?;
+            Ok(context)
+        });
+        match decision {
+            Ok(context) => *call_policy = Some(crate::policy::CallPolicy { tool, context }),
+            Err(denied) => {
+                return Err(policy_denied(security, tool, (&principal, client), &denied));
+            }
+        }
     }
+    Ok((principal, input))
+}
+
+#[cfg(feature = "policy")]
+#[cold]
+#[inline(never)]
+fn policy_denied(
+    security: &Security,
+    tool: &'static str,
+    (principal, client): (&Principal, Option<std::net::IpAddr>),
+    denied: &crate::policy::Denied,
+) -> Box<ToolError> {
+    security.emit(&SecurityEvent::PolicyDenied {
+        tool,
+        issuer: principal.issuer(),
+        subject: principal.subject(),
+        policies: denied.policies(),
+        client,
+    });
+    Box::new(denied.to_tool_error())
 }
 
 #[cold]

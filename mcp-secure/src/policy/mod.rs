@@ -1,0 +1,605 @@
+//! Cedar policies over the caller, the tool and its validated input (feature `policy`):
+//! authorization past scopes, checked against the server's own tools before it serves.
+//!
+//! A server builds [`Policies`] from its tools and the policies' text, and gives them to
+//! [`SecurityBuilder::policies`](crate::SecurityBuilder::policies). Building them generates the
+//! Cedar schema from the tools (the principal `Caller` with its attributes, one action per
+//! tool, each tool's validated input as the action's context) and validates the policies
+//! against it in Cedar's strict mode: a policy naming an argument a tool does not take, an
+//! attribute a caller does not have, or comparing a string to a number is refused, with the
+//! policy's id and Cedar's reason. [`policy_test!`](crate::policy_test) turns that into a test
+//! of the server's crate, so that `cargo test` fails before the server runs.
+//!
+//! Every guarded call is then decided after its input is validated and before the tool runs.
+//! A denial is the tool error `forbidden`, naming the deciding policies by their `@id`, never
+//! their text, and is audited as `policy_denied`. A policy that fails to evaluate denies.
+//!
+//! ```
+//! use mcp_secure::{auth::{Attribute, AttributeKind, Attributes, Principal}, policy::Policies, prelude::*};
+//!
+//! mcp_secure::scopes! {
+//!     /// Move money.
+//!     "payments:write",
+//! }
+//!
+//! #[derive(Clone)]
+//! struct Bank { tools: Tools<Self> }
+//!
+//! #[mcp_tools]
+//! impl Bank {
+//!     /// Transfer an amount.
+//!     #[mcp_tool(scope = "payments:write", rate = "unlimited")]
+//!     async fn transfer(&self, #[mcp(range(min = 1, max = 1_000_000))] amount: i64) -> String {
+//!         format!("sent {amount}")
+//!     }
+//! }
+//!
+//! fn attributes() -> Attributes {
+//!     Attributes::new().with("limit", AttributeKind::Number).unwrap()
+//! }
+//!
+//! const POLICIES: &str = r#"
+//!     @id("transfers-within-limit")
+//!     permit (principal, action == Action::"transfer", resource)
+//!     when { principal has limit && context.amount <= principal.limit };
+//! "#;
+//!
+//! fn main() {
+//!     let policies = Policies::builder(&Bank::tools())
+//!         .attributes(&attributes())
+//!         .build(POLICIES)
+//!         .unwrap();
+//!     let alice = Principal::new("alice", ["payments:write"])
+//!         .with_attribute("limit", Attribute::Number(500))
+//!         .unwrap();
+//!     let args = |amount: i64| serde_json::json!({ "amount": amount }).as_object().cloned().unwrap();
+//!     assert!(policies.decide(&alice, "transfer", &args(400)).is_ok());
+//!     let denied = policies.decide(&alice, "transfer", &args(600)).unwrap_err();
+//!     assert!(denied.policies().is_empty(), "no policy permits it");
+//!
+//!     // Amounts are numbers: comparing one to a string does not build.
+//!     let wrong = Policies::builder(&Bank::tools()).attributes(&attributes()).build(r#"
+//!         @id("typo") permit (principal, action, resource) when { context.amount == "500" };
+//!     "#);
+//!     assert!(wrong.unwrap_err().to_string().contains("policy `typo`"));
+//! }
+//! ```
+//!
+//! In the server's crate, the same check as a test ([`policy_test!`](crate::policy_test)):
+//!
+//! ```
+//! # use mcp_secure::{auth::Attributes, prelude::*};
+//! # mcp_secure::scopes! { /// Move money.
+//! # "payments:write", }
+//! # #[derive(Clone)] struct Bank { tools: Tools<Self> }
+//! # #[mcp_tools] impl Bank {
+//! #     /// Transfer.
+//! #     #[mcp_tool(scope = "payments:write", rate = "unlimited")]
+//! #     async fn transfer(&self, #[mcp(range(min = 1, max = 10))] amount: i64) -> String { String::new() }
+//! # }
+//! # fn attributes() -> Attributes { Attributes::new() }
+//! mcp_secure::policy_test!(policies_fit_the_tools, Bank::tools(), attributes(), "policies.cedar");
+//! # fn main() {}
+//! //! ```
+
+mod request;
+mod schema;
+
+use std::{collections::HashMap, fmt, str::FromStr, sync::Arc};
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, EntityTypeName, EntityUid, PolicyId, PolicySet,
+    Request, Schema, ValidationMode, Validator,
+};
+use rmcp::model::JsonObject;
+use serde_json::Value;
+
+use crate::{
+    auth::{Attribute, AttributeKind, Attributes, Principal},
+    tool::{ToolError, Tools},
+};
+
+pub use schema::{CALLER, TOOL};
+
+/// A server's policies, validated against its tools; cheap to clone.
+#[derive(Clone)]
+pub struct Policies(Arc<Inner>);
+
+struct Inner {
+    set: PolicySet,
+    /// Each policy's `@id`, by Cedar's own id.
+    ids: HashMap<PolicyId, String>,
+    /// The policies as written, for the manifest.
+    text: String,
+    /// The generated schema, in Cedar's JSON format, for the manifest.
+    schema: Value,
+    actions: HashMap<String, Action>,
+    caller_type: EntityTypeName,
+    tool_type: EntityTypeName,
+    resource_types: HashMap<&'static str, EntityTypeName>,
+    authorizer: Authorizer,
+}
+
+struct Action {
+    uid: EntityUid,
+    fields: Vec<schema::Field>,
+}
+
+/// Why policies were refused by [`PoliciesBuilder::build`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    kind: PolicyErrorKind,
+    problems: Vec<String>,
+}
+
+/// What kind of problem a [`PolicyError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyErrorKind {
+    /// The text is not Cedar.
+    Syntax,
+    /// A policy has no `@id("...")`, or two have the same.
+    Ids,
+    /// A policy does not fit the server's tools and callers (Cedar's strict validation).
+    Validation,
+    /// The schema generated from the tools is not one Cedar takes (a tool or resource name).
+    Schema,
+}
+
+impl PolicyError {
+    fn new(kind: PolicyErrorKind, problems: Vec<String>) -> Self {
+        Self { kind, problems }
+    }
+
+    /// What kind of problem it is.
+    pub fn kind(&self) -> PolicyErrorKind {
+        self.kind
+    }
+
+    /// Each problem found, one line each, naming the policy by its `@id`.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            PolicyErrorKind::Syntax => "the policies are not Cedar",
+            PolicyErrorKind::Ids => {
+                "every policy needs an @id(\"...\") of its own, of ASCII letters, digits, `_`, `-`, `.` and `:`"
+            }
+            PolicyErrorKind::Validation => "the policies do not fit this server's tools",
+            PolicyErrorKind::Schema => "the tools make no Cedar schema",
+        };
+        write!(f, "{what}:")?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// A row a tool loaded, checked against the policies with [`authorize`]: an entity type of
+/// the schema, with typed attributes.
+///
+/// ```
+/// use mcp_secure::{auth::{Attribute, AttributeKind}, policy::PolicyResource};
+/// struct Note { id: i64, tenant: String }
+/// impl PolicyResource for Note {
+///     const TYPE: &'static str = "Note";
+///     const SHAPE: &'static [(&'static str, AttributeKind)] = &[("tenant", AttributeKind::Text)];
+///     fn id(&self) -> String { self.id.to_string() }
+///     fn attributes(&self) -> Vec<(&'static str, Attribute)> {
+///         vec![("tenant", Attribute::Text(self.tenant.clone()))]
+///     }
+/// }
+/// ```
+pub trait PolicyResource {
+    /// Its entity type in policies (`resource is Note`): a Cedar identifier.
+    const TYPE: &'static str;
+    /// Its attributes' names and kinds, each always present.
+    const SHAPE: &'static [(&'static str, AttributeKind)];
+    /// Its id (`Note::"42"`).
+    fn id(&self) -> String;
+    /// Its attributes, as [`SHAPE`](Self::SHAPE) declares them.
+    fn attributes(&self) -> Vec<(&'static str, Attribute)>;
+}
+
+/// Builds [`Policies`] for a server's tools.
+pub struct PoliciesBuilder {
+    tools: Vec<(String, Vec<schema::Field>)>,
+    attributes: Attributes,
+    resources: Vec<(&'static str, &'static [(&'static str, AttributeKind)])>,
+}
+
+impl Policies {
+    /// Policies for the tools of `tools` (each `#[mcp_tools]` impl's `Self::tools()`).
+    pub fn builder<S: Send + Sync + 'static>(tools: &Tools<S>) -> PoliciesBuilder {
+        let tools = tools
+            .list_all()
+            .into_iter()
+            .map(|tool| (tool.name.to_string(), schema::fields(&tool.input_schema)))
+            .collect();
+        PoliciesBuilder {
+            tools,
+            attributes: Attributes::new(),
+            resources: Vec::new(),
+        }
+    }
+
+    /// The policies as written.
+    pub fn text(&self) -> &str {
+        &self.0.text
+    }
+
+    /// The schema generated from the tools, in Cedar's JSON schema format: what a gateway
+    /// enforcing the same policies validates them against.
+    pub fn schema(&self) -> &Value {
+        &self.0.schema
+    }
+
+    /// The `@id`s of the policies.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.0.ids.values().map(String::as_str)
+    }
+
+    /// Decides a call of `tool` by `caller` with these (validated) `arguments`, as the guard
+    /// does after validation: `Err` names the policies that denied it (none: no policy permits).
+    pub fn decide(
+        &self,
+        caller: &Principal,
+        tool: &str,
+        arguments: &JsonObject,
+    ) -> Result<(), Denied> {
+        let context = self.context(tool, arguments)?;
+        self.decide_call(caller, tool, context)
+    }
+
+    /// [`decide`](Self::decide) with the call's context built.
+    pub(crate) fn decide_call(
+        &self,
+        caller: &Principal,
+        tool: &str,
+        context: Context,
+    ) -> Result<(), Denied> {
+        let resource = EntityUid::from_type_name_and_id(
+            self.0.tool_type.clone(),
+            cedar_policy::EntityId::new(tool),
+        );
+        self.is_authorized(caller, tool, resource, None, context)
+    }
+
+    /// Decides `tool`'s use of `row` for `caller`, with the call's context.
+    pub(crate) fn decide_resource<R: PolicyResource>(
+        &self,
+        caller: &Principal,
+        tool: &str,
+        context: Context,
+        row: &R,
+    ) -> Result<(), Denied> {
+        let Some(ty) = self.0.resource_types.get(R::TYPE) else {
+            return Err(Denied::undeclared());
+        };
+        let uid =
+            EntityUid::from_type_name_and_id(ty.clone(), cedar_policy::EntityId::new(row.id()));
+        let entity = request::resource_entity(uid.clone(), row).ok_or_else(Denied::failed)?;
+        self.is_authorized(caller, tool, uid, Some(entity), context)
+    }
+
+    /// The action context of a call of `tool` with `arguments`.
+    pub(crate) fn context(&self, tool: &str, arguments: &JsonObject) -> Result<Context, Denied> {
+        let action = self.0.actions.get(tool).ok_or_else(Denied::failed)?;
+        request::context(&action.fields, arguments).ok_or_else(Denied::failed)
+    }
+
+    fn is_authorized(
+        &self,
+        caller: &Principal,
+        tool: &str,
+        resource: EntityUid,
+        row: Option<cedar_policy::Entity>,
+        context: Context,
+    ) -> Result<(), Denied> {
+        let action = self.0.actions.get(tool).ok_or_else(Denied::failed)?;
+        let principal =
+            request::caller_entity(&self.0.caller_type, caller).ok_or_else(Denied::failed)?;
+        let principal_uid = principal.uid();
+        let entities = Entities::from_entities([principal].into_iter().chain(row), None)
+            .map_err(|_| Denied::failed())?;
+        let request = Request::new(principal_uid, action.uid.clone(), resource, context, None)
+            .map_err(|_| Denied::failed())?;
+        let response = self
+            .0
+            .authorizer
+            .is_authorized(&request, &self.0.set, &entities);
+        let diagnostics = response.diagnostics();
+        // A policy that failed to evaluate (a `forbid` among them) denies: fail closed.
+        let failed: Vec<String> = diagnostics
+            .errors()
+            .map(|e| match e {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                    self.id_of(e.policy_id())
+                }
+            })
+            .collect();
+        if !failed.is_empty() {
+            return Err(Denied {
+                policies: failed,
+                failed: true,
+            });
+        }
+        match response.decision() {
+            Decision::Allow => Ok(()),
+            Decision::Deny => Err(Denied {
+                policies: diagnostics.reason().map(|id| self.id_of(id)).collect(),
+                failed: false,
+            }),
+        }
+    }
+
+    fn id_of(&self, id: &PolicyId) -> String {
+        self.0
+            .ids
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+impl fmt::Debug for Policies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policies")
+            .field("ids", &self.0.ids.values().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PoliciesBuilder {
+    /// The attributes callers may carry (the same [`Attributes`] the verifier reads:
+    /// [`JwtVerifier::attributes`](crate::auth::JwtVerifier::attributes)); each is optional
+    /// in policies (`principal has roles && ...`).
+    pub fn attributes(mut self, attributes: &Attributes) -> Self {
+        self.attributes = attributes.clone();
+        self
+    }
+
+    /// Declares `R` as a resource type, for [`authorize`] of rows a tool loads.
+    pub fn resource<R: PolicyResource>(mut self) -> Self {
+        self.resources.push((R::TYPE, R::SHAPE));
+        self
+    }
+
+    /// The policies in `cedar`, each with an `@id("...")` of its own, validated against the
+    /// schema of the tools, attributes and resources (Cedar's strict mode).
+    pub fn build(self, cedar: &str) -> Result<Policies, PolicyError> {
+        let schema_json = schema::schema(&self.attributes, &self.tools, &self.resources);
+        let schema = Schema::from_json_value(schema_json.clone())
+            .map_err(|e| PolicyError::new(PolicyErrorKind::Schema, vec![one_line(&e)]))?;
+        let set = PolicySet::from_str(cedar)
+            .map_err(|e| PolicyError::new(PolicyErrorKind::Syntax, vec![one_line(&e)]))?;
+        let mut ids = HashMap::new();
+        let mut problems = Vec::new();
+        for policy in set.policies() {
+            match policy.annotation("id") {
+                Some(id) if ids.values().any(|seen| seen == id) => {
+                    problems.push(format!("two policies have the @id `{id}`"))
+                }
+                Some(id) if is_policy_id(id) => {
+                    ids.insert(policy.id().clone(), id.to_owned());
+                }
+                Some(_) => problems.push(format!(
+                    "the @id of {} is not 1 to 64 ASCII letters, digits, `_`, `-`, `.` or `:`",
+                    ordinal(policy)
+                )),
+                None => problems.push(format!("{} has no @id(\"...\")", ordinal(policy))),
+            }
+        }
+        if set.templates().next().is_some() {
+            problems.push("templates (`?principal`, `?resource`) are not supported".into());
+        }
+        if !problems.is_empty() {
+            return Err(PolicyError::new(PolicyErrorKind::Ids, problems));
+        }
+        let validation = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+        if !validation.validation_passed() {
+            let problems = validation
+                .validation_errors()
+                .map(|e| {
+                    let id = ids.get(e.policy_id()).cloned().unwrap_or_default();
+                    // Cedar's own numbering (`policy0`) means nothing to the author.
+                    let cedar_id = format!("for policy `{}`, ", e.policy_id());
+                    let reason = one_line(e).replace(&cedar_id, "");
+                    match miette::Diagnostic::help(e) {
+                        Some(help) => {
+                            let help = help.to_string().replace(&cedar_id, "");
+                            format!("policy `{id}`: {reason} ({help})")
+                        }
+                        None => format!("policy `{id}`: {reason}"),
+                    }
+                })
+                .collect();
+            return Err(PolicyError::new(PolicyErrorKind::Validation, problems));
+        }
+        let name = |n: &str| {
+            EntityTypeName::from_str(n)
+                .map_err(|e| PolicyError::new(PolicyErrorKind::Schema, vec![one_line(&e)]))
+        };
+        let action_type = name("Action")?;
+        let actions = self
+            .tools
+            .into_iter()
+            .map(|(tool, fields)| {
+                let uid = EntityUid::from_type_name_and_id(
+                    action_type.clone(),
+                    cedar_policy::EntityId::new(&tool),
+                );
+                (tool, Action { uid, fields })
+            })
+            .collect();
+        let mut resource_types = HashMap::new();
+        for (resource, _) in &self.resources {
+            resource_types.insert(*resource, name(resource)?);
+        }
+        Ok(Policies(Arc::new(Inner {
+            set,
+            ids,
+            text: cedar.to_owned(),
+            schema: schema_json,
+            actions,
+            caller_type: name(CALLER)?,
+            tool_type: name(TOOL)?,
+            resource_types,
+            authorizer: Authorizer::new(),
+        })))
+    }
+}
+
+/// Which policy `policy` is, for one without an `@id`: Cedar numbers them from 0 in order.
+fn ordinal(policy: &cedar_policy::Policy) -> String {
+    let id = policy.id().to_string();
+    match id
+        .strip_prefix("policy")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        Some(n) => format!("policy number {} (counting from 1)", n + 1),
+        None => format!("policy `{id}`"),
+    }
+}
+
+/// Whether `id` is a policy id this library names in errors and logs: 1 to 64 ASCII letters,
+/// digits, `_`, `-`, `.` and `:`.
+fn is_policy_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+}
+
+/// An error's message with its causes, on one line.
+fn one_line(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A call the policies refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    policies: Vec<String>,
+    failed: bool,
+}
+
+impl Denied {
+    fn failed() -> Self {
+        Self {
+            policies: Vec::new(),
+            failed: true,
+        }
+    }
+
+    fn undeclared() -> Self {
+        Self::failed()
+    }
+
+    /// The `@id`s of the policies that decided: the `forbid`s that matched, or those that
+    /// failed to evaluate; empty when no policy permits.
+    pub fn policies(&self) -> &[String] {
+        &self.policies
+    }
+
+    /// Whether the call was refused because a policy (or the request) could not be evaluated.
+    pub fn is_failure(&self) -> bool {
+        self.failed
+    }
+
+    /// The tool error a client gets: `forbidden`, naming the policies, never their text.
+    pub fn to_tool_error(&self) -> ToolError {
+        let message = match (self.policies.as_slice(), self.failed) {
+            ([], true) => "the policies could not decide this call; it is refused".to_owned(),
+            ([], false) => "no policy permits this call".to_owned(),
+            (ids, true) => format!(
+                "policy {} could not be evaluated; the call is refused",
+                quoted(ids)
+            ),
+            (ids, false) => format!("policy {} forbids this call", quoted(ids)),
+        };
+        ToolError::new("forbidden", message)
+            .with_detail("policies", serde_json::json!(self.policies))
+    }
+}
+
+fn quoted(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("`{id}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the guard leaves in the request context of a call decided by policies, for
+/// [`authorize`]: the tool and the call's context.
+#[derive(Clone)]
+pub(crate) struct CallPolicy {
+    pub tool: &'static str,
+    pub context: Context,
+}
+
+/// Checks that the caller may use `row` in this call: the policies are asked with the tool's
+/// action, `row` as the resource, and the call's input as the context. A tool calls it on the
+/// rows it loads (`policy::authorize(&ctx, &caller, &note)?`). Without policies, or outside a
+/// guarded call, it refuses: a tool that asks expects an answer.
+pub fn authorize<R: PolicyResource>(
+    ctx: &rmcp::service::RequestContext<rmcp::RoleServer>,
+    caller: &Principal,
+    row: &R,
+) -> Result<(), ToolError> {
+    let security = crate::Security::from_request(ctx);
+    let (Some(policies), Some(call)) = (
+        security.and_then(crate::Security::policies),
+        ctx.extensions.get::<CallPolicy>(),
+    ) else {
+        return Err(Denied::failed().to_tool_error());
+    };
+    policies
+        .decide_resource(caller, call.tool, call.context.clone(), row)
+        .map_err(|denied| {
+            if let Some(security) = security {
+                security.emit(&crate::audit::SecurityEvent::PolicyDenied {
+                    tool: call.tool,
+                    issuer: caller.issuer(),
+                    subject: caller.subject(),
+                    policies: denied.policies(),
+                    client: None,
+                });
+            }
+            denied.to_tool_error()
+        })
+}
+
+/// A test that the policies in the file `path` (relative to the crate's `Cargo.toml`) fit the
+/// tools of `tools` and the callers' `attributes` (and the resource types after them):
+/// `cargo test` fails, naming each policy and what is wrong, before a server with them runs.
+/// See [the module](crate::policy) for an example.
+#[macro_export]
+macro_rules! policy_test {
+    ($name:ident, $tools:expr, $attributes:expr, $path:literal $(, $resource:ty)* $(,)?) => {
+        #[test]
+        fn $name() {
+            let text = ::core::include_str!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", $path));
+            let built = $crate::policy::Policies::builder(&$tools)
+                .attributes(&$attributes)
+                $(.resource::<$resource>())*
+                .build(text);
+            if let ::core::result::Result::Err(error) = built {
+                ::core::panic!("{}: {}", $path, error);
+            }
+        }
+    };
+}
