@@ -69,6 +69,14 @@ enum Command {
         /// The tenant the caller acts for (claim `tenant`): notes are kept per tenant too.
         #[arg(long)]
         tenant: Option<String>,
+        /// A role the caller holds (claim `roles`; repeat for several), for the policies:
+        /// `cleared` reads confidential notes, `auditor` never deletes.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// The directory under the files root the caller owns (claim `home`, e.g.
+        /// `home/alice`): the policies keep `home/` private to its owners.
+        #[arg(long)]
+        home: Option<String>,
         /// The MCP URL of the server that will accept it (its `aud`; the issuer is its origin).
         #[arg(long, default_value = DEFAULT_URL)]
         url: String,
@@ -139,6 +147,14 @@ struct Common {
     /// this many MiB (RLIMIT_DATA); allocations past it fail.
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     memory_limit_mib: Option<u64>,
+    /// Cedar policies every call is decided by, once its scope and input are checked (default:
+    /// the committed `examples/policies/notes.cedar`). Policies that do not fit the tools (an
+    /// argument a tool does not take, a string compared to a number) are refused at start.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// `--policy`, read and checked before the sandbox closes the filesystem.
+    #[arg(skip)]
+    policies: Option<mcp_secure::policy::Policies>,
     /// Write the policy manifest to this file at start-up, with the confinement obtained
     /// (`"sandbox"`: Landlock ABI, what is enforced, what is missing): what reviewers compare
     /// with the committed manifest.
@@ -193,11 +209,26 @@ async fn notes_server(common: &Common) -> anyhow::Result<NotesServer> {
 
 /// The security configuration every subcommand starts from: files root and rate limiter; and
 /// the Redis limiter, when it is one, whose connection the HTTP sessions share.
+/// The policies of `--policy FILE`, or the committed ones, checked against the tools.
+fn load_policies(path: Option<&std::path::Path>) -> anyhow::Result<mcp_secure::policy::Policies> {
+    let Some(path) = path else {
+        return Ok(crate::notes::policies(crate::notes::DEFAULT_POLICIES)?);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --policy {}", path.display()))?;
+    crate::notes::policies(&text).with_context(|| format!("--policy {}", path.display()))
+}
+
 async fn security(common: &Common) -> anyhow::Result<(SecurityBuilder, Option<RedisLimiter>)> {
     prepare_files(&common.files)?;
+    let policies = match &common.policies {
+        Some(policies) => policies.clone(),
+        None => load_policies(common.policy.as_deref())?,
+    };
     let mut builder = Security::builder()
         .path_root("files", &common.files)
-        .limiter_fail_open(common.rate_fail_open);
+        .limiter_fail_open(common.rate_fail_open)
+        .policies(policies);
     builder = match (&common.opened_audit_log, &common.audit_log) {
         (Some(file), _) => builder.audit_sink(JsonLinesSink::new(
             file.try_clone().context("the audit log's file")?,
@@ -339,6 +370,7 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
         | Command::SeccompProfile
         | Command::Health { .. } => return Ok(None),
     };
+    common.policies = Some(load_policies(common.policy.as_deref())?);
     if let Some(path) = &common.manifest_pin {
         let committed = std::fs::read_to_string(path)
             .with_context(|| format!("reading --manifest-pin {}", path.display()))?;
@@ -411,7 +443,10 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
         .apply(resolver)
         .context("confining the process (--sandbox)")?;
     if let Some(mut file) = manifest_out {
-        let manifest = crate::notes::manifest().with_sandbox(&report);
+        let mut manifest = crate::notes::manifest().with_sandbox(&report);
+        if let Some(policies) = &common.policies {
+            manifest = manifest.with_policies(policies);
+        }
         std::io::Write::write_all(&mut file, manifest.to_pretty_string().as_bytes())
             .context("writing --manifest-out")?;
     }
@@ -440,7 +475,16 @@ async fn run(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {
             ttl,
             url,
             tenant,
-        } => token(&sub, &scope, ttl, &url, tenant.as_deref()),
+            roles,
+            home,
+        } => {
+            let claims = Claims {
+                tenant: tenant.as_deref(),
+                roles: &roles,
+                home: home.as_deref(),
+            };
+            token(&sub, &scope, ttl, &url, claims)
+        }
         Command::Manifest => {
             print!("{}", crate::notes::manifest().to_pretty_string());
             Ok(())
@@ -602,7 +646,9 @@ fn issuer_of(url: &str) -> anyhow::Result<String> {
 
 /// Over stdio there is no layer to take the audience from: the URL tokens were minted for.
 fn jwt_verifier(secret: SecretString, url: &str) -> anyhow::Result<JwtVerifier> {
-    Ok(JwtVerifier::hs256(secret, &issuer_of(url)?, url)?.tenant_claim(TENANT_CLAIM))
+    Ok(JwtVerifier::hs256(secret, &issuer_of(url)?, url)?
+        .tenant_claim(TENANT_CLAIM)
+        .attributes(&crate::notes::attributes()))
 }
 
 async fn serve(
@@ -683,7 +729,8 @@ async fn serve(
     let mut endpoint = Endpoint::new(url.as_str(), server.clone(), server.tools_of(), security)
         .verifier(
             JwtVerifier::hs256(secret.clone(), &issuer, Audience::Resource)?
-                .tenant_claim(TENANT_CLAIM),
+                .tenant_claim(TENANT_CLAIM)
+                .attributes(&crate::notes::attributes()),
         )
         .request_timeout(Duration::from_secs(request_timeout));
     if let Some(keys) = keys {
@@ -711,7 +758,9 @@ async fn serve(
     if let Some(external) = &external_issuer {
         let verifier = JwtVerifier::discover_with(external, Audience::Resource, &fetch_policy)
             .await
-            .with_context(|| format!("the authorization server {external}"))?;
+            .with_context(|| format!("the authorization server {external}"))?
+            .tenant_claim(TENANT_CLAIM)
+            .attributes(&crate::notes::attributes());
         endpoint = endpoint.verifier(verifier);
         eprintln!("notes-server: accepting tokens of the authorization server {external}");
     }
@@ -833,17 +882,38 @@ enum Listener {
     Tls(TlsListener),
 }
 
-fn token(sub: &str, scope: &str, ttl: u64, url: &str, tenant: Option<&str>) -> anyhow::Result<()> {
+/// The claims of `token` beyond subject and scopes.
+struct Claims<'a> {
+    tenant: Option<&'a str>,
+    roles: &'a [String],
+    home: Option<&'a str>,
+}
+
+fn token(sub: &str, scope: &str, ttl: u64, url: &str, claims: Claims<'_>) -> anyhow::Result<()> {
+    use mcp_secure::auth::{Attribute, check_attribute};
     let secret = jwt_secret(false)
         .context("`token` signs with NOTES_JWT_SECRET, the secret `serve` uses")?;
-    if let Some(tenant) = tenant {
+    if let Some(tenant) = claims.tenant {
         mcp_secure::auth::check_tenant(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    }
+    // Checked as the server will check them: a token it would refuse is not printed.
+    check_attribute("roles", &Attribute::Texts(claims.roles.to_vec()))
+        .map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    if let Some(home) = claims.home {
+        check_attribute("home", &Attribute::Text(home.to_owned()))
+            .map_err(|e| anyhow::anyhow!("--home: {e}"))?;
     }
     let mut minter = TokenMinter::hs256(&secret, &issuer_of(url)?, url)
         .lifetime(Duration::from_secs(ttl))
         .client_id("notes-server-cli");
-    if let Some(tenant) = tenant {
+    if let Some(tenant) = claims.tenant {
         minter = minter.tenant(tenant);
+    }
+    if !claims.roles.is_empty() {
+        minter = minter.claim("roles", serde_json::json!(claims.roles));
+    }
+    if let Some(home) = claims.home {
+        minter = minter.claim("home", serde_json::json!(home));
     }
     println!("{}", minter.mint(sub, scope.split_whitespace())?);
     Ok(())

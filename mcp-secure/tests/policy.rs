@@ -26,6 +26,9 @@ struct Transfer {
     /// A fraction: Cedar has none, so no policy can name it.
     #[mcp(range(min = 0.0, max = 1.0))]
     fee: Option<f64>,
+    /// A secret: no policy sees it.
+    #[mcp(length(min = 4, max = 64))]
+    pin: SecretString,
 }
 
 #[derive(Clone)]
@@ -139,6 +142,11 @@ fn a_policy_that_does_not_fit_the_tools_is_refused_naming_it() {
             r#"@id("fraction") permit (principal, action == Action::"transfer", resource) when { context.fee == 0 };"#,
             "fraction",
         ),
+        // A secret argument.
+        (
+            r#"@id("secret") permit (principal, action == Action::"transfer", resource) when { context.pin == "1234" };"#,
+            "pin",
+        ),
         // A resource attribute that does not exist.
         (
             r#"@id("row-attr") permit (principal, action, resource is Note) when { resource.owner == principal.id };"#,
@@ -196,7 +204,7 @@ fn an_argument_rule_decides_on_the_validated_arguments() {
         policies.decide(
             who,
             "transfer",
-            &args(json!({ "amount": amount, "to": "x" })),
+            &args(json!({ "amount": amount, "to": "x", "pin": "1234" })),
         )
     };
     assert!(call(&alice, 500).is_ok());
@@ -279,7 +287,7 @@ fn a_policy_that_fails_to_evaluate_denies() {
     .unwrap();
     let alice = Principal::new("alice", ["payments:write"]);
     let denied = policies
-        .decide(&alice, "transfer", &args(json!({ "amount": 2, "to": "x" })))
+        .decide(&alice, "transfer", &args(json!({ "amount": 2, "to": "x", "pin": "1234" })))
         .unwrap_err();
     assert!(denied.is_failure());
     assert_eq!(denied.policies(), ["overflow"]);
@@ -292,7 +300,7 @@ fn without_a_permit_nothing_is_allowed() {
             .unwrap();
     let alice = Principal::new("alice", ["payments:write"]);
     let denied = policies
-        .decide(&alice, "transfer", &args(json!({ "amount": 2, "to": "x" })))
+        .decide(&alice, "transfer", &args(json!({ "amount": 2, "to": "x", "pin": "1234" })))
         .unwrap_err();
     assert!(denied.policies().is_empty() && !denied.is_failure());
     let error = serde_json::to_string(&denied.to_tool_error().to_result()).unwrap();
@@ -317,6 +325,7 @@ fn the_schema_states_each_tools_arguments_and_the_callers_attributes() {
         json!({ "type": "Set", "element": { "type": "String" }, "required": false })
     );
     assert!(transfer.get("fee").is_none(), "Cedar has no fractions");
+    assert!(transfer.get("pin").is_none(), "secrets never reach policies");
     let read = &schema[""]["actions"]["files_read"]["appliesTo"]["context"]["attributes"];
     assert_eq!(read["path_dirs"]["type"], "Set");
     let caller = &schema[""]["entityTypes"]["Caller"]["shape"]["attributes"];

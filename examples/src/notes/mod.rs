@@ -5,8 +5,16 @@ mod store;
 
 use std::io::Read;
 
-use mcp_secure::prelude::*;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use mcp_secure::{
+    auth::{Attribute, AttributeKind, Attributes},
+    policy::{Policies, PolicyError, PolicyResource},
+    prelude::*,
+};
+use rmcp::{
+    RoleServer,
+    model::{Implementation, ServerCapabilities, ServerConfig},
+    service::RequestContext,
+};
 use serde::Serialize;
 
 pub use store::{Note, NotesStore, SortColumn};
@@ -163,8 +171,12 @@ impl NotesServer {
         &self,
         #[mcp(range(min = 1))] id: i64,
         caller: Principal,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Note>, ToolError> {
-        self.store.get(&caller, id).await.map(Json)
+        let note = self.store.get(&caller, id).await?;
+        // The row's own rules (`confidential-needs-clearance`).
+        mcp_secure::policy::authorize(&ctx, &caller, &note)?;
+        Ok(Json(note))
     }
 
     /// Delete one of the caller's notes.
@@ -240,10 +252,55 @@ fn read_capped(file: std::fs::File, max: u64) -> std::io::Result<Option<String>>
         .map_err(|_| std::io::ErrorKind::InvalidData.into())
 }
 
-/// The notes server's policy manifest (`notes-server manifest`).
+/// A note, as the policies see it: `resource is Note`, with its tags.
+impl PolicyResource for Note {
+    const TYPE: &'static str = "Note";
+    const SHAPE: &'static [(&'static str, AttributeKind)] = &[("tags", AttributeKind::Texts)];
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+    fn attributes(&self) -> Vec<(&'static str, Attribute)> {
+        vec![("tags", Attribute::Texts(self.tags.clone()))]
+    }
+}
+
+/// The attributes callers' tokens may carry, read from the claims of the same names: `roles`
+/// (`token --role`) and `home` (`token --home`), the directory under `home/` a caller owns.
+pub fn attributes() -> Attributes {
+    Attributes::new()
+        .with("roles", AttributeKind::Texts)
+        .and_then(|a| a.with("home", AttributeKind::Text))
+        .expect("valid attribute names")
+}
+
+/// The committed policies (`examples/policies/notes.cedar`), the default of `--policy`.
+pub const DEFAULT_POLICIES: &str = include_str!("../../policies/notes.cedar");
+
+/// The policies in `cedar`, checked against the notes server's tools and callers.
+pub fn policies(cedar: &str) -> Result<Policies, PolicyError> {
+    Policies::builder(&NotesServer::tools())
+        .attributes(&attributes())
+        .resource::<Note>()
+        .build(cedar)
+}
+
+mcp_secure::policy_test!(
+    the_committed_policies_fit_the_tools,
+    NotesServer::tools(),
+    attributes(),
+    "policies/notes.cedar",
+    Note
+);
+
+/// The notes server's policy manifest (`notes-server manifest`), with the committed policies.
 pub fn manifest() -> mcp_secure::manifest::Manifest {
-    mcp_secure::manifest::Manifest::new("notes-server", env!("CARGO_PKG_VERSION"))
-        .with_tools(&NotesServer::tools())
+    let manifest = mcp_secure::manifest::Manifest::new("notes-server", env!("CARGO_PKG_VERSION"))
+        .with_tools(&NotesServer::tools());
+    match policies(DEFAULT_POLICIES) {
+        Ok(policies) => manifest.with_policies(&policies),
+        // The test above fails first; the manifest then says nothing it cannot check.
+        Err(_) => manifest,
+    }
 }
 
 #[tool_handler(router = self.tools)]

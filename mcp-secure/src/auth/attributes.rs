@@ -129,7 +129,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), AttributeError> {
     }
     if BUILT_IN_ATTRIBUTES.contains(&name) {
         return err(
-            "an attribute cannot take a built-in name (id, subject, issuer, tenant, scopes, client_id)",
+            "an attribute cannot take a built-in name (id, subject, issuer, tenant, tenant_key, scopes, client_id)",
         );
     }
     const CEDAR_WORDS: &[&str] = &[

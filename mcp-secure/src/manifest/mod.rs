@@ -54,6 +54,7 @@ pub struct Manifest {
     scopes: Vec<Value>,
     tools: Vec<Value>,
     sandbox: Option<Value>,
+    policies: Option<Value>,
 }
 
 impl Manifest {
@@ -65,6 +66,7 @@ impl Manifest {
             scopes: Vec::new(),
             tools: Vec::new(),
             sandbox: None,
+            policies: None,
         }
     }
 
@@ -133,6 +135,22 @@ impl Manifest {
         self
     }
 
+    /// Records the server's Cedar policies under `"policies"`: their `@id`s, their text and
+    /// the schema generated from the tools, so that a gateway (ToolHive, say) can enforce the
+    /// same rules, validated against the same schema. Feature `policy`.
+    #[cfg(feature = "policy")]
+    pub fn with_policies(mut self, policies: &crate::policy::Policies) -> Self {
+        let mut ids: Vec<&str> = policies.ids().collect();
+        ids.sort_unstable();
+        self.policies = Some(json!({
+            "language": "cedar",
+            "ids": ids,
+            "text": policies.text(),
+            "schema": policies.schema(),
+        }));
+        self
+    }
+
     /// The manifest as JSON, every object's keys sorted.
     pub fn to_json(&self) -> Value {
         let mut json = json!({
@@ -143,6 +161,9 @@ impl Manifest {
         });
         if let Some(sandbox) = &self.sandbox {
             json["sandbox"] = sandbox.clone();
+        }
+        if let Some(policies) = &self.policies {
+            json["policies"] = policies.clone();
         }
         sorted(json)
     }
@@ -155,7 +176,9 @@ impl Manifest {
     }
 }
 
-fn sorted(value: Value) -> Value {
+/// `value` with every object's keys in byte order, as serde_json writes them by default (and
+/// not in insertion order, which its `preserve_order` feature, turned on by Cedar, keeps).
+pub(crate) fn sorted(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(String, Value)> = map.into_iter().collect();

@@ -33,6 +33,7 @@ pub(super) fn caller_entity(ty: &EntityTypeName, caller: &Principal) -> Option<E
         ("id".to_owned(), text(caller.id())),
         ("subject".to_owned(), text(caller.subject())),
         ("issuer".to_owned(), text(caller.issuer())),
+        ("tenant_key".to_owned(), text(&caller.tenant_key())),
         (
             "scopes".to_owned(),
             RestrictedExpression::new_set(caller.scopes().iter().map(|s| text(s))),

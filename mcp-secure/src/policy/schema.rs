@@ -32,8 +32,8 @@ pub(crate) struct Field {
 }
 
 /// The fields of a tool input's JSON Schema a policy can name. A field of a type Cedar has no
-/// value for (a fraction, free JSON, a choice of shapes) is left out: a policy naming it fails
-/// validation, as a policy naming a missing argument does.
+/// value for (a fraction, free JSON, a choice of shapes), and a secret, are left out: a policy
+/// naming one fails validation, as a policy naming a missing argument does.
 pub(crate) fn fields(schema: &Map<String, Value>) -> Vec<Field> {
     let defs = schema.get("$defs").and_then(Value::as_object);
     record_fields(schema, defs, 0)
@@ -57,6 +57,10 @@ fn record_fields(
         let Some(property) = resolve(property, defs) else {
             continue;
         };
+        // A secret (`SecretString`, `writeOnly`) never reaches a policy, nor what it logs.
+        if property.get("writeOnly") == Some(&Value::Bool(true)) {
+            continue;
+        }
         let (ty, nullable) = match field_type(property, defs, depth) {
             Some(found) => found,
             None => continue,
@@ -189,7 +193,7 @@ pub(crate) fn schema(
     resources: &[(&'static str, &'static [(&'static str, AttributeKind)])],
 ) -> Value {
     let mut caller = Map::new();
-    for name in ["id", "subject", "issuer"] {
+    for name in ["id", "subject", "issuer", "tenant_key"] {
         caller.insert(name.into(), json!({ "type": "String" }));
     }
     caller.insert(

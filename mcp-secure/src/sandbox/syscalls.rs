@@ -398,11 +398,13 @@ pub fn seccomp_profile(filter: &SyscallFilter) -> Value {
             "args": args,
         }));
     }
-    json!({
+    // Keys sorted whatever serde_json's `preserve_order` (a dependency may turn it on): the
+    // committed profile is diffed.
+    crate::manifest::sorted(json!({
         "defaultAction": "SCMP_ACT_ALLOW",
         "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_AARCH64"],
         "syscalls": syscalls,
-    })
+    }))
 }
 
 /// The in-process filter: one BPF program per error (a seccomp filter has one action for its
