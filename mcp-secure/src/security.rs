@@ -52,6 +52,7 @@ struct Inner {
     request_states: rmcp::model::RequestStateCodec,
     #[cfg(feature = "policy")]
     policies: Option<crate::policy::Policies>,
+    hooks: crate::tool::Hooks,
 }
 
 /// The shortest `requestState` key [`SecurityBuilder::request_state_key`] takes, in bytes.
@@ -116,6 +117,11 @@ impl Security {
         self.0.local_principal.as_ref()
     }
 
+    /// The hooks every admitted call passes, in order ([`SecurityBuilder::hook`]).
+    pub(crate) fn hooks(&self) -> &crate::tool::Hooks {
+        &self.0.hooks
+    }
+
     /// The policies every guarded call is decided by, if any ([`SecurityBuilder::policies`]).
     #[cfg(feature = "policy")]
     pub fn policies(&self) -> Option<&crate::policy::Policies> {
@@ -174,6 +180,7 @@ pub struct SecurityBuilder {
     request_state_key: Option<secrecy::SecretSlice<u8>>,
     #[cfg(feature = "policy")]
     policies: Option<crate::policy::Policies>,
+    hooks: crate::tool::Hooks,
 }
 
 /// Why [`SecurityBuilder::build`] failed.
@@ -241,6 +248,13 @@ impl SecurityBuilder {
     #[cfg(feature = "policy")]
     pub fn policies(mut self, policies: crate::policy::Policies) -> Self {
         self.policies = Some(policies);
+        self
+    }
+
+    /// Runs `hook` on every call the built-in checks (and the policies) admitted, before the
+    /// tool, after the hooks installed before it ([`crate::tool::CallHook`]).
+    pub fn hook(mut self, hook: impl crate::tool::CallHook) -> Self {
+        self.hooks.push(std::sync::Arc::new(hook));
         self
     }
 
@@ -314,6 +328,7 @@ impl SecurityBuilder {
             request_states,
             #[cfg(feature = "policy")]
             policies: self.policies,
+            hooks: self.hooks,
         }))
     }
 

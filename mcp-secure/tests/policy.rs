@@ -287,7 +287,11 @@ fn a_policy_that_fails_to_evaluate_denies() {
     .unwrap();
     let alice = Principal::new("alice", ["payments:write"]);
     let denied = policies
-        .decide(&alice, "transfer", &args(json!({ "amount": 2, "to": "x", "pin": "1234" })))
+        .decide(
+            &alice,
+            "transfer",
+            &args(json!({ "amount": 2, "to": "x", "pin": "1234" })),
+        )
         .unwrap_err();
     assert!(denied.is_failure());
     assert_eq!(denied.policies(), ["overflow"]);
@@ -300,7 +304,11 @@ fn without_a_permit_nothing_is_allowed() {
             .unwrap();
     let alice = Principal::new("alice", ["payments:write"]);
     let denied = policies
-        .decide(&alice, "transfer", &args(json!({ "amount": 2, "to": "x", "pin": "1234" })))
+        .decide(
+            &alice,
+            "transfer",
+            &args(json!({ "amount": 2, "to": "x", "pin": "1234" })),
+        )
         .unwrap_err();
     assert!(denied.policies().is_empty() && !denied.is_failure());
     let error = serde_json::to_string(&denied.to_tool_error().to_result()).unwrap();
@@ -325,7 +333,10 @@ fn the_schema_states_each_tools_arguments_and_the_callers_attributes() {
         json!({ "type": "Set", "element": { "type": "String" }, "required": false })
     );
     assert!(transfer.get("fee").is_none(), "Cedar has no fractions");
-    assert!(transfer.get("pin").is_none(), "secrets never reach policies");
+    assert!(
+        transfer.get("pin").is_none(),
+        "secrets never reach policies"
+    );
     let read = &schema[""]["actions"]["files_read"]["appliesTo"]["context"]["attributes"];
     assert_eq!(read["path_dirs"]["type"], "Set");
     let caller = &schema[""]["entityTypes"]["Caller"]["shape"]["attributes"];
@@ -380,6 +391,12 @@ fn attributes_are_bounded_and_clean() {
         p().with_attribute("roles", Attribute::Texts(vec!["r".into(); 64]))
             .is_ok()
     );
+    for name in mcp_secure::auth::BUILT_IN_ATTRIBUTES {
+        assert!(
+            Attributes::new().with(name, AttributeKind::Text).is_err(),
+            "{name}"
+        );
+    }
     let claim = |kind, v: Value| Attribute::from_claim(kind, &v);
     assert_eq!(claim(AttributeKind::Number, json!(1.5)), None);
     assert_eq!(claim(AttributeKind::Number, json!("5")), None);

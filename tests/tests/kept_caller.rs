@@ -1,8 +1,9 @@
 //! A `Principal` is the caller (what `sql!` binds to an owned table's owner or tenant column)
 //! only during its own call. A tool that keeps the principal it was handed (a "last callers"
 //! cache, a job queue, a bug) keeps an identity, not the right to act as it: once that call's
-//! response is sent, the kept copy is no longer the caller, in any later call of anyone's, over
-//! HTTP or over a pipe as over stdio, for a `#[mcp_tool]` and a plain rmcp `#[tool]` alike.
+//! call returns, the kept copy is no longer the caller, in any later call of anyone's, over
+//! HTTP or over a pipe as over stdio, even when the client reuses an in-flight request id. A
+//! plain rmcp `#[tool]`'s `Principal` is never the caller (nothing ends its mark).
 
 mod common;
 
@@ -19,6 +20,7 @@ use rmcp::{
     model::CallToolRequestParams, service::RunningService, tool, tool_router,
 };
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf};
 
 mcp_secure::scopes! {
     /// Read notes.
@@ -50,6 +52,15 @@ impl Keeper {
     #[mcp_tool(scope = "notes:read", rate = "unlimited")]
     async fn keep(&self, caller: Principal) -> String {
         self.kept.lock().unwrap().push(caller.clone());
+        report(&caller, &self.kept)
+    }
+
+    /// Keeps its caller, then reports a while later (long enough for a second request with
+    /// the same id to arrive while it runs).
+    #[mcp_tool(scope = "notes:read", rate = "unlimited")]
+    async fn keep_slowly(&self, caller: Principal) -> String {
+        self.kept.lock().unwrap().push(caller.clone());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         report(&caller, &self.kept)
     }
 }
@@ -166,15 +177,81 @@ async fn a_caller_kept_past_its_call_over_http_is_not_the_caller() {
 }
 
 #[tokio::test]
-async fn a_caller_a_plain_rmcp_tool_kept_is_not_the_caller() {
+async fn a_plain_rmcp_tools_principal_is_never_the_caller() {
     let server = PlainKeeper {
         tool_router: PlainKeeper::tool_router(),
         kept: Kept::default(),
     };
     let alice = over_pipe(Secured::new(server.clone(), local("alice"))).await;
-    let bob = over_pipe(Secured::new(server.clone(), local("bob"))).await;
     let first = keep(&alice).await;
-    let second = keep(&bob).await;
-    let third = keep(&alice).await;
-    assert_kept_copies_are_not_callers(&first, &second, &third);
+    assert_eq!(first["caller"], json!(["local#alice", false]), "{first}");
+}
+
+async fn line(reader: &mut BufReader<ReadHalf<DuplexStream>>) -> Value {
+    let mut s = String::new();
+    reader.read_line(&mut s).await.unwrap();
+    serde_json::from_str(&s).unwrap()
+}
+
+/// rmcp keeps one token per request id: a second request with the id of one in flight replaces
+/// the first's token, which is then never cancelled. The guard's own mark ends with the call.
+/// (Found by an outside attacker; its probe, kept.)
+#[tokio::test]
+async fn a_reused_request_id_does_not_keep_a_caller_alive() {
+    let server = Keeper {
+        tools: Keeper::tools(),
+        kept: Kept::default(),
+    };
+    let mut sessions = Vec::new();
+    for who in ["mallory", "bob"] {
+        let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+        let secured = Secured::new(server.clone(), local(who));
+        tokio::spawn(async move {
+            if let Ok(running) = secured.serve(server_end).await {
+                let _ = running.waiting().await;
+            }
+        });
+        let (r, mut w) = tokio::io::split(client_end);
+        let mut r = BufReader::new(r);
+        w.write_all(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"0"}}}
+{"jsonrpc":"2.0","method":"notifications/initialized"}
+"#,
+        )
+        .await
+        .unwrap();
+        line(&mut r).await;
+        sessions.push((r, w));
+    }
+    let call = |id: u32| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"keep_slowly","arguments":{{}}}}}}"#
+        ) + "\n"
+    };
+    // Mallory: two calls with the same id, the second while the first runs.
+    let (mr, mw) = &mut sessions[0];
+    mw.write_all(call(7).as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    mw.write_all(call(7).as_bytes()).await.unwrap();
+    line(mr).await;
+    // Both of her calls have returned (the second's answer rmcp drops).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (br, bw) = &mut sessions[1];
+    bw.write_all(call(2).as_bytes()).await.unwrap();
+    let answer = line(br).await;
+    let report: Value =
+        serde_json::from_str(answer["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    let kept = report["kept"].as_array().unwrap();
+    assert_eq!(
+        kept.iter().filter(|k| k[0] == "local#mallory").count(),
+        2,
+        "{report}"
+    );
+    for k in kept.iter().filter(|k| k[0] == "local#mallory") {
+        assert_eq!(
+            k[1], false,
+            "mallory's principal, kept past her calls: {report}"
+        );
+    }
+    assert_eq!(report["caller"], json!(["local#bob", true]), "{report}");
 }

@@ -39,10 +39,24 @@ fn recomputed(listed: &Value) -> String {
     if meta.is_empty() {
         tool.as_object_mut().unwrap().remove("_meta");
     }
-    // serde_json's maps are sorted (no `preserve_order` here): `to_string` is canonical.
-    let hash = Sha256::digest(serde_json::to_string(&tool).unwrap().as_bytes());
+    // RFC 8785 (JCS): keys sorted (ASCII here, where byte and UTF-16 order agree), compact.
+    // Sorted by hand: serde_json keeps insertion order when a dependency (Cedar) turns on its
+    // `preserve_order`.
+    let hash = Sha256::digest(serde_json::to_string(&sorted(tool)).unwrap().as_bytes());
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        v => v,
+    }
 }
 
 #[tokio::test]

@@ -156,12 +156,16 @@ impl NotesServer {
         #[mcp(range(min = 1, max = 100))]
         limit: u32,
         caller: Principal,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<NoteList>, ToolError> {
         let column = match sort {
             SortBy::Title => SortColumn::Title,
             SortBy::Created => SortColumn::Created,
         };
-        let notes = self.store.search(&caller, &query, column, limit).await?;
+        let mut notes = self.store.search(&caller, &query, column, limit).await?;
+        // Every row the caller would see passes the rows' rules, as in `notes_get`; one that
+        // does not is left out (and audited), not shown.
+        notes.retain(|note| mcp_secure::policy::authorize(&ctx, &caller, note).is_ok());
         Ok(Json(NoteList { notes }))
     }
 

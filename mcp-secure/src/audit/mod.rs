@@ -110,6 +110,21 @@ pub enum SecurityEvent<'a> {
         /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
         client: Option<IpAddr>,
     },
+    /// A call hook refused a call the built-in checks admitted ([`crate::tool::CallHook`]).
+    HookDenied {
+        /// The tool.
+        tool: &'a str,
+        /// The caller's issuer ([`crate::auth::Principal::issuer`]).
+        issuer: &'a str,
+        /// The caller.
+        subject: &'a str,
+        /// The hook's name.
+        hook: &'a str,
+        /// The refusal's code (what the client got).
+        code: &'a str,
+        /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
+        client: Option<IpAddr>,
+    },
     /// The input failed validation.
     ValidationFailed {
         /// The tool.
@@ -233,6 +248,7 @@ impl<'a> SecurityEvent<'a> {
             SecurityEvent::RateLimited { .. } => "rate_limited",
             SecurityEvent::ValidationFailed { .. } => "validation_failed",
             SecurityEvent::PolicyDenied { .. } => "policy_denied",
+            SecurityEvent::HookDenied { .. } => "hook_denied",
             SecurityEvent::ToolCalled { .. } => "tool_called",
             SecurityEvent::ToolFailed { .. } => "tool_failed",
             SecurityEvent::OriginRefused { .. } => "origin_refused",
@@ -304,6 +320,16 @@ impl<'a> SecurityEvent<'a> {
                 ..
             } => {
                 json!({ "tool": tool, "issuer": issuer, "subject": subject, "policies": policies })
+            }
+            SecurityEvent::HookDenied {
+                tool,
+                issuer,
+                subject,
+                hook,
+                code,
+                ..
+            } => {
+                json!({ "tool": tool, "issuer": issuer, "subject": subject, "hook": hook, "code": code })
             }
             SecurityEvent::ToolCalled {
                 tool,
@@ -392,6 +418,7 @@ impl<'a> SecurityEvent<'a> {
             | SecurityEvent::RateLimited { client, .. }
             | SecurityEvent::ValidationFailed { client, .. }
             | SecurityEvent::PolicyDenied { client, .. }
+            | SecurityEvent::HookDenied { client, .. }
             | SecurityEvent::ToolCalled { client, .. } => client,
             _ => None,
         }
@@ -620,6 +647,16 @@ fn trace(event: &SecurityEvent<'_>) {
         } => {
             // Policy ids are checked ASCII (`policy::Policies`): nothing to escape.
             tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), policies = %policies.join(","), client_address = client);
+        }
+        SecurityEvent::HookDenied {
+            tool,
+            issuer,
+            subject,
+            hook,
+            code,
+            ..
+        } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), hook = %Escaped(hook), code, client_address = client);
         }
         SecurityEvent::ValidationFailed {
             tool,

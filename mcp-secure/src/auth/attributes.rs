@@ -95,8 +95,15 @@ impl fmt::Display for AttributeError {
 impl std::error::Error for AttributeError {}
 
 /// What a principal always has, under these names, in a policy: an attribute cannot take them.
-pub const BUILT_IN_ATTRIBUTES: &[&str] =
-    &["id", "subject", "issuer", "tenant", "scopes", "client_id"];
+pub const BUILT_IN_ATTRIBUTES: &[&str] = &[
+    "id",
+    "subject",
+    "issuer",
+    "tenant",
+    "tenant_key",
+    "scopes",
+    "client_id",
+];
 
 /// Checks an attribute's name and value: a name of 1 to 64 ASCII letters, digits and `_`, not
 /// starting with a digit, not one of [`BUILT_IN_ATTRIBUTES`] nor a word of Cedar's; a text of

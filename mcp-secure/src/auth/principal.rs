@@ -201,13 +201,13 @@ impl Principal {
     }
 
     /// Whether this is the caller being served, as a tool receives it (the `Principal`
-    /// parameter of a `#[mcp_tool]` or a plain rmcp `#[tool]`), rather than a principal made with
+    /// parameter of a `#[mcp_tool]`; not a plain rmcp `#[tool]`'s), rather than a principal made with
     /// [`new`](Self::new) or changed since by [`with_issuer`](Self::with_issuer) or
     /// [`with_tenant`](Self::with_tenant). Only the caller can be bound to an owned table's
     /// owner or tenant column ([`crate::sql::owner`]): a principal made from a tool's input
     /// (the classic object-level authorization bug) renders no query.
     ///
-    /// It stays the caller until its request's response is sent or the request is cancelled:
+    /// It stays the caller until its call returns, or its request is cancelled:
     /// a copy kept for a later call (the "last caller" in a static or in the server) is not
     /// that later call's caller. While its own call still runs, a copy another call reads from
     /// shared state still is; keep principals out of shared state.
@@ -363,11 +363,17 @@ impl Principal {
         Security::from_request(ctx)?.local_principal().cloned()
     }
 
-    /// [`from_request`](Self::from_request), as the caller being served: what the guard and
-    /// the extractor hand a tool, before the tool's own code runs (a tool can edit its own
-    /// copy of the request context, so what it reads there later is not the caller).
-    pub(crate) fn caller_of(ctx: &RequestContext<RoleServer>) -> Option<Self> {
-        Self::from_request(ctx).map(|principal| principal.into_caller(ctx.ct.clone()))
+    /// [`from_request`](Self::from_request), as the caller of the call `call` stands for:
+    /// what the guard hands a tool, before the tool's own code runs (a tool can edit its own
+    /// copy of the request context, so what it reads there later is not the caller). `call`
+    /// is the guard's own token, cancelled when the call ends, and with the request's
+    /// (rmcp's per-request token alone is not enough: a client reusing an in-flight request id
+    /// replaces it, and the first request's is then never cancelled).
+    pub(crate) fn caller_of(
+        ctx: &RequestContext<RoleServer>,
+        call: CancellationToken,
+    ) -> Option<Self> {
+        Self::from_request(ctx).map(|principal| principal.into_caller(call))
     }
 }
 
@@ -384,10 +390,12 @@ impl fmt::Debug for Principal {
     }
 }
 
-/// Lets a plain rmcp `#[tool]` take `Principal` too; a call without one is refused.
+/// Lets a plain rmcp `#[tool]` take `Principal` too; a call without one is refused. It is not
+/// [`is_the_caller`](Principal::is_the_caller): nothing of this library runs when such a tool
+/// returns, to end the mark, so only a `#[mcp_tool]` binds its caller to owned tables.
 impl<S> FromContextPart<ToolCallContext<'_, S>> for Principal {
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, rmcp::ErrorData> {
-        Principal::caller_of(&context.request_context).ok_or_else(|| {
+        Principal::from_request(&context.request_context).ok_or_else(|| {
             rmcp::ErrorData::invalid_request("unauthenticated: this call needs credentials", None)
         })
     }

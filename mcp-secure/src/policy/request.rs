@@ -29,24 +29,28 @@ fn attribute(value: &Attribute) -> RestrictedExpression {
 /// The caller as a `Caller` entity: its built-in attributes and those it carries.
 pub(super) fn caller_entity(ty: &EntityTypeName, caller: &Principal) -> Option<Entity> {
     let uid = EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(caller.id()));
-    let mut attrs = HashMap::from([
-        ("id".to_owned(), text(caller.id())),
-        ("subject".to_owned(), text(caller.subject())),
-        ("issuer".to_owned(), text(caller.issuer())),
-        ("tenant_key".to_owned(), text(&caller.tenant_key())),
-        (
-            "scopes".to_owned(),
-            RestrictedExpression::new_set(caller.scopes().iter().map(|s| text(s))),
-        ),
-    ]);
+    // The carried attributes first: a built-in written after them always wins (their names
+    // are refused by `check_attribute`; this holds even if that check were bypassed).
+    let mut attrs: HashMap<String, RestrictedExpression> = caller
+        .attributes()
+        .map(|(name, value)| (name.to_owned(), attribute(value)))
+        .collect();
+    for name in crate::auth::BUILT_IN_ATTRIBUTES {
+        attrs.remove(*name);
+    }
+    attrs.insert("id".to_owned(), text(caller.id()));
+    attrs.insert("subject".to_owned(), text(caller.subject()));
+    attrs.insert("issuer".to_owned(), text(caller.issuer()));
+    attrs.insert("tenant_key".to_owned(), text(&caller.tenant_key()));
+    attrs.insert(
+        "scopes".to_owned(),
+        RestrictedExpression::new_set(caller.scopes().iter().map(|s| text(s))),
+    );
     if let Some(tenant) = caller.tenant() {
         attrs.insert("tenant".to_owned(), text(tenant));
     }
     if let Some(client) = caller.client_id() {
         attrs.insert("client_id".to_owned(), text(client));
-    }
-    for (name, value) in caller.attributes() {
-        attrs.insert(name.to_owned(), attribute(value));
     }
     Entity::new(uid, attrs, HashSet::new()).ok()
 }

@@ -294,9 +294,12 @@ mod tests {
     fn a_json_refusal_is_cleaned() {
         let refusal = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32020,\"message\":\"header `x\\u001b]8;;https://evil\\u0007` \u{202E}\"}}";
         let out = String::from_utf8(clean_message(refusal.as_bytes()).unwrap()).unwrap();
+        // Compared as JSON: the key order is serde_json's (sorted, or as sent when a
+        // dependency turns on its `preserve_order`).
+        let out: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             out,
-            r#"{"error":{"code":-32020,"message":"header `x` "},"id":1,"jsonrpc":"2.0"}"#
+            serde_json::json!({"error":{"code":-32020,"message":"header `x` "},"id":1,"jsonrpc":"2.0"})
         );
     }
 

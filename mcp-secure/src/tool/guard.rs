@@ -329,7 +329,11 @@ where
             return Ok(unconfigured(policy));
         };
         let started = security.recording_calls().then(Instant::now);
-        let caller = Principal::caller_of(&ctx.request_context);
+        // The caller mark lives as long as this call: cancelled when this future ends (or is
+        // dropped), and with the request.
+        let call = ctx.request_context.ct.child_token();
+        let _call_ends = call.clone().drop_guard();
+        let caller = Principal::caller_of(&ctx.request_context, call);
         // Looked up when something records it (the events), or keys the limit.
         let client = match started.is_some() || policy.rate_key() == RateKey::Ip {
             true => client_address(&ctx.request_context),
@@ -491,18 +495,20 @@ async fn decide<I>(
             Err(e) => limiter_failed(security, tool, &e)?,
         }
     }
-    // Policies decide on the arguments as validated: kept before the parse takes them.
+    // Policies and hooks decide on the arguments as validated: kept before the parse takes
+    // them, when there is one to ask.
     #[cfg(feature = "policy")]
-    let decided = security
-        .policies()
-        .map(|policies| (policies, arguments.clone().unwrap_or_default()));
+    let asks = security.policies().is_some() || !security.hooks().is_empty();
+    #[cfg(not(feature = "policy"))]
+    let asks = !security.hooks().is_empty();
+    let kept = asks.then(|| arguments.clone().unwrap_or_default());
     let input = match parse(arguments, security) {
         Ok(input) => input,
         Err(errors) => return Err(invalid(security, tool, (&principal, client), errors)),
     };
     #[cfg(feature = "policy")]
-    if let Some((policies, arguments)) = decided {
-        let decision = policies.context(tool, &arguments).and_then(|context| {
+    if let (Some(policies), Some(arguments)) = (security.policies(), &kept) {
+        let decision = policies.context(tool, arguments).and_then(|context| {
             policies.decide_call(&principal, tool, context.clone())?;
             Ok(context)
         });
@@ -513,7 +519,47 @@ async fn decide<I>(
             }
         }
     }
+    // Last: a hook refuses only what everything above admitted.
+    if let Some(arguments) = &kept
+        && !security.hooks().is_empty()
+    {
+        let call = super::HookCall {
+            tool: policy,
+            caller: &principal,
+            arguments,
+            client,
+        };
+        if let Err((hook, denial)) = security.hooks().check(&call).await {
+            return Err(hook_denied(
+                security,
+                tool,
+                (&principal, client),
+                hook,
+                &denial,
+            ));
+        }
+    }
     Ok((principal, input))
+}
+
+#[cold]
+#[inline(never)]
+fn hook_denied(
+    security: &Security,
+    tool: &'static str,
+    (principal, client): (&Principal, Option<std::net::IpAddr>),
+    hook: &'static str,
+    denial: &super::HookDenial,
+) -> Box<ToolError> {
+    security.emit(&SecurityEvent::HookDenied {
+        tool,
+        issuer: principal.issuer(),
+        subject: principal.subject(),
+        hook,
+        code: denial.code(),
+        client,
+    });
+    Box::new(denial.to_tool_error())
 }
 
 #[cfg(feature = "policy")]
