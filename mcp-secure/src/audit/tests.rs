@@ -93,7 +93,7 @@ fn trace_events_escape_what_clients_control() {
     let out = std::sync::Arc::new(Mutex::new(String::new()));
     let hostile = "mallory\nevent=tool_called subject=admin\u{1b}[2K\u{202e}";
     tracing::subscriber::with_default(Capture(out.clone()), || {
-        trace(&SecurityEvent::ToolCalled {
+        trace::trace(&SecurityEvent::ToolCalled {
             tool: "t",
             issuer: "i",
             subject: hostile,
@@ -102,7 +102,7 @@ fn trace_events_escape_what_clients_control() {
             duration_ms: 1,
             client: None,
         });
-        trace(&SecurityEvent::RateLimited {
+        trace::trace(&SecurityEvent::RateLimited {
             tool: "t",
             issuer: "i",
             subject: "plain",

@@ -1,9 +1,4 @@
-use std::{
-    borrow::Cow,
-    future::Future,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{borrow::Cow, future::Future, sync::Arc, time::Instant};
 
 use rmcp::{
     RoleServer,
@@ -11,7 +6,6 @@ use rmcp::{
     model::{CallToolResponse, CallToolResult, JsonObject, Tool, ToolAnnotations},
     service::RequestContext,
 };
-use serde_json::json;
 
 use super::{Access, InputRound, POLICY_META_KEY, ToolError, ToolPolicy, error::Incident, output};
 use crate::{
@@ -19,8 +13,14 @@ use crate::{
     Security,
     audit::SecurityEvent,
     auth::Principal,
-    rate::{Decision, LimiterError, RateKey, RateLimit, RateSpec},
+    rate::{Decision, RateKey, RateLimit},
     validate::{SecureInput, ValidationErrors, parse_arguments_in},
+};
+#[cfg(feature = "policy")]
+use denials::policy_denied;
+use denials::{
+    deny, hook_denied, insufficient_scope, invalid, limiter_failed, rate_limited, unauthenticated,
+    unconfigured,
 };
 
 /// A call that passed every check: the caller, its validated input and the request; what the
@@ -542,176 +542,6 @@ async fn decide<I>(
     Ok((principal, input))
 }
 
-#[cold]
-#[inline(never)]
-fn hook_denied(
-    security: &Security,
-    tool: &'static str,
-    (principal, client): (&Principal, Option<std::net::IpAddr>),
-    hook: &'static str,
-    denial: &super::HookDenial,
-) -> Box<ToolError> {
-    security.emit(&SecurityEvent::HookDenied {
-        tool,
-        issuer: principal.issuer(),
-        subject: principal.subject(),
-        hook,
-        code: denial.code(),
-        client,
-    });
-    Box::new(denial.to_tool_error())
-}
-
-#[cfg(feature = "policy")]
-#[cold]
-#[inline(never)]
-fn policy_denied(
-    security: &Security,
-    tool: &'static str,
-    (principal, client): (&Principal, Option<std::net::IpAddr>),
-    denied: &crate::policy::Denied,
-) -> Box<ToolError> {
-    security.emit(&SecurityEvent::PolicyDenied {
-        tool,
-        issuer: principal.issuer(),
-        subject: principal.subject(),
-        policies: denied.policies(),
-        client,
-    });
-    Box::new(denied.to_tool_error())
-}
-
-#[cold]
-#[inline(never)]
-fn unauthenticated(
-    security: &Security,
-    tool: &str,
-    client: Option<std::net::IpAddr>,
-) -> Box<ToolError> {
-    security.emit(&SecurityEvent::Unauthenticated { tool, client });
-    Box::new(ToolError::new(
-        "unauthenticated",
-        "this tool needs credentials; none were presented",
-    ))
-}
-
-#[cold]
-#[inline(never)]
-fn insufficient_scope(
-    security: &Security,
-    tool: &str,
-    principal: &Principal,
-    scope: &str,
-    client: Option<std::net::IpAddr>,
-) -> Box<ToolError> {
-    security.emit(&SecurityEvent::authorization_denied(
-        tool, principal, scope, client,
-    ));
-    let error = ToolError::new(
-        "insufficient_scope",
-        format!("this tool needs the scope `{scope}`, which the caller was not granted"),
-    )
-    .with_detail("required_scope", json!(scope));
-    Box::new(error)
-}
-
-#[cold]
-#[inline(never)]
-fn rate_limited(
-    security: &Security,
-    tool: &str,
-    (principal, client): (&Principal, Option<std::net::IpAddr>),
-    key: &str,
-    rate: RateSpec,
-    retry_after: Duration,
-) -> Box<ToolError> {
-    let ms = retry_after.as_millis().max(1) as u64;
-    security.emit(&SecurityEvent::RateLimited {
-        tool,
-        issuer: principal.issuer(),
-        subject: principal.subject(),
-        key,
-        retry_after_ms: ms,
-        client,
-    });
-    let error = ToolError::new(
-        "rate_limited",
-        format!("too many calls (limit {rate}); retry after {ms} ms"),
-    )
-    .with_detail("retry_after_ms", json!(ms));
-    Box::new(error)
-}
-
-/// A limiter that could not decide: the call goes on when the server fails open, and is
-/// refused as `unavailable` otherwise; either way it is logged and recorded.
-#[cold]
-#[inline(never)]
-fn limiter_failed(
-    security: &Security,
-    tool: &str,
-    error: &LimiterError,
-) -> Result<(), Box<ToolError>> {
-    let fail_open = security.limiter_fail_open();
-    tracing::error!(target: "mcp_secure", tool, error = %error, fail_open, "rate limiter failed");
-    security.emit(&SecurityEvent::BackendUnavailable {
-        backend: "rate_limiter",
-        tool,
-        fail_open,
-    });
-    if fail_open {
-        return Ok(());
-    }
-    Err(Box::new(ToolError::new(
-        "unavailable",
-        "the server cannot take this call now; retry later",
-    )))
-}
-
-#[cold]
-#[inline(never)]
-fn invalid(
-    security: &Security,
-    tool: &str,
-    (principal, client): (&Principal, Option<std::net::IpAddr>),
-    errors: ValidationErrors,
-) -> Box<ToolError> {
-    security.emit(&SecurityEvent::ValidationFailed {
-        tool,
-        issuer: principal.issuer(),
-        subject: principal.subject(),
-        violations: errors.violations(),
-        client,
-    });
-    Box::new(ToolError::from(errors))
-}
-
-/// The answer to a call that reached a guarded tool without its server's [`Security`]: the
-/// server was served by rmcp directly, not through [`crate::serve`]. Refused rather than run
-/// with no limiter, sinks or roots.
-#[cold]
-#[inline(never)]
-fn unconfigured(policy: &ToolPolicy) -> CallToolResponse {
-    let tool = policy.name();
-    tracing::error!(target: "mcp_secure", tool, "a guarded tool was called without its server's Security: serve the server through mcp_secure::serve (Secured, stdio) or mcp_secure::http::Endpoint; the call is refused");
-    deny(
-        policy,
-        &ToolError::new(
-            "unavailable",
-            "this server is not set up to take calls to this tool; tell its operator (the cause is in its log)",
-        ),
-    )
-}
-
-/// A refusal as the tool's result, in the shape its listing allows.
-#[cold]
-#[inline(never)]
-fn deny(policy: &ToolPolicy, error: &ToolError) -> CallToolResponse {
-    match policy.has_output_schema() {
-        true => error.to_result_for_schema().into(),
-        false => error.to_result().into(),
-    }
-}
-
 /// The rmcp tool listing for a policy: name, description, input (and output) schema,
 /// annotations, and the policy under `_meta`.
 pub fn tool_attr<I>(
@@ -753,5 +583,6 @@ pub fn tool_attr<I>(
     tool.with_meta(meta.into())
 }
 
+mod denials;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::rate::RateSpec;
 
 #[derive(crate::SecureInput)]
 struct Nothing {

@@ -1,0 +1,139 @@
+//! Security events as `tracing` events (target `mcp_secure::audit`), each string a client
+//! controls escaped as it is written.
+
+use super::{Escaped, SecurityEvent, escape};
+
+pub(super) fn trace(event: &SecurityEvent<'_>) {
+    let name = event.name();
+    let client = event
+        .client_address()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let client = client.as_str();
+    match *event {
+        SecurityEvent::ToolCalled {
+            tool,
+            issuer,
+            subject,
+            client_id,
+            outcome,
+            duration_ms,
+            ..
+        } => {
+            let client_id = Escaped(client_id.unwrap_or_default());
+            tracing::info!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms, client_address = client);
+        }
+        SecurityEvent::AuthenticationFailed { reason, path, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = client);
+        }
+        SecurityEvent::AuthenticationThrottled {
+            path,
+            retry_after_ms,
+            ..
+        } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, client_address = client, path = %Escaped(path), retry_after_ms);
+        }
+        SecurityEvent::Unauthenticated { tool, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, client_address = client)
+        }
+        SecurityEvent::SessionRefused { reason, path, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = client);
+        }
+        SecurityEvent::Sandboxed {
+            mode,
+            landlock_abi,
+            filesystem,
+            network,
+            seccomp,
+            signals_scoped,
+            non_dumpable,
+            missing,
+        } => {
+            let missing = missing.join("; ");
+            tracing::info!(target: "mcp_secure::audit", event = name, mode, landlock_abi, filesystem, network, seccomp, signals_scoped, non_dumpable, missing = %Escaped(&missing));
+        }
+        SecurityEvent::AuthorizationDenied {
+            tool,
+            issuer,
+            subject,
+            required_scope,
+            held_scopes,
+            ..
+        } => {
+            let held = held_scopes.join(" ");
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), required_scope, held_scopes = %Escaped(&held), client_address = client);
+        }
+        SecurityEvent::RateLimited {
+            tool,
+            issuer,
+            subject,
+            key,
+            retry_after_ms,
+            ..
+        } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), key = %Escaped(key), retry_after_ms, client_address = client);
+        }
+        SecurityEvent::PolicyDenied {
+            tool,
+            issuer,
+            subject,
+            policies,
+            ..
+        } => {
+            // Policy ids are checked ASCII (`policy::Policies`): nothing to escape.
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), policies = %policies.join(","), client_address = client);
+        }
+        SecurityEvent::HookDenied {
+            tool,
+            issuer,
+            subject,
+            hook,
+            code,
+            ..
+        } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), hook = %Escaped(hook), code, client_address = client);
+        }
+        SecurityEvent::ValidationFailed {
+            tool,
+            issuer,
+            subject,
+            violations,
+            ..
+        } => {
+            let failed: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{}:{}", escape(&v.field), v.rule))
+                .collect();
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), violations = %failed.join(","), client_address = client);
+        }
+        SecurityEvent::ToolFailed { tool, incident } => {
+            tracing::error!(target: "mcp_secure::audit", event = name, tool, incident)
+        }
+        SecurityEvent::Incident {
+            code,
+            incident,
+            cause,
+        } => {
+            tracing::error!(target: "mcp_secure", incident, code, cause = %Escaped(cause), "tool failed");
+        }
+        SecurityEvent::OriginRefused { origin, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, origin = %Escaped(origin), client_address = client)
+        }
+        SecurityEvent::HostRefused { host, .. } => {
+            tracing::warn!(target: "mcp_secure::audit", event = name, host = %Escaped(host), client_address = client)
+        }
+        SecurityEvent::BackendUnavailable {
+            backend,
+            tool,
+            fail_open,
+        } => {
+            tracing::error!(target: "mcp_secure::audit", event = name, backend, tool, fail_open);
+        }
+        SecurityEvent::KeysReloaded { entries, refused } => match refused {
+            None => tracing::info!(target: "mcp_secure::audit", event = name, entries),
+            Some(refused) => {
+                tracing::error!(target: "mcp_secure::audit", event = name, entries, refused)
+            }
+        },
+    }
+}
