@@ -91,6 +91,11 @@ fn args(v: Value) -> serde_json::Map<String, Value> {
     v.as_object().cloned().unwrap()
 }
 
+/// Valid arguments of `transfer`.
+fn transfer(amount: i64) -> serde_json::Map<String, Value> {
+    args(json!({ "amount": amount, "to": "x", "pin": "1234" }))
+}
+
 const ALLOW_ALL: &str = r#"@id("all") permit (principal, action, resource);"#;
 
 /// Every way a policy can fail to fit the tools is refused, each naming the policy.
@@ -200,13 +205,7 @@ fn an_argument_rule_decides_on_the_validated_arguments() {
         .with_attribute("limit", Attribute::Number(500))
         .unwrap();
     let bob = Principal::new("bob", ["payments:write"]);
-    let call = |who: &Principal, amount: i64| {
-        policies.decide(
-            who,
-            "transfer",
-            &args(json!({ "amount": amount, "to": "x", "pin": "1234" })),
-        )
-    };
+    let call = |who: &Principal, amount: i64| policies.decide(who, "transfer", &transfer(amount));
     assert!(call(&alice, 500).is_ok());
     let denied = call(&alice, 501).unwrap_err();
     assert_eq!(denied.policies(), ["within-limit"]);
@@ -287,11 +286,7 @@ fn a_policy_that_fails_to_evaluate_denies() {
     .unwrap();
     let alice = Principal::new("alice", ["payments:write"]);
     let denied = policies
-        .decide(
-            &alice,
-            "transfer",
-            &args(json!({ "amount": 2, "to": "x", "pin": "1234" })),
-        )
+        .decide(&alice, "transfer", &transfer(2))
         .unwrap_err();
     assert!(denied.is_failure());
     assert_eq!(denied.policies(), ["overflow"]);
@@ -304,11 +299,7 @@ fn without_a_permit_nothing_is_allowed() {
             .unwrap();
     let alice = Principal::new("alice", ["payments:write"]);
     let denied = policies
-        .decide(
-            &alice,
-            "transfer",
-            &args(json!({ "amount": 2, "to": "x", "pin": "1234" })),
-        )
+        .decide(&alice, "transfer", &transfer(2))
         .unwrap_err();
     assert!(denied.policies().is_empty() && !denied.is_failure());
     let error = serde_json::to_string(&denied.to_tool_error().to_result()).unwrap();

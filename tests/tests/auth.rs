@@ -8,20 +8,6 @@ use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-fn mint(url: &str, sub: &str, scope: &str) -> String {
-    let out = std::process::Command::new(bin())
-        .args(["token", "--sub", sub, "--scope", scope, "--url", url])
-        .env("NOTES_JWT_SECRET", JWT_SECRET)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -58,7 +44,7 @@ fn assert_security_headers(response: &reqwest::Response, what: &str) {
 async fn tokens_from_the_token_command_are_accepted() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
-    let token = mint(&server.url, "carol", "notes:write files:read");
+    let token = mint(&server.url, "carol", "notes:write files:read", &[]);
     let carol = server.client(&token).await;
     let me = call(&carol, "whoami", json!({})).await;
     assert_eq!(ok(&me)["subject"], "carol");
@@ -393,7 +379,9 @@ async fn behind_a_load_balancer_tokens_are_for_the_public_url() {
     .unwrap();
     assert_eq!(metadata["resource"], public);
     // A token for the public URL is accepted; one for the replica's own address is not (`aud`).
-    let good = server.client(&mint(public, "dora", "notes:read")).await;
+    let good = server
+        .client(&mint(public, "dora", "notes:read", &[]))
+        .await;
     assert_eq!(
         ok(&call(&good, "whoami", json!({})).await)["subject"],
         "dora"
@@ -404,7 +392,7 @@ async fn behind_a_load_balancer_tokens_are_for_the_public_url() {
         &server.url,
         Some(&format!(
             "Bearer {}",
-            mint(&server.url, "dora", "notes:read")
+            mint(&server.url, "dora", "notes:read", &[])
         )),
     )
     .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
@@ -416,7 +404,7 @@ async fn behind_a_load_balancer_tokens_are_for_the_public_url() {
     // any other is refused, before a session is opened.
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let token = format!("Bearer {}", mint(public, "dora", "notes:read"));
+    let token = format!("Bearer {}", mint(public, "dora", "notes:read", &[]));
     for (host, status) in [
         ("mcp.example.com", 200),
         ("MCP.EXAMPLE.COM", 200),
@@ -437,7 +425,7 @@ async fn behind_a_load_balancer_tokens_are_for_the_public_url() {
 #[tokio::test]
 async fn a_token_in_the_environment_is_the_stdio_caller() {
     let (files, _outside) = files_dir();
-    let token = mint("http://127.0.0.1:8787/mcp", "dave", "files:read");
+    let token = mint("http://127.0.0.1:8787/mcp", "dave", "files:read", &[]);
     let client = stdio_client_with(&[("NOTES_TOKEN", &token)], files.path()).await;
     assert_eq!(
         ok(&call(&client, "whoami", json!({})).await)["subject"],

@@ -1,6 +1,6 @@
 //! Each feature of mcp-secure pulls only what it names: a stdio-only server
 //! (`default-features = false`) gets no HTTP, TLS, JWT or SQL crate, `http` no TLS, JWT or SQL
-//! crate, and `jwt` no HTTP client. Read from `cargo tree`, as README's crate counts are.
+//! crate, `jwt` no HTTP client, and only `policy` the policy engine. Read from `cargo tree`, as README's crate counts are.
 //! (`.ci/run` also runs clippy on the library under each of these feature sets.)
 
 use std::{collections::BTreeSet, path::Path, process::Command};
@@ -35,6 +35,7 @@ const JWT: &[&str] = &["jsonwebtoken"];
 const HTTP_CLIENT: &[&str] = &["reqwest"];
 const SQL: &[&str] = &["sqlx", "sqlx-core", "libsqlite3-sys", "sqlx-postgres"];
 const REDIS: &[&str] = &["redis"];
+const POLICY: &[&str] = &["cedar-policy", "cedar-policy-core"];
 
 fn assert_none(features: &str, tree: &BTreeSet<String>, groups: &[&[&str]]) {
     let found: Vec<&str> = groups
@@ -52,26 +53,30 @@ fn assert_none(features: &str, tree: &BTreeSet<String>, groups: &[&[&str]]) {
 fn a_stdio_only_server_pulls_no_http_tls_jwt_or_sql_crate() {
     let tree = crates("");
     assert!(tree.contains("rmcp") && tree.contains("regex"), "{tree:?}");
-    assert_none("", &tree, &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS]);
+    assert_none(
+        "",
+        &tree,
+        &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS, POLICY],
+    );
 }
 
 #[test]
 fn each_feature_pulls_only_what_it_names() {
     let http = crates("http");
     assert!(http.contains("axum") && http.contains("hyper"), "{http:?}");
-    assert_none("http", &http, &[TLS, JWT, HTTP_CLIENT, SQL, REDIS]);
+    assert_none("http", &http, &[TLS, JWT, HTTP_CLIENT, SQL, REDIS, POLICY]);
 
     let jwt = crates("jwt");
     assert!(jwt.contains("jsonwebtoken"), "{jwt:?}");
-    assert_none("jwt", &jwt, &[HTTP, TLS, HTTP_CLIENT, SQL, REDIS]);
+    assert_none("jwt", &jwt, &[HTTP, TLS, HTTP_CLIENT, SQL, REDIS, POLICY]);
 
     let jwks = crates("jwks");
     assert!(jwks.contains("reqwest"), "{jwks:?}");
-    assert_none("jwks", &jwks, &[SQL, REDIS]);
+    assert_none("jwks", &jwks, &[SQL, REDIS, POLICY]);
 
     let introspection = crates("introspection");
     assert!(introspection.contains("reqwest"), "{introspection:?}");
-    assert_none("introspection", &introspection, &[JWT, SQL, REDIS]);
+    assert_none("introspection", &introspection, &[JWT, SQL, REDIS, POLICY]);
 
     // The development authorization server fetches clients' metadata documents.
     let dev_auth = crates("dev-auth");
@@ -79,34 +84,46 @@ fn each_feature_pulls_only_what_it_names() {
         dev_auth.contains("reqwest") && dev_auth.contains("axum"),
         "{dev_auth:?}"
     );
-    assert_none("dev-auth", &dev_auth, &[SQL, REDIS]);
+    assert_none("dev-auth", &dev_auth, &[SQL, REDIS, POLICY]);
 
     let sqlite = crates("sqlite");
     assert!(sqlite.contains("libsqlite3-sys"), "{sqlite:?}");
-    assert_none("sqlite", &sqlite, &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS]);
+    assert_none(
+        "sqlite",
+        &sqlite,
+        &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS, POLICY],
+    );
 
     let tls = crates("tls");
     assert!(
         tls.contains("tokio-rustls") && tls.contains("axum"),
         "{tls:?}"
     );
-    assert_none("tls", &tls, &[JWT, HTTP_CLIENT, SQL, REDIS]);
+    assert_none("tls", &tls, &[JWT, HTTP_CLIENT, SQL, REDIS, POLICY]);
 
     let postgres = crates("postgres");
     assert!(postgres.contains("sqlx-postgres"), "{postgres:?}");
     assert!(!postgres.contains("libsqlite3-sys"), "{postgres:?}");
-    assert_none("postgres", &postgres, &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS]);
+    assert_none(
+        "postgres",
+        &postgres,
+        &[HTTP, TLS, JWT, HTTP_CLIENT, REDIS, POLICY],
+    );
 
     let redis = crates("redis");
     assert!(redis.contains("redis"), "{redis:?}");
-    assert_none("redis", &redis, &[HTTP, TLS, JWT, HTTP_CLIENT, SQL]);
+    assert_none("redis", &redis, &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, POLICY]);
 
     let metrics = crates("metrics");
     assert!(
         metrics.contains("prometheus-client") && metrics.contains("axum"),
         "{metrics:?}"
     );
-    assert_none("metrics", &metrics, &[TLS, JWT, HTTP_CLIENT, SQL, REDIS]);
+    assert_none(
+        "metrics",
+        &metrics,
+        &[TLS, JWT, HTTP_CLIENT, SQL, REDIS, POLICY],
+    );
 
     let sandbox = crates("sandbox");
     assert!(
@@ -116,6 +133,18 @@ fn each_feature_pulls_only_what_it_names() {
     assert_none(
         "sandbox",
         &sandbox,
+        &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS, POLICY],
+    );
+
+    // The defaults compile nothing of the policy engine.
+    let defaults = crates("http,tls,jwt,jwks,introspection,sqlite");
+    assert_none("the defaults", &defaults, &[POLICY]);
+
+    let policy = crates("policy");
+    assert!(policy.contains("cedar-policy"), "{policy:?}");
+    assert_none(
+        "policy",
+        &policy,
         &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS],
     );
 }

@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{connect, serve_in_process};
+use common::{connect, over_pipe, serve_in_process};
 use mcp_secure::{
     auth::{ApiKeys, Principal},
     prelude::*,
@@ -87,18 +87,6 @@ impl PlainKeeper {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for PlainKeeper {}
-
-async fn over_pipe<S: rmcp::Service<rmcp::RoleServer>>(
-    server: S,
-) -> RunningService<RoleClient, ()> {
-    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_end).await {
-            let _ = running.waiting().await;
-        }
-    });
-    ().serve(client_end).await.unwrap()
-}
 
 async fn keep(client: &RunningService<RoleClient, ()>) -> Value {
     let result = client

@@ -7,42 +7,37 @@ mod common;
 use common::*;
 use serde_json::json;
 
-fn mint(url: &str, sub: &str, tenant: Option<&str>) -> String {
-    let mut cmd = std::process::Command::new(bin());
-    cmd.args([
-        "token",
-        "--sub",
-        sub,
-        "--scope",
-        "notes:write",
-        "--url",
-        url,
-    ])
-    .env("NOTES_JWT_SECRET", JWT_SECRET);
-    if let Some(tenant) = tenant {
-        cmd.args(["--tenant", tenant]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[tokio::test]
 async fn a_tenants_notes_are_not_seen_from_another_tenant() {
     let (files, _outside) = files_dir();
     let server = HttpServer::start(Some(KEYS), files.path());
     let acme = server
-        .client(&mint(&server.url, "alice", Some("acme")))
+        .client(&mint(
+            &server.url,
+            "alice",
+            "notes:write",
+            &["--tenant", "acme"],
+        ))
         .await;
     let globex = server
-        .client(&mint(&server.url, "alice", Some("globex")))
+        .client(&mint(
+            &server.url,
+            "alice",
+            "notes:write",
+            &["--tenant", "globex"],
+        ))
         .await;
-    let no_tenant = server.client(&mint(&server.url, "alice", None)).await;
-    let bob_at_acme = server.client(&mint(&server.url, "bob", Some("acme"))).await;
+    let no_tenant = server
+        .client(&mint(&server.url, "alice", "notes:write", &[]))
+        .await;
+    let bob_at_acme = server
+        .client(&mint(
+            &server.url,
+            "bob",
+            "notes:write",
+            &["--tenant", "acme"],
+        ))
+        .await;
 
     let created = call(
         &acme,
@@ -62,21 +57,7 @@ async fn a_tenants_notes_are_not_seen_from_another_tenant() {
         ("alice", &no_tenant),
         ("bob@acme", &bob_at_acme),
     ] {
-        let got = call(client, "notes_get", json!({"id": id})).await;
-        assert_eq!(
-            error_code(&got).as_deref(),
-            Some("not_found"),
-            "{who}: {got:?}"
-        );
-        let deleted = call(client, "notes_delete", json!({"id": id})).await;
-        assert_eq!(error_code(&deleted).as_deref(), Some("not_found"), "{who}");
-        let found = call(
-            client,
-            "notes_search",
-            json!({"query": "plans", "sort": "title", "limit": 10}),
-        )
-        .await;
-        assert_eq!(ok(&found)["notes"], json!([]), "{who}");
+        assert_notes_unseen(client, who, &[id]).await;
     }
     // Still there for its owner in its tenant.
     assert_eq!(

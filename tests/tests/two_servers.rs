@@ -10,7 +10,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use common::{connect, err, serve_in_process};
+use common::{connect, err, over_pipe, serve_in_process};
 use mcp_secure::{
     audit::SecurityEvent,
     auth::{ApiKeys, Principal},
@@ -18,7 +18,7 @@ use mcp_secure::{
     serve::Secured,
 };
 use rmcp::{
-    RoleClient, ServiceExt,
+    RoleClient,
     model::{CallToolRequestParams, CallToolResult},
     service::RunningService,
 };
@@ -96,19 +96,6 @@ fn configured(file: &str) -> (Security, tempfile::TempDir, Events) {
         .build()
         .unwrap();
     (security, root, events)
-}
-
-/// A client of `server` over an in-memory pipe, as over stdio.
-async fn over_pipe<S: rmcp::Service<rmcp::RoleServer>>(
-    server: S,
-) -> RunningService<RoleClient, ()> {
-    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_end).await {
-            let _ = running.waiting().await;
-        }
-    });
-    ().serve(client_end).await.unwrap()
 }
 
 async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {

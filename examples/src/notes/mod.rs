@@ -162,10 +162,29 @@ impl NotesServer {
             SortBy::Title => SortColumn::Title,
             SortBy::Created => SortColumn::Created,
         };
-        let mut notes = self.store.search(&caller, &query, column, limit).await?;
-        // Every row the caller would see passes the rows' rules, as in `notes_get`; one that
-        // does not is left out (and audited), not shown.
-        notes.retain(|note| mcp_secure::policy::authorize(&ctx, &caller, note).is_ok());
+        // Every row shown passes the rows' rules, as in `notes_get`; one that does not is left
+        // out (and audited). Left out before the limit applies, page by page: a limit applied
+        // first would answer, by what it leaves, what the rows left out contain.
+        let mut notes = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .store
+                .search(&caller, &query, column, limit, offset)
+                .await?;
+            let last = page.len() < limit as usize;
+            offset = offset.saturating_add(limit);
+            for note in page {
+                if notes.len() < limit as usize
+                    && mcp_secure::policy::authorize(&ctx, &caller, &note).is_ok()
+                {
+                    notes.push(note);
+                }
+            }
+            if last || notes.len() == limit as usize {
+                break;
+            }
+        }
         Ok(Json(NoteList { notes }))
     }
 

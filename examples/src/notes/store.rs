@@ -219,17 +219,18 @@ impl NotesStore {
         query: &str,
         sort: SortColumn,
         limit: u32,
+        offset: u32,
     ) -> Result<Vec<Note>, ToolError> {
         let pattern = mcp_secure::sql::like_contains(query);
         // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same.
         let notes = match &self.pool {
             Pool::Sqlite(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND tenant = {caller} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND tenant = {caller} AND (title LIKE {pattern} ESCAPE '\\' OR body LIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit} OFFSET {offset}"
             )
             .fetch_all(pool)
             .await?,
             Pool::Postgres(pool) => sql!(
-                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND tenant = {caller} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit}"
+                "SELECT id, title, body, tags, created_at FROM notes WHERE owner = {caller} AND tenant = {caller} AND (title ILIKE {pattern} ESCAPE '\\' OR body ILIKE {pattern} ESCAPE '\\') ORDER BY {sort:ident}, id LIMIT {limit} OFFSET {offset}"
             )
             .fetch_all(pool)
             .await?,
@@ -342,14 +343,14 @@ mod tests {
                 "not_found"
             );
             let found = store
-                .search(elsewhere, "plans", SortColumn::Title, 10)
+                .search(elsewhere, "plans", SortColumn::Title, 10, 0)
                 .await
                 .unwrap();
             assert!(found.is_empty());
         }
         assert_eq!(
             store
-                .search(&at_acme, "plans", SortColumn::Title, 10)
+                .search(&at_acme, "plans", SortColumn::Title, 10, 0)
                 .await
                 .unwrap()
                 .len(),
@@ -384,7 +385,7 @@ mod tests {
         );
         assert_eq!(
             store
-                .search(&alice, "100%", SortColumn::Title, 10)
+                .search(&alice, "100%", SortColumn::Title, 10, 0)
                 .await
                 .unwrap()
                 .len(),
@@ -392,7 +393,7 @@ mod tests {
         );
         assert_eq!(
             store
-                .search(&alice, "%", SortColumn::Title, 10)
+                .search(&alice, "%", SortColumn::Title, 10, 0)
                 .await
                 .unwrap()
                 .len(),
@@ -401,7 +402,7 @@ mod tests {
         );
         assert_eq!(
             store
-                .search(&alice, "_", SortColumn::Created, 10)
+                .search(&alice, "_", SortColumn::Created, 10, 0)
                 .await
                 .unwrap()
                 .len(),
@@ -409,7 +410,7 @@ mod tests {
         );
         assert_eq!(
             store
-                .search(&alice, "x_y", SortColumn::Created, 10)
+                .search(&alice, "x_y", SortColumn::Created, 10, 0)
                 .await
                 .unwrap()
                 .len(),
@@ -417,7 +418,7 @@ mod tests {
         );
         assert!(
             store
-                .search(&bob, "", SortColumn::Title, 10)
+                .search(&bob, "", SortColumn::Title, 10, 0)
                 .await
                 .unwrap()
                 .is_empty()

@@ -35,6 +35,11 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
         let not_a_path = f.rules.not_a_path.as_ref().map(|why| {
             quote!(::mcp_secure::__private::schema::set(__o, "x-mcp-secure-not-a-path", #why);)
         });
+        // A field its own type parses (serde: aliases, defaults, custom code) is marked: what
+        // the JSON says is not what the tool gets, so no policy decides on it.
+        let parsed_elsewhere = (f.rules.unbounded.is_some() && parsed_by_its_type(&f.shape)).then(
+            || quote!(::mcp_secure::__private::schema::set(__o, "x-mcp-secure-unbounded", true);),
+        );
         let describe = (!f.doc.is_empty()).then(|| {
             let doc = &f.doc;
             quote!(::mcp_secure::__private::schema::describe(&mut __s, #doc);)
@@ -46,6 +51,7 @@ fn emit_struct(ident: &syn::Ident, doc: &str, fields: &[Field]) -> TokenStream {
                 let __o = ::mcp_secure::__private::schema::object(&mut __s);
                 #constraints
                 #not_a_path
+                #parsed_elsewhere
                 #describe
                 __s
             })
@@ -336,6 +342,16 @@ fn validate_code(
             ::mcp_secure::__private::InputField::validate_field(#value, #path, __errors);
         },
         Shape::Other | Shape::Json | Shape::Bool => TokenStream::new(),
+    }
+}
+
+/// Whether a field of `shape` is parsed by its own type rather than by this derive: free JSON,
+/// or a type that is not a `SecureInput` (an unbounded field's), alone, optional or listed.
+fn parsed_by_its_type(shape: &Shape) -> bool {
+    match shape {
+        Shape::Option(inner) | Shape::Vec(inner) => parsed_by_its_type(inner),
+        Shape::Json | Shape::Other => true,
+        _ => false,
     }
 }
 

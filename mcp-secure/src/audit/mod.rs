@@ -107,6 +107,9 @@ pub enum SecurityEvent<'a> {
         subject: &'a str,
         /// The `@id`s of the policies that decided (empty: none permits).
         policies: &'a [String],
+        /// The row refused (`Note::42`), when a tool asked about one
+        /// ([`crate::policy::authorize`]); none for the call itself.
+        resource: Option<&'a str>,
         /// The caller's address, when the call came over HTTP ([`crate::http::ClientAddress`]).
         client: Option<IpAddr>,
     },
@@ -317,9 +320,10 @@ impl<'a> SecurityEvent<'a> {
                 issuer,
                 subject,
                 policies,
+                resource,
                 ..
             } => {
-                json!({ "tool": tool, "issuer": issuer, "subject": subject, "policies": policies })
+                json!({ "tool": tool, "issuer": issuer, "subject": subject, "policies": policies, "resource": resource })
             }
             SecurityEvent::HookDenied {
                 tool,

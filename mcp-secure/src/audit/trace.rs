@@ -78,10 +78,12 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             issuer,
             subject,
             policies,
+            resource,
             ..
         } => {
             // Policy ids are checked ASCII (`policy::Policies`): nothing to escape.
-            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), policies = %policies.join(","), client_address = client);
+            let resource = Escaped(resource.unwrap_or_default());
+            tracing::warn!(target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), policies = %policies.join(","), resource = %resource, client_address = client);
         }
         SecurityEvent::HookDenied {
             tool,

@@ -10,9 +10,11 @@
 //! policy's id and Cedar's reason. [`policy_test!`](crate::policy_test) turns that into a test
 //! of the server's crate, so that `cargo test` fails before the server runs.
 //!
-//! Every guarded call is then decided after its input is validated and before the tool runs.
-//! A denial is the tool error `forbidden`, naming the deciding policies by their `@id`, never
-//! their text, and is audited as `policy_denied`. A policy that fails to evaluate denies.
+//! Every guarded call is then decided after its scope and rate, on arguments of the types the
+//! schema states, before the input's checks look anything up (a path's lookup would tell what
+//! lies behind a path a policy refuses) and before the tool; the input is still validated
+//! after. A denial is the tool error `forbidden`, naming the deciding policy ids, never their
+//! text, and is audited as `policy_denied`. A policy that fails to evaluate denies.
 //!
 //! ```
 //! use mcp_secure::{auth::{Attribute, AttributeKind, Attributes, Principal}, policy::Policies, prelude::*};
@@ -281,7 +283,7 @@ impl Policies {
         row: &R,
     ) -> Result<(), Denied> {
         let Some(ty) = self.0.resource_types.get(R::TYPE) else {
-            return Err(Denied::undeclared());
+            return Err(Denied::failed());
         };
         let uid =
             EntityUid::from_type_name_and_id(ty.clone(), cedar_policy::EntityId::new(row.id()));
@@ -375,6 +377,20 @@ impl PoliciesBuilder {
     /// The policies in `cedar`, each with an `@id("...")` of its own, validated against the
     /// schema of the tools, attributes and resources (Cedar's strict mode).
     pub fn build(self, cedar: &str) -> Result<Policies, PolicyError> {
+        // A resource type standing for the caller, a tool or an action would change what
+        // policies about those mean.
+        let mut seen = Vec::new();
+        for (resource, _) in &self.resources {
+            if [CALLER, TOOL, "Action"].contains(resource) || seen.contains(resource) {
+                return Err(PolicyError::new(
+                    PolicyErrorKind::Schema,
+                    vec![format!(
+                        "the resource type `{resource}` is declared twice, or is one of Caller, Tool and Action; name it for what it is (`Note`)"
+                    )],
+                ));
+            }
+            seen.push(resource);
+        }
         let schema_json = schema::schema(&self.attributes, &self.tools, &self.resources);
         let schema = Schema::from_json_value(schema_json.clone())
             .map_err(|e| PolicyError::new(PolicyErrorKind::Schema, vec![one_line(&e)]))?;
@@ -505,10 +521,6 @@ impl Denied {
         }
     }
 
-    fn undeclared() -> Self {
-        Self::failed()
-    }
-
     /// The `@id`s of the policies that decided: the `forbid`s that matched, or those that
     /// failed to evaluate; empty when no policy permits.
     pub fn policies(&self) -> &[String] {
@@ -549,38 +561,42 @@ fn quoted(ids: &[String]) -> String {
 pub(crate) struct CallPolicy {
     pub tool: &'static str,
     pub context: Context,
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// Checks that the caller may use `row` in this call: the policies are asked with the tool's
 /// action, `row` as the resource, and the call's input as the context. A tool calls it on the
-/// rows it loads (`policy::authorize(&ctx, &caller, &note)?`). Without policies, or outside a
-/// guarded call, it refuses: a tool that asks expects an answer.
+/// rows it loads (`policy::authorize(&ctx, &caller, &note)?`), with the `Principal` it was
+/// handed: any other (one made from input, one kept from an earlier call) is refused, as
+/// `sql!` refuses it. Without policies, or outside a guarded call, it refuses too: a tool that
+/// asks expects an answer. A refusal is audited as `policy_denied`, naming the row.
 pub fn authorize<R: PolicyResource>(
     ctx: &rmcp::service::RequestContext<rmcp::RoleServer>,
     caller: &Principal,
     row: &R,
 ) -> Result<(), ToolError> {
     let security = crate::Security::from_request(ctx);
-    let (Some(policies), Some(call)) = (
-        security.and_then(crate::Security::policies),
-        ctx.extensions.get::<CallPolicy>(),
-    ) else {
+    let (Some(security), Some(call)) = (security, ctx.extensions.get::<CallPolicy>()) else {
         return Err(Denied::failed().to_tool_error());
     };
-    policies
-        .decide_resource(caller, call.tool, call.context.clone(), row)
-        .map_err(|denied| {
-            if let Some(security) = security {
-                security.emit(&crate::audit::SecurityEvent::PolicyDenied {
-                    tool: call.tool,
-                    issuer: caller.issuer(),
-                    subject: caller.subject(),
-                    policies: denied.policies(),
-                    client: None,
-                });
-            }
-            denied.to_tool_error()
-        })
+    let decided = match security.policies() {
+        Some(policies) if caller.is_the_caller() => {
+            policies.decide_resource(caller, call.tool, call.context.clone(), row)
+        }
+        _ => Err(Denied::failed()),
+    };
+    decided.map_err(|denied| {
+        let resource = format!("{}::{}", R::TYPE, row.id());
+        security.emit(&crate::audit::SecurityEvent::PolicyDenied {
+            tool: call.tool,
+            issuer: caller.issuer(),
+            subject: caller.subject(),
+            policies: denied.policies(),
+            resource: Some(&resource),
+            client: call.client,
+        });
+        denied.to_tool_error()
+    })
 }
 
 /// A test that the policies in the file `path` (relative to the crate's `Cargo.toml`) fit the

@@ -77,14 +77,15 @@ fn record(fields: &[Field], object: &JsonObject) -> Option<Vec<(String, Restrict
         match object.get(&field.name) {
             None | Some(Value::Null) if !field.required => {}
             None | Some(Value::Null) => return None,
+            Some(Value::Array(items)) if field.path => {
+                let opened = items
+                    .iter()
+                    .map(|item| Some(text(&opened(item.as_str()?).join("/"))))
+                    .collect::<Option<Vec<_>>>()?;
+                pairs.push((field.name.clone(), RestrictedExpression::new_set(opened)));
+            }
             Some(value) if field.path => {
-                // As the open resolves it: `./a//b` is `a/b`, so that no spelling of a path
-                // slips past a rule on its text or directories.
-                let segments: Vec<&str> = value
-                    .as_str()?
-                    .split('/')
-                    .filter(|s| !s.is_empty() && *s != ".")
-                    .collect();
+                let segments = opened(value.as_str()?);
                 let dirs = (1..segments.len()).map(|n| text(&segments[..n].join("/")));
                 pairs.push((dirs_name(&field.name), RestrictedExpression::new_set(dirs)));
                 pairs.push((field.name.clone(), text(&segments.join("/"))));
@@ -93,6 +94,14 @@ fn record(fields: &[Field], object: &JsonObject) -> Option<Vec<(String, Restrict
         }
     }
     Some(pairs)
+}
+
+/// A path's segments as the open resolves it: `./a//b` is `a/b`, so that no spelling of a path
+/// slips past a rule on its text or directories.
+fn opened(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect()
 }
 
 fn expression(ty: &FieldType, value: &Value) -> Option<RestrictedExpression> {

@@ -27,7 +27,8 @@ pub(crate) struct Field {
     pub name: String,
     pub ty: FieldType,
     pub required: bool,
-    /// A `SafePath`: its directories are in the context too, as `<name>_dirs`.
+    /// A `SafePath` (its directories are in the context too, as `<name>_dirs`), or a list of
+    /// them (each as opened; no directories: Cedar cannot say "each of").
     pub path: bool,
 }
 
@@ -54,19 +55,32 @@ fn record_fields(
     };
     let mut out = Vec::new();
     for (name, property) in properties {
+        // A field its own type parses (`#[mcp(unbounded)]` serde types, free JSON): the JSON
+        // sent is not what the tool gets (aliases, defaults), so no policy decides on it.
+        if property.get("x-mcp-secure-unbounded") == Some(&Value::Bool(true)) {
+            continue;
+        }
+        // A secret (`SecretString`, `writeOnly`), alone or in a list, never reaches a policy.
+        if holds_secret(property, defs, 0) {
+            continue;
+        }
         let Some(property) = resolve(property, defs) else {
             continue;
         };
-        // A secret (`SecretString`, `writeOnly`) never reaches a policy, nor what it logs.
-        if property.get("writeOnly") == Some(&Value::Bool(true)) {
-            continue;
-        }
         let (ty, nullable) = match field_type(property, defs, depth) {
             Some(found) => found,
             None => continue,
         };
-        let path = property.get("pattern").and_then(Value::as_str)
-            == Some(crate::validate::path::PATH_PATTERN);
+        let is_path = |schema: &Map<String, Value>| {
+            schema.get("pattern").and_then(Value::as_str)
+                == Some(crate::validate::path::PATH_PATTERN)
+        };
+        // A `SafePath`, or a list of them.
+        let path = is_path(property)
+            || property
+                .get("items")
+                .and_then(|items| resolve(items, defs))
+                .is_some_and(is_path);
         out.push(Field {
             name: name.clone(),
             ty,
@@ -75,6 +89,33 @@ fn record_fields(
         });
     }
     out
+}
+
+/// Whether `schema` or anything in it (items, properties, choices, references) is
+/// `writeOnly`.
+fn holds_secret(schema: &Value, defs: Option<&Map<String, Value>>, depth: usize) -> bool {
+    let Some(object) = resolve(schema, defs) else {
+        return false;
+    };
+    if object.get("writeOnly") == Some(&Value::Bool(true)) {
+        return true;
+    }
+    // Past this depth the field is left out anyway (`field_type`).
+    if depth > 8 {
+        return true;
+    }
+    let nested = |v: &Value| holds_secret(v, defs, depth + 1);
+    object.get("items").is_some_and(nested)
+        || ["anyOf", "oneOf", "allOf", "prefixItems"].iter().any(|k| {
+            object
+                .get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|choices| choices.iter().any(nested))
+        })
+        || object
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.values().any(nested))
 }
 
 /// `$ref` followed into `$defs`.
@@ -153,7 +194,10 @@ pub(crate) fn record_type(fields: &[Field]) -> Value {
         let mut ty = cedar_type(&f.ty);
         ty["required"] = json!(f.required);
         attributes.insert(f.name.clone(), ty);
-        if f.path && !fields.iter().any(|g| g.name == dirs_name(&f.name)) {
+        if f.path
+            && f.ty == FieldType::String
+            && !fields.iter().any(|g| g.name == dirs_name(&f.name))
+        {
             attributes.insert(
                 dirs_name(&f.name),
                 json!({ "type": "Set", "element": { "type": "String" }, "required": f.required }),

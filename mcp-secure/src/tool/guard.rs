@@ -495,29 +495,53 @@ async fn decide<I>(
             Err(e) => limiter_failed(security, tool, &e)?,
         }
     }
-    // Policies and hooks decide on the arguments as validated: kept before the parse takes
-    // them, when there is one to ask.
+    // Policies and hooks decide on the arguments: kept before the parse takes them, when there
+    // is one to ask.
     #[cfg(feature = "policy")]
     let asks = security.policies().is_some() || !security.hooks().is_empty();
     #[cfg(not(feature = "policy"))]
     let asks = !security.hooks().is_empty();
     let kept = asks.then(|| arguments.clone().unwrap_or_default());
+    // The policies decide before the parse, on arguments of the types the schema states: the
+    // parse looks paths up on disk, and its answers (a file there, a link, a FIFO) must not
+    // tell a caller a policy refuses what lies behind a path. Arguments not of those types
+    // are left to the parse, which says what is wrong with them.
+    #[cfg(feature = "policy")]
+    let decided = match (security.policies(), &kept) {
+        (Some(policies), Some(arguments)) => match policies.context(tool, arguments) {
+            Ok(context) => {
+                if let Err(denied) = policies.decide_call(&principal, tool, context.clone()) {
+                    return Err(policy_denied(security, tool, (&principal, client), &denied));
+                }
+                Some(Ok(context))
+            }
+            Err(malformed) => Some(Err(malformed)),
+        },
+        _ => None,
+    };
     let input = match parse(arguments, security) {
         Ok(input) => input,
         Err(errors) => return Err(invalid(security, tool, (&principal, client), errors)),
     };
     #[cfg(feature = "policy")]
-    if let (Some(policies), Some(arguments)) = (security.policies(), &kept) {
-        let decision = policies.context(tool, arguments).and_then(|context| {
-            policies.decide_call(&principal, tool, context.clone())?;
-            Ok(context)
-        });
-        match decision {
-            Ok(context) => *call_policy = Some(crate::policy::CallPolicy { tool, context }),
-            Err(denied) => {
-                return Err(policy_denied(security, tool, (&principal, client), &denied));
-            }
+    match decided {
+        Some(Ok(context)) => {
+            *call_policy = Some(crate::policy::CallPolicy {
+                tool,
+                context,
+                client,
+            })
         }
+        // Valid, and still not of the schema's types: nothing decided it, so it is refused.
+        Some(Err(undecided)) => {
+            return Err(policy_denied(
+                security,
+                tool,
+                (&principal, client),
+                &undecided,
+            ));
+        }
+        None => {}
     }
     // Last: a hook refuses only what everything above admitted.
     if let Some(arguments) = &kept

@@ -1,6 +1,6 @@
 //! Call hooks: checks a declarative policy cannot state (a person's approval, a quota kept in
 //! another system), run by the guard at one fixed place: after authentication, the scope, the
-//! rate limit, input validation and the policies, before the tool. A hook can only refuse a
+//! rate limit, the policies and input validation, before the tool. A hook can only refuse a
 //! call the built-in checks admitted; it never sees a call they refused, and cannot admit
 //! one. Several hooks run in the order they were installed, each only if the one before
 //! admitted; a refusal or a hook's failure is audited as `hook_denied`, and the call refused.

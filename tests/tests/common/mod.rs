@@ -90,6 +90,52 @@ pub async fn serve_in_process<S: rmcp::ServerHandler + Clone>(
     url
 }
 
+/// A client of `server` over an in-memory pipe, as over stdio.
+pub async fn over_pipe<S: rmcp::Service<rmcp::RoleServer>>(server: S) -> Client {
+    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_end).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_end).await.unwrap()
+}
+
+/// A token of the demo's (`notes-server token`) for `sub` with `scope`, issued for the server
+/// at `url`, with the further arguments `extra` (`--tenant`, `--role`, `--home`, `--ttl`).
+pub fn mint(url: &str, sub: &str, scope: &str, extra: &[&str]) -> String {
+    let out = Command::new(bin())
+        .args(["token", "--sub", sub, "--scope", scope, "--url", url])
+        .args(extra)
+        .env("NOTES_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Asserts that `client` (`who`) finds none of the notes `ids` on any path: got and deleted
+/// are `not_found`, as if they did not exist, and a search for everything finds nothing.
+pub async fn assert_notes_unseen(client: &Client, who: &str, ids: &[i64]) {
+    for id in ids {
+        let got = call(client, "notes_get", serde_json::json!({"id": id})).await;
+        assert_eq!(
+            error_code(&got).as_deref(),
+            Some("not_found"),
+            "{who}: {got:?}"
+        );
+        let deleted = call(client, "notes_delete", serde_json::json!({"id": id})).await;
+        assert_eq!(error_code(&deleted).as_deref(), Some("not_found"), "{who}");
+    }
+    let everything = serde_json::json!({"query": "", "sort": "title", "limit": 100});
+    let found = call(client, "notes_search", everything).await;
+    assert_eq!(ok(&found)["notes"], serde_json::json!([]), "{who}");
+}
+
 /// An rmcp client presenting `key`.
 pub async fn connect(url: &str, key: &str) -> Client {
     let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key);

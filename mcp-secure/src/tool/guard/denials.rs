@@ -49,6 +49,7 @@ pub(super) fn policy_denied(
         issuer: principal.issuer(),
         subject: principal.subject(),
         policies: denied.policies(),
+        resource: None,
         client,
     });
     Box::new(denied.to_tool_error())
