@@ -151,5 +151,5 @@ impl std::fmt::Debug for TokenMinter {
 /// ```
 #[cfg(feature = "testing")]
 pub fn as_caller(principal: crate::auth::Principal) -> crate::auth::Principal {
-    principal.into_caller(tokio_util::sync::CancellationToken::new())
+    principal.into_caller(crate::auth::CallMark::unending())
 }

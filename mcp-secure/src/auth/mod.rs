@@ -30,6 +30,7 @@ pub use jsonwebtoken::Algorithm as JwtAlgorithm;
 pub use jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier};
 pub use key_file::{ApiKeyFile, ApiKeyFileError, MISSING_GRACE, WATCH_INTERVAL};
 pub use owned::Owned;
+pub(crate) use principal::CallMark;
 pub(crate) use principal::check_verifier_issuer;
 pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, check_issuer};
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};

@@ -1,13 +1,18 @@
 //! The authenticated caller of a tool.
 
-use std::{fmt, sync::Arc};
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use rmcp::{
     RoleServer,
     handler::server::{common::FromContextPart, tool::ToolCallContext},
     service::RequestContext,
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::{auth::ScopeCatalog, security::Security};
 
@@ -40,11 +45,44 @@ use crate::{auth::ScopeCatalog, security::Security};
 #[derive(Clone)]
 pub struct Principal {
     inner: Arc<Inner>,
-    /// The request it was handed to a tool for ([`Principal::caller_of`]), by that request's
-    /// cancellation token: rmcp cancels it when the response is sent or the request is
-    /// cancelled, so a copy kept past its call (in a static, a cache, the server) is no longer
-    /// the caller. The only principal `sql!` binds to an owner or tenant column.
-    caller: Option<CancellationToken>,
+    /// The call it was handed to a tool for ([`Principal::caller_of`]): live until the guard's
+    /// call returns (or its future is dropped), so a copy kept past it (in a static, a cache,
+    /// the server) is no longer the caller. The only principal `sql!` binds to an owner or
+    /// tenant column.
+    caller: Option<CallMark>,
+}
+
+/// A call in progress, as the principals handed to it see it: one flag, shared with the
+/// [`CallEnd`] the guard holds. The guard's own, not rmcp's request token: a client reusing an
+/// in-flight request id replaces rmcp's, and the first request's is then never cancelled.
+#[derive(Clone)]
+pub(crate) struct CallMark(Arc<AtomicBool>);
+
+/// Ends its [`CallMark`] when dropped: held by the guard for the length of the call.
+pub(crate) struct CallEnd(Arc<AtomicBool>);
+
+impl CallMark {
+    /// A call that starts now, and the value whose drop ends it.
+    pub(crate) fn begin() -> (Self, CallEnd) {
+        let live = Arc::new(AtomicBool::new(true));
+        (Self(live.clone()), CallEnd(live))
+    }
+
+    /// A call no one ends: `testing::as_caller`'s.
+    #[cfg(feature = "testing")]
+    pub(crate) fn unending() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+
+    fn is_live(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for CallEnd {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// Two principals are equal when they are the same identity, whoever holds them.
@@ -207,7 +245,7 @@ impl Principal {
     /// owner or tenant column ([`crate::sql::owner`]): a principal made from a tool's input
     /// (the classic object-level authorization bug) renders no query.
     ///
-    /// It stays the caller until its call returns, or its request is cancelled:
+    /// It stays the caller until its call returns (or the call's future is dropped):
     /// a copy kept for a later call (the "last caller" in a static or in the server) is not
     /// that later call's caller. While its own call still runs, a copy another call reads from
     /// shared state still is; keep principals out of shared state.
@@ -217,13 +255,11 @@ impl Principal {
     /// assert!(!Principal::new("alice", ["notes:read"]).is_the_caller());
     /// ```
     pub fn is_the_caller(&self) -> bool {
-        self.caller
-            .as_ref()
-            .is_some_and(|call| !call.is_cancelled())
+        self.caller.as_ref().is_some_and(CallMark::is_live)
     }
 
     /// The same principal, as the caller of the request whose token `call` is.
-    pub(crate) fn into_caller(mut self, call: CancellationToken) -> Self {
+    pub(crate) fn into_caller(mut self, call: CallMark) -> Self {
         self.caller = Some(call);
         self
     }
@@ -363,16 +399,10 @@ impl Principal {
         Security::from_request(ctx)?.local_principal().cloned()
     }
 
-    /// [`from_request`](Self::from_request), as the caller of the call `call` stands for:
-    /// what the guard hands a tool, before the tool's own code runs (a tool can edit its own
-    /// copy of the request context, so what it reads there later is not the caller). `call`
-    /// is the guard's own token, cancelled when the call ends, and with the request's
-    /// (rmcp's per-request token alone is not enough: a client reusing an in-flight request id
-    /// replaces it, and the first request's is then never cancelled).
-    pub(crate) fn caller_of(
-        ctx: &RequestContext<RoleServer>,
-        call: CancellationToken,
-    ) -> Option<Self> {
+    /// [`from_request`](Self::from_request), as the caller of the call `call` marks: what the
+    /// guard hands a tool, before the tool's own code runs (a tool can edit its own copy of the
+    /// request context, so what it reads there later is not the caller).
+    pub(crate) fn caller_of(ctx: &RequestContext<RoleServer>, call: CallMark) -> Option<Self> {
         Self::from_request(ctx).map(|principal| principal.into_caller(call))
     }
 }

@@ -329,10 +329,9 @@ where
             return Ok(unconfigured(policy));
         };
         let started = security.recording_calls().then(Instant::now);
-        // The caller mark lives as long as this call: cancelled when this future ends (or is
-        // dropped), and with the request.
-        let call = ctx.request_context.ct.child_token();
-        let _call_ends = call.clone().drop_guard();
+        // The caller mark lives as long as this call: it ends when this future ends or is
+        // dropped.
+        let (call, _call_ends) = crate::auth::CallMark::begin();
         let caller = Principal::caller_of(&ctx.request_context, call);
         // Looked up when something records it (the events), or keys the limit.
         let client = match started.is_some() || policy.rate_key() == RateKey::Ip {
