@@ -397,3 +397,32 @@ fn attributes_are_bounded_and_clean() {
         Some(Attribute::Texts(vec!["admin".into()]))
     );
 }
+
+// The test `policy_test!` generates, on files of policies: it fails, naming the policy and the
+// rule, for one that names a missing argument and one that compares a string to a number, and
+// passes for one that fits.
+mcp_secure::policy_test!(
+    #[should_panic(expected = "policy `no-such-arg`: attribute `amount_max` in context")]
+    the_generated_test_fails_on_a_missing_argument,
+    Server::tools(),
+    attributes(),
+    "tests/policy/missing_argument.cedar",
+    Note
+);
+mcp_secure::policy_test!(
+    #[should_panic(
+        expected = "policy `string-to-number`: the types Long and String are not compatible"
+    )]
+    the_generated_test_fails_on_a_string_compared_to_a_number,
+    Server::tools(),
+    attributes(),
+    "tests/policy/wrong_type.cedar",
+    Note
+);
+mcp_secure::policy_test!(
+    the_generated_test_passes_policies_that_fit,
+    Server::tools(),
+    attributes(),
+    "tests/policy/fits.cedar",
+    Note
+);

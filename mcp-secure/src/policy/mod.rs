@@ -248,8 +248,9 @@ impl Policies {
         self.0.ids.values().map(String::as_str)
     }
 
-    /// Decides a call of `tool` by `caller` with these (validated) `arguments`, as the guard
-    /// does after validation: `Err` names the policies that denied it (none: no policy permits).
+    /// Decides a call of `tool` by `caller` with these `arguments`, as the guard does before
+    /// the input's checks: `Err` names the policies that denied it (none: no policy permits),
+    /// or says the arguments are not of the schema's types (`Denied::is_failure`).
     pub fn decide(
         &self,
         caller: &Principal,
@@ -602,11 +603,13 @@ pub fn authorize<R: PolicyResource>(
 /// A test that the policies in the file `path` (relative to the crate's `Cargo.toml`) fit the
 /// tools of `tools` and the callers' `attributes` (and the resource types after them):
 /// `cargo test` fails, naming each policy and what is wrong, before a server with them runs.
-/// See [the module](crate::policy) for an example.
+/// Attributes before the name go on the test (`#[should_panic]` for a file meant to fail). See
+/// [the module](crate::policy) for an example.
 #[macro_export]
 macro_rules! policy_test {
-    ($name:ident, $tools:expr, $attributes:expr, $path:literal $(, $resource:ty)* $(,)?) => {
+    ($(#[$meta:meta])* $name:ident, $tools:expr, $attributes:expr, $path:literal $(, $resource:ty)* $(,)?) => {
         #[test]
+        $(#[$meta])*
         fn $name() {
             let text = ::core::include_str!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", $path));
             let built = $crate::policy::Policies::builder(&$tools)
