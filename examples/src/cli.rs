@@ -70,7 +70,7 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
         /// A role the caller holds (claim `roles`; repeat for several), for the policies:
-        /// `cleared` reads confidential notes, `auditor` never deletes.
+        /// `cleared` reads confidential notes, `auditor` never changes or deletes one.
         #[arg(long = "role")]
         roles: Vec<String>,
         /// The directory under the files root the caller owns (claim `home`, e.g.

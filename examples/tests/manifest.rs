@@ -17,7 +17,7 @@ fn the_committed_manifest_matches_the_server() {
 fn the_manifest_states_every_tools_policy() {
     let json = mcp_secure_examples::notes::manifest().to_json();
     let tools = json["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 7);
+    assert_eq!(tools.len(), 8);
     assert!(tools.iter().all(|t| t["guarded"] == true));
     let get = tools.iter().find(|t| t["name"] == "notes_get").unwrap();
     assert_eq!(

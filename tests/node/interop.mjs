@@ -77,7 +77,7 @@ async function run(which) {
   // Every tool of the demo is listed, and each does its job for a caller with its scope.
   const names = tools.map((t) => t.name).sort().join(",");
   check(
-    names === "files_read,notes_create,notes_delete,notes_get,notes_search,webhook_register,whoami",
+    names === "files_read,notes_create,notes_delete,notes_get,notes_search,notes_update,webhook_register,whoami",
     `${which}: every tool is listed`,
     names,
   );

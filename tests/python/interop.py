@@ -63,9 +63,9 @@ async def check_schemas(session):
     check(
         sorted(tools)
         == sorted(
-            ["whoami", "notes_create", "notes_search", "notes_get", "notes_delete", "files_read", "webhook_register"]
+            ["whoami", "notes_create", "notes_search", "notes_get", "notes_update", "notes_delete", "files_read", "webhook_register"]
         ),
-        "list_tools: the seven tools, names exact",
+        "list_tools: the eight tools, names exact",
         sorted(tools),
     )
     for name, tool in tools.items():

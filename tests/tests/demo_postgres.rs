@@ -75,6 +75,11 @@ async fn notes_in_postgres() {
     let bob = server.client("bob-all-key-00000000").await;
     let theirs = call(&bob, "notes_get", json!({"id": id})).await;
     assert_eq!(err(&theirs)["code"], "not_found");
+    let changed = json!({"id": id, "title": "renamed", "body": "b"});
+    let theirs = call(&bob, "notes_update", changed.clone()).await;
+    assert_eq!(err(&theirs)["code"], "not_found");
+    let updated = call(&alice, "notes_update", changed).await;
+    assert_eq!(updated.structured_content.unwrap()["title"], "renamed");
     let hook = call(
         &bob,
         "webhook_register",

@@ -47,11 +47,12 @@ async fn each_caller_lists_the_tools_its_scopes_allow_over_http() {
             "notes_delete",
             "notes_get",
             "notes_search",
+            "notes_update",
             "whoami"
         ]
     );
     let bob = server.client("bob-all-key-00000000").await;
-    assert_eq!(names(&bob).await.len(), 7);
+    assert_eq!(names(&bob).await.len(), 8);
     // Hidden is not forbidden-to-ask: the call gets the step-up challenge.
     let refused = try_call(&reader, "notes_create", json!({"title": "t", "body": "b"}))
         .await
@@ -75,7 +76,7 @@ async fn each_caller_lists_the_tools_its_scopes_allow_over_http() {
     let plain = HttpServer::start(Some(KEYS), files.path());
     let reader = connect_2026(&plain.url, "alice-reader-key-000").await;
     let listed = reader.list_tools(None).await.unwrap();
-    assert_eq!(listed.tools.len(), 7);
+    assert_eq!(listed.tools.len(), 8);
     assert_eq!(listed.cache_scope, Some(CacheScope::Public));
     reader.cancel().await.unwrap();
     // An older client gets no hint at all.

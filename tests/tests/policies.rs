@@ -145,17 +145,23 @@ async fn notes_of_other_callers_tenants_and_clearances_are_refused_on_every_path
         assert_notes_unseen(client, who, &[plain, secret]).await;
     }
 
-    // An auditor reads, and never deletes, even its own tenant's and owner's notes.
+    // An auditor reads, and never changes or deletes, even its own tenant's and owner's notes.
     assert_eq!(
         ok(&call(&auditor, "notes_get", json!({"id": secret})).await)["title"],
         "merger"
     );
+    let changed = json!({"id": plain, "title": "audited", "body": "b"});
+    let refused = call(&auditor, "notes_update", changed.clone()).await;
+    assert_eq!(forbidden_by(&refused), json!(["auditors-only-read"]));
     let refused = call(&auditor, "notes_delete", json!({"id": plain})).await;
-    assert_eq!(forbidden_by(&refused), json!(["auditors-do-not-delete"]));
+    assert_eq!(forbidden_by(&refused), json!(["auditors-only-read"]));
     assert_eq!(
         ok(&call(&alice, "notes_get", json!({"id": plain})).await)["title"],
         "plans"
     );
+    // Its owner changes it, then deletes it.
+    let updated = call(&alice, "notes_update", changed).await;
+    assert_eq!(ok(&updated)["title"], "audited");
     ok(&call(&alice, "notes_delete", json!({"id": plain})).await);
 
     let denials = policy_denials(&server.drain_stderr());
@@ -177,11 +183,8 @@ async fn notes_of_other_callers_tenants_and_clearances_are_refused_on_every_path
             refused("notes_search", &row, clearance()),
             refused("notes_search", &row, clearance()),
             refused("notes_search", &row, clearance()),
-            refused(
-                "notes_delete",
-                &Value::Null,
-                json!(["auditors-do-not-delete"])
-            ),
+            refused("notes_update", &Value::Null, json!(["auditors-only-read"])),
+            refused("notes_delete", &Value::Null, json!(["auditors-only-read"])),
         ]
     );
     for client in [alice, cleared, auditor, globex, bob] {

@@ -10,7 +10,7 @@ async fn the_caller_comes_from_the_start_up_key() {
     let (files, _outside) = files_dir();
     let client = stdio_client(Some("alice-writer-key-000"), files.path()).await;
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 7);
+    assert_eq!(tools.len(), 8);
     let create = serde_json::Value::Object(
         (*tools
             .iter()

@@ -202,6 +202,22 @@ impl NotesServer {
         Ok(Json(note))
     }
 
+    /// Replace the title and body of one of the caller's notes.
+    #[mcp_tool(scope = "notes:write", rate = "30/min", idempotent)]
+    async fn notes_update(
+        &self,
+        #[mcp(range(min = 1))] id: i64,
+        /// The new title: 1 to 200 characters, no control characters.
+        #[mcp(length(min = 1, max = 200), no_control)]
+        title: String,
+        /// The new text, at most 10 000 characters.
+        #[mcp(length(max = 10_000))]
+        body: String,
+        caller: Principal,
+    ) -> Result<Json<Note>, ToolError> {
+        self.store.update(&caller, id, title, body).await.map(Json)
+    }
+
     /// Delete one of the caller's notes.
     #[mcp_tool(scope = "notes:write", rate = "10/s", destructive, idempotent)]
     async fn notes_delete(

@@ -201,6 +201,24 @@ impl NotesStore {
         row.ok_or_else(|| ToolError::not_found(format!("note {id}")))
     }
 
+    /// Replaces the title and body of `caller`'s note `id`; anyone else's is `not_found`, like
+    /// a missing one.
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        id: i64,
+        title: String,
+        body: String,
+    ) -> Result<Note, ToolError> {
+        let update = sql!(
+            "UPDATE notes SET title = {title}, body = {body} WHERE id = {id} AND owner = {caller} AND tenant = {caller}"
+        );
+        if run!(self, update, execute)? == 0 {
+            return Err(ToolError::not_found(format!("note {id}")));
+        }
+        self.get(caller, id).await
+    }
+
     /// Deletes `caller`'s note `id`; anyone else's is `not_found`, like a missing one.
     pub async fn delete(&self, caller: &Principal, id: i64) -> Result<(), ToolError> {
         let delete =

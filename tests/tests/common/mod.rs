@@ -118,8 +118,9 @@ pub fn mint(url: &str, sub: &str, scope: &str, extra: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Asserts that `client` (`who`) finds none of the notes `ids` on any path: got and deleted
-/// are `not_found`, as if they did not exist, and a search for everything finds nothing.
+/// Asserts that `client` (`who`) finds none of the notes `ids` on any path: got, updated and
+/// deleted are `not_found`, as if they did not exist, and a search for everything finds
+/// nothing.
 pub async fn assert_notes_unseen(client: &Client, who: &str, ids: &[i64]) {
     for id in ids {
         let got = call(client, "notes_get", serde_json::json!({"id": id})).await;
@@ -128,6 +129,9 @@ pub async fn assert_notes_unseen(client: &Client, who: &str, ids: &[i64]) {
             Some("not_found"),
             "{who}: {got:?}"
         );
+        let changed = serde_json::json!({"id": id, "title": "taken", "body": "over"});
+        let updated = call(client, "notes_update", changed).await;
+        assert_eq!(error_code(&updated).as_deref(), Some("not_found"), "{who}");
         let deleted = call(client, "notes_delete", serde_json::json!({"id": id})).await;
         assert_eq!(error_code(&deleted).as_deref(), Some("not_found"), "{who}");
     }
@@ -226,12 +230,13 @@ pub async fn post_initialize(url: &str, auth: Option<&str>) -> reqwest::Response
 }
 
 /// The demo's tools, by name.
-pub const DEMO_TOOLS: [&str; 7] = [
+pub const DEMO_TOOLS: [&str; 8] = [
     "files_read",
     "notes_create",
     "notes_delete",
     "notes_get",
     "notes_search",
+    "notes_update",
     "webhook_register",
     "whoami",
 ];
