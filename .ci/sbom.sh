@@ -14,7 +14,7 @@ bom = json.load(open(sys.argv[1]))
 assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.6", "a CycloneDX 1.6 document"
 found = {(c["name"], c["version"]) for c in bom["components"]}
 locked = tomllib.load(open("Cargo.lock", "rb"))["package"]
-for name in ["mcp-secure", "rmcp", "tokio", "landlock", "seccompiler", "rustls", "sqlx-sqlite"]:
+for name in ["mcp-secure", "rmcp", "tokio", "landlock", "seccompiler", "rustls", "sqlx-sqlite", "cedar-policy"]:
     versions = {p["version"] for p in locked if p["name"] == name}
     assert any((name, v) in found for v in versions), f"{name} {versions} is not in the SBOM"
 for dev_only in ["trybuild", "divan", "criterion"]:
