@@ -5,7 +5,8 @@
 //! tool behind API-key authentication written by hand (`hand_written_auth`), the baseline for
 //! what the `AuthLayer` costs.
 //!
-//! `cargo bench -p mcp-secure --bench tool_call`
+//! `cargo bench -p mcp-secure --bench tool_call` (`--features policy` adds a guarded call
+//! decided by one Cedar policy).
 
 mod common;
 mod servers;
@@ -42,6 +43,39 @@ mcp_secure::scopes! {
 fn local(server: Guarded) -> Secured<Guarded> {
     let security = Security::builder()
         .local_principal(Principal::new("bench", ["notes:write"]))
+        .build()
+        .unwrap();
+    Secured::new(server, security)
+}
+
+/// `server` decided by one Cedar policy on an argument and the caller's attribute, after the
+/// permit every policy file starts with (feature `policy`: `cargo bench --features policy`,
+/// whose `preserve_order` both sides of its row then share).
+#[cfg(feature = "policy")]
+fn one_policy(server: Guarded) -> Secured<Guarded> {
+    use mcp_secure::{
+        auth::{Attribute, AttributeKind, Attributes},
+        policy::Policies,
+    };
+    const POLICY: &str = r#"
+        @id("all") permit (principal, action, resource);
+        @id("priority-within-limit")
+        forbid (principal, action == Action::"notes_create", resource)
+        unless { principal has max_priority && context.priority <= principal.max_priority };
+    "#;
+    let attributes = Attributes::new()
+        .with("max_priority", AttributeKind::Number)
+        .unwrap();
+    let policies = Policies::builder(&server.tools)
+        .attributes(&attributes)
+        .build(POLICY)
+        .unwrap();
+    let caller = Principal::new("bench", ["notes:write"])
+        .with_attribute("max_priority", Attribute::Number(5))
+        .unwrap();
+    let security = Security::builder()
+        .local_principal(caller)
+        .policies(policies)
         .build()
         .unwrap();
     Secured::new(server, security)
@@ -209,6 +243,8 @@ fn main() {
         let client = match variant {
             "in_process_guarded" => in_process(&rt, local(guarded())),
             "in_process_plain" => in_process(&rt, plain()),
+            #[cfg(feature = "policy")]
+            "in_process_one_policy" => in_process(&rt, one_policy(guarded())),
             "http_guarded" => over_http(&rt, guarded(), Front::AuthLayer),
             "http_plain" => over_http(&rt, plain(), Front::Open),
             "http_plain_behind_auth_layer" => over_http(&rt, plain(), Front::AuthLayer),
@@ -243,6 +279,14 @@ mod in_process {
     fn plain(bencher: divan::Bencher) {
         let rt = runtime();
         let client = in_process(&rt, super::plain());
+        bench_calls(bencher, &rt, &client);
+    }
+
+    #[cfg(feature = "policy")]
+    #[divan::bench]
+    fn one_policy(bencher: divan::Bencher) {
+        let rt = runtime();
+        let client = in_process(&rt, super::one_policy(super::guarded()));
         bench_calls(bencher, &rt, &client);
     }
 }
