@@ -16,7 +16,10 @@ use mcp_secure::{
     auth::{API_KEY_ISSUER, ApiKeyFile, ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
     dev_auth::DevAuthServer,
     fetch::{FetchPolicy, IpNet},
-    http::{DEFAULT_SESSIONS_PER_PRINCIPAL, Endpoint, ForwardedHeader, RedisSessions, TlsListener},
+    http::{
+        DEFAULT_SESSIONS_PER_PRINCIPAL, Dpop, DpopMode, Endpoint, ForwardedHeader,
+        RedisReplayCache, RedisSessions, TlsListener,
+    },
     metrics::{Metrics, ScrapeAccess},
     rate::{MemoryLimiter, RedisLimiter},
     sandbox::{NameResolution, ResourceLimits, SandboxMode, SandboxReport},
@@ -77,6 +80,10 @@ enum Command {
         /// `home/alice`): the policies keep `home/` private to its owners.
         #[arg(long)]
         home: Option<String>,
+        /// Bind the token to the DPoP key of this RFC 7638 thumbprint (claim `cnf.jkt`): the
+        /// server then accepts it only with that key's DPoP proofs, never as a bearer token.
+        #[arg(long)]
+        dpop_jkt: Option<String>,
         /// The MCP URL of the server that will accept it (its `aud`; the issuer is its origin).
         #[arg(long, default_value = DEFAULT_URL)]
         url: String,
@@ -343,6 +350,11 @@ struct HttpArgs {
     /// redis, sessions and this count are shared by every replica on that Redis.
     #[arg(long, default_value_t = DEFAULT_SESSIONS_PER_PRINCIPAL, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     sessions_per_principal: usize,
+    /// DPoP (RFC 9449): `allowed` takes bearer tokens and key-bound tokens with their proofs,
+    /// `required` only key-bound tokens with their proofs, `off` no key-bound token at all.
+    /// With --rate-backend redis, replicas share the proofs already seen.
+    #[arg(long, default_value = "allowed", value_parser = ["required", "allowed", "off"])]
+    dpop: String,
 }
 
 /// Parses the command line and runs `notes-server`.
@@ -477,11 +489,13 @@ async fn run(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {
             tenant,
             roles,
             home,
+            dpop_jkt,
         } => {
             let claims = Claims {
                 tenant: tenant.as_deref(),
                 roles: &roles,
                 home: home.as_deref(),
+                dpop_jkt: dpop_jkt.as_deref(),
             };
             token(&sub, &scope, ttl, &url, claims)
         }
@@ -677,13 +691,22 @@ async fn serve(
         issuer: external_issuer,
         fetch_allow,
         sessions_per_principal,
+        dpop,
     } = http;
+    let dpop_mode: DpopMode = dpop.parse()?;
     let fetch_policy = fetch_allow
         .into_iter()
         .fold(FetchPolicy::default(), FetchPolicy::allow_network);
     let tls = tls_cert.zip(tls_key);
     let metrics = metrics_addr.map(|_| Metrics::new());
     let (mut security, redis) = security(&common).await?;
+    // Replicas on one Redis remember the proofs together: one accepted by a replica is a
+    // replay at every other.
+    let redis_for_dpop = redis.clone();
+    let dpop = |dpop: Dpop| match &redis_for_dpop {
+        Some(redis) => dpop.replay_cache(RedisReplayCache::sharing(redis)),
+        None => dpop,
+    };
     if let Some(metrics) = &metrics {
         security = security.audit_sink(metrics.clone());
     }
@@ -777,7 +800,8 @@ async fn serve(
             .hsts(tls.is_some())
             .sessions_per_principal(sessions_per_principal)
             // Least privilege: OAuth clients first ask for reading; writing is a step-up.
-            .challenge_scopes(["notes:read"]);
+            .challenge_scopes(["notes:read"])
+            .dpop(dpop(Dpop::with_mode(dpop_mode)));
         match authorization_server {
             Some(server) => auth.authorization_server(server),
             None => auth,
@@ -820,8 +844,15 @@ async fn serve(
         });
     }
     if dev_auth {
+        // The authorization server binds tokens to any client that sends a proof, whatever the
+        // resource's mode: `required` refuses the unbound ones there.
+        let server_dpop = match dpop_mode {
+            DpopMode::Off => Dpop::off(),
+            _ => Dpop::allowed(),
+        };
         let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret)
             .scopes(MCP_SCOPES.names())
+            .dpop(dpop(server_dpop))
             .fetch_policy(fetch_policy);
         if let Some(scopes) = &dev_auth_scopes {
             builder = builder.grantable(scopes.split_whitespace());
@@ -887,6 +918,7 @@ struct Claims<'a> {
     tenant: Option<&'a str>,
     roles: &'a [String],
     home: Option<&'a str>,
+    dpop_jkt: Option<&'a str>,
 }
 
 fn token(sub: &str, scope: &str, ttl: u64, url: &str, claims: Claims<'_>) -> anyhow::Result<()> {
@@ -914,6 +946,16 @@ fn token(sub: &str, scope: &str, ttl: u64, url: &str, claims: Claims<'_>) -> any
     }
     if let Some(home) = claims.home {
         minter = minter.claim("home", serde_json::json!(home));
+    }
+    if let Some(jkt) = claims.dpop_jkt {
+        anyhow::ensure!(
+            jkt.len() == 43
+                && jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')),
+            "--dpop-jkt: a key's RFC 7638 SHA-256 thumbprint, 43 base64url characters"
+        );
+        minter = minter.claim("cnf", serde_json::json!({ "jkt": jkt }));
     }
     println!("{}", minter.mint(sub, scope.split_whitespace())?);
     Ok(())

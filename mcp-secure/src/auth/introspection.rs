@@ -241,6 +241,9 @@ impl IntrospectionVerifier {
         }
         match answer.token_type.as_deref() {
             Some(kind) if is_access_token_type(kind) => {}
+            // RFC 9449 §6.2: a DPoP-bound access token; its binding (`cnf`) is read below and
+            // the HTTP layer asks for its proof.
+            Some(kind) if kind.eq_ignore_ascii_case("DPoP") && answer.cnf.is_some() => {}
             Some(_) => {
                 return Err(VerifyError::new(
                     "the authorization server says this is not an access token (`token_type`)",
@@ -284,6 +287,10 @@ impl IntrospectionVerifier {
             None => Vec::new(),
         };
         let principal = Principal::issued(&self.issuer, &subject, scopes);
+        let principal = match super::bound_key(answer.cnf.as_ref())? {
+            Some(jkt) => principal.with_bound_key(jkt),
+            None => principal,
+        };
         let principal = match answer.client_id {
             Some(client) => principal.with_client_id(client),
             None => principal,
@@ -322,6 +329,9 @@ struct Answer {
     scope: Option<String>,
     #[serde(default)]
     client_id: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6.2).
+    #[serde(default)]
+    cnf: Option<serde_json::Value>,
     #[serde(default)]
     exp: Option<u64>,
     #[serde(default)]

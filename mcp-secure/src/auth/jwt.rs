@@ -126,6 +126,8 @@ struct Claims {
     scp: Option<Vec<String>>,
     client_id: Option<String>,
     azp: Option<String>,
+    /// The key the token is bound to (RFC 7800; RFC 9449 §6).
+    cnf: Option<serde_json::Value>,
     /// The other claims, where a configured tenant claim is found.
     #[serde(flatten)]
     other: serde_json::Map<String, serde_json::Value>,
@@ -415,6 +417,9 @@ impl JwtVerifier {
                     principal = principal.with_checked_attribute(name, value);
                 }
             }
+        }
+        if let Some(jkt) = super::bound_key(claims.cnf.as_ref())? {
+            principal = principal.with_bound_key(jkt);
         }
         Ok(match claims.client_id.or(claims.azp) {
             Some(client) => principal.with_client_id(client),

@@ -36,3 +36,30 @@ pub use principal::{ANONYMOUS_ISSUER, IssuerError, LOCAL_ISSUER, Principal, chec
 pub use scope::{ScopeCatalog, ScopeDecl, ScopeSyntaxError, check_scope};
 pub use tenant::{MAX_TENANT_LEN, TenantError, check_tenant};
 pub use verifier::{Audience, AudienceMismatch, TokenVerifier, VerifyError, VerifyFuture};
+
+/// The key thumbprint a token's `cnf` claim (RFC 7800) binds it to: `jkt` (RFC 9449 §6.1), a
+/// base64url SHA-256. A `cnf` of any other form binds the token by a method this library does
+/// not check (an mTLS certificate, a raw key): the token is refused rather than taken as a
+/// bearer token.
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+pub(crate) fn bound_key(cnf: Option<&serde_json::Value>) -> Result<Option<&str>, VerifyError> {
+    use serde_json::Value;
+    let members = match cnf {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(members)) => members,
+        Some(_) => return Err(VerifyError::new("token's `cnf` claim is not an object")),
+    };
+    match (members.get("jkt"), members.len()) {
+        (Some(Value::String(jkt)), 1)
+            if jkt.len() == 43
+                && jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')) =>
+        {
+            Ok(Some(jkt))
+        }
+        _ => Err(VerifyError::new(
+            "token's `cnf` binds it by another method than a DPoP key thumbprint (`jkt`); it cannot be checked here",
+        )),
+    }
+}

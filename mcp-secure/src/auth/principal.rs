@@ -105,6 +105,9 @@ struct Inner {
     tenant: Option<String>,
     /// Typed attributes ([`super::check_attribute`]ed), by name, each once.
     attributes: Vec<(String, super::Attribute)>,
+    /// The key its token is bound to (`cnf.jkt`, RFC 9449): the token was only accepted with a
+    /// proof of that key.
+    bound_key: Option<String>,
 }
 
 /// The issuer of principals made with [`Principal::new`]: configured in the process itself
@@ -192,6 +195,7 @@ impl Principal {
                 client_id: None,
                 tenant: None,
                 attributes: Vec::new(),
+                bound_key: None,
             }),
             caller: None,
         }
@@ -236,6 +240,33 @@ impl Principal {
             }),
             caller,
         }
+    }
+
+    /// The same principal, whose token is bound to the key of RFC 7638 SHA-256 thumbprint
+    /// `jkt` (its `cnf.jkt` claim, RFC 9449): what a verifier sets when the token names one.
+    /// The HTTP layer then accepts the token only with a DPoP proof signed by that key, never
+    /// as a bearer token.
+    ///
+    /// ```
+    /// use mcp_secure::auth::Principal;
+    /// let p = Principal::new("alice", ["notes:read"]).with_bound_key("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    /// assert_eq!(p.bound_key(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+    /// ```
+    pub fn with_bound_key(self, jkt: impl Into<String>) -> Self {
+        let caller = self.caller.clone();
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                bound_key: Some(jkt.into()),
+                ..inner
+            }),
+            caller,
+        }
+    }
+
+    /// The thumbprint of the key its token is bound to, if it is ([`Self::with_bound_key`]).
+    pub fn bound_key(&self) -> Option<&str> {
+        self.inner.bound_key.as_deref()
     }
 
     /// Whether this is the caller being served, as a tool receives it (the `Principal`

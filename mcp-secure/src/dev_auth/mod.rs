@@ -118,9 +118,20 @@ pub struct DevAuthBuilder {
     max_clients: usize,
     registrations: RateSpec,
     fetch_policy: crate::fetch::FetchPolicy,
+    dpop: crate::http::Dpop,
 }
 
 impl DevAuthBuilder {
+    /// How `/token` treats DPoP proofs (RFC 9449; default [`Dpop::allowed`](crate::http::Dpop::allowed)):
+    /// a token request with a valid proof gets tokens bound to its key (`cnf.jkt`,
+    /// `token_type: DPoP`), and the refresh tokens of such a grant refresh only with a proof
+    /// of the same key. Under [`Dpop::off`](crate::http::Dpop::off) proofs are ignored and
+    /// every token is a bearer token.
+    pub fn dpop(mut self, dpop: crate::http::Dpop) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
     /// Where client metadata documents may be fetched from (default: public addresses only).
     /// `FetchPolicy::default().allow_loopback()` lets clients on this machine serve theirs
     /// over loopback `http`; any page the developer's browser opens can then make this
@@ -226,6 +237,9 @@ impl DevAuthBuilder {
                 "`{user}` is not a user name: 1 to 64 of letters, digits, `.`, `_`, `-`, `@`"
             ));
         }
+        if let Some(e) = self.dpop.error() {
+            return err(e.to_string());
+        }
         let path = issuer.path().trim_end_matches('/').to_owned();
         let key = jsonwebtoken::EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
         let http = crate::fetch::Fetcher::new(&self.fetch_policy)
@@ -245,6 +259,7 @@ impl DevAuthBuilder {
                 key,
                 http,
                 limiter: MemoryLimiter::new(),
+                dpop: self.dpop,
                 store: Mutex::new(Store::default()),
             }),
         })
@@ -279,6 +294,7 @@ impl DevAuthServer {
             max_clients: 100,
             registrations: RateSpec::per_minute(20),
             fetch_policy: crate::fetch::FetchPolicy::default(),
+            dpop: crate::http::Dpop::allowed(),
         }
     }
 
@@ -326,6 +342,8 @@ struct Shared {
     /// Fetches client metadata documents.
     http: crate::fetch::Fetcher,
     limiter: MemoryLimiter,
+    /// How `/token` checks DPoP proofs, and remembers them.
+    dpop: crate::http::Dpop,
     store: Mutex<Store>,
 }
 
@@ -411,6 +429,8 @@ struct Family {
     /// What was granted: refreshes may ask for less, never more.
     scopes: Vec<String>,
     revoked: bool,
+    /// The DPoP key the grant was bound to: its refreshes need a proof of that key.
+    jkt: Option<String>,
 }
 
 struct Refresh {
@@ -507,9 +527,7 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
 }
 
 async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
-    json_response(
-        StatusCode::OK,
-        &json!({
+    let mut document = json!({
             "issuer": s.issuer,
             "authorization_endpoint": s.endpoint("authorize"),
             "token_endpoint": s.endpoint("token"),
@@ -522,8 +540,17 @@ async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": true,
             "client_id_metadata_document_supported": true,
-        }),
-    )
+    });
+    if s.dpop.mode() != crate::http::DpopMode::Off {
+        let algs: Vec<String> = s
+            .dpop
+            .algorithm_list()
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        document["dpop_signing_alg_values_supported"] = json!(algs);
+    }
+    json_response(StatusCode::OK, &document)
 }
 
 #[cfg(test)]
@@ -551,6 +578,7 @@ mod tests {
                     user: "u".into(),
                     scopes: vec![],
                     revoked: false,
+                    jkt: None,
                 },
             );
         };

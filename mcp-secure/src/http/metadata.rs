@@ -23,19 +23,23 @@ pub struct MetadataLayer {
 }
 
 impl MetadataLayer {
-    /// The metadata of `resource` (whose path is `path`), listing `scopes` and, when there are
-    /// any, the authorization servers to get tokens from.
+    /// The metadata of `resource` (whose path is `path`), listing `scopes`, when there are
+    /// any, the authorization servers to get tokens from, and `extra` members (DPoP's).
     pub(crate) fn new(
         resource: &str,
         path: &str,
         scopes: &[String],
         authorization_servers: &[String],
+        extra: serde_json::Map<String, serde_json::Value>,
     ) -> Self {
         let mut doc = json!({
             "resource": resource,
             "scopes_supported": scopes,
             "bearer_methods_supported": ["header"],
         });
+        for (name, value) in extra {
+            doc[name] = value;
+        }
         // Named only when there is one (RFC 9728 makes the member optional): an empty list
         // would send an OAuth client looking for a server that does not exist.
         if !authorization_servers.is_empty() {

@@ -6,6 +6,8 @@
 
 mod auth_layer;
 mod client_address;
+#[cfg(feature = "jwt")]
+mod dpop;
 mod endpoint;
 mod health;
 mod host;
@@ -29,6 +31,16 @@ pub use client_address::{
     ClientAddress, ClientAddressLayer, ClientAddressService, ForwardedHeader,
     UnknownForwardedHeader,
 };
+#[cfg(all(feature = "jwt", feature = "redis"))]
+pub use dpop::RedisReplayCache;
+#[cfg(feature = "jwt")]
+pub use dpop::{
+    DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_WINDOW, DEFAULT_REPLAY_CAPACITY, Dpop, DpopConfigError,
+    DpopMode, MAX_DPOP_WINDOW, MemoryReplayCache, ProofError, ReplayCache, ReplayError,
+    ReplayFuture, UnknownDpopMode,
+};
+#[cfg(feature = "dev-auth")]
+pub(crate) use dpop::{normalize_htu, proof_header};
 pub use endpoint::{Endpoint, EndpointError};
 pub use health::{HEALTHZ_PATH, READINESS_TIMEOUT, READYZ_PATH};
 pub use host::{HostLayer, HostService};
@@ -90,7 +102,9 @@ pub(crate) fn keep_or_close(
     }
 }
 
-/// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.
+/// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one (the
+/// metrics listener's; the MCP endpoint also takes `DPoP`).
+#[cfg(feature = "metrics")]
 pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -117,6 +117,7 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
             .map_err(|_| client_failed(false))?;
     }
     let client_id = authenticate_client(s, headers, &form)?;
+    let jkt = bind_to_proof(s, headers).await?;
     // Either grant: a token for another resource is not this server's to issue (RFC 8707).
     if get("resource").is_some_and(|r| !s.is_resource(r)) {
         return Err(refuse(
@@ -125,13 +126,51 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
         ));
     }
     match get("grant_type") {
-        Some("authorization_code") => exchange_code(s, &client_id, &form),
-        Some("refresh_token") => refresh(s, &client_id, &form),
+        Some("authorization_code") => exchange_code(s, &client_id, &form, jkt),
+        Some("refresh_token") => refresh(s, &client_id, &form, jkt),
         Some(_) => Err(refuse(
             "unsupported_grant_type",
             "grant_type is authorization_code or refresh_token",
         )),
         None => Err(refuse("invalid_request", "grant_type is missing")),
+    }
+}
+
+/// The key of the request's DPoP proof (RFC 9449 §5), checked and its `jti` recorded: the
+/// tokens issued are bound to it. `None` without a proof, or when DPoP is off.
+async fn bind_to_proof(s: &Shared, headers: &HeaderMap) -> Result<Option<String>, TokenError> {
+    use crate::http::{DpopMode, normalize_htu, proof_header};
+    if s.dpop.mode() == DpopMode::Off {
+        return Ok(None);
+    }
+    let invalid = TokenError {
+        status: StatusCode::BAD_REQUEST,
+        error: "invalid_dpop_proof",
+        description: "the DPoP proof is not valid",
+        basic: false,
+    };
+    let proof = match proof_header(headers) {
+        Ok(None) => return Ok(None),
+        Ok(Some(proof)) => proof,
+        Err(e) => {
+            tracing::info!(target: "mcp_secure", reason = %e, "dev-auth: DPoP proof refused");
+            return Err(invalid);
+        }
+    };
+    let uris: Vec<String> = normalize_htu(&s.endpoint("token")).into_iter().collect();
+    let checked = match s.dpop.check(proof, "POST", &uris, None) {
+        Ok(checked) => checked,
+        Err(e) => {
+            tracing::info!(target: "mcp_secure", reason = %e, "dev-auth: DPoP proof refused");
+            return Err(invalid);
+        }
+    };
+    match s.dpop.first_use(&checked).await {
+        Ok(()) => Ok(Some(checked.jkt)),
+        Err(e) => {
+            tracing::info!(target: "mcp_secure", reason = ?e, "dev-auth: DPoP proof refused");
+            Err(invalid)
+        }
     }
 }
 
@@ -191,6 +230,7 @@ fn exchange_code(
     s: &Shared,
     client_id: &str,
     form: &HashMap<String, String>,
+    jkt: Option<String>,
 ) -> Result<Value, TokenError> {
     const INVALID: &str = "the authorization code is invalid, expired, already used or issued to another client; start the authorization again";
     let get = |name: &str| form.get(name).map(String::as_str);
@@ -246,6 +286,7 @@ fn exchange_code(
                 user: user.clone(),
                 scopes: scopes.clone(),
                 revoked: false,
+                jkt: jkt.clone(),
             },
         );
         if let Some(entry) = store.codes.get_mut(&hash(code)) {
@@ -254,7 +295,7 @@ fn exchange_code(
         new_refresh(s, &mut store, family, now)
     });
     drop(store);
-    tokens(s, client_id, &user, &scopes, refresh)
+    tokens(s, client_id, &user, &scopes, refresh, jkt.as_deref())
 }
 
 fn new_refresh(s: &Shared, store: &mut super::super::Store, family: u64, now: u64) -> String {
@@ -276,6 +317,7 @@ fn refresh(
     s: &Shared,
     client_id: &str,
     form: &HashMap<String, String>,
+    jkt: Option<String>,
 ) -> Result<Value, TokenError> {
     const INVALID: &str = "the refresh token is invalid, expired, revoked or issued to another client; start the authorization again";
     let get = |name: &str| form.get(name).map(String::as_str);
@@ -308,6 +350,19 @@ fn refresh(
             "a refresh may ask for the granted scopes or fewer, never more",
         ));
     }
+    // A grant bound to a key refreshes only with a proof of that key (RFC 9449 §5): a stolen
+    // refresh token is useless without it, and presenting it without the key does not spend
+    // it (which would revoke the family under its holder).
+    if store
+        .families
+        .get(&family_id)
+        .is_some_and(|f| f.jkt.is_some() && f.jkt != jkt)
+    {
+        return Err(refuse(
+            "invalid_grant",
+            "this refresh token is bound to a DPoP key; send a DPoP proof of that key",
+        ));
+    }
     if let Some(entry) = store.refresh.get_mut(&key) {
         entry.used = true;
     }
@@ -334,21 +389,23 @@ fn refresh(
     let user = family.user.clone();
     let token = new_refresh(s, &mut store, family_id, now);
     drop(store);
-    tokens(s, client_id, &user, &scopes, Some(token))
+    tokens(s, client_id, &user, &scopes, Some(token), jkt.as_deref())
 }
 
-/// The token response: a signed access token, and the refresh token if there is one.
+/// The token response: a signed access token, bound to the DPoP key `jkt` when there is one,
+/// and the refresh token if there is one.
 fn tokens(
     s: &Shared,
     client_id: &str,
     user: &str,
     scopes: &[String],
     refresh: Option<String>,
+    jkt: Option<&str>,
 ) -> Result<Value, TokenError> {
     let now = now_ms() / 1000;
     let ttl = s.access_ttl.as_secs();
     let scope = scopes.join(" ");
-    let claims = json!({
+    let mut claims = json!({
         "iss": s.issuer,
         "aud": s.resource,
         "sub": user,
@@ -358,6 +415,9 @@ fn tokens(
         "exp": now + ttl,
         "jti": random_token(),
     });
+    if let Some(jkt) = jkt {
+        claims["cnf"] = json!({ "jkt": jkt });
+    }
     let access = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
@@ -374,7 +434,7 @@ fn tokens(
     })?;
     let mut body = json!({
         "access_token": access,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": ttl,
         "scope": scope,
     });
@@ -417,7 +477,7 @@ mod tests {
         .build()
         .unwrap();
         let scopes = ["notes:read".to_owned()];
-        let Ok(body) = tokens(&server.state, "cli", "ann", &scopes, None) else {
+        let Ok(body) = tokens(&server.state, "cli", "ann", &scopes, None, None) else {
             panic!("a token is issued");
         };
         assert_eq!(body["expires_in"], 600);

@@ -58,10 +58,10 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
     let (mut parts, body) = request.into_parts();
     let principal = match screen(config, &parts).await {
         Ok(principal) => principal,
-        Err(Refused::Unauthenticated { token_given }) => {
+        Err(Refused::Unauthenticated { failure }) => {
             let (scopes, body_read) =
                 scopes_called_before_authentication(config, &parts, body).await;
-            let response = challenge_401(config, token_given, &scopes);
+            let response = challenge_401(config, failure, &scopes);
             return Err(match body_read {
                 true => response,
                 false => keep_or_close(&parts, response),
@@ -136,7 +136,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                         path: parts.uri.path(),
                         client: ClientAddress::of(&parts.extensions),
                     });
-                    return Err(challenge_401(config, false, &scopes));
+                    return Err(challenge_401(config, None, &scopes));
                 }
             }
             Some(principal) => refuse_missing_scopes(
@@ -193,8 +193,8 @@ enum Refused {
     /// No token, or none a verifier accepted: answered with a `401` whose scopes may depend on
     /// what the body calls.
     Unauthenticated {
-        /// Whether a token was presented (and refused).
-        token_given: bool,
+        /// What was wrong with what was presented; `None` when nothing was.
+        failure: Option<Failure>,
     },
     /// Answered on the head alone.
     Answer(Response<Body>),
@@ -214,24 +214,26 @@ async fn screen(
     let path = request.uri.path();
     let client = ClientAddress::of(&request.extensions);
     let limited = config.failures.as_ref().zip(client);
-    let principal = match bearer_token(&request.headers) {
-        Some(token) => {
+    let principal = match presented(&request.headers) {
+        Some((scheme, token)) => {
             if let Some((failures, client)) = limited
                 && let Some(wait) = failures.refused(client)
             {
                 return Err(throttled(config, client, path, wait).into());
             }
-            match authenticate(config, token, path, client).await {
+            match authenticate_presented(config, request, scheme, token, client).await {
                 Ok(principal) => Some(principal),
-                Err(InvalidToken::Refused) => {
+                Err(NotAuthenticated::Refused(failure)) => {
                     if let Some((failures, client)) = limited
                         && let Some(wait) = failures.failed(&config.security, client).await
                     {
                         return Err(throttled(config, client, path, wait).into());
                     }
-                    return Err(Refused::Unauthenticated { token_given: true });
+                    return Err(Refused::Unauthenticated {
+                        failure: Some(failure),
+                    });
                 }
-                Err(InvalidToken::Undecided) => return Err(Refused::Answer(undecided())),
+                Err(NotAuthenticated::Undecided) => return Err(Refused::Answer(undecided())),
             }
         }
         None if config.anonymous => None,
@@ -241,7 +243,7 @@ async fn screen(
                 path,
                 client,
             });
-            return Err(Refused::Unauthenticated { token_given: false });
+            return Err(Refused::Unauthenticated { failure: None });
         }
     };
     Ok(principal)

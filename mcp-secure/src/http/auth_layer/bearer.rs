@@ -66,12 +66,47 @@ pub(super) fn challenge(mut response: Response<Body>, value: String) -> Response
     response
 }
 
-/// The `401` challenge: `error="invalid_token"` when a token was refused. Its `scope` names the
-/// configured challenge scopes and `tool_scopes`, the scopes of what the request calls, so that
-/// a client authorizes once for the call it is making.
+/// How a token was presented: `Authorization: Bearer` or `Authorization: DPoP` (RFC 9449 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// A token from the `Authorization` header, and its scheme (compared without case).
+pub(super) fn presented(headers: &http::HeaderMap) -> Option<(Scheme, &str)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::Dpop, token))
+    } else {
+        None
+    }
+}
+
+/// What a `401` says was wrong with what the client sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Failure {
+    /// The token, presented with this scheme, was refused.
+    Token(Scheme),
+    /// The DPoP proof was refused.
+    Proof,
+}
+
+/// The `401` challenges: `Bearer` unless DPoP is required, `DPoP algs="…"` unless it is off
+/// (Bearer first: clients that read only the first challenge still find the metadata). The
+/// scheme the client used carries the error (`invalid_token`, or `invalid_dpop_proof`). Their
+/// `scope` names the configured challenge scopes and `tool_scopes`, the scopes of what the
+/// request calls, so that a client authorizes once for the call it is making.
 pub(super) fn challenge_401(
     config: &Config,
-    token_given: bool,
+    failure: Option<Failure>,
     tool_scopes: &[&str],
 ) -> Response<Body> {
     let meta = &config.metadata_url;
@@ -89,25 +124,48 @@ pub(super) fn challenge_401(
         true => String::new(),
         false => format!(r#", scope="{}""#, scopes.join(" ")),
     };
-    if token_given {
-        challenge(
-            error_response(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the access token is not valid",
-            ),
-            format!(
-                r#"Bearer error="invalid_token", error_description="the access token is not valid", resource_metadata="{meta}"{scope}"#
-            ),
-        )
-    } else {
-        challenge(
-            error_response(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "this server needs an access token",
-            ),
-            format!(r#"Bearer resource_metadata="{meta}"{scope}"#),
-        )
+    let offers = super::proof::offers(config);
+    // A bearer token where only DPoP is taken: the DPoP challenge says it.
+    let failure = match failure {
+        Some(Failure::Token(Scheme::Bearer)) if !offers.bearer => {
+            Some(Failure::Token(Scheme::Dpop))
+        }
+        other => other,
+    };
+    let (code, description) = match failure {
+        None => ("unauthorized", "this server needs an access token"),
+        Some(Failure::Token(_)) => ("invalid_token", "the access token is not valid"),
+        Some(Failure::Proof) => ("invalid_dpop_proof", "the DPoP proof is not valid"),
+    };
+    let error_of = |scheme: Scheme| match failure {
+        Some(Failure::Token(s)) if s == scheme => {
+            format!(r#"error="{code}", error_description="{description}", "#)
+        }
+        Some(Failure::Proof) if scheme == Scheme::Dpop => {
+            format!(r#"error="{code}", error_description="{description}", "#)
+        }
+        _ => String::new(),
+    };
+    let mut values = Vec::new();
+    if offers.bearer {
+        let error = error_of(Scheme::Bearer);
+        values.push(format!(
+            r#"Bearer {error}resource_metadata="{meta}"{scope}"#
+        ));
     }
+    if let Some(algs) = &offers.dpop_algs {
+        let error = error_of(Scheme::Dpop);
+        values.push(format!(
+            r#"DPoP {error}algs="{algs}", resource_metadata="{meta}"{scope}"#
+        ));
+    }
+    let mut response = error_response(StatusCode::UNAUTHORIZED, code, description);
+    for value in values {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .append(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
 }

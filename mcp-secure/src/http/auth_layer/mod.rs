@@ -23,6 +23,7 @@ mod authenticate;
 mod bearer;
 mod body;
 mod failures;
+mod proof;
 mod scope_check;
 #[cfg(test)]
 mod tests;
@@ -32,16 +33,17 @@ pub use failures::DEFAULT_FAILED_AUTHENTICATIONS;
 pub use scope_check::{FORBIDDEN_CODE, HEADER_MISMATCH_CODE};
 
 use self::{
-    bearer::{InvalidToken, authenticate, challenge_401, undecided},
+    bearer::{Failure, challenge_401, presented, undecided},
     body::{read_body, read_prefix},
     failures::FailureLimit,
+    proof::{NotAuthenticated, authenticate_presented},
     scope_check::{
         NameHeader, called_tools, challenge_403, header_mismatch, mcp_name, missing_scope,
         required_scope,
     },
 };
 use super::{
-    announces_body, bearer_token,
+    announces_body,
     client_address::{ClientAddress, ClientAddressLayer, ClientAddressService, ForwardedHeader},
     error_response,
     host::{AllowedHosts, HostLayer, HostService},
@@ -88,6 +90,8 @@ pub struct AuthLayerBuilder {
     anonymous: bool,
     sessions: Option<Arc<dyn SessionRegistry>>,
     sessions_per_principal: usize,
+    #[cfg(feature = "jwt")]
+    dpop: super::Dpop,
     security: Security,
 }
 
@@ -117,6 +121,9 @@ pub enum AuthLayerError {
     BadHost(String),
     /// A trusted proxy is not an address or a CIDR block.
     BadTrustedProxy(String),
+    /// The DPoP configuration ([`AuthLayerBuilder::dpop`]).
+    #[cfg(feature = "jwt")]
+    Dpop(super::DpopConfigError),
 }
 
 impl std::fmt::Display for AuthLayerError {
@@ -146,6 +153,8 @@ impl std::fmt::Display for AuthLayerError {
                 host.escape_debug()
             ),
             AuthLayerError::Audience(e) => e.fmt(f),
+            #[cfg(feature = "jwt")]
+            AuthLayerError::Dpop(e) => e.fmt(f),
         }
     }
 }
@@ -264,6 +273,19 @@ impl AuthLayerBuilder {
         self
     }
 
+    /// Whether DPoP-bound tokens (RFC 9449) are taken, and how their proofs are checked
+    /// (default [`Dpop::allowed`](super::Dpop::allowed): bearer tokens, and DPoP-bound tokens
+    /// with a proof, remembered in this process's memory). A token whose `cnf.jkt` binds it to
+    /// a key is accepted only as `Authorization: DPoP` with a `DPoP` proof of that key, for
+    /// this request, within the window and never seen before; as `Bearer` it is refused, and
+    /// so is every bearer token under [`Dpop::required`](super::Dpop::required). Replicas
+    /// share one replay cache ([`RedisReplayCache`](super::RedisReplayCache)).
+    #[cfg(feature = "jwt")]
+    pub fn dpop(mut self, dpop: super::Dpop) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
     /// Refuses request bodies over `bytes` with `413` (default [`DEFAULT_MAX_BODY`]).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
@@ -335,6 +357,10 @@ impl AuthLayerBuilder {
             }
             issuers.push(issuer);
         }
+        #[cfg(feature = "jwt")]
+        if let Some(e) = self.dpop.error() {
+            return Err(AuthLayerError::Dpop(e));
+        }
         for scope in self.challenge_scopes.iter().flat_map(|s| s.split(' ')) {
             crate::auth::check_scope(scope).map_err(AuthLayerError::BadChallengeScope)?;
         }
@@ -370,6 +396,7 @@ impl AuthLayerBuilder {
                 path,
                 &self.scopes,
                 &self.authorization_servers,
+                proof::metadata(&self),
             ),
             headers: SecurityHeadersLayer::new(self.hsts),
             session: SessionLayer::new(
@@ -381,6 +408,8 @@ impl AuthLayerBuilder {
                 failures: self.failed_authentications.map(FailureLimit::new),
                 tool_scopes,
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
+                resource_scheme: url.scheme().to_owned(),
+                resource_origin: origin,
                 settings: self,
             }),
         })
@@ -392,6 +421,11 @@ impl AuthLayerBuilder {
 struct Config {
     settings: AuthLayerBuilder,
     metadata_url: String,
+    /// The resource URL's scheme and origin: what a DPoP proof's `htu` names.
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    resource_scheme: String,
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    resource_origin: String,
     /// Failed authentications per client address.
     failures: Option<FailureLimit>,
     /// Every scope a tool behind the layer requires, once each: a caller granted all of them
@@ -488,6 +522,8 @@ impl AuthLayer {
             anonymous: false,
             sessions: None,
             sessions_per_principal: DEFAULT_SESSIONS_PER_PRINCIPAL,
+            #[cfg(feature = "jwt")]
+            dpop: super::Dpop::allowed(),
             security: security.clone(),
         }
     }

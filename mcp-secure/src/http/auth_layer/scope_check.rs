@@ -248,10 +248,15 @@ pub(super) fn challenge_403(
         },
     });
     let response = rpc_error(StatusCode::FORBIDDEN, id, error);
+    // In the scheme the token came with: only a DPoP-bound token is accepted as DPoP.
+    let scheme = match principal.bound_key() {
+        Some(_) => "DPoP",
+        None => "Bearer",
+    };
     challenge(
         response,
         format!(
-            r#"Bearer error="insufficient_scope", scope="{scope}", resource_metadata="{meta}""#
+            r#"{scheme} error="insufficient_scope", scope="{scope}", resource_metadata="{meta}""#
         ),
     )
 }

@@ -20,10 +20,16 @@
 //! # }
 //! ```
 
+#[cfg(feature = "http")]
+mod dpop_key;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
+
+#[cfg(feature = "http")]
+pub use dpop_key::{DpopKey, DpopKeyError, token_hash};
 
 use crate::{
     auth::{ScopeSyntaxError, check_scope},
@@ -82,6 +88,12 @@ impl TokenMinter {
     pub fn claim(mut self, name: impl Into<String>, value: Value) -> Self {
         self.claims.insert(name.into(), value);
         self
+    }
+
+    /// Tokens bound to `key` (`cnf.jkt`, RFC 9449): accepted only with its DPoP proofs.
+    #[cfg(feature = "http")]
+    pub fn bound_to(self, key: &DpopKey) -> Self {
+        self.claim("cnf", json!({ "jkt": key.thumbprint() }))
     }
 
     /// A token for `subject` with `scopes`; a scope that is not an RFC 6749 scope-token is

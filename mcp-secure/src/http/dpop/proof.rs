@@ -1,0 +1,264 @@
+//! One DPoP proof (RFC 9449 §4.3), checked on its own: its header, key, signature and claims.
+//! Whether its `jti` was seen before is the replay cache's question, asked last.
+
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::htu;
+
+/// The longest proof read: an RSA-4096 key in the header and its signature fit several times.
+const MAX_PROOF: usize = 8 * 1024;
+
+/// The longest `jti` kept: a random identifier needs far fewer bytes.
+const MAX_JTI: usize = 256;
+
+/// The smallest RSA modulus a proof key may have, in bytes (2048 bits).
+const MIN_RSA_MODULUS: usize = 256;
+
+/// JWK members that hold private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4.1;
+/// RFC 8037 §2). A proof's `jwk` is the public key; a header carrying any of these leaked it.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Why a proof was refused; the reason goes to the audit log, the client sees
+/// `invalid_dpop_proof`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// No `DPoP` header came with a DPoP-bound token.
+    Missing,
+    /// More than one `DPoP` header (RFC 9449 §4.3 allows one).
+    Several,
+    /// Not a compact JWS, too long, or a header or claim of the wrong type or missing.
+    Malformed,
+    /// The header's `typ` is not `dpop+jwt`.
+    Type,
+    /// `alg` is not one of the server's (asymmetric) algorithms.
+    Algorithm,
+    /// The header lists `crit` extensions, none of which this server understands.
+    Critical,
+    /// `jwk` is missing, holds private or symmetric key material, does not fit `alg`, or is an
+    /// RSA key under 2048 bits.
+    Key,
+    /// The signature does not verify with `jwk`.
+    Signature,
+    /// `htm` is not the request's method.
+    Method,
+    /// `htu` is not the request's URI.
+    Uri,
+    /// `iat` is outside the server's window.
+    Time,
+    /// `ath` is missing or is not the hash of the access token presented with the proof.
+    TokenHash,
+    /// The proof's key is not the key the access token is bound to (`cnf.jkt`).
+    KeyMismatch,
+    /// The proof's `jti` was used before.
+    Replayed,
+}
+
+impl std::fmt::Display for ProofError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProofError::Missing => "no DPoP proof came with a DPoP-bound token",
+            ProofError::Several => "more than one DPoP header",
+            ProofError::Malformed => "the DPoP proof is not a well-formed JWT",
+            ProofError::Type => "the DPoP proof's `typ` is not `dpop+jwt`",
+            ProofError::Algorithm => "the DPoP proof's `alg` is not an allowed asymmetric algorithm",
+            ProofError::Critical => "the DPoP proof has critical header extensions (`crit`)",
+            ProofError::Key => {
+                "the DPoP proof's `jwk` is not a public key of its `alg` (private or symmetric material, another curve, or RSA under 2048 bits)"
+            }
+            ProofError::Signature => "the DPoP proof's signature does not verify with its `jwk`",
+            ProofError::Method => "the DPoP proof's `htm` is not the request's method",
+            ProofError::Uri => "the DPoP proof's `htu` is not the request's URI",
+            ProofError::Time => "the DPoP proof's `iat` is outside the accepted window",
+            ProofError::TokenHash => "the DPoP proof's `ath` is not the hash of the access token",
+            ProofError::KeyMismatch => "the DPoP proof's key is not the one the token is bound to",
+            ProofError::Replayed => "the DPoP proof's `jti` was used before",
+        })
+    }
+}
+
+impl std::error::Error for ProofError {}
+
+/// What a request must match: its method, the URIs it may be named by (normalized), the access
+/// token it carries (for `ath`), and the clock.
+pub(crate) struct Expected<'a> {
+    pub(crate) method: &'a str,
+    /// [`htu::normalize`]d; the proof's `htu` must equal one of them.
+    pub(crate) uris: &'a [String],
+    pub(crate) access_token: Option<&'a str>,
+    /// Seconds since the epoch.
+    pub(crate) now: i64,
+    /// How far `iat` may be from `now`, either way, in seconds.
+    pub(crate) window: i64,
+    pub(crate) algorithms: &'a [Algorithm],
+}
+
+/// A proof that passed every check but the replay cache's.
+#[derive(Debug)]
+pub(crate) struct Proof {
+    /// The key's RFC 7638 SHA-256 thumbprint, base64url: what `cnf.jkt` names.
+    pub(crate) jkt: String,
+    /// What the replay cache remembers: the hash of the key's thumbprint and the `jti`, so that
+    /// one client's identifiers never collide with another's.
+    pub(crate) replay_key: [u8; 32],
+}
+
+#[derive(Deserialize)]
+struct Header {
+    typ: Option<String>,
+    alg: String,
+    jwk: Option<Map<String, Value>>,
+    crit: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    jti: String,
+    htm: String,
+    htu: String,
+    iat: i64,
+    ath: Option<String>,
+}
+
+/// `proof` checked against `expected`.
+pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, ProofError> {
+    if proof.len() > MAX_PROOF {
+        return Err(ProofError::Malformed);
+    }
+    let mut segments = proof.split('.');
+    let (Some(header), Some(_), Some(_), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(ProofError::Malformed);
+    };
+    let header: Header = decode_segment(header)?;
+    if !header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("dpop+jwt"))
+    {
+        return Err(ProofError::Type);
+    }
+    let alg = header
+        .alg
+        .parse::<Algorithm>()
+        .ok()
+        .filter(|a| expected.algorithms.contains(a) && !is_symmetric(*a))
+        .ok_or(ProofError::Algorithm)?;
+    if header.crit.is_some() {
+        return Err(ProofError::Critical);
+    }
+    let jwk = header.jwk.ok_or(ProofError::Key)?;
+    let (key, jkt) = public_key(jwk, alg)?;
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    let claims = match jsonwebtoken::decode::<Claims>(proof, &key, &validation) {
+        Ok(data) => data.claims,
+        Err(e) => {
+            use jsonwebtoken::errors::ErrorKind;
+            return Err(match e.kind() {
+                ErrorKind::InvalidSignature => ProofError::Signature,
+                // The key's coordinates are no key of the curve: the jwk is at fault.
+                ErrorKind::InvalidEcdsaKey
+                | ErrorKind::InvalidEddsaKey
+                | ErrorKind::InvalidRsaKey(_)
+                | ErrorKind::InvalidKeyFormat
+                | ErrorKind::Provider(_) => ProofError::Key,
+                _ => ProofError::Malformed,
+            });
+        }
+    };
+    if claims.jti.is_empty() || claims.jti.len() > MAX_JTI {
+        return Err(ProofError::Malformed);
+    }
+    if claims.htm != expected.method {
+        return Err(ProofError::Method);
+    }
+    let htu = htu::normalize(&claims.htu).ok_or(ProofError::Uri)?;
+    if !expected.uris.contains(&htu) {
+        return Err(ProofError::Uri);
+    }
+    if claims.iat.abs_diff(expected.now) > expected.window.unsigned_abs() {
+        return Err(ProofError::Time);
+    }
+    if let Some(token) = expected.access_token {
+        let hash = base64url(&Sha256::digest(token.as_bytes()));
+        if claims.ath.as_deref() != Some(hash.as_str()) {
+            return Err(ProofError::TokenHash);
+        }
+    }
+    let mut replay = Sha256::new();
+    replay.update(jkt.as_bytes());
+    replay.update([0]);
+    replay.update(claims.jti.as_bytes());
+    Ok(Proof {
+        jkt,
+        replay_key: replay.finalize().into(),
+    })
+}
+
+fn decode_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, ProofError> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| ProofError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| ProofError::Malformed)
+}
+
+fn is_symmetric(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+/// The verification key in `jwk` and its thumbprint, if it is a public key that fits `alg`.
+fn public_key(
+    jwk: Map<String, Value>,
+    alg: Algorithm,
+) -> Result<(DecodingKey, String), ProofError> {
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+        return Err(ProofError::Key);
+    }
+    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+    let fits = match (text("kty"), alg) {
+        (Some("EC"), Algorithm::ES256) => text("crv") == Some("P-256"),
+        (Some("EC"), Algorithm::ES384) => text("crv") == Some("P-384"),
+        (Some("OKP"), Algorithm::EdDSA) => text("crv") == Some("Ed25519"),
+        (
+            Some("RSA"),
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512,
+        ) => text("n").is_some_and(|n| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(n)
+                .is_ok_and(|n| {
+                    n.len() - n.iter().take_while(|&&b| b == 0).count() >= MIN_RSA_MODULUS
+                })
+        }),
+        _ => false,
+    };
+    if !fits {
+        return Err(ProofError::Key);
+    }
+    let jwk: Jwk = serde_json::from_value(Value::Object(jwk)).map_err(|_| ProofError::Key)?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|_| ProofError::Key)?;
+    let jkt = jwk
+        .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+        .map_err(|_| ProofError::Key)?;
+    Ok((key, jkt))
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
