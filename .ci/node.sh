@@ -16,6 +16,8 @@ packages=(
   # (whose scenarios cover the 2025-11-25 sessions the alpha no longer runs).
   "conformance-2026@npm:@modelcontextprotocol/conformance@0.2.0-alpha.12"
   "oauth2-mock-server@9.3.0"
+  # A DPoP client (RFC 9449) by the author of `jose`, for the DPoP tests.
+  "oauth4webapi@3.8.9"
 )
 stamp="$dir/.installed"
 if [ "$(cat "$stamp" 2>/dev/null)" != "${packages[*]}" ]; then

@@ -465,6 +465,19 @@ async fn unregistered_redirect_uris_and_clients_get_a_page_not_a_redirect() {
         (client.as_str(), "http://127.0.0.1:33418/evil"),
         (client.as_str(), "https://attacker.example/cb"),
         ("dev-unknown-client", REDIRECT),
+        // Spellings a URL parser would make equal to the registered one: only a loopback
+        // port may differ (issue 34).
+        (
+            client.as_str(),
+            "http://127.0.0.1:33418/callback/../callback",
+        ),
+        (client.as_str(), "http://127.0.0.1:33418/evil/../callback"),
+        (client.as_str(), "http://127.0.0.1:33418/./callback"),
+        (client.as_str(), "http://127.0.0.1:33418/%63allback"),
+        (client.as_str(), "HTTP://127.0.0.1:33418/callback"),
+        (client.as_str(), "http://127.0.0.1:33418/callback?"),
+        (client.as_str(), "http://127.0.0.1:33418/CALLBACK"),
+        (client.as_str(), "http://localhost:33418/callback"),
     ] {
         let response = dev
             .authorize(&[
@@ -1453,4 +1466,160 @@ async fn a_metadata_document_that_breaks_a_rule_is_refused_before_any_redirect()
             "{client}"
         );
     }
+}
+
+/// The development server's `/token` with DPoP (RFC 9449 §5): a proof binds the tokens to its
+/// key; the grant's refresh tokens then refresh only with a proof of that key, and one refused
+/// for its key is not spent; proofs made for another URI or method, or seen before, are
+/// refused.
+#[tokio::test]
+async fn the_token_endpoint_binds_tokens_to_the_proof_key() {
+    use mcp_secure::{auth::JwtAlgorithm, testing::DpopKey};
+    let keys = format!("{}/../mcp-secure/tests/keys", env!("CARGO_MANIFEST_DIR"));
+    let key = |file: &str| {
+        DpopKey::from_pem(
+            JwtAlgorithm::ES256,
+            &std::fs::read(format!("{keys}/{file}")).unwrap(),
+        )
+        .unwrap()
+    };
+    let (alice, mallory) = (key("ec_private.pem"), key("ec2_private.pem"));
+    let dev = Dev::alice();
+    let (status, metadata) = {
+        let response = dev.metadata(None).await;
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        metadata["dpop_signing_alg_values_supported"],
+        json!(["ES256", "ES384", "EdDSA", "PS256", "RS256"])
+    );
+    let token_url = format!("{}/token", dev.origin);
+    let with_proof = |proof: String| dev.http.post(token_url.clone()).header("DPoP", proof);
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client.as_str()),
+        ("code", code.as_str()),
+        ("code_verifier", verifier.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("resource", dev.server.url.as_str()),
+    ];
+    // Proofs for another URI or method, or of a private key, are refused before the code is
+    // spent.
+    let mut private = alice.header();
+    private["jwk"]["d"] = json!("AAAA");
+    let mut forged_claims = serde_json::Map::new();
+    for (name, value) in [
+        ("jti", json!("one-jti")),
+        ("htm", json!("POST")),
+        ("htu", json!(token_url)),
+        ("iat", json!(claims_now())),
+    ] {
+        forged_claims.insert(name.into(), value);
+    }
+    for (what, proof) in [
+        (
+            "the MCP endpoint's htu",
+            alice.proof("POST", &dev.server.url, None),
+        ),
+        ("htm GET", alice.proof("GET", &token_url, None)),
+        ("a private jwk", alice.sign(&private, &forged_claims)),
+        ("not a JWT", "x.y".to_owned()),
+    ] {
+        let refused = dev.token_with(with_proof(proof), &exchange).await;
+        assert_eq!(
+            error_of(&refused),
+            (StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
+            "{what}: {refused:?}"
+        );
+    }
+    let proof = alice.proof("POST", &token_url, None);
+    let (status, tokens) = dev.token_with(with_proof(proof.clone()), &exchange).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(claims(access)["cnf"]["jkt"], alice.thumbprint());
+    // The proof was spent: sending it again is a replay, even for another grant.
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let again = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client.as_str()),
+        ("code", code.as_str()),
+        ("code_verifier", verifier.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("resource", dev.server.url.as_str()),
+    ];
+    assert_eq!(
+        error_of(&dev.token_with(with_proof(proof), &again).await).1,
+        "invalid_dpop_proof"
+    );
+    // The MCP endpoint takes the token with a proof of alice's key only.
+    let call = |authorization: String, proof: Option<String>| {
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+        let mut request = rpc(&dev.http, &dev.server.url, Some(&authorization)).json(&init);
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    let url = dev.server.url.clone();
+    assert_eq!(
+        call(
+            format!("DPoP {access}"),
+            Some(alice.proof("POST", &url, Some(access)))
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(format!("Bearer {access}"), None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(
+            format!("DPoP {access}"),
+            Some(mallory.proof("POST", &url, Some(access)))
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Refresh: without a proof, or with mallory's, refused and not spent; with alice's, rotated.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client.as_str()),
+        ("refresh_token", refresh),
+    ];
+    assert_eq!(
+        error_of(&dev.token(&form).await).1,
+        "invalid_grant",
+        "no proof"
+    );
+    let stolen = dev
+        .token_with(with_proof(mallory.proof("POST", &token_url, None)), &form)
+        .await;
+    assert_eq!(error_of(&stolen).1, "invalid_grant", "another key");
+    let (status, refreshed) = dev
+        .token_with(with_proof(alice.proof("POST", &token_url, None)), &form)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the holder's refresh still works: {refreshed}"
+    );
+    assert_eq!(refreshed["token_type"], "DPoP");
+    assert_eq!(
+        claims(refreshed["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        alice.thumbprint()
+    );
+}
+
+fn claims_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }

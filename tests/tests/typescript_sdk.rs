@@ -86,6 +86,40 @@ fn typescript_sdk_v2_oauth_with_step_up() {
     oauth_with("v2");
 }
 
+/// oauth4webapi, a DPoP client nobody here wrote (`tests/node/dpop.mjs`), against a demo that
+/// requires DPoP: it signs in through the development authorization server with a key of its
+/// own, calls tools with its proofs, steps up on a DPoP challenge and refreshes with a proof;
+/// its bound token is refused as a bearer token.
+#[test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and the TypeScript clients (README, \"The two commands\")"
+)]
+fn oauth4webapi_signs_in_and_calls_with_dpop() {
+    let (node, modules) = node();
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(
+        None,
+        files.path(),
+        &[
+            "--dpop",
+            "required",
+            "--dev-auth",
+            "--dev-auth-user",
+            "alice",
+            "--dev-auth-scopes",
+            "notes:read notes:write",
+        ],
+    );
+    let mut command = Command::new(node);
+    command
+        .arg(format!("{}/node/dpop.mjs", env!("CARGO_MANIFEST_DIR")))
+        .env("MCP_URL", &server.url)
+        .env("NODE_MODULES", modules);
+    let out = run_client(command, "oauth4webapi", &server);
+    assert!(out.contains("checks passed"), "{out}");
+}
+
 /// Runs the Inspector CLI for one `tools/call` (`tools/list` when `tool` is empty), presenting
 /// `key` (nothing when empty); returns the result it printed (the first JSON value of its
 /// output) and its exit code.
