@@ -80,3 +80,12 @@ policy_bench=$(cargo bench -q -p mcp-secure --features policy --bench tool_call 
   sed -n 's/.*"kind":\["bench"\].*"executable":"\([^"]*\)".*/\1/p')
 measured=()  # another build of the same bench: nothing measured above applies
 row "tool call in process, one policy vs none" "$policy_bench" in_process_one_policy in_process_guarded 2000
+# A DPoP-checked call against a bearer call (both ES256 JWTs of one issuer key, stateless
+# 2026-07-28 requests behind the `AuthLayer`): `dpop`, built with `testing` for its proofs.
+dpop_bench=$(cargo bench -q -p mcp-secure --features testing --bench dpop --no-run \
+  --message-format=json 2>/dev/null |
+  sed -n 's/.*"kind":\["bench"\].*"executable":"\([^"]*\)".*/\1/p')
+measured=()
+runs=5
+row "tool call, HTTP, DPoP (ES256 proof) vs bearer" "$dpop_bench" dpop bearer 200
+row "tool call, HTTP, DPoP (Ed25519 proof) vs bearer" "$dpop_bench" dpop_eddsa bearer 200

@@ -6,7 +6,7 @@
 
 mod auth_layer;
 mod client_address;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 mod dpop;
 mod endpoint;
 mod health;
@@ -31,9 +31,9 @@ pub use client_address::{
     ClientAddress, ClientAddressLayer, ClientAddressService, ForwardedHeader,
     UnknownForwardedHeader,
 };
-#[cfg(all(feature = "jwt", feature = "redis"))]
+#[cfg(all(feature = "dpop", feature = "redis"))]
 pub use dpop::RedisReplayCache;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 pub use dpop::{
     DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_WINDOW, DEFAULT_REPLAY_CAPACITY, Dpop, DpopConfigError,
     DpopMode, MAX_DPOP_WINDOW, MemoryReplayCache, ProofError, ReplayCache, ReplayError,

@@ -90,7 +90,7 @@ pub struct AuthLayerBuilder {
     anonymous: bool,
     sessions: Option<Arc<dyn SessionRegistry>>,
     sessions_per_principal: usize,
-    #[cfg(feature = "jwt")]
+    #[cfg(feature = "dpop")]
     dpop: super::Dpop,
     security: Security,
 }
@@ -122,7 +122,7 @@ pub enum AuthLayerError {
     /// A trusted proxy is not an address or a CIDR block.
     BadTrustedProxy(String),
     /// The DPoP configuration ([`AuthLayerBuilder::dpop`]).
-    #[cfg(feature = "jwt")]
+    #[cfg(feature = "dpop")]
     Dpop(super::DpopConfigError),
 }
 
@@ -153,7 +153,7 @@ impl std::fmt::Display for AuthLayerError {
                 host.escape_debug()
             ),
             AuthLayerError::Audience(e) => e.fmt(f),
-            #[cfg(feature = "jwt")]
+            #[cfg(feature = "dpop")]
             AuthLayerError::Dpop(e) => e.fmt(f),
         }
     }
@@ -280,7 +280,7 @@ impl AuthLayerBuilder {
     /// this request, within the window and never seen before; as `Bearer` it is refused, and
     /// so is every bearer token under [`Dpop::required`](super::Dpop::required). Replicas
     /// share one replay cache ([`RedisReplayCache`](super::RedisReplayCache)).
-    #[cfg(feature = "jwt")]
+    #[cfg(feature = "dpop")]
     pub fn dpop(mut self, dpop: super::Dpop) -> Self {
         self.dpop = dpop;
         self
@@ -357,7 +357,7 @@ impl AuthLayerBuilder {
             }
             issuers.push(issuer);
         }
-        #[cfg(feature = "jwt")]
+        #[cfg(feature = "dpop")]
         if let Some(e) = self.dpop.error() {
             return Err(AuthLayerError::Dpop(e));
         }
@@ -422,9 +422,9 @@ struct Config {
     settings: AuthLayerBuilder,
     metadata_url: String,
     /// The resource URL's scheme and origin: what a DPoP proof's `htu` names.
-    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     resource_scheme: String,
-    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     resource_origin: String,
     /// Failed authentications per client address.
     failures: Option<FailureLimit>,
@@ -522,7 +522,7 @@ impl AuthLayer {
             anonymous: false,
             sessions: None,
             sessions_per_principal: DEFAULT_SESSIONS_PER_PRINCIPAL,
-            #[cfg(feature = "jwt")]
+            #[cfg(feature = "dpop")]
             dpop: super::Dpop::allowed(),
             security: security.clone(),
         }

@@ -5,7 +5,7 @@ use super::{
     bearer::{Failure, InvalidToken, Scheme, authenticate},
     *,
 };
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 use crate::http::dpop::{DpopFailure, DpopMode, normalize_htu, proof_header};
 
 /// The schemes a server's `401` offers.
@@ -15,7 +15,7 @@ pub(super) struct Offers {
     pub(super) dpop_algs: Option<String>,
 }
 
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 pub(super) fn offers(config: &Config) -> Offers {
     Offers {
         bearer: config.dpop.mode() != DpopMode::Required,
@@ -24,7 +24,7 @@ pub(super) fn offers(config: &Config) -> Offers {
 }
 
 /// Without the `jwt` feature no proof can be checked: bearer tokens only.
-#[cfg(not(feature = "jwt"))]
+#[cfg(not(feature = "dpop"))]
 pub(super) fn offers(_config: &Config) -> Offers {
     Offers {
         bearer: true,
@@ -42,7 +42,7 @@ pub(super) enum NotAuthenticated {
 
 /// The protected resource metadata's DPoP members (RFC 9728 §2): the algorithms, and whether
 /// only DPoP-bound tokens are taken.
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 pub(super) fn metadata(builder: &AuthLayerBuilder) -> serde_json::Map<String, Value> {
     let mut members = serde_json::Map::new();
     if builder.dpop.mode() != DpopMode::Off {
@@ -60,7 +60,7 @@ pub(super) fn metadata(builder: &AuthLayerBuilder) -> serde_json::Map<String, Va
     members
 }
 
-#[cfg(not(feature = "jwt"))]
+#[cfg(not(feature = "dpop"))]
 pub(super) fn metadata(_builder: &AuthLayerBuilder) -> serde_json::Map<String, Value> {
     serde_json::Map::new()
 }
@@ -84,7 +84,7 @@ pub(super) async fn authenticate_presented(
         });
         NotAuthenticated::Refused(failure)
     };
-    #[cfg(feature = "jwt")]
+    #[cfg(feature = "dpop")]
     let proof = match (scheme, config.dpop.mode()) {
         (Scheme::Dpop, DpopMode::Off) => {
             return Err(refuse(
@@ -116,7 +116,7 @@ pub(super) async fn authenticate_presented(
         }
         (Scheme::Bearer, _) => None,
     };
-    #[cfg(not(feature = "jwt"))]
+    #[cfg(not(feature = "dpop"))]
     let proof: Option<CheckedProof> = match scheme {
         Scheme::Dpop => {
             return Err(refuse(
@@ -159,22 +159,22 @@ pub(super) async fn authenticate_presented(
     }
 }
 
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 type CheckedProof = crate::http::dpop::Proof;
 
 /// No proof is ever checked without the `jwt` feature.
-#[cfg(not(feature = "jwt"))]
+#[cfg(not(feature = "dpop"))]
 type CheckedProof = std::convert::Infallible;
 
 /// Why a checked proof did not confirm its token, for the audit log.
-#[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+#[cfg_attr(not(feature = "dpop"), allow(dead_code))]
 enum Unconfirmed {
     Refused(String),
     Undecided(String),
 }
 
 /// Whether `proof`'s key is the one the token is bound to (`jkt`), and its `jti` new.
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 async fn confirm(config: &Config, proof: CheckedProof, jkt: &str) -> Result<(), Unconfirmed> {
     if proof.jkt != jkt {
         return Err(Unconfirmed::Refused(format!(
@@ -189,7 +189,7 @@ async fn confirm(config: &Config, proof: CheckedProof, jkt: &str) -> Result<(), 
     }
 }
 
-#[cfg(not(feature = "jwt"))]
+#[cfg(not(feature = "dpop"))]
 async fn confirm(_config: &Config, proof: CheckedProof, _jkt: &str) -> Result<(), Unconfirmed> {
     match proof {}
 }
@@ -197,7 +197,7 @@ async fn confirm(_config: &Config, proof: CheckedProof, _jkt: &str) -> Result<()
 /// The URIs a request may be named by in a proof's `htu`, normalized: the resource's origin
 /// with the request's path, and the request's own `Host` (already checked against the allowed
 /// hosts) with the resource's scheme.
-#[cfg(feature = "jwt")]
+#[cfg(feature = "dpop")]
 fn request_uris(config: &Config, request: &http::request::Parts) -> Vec<String> {
     let path = request.uri.path();
     let mut uris: Vec<String> = normalize_htu(&format!("{}{path}", config.resource_origin))

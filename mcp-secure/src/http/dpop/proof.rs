@@ -1,8 +1,8 @@
 //! One DPoP proof (RFC 9449 §4.3), checked on its own: its header, key, signature and claims.
 //! Whether its `jti` was seen before is the replay cache's question, asked last.
 
-use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -125,12 +125,17 @@ struct Claims {
 }
 
 /// `proof` checked against `expected`.
+///
+/// The JWS is taken apart here and its signature checked by ring rather than by
+/// `jsonwebtoken` (whose RustCrypto P-256 verification cost a call eight times what ring's
+/// does; BENCHMARKS.md, session 20): the compact form, the header and the claims are parsed
+/// with serde, the key is built from the `jwk` members this module has checked.
 pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, ProofError> {
     if proof.len() > MAX_PROOF {
         return Err(ProofError::Malformed);
     }
     let mut segments = proof.split('.');
-    let (Some(header), Some(_), Some(_), None) = (
+    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) = (
         segments.next(),
         segments.next(),
         segments.next(),
@@ -138,7 +143,7 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, Proof
     ) else {
         return Err(ProofError::Malformed);
     };
-    let header: Header = decode_segment(header)?;
+    let header: Header = decode_segment(header_b64)?;
     if !header
         .typ
         .as_deref()
@@ -156,28 +161,13 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, Proof
         return Err(ProofError::Critical);
     }
     let jwk = header.jwk.ok_or(ProofError::Key)?;
-    let (key, jkt) = public_key(jwk, alg)?;
-    let mut validation = Validation::new(alg);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    let claims = match jsonwebtoken::decode::<Claims>(proof, &key, &validation) {
-        Ok(data) => data.claims,
-        Err(e) => {
-            use jsonwebtoken::errors::ErrorKind;
-            return Err(match e.kind() {
-                ErrorKind::InvalidSignature => ProofError::Signature,
-                // The key's coordinates are no key of the curve: the jwk is at fault.
-                ErrorKind::InvalidEcdsaKey
-                | ErrorKind::InvalidEddsaKey
-                | ErrorKind::InvalidRsaKey(_)
-                | ErrorKind::InvalidKeyFormat
-                | ErrorKind::Provider(_) => ProofError::Key,
-                _ => ProofError::Malformed,
-            });
-        }
-    };
+    let key = PublicKey::from_jwk(&jwk, alg)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .map_err(|_| ProofError::Malformed)?;
+    let signed = &proof.as_bytes()[..header_b64.len() + 1 + claims_b64.len()];
+    key.verify(signed, &signature)?;
+    let claims: Claims = decode_segment(claims_b64)?;
     if claims.jti.is_empty() || claims.jti.len() > MAX_JTI {
         return Err(ProofError::Malformed);
     }
@@ -192,23 +182,23 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, Proof
         return Err(ProofError::Time);
     }
     if let Some(token) = expected.access_token {
-        let hash = base64url(&Sha256::digest(token.as_bytes()));
+        let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
         if claims.ath.as_deref() != Some(hash.as_str()) {
             return Err(ProofError::TokenHash);
         }
     }
     let mut replay = Sha256::new();
-    replay.update(jkt.as_bytes());
+    replay.update(key.thumbprint.as_bytes());
     replay.update([0]);
     replay.update(claims.jti.as_bytes());
     Ok(Proof {
-        jkt,
+        jkt: key.thumbprint,
         replay_key: replay.finalize().into(),
     })
 }
 
 fn decode_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, ProofError> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+    let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| ProofError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| ProofError::Malformed)
@@ -218,47 +208,117 @@ fn is_symmetric(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
 
-/// The verification key in `jwk` and its thumbprint, if it is a public key that fits `alg`.
-fn public_key(
-    jwk: Map<String, Value>,
+/// A proof's public key, checked against its `alg`, and its RFC 7638 thumbprint.
+struct PublicKey {
     alg: Algorithm,
-) -> Result<(DecodingKey, String), ProofError> {
-    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
-        return Err(ProofError::Key);
-    }
-    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
-    let fits = match (text("kty"), alg) {
-        (Some("EC"), Algorithm::ES256) => text("crv") == Some("P-256"),
-        (Some("EC"), Algorithm::ES384) => text("crv") == Some("P-384"),
-        (Some("OKP"), Algorithm::EdDSA) => text("crv") == Some("Ed25519"),
-        (
-            Some("RSA"),
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512,
-        ) => text("n").is_some_and(|n| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(n)
-                .is_ok_and(|n| {
-                    n.len() - n.iter().take_while(|&&b| b == 0).count() >= MIN_RSA_MODULUS
-                })
-        }),
-        _ => false,
-    };
-    if !fits {
-        return Err(ProofError::Key);
-    }
-    let jwk: Jwk = serde_json::from_value(Value::Object(jwk)).map_err(|_| ProofError::Key)?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| ProofError::Key)?;
-    let jkt = jwk
-        .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
-        .map_err(|_| ProofError::Key)?;
-    Ok((key, jkt))
+    material: Material,
+    thumbprint: String,
 }
 
-fn base64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+enum Material {
+    /// An uncompressed elliptic curve point (`0x04 ‖ x ‖ y`), or an Ed25519 key.
+    Bytes(Vec<u8>),
+    /// An RSA modulus and exponent, big-endian.
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+}
+
+impl PublicKey {
+    /// The key in `jwk` if it is a public key that fits `alg`: no private or symmetric member,
+    /// the curve of `alg` with coordinates of its size, an RSA modulus of 2048 bits or more.
+    fn from_jwk(jwk: &Map<String, Value>, alg: Algorithm) -> Result<Self, ProofError> {
+        if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+            return Err(ProofError::Key);
+        }
+        let text = |name: &str| jwk.get(name).and_then(Value::as_str).ok_or(ProofError::Key);
+        // A member decoded, and its text kept for the thumbprint: base64url without padding,
+        // so that it is written into the thumbprint's JSON as it came.
+        let bytes = |name: &str| -> Result<(Vec<u8>, &str), ProofError> {
+            let value = text(name)?;
+            let decoded = URL_SAFE_NO_PAD.decode(value).map_err(|_| ProofError::Key)?;
+            Ok((decoded, value))
+        };
+        let kty = text("kty")?;
+        let (material, canonical) = match (kty, alg) {
+            ("EC", Algorithm::ES256 | Algorithm::ES384) => {
+                let (crv, size) = match alg {
+                    Algorithm::ES256 => ("P-256", 32),
+                    _ => ("P-384", 48),
+                };
+                if text("crv")? != crv {
+                    return Err(ProofError::Key);
+                }
+                let ((x, x_text), (y, y_text)) = (bytes("x")?, bytes("y")?);
+                if x.len() != size || y.len() != size {
+                    return Err(ProofError::Key);
+                }
+                let point = [&[0x04][..], &x, &y].concat();
+                let canonical =
+                    format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x_text}","y":"{y_text}"}}"#);
+                (Material::Bytes(point), canonical)
+            }
+            ("OKP", Algorithm::EdDSA) => {
+                if text("crv")? != "Ed25519" {
+                    return Err(ProofError::Key);
+                }
+                let (x, x_text) = bytes("x")?;
+                if x.len() != 32 {
+                    return Err(ProofError::Key);
+                }
+                let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x_text}"}}"#);
+                (Material::Bytes(x), canonical)
+            }
+            (
+                "RSA",
+                Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512,
+            ) => {
+                let ((n, n_text), (e, e_text)) = (bytes("n")?, bytes("e")?);
+                let significant = n.len() - n.iter().take_while(|&&b| b == 0).count();
+                if significant < MIN_RSA_MODULUS {
+                    return Err(ProofError::Key);
+                }
+                let canonical = format!(r#"{{"e":"{e_text}","kty":"RSA","n":"{n_text}"}}"#);
+                (Material::Rsa { n, e }, canonical)
+            }
+            _ => return Err(ProofError::Key),
+        };
+        Ok(Self {
+            alg,
+            material,
+            thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())),
+        })
+    }
+
+    /// Whether `signature` is this key's over `signed` (JWS: ECDSA as `r ‖ s`, RFC 7518 §3.4).
+    fn verify(&self, signed: &[u8], signature: &[u8]) -> Result<(), ProofError> {
+        use ring::signature as sig;
+        let verified = match &self.material {
+            Material::Bytes(key) => {
+                let algorithm: &dyn sig::VerificationAlgorithm = match self.alg {
+                    Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+                    Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+                    Algorithm::EdDSA => &sig::ED25519,
+                    _ => return Err(ProofError::Key),
+                };
+                sig::UnparsedPublicKey::new(algorithm, key).verify(signed, signature)
+            }
+            Material::Rsa { n, e } => {
+                let params: &sig::RsaParameters = match self.alg {
+                    Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                    Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                    Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                    Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+                    Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+                    Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+                    _ => return Err(ProofError::Key),
+                };
+                sig::RsaPublicKeyComponents { n, e }.verify(params, signed, signature)
+            }
+        };
+        verified.map_err(|_| ProofError::Signature)
+    }
 }
