@@ -78,6 +78,16 @@ fn each_feature_pulls_only_what_it_names() {
     assert!(introspection.contains("reqwest"), "{introspection:?}");
     assert_none("introspection", &introspection, &[JWT, SQL, REDIS, POLICY]);
 
+    // DPoP proofs' signatures are ring's (the ring rustls already builds by default); `http`
+    // with `jwt` alone pulls no ring.
+    let dpop = crates("dpop");
+    assert!(
+        dpop.contains("ring") && dpop.contains("jsonwebtoken") && dpop.contains("axum"),
+        "{dpop:?}"
+    );
+    assert_none("dpop", &dpop, &[HTTP_CLIENT, SQL, REDIS, POLICY]);
+    assert_none("http,jwt", &crates("http,jwt"), &[TLS]);
+
     // The development authorization server fetches clients' metadata documents.
     let dev_auth = crates("dev-auth");
     assert!(
@@ -137,7 +147,7 @@ fn each_feature_pulls_only_what_it_names() {
     );
 
     // The defaults compile nothing of the policy engine.
-    let defaults = crates("http,tls,jwt,jwks,introspection,sqlite");
+    let defaults = crates("http,tls,jwt,jwks,introspection,dpop,sqlite");
     assert_none("the defaults", &defaults, &[POLICY]);
 
     let policy = crates("policy");
