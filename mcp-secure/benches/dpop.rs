@@ -83,7 +83,9 @@ fn serve(rt: &Runtime) -> String {
             .dpop(Dpop::allowed().window(Duration::from_secs(600)))
             .build()
             .unwrap();
-        let app = axum::Router::new().nest_service("/mcp", service).layer(auth);
+        let app = axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(auth);
         tokio::spawn(async move { axum::serve(listener, app).await });
         url
     })

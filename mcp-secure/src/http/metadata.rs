@@ -127,6 +127,7 @@ mod tests {
             "/mcp/",
             &["notes:read".into()],
             &[],
+            serde_json::Map::new(),
         )
         .layer(inner);
         let get = |method: Method, path: &str| {

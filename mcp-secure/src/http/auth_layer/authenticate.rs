@@ -214,6 +214,25 @@ async fn screen(
     let path = request.uri.path();
     let client = ClientAddress::of(&request.extensions);
     let limited = config.failures.as_ref().zip(client);
+    // Two credentials are ambiguous: a proxy in front may read the other one.
+    if request
+        .headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        config.emit(&SecurityEvent::AuthenticationFailed {
+            reason: "several Authorization headers",
+            path,
+            client,
+        });
+        return Err(Refused::Answer(error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send one Authorization header",
+        )));
+    }
     let principal = match presented(&request.headers) {
         Some((scheme, token)) => {
             if let Some((failures, client)) = limited

@@ -408,7 +408,6 @@ impl AuthLayerBuilder {
                 failures: self.failed_authentications.map(FailureLimit::new),
                 tool_scopes,
                 metadata_url: format!("{origin}{PRM_PATH}{path}"),
-                resource_scheme: url.scheme().to_owned(),
                 resource_origin: origin,
                 settings: self,
             }),
@@ -421,9 +420,7 @@ impl AuthLayerBuilder {
 struct Config {
     settings: AuthLayerBuilder,
     metadata_url: String,
-    /// The resource URL's scheme and origin: what a DPoP proof's `htu` names.
-    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
-    resource_scheme: String,
+    /// The resource URL's origin: what a DPoP proof's `htu` names, with the request's path.
     #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     resource_origin: String,
     /// Failed authentications per client address.

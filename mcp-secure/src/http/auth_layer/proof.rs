@@ -194,26 +194,12 @@ async fn confirm(_config: &Config, proof: CheckedProof, _jkt: &str) -> Result<()
     match proof {}
 }
 
-/// The URIs a request may be named by in a proof's `htu`, normalized: the resource's origin
-/// with the request's path, and the request's own `Host` (already checked against the allowed
-/// hosts) with the resource's scheme.
+/// The URI a request's proof must name in its `htu`, normalized: the resource URL's origin with
+/// the request's path. Never the request's `Host`: the allowed hosts may take the resource's
+/// host on any port (loopback), and a proof made for another service there would pass.
 #[cfg(feature = "dpop")]
 fn request_uris(config: &Config, request: &http::request::Parts) -> Vec<String> {
-    let path = request.uri.path();
-    let mut uris: Vec<String> = normalize_htu(&format!("{}{path}", config.resource_origin))
+    normalize_htu(&format!("{}{}", config.resource_origin, request.uri.path()))
         .into_iter()
-        .collect();
-    let host = request.uri.authority().map(|a| a.as_str()).or_else(|| {
-        request
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-    });
-    if let Some(host) = host
-        && let Some(uri) = normalize_htu(&format!("{}://{host}{path}", config.resource_scheme))
-        && !uris.contains(&uri)
-    {
-        uris.push(uri);
-    }
-    uris
+        .collect()
 }

@@ -306,7 +306,7 @@ async fn a_principal_is_of_the_issuer_of_the_verifier_that_accepted_it() {
         .verifier(Impostor)
         .build()
         .unwrap();
-    let principal = authenticate(&layer.config, "anything", "/mcp", None)
+    let principal = bearer::authenticate(&layer.config, "anything", "/mcp", None)
         .await
         .unwrap();
     assert_eq!(principal.id(), "impostor#wri");
@@ -462,10 +462,10 @@ async fn a_jwt_verifier_takes_the_resource_as_its_audience_and_a_foreign_one_is_
         .verifier(unbound)
         .build()
         .unwrap();
-    let ann = authenticate(&layer.config, &for_resource, "/mcp", None).await;
+    let ann = bearer::authenticate(&layer.config, &for_resource, "/mcp", None).await;
     assert_eq!(ann.unwrap().subject(), "ann");
     assert!(
-        authenticate(&layer.config, &for_other, "/mcp", None)
+        bearer::authenticate(&layer.config, &for_other, "/mcp", None)
             .await
             .is_err()
     );

@@ -183,7 +183,8 @@ impl Dpop {
 
     /// How far a proof's `iat` may be from the server's clock, either way (default
     /// [`DEFAULT_DPOP_WINDOW`], at most [`MAX_DPOP_WINDOW`]). Accepted proofs are remembered
-    /// for twice as long, so that none is accepted twice.
+    /// for twice as long and a second more (`iat` is in whole seconds), so that none is
+    /// accepted twice.
     pub fn window(mut self, window: Duration) -> Self {
         if window.is_zero() || window > MAX_DPOP_WINDOW {
             self.error.get_or_insert(DpopConfigError::Window);
@@ -246,9 +247,11 @@ impl Dpop {
 
     /// Records `proof`'s `jti`: `Err(Replayed)` if it was seen before.
     pub(crate) async fn first_use(&self, proof: &Proof) -> Result<(), DpopFailure> {
+        // `iat` is compared in whole seconds, so a proof is accepted for up to 2 × window + 1 s
+        // (from `iat - window` until `iat + window` has passed): remembered that long.
         match self
             .cache
-            .first_use(&proof.replay_key, self.window * 2)
+            .first_use(&proof.replay_key, self.window * 2 + Duration::from_secs(1))
             .await
         {
             Ok(true) => Ok(()),

@@ -15,8 +15,8 @@ const MAX_PROOF: usize = 8 * 1024;
 /// The longest `jti` kept: a random identifier needs far fewer bytes.
 const MAX_JTI: usize = 256;
 
-/// The smallest RSA modulus a proof key may have, in bytes (2048 bits).
-const MIN_RSA_MODULUS: usize = 256;
+/// The smallest RSA modulus a proof key may have, in bits.
+const MIN_RSA_BITS: usize = 2048;
 
 /// JWK members that hold private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4.1;
 /// RFC 8037 §2). A proof's `jwk` is the public key; a header carrying any of these leaked it.
@@ -208,6 +208,14 @@ fn is_symmetric(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
 
+/// The bit length of a big-endian unsigned integer.
+fn modulus_bits(n: &[u8]) -> usize {
+    match n.iter().position(|&b| b != 0) {
+        Some(first) => (n.len() - first - 1) * 8 + (8 - n[first].leading_zeros() as usize),
+        None => 0,
+    }
+}
+
 /// A proof's public key, checked against its `alg`, and its RFC 7638 thumbprint.
 struct PublicKey {
     alg: Algorithm,
@@ -277,8 +285,7 @@ impl PublicKey {
                 | Algorithm::PS512,
             ) => {
                 let ((n, n_text), (e, e_text)) = (bytes("n")?, bytes("e")?);
-                let significant = n.len() - n.iter().take_while(|&&b| b == 0).count();
-                if significant < MIN_RSA_MODULUS {
+                if modulus_bits(&n) < MIN_RSA_BITS {
                     return Err(ProofError::Key);
                 }
                 let canonical = format!(r#"{{"e":"{e_text}","kty":"RSA","n":"{n_text}"}}"#);
