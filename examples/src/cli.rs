@@ -14,7 +14,7 @@ use mcp_secure::{
     Security, SecurityBuilder,
     audit::JsonLinesSink,
     auth::{API_KEY_ISSUER, ApiKeyFile, ApiKeys, Audience, JwtVerifier, Principal, TokenVerifier},
-    dev_auth::DevAuthServer,
+    dev_auth::{DevAuthServer, OAuthProxy, Upstream},
     fetch::{FetchPolicy, IpNet},
     http::{
         DEFAULT_SESSIONS_PER_PRINCIPAL, Dpop, DpopMode, Endpoint, ForwardedHeader,
@@ -338,6 +338,25 @@ struct HttpArgs {
     /// their audience (RFC 8707 `resource`).
     #[arg(long, conflicts_with = "dev_auth")]
     issuer: Option<String>,
+    /// Run an OAuth proxy at the server's origin in front of this identity provider (OpenID
+    /// Connect discovery), for providers that do not register MCP clients (Entra ID, Google,
+    /// GitHub, …): clients register here, approve a consent page, and sign in at the provider,
+    /// where this server is the pre-registered client --upstream-client-id; they get this
+    /// server's own tokens, never the provider's. Needs --upstream-client-id and
+    /// --upstream-client-secret-file.
+    #[arg(long, conflicts_with_all = ["dev_auth", "issuer"], requires_all = ["upstream_client_id", "upstream_client_secret_file"])]
+    upstream_issuer: Option<String>,
+    /// With --upstream-issuer: this server's client id at the provider.
+    #[arg(long, requires = "upstream_issuer")]
+    upstream_client_id: Option<String>,
+    /// With --upstream-issuer: the file holding this server's client secret at the provider
+    /// (mode 600); its redirect URI there is this server's origin + /callback.
+    #[arg(long, requires = "upstream_issuer")]
+    upstream_client_secret_file: Option<PathBuf>,
+    /// With --upstream-issuer: further scopes asked of the provider besides `openid`
+    /// (space-separated, e.g. "email profile").
+    #[arg(long, requires = "upstream_issuer", default_value = "")]
+    upstream_scopes: String,
     /// Let the server's own fetches (--issuer's metadata and keys, --dev-auth's client
     /// metadata documents) connect to this network too: a CIDR block or an address, e.g.
     /// 10.20.0.0/16, or 127.0.0.1 for an identity provider or documents on this machine;
@@ -421,13 +440,18 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
         if let Some(addr) = http.metrics_addr {
             http.opened_metrics_listener = Some(confinement.listen(addr)?);
         }
-        for file in [&http.tls_cert, &http.tls_key, &http.metrics_token_file]
-            .into_iter()
-            .flatten()
+        for file in [
+            &http.tls_cert,
+            &http.tls_key,
+            &http.metrics_token_file,
+            &http.upstream_client_secret_file,
+        ]
+        .into_iter()
+        .flatten()
         {
             confinement = confinement.read(file);
         }
-        if let Some(issuer) = &http.issuer {
+        if let Some(issuer) = http.issuer.as_ref().or(http.upstream_issuer.as_ref()) {
             confinement = confinement.upstream(issuer)?;
         }
         // The development authorization server fetches clients' metadata documents (https),
@@ -689,6 +713,10 @@ async fn serve(
         dev_auth_user,
         dev_auth_scopes,
         issuer: external_issuer,
+        upstream_issuer,
+        upstream_client_id,
+        upstream_client_secret_file,
+        upstream_scopes,
         fetch_allow,
         sessions_per_principal,
         dpop,
@@ -790,7 +818,7 @@ async fn serve(
     // OAuth clients are told of an authorization server only when one answers: the external
     // issuer, or --dev-auth at this origin. The demo's own HS256 tokens (`notes-server token`)
     // are minted by hand, not by a server a client could sign in at.
-    let authorization_server = match (&external_issuer, dev_auth) {
+    let authorization_server = match (&external_issuer, dev_auth || upstream_issuer.is_some()) {
         (Some(external), _) => Some(external.clone()),
         (None, true) => Some(issuer.clone()),
         (None, false) => None,
@@ -850,10 +878,10 @@ async fn serve(
             DpopMode::Off => Dpop::off(),
             _ => Dpop::allowed(),
         };
-        let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret)
+        let mut builder = DevAuthServer::builder(issuer_of(&url)?, url.as_str(), secret.clone())
             .scopes(MCP_SCOPES.names())
             .dpop(dpop(server_dpop))
-            .fetch_policy(fetch_policy);
+            .fetch_policy(fetch_policy.clone());
         if let Some(scopes) = &dev_auth_scopes {
             builder = builder.grantable(scopes.split_whitespace());
         }
@@ -870,6 +898,43 @@ async fn serve(
             dev_auth.issuer()
         );
         endpoint = endpoint.beside(dev_auth.router());
+    }
+    if let Some(upstream_issuer) = &upstream_issuer {
+        let client_id = upstream_client_id.as_deref().unwrap_or_default();
+        let path = upstream_client_secret_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""));
+        let client_secret =
+            SecretString::from_file(path).context("--upstream-client-secret-file")?;
+        let scopes: Vec<String> = upstream_scopes
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let upstream = Upstream::discover(
+            upstream_issuer,
+            client_id,
+            client_secret,
+            &scopes,
+            &fetch_policy,
+        )
+        .await
+        .with_context(|| format!("--upstream-issuer {upstream_issuer}"))?;
+        let proxy = OAuthProxy::builder(issuer_of(&url)?, url.as_str(), secret.clone(), upstream)
+            .scopes(MCP_SCOPES.names())
+            .attributes(&crate::notes::attributes())
+            .tenant_claim(TENANT_CLAIM)
+            .fetch_policy(fetch_policy.clone())
+            .dpop(dpop(match dpop_mode {
+                DpopMode::Off => Dpop::off(),
+                _ => Dpop::allowed(),
+            }))
+            .build()?;
+        eprintln!(
+            "notes-server: OAuth proxy at {} for the identity provider {upstream_issuer} (its redirect URI: {}/callback)",
+            proxy.issuer(),
+            proxy.issuer()
+        );
+        endpoint = endpoint.verifier(proxy.verifier()).beside(proxy.router());
     }
     if url == local_url {
         eprintln!("notes-server: serving MCP at {url}");

@@ -17,6 +17,18 @@ server.service.on("beforeTokenSigning", (token, req) => {
     token.payload.aud = req.body.resource;
   }
 });
+// The OAuth proxy's upstream client: its code exchange must authenticate as `mcp-proxy` with
+// `proxy-secret` (client_secret_basic), as a confidential client at a real provider.
+server.service.on("beforeResponse", (response, req) => {
+  const clientAuth = req.headers.authorization ?? "";
+  const proxyClient = "Basic " + Buffer.from("mcp-proxy:proxy-secret").toString("base64");
+  const claimsProxy = clientAuth.startsWith("Basic ") &&
+    Buffer.from(clientAuth.slice(6), "base64").toString("utf8").startsWith("mcp-proxy:");
+  if (req.body?.grant_type === "authorization_code" && claimsProxy && clientAuth !== proxyClient) {
+    response.statusCode = 401;
+    response.body = { error: "invalid_client" };
+  }
+});
 let revoked = false;
 server.service.on("beforeIntrospect", (response, req) => {
   const expected = "Basic " + Buffer.from("mcp-client:mcp-secret").toString("base64");

@@ -8,95 +8,15 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader, Write},
-    process::{Child, ChildStdout, Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
-use common::{HttpServer, KEYS, connect, files_dir};
+use common::{HttpServer, KEYS, connect, files_dir, idp::Idp};
 use mcp_secure::{
     auth::{Audience, IntrospectionVerifier, JwtConfigErrorKind, JwtVerifier, TokenVerifier},
     fetch::FetchPolicy,
     secret::SecretString,
 };
 use serde_json::{Value, json};
-
-/// oauth2-mock-server on a free loopback port, stopped when dropped.
-struct Idp {
-    child: Child,
-    out: BufReader<ChildStdout>,
-    issuer: String,
-}
-
-impl Idp {
-    fn start() -> Idp {
-        let node = std::env::var("MCP_SECURE_NODE").expect("MCP_SECURE_NODE: run .ci/node.sh");
-        let modules = std::env::var("MCP_SECURE_NODE_MODULES").expect("MCP_SECURE_NODE_MODULES");
-        let mut child = Command::new(node)
-            .arg(format!("{}/node/idp.mjs", env!("CARGO_MANIFEST_DIR")))
-            .env("NODE_MODULES", modules)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start oauth2-mock-server");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let issuer = line
-            .trim()
-            .strip_prefix("issuer ")
-            .unwrap_or_else(|| panic!("oauth2-mock-server did not start: {line:?}"))
-            .to_owned();
-        Idp { child, out, issuer }
-    }
-
-    /// A token for `user` with `scope`, for the resource `resource` (RFC 8707).
-    async fn token(&self, user: &str, scope: &str, resource: &str) -> String {
-        let response: Value = reqwest::Client::new()
-            .post(format!("{}/token", self.issuer))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", user),
-                ("password", "x"),
-                ("scope", scope),
-                ("resource", resource),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["access_token"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Idp {
-    /// Every token issued so far is inactive from now on (its introspection says so).
-    fn revoke_all(&mut self) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(b"revoke\n").unwrap();
-        stdin.flush().unwrap();
-        // Acknowledged once the server has taken it, before any later request.
-        let mut line = String::new();
-        self.out.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "revoked");
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test]
 #[cfg_attr(

@@ -155,7 +155,7 @@ impl JwtVerifier {
 }
 
 /// `url` parsed, if it is `https`, or `http` on a loopback host (a test's or a sidecar's).
-fn checked_url(
+pub(crate) fn checked_url(
     url: &str,
     kind: JwtConfigErrorKind,
     what: &str,
@@ -228,6 +228,18 @@ impl JwtVerifier {
         audience: impl Into<Audience>,
         policy: &FetchPolicy,
     ) -> Result<Self, JwtConfigError> {
+        Ok(Self::discover_document(issuer, audience.into(), policy)
+            .await?
+            .0)
+    }
+
+    /// [`Self::discover_with`], and the metadata document it read (the OAuth proxy also needs
+    /// the issuer's endpoints).
+    pub(crate) async fn discover_document(
+        issuer: &str,
+        audience: Audience,
+        policy: &FetchPolicy,
+    ) -> Result<(Self, serde_json::Map<String, serde_json::Value>), JwtConfigError> {
         let url = checked_url(issuer, JwtConfigErrorKind::Issuer, "issuer")?;
         let fetcher = fetcher(policy)?;
         let document = fetch_metadata(&fetcher, &url).await?;
@@ -250,7 +262,8 @@ impl JwtVerifier {
                 format!("the metadata of `{issuer}` has no `jwks_uri`"),
             ));
         };
-        Self::jwks_url_fetching(jwks_uri, issuer, audience.into(), fetcher).await
+        let verifier = Self::jwks_url_fetching(jwks_uri, issuer, audience, fetcher).await?;
+        Ok((verifier, document))
     }
 }
 

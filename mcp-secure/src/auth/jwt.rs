@@ -330,7 +330,12 @@ impl JwtVerifier {
         self
     }
 
-    async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
+    /// The claims of `token`, once its header, signature and registered claims (`exp`, `iss`,
+    /// `aud`, `nbf`) have passed.
+    pub(crate) async fn verified_claims<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<T, VerifyError> {
         if self.audience.is_none() {
             return Err(VerifyError::new(
                 "this verifier has no audience yet: add it to an AuthLayer, or name one",
@@ -360,7 +365,7 @@ impl JwtVerifier {
             ));
         }
         let data = match &self.keys {
-            Keys::Single(key) => jsonwebtoken::decode::<Claims>(token, key, &self.validation),
+            Keys::Single(key) => jsonwebtoken::decode::<T>(token, key, &self.validation),
             Keys::ById(keys) => self.decode_by_kid(token, &header, keys)?,
             #[cfg(feature = "jwks")]
             Keys::Remote(remote) => {
@@ -373,7 +378,11 @@ impl JwtVerifier {
             }
         }
         .map_err(|e| VerifyError::new(describe(e.kind())))?;
-        let claims = data.claims;
+        Ok(data.claims)
+    }
+
+    async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
+        let claims: Claims = self.verified_claims(token).await?;
         let subject = claims
             .sub
             .filter(|s| !s.is_empty())
@@ -428,12 +437,12 @@ impl JwtVerifier {
     }
 
     /// Decodes with the key `kid` names, and only with that key's algorithm.
-    fn decode_by_kid(
+    fn decode_by_kid<T: serde::de::DeserializeOwned>(
         &self,
         token: &str,
         header: &jsonwebtoken::Header,
         keys: &KeyMap,
-    ) -> Result<jsonwebtoken::errors::Result<jsonwebtoken::TokenData<Claims>>, VerifyError> {
+    ) -> Result<jsonwebtoken::errors::Result<jsonwebtoken::TokenData<T>>, VerifyError> {
         let kid = header
             .kid
             .as_deref()
@@ -448,7 +457,7 @@ impl JwtVerifier {
         }
         let mut validation = self.validation.clone();
         validation.algorithms = vec![*alg];
-        Ok(jsonwebtoken::decode::<Claims>(token, key, &validation))
+        Ok(jsonwebtoken::decode::<T>(token, key, &validation))
     }
 }
 

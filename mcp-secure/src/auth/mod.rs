@@ -7,6 +7,8 @@ mod attributes;
 mod introspection;
 #[cfg(feature = "jwks")]
 mod jwks;
+#[cfg(feature = "jwks")]
+pub(crate) use jwks::checked_url;
 #[cfg(feature = "jwt")]
 mod jwt;
 mod key_file;

@@ -62,6 +62,15 @@
 
 mod flow;
 mod page;
+#[cfg(feature = "oauth-proxy")]
+mod proxy;
+#[cfg(feature = "oauth-proxy")]
+mod upstream;
+
+#[cfg(feature = "oauth-proxy")]
+pub use proxy::{OAuthProxy, OAuthProxyBuilder, ProxyVerifier};
+#[cfg(feature = "oauth-proxy")]
+pub use upstream::{Upstream, UpstreamError};
 
 use std::{
     collections::HashMap,
@@ -198,6 +207,14 @@ impl DevAuthBuilder {
     /// Checks the configuration: a loopback `http(s)` issuer without query or fragment, an
     /// absolute resource URL, a secret of at least 32 bytes, valid scopes, a valid user.
     pub fn build(self) -> Result<DevAuthServer, DevAuthError> {
+        Ok(DevAuthServer {
+            state: Arc::new(self.shared(None)?),
+        })
+    }
+
+    /// The server's state; `proxy` the proxy's upstream and copied claims (then the issuer may
+    /// be any `https` URL: the upstream provider authenticates the users).
+    fn shared(self, proxy: Option<ProxyParts>) -> Result<Shared, DevAuthError> {
         let err = |m: String| Err(DevAuthError(m));
         let issuer = match url::Url::parse(&self.issuer) {
             Ok(u) => u,
@@ -209,7 +226,11 @@ impl DevAuthBuilder {
         {
             return err("the issuer is an http(s) URL without query or fragment".into());
         }
-        if !issuer.host_str().is_some_and(flow::is_loopback_host) {
+        let loopback = issuer.host_str().is_some_and(flow::is_loopback_host);
+        if proxy.is_some() && issuer.scheme() != "https" && !loopback {
+            return err("the proxy's issuer is an https URL (http only on loopback)".into());
+        }
+        if proxy.is_none() && !loopback {
             return err(
                 "it grants tokens to anyone who asks, so it serves loopback issuers only (127.0.0.1, [::1], localhost); use a real authorization server elsewhere"
                     .into(),
@@ -244,27 +265,42 @@ impl DevAuthBuilder {
         let key = jsonwebtoken::EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
         let http = crate::fetch::Fetcher::new(&self.fetch_policy)
             .map_err(|e| DevAuthError(format!("the HTTP client of metadata documents: {e}")))?;
-        Ok(DevAuthServer {
-            state: Arc::new(Shared {
-                issuer: self.issuer.trim_end_matches('/').to_owned(),
-                path,
-                resource: self.resource,
-                scopes: self.scopes,
-                grantable,
-                auto_approve: self.auto_approve,
-                access_ttl: self.access_ttl,
-                refresh_ttl: self.refresh_ttl,
-                max_clients: self.max_clients,
-                registrations: self.registrations,
-                key,
-                http,
-                limiter: MemoryLimiter::new(),
-                dpop: self.dpop,
-                store: Mutex::new(Store::default()),
-            }),
+        #[cfg(not(feature = "oauth-proxy"))]
+        let _ = proxy;
+        Ok(Shared {
+            issuer: self.issuer.trim_end_matches('/').to_owned(),
+            path,
+            resource: self.resource,
+            scopes: self.scopes,
+            grantable,
+            auto_approve: self.auto_approve,
+            access_ttl: self.access_ttl,
+            refresh_ttl: self.refresh_ttl,
+            max_clients: self.max_clients,
+            registrations: self.registrations,
+            key,
+            http,
+            limiter: MemoryLimiter::new(),
+            dpop: self.dpop,
+            #[cfg(feature = "oauth-proxy")]
+            upstream: proxy.as_ref().map(|p| p.upstream.clone()),
+            #[cfg(feature = "oauth-proxy")]
+            copied_claims: proxy.map(|p| p.copied_claims).unwrap_or_default(),
+            store: Mutex::new(Store::default()),
         })
     }
 }
+
+/// What the OAuth proxy adds to the server's state.
+#[cfg(feature = "oauth-proxy")]
+struct ProxyParts {
+    upstream: Arc<upstream::Upstream>,
+    copied_claims: Vec<String>,
+}
+
+/// The development server has no proxy parts.
+#[cfg(not(feature = "oauth-proxy"))]
+type ProxyParts = std::convert::Infallible;
 
 /// A development authorization server; [`router`](Self::router) serves it. See the
 /// [module documentation](self) for what it does and does not do.
@@ -310,20 +346,30 @@ impl DevAuthServer {
     /// otherwise, e.g. `auth.router().fallback_service(mcp_app)`, they answer no browser's
     /// preflight and carry no CORS header.
     pub fn router(&self) -> Router {
-        let p = &self.state.path;
-        Router::new()
-            .route(
-                &format!("/.well-known/oauth-authorization-server{p}"),
-                get(metadata),
-            )
-            .route(
-                &format!("{p}/authorize"),
-                get(flow::authorize).post(flow::consent),
-            )
-            .route(&format!("{p}/token"), post(flow::token))
-            .route(&format!("{p}/register"), post(flow::register))
-            .with_state(self.state.clone())
+        router_of(&self.state)
     }
+}
+
+/// The routes of a server's state: the proxy's also its upstream provider's callback.
+fn router_of(state: &Arc<Shared>) -> Router {
+    let p = &state.path;
+    let router = Router::new()
+        .route(
+            &format!("/.well-known/oauth-authorization-server{p}"),
+            get(metadata),
+        )
+        .route(
+            &format!("{p}/authorize"),
+            get(flow::authorize).post(flow::consent),
+        )
+        .route(&format!("{p}/token"), post(flow::token))
+        .route(&format!("{p}/register"), post(flow::register));
+    #[cfg(feature = "oauth-proxy")]
+    let router = match state.upstream {
+        Some(_) => router.route(&format!("{p}/callback"), get(flow::callback)),
+        None => router,
+    };
+    router.with_state(state.clone())
 }
 
 /// The configuration and the in-memory state.
@@ -344,6 +390,12 @@ struct Shared {
     limiter: MemoryLimiter,
     /// How `/token` checks DPoP proofs, and remembers them.
     dpop: crate::http::Dpop,
+    /// The proxy's identity provider; `None` on the development server.
+    #[cfg(feature = "oauth-proxy")]
+    upstream: Option<Arc<upstream::Upstream>>,
+    /// The ID token claims the proxy copies into its access tokens.
+    #[cfg(feature = "oauth-proxy")]
+    copied_claims: Vec<String>,
     store: Mutex<Store>,
 }
 
@@ -363,6 +415,18 @@ impl Shared {
 
     fn endpoint(&self, name: &str) -> String {
         format!("{}/{name}", self.issuer)
+    }
+
+    /// The proxy's upstream provider, if this is the proxy.
+    #[cfg(feature = "oauth-proxy")]
+    fn upstream(&self) -> Option<&upstream::Upstream> {
+        self.upstream.as_deref()
+    }
+
+    /// The development server never has one.
+    #[cfg(not(feature = "oauth-proxy"))]
+    fn upstream(&self) -> Option<&std::convert::Infallible> {
+        None
     }
 }
 
@@ -409,9 +473,27 @@ struct Grant {
     scopes: Vec<String>,
 }
 
+/// Who a grant is for: the name typed on the development server's page, or the identity the
+/// proxy's upstream provider signed in, with the claims its access tokens carry.
+#[derive(Clone)]
+struct User {
+    subject: String,
+    /// Claims copied into access tokens (the proxy's mapped ID token claims).
+    claims: serde_json::Map<String, Value>,
+}
+
+impl User {
+    fn named(subject: impl Into<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            claims: serde_json::Map::new(),
+        }
+    }
+}
+
 struct Code {
     grant: Grant,
-    user: String,
+    user: User,
     expires: u64,
     used: bool,
     /// The refresh family the code was exchanged for (revoked if the code comes back).
@@ -425,7 +507,7 @@ struct Pending {
 
 struct Family {
     client_id: String,
-    user: String,
+    user: User,
     /// What was granted: refreshes may ask for less, never more.
     scopes: Vec<String>,
     revoked: bool,
@@ -439,11 +521,22 @@ struct Refresh {
     expires: u64,
 }
 
+/// A sign-in sent to the proxy's upstream provider after consent, waiting for its callback:
+/// found by its `state`, used once.
+#[cfg(feature = "oauth-proxy")]
+struct PendingUpstream {
+    grant: Grant,
+    request: upstream::UpstreamRequest,
+    expires: u64,
+}
+
 #[derive(Default)]
 struct Store {
     clients: HashMap<String, Client>,
     codes: HashMap<[u8; 32], Code>,
     pending: HashMap<[u8; 32], Pending>,
+    #[cfg(feature = "oauth-proxy")]
+    upstream: HashMap<[u8; 32], PendingUpstream>,
     families: HashMap<u64, Family>,
     refresh: HashMap<[u8; 32], Refresh>,
     next_family: u64,
@@ -458,6 +551,19 @@ impl Store {
             c.expires > now || (c.family.is_some() && c.expires.saturating_add(keep_ms) > now)
         });
         self.pending.retain(|_, p| p.expires > now);
+        #[cfg(feature = "oauth-proxy")]
+        {
+            self.upstream.retain(|_, p| p.expires > now);
+            if self.upstream.len() >= MAX_PENDING
+                && let Some(oldest) = self
+                    .upstream
+                    .iter()
+                    .min_by_key(|(_, p)| p.expires)
+                    .map(|(k, _)| *k)
+            {
+                self.upstream.remove(&oldest);
+            }
+        }
         self.refresh.retain(|_, r| r.expires > now);
         let live: std::collections::HashSet<u64> = self
             .refresh
@@ -575,7 +681,7 @@ mod tests {
                 id,
                 Family {
                     client_id: "c".into(),
-                    user: "u".into(),
+                    user: User::named("u"),
                     scopes: vec![],
                     revoked: false,
                     jkt: None,
@@ -589,7 +695,7 @@ mod tests {
             [1; 32],
             Code {
                 grant: grant(),
-                user: "u".into(),
+                user: User::named("u"),
                 expires: 100,
                 used: true,
                 family: Some(1),
@@ -599,7 +705,7 @@ mod tests {
             [2; 32],
             Code {
                 grant: grant(),
-                user: "u".into(),
+                user: User::named("u"),
                 expires: 100,
                 used: false,
                 family: None,

@@ -7,16 +7,17 @@ use http::{HeaderValue, Response, StatusCode, header};
 use super::{Grant, Shared};
 use crate::html::{Html, SafeUrl, html};
 
-/// `form_target`: the origin a submitted form may end up at besides this server (the client's
-/// redirect URI, where the answer to the consent form is redirected).
+/// `form_targets`: the origins a submitted form may end up at besides this server (the
+/// client's redirect URI, where the answer to the consent form is redirected; the proxy's
+/// identity provider, where an approval goes), space-separated.
 fn page(
     status: StatusCode,
     title: &str,
     content: Html,
-    form_target: Option<&str>,
+    form_targets: Option<&str>,
 ) -> Response<Body> {
     let document = html!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body><h1>{title}</h1>{content}<p><small>mcp-secure development authorization server: for development and tests only.</small></p></body></html>"#
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body><h1>{title}</h1>{content}<p><small>mcp-secure authorization server.</small></p></body></html>"#
     );
     let mut response = Response::new(Body::from(document.into_string()));
     *response.status_mut() = status;
@@ -29,8 +30,8 @@ fn page(
     // No scripts, no styles from anywhere, forms only to this server (and the redirect that
     // answers them: browsers apply `form-action` to it), never in a frame (a framed consent page
     // could be clicked through).
-    let form_action = match form_target {
-        Some(origin) => format!("'self' {origin}"),
+    let form_action = match form_targets {
+        Some(origins) => format!("'self' {origins}"),
         None => "'self'".to_owned(),
     };
     let csp = format!("default-src 'none'; form-action {form_action}; frame-ancestors 'none'");
@@ -73,19 +74,35 @@ pub(super) fn consent(s: &Shared, client: &str, grant: &Grant, ticket: &str) -> 
         .as_ref()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    // A CSP source: only the characters an origin of a checked redirect URI needs.
-    let origin = redirect
-        .map(|u| u.origin().ascii_serialization())
-        .filter(|o| {
+    // CSP sources: only the characters an origin of a checked URL needs.
+    let source = |url: Option<url::Url>| {
+        url.map(|u| u.origin().ascii_serialization()).filter(|o| {
             o.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".:/-[]".contains(&b))
-        });
+        })
+    };
+    #[cfg_attr(not(feature = "oauth-proxy"), allow(unused_mut))]
+    let mut origins: Vec<String> = source(redirect).into_iter().collect();
+    #[cfg(feature = "oauth-proxy")]
+    if let Some(upstream) = s.upstream() {
+        origins.extend(source(upstream.authorization_url()));
+    }
+    let origin = (!origins.is_empty()).then(|| origins.join(" "));
     let action = SafeUrl::parse(&format!("{}/authorize", s.path))
         .expect("the issuer path is a relative URL");
-    let content = html!(
-        r#"<p><strong>{client}</strong> asks for access to <code>{resource}</code> with these scopes:</p><ul>{scopes}</ul><p>The answer goes back to <code>{target}</code>.</p><form method="post" action="{action}"><input type="hidden" name="ticket" value="{ticket}"><p><label>Sign in as <input name="user" value="dev" required maxlength="64"></label></p><p><button name="decision" value="approve">Approve</button> <button name="decision" value="deny">Deny</button></p></form>"#,
-        resource = s.resource,
-    );
+    // The proxy names the whole redirect URI (spec 2026-07-28: the page names the client and
+    // where its answer goes), and its user signs in at the identity provider, not here.
+    let content = match s.upstream() {
+        None => html!(
+            r#"<p><strong>{client}</strong> asks for access to <code>{resource}</code> with these scopes:</p><ul>{scopes}</ul><p>The answer goes back to <code>{target}</code>.</p><form method="post" action="{action}"><input type="hidden" name="ticket" value="{ticket}"><p><label>Sign in as <input name="user" value="dev" required maxlength="64"></label></p><p><button name="decision" value="approve">Approve</button> <button name="decision" value="deny">Deny</button></p></form><p><small>A development server: for development and tests only.</small></p>"#,
+            resource = s.resource,
+        ),
+        Some(_) => html!(
+            r#"<p><strong>{client}</strong> asks for access to <code>{resource}</code> with these scopes:</p><ul>{scopes}</ul><p>The answer goes back to <code>{redirect_uri}</code>.</p><p>If you approve, you sign in at your identity provider next.</p><form method="post" action="{action}"><input type="hidden" name="ticket" value="{ticket}"><p><button name="decision" value="approve">Approve</button> <button name="decision" value="deny">Deny</button></p></form>"#,
+            resource = s.resource,
+            redirect_uri = grant.redirect_uri,
+        ),
+    };
     page(
         StatusCode::OK,
         "Authorize access",

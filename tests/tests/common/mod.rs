@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod idp;
 pub mod nginx;
 pub mod redis_server;
 

@@ -7,11 +7,11 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 
 use super::{client_document, intersect, parse_unique, read_body, redirect_matches, valid_user};
 use crate::dev_auth::{
-    CODE_TTL, CONSENT_TTL, Code, Grant, Pending, Shared, hash, now_ms, page, random_token,
+    CODE_TTL, CONSENT_TTL, Code, Grant, Pending, Shared, User, hash, now_ms, page, random_token,
 };
 
 /// Redirects to the client's `redirect_uri` with `params` added to its query.
-fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response<Body> {
+pub(in crate::dev_auth) fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response<Body> {
     let mut url = url::Url::parse(redirect_uri).expect("registered redirect URIs are URLs");
     {
         let mut query = url.query_pairs_mut();
@@ -30,7 +30,12 @@ fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response<Body> {
 }
 
 /// An authorization error sent back to the client (after its redirect URI was checked).
-fn redirect_error(s: &Shared, grant: &Grant, error: &str, description: &str) -> Response<Body> {
+pub(in crate::dev_auth) fn redirect_error(
+    s: &Shared,
+    grant: &Grant,
+    error: &str,
+    description: &str,
+) -> Response<Body> {
     let mut params = vec![
         ("error", error),
         ("error_description", description),
@@ -43,7 +48,7 @@ fn redirect_error(s: &Shared, grant: &Grant, error: &str, description: &str) -> 
 }
 
 /// Issues a code for `user` and sends it to the client.
-fn approve(s: &Shared, grant: Grant, user: String) -> Response<Body> {
+pub(in crate::dev_auth) fn approve(s: &Shared, grant: Grant, user: User) -> Response<Body> {
     let code = random_token();
     let now = now_ms();
     let mut params = vec![("code", code.as_str()), ("iss", s.issuer.as_str())];
@@ -180,10 +185,14 @@ pub(in crate::dev_auth) async fn authorize(
     // Approving at once is for clients that open this page themselves. A browser sent here
     // by another site's page gets the consent page: otherwise any page the developer visits
     // could mint tokens for a redirect URI its author registered.
+    // The proxy always asks (spec 2026-07-28, Security Best Practices: consent per client
+    // before the upstream provider is asked, so that a client cannot ride on an earlier
+    // consent to another).
     if let Some(user) = &s.auto_approve
         && !foreign
+        && s.upstream().is_none()
     {
-        return approve(&s, grant, user.clone());
+        return approve(&s, grant, User::named(user.clone()));
     }
     let ticket = random_token();
     let client_name = {
@@ -231,11 +240,17 @@ pub(in crate::dev_auth) async fn consent(
     if form.get("decision").map(String::as_str) != Some("approve") {
         return redirect_error(&s, &pending.grant, "access_denied", "the user declined");
     }
+    // The proxy: consent given, the user now signs in at the upstream provider, with a
+    // `state` made only now.
+    #[cfg(feature = "oauth-proxy")]
+    if let Some(upstream) = s.upstream() {
+        return super::callback::sign_in_upstream(&s, upstream, pending.grant);
+    }
     let user = form.get("user").map(|u| u.trim()).unwrap_or("");
     if !valid_user(user) {
         return page::error("A user name has 1 to 64 letters, digits, `.`, `_`, `-` or `@`.");
     }
-    approve(&s, pending.grant, user.to_owned())
+    approve(&s, pending.grant, User::named(user))
 }
 
 /// Whether the browser says another site sent this request: an `Origin` or `Referer` of

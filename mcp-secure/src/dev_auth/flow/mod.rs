@@ -2,6 +2,8 @@
 //! module each; what they share is here.
 
 mod authorize;
+#[cfg(feature = "oauth-proxy")]
+mod callback;
 mod client_document;
 mod register;
 mod token;
@@ -11,6 +13,8 @@ use std::collections::HashMap;
 use axum::body::Body;
 
 pub(super) use authorize::{authorize, consent};
+#[cfg(feature = "oauth-proxy")]
+pub(super) use callback::callback;
 pub(super) use register::register;
 pub(super) use token::token;
 

@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 
 use super::{client_document, intersect, parse_unique, read_body};
 use crate::dev_auth::{
-    AuthMethod, Family, Refresh, Shared, base64url, hash, json_response, now_ms, oauth_error,
+    AuthMethod, Family, Refresh, Shared, User, base64url, hash, json_response, now_ms, oauth_error,
     random_token,
 };
 
@@ -397,7 +397,7 @@ fn refresh(
 fn tokens(
     s: &Shared,
     client_id: &str,
-    user: &str,
+    user: &User,
     scopes: &[String],
     refresh: Option<String>,
     jkt: Option<&str>,
@@ -408,13 +408,19 @@ fn tokens(
     let mut claims = json!({
         "iss": s.issuer,
         "aud": s.resource,
-        "sub": user,
+        "sub": user.subject,
         "scope": scope,
         "client_id": client_id,
         "iat": now,
         "exp": now + ttl,
         "jti": random_token(),
     });
+    // The registered claims above are the server's own; copied claims never replace them.
+    for (name, value) in &user.claims {
+        if claims.get(name).is_none() {
+            claims[name] = value.clone();
+        }
+    }
     if let Some(jkt) = jkt {
         claims["cnf"] = json!({ "jkt": jkt });
     }
@@ -477,7 +483,14 @@ mod tests {
         .build()
         .unwrap();
         let scopes = ["notes:read".to_owned()];
-        let Ok(body) = tokens(&server.state, "cli", "ann", &scopes, None, None) else {
+        let Ok(body) = tokens(
+            &server.state,
+            "cli",
+            &User::named("ann"),
+            &scopes,
+            None,
+            None,
+        ) else {
             panic!("a token is issued");
         };
         assert_eq!(body["expires_in"], 600);

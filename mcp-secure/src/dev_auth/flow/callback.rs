@@ -1,0 +1,119 @@
+//! The proxy's side of its upstream provider: the sign-in sent there once the user consented,
+//! and the callback that turns the provider's answer into a code for the MCP client.
+
+use std::sync::Arc;
+
+use axum::{body::Body, extract::State};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+
+use super::{
+    authorize::{approve, redirect_error},
+    parse_unique,
+};
+use crate::dev_auth::{
+    CONSENT_TTL, Grant, PendingUpstream, Shared, User, hash, now_ms, page, upstream::Upstream,
+};
+
+/// Sends the browser to the upstream provider for `grant`, with a `state`, `nonce` and PKCE
+/// verifier made now (after consent) and kept for one callback.
+pub(in crate::dev_auth) fn sign_in_upstream(
+    s: &Shared,
+    upstream: &Upstream,
+    grant: Grant,
+) -> Response<Body> {
+    let request = upstream.request(&s.endpoint("callback"));
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(location) = HeaderValue::from_str(&request.url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let now = now_ms();
+    let mut store = s.store();
+    store.prune(now, s.refresh_ttl.as_millis() as u64);
+    store.upstream.insert(
+        hash(&request.state),
+        PendingUpstream {
+            grant,
+            request,
+            expires: now + CONSENT_TTL.as_millis() as u64,
+        },
+    );
+    response
+}
+
+/// `GET /callback`: the upstream provider's answer.
+pub(in crate::dev_auth) async fn callback(
+    State(s): State<Arc<Shared>>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let Some(upstream) = s.upstream() else {
+        return page::error("This server has no identity provider.");
+    };
+    let query = request.uri().query().unwrap_or("");
+    let params = match parse_unique(query.as_bytes()) {
+        Ok(p) => p,
+        Err(name) => return page::error(&format!("The parameter `{name}` is repeated.")),
+    };
+    let get = |name: &str| params.get(name).map(String::as_str);
+    // The state is single-use: whatever the answer, the sign-in it names is over.
+    let pending = get("state").and_then(|state| s.store().upstream.remove(&hash(state)));
+    let Some(pending) = pending.filter(|p| p.expires > now_ms()) else {
+        return page::error(
+            "This sign-in has expired, was already answered, or was not started here; start again from the application.",
+        );
+    };
+    if !upstream.accepts_iss(get("iss")) {
+        tracing::warn!(target: "mcp_secure", "oauth proxy: an answer named another issuer than the identity provider (RFC 9207); refused");
+        return redirect_error(
+            &s,
+            &pending.grant,
+            "access_denied",
+            "the identity provider's answer could not be trusted",
+        );
+    }
+    if get("error").is_some() {
+        return redirect_error(
+            &s,
+            &pending.grant,
+            "access_denied",
+            "the identity provider did not sign the user in",
+        );
+    }
+    let Some(code) = get("code") else {
+        return redirect_error(
+            &s,
+            &pending.grant,
+            "access_denied",
+            "the identity provider sent no code",
+        );
+    };
+    match upstream
+        .finish(code, &pending.request, &s.endpoint("callback"))
+        .await
+    {
+        Ok(identity) => {
+            let claims = s
+                .copied_claims
+                .iter()
+                .filter_map(|name| identity.claims.get(name).map(|v| (name.clone(), v.clone())))
+                .collect();
+            let user = User {
+                subject: identity.subject,
+                claims,
+            };
+            approve(&s, pending.grant, user)
+        }
+        Err(e) => {
+            tracing::warn!(target: "mcp_secure", reason = %e, "oauth proxy: a sign-in failed");
+            redirect_error(
+                &s,
+                &pending.grant,
+                "server_error",
+                "the sign-in at the identity provider could not be completed",
+            )
+        }
+    }
+}

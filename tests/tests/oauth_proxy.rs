@@ -1,0 +1,408 @@
+//! The OAuth proxy (`notes-server serve --upstream-issuer …`) in front of a third-party identity
+//! provider that registers nobody, `oauth2-mock-server` (npm): a client registers at the
+//! proxy, approves its consent page, signs in at the provider (where the proxy is the
+//! confidential client `mcp-proxy`), and gets the proxy's own tokens, whose principal is the
+//! provider's user. And the attacks on it: a code replayed, codes swapped between two
+//! sign-ins, a callback replayed or made up, consent skipped, a redirect URI changed, the
+//! provider's own token presented to the MCP endpoint.
+
+mod common;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use common::{HttpServer, files_dir, idp::Idp};
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const REDIRECT: &str = "http://127.0.0.1:33421/callback";
+
+struct Proxy {
+    server: HttpServer,
+    origin: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _files: tempfile::TempDir,
+}
+
+fn start(idp: &Idp, secret: &str) -> Proxy {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("upstream-secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (files, _outside) = files_dir();
+    let server = HttpServer::start_with(
+        None,
+        files.path(),
+        &[
+            "--upstream-issuer",
+            &idp.issuer,
+            "--upstream-client-id",
+            "mcp-proxy",
+            "--upstream-client-secret-file",
+            secret_file.to_str().unwrap(),
+            "--fetch-allow",
+            "127.0.0.1",
+        ],
+    );
+    let origin = server.url.trim_end_matches("/mcp").to_owned();
+    Proxy {
+        server,
+        origin,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _dir: dir,
+        _files: files,
+    }
+}
+
+fn pkce() -> (String, String) {
+    let verifier = format!(
+        "verifier-{}-0123456789abcdefghijklmnopqrstuvwxyz",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::FOUND, "{response:?}");
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The payload of a JWT (its signature is the server's to check).
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A sign-in in progress: the client, its PKCE verifier and where the browser is sent.
+struct SignIn {
+    client: String,
+    verifier: String,
+    /// The provider's authorization URL the proxy sent the browser to after consent.
+    upstream: String,
+}
+
+impl Proxy {
+    async fn register(&self) -> String {
+        let response = self
+            .http
+            .post(format!("{}/register", self.origin))
+            .json(&json!({
+                "client_name": "proxy test client",
+                "redirect_uris": [REDIRECT],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let client: Value = response.json().await.unwrap();
+        client["client_id"].as_str().unwrap().to_owned()
+    }
+
+    /// `/authorize` for `client`: the consent page's ticket.
+    async fn consent_page(
+        &self,
+        client: &str,
+        challenge: &str,
+        redirect: &str,
+    ) -> reqwest::Response {
+        self.http
+            .get(format!("{}/authorize", self.origin))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", client),
+                ("redirect_uri", redirect),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "client-state"),
+                ("scope", "notes:read"),
+                ("resource", &self.server.url),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers a client, approves its consent page: the browser is then at the provider.
+    async fn start_sign_in(&self) -> SignIn {
+        let client = self.register().await;
+        let (verifier, challenge) = pkce();
+        let page = self.consent_page(&client, &challenge, REDIRECT).await;
+        assert_eq!(page.status(), StatusCode::OK, "the proxy asks for consent");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(REDIRECT),
+            "the page names the redirect URI: {html}"
+        );
+        let ticket = html
+            .split("name=\"ticket\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        let approved = self
+            .http
+            .post(format!("{}/authorize", self.origin))
+            .form(&[("ticket", ticket.as_str()), ("decision", "approve")])
+            .send()
+            .await
+            .unwrap();
+        SignIn {
+            client,
+            verifier,
+            upstream: location(&approved),
+        }
+    }
+
+    /// The provider's answer to `sign_in` (it signs everyone in at once): the proxy's callback.
+    async fn at_provider(&self, sign_in: &SignIn) -> String {
+        location(&self.http.get(&sign_in.upstream).send().await.unwrap())
+    }
+
+    async fn callback(&self, callback: &str) -> reqwest::Response {
+        self.http.get(callback).send().await.unwrap()
+    }
+
+    async fn exchange(&self, sign_in: &SignIn, code: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/token", self.origin))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", sign_in.client.as_str()),
+                ("code", code),
+                ("code_verifier", sign_in.verifier.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("resource", self.server.url.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// A stateless `tools/call` of `whoami` with `authorization`.
+    async fn whoami(&self, authorization: &str) -> (StatusCode, Value) {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "whoami", "arguments": {},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}});
+        let response = common::rpc(&self.http, &self.server.url, Some(authorization))
+            .header("Mcp-Name", "whoami")
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", "tools/call")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, common::rpc_answer(&response.text().await.unwrap()))
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn a_client_signs_in_through_the_proxy_as_the_providers_user() {
+    let idp = Idp::start();
+    let proxy = start(&idp, "proxy-secret");
+    let metadata: Value = reqwest::get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        proxy.origin
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(metadata["issuer"], proxy.origin.as_str());
+    let sign_in = proxy.start_sign_in().await;
+    // The provider is asked with a state, a nonce and PKCE of the proxy's own, for the proxy's
+    // client and callback.
+    assert!(
+        sign_in.upstream.starts_with(&idp.issuer),
+        "{}",
+        sign_in.upstream
+    );
+    let asked = query_of(&sign_in.upstream);
+    assert_eq!(asked["client_id"], "mcp-proxy");
+    assert_eq!(asked["redirect_uri"], format!("{}/callback", proxy.origin));
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert!(asked["scope"].split(' ').any(|s| s == "openid"));
+    assert!(asked["state"].len() >= 43 && asked["nonce"].len() >= 43);
+    assert_ne!(
+        asked["state"], "client-state",
+        "never the client's own state"
+    );
+    let callback = proxy.at_provider(&sign_in).await;
+    let answered = proxy.callback(&callback).await;
+    let to_client = location(&answered);
+    assert!(to_client.starts_with(REDIRECT), "{to_client}");
+    let answer = query_of(&to_client);
+    assert_eq!(answer["state"], "client-state");
+    assert_eq!(answer["iss"], proxy.origin.as_str(), "RFC 9207");
+    let (status, tokens) = proxy.exchange(&sign_in, &answer["code"]).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let issued = claims(access);
+    assert_eq!(
+        issued["iss"],
+        proxy.origin.as_str(),
+        "the proxy's own token"
+    );
+    assert_eq!(issued["aud"], proxy.server.url.as_str());
+    assert_eq!(issued["sub"], "johndoe", "the provider's user");
+    assert!(issued["jti"].is_string());
+    let (status, me) = proxy.whoami(&format!("Bearer {access}")).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let me: Value =
+        serde_json::from_str(me["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(me["subject"], "johndoe");
+    assert_eq!(
+        me["issuer"],
+        idp.issuer.as_str(),
+        "the principal is the provider's"
+    );
+
+    // The code works once.
+    let (status, replayed) = proxy.exchange(&sign_in, &answer["code"]).await;
+    assert_eq!(
+        (status, replayed["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    // The callback works once: its state was spent.
+    let again = proxy.callback(&callback).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.headers().get(header::LOCATION).is_none());
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn the_proxys_rules_refuse_each_attack() {
+    let idp = Idp::start();
+    let proxy = start(&idp, "proxy-secret");
+
+    // Codes swapped between two sign-ins: each callback carries the other's provider code,
+    // which was issued for the other's PKCE challenge and nonce; neither yields a code.
+    let (a, b) = (proxy.start_sign_in().await, proxy.start_sign_in().await);
+    let (callback_a, callback_b) = (proxy.at_provider(&a).await, proxy.at_provider(&b).await);
+    let (qa, qb) = (query_of(&callback_a), query_of(&callback_b));
+    for (state, code) in [(&qa["state"], &qb["code"]), (&qb["state"], &qa["code"])] {
+        let swapped = format!(
+            "{}/callback?code={}&state={}",
+            proxy.origin,
+            url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>(),
+            url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+        );
+        let answer = query_of(&location(&proxy.callback(&swapped).await));
+        assert!(!answer.contains_key("code"), "{answer:?}");
+        assert_eq!(answer["error"], "server_error");
+    }
+
+    // A callback the proxy never started, or with the provider's state stripped.
+    for made_up in [
+        format!("{}/callback?code=x&state=made-up", proxy.origin),
+        format!("{}/callback?code=x", proxy.origin),
+    ] {
+        let refused = proxy.callback(&made_up).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{made_up}");
+        assert!(refused.headers().get(header::LOCATION).is_none());
+    }
+
+    // Consent cannot be skipped: an approval needs the ticket of a page shown, once; and a
+    // client that was approved before is asked again.
+    for form in [
+        vec![("decision", "approve")],
+        vec![("ticket", "guessed"), ("decision", "approve")],
+    ] {
+        let refused = proxy
+            .http
+            .post(format!("{}/authorize", proxy.origin))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(refused.headers().get(header::LOCATION).is_none());
+    }
+    let (_, challenge) = pkce();
+    let page = proxy.consent_page(&a.client, &challenge, REDIRECT).await;
+    assert_eq!(page.status(), StatusCode::OK, "asked again, not forwarded");
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.headers()[header::X_FRAME_OPTIONS], "DENY");
+
+    // A redirect URI other than the registered one, however spelled.
+    for other in [
+        "http://127.0.0.1:33421/callback/../callback",
+        "http://127.0.0.1:33421/other",
+        "https://attacker.example/callback",
+    ] {
+        let refused = proxy.consent_page(&a.client, &challenge, other).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{other}");
+        assert!(refused.headers().get(header::LOCATION).is_none());
+    }
+
+    // The provider's own token, even one naming this resource, is not the proxy's.
+    let upstream_token = idp.token("johndoe", "notes:read", &proxy.server.url).await;
+    let (status, _) = proxy.whoami(&format!("Bearer {upstream_token}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn a_proxy_with_the_wrong_client_secret_signs_nobody_in() {
+    let idp = Idp::start();
+    let proxy = start(&idp, "not-the-secret");
+    let sign_in = proxy.start_sign_in().await;
+    let callback = proxy.at_provider(&sign_in).await;
+    let answer = query_of(&location(&proxy.callback(&callback).await));
+    assert!(!answer.contains_key("code"), "{answer:?}");
+    assert_eq!(answer["error"], "server_error");
+    // The log names the failure, never the secret.
+    let log = proxy.server.drain_stderr().join("\n");
+    assert!(log.contains("a sign-in failed"), "{log}");
+    assert!(!log.contains("not-the-secret"), "{log}");
+}
