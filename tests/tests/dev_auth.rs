@@ -793,6 +793,20 @@ async fn the_consent_page_escapes_what_clients_send_and_answers_once() {
         csp.contains("form-action 'self' http://127.0.0.1:33418;"),
         "the answer's redirect is allowed: {csp}"
     );
+    // The page binds its answer to this browser: a `__Host-` cookie, not for scripts, not
+    // sent with another site's form.
+    let set_cookie = page.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in ["; Path=/", "; Secure", "; HttpOnly", "; SameSite=Lax"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(
+        set_cookie.starts_with("__Host-mcp-secure-consent="),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let html = page.text().await.unwrap();
     assert!(!html.contains("<img"), "{html}");
     assert!(
@@ -805,17 +819,39 @@ async fn the_consent_page_escapes_what_clients_send_and_answers_once() {
         .and_then(|rest| rest.split('"').next())
         .unwrap()
         .to_owned();
-    let answer = |decision: &'static str, ticket: String| {
+    let answer_from = |cookie: Option<String>, decision: &'static str, ticket: String| {
         let http = dev.http.clone();
         let url = format!("{}/authorize", dev.origin);
         async move {
-            http.post(url)
+            let mut request = http
+                .post(url)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(format!("ticket={ticket}&user=bob&decision={decision}"))
-                .send()
-                .await
-                .unwrap()
+                .body(format!("ticket={ticket}&user=bob&decision={decision}"));
+            if let Some(cookie) = cookie {
+                request = request.header(header::COOKIE, cookie);
+            }
+            request.send().await.unwrap()
         }
+    };
+    // Another browser (a form another site submitted, with no cookie or its own) cannot
+    // answer the page: the ticket it spent is gone too.
+    for other in [
+        None,
+        Some("__Host-mcp-secure-consent=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned()),
+    ] {
+        let html = dev.authorize(&params).await.text().await.unwrap();
+        let stolen = html
+            .split(r#"name="ticket" value=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        let refused = answer_from(other.clone(), "approve", stolen).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{other:?}");
+        assert!(refused.headers().get(header::LOCATION).is_none());
+    }
+    let answer = |decision: &'static str, ticket: String| {
+        answer_from(Some(cookie.clone()), decision, ticket)
     };
     let approved = redirected(&answer("approve", ticket.clone()).await);
     let (status, tokens) = dev.exchange(client, &approved["code"], &verifier).await;
@@ -831,7 +867,13 @@ async fn the_consent_page_escapes_what_clients_send_and_answers_once() {
         "a ticket answers once"
     );
 
-    let html = dev.authorize(&params).await.text().await.unwrap();
+    // The same browser's next page keeps its cookie, and the page is answered with it.
+    let html = dev
+        .authorize_with(&params, "cookie", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
     let ticket = html
         .split(r#"name="ticket" value=""#)
         .nth(1)

@@ -160,6 +160,13 @@ impl Proxy {
         let (verifier, challenge) = pkce();
         let page = self.consent_page(&client, &challenge, REDIRECT).await;
         assert_eq!(page.status(), StatusCode::OK, "the proxy asks for consent");
+        let cookie = page.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
         let html = page.text().await.unwrap();
         assert!(
             html.contains(REDIRECT),
@@ -174,6 +181,7 @@ impl Proxy {
         let approved = self
             .http
             .post(format!("{}/authorize", self.origin))
+            .header(header::COOKIE, cookie)
             .form(&[("ticket", ticket.as_str()), ("decision", "approve")])
             .send()
             .await
@@ -364,6 +372,30 @@ async fn the_proxys_rules_refuse_each_attack() {
     let (_, challenge) = pkce();
     let page = proxy.consent_page(&a.client, &challenge, REDIRECT).await;
     assert_eq!(page.status(), StatusCode::OK, "asked again, not forwarded");
+    // The confused deputy: another site's page makes the victim's browser submit the
+    // attacker's ticket (of a page the attacker loaded for its own client). The victim's
+    // browser does not carry the attacker's consent cookie: refused, nothing forwarded.
+    let attackers_page = proxy.consent_page(&b.client, &challenge, REDIRECT).await;
+    let html = attackers_page.text().await.unwrap();
+    let ticket = html
+        .split("name=\"ticket\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let victims = proxy
+        .http
+        .post(format!("{}/authorize", proxy.origin))
+        .header(
+            header::COOKIE,
+            "__Host-mcp-secure-consent=VictimVictimVictimVictimVictimVictimVictim",
+        )
+        .form(&[("ticket", ticket.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(victims.status(), StatusCode::BAD_REQUEST);
+    assert!(victims.headers().get(header::LOCATION).is_none());
     let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap()

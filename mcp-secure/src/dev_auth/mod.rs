@@ -503,6 +503,9 @@ struct Code {
 struct Pending {
     grant: Grant,
     expires: u64,
+    /// The hash of the consent cookie of the browser the page was shown to: only that browser
+    /// answers it.
+    browser: [u8; 32],
 }
 
 struct Family {
@@ -716,6 +719,7 @@ mod tests {
             Pending {
                 grant: grant(),
                 expires: 100,
+                browser: [0; 32],
             },
         );
         store.refresh.insert(

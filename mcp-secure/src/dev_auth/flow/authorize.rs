@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::{body::Body, extract::State};
 use http::{HeaderValue, Request, Response, StatusCode, header};
+use subtle::ConstantTimeEq;
 
 use super::{client_document, intersect, parse_unique, read_body, redirect_matches, valid_user};
 use crate::dev_auth::{
@@ -195,6 +196,9 @@ pub(in crate::dev_auth) async fn authorize(
         return approve(&s, grant, User::named(user.clone()));
     }
     let ticket = random_token();
+    // The browser keeps its consent cookie across pages (two tabs both answer); a new one gets
+    // a fresh value.
+    let browser = consent_cookie(request.headers()).unwrap_or_else(random_token);
     let client_name = {
         let mut store = s.store();
         let now = now_ms();
@@ -204,6 +208,7 @@ pub(in crate::dev_auth) async fn authorize(
             Pending {
                 grant: grant.clone(),
                 expires: now + CONSENT_TTL.as_millis() as u64,
+                browser: hash(&browser),
             },
         );
         store
@@ -217,7 +222,33 @@ pub(in crate::dev_auth) async fn authorize(
             })
             .unwrap_or_else(|| client_id.to_owned())
     };
-    page::consent(&s, &client_name, &grant, &ticket)
+    let mut page = page::consent(&s, &client_name, &grant, &ticket);
+    // `__Host-`: set by this origin only, for every path, never by a sibling domain; not sent
+    // with another site's form (`SameSite=Lax`), never read by a script.
+    let cookie = format!(
+        "{CONSENT_COOKIE}={browser}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+        CONSENT_TTL.as_secs()
+    );
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        page.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    page
+}
+
+/// The cookie that binds a consent page to the browser it was shown in.
+const CONSENT_COOKIE: &str = "__Host-mcp-secure-consent";
+
+/// The request's consent cookie, if it carries one of the form this server sets.
+fn consent_cookie(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CONSENT_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| v.len() == 43 && v.bytes().all(is_base64url))
 }
 
 /// `POST /authorize`: the consent form.
@@ -225,6 +256,7 @@ pub(in crate::dev_auth) async fn consent(
     State(s): State<Arc<Shared>>,
     request: Request<Body>,
 ) -> Response<Body> {
+    let browser = consent_cookie(request.headers());
     let Some(body) = read_body(request.into_body()).await else {
         return page::error("The form could not be read.");
     };
@@ -237,6 +269,14 @@ pub(in crate::dev_auth) async fn consent(
     let Some(pending) = pending.filter(|p| p.expires > now_ms()) else {
         return page::error("This consent page has expired or was already answered; start again.");
     };
+    // An answer from another browser than the page's (a form another site made it submit
+    // with a ticket of its own) is no one's consent: the confused deputy's way in.
+    let same_browser = browser.is_some_and(|b| bool::from(hash(&b).ct_eq(&pending.browser)));
+    if !same_browser {
+        return page::error(
+            "This answer did not come from the browser the consent page was shown in; start again from the application.",
+        );
+    }
     if form.get("decision").map(String::as_str) != Some("approve") {
         return redirect_error(&s, &pending.grant, "access_denied", "the user declined");
     }
