@@ -27,29 +27,8 @@ struct Proxy {
 }
 
 fn start(idp: &Idp, secret: &str) -> Proxy {
-    let dir = tempfile::tempdir().unwrap();
-    let secret_file = dir.path().join("upstream-secret");
-    std::fs::write(&secret_file, secret).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
     let (files, _outside) = files_dir();
-    let server = HttpServer::start_with(
-        None,
-        files.path(),
-        &[
-            "--upstream-issuer",
-            &idp.issuer,
-            "--upstream-client-id",
-            "mcp-proxy",
-            "--upstream-client-secret-file",
-            secret_file.to_str().unwrap(),
-            "--fetch-allow",
-            "127.0.0.1",
-        ],
-    );
+    let (server, dir) = common::idp::start_proxy(idp, secret, files.path());
     let origin = server.url.trim_end_matches("/mcp").to_owned();
     Proxy {
         server,

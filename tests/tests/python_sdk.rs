@@ -103,3 +103,26 @@ fn python_sdk_oauth_with_step_up() {
     let server = HttpServer::start_dev_auth(files.path());
     run_script(python, "oauth.py", &server, &[("MCP_URL", &server.url)]);
 }
+
+/// The same client through the OAuth proxy (`--upstream-issuer`) in front of
+/// `oauth2-mock-server`: it registers at the proxy, approves its consent page, signs in at the
+/// identity provider as `johndoe`, and steps up the same way (`oauth.py`).
+#[test]
+#[cfg_attr(
+    any(skip_python, skip_node),
+    ignore = "MCP_SECURE_PYTHON or MCP_SECURE_NODE is not set: a Python with tests/python/requirements.txt, and `.ci/node.sh` (oauth2-mock-server), run it (README, \"The two commands\")"
+)]
+fn python_sdk_oauth_through_the_proxy_with_step_up() {
+    let Some(python) = python() else {
+        return;
+    };
+    let idp = common::idp::Idp::start();
+    let (files, _outside) = files_dir();
+    let (server, _secret) = common::idp::start_proxy(&idp, "proxy-secret", files.path());
+    run_script(
+        python,
+        "oauth.py",
+        &server,
+        &[("MCP_URL", &server.url), ("EXPECTED_USER", "johndoe")],
+    );
+}

@@ -51,17 +51,38 @@ fn typescript_sdk_v1_and_v2_read_every_refusal() {
 
 /// Runs `tests/node/oauth.mjs` with SDK `sdk` (`v1` or `v2`) against a fresh `--dev-auth` demo.
 fn oauth_with(sdk: &str) {
-    let (node, modules) = node();
     let (files, _outside) = files_dir();
     let server = HttpServer::start_dev_auth(files.path());
+    run_oauth(sdk, &server, "alice");
+}
+
+/// Runs `tests/node/oauth.mjs` with SDK `sdk` against `server`, where `user` signs in.
+fn run_oauth(sdk: &str, server: &HttpServer, user: &str) {
+    let (node, modules) = node();
     let mut command = Command::new(node);
     command
         .arg(format!("{}/node/oauth.mjs", env!("CARGO_MANIFEST_DIR")))
         .env("MCP_URL", &server.url)
         .env("NODE_MODULES", modules)
-        .env("SDK", sdk);
-    let out = run_client(command, "the TypeScript SDK's OAuth client", &server);
+        .env("SDK", sdk)
+        .env("EXPECTED_USER", user);
+    let out = run_client(command, "the TypeScript SDK's OAuth client", server);
     assert!(out.contains("checks passed, 0 failed"), "{out}");
+}
+
+/// SDK v2's OAuth client through the OAuth proxy (`--upstream-issuer`) in front of
+/// `oauth2-mock-server`: registration at the proxy, its consent page, the sign-in at the
+/// identity provider (as `johndoe`), and the step-up.
+#[test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and the TypeScript clients (README, \"The two commands\")"
+)]
+fn typescript_sdk_v2_oauth_through_the_proxy_with_step_up() {
+    let idp = common::idp::Idp::start();
+    let (files, _outside) = files_dir();
+    let (server, _secret) = common::idp::start_proxy(&idp, "proxy-secret", files.path());
+    run_oauth("v2", &server, "johndoe");
 }
 
 /// SDK v1's OAuth client against `--dev-auth`: registration, PKCE, and a step-up after which

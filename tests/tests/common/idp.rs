@@ -85,3 +85,35 @@ impl Drop for Idp {
         let _ = self.child.wait();
     }
 }
+
+/// The demo as an OAuth proxy in front of `idp`, as its client `mcp-proxy` with `secret`
+/// (`proxy-secret` is the one `idp` takes), serving `files`; the directory of the secret file,
+/// which must live as long as the server.
+pub fn start_proxy(
+    idp: &Idp,
+    secret: &str,
+    files: &std::path::Path,
+) -> (super::HttpServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("upstream-secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let server = super::HttpServer::start_with(
+        None,
+        files,
+        &[
+            "--upstream-issuer",
+            &idp.issuer,
+            "--upstream-client-id",
+            "mcp-proxy",
+            "--upstream-client-secret-file",
+            secret_file.to_str().unwrap(),
+            "--fetch-allow",
+            "127.0.0.1",
+        ],
+    );
+    (server, dir)
+}
