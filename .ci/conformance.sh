@@ -5,7 +5,8 @@
 #   the same server; it fails on a scored scenario only (extensions and pending scenarios are
 #   reported, not scored);
 # - 0.2.0-alpha.12's `authorization` scenarios against the demo's development authorization
-#   server (`notes-server serve --dev-auth`), with the browser step done by curl.
+#   server (`notes-server serve --dev-auth`) and its OAuth proxy (`--upstream-issuer`, in front
+#   of oauth2-mock-server), with the browser step done by tests/node/browse.mjs.
 # conformance-server is built with mcp-secure's macros and served behind its HTTP layer. Fails on
 # any failing scenario; there is no baseline of expected failures.
 set -euo pipefail
@@ -51,39 +52,61 @@ echo "== conformance 0.2.0-alpha.12, --requirements 2026-07-28"
   || { quiet < "$work/0.2.out"; exit 1; }
 sed -n '/=== SUMMARY ===/,$p' "$work/0.2.out"
 
-echo "== conformance 0.2.0-alpha.12, authorization, against notes-server --dev-auth"
-mkdir -p "$work/demo"
-(cd "$work/demo" && exec "$root/target/debug/notes-server" serve --addr 127.0.0.1:0 \
-  --dev-auth --dev-auth-user conformance --sandbox off) >"$work/demo.log" 2>&1 &
+# The suite's `authorization` scenarios against an authorization server of the demo's: its
+# client registered there, the browser step played by tests/node/browse.mjs (redirects followed,
+# a consent page approved), up to the suite's callback server.
+authorization() { # name, then the notes-server arguments
+  local name=$1
+  shift
+  echo "== conformance 0.2.0-alpha.12, authorization, against notes-server $name"
+  mkdir -p "$work/$name"
+  (cd "$work/$name" && exec "$root/target/debug/notes-server" serve --addr 127.0.0.1:0 \
+    --sandbox off "$@") >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  local mcp issuer port client authorize="" suite
+  mcp=$(served_at "$work/$name.log")
+  issuer=${mcp%/mcp}
+  # A free port for the suite's callback server, registered as the client's redirect URI.
+  port=$("$node" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  client=$(curl -sf "$issuer/register" -H 'Content-Type: application/json' \
+    -d "{\"redirect_uris\":[\"http://127.0.0.1:$port/callback\"],\"token_endpoint_auth_method\":\"none\",\"client_name\":\"conformance\"}" \
+    | "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).client_id))')
+  "$node" "$suite_0_2" authorization --url "$issuer" --client-id "$client" --resource "$mcp" \
+    -p "$port" > "$work/$name.authz" 2>&1 &
+  suite=$!
+  pids+=("$suite")
+  # The suite prints the authorization URL for a person to open.
+  for _ in $(seq 1 300); do
+    authorize=$(grep -o "$issuer/authorize?[^ ]*" "$work/$name.authz" | head -1 || true)
+    [ -n "$authorize" ] && break
+    sleep 0.1
+  done
+  [ -n "$authorize" ] || { cat "$work/$name.authz"; echo "the suite asked for no authorization"; exit 1; }
+  # Its callback server starts after it prints the URL.
+  for _ in $(seq 1 50); do
+    grep -q "Callback server started" "$work/$name.authz" && break
+    sleep 0.1
+  done
+  "$node" tests/node/browse.mjs "$authorize" "http://127.0.0.1:$port/callback"
+  if ! wait "$suite"; then
+    quiet < "$work/$name.authz"
+    exit 1
+  fi
+  sed -n '/=== SUMMARY ===/,$p' "$work/$name.authz"
+}
+
+authorization dev-auth --dev-auth --dev-auth-user conformance
+
+# The OAuth proxy in front of oauth2-mock-server (tests/node/idp.mjs), as its client mcp-proxy.
+NODE_MODULES=$modules "$node" tests/node/idp.mjs > "$work/idp.out" < /dev/null &
 pids+=($!)
-mcp=$(served_at "$work/demo.log")
-issuer=${mcp%/mcp}
-# A free port for the suite's callback server, registered as the client's redirect URI.
-port=$("$node" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-client=$(curl -sf "$issuer/register" -H 'Content-Type: application/json' \
-  -d "{\"redirect_uris\":[\"http://127.0.0.1:$port/callback\"],\"token_endpoint_auth_method\":\"none\",\"client_name\":\"conformance\"}" \
-  | "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).client_id))')
-"$node" "$suite_0_2" authorization --url "$issuer" --client-id "$client" --resource "$mcp" \
-  -p "$port" > "$work/authz.out" 2>&1 &
-suite=$!
-pids+=("$suite")
-# The suite prints the authorization URL for a person to open; the development server approves
-# it at once (--dev-auth-user), and curl follows its redirect to the suite's callback.
-authorize=""
-for _ in $(seq 1 300); do
-  authorize=$(grep -o "$issuer/authorize?[^ ]*" "$work/authz.out" | head -1 || true)
-  [ -n "$authorize" ] && break
+for _ in $(seq 1 100); do
+  grep -q '^issuer ' "$work/idp.out" && break
   sleep 0.1
 done
-[ -n "$authorize" ] || { cat "$work/authz.out"; echo "the suite asked for no authorization"; exit 1; }
-# Its callback server starts after it prints the URL.
-for _ in $(seq 1 50); do
-  grep -q "Callback server started" "$work/authz.out" && break
-  sleep 0.1
-done
-curl -sfL -o /dev/null "$authorize"
-if ! wait "$suite"; then
-  quiet < "$work/authz.out"
-  exit 1
-fi
-sed -n '/=== SUMMARY ===/,$p' "$work/authz.out"
+idp=$(sed -n 's/^issuer //p' "$work/idp.out")
+[ -n "$idp" ] || { echo "oauth2-mock-server did not start"; exit 1; }
+printf 'proxy-secret' > "$work/upstream-secret"
+chmod 600 "$work/upstream-secret"
+authorization oauth-proxy --upstream-issuer "$idp" --upstream-client-id mcp-proxy \
+  --upstream-client-secret-file "$work/upstream-secret" --fetch-allow 127.0.0.1

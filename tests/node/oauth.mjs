@@ -12,6 +12,8 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 
+import { browse } from "./browse.mjs";
+
 const require = createRequire(path.join(process.env.NODE_MODULES, "x.js"));
 const URL_ = process.env.MCP_URL;
 const REDIRECT = "http://127.0.0.1:33419/callback";
@@ -95,7 +97,7 @@ class Provider {
   }
   async redirectToAuthorization(url) {
     this.authorizations.push(url);
-    const location = await browse(url);
+    const location = await browse(url, REDIRECT, EXPECTED_USER);
     check(location.origin + location.pathname === REDIRECT, "to the registered redirect URI", location.href);
     check(!location.searchParams.has("error"), "the authorization is granted", location.search);
     this.code = location.searchParams.get("code");
@@ -108,42 +110,6 @@ class Provider {
   discoveryState() {
     return this.discovery;
   }
-}
-
-// Plays the user's browser from the authorization URL to the redirect back to the client:
-// follows redirects (through the OAuth proxy's identity provider, when there is one), and
-// approves a consent page with the cookie it set (sent back to its own origin only).
-async function browse(start) {
-  const origin = new URL(start).origin;
-  let cookie;
-  let request = { url: new URL(start), method: "GET" };
-  for (let hop = 0; hop < 10; hop += 1) {
-    const headers = {};
-    if (cookie && request.url.origin === origin) headers.cookie = cookie;
-    if (request.body) headers["content-type"] = "application/x-www-form-urlencoded";
-    const response = await fetch(request.url, {
-      redirect: "manual",
-      method: request.method,
-      headers,
-      body: request.body,
-    });
-    const set = response.headers.get("set-cookie");
-    if (set && request.url.origin === origin) cookie = set.split(";")[0];
-    if (response.status === 302) {
-      const next = new URL(response.headers.get("location"), request.url);
-      if (next.origin + next.pathname === REDIRECT) return next;
-      request = { url: next, method: "GET" };
-      continue;
-    }
-    const html = await response.text();
-    const ticket = html.match(/name="ticket" value="([^"]+)"/)?.[1];
-    check(response.status === 200 && ticket, "a consent page to approve", [response.status, html]);
-    const action = new URL(html.match(/action="([^"]+)"/)[1], request.url);
-    const form = new URLSearchParams({ ticket, decision: "approve" });
-    if (html.includes('name="user"')) form.set("user", EXPECTED_USER);
-    request = { url: action, method: "POST", body: form.toString() };
-  }
-  check(false, "the browser reached the client within 10 hops", start);
 }
 
 function scopesOf(url) {
