@@ -417,3 +417,89 @@ async fn a_proxy_with_the_wrong_client_secret_signs_nobody_in() {
     assert!(log.contains("a sign-in failed"), "{log}");
     assert!(!log.contains("not-the-secret"), "{log}");
 }
+
+/// Through the proxy too, a token request with a DPoP proof gets tokens bound to its key, and
+/// refresh tokens rotate: a used one revokes its family, and a bound one needs its key.
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn proxy_tokens_bind_to_a_dpop_key_and_refresh_tokens_rotate() {
+    use mcp_secure::{auth::JwtAlgorithm, testing::DpopKey};
+    let key = DpopKey::from_pem(
+        JwtAlgorithm::ES256,
+        &std::fs::read(format!(
+            "{}/../mcp-secure/tests/keys/ec_private.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let idp = Idp::start();
+    let proxy = start(&idp, "proxy-secret");
+    let sign_in = proxy.start_sign_in().await;
+    let callback = proxy.at_provider(&sign_in).await;
+    let answer = query_of(&location(&proxy.callback(&callback).await));
+    let token_url = format!("{}/token", proxy.origin);
+    let post = |form: Vec<(&'static str, String)>, proof: Option<String>| {
+        let mut request = proxy.http.post(&token_url).form(&form);
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, tokens) = post(
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("client_id", sign_in.client.clone()),
+            ("code", answer["code"].clone()),
+            ("code_verifier", sign_in.verifier.clone()),
+            ("redirect_uri", REDIRECT.into()),
+            ("resource", proxy.server.url.clone()),
+        ],
+        Some(key.proof("POST", &token_url, None)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(claims(access)["cnf"]["jkt"], key.thumbprint());
+    assert_eq!(
+        proxy.whoami(&format!("Bearer {access}")).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a bound token is not a bearer token"
+    );
+    let refresh = |token: String, proof: Option<String>| {
+        post(
+            vec![
+                ("grant_type", "refresh_token".into()),
+                ("client_id", sign_in.client.clone()),
+                ("refresh_token", token),
+            ],
+            proof,
+        )
+    };
+    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _) = refresh(first.clone(), None).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a bound refresh needs its key"
+    );
+    let (status, rotated) = refresh(first.clone(), Some(key.proof("POST", &token_url, None))).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let second = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    // The first, used again: its family goes, the second with it.
+    let (status, _) = refresh(first, Some(key.proof("POST", &token_url, None))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, revoked) = refresh(second, Some(key.proof("POST", &token_url, None))).await;
+    assert_eq!(
+        (status, revoked["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+}
