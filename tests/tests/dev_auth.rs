@@ -20,23 +20,6 @@ struct Dev {
     origin: String,
 }
 
-fn pkce() -> (String, String) {
-    let verifier = format!(
-        "verifier-{}-0123456789abcdefghijklmnopqrstuvwxyz",
-        rand_id()
-    );
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-fn rand_id() -> u128 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
 
 /// The query of a redirect's `Location`.
 fn redirected(response: &reqwest::Response) -> HashMap<String, String> {
@@ -48,17 +31,6 @@ fn redirected(response: &reqwest::Response) -> HashMap<String, String> {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-/// The payload of a JWT (not verified: the server's own verifier does that in the calls).
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 impl Dev {
@@ -319,7 +291,7 @@ async fn a_token_from_the_flow_works_within_its_scope_only() {
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["scope"], "notes:read");
     let access = tokens["access_token"].as_str().unwrap();
-    let c = claims(access);
+    let c = jwt_claims(access);
     assert_eq!(
         (
             &c["iss"],
@@ -588,7 +560,7 @@ async fn refresh_narrows_scope_and_never_widens_it() {
     assert_eq!(status, StatusCode::OK, "{narrowed}");
     assert_eq!(narrowed["scope"], "notes:read");
     assert_eq!(
-        claims(narrowed["access_token"].as_str().unwrap())["scope"],
+        jwt_claims(narrowed["access_token"].as_str().unwrap())["scope"],
         "notes:read"
     );
     let wider = dev
@@ -857,7 +829,7 @@ async fn the_consent_page_escapes_what_clients_send_and_answers_once() {
     let (status, tokens) = dev.exchange(client, &approved["code"], &verifier).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        claims(tokens["access_token"].as_str().unwrap())["sub"],
+        jwt_claims(tokens["access_token"].as_str().unwrap())["sub"],
         "bob"
     );
     let replayed = answer("approve", ticket).await;
@@ -1116,7 +1088,7 @@ async fn the_resource_is_compared_after_normalizing_scheme_and_host_case() {
         .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(
-        claims(tokens["access_token"].as_str().unwrap())["aud"],
+        jwt_claims(tokens["access_token"].as_str().unwrap())["aud"],
         dev.server.url
     );
 }
@@ -1440,7 +1412,7 @@ async fn a_client_id_metadata_document_stands_for_registration() {
     let (status, tokens) = dev.exchange(&client, &code, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(
-        claims(tokens["access_token"].as_str().unwrap())["client_id"],
+        jwt_claims(tokens["access_token"].as_str().unwrap())["client_id"],
         client
     );
     let (status, refreshed) = dev
@@ -1582,7 +1554,7 @@ async fn the_token_endpoint_binds_tokens_to_the_proof_key() {
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(tokens["token_type"], "DPoP");
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(claims(access)["cnf"]["jkt"], alice.thumbprint());
+    assert_eq!(jwt_claims(access)["cnf"]["jkt"], alice.thumbprint());
     // The proof was spent: sending it again is a replay, even for another grant.
     let (code, verifier) = dev.code(&client, "notes:read").await;
     let again = [
@@ -1654,7 +1626,7 @@ async fn the_token_endpoint_binds_tokens_to_the_proof_key() {
     );
     assert_eq!(refreshed["token_type"], "DPoP");
     assert_eq!(
-        claims(refreshed["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        jwt_claims(refreshed["access_token"].as_str().unwrap())["cnf"]["jkt"],
         alice.thumbprint()
     );
 }

@@ -10,11 +10,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use common::{HttpServer, files_dir, idp::Idp};
+use common::{HttpServer, files_dir, idp::Idp, jwt_claims, pkce};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const REDIRECT: &str = "http://127.0.0.1:33421/callback";
 
@@ -42,19 +40,6 @@ fn start(idp: &Idp, secret: &str) -> Proxy {
     }
 }
 
-fn pkce() -> (String, String) {
-    let verifier = format!(
-        "verifier-{}-0123456789abcdefghijklmnopqrstuvwxyz",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
 fn query_of(location: &str) -> HashMap<String, String> {
     url::Url::parse(location)
         .unwrap()
@@ -69,17 +54,6 @@ fn location(response: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_owned()
-}
-
-/// The payload of a JWT (its signature is the server's to check).
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 /// A sign-in in progress: the client, its PKCE verifier and where the browser is sent.
@@ -264,7 +238,7 @@ async fn a_client_signs_in_through_the_proxy_as_the_providers_user() {
     let (status, tokens) = proxy.exchange(&sign_in, &answer["code"]).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap();
-    let issued = claims(access);
+    let issued = jwt_claims(access);
     assert_eq!(
         issued["iss"],
         proxy.origin.as_str(),
@@ -467,7 +441,7 @@ async fn proxy_tokens_bind_to_a_dpop_key_and_refresh_tokens_rotate() {
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(tokens["token_type"], "DPoP");
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(claims(access)["cnf"]["jkt"], key.thumbprint());
+    assert_eq!(jwt_claims(access)["cnf"]["jkt"], key.thumbprint());
     assert_eq!(
         proxy.whoami(&format!("Bearer {access}")).await.0,
         StatusCode::UNAUTHORIZED,

@@ -651,13 +651,7 @@ async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
             "client_id_metadata_document_supported": true,
     });
     if s.dpop.mode() != crate::http::DpopMode::Off {
-        let algs: Vec<String> = s
-            .dpop
-            .algorithm_list()
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect();
-        document["dpop_signing_alg_values_supported"] = json!(algs);
+        document["dpop_signing_alg_values_supported"] = json!(s.dpop.algorithm_values());
     }
     json_response(StatusCode::OK, &document)
 }

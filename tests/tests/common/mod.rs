@@ -669,3 +669,29 @@ pub fn violations(result: &CallToolResult) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A PKCE pair (RFC 7636): a fresh verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let verifier = format!("verifier-{nanos}-0123456789abcdefghijklmnopqrstuvwxyz");
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// The payload of a JWT, unverified (the server under test verifies it).
+pub fn jwt_claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}

@@ -46,13 +46,10 @@ pub(super) enum NotAuthenticated {
 pub(super) fn metadata(builder: &AuthLayerBuilder) -> serde_json::Map<String, Value> {
     let mut members = serde_json::Map::new();
     if builder.dpop.mode() != DpopMode::Off {
-        let algs: Vec<String> = builder
-            .dpop
-            .algorithm_list()
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect();
-        members.insert("dpop_signing_alg_values_supported".into(), json!(algs));
+        members.insert(
+            "dpop_signing_alg_values_supported".into(),
+            json!(builder.dpop.algorithm_values()),
+        );
     }
     if builder.dpop.mode() == DpopMode::Required {
         members.insert("dpop_bound_access_tokens_required".into(), json!(true));

@@ -203,16 +203,12 @@ impl Dpop {
 
     /// The algorithms' names, space-separated: the `algs` of the `DPoP` challenge.
     pub fn algorithm_names(&self) -> String {
-        self.algorithms
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.algorithm_values().join(" ")
     }
 
-    /// The algorithms (for `dpop_signing_alg_values_supported`).
-    pub(crate) fn algorithm_list(&self) -> &[Algorithm] {
-        &self.algorithms
+    /// The algorithms' names, for the metadata's `dpop_signing_alg_values_supported`.
+    pub(crate) fn algorithm_values(&self) -> Vec<String> {
+        self.algorithms.iter().map(|a| format!("{a:?}")).collect()
     }
 
     /// The configuration's first error, if any.
