@@ -20,7 +20,6 @@ struct Dev {
     origin: String,
 }
 
-
 /// The query of a redirect's `Location`.
 fn redirected(response: &reqwest::Response) -> HashMap<String, String> {
     assert_eq!(response.status(), StatusCode::FOUND, "{response:?}");
