@@ -28,6 +28,11 @@ server.service.on("beforeResponse", (response, req) => {
     response.statusCode = 401;
     response.body = { error: "invalid_client" };
   }
+  // Once revoked (a line on standard input), no sign-in is renewed.
+  if (req.body?.grant_type === "refresh_token" && revoked) {
+    response.statusCode = 400;
+    response.body = { error: "invalid_grant" };
+  }
 });
 let revoked = false;
 server.service.on("beforeIntrospect", (response, req) => {

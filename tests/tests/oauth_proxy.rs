@@ -477,3 +477,45 @@ async fn proxy_tokens_bind_to_a_dpop_key_and_refresh_tokens_rotate() {
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
 }
+
+/// The proxy keeps the provider's refresh token (sealed) and asks the provider again at each
+/// refresh: once the provider stops signing the user in, the grant's next refresh is refused
+/// and its family revoked.
+#[tokio::test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and oauth2-mock-server (README, \"The two commands\")"
+)]
+async fn a_user_the_provider_no_longer_signs_in_loses_the_grant_at_refresh() {
+    let mut idp = Idp::start();
+    let proxy = start(&idp, "proxy-secret");
+    let sign_in = proxy.start_sign_in().await;
+    let callback = proxy.at_provider(&sign_in).await;
+    let answer = query_of(&location(&proxy.callback(&callback).await));
+    let (status, tokens) = proxy.exchange(&sign_in, &answer["code"]).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let refresh = |token: String| {
+        let request = proxy.http.post(format!("{}/token", proxy.origin)).form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", sign_in.client.as_str()),
+            ("refresh_token", token.as_str()),
+        ]);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, renewed) = refresh(tokens["refresh_token"].as_str().unwrap().into()).await;
+    assert_eq!(status, StatusCode::OK, "the provider renews it: {renewed}");
+    idp.revoke_all();
+    let next = renewed["refresh_token"].as_str().unwrap().to_owned();
+    let (status, refused) = refresh(next.clone()).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{refused}"
+    );
+    // The family is gone: the same token is not asked about again, only refused.
+    let (status, _) = refresh(next).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

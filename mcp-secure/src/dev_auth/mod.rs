@@ -66,6 +66,8 @@ mod page;
 mod proxy;
 #[cfg(feature = "oauth-proxy")]
 mod upstream;
+#[cfg(feature = "oauth-proxy")]
+mod vault;
 
 #[cfg(feature = "oauth-proxy")]
 pub use proxy::{OAuthProxy, OAuthProxyBuilder, ProxyVerifier};
@@ -285,6 +287,8 @@ impl DevAuthBuilder {
             #[cfg(feature = "oauth-proxy")]
             upstream: proxy.as_ref().map(|p| p.upstream.clone()),
             #[cfg(feature = "oauth-proxy")]
+            vault: proxy.as_ref().map(|_| vault::Vault::new(&self.secret)),
+            #[cfg(feature = "oauth-proxy")]
             copied_claims: proxy.map(|p| p.copied_claims).unwrap_or_default(),
             store: Mutex::new(Store::default()),
         })
@@ -396,6 +400,9 @@ struct Shared {
     /// The ID token claims the proxy copies into its access tokens.
     #[cfg(feature = "oauth-proxy")]
     copied_claims: Vec<String>,
+    /// Where the proxy keeps the provider's refresh tokens, encrypted.
+    #[cfg(feature = "oauth-proxy")]
+    vault: Option<vault::Vault>,
     store: Mutex<Store>,
 }
 
@@ -480,6 +487,10 @@ struct User {
     subject: String,
     /// Claims copied into access tokens (the proxy's mapped ID token claims).
     claims: serde_json::Map<String, Value>,
+    /// The provider's refresh token for this user, sealed by the proxy's vault: each refresh
+    /// of the grant asks the provider again, so a user it stops signing in loses the grant.
+    #[cfg(feature = "oauth-proxy")]
+    upstream: Option<Vec<u8>>,
 }
 
 impl User {
@@ -487,6 +498,8 @@ impl User {
         Self {
             subject: subject.into(),
             claims: serde_json::Map::new(),
+            #[cfg(feature = "oauth-proxy")]
+            upstream: None,
         }
     }
 }

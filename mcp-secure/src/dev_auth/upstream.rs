@@ -66,12 +66,26 @@ pub(crate) struct UpstreamIdentity {
     pub(crate) subject: String,
     /// The ID token's claims, for the configured attributes.
     pub(crate) claims: Map<String, Value>,
+    /// The provider's refresh token, if it issued one (many need a scope such as
+    /// `offline_access` for it): the proxy keeps it, sealed, to ask the provider again at
+    /// each refresh.
+    pub(crate) refresh_token: Option<zeroize::Zeroizing<String>>,
+}
+
+/// Why the provider did not renew a user's sign-in.
+#[derive(Debug)]
+pub(crate) enum UpstreamRefresh {
+    /// It refused: the user is no longer signed in there (disabled, revoked, logged out).
+    Refused,
+    /// It could not be asked, or answered nonsense: decide later.
+    Unavailable(String),
 }
 
 #[derive(Deserialize)]
 struct TokenResponse {
     id_token: Option<String>,
     token_type: Option<String>,
+    refresh_token: Option<String>,
 }
 
 impl Upstream {
@@ -199,38 +213,13 @@ impl Upstream {
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("code_verifier", &request.verifier)
             .finish();
-        // RFC 6749 §2.3.1: each form-encoded before they are joined.
-        let encode =
-            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            encode(&self.client_id),
-            encode(self.client_secret.expose_secret())
-        ));
-        let post = self
-            .http
-            .request(reqwest::Method::POST, &self.token_endpoint)
-            .map_err(|e| UpstreamError::new(format!("its token endpoint: {e}")))?
-            .header("Authorization", format!("Basic {basic}"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Accept", "application/json")
-            .body(form);
-        let response = Fetcher::send(post)
-            .await
-            .map_err(|e| UpstreamError::new(format!("its token endpoint: {e}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(UpstreamError::new(format!(
-                "its token endpoint refused the code ({status})"
-            )));
-        }
-        let body = crate::fetch::read_capped(response, 64 * 1024)
-            .await
-            .map_err(|e| UpstreamError::new(format!("its token endpoint: {e}")))?;
-        let tokens: Value = serde_json::from_slice(&body)
-            .map_err(|_| UpstreamError::new("its token endpoint answered something not JSON"))?;
-        let parsed: TokenResponse = serde_json::from_value(tokens.clone())
-            .map_err(|_| UpstreamError::new("its token response is malformed"))?;
+        let parsed = match self.token_request(form).await {
+            Ok(parsed) => parsed,
+            Err(UpstreamRefresh::Refused) => {
+                return Err(UpstreamError::new("its token endpoint refused the code"));
+            }
+            Err(UpstreamRefresh::Unavailable(why)) => return Err(UpstreamError::new(why)),
+        };
         if !parsed
             .token_type
             .as_deref()
@@ -269,7 +258,68 @@ impl Upstream {
             .filter(|s| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control))
             .ok_or_else(|| UpstreamError::new("its ID token has no usable `sub`"))?
             .to_owned();
-        Ok(UpstreamIdentity { subject, claims })
+        Ok(UpstreamIdentity {
+            subject,
+            claims,
+            refresh_token: parsed.refresh_token.map(zeroize::Zeroizing::new),
+        })
+    }
+
+    /// Asks the provider to renew the sign-in of the user whose refresh token is `token`: its
+    /// next refresh token if it rotated it.
+    pub(crate) async fn refresh(
+        &self,
+        token: &str,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, UpstreamRefresh> {
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", token)
+            .finish();
+        Ok(self
+            .token_request(form)
+            .await?
+            .refresh_token
+            .map(zeroize::Zeroizing::new))
+    }
+
+    /// A request to the provider's token endpoint, as the proxy's client
+    /// (`client_secret_basic`); its answer's body is never quoted.
+    async fn token_request(&self, form: String) -> Result<TokenResponse, UpstreamRefresh> {
+        let unavailable =
+            |why: String| UpstreamRefresh::Unavailable(format!("its token endpoint: {why}"));
+        // RFC 6749 §2.3.1: each form-encoded before they are joined.
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(&self.client_id),
+            encode(self.client_secret.expose_secret())
+        ));
+        let post = self
+            .http
+            .request(reqwest::Method::POST, &self.token_endpoint)
+            .map_err(|e| unavailable(e.to_string()))?
+            .header("Authorization", format!("Basic {basic}"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .body(form);
+        let response = Fetcher::send(post)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        let status = response.status();
+        // RFC 6749 §5.2: a refused grant is a 400 (`invalid_grant`), or a 401 for the client.
+        if status == reqwest::StatusCode::BAD_REQUEST || status == reqwest::StatusCode::UNAUTHORIZED
+        {
+            return Err(UpstreamRefresh::Refused);
+        }
+        if !status.is_success() {
+            return Err(unavailable(format!("it answered {status}")));
+        }
+        let body = crate::fetch::read_capped(response, 64 * 1024)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        serde_json::from_slice(&body)
+            .map_err(|_| unavailable("its answer is not a token response".into()))
     }
 }
 

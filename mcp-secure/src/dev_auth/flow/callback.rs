@@ -100,9 +100,14 @@ pub(in crate::dev_auth) async fn callback(
                 .iter()
                 .filter_map(|name| identity.claims.get(name).map(|v| (name.clone(), v.clone())))
                 .collect();
+            let upstream = match (&s.vault, &identity.refresh_token) {
+                (Some(vault), Some(token)) => Some(vault.seal(&identity.subject, token)),
+                _ => None,
+            };
             let user = User {
                 subject: identity.subject,
                 claims,
+                upstream,
             };
             approve(&s, pending.grant, user)
         }

@@ -127,7 +127,13 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
     }
     match get("grant_type") {
         Some("authorization_code") => exchange_code(s, &client_id, &form, jkt),
-        Some("refresh_token") => refresh(s, &client_id, &form, jkt),
+        Some("refresh_token") => {
+            // Before the refresh token is spent: a provider that cannot be asked now leaves it
+            // usable for the client's retry.
+            #[cfg(feature = "oauth-proxy")]
+            ask_upstream_again(s, &client_id, &form, jkt.as_deref()).await?;
+            refresh(s, &client_id, &form, jkt)
+        }
         Some(_) => Err(refuse(
             "unsupported_grant_type",
             "grant_type is authorization_code or refresh_token",
@@ -390,6 +396,78 @@ fn refresh(
     let token = new_refresh(s, &mut store, family_id, now);
     drop(store);
     tokens(s, client_id, &user, &scopes, Some(token), jkt.as_deref())
+}
+
+/// The proxy: a refresh of a grant whose user the provider signed in with a refresh token asks
+/// the provider again, so that a user it no longer signs in (disabled, logged out, revoked)
+/// loses the grant at its next refresh: a refusal revokes the family. A provider that cannot
+/// be asked refuses this refresh only (`503`), before the refresh token is spent. Only a
+/// refresh token that would pass asks (nothing to ask for an unknown or spent one).
+#[cfg(feature = "oauth-proxy")]
+async fn ask_upstream_again(
+    s: &Shared,
+    client_id: &str,
+    form: &HashMap<String, String>,
+    jkt: Option<&str>,
+) -> Result<(), TokenError> {
+    let (Some(upstream), Some(vault)) = (s.upstream(), &s.vault) else {
+        return Ok(());
+    };
+    let Some(presented) = form.get("refresh_token") else {
+        return Ok(());
+    };
+    let found = {
+        let store = s.store();
+        store
+            .refresh
+            .get(&hash(presented))
+            .filter(|r| !r.used && r.expires > now_ms())
+            .and_then(|r| Some((r.family, store.families.get(&r.family)?)))
+            // Its client, not revoked, and (a bound grant) with a proof of its key.
+            .filter(|(_, f)| {
+                f.client_id == client_id
+                    && !f.revoked
+                    && (f.jkt.is_none() || f.jkt.as_deref() == jkt)
+            })
+            .and_then(|(id, f)| Some((id, f.user.subject.clone(), f.user.upstream.clone()?)))
+    };
+    let Some((family, subject, sealed)) = found else {
+        return Ok(());
+    };
+    let refused = || {
+        refuse(
+            "invalid_grant",
+            "the identity provider no longer signs this user in; start the authorization again",
+        )
+    };
+    let Some(token) = vault.open(&subject, &sealed) else {
+        s.store().revoke(family);
+        return Err(refused());
+    };
+    match upstream.refresh(&token).await {
+        Ok(rotated) => {
+            if let Some(rotated) = rotated
+                && let Some(f) = s.store().families.get_mut(&family)
+            {
+                f.user.upstream = Some(vault.seal(&subject, &rotated));
+            }
+            Ok(())
+        }
+        Err(super::super::upstream::UpstreamRefresh::Refused) => {
+            tracing::info!(target: "mcp_secure", "oauth proxy: the identity provider refused a user's refresh; its grant is revoked");
+            s.store().revoke(family);
+            Err(refused())
+        }
+        Err(super::super::upstream::UpstreamRefresh::Unavailable(why)) => {
+            tracing::warn!(target: "mcp_secure", reason = %why, "oauth proxy: the identity provider could not renew a sign-in");
+            Err(TokenError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: "temporarily_unavailable",
+                description: "the identity provider cannot be asked now; retry shortly",
+                basic: false,
+            })
+        }
+    }
 }
 
 /// The token response: a signed access token, bound to the DPoP key `jkt` when there is one,
