@@ -60,6 +60,8 @@ fn location(response: &reqwest::Response) -> String {
 struct SignIn {
     client: String,
     verifier: String,
+    /// The consent cookie of the browser that consented.
+    cookie: String,
     /// The provider's authorization URL the proxy sent the browser to after consent.
     upstream: String,
 }
@@ -134,7 +136,7 @@ impl Proxy {
         let approved = self
             .http
             .post(format!("{}/authorize", self.origin))
-            .header(header::COOKIE, cookie)
+            .header(header::COOKIE, &cookie)
             .form(&[("ticket", ticket.as_str()), ("decision", "approve")])
             .send()
             .await
@@ -142,6 +144,7 @@ impl Proxy {
         SignIn {
             client,
             verifier,
+            cookie,
             upstream: location(&approved),
         }
     }
@@ -151,8 +154,14 @@ impl Proxy {
         location(&self.http.get(&sign_in.upstream).send().await.unwrap())
     }
 
-    async fn callback(&self, callback: &str) -> reqwest::Response {
-        self.http.get(callback).send().await.unwrap()
+    /// The proxy's callback, opened in the browser that carries `cookie`.
+    async fn callback(&self, callback: &str, cookie: &str) -> reqwest::Response {
+        self.http
+            .get(callback)
+            .header(header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn exchange(&self, sign_in: &SignIn, code: &str) -> (StatusCode, Value) {
@@ -229,7 +238,7 @@ async fn a_client_signs_in_through_the_proxy_as_the_providers_user() {
         "never the client's own state"
     );
     let callback = proxy.at_provider(&sign_in).await;
-    let answered = proxy.callback(&callback).await;
+    let answered = proxy.callback(&callback, &sign_in.cookie).await;
     let to_client = location(&answered);
     assert!(to_client.starts_with(REDIRECT), "{to_client}");
     let answer = query_of(&to_client);
@@ -265,7 +274,7 @@ async fn a_client_signs_in_through_the_proxy_as_the_providers_user() {
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
     // The callback works once: its state was spent.
-    let again = proxy.callback(&callback).await;
+    let again = proxy.callback(&callback, &sign_in.cookie).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert!(again.headers().get(header::LOCATION).is_none());
 }
@@ -284,14 +293,17 @@ async fn the_proxys_rules_refuse_each_attack() {
     let (a, b) = (proxy.start_sign_in().await, proxy.start_sign_in().await);
     let (callback_a, callback_b) = (proxy.at_provider(&a).await, proxy.at_provider(&b).await);
     let (qa, qb) = (query_of(&callback_a), query_of(&callback_b));
-    for (state, code) in [(&qa["state"], &qb["code"]), (&qb["state"], &qa["code"])] {
+    for (state, code, cookie) in [
+        (&qa["state"], &qb["code"], &a.cookie),
+        (&qb["state"], &qa["code"], &b.cookie),
+    ] {
         let swapped = format!(
             "{}/callback?code={}&state={}",
             proxy.origin,
             url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>(),
             url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
         );
-        let answer = query_of(&location(&proxy.callback(&swapped).await));
+        let answer = query_of(&location(&proxy.callback(&swapped, cookie).await));
         assert!(!answer.contains_key("code"), "{answer:?}");
         assert_eq!(answer["error"], "server_error");
     }
@@ -301,7 +313,7 @@ async fn the_proxys_rules_refuse_each_attack() {
         format!("{}/callback?code=x&state=made-up", proxy.origin),
         format!("{}/callback?code=x", proxy.origin),
     ] {
-        let refused = proxy.callback(&made_up).await;
+        let refused = proxy.callback(&made_up, &a.cookie).await;
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{made_up}");
         assert!(refused.headers().get(header::LOCATION).is_none());
     }
@@ -383,7 +395,7 @@ async fn a_proxy_with_the_wrong_client_secret_signs_nobody_in() {
     let proxy = start(&idp, "not-the-secret");
     let sign_in = proxy.start_sign_in().await;
     let callback = proxy.at_provider(&sign_in).await;
-    let answer = query_of(&location(&proxy.callback(&callback).await));
+    let answer = query_of(&location(&proxy.callback(&callback, &sign_in.cookie).await));
     assert!(!answer.contains_key("code"), "{answer:?}");
     assert_eq!(answer["error"], "server_error");
     // The log names the failure, never the secret.
@@ -414,7 +426,7 @@ async fn proxy_tokens_bind_to_a_dpop_key_and_refresh_tokens_rotate() {
     let proxy = start(&idp, "proxy-secret");
     let sign_in = proxy.start_sign_in().await;
     let callback = proxy.at_provider(&sign_in).await;
-    let answer = query_of(&location(&proxy.callback(&callback).await));
+    let answer = query_of(&location(&proxy.callback(&callback, &sign_in.cookie).await));
     let token_url = format!("{}/token", proxy.origin);
     let post = |form: Vec<(&'static str, String)>, proof: Option<String>| {
         let mut request = proxy.http.post(&token_url).form(&form);
@@ -491,7 +503,7 @@ async fn a_user_the_provider_no_longer_signs_in_loses_the_grant_at_refresh() {
     let proxy = start(&idp, "proxy-secret");
     let sign_in = proxy.start_sign_in().await;
     let callback = proxy.at_provider(&sign_in).await;
-    let answer = query_of(&location(&proxy.callback(&callback).await));
+    let answer = query_of(&location(&proxy.callback(&callback, &sign_in.cookie).await));
     let (status, tokens) = proxy.exchange(&sign_in, &answer["code"]).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let refresh = |token: String| {

@@ -103,6 +103,9 @@ const CONSENT_TTL: Duration = Duration::from_secs(600);
 const MAX_BODY: usize = 16 * 1024;
 /// Most consent pages waiting at once (the oldest is dropped beyond).
 const MAX_PENDING: usize = 1000;
+/// How many consent pages one client address may open (IPv6 per /64): a flood from one
+/// address cannot push other users' pages and sign-ins out of `MAX_PENDING`.
+const CONSENT_PAGES: RateSpec = RateSpec::per_minute(60);
 
 /// Why a [`DevAuthServer`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -544,6 +547,9 @@ struct PendingUpstream {
     grant: Grant,
     request: upstream::UpstreamRequest,
     expires: u64,
+    /// The consent cookie's hash of the browser that consented: only that browser's return
+    /// from the provider completes the sign-in.
+    browser: [u8; 32],
 }
 
 #[derive(Default)]

@@ -253,11 +253,11 @@ where
         // Routes beside the endpoint follow its browser rules (a page of another site can
         // neither call them nor read their answers); the health probes, for load balancers,
         // do not.
-        let (host, origin) = layer.browser_layers();
+        let (client_address, host, origin) = layer.browser_layers();
         let router = router.layer(layer);
         let health = super::health::routes(self.security.clone(), self.readiness);
         let beside = match self.beside {
-            Some(beside) => health.merge(beside.layer(origin).layer(host)),
+            Some(beside) => health.merge(beside.layer(origin).layer(host).layer(client_address)),
             None => health,
         };
         Ok(beside.fallback_service(router))

@@ -195,6 +195,19 @@ pub(in crate::dev_auth) async fn authorize(
     {
         return approve(&s, grant, User::named(user.clone()));
     }
+    if let Some(client) = crate::http::ClientAddress::of(request.extensions()) {
+        let key = crate::rate::address_key(client).to_string();
+        if let crate::rate::Decision::Deny { .. } = s.limiter.decide_at(
+            "dev-auth/consent",
+            &key,
+            crate::dev_auth::CONSENT_PAGES,
+            s.limiter.now(),
+        ) {
+            return page::error(
+                "Too many authorization requests from this address; wait a minute and start again.",
+            );
+        }
+    }
     let ticket = random_token();
     // The browser keeps its consent cookie across pages (two tabs both answer); a new one gets
     // a fresh value.
@@ -215,10 +228,12 @@ pub(in crate::dev_auth) async fn authorize(
             .clients
             .get(client_id)
             .and_then(|c| c.name.clone())
-            // A document client names itself: its URL says who published the name.
+            // A document client's name is published at its URL, which says who chose it; a
+            // registered client's is whatever it sent, said so (it could copy a document
+            // client's look, URL included).
             .map(|name| match client_document::is_document_url(client_id) {
-                true => format!("{name} ({client_id})"),
-                false => name,
+                true => format!("{name} (published at {client_id})"),
+                false => format!("{name} (a name it gave itself; client {client_id})"),
             })
             .unwrap_or_else(|| client_id.to_owned())
     };
@@ -239,7 +254,7 @@ pub(in crate::dev_auth) async fn authorize(
 const CONSENT_COOKIE: &str = "__Host-mcp-secure-consent";
 
 /// The request's consent cookie, if it carries one of the form this server sets.
-fn consent_cookie(headers: &http::HeaderMap) -> Option<String> {
+pub(in crate::dev_auth) fn consent_cookie(headers: &http::HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -284,7 +299,7 @@ pub(in crate::dev_auth) async fn consent(
     // `state` made only now.
     #[cfg(feature = "oauth-proxy")]
     if let Some(upstream) = s.upstream() {
-        return super::callback::sign_in_upstream(&s, upstream, pending.grant);
+        return super::callback::sign_in_upstream(&s, upstream, pending.grant, pending.browser);
     }
     let user = form.get("user").map(|u| u.trim()).unwrap_or("");
     if !valid_user(user) {

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use axum::{body::Body, extract::State};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 
+use subtle::ConstantTimeEq;
+
 use super::{
-    authorize::{approve, redirect_error},
+    authorize::{approve, consent_cookie, redirect_error},
     parse_unique,
 };
 use crate::dev_auth::{
@@ -20,6 +22,7 @@ pub(in crate::dev_auth) fn sign_in_upstream(
     s: &Shared,
     upstream: &Upstream,
     grant: Grant,
+    browser: [u8; 32],
 ) -> Response<Body> {
     let request = upstream.request(&s.endpoint("callback"));
     let mut response = Response::new(Body::empty());
@@ -39,6 +42,7 @@ pub(in crate::dev_auth) fn sign_in_upstream(
             grant,
             request,
             expires: now + CONSENT_TTL.as_millis() as u64,
+            browser,
         },
     );
     response
@@ -65,6 +69,18 @@ pub(in crate::dev_auth) async fn callback(
             "This sign-in has expired, was already answered, or was not started here; start again from the application.",
         );
     };
+    // The browser that returns must be the one that consented: otherwise an attacker who
+    // consented for its own client hands the victim the provider's sign-in URL, and the
+    // victim's sign-in would end at the attacker's redirect URI (the confused deputy). The
+    // consent cookie is `SameSite=Lax`: the provider's redirect here, a top-level navigation,
+    // carries it.
+    let browser = consent_cookie(request.headers());
+    if !browser.is_some_and(|b| bool::from(hash(&b).ct_eq(&pending.browser))) {
+        tracing::warn!(target: "mcp_secure", "oauth proxy: a sign-in returned in another browser than the one that consented; refused");
+        return page::error(
+            "This sign-in was not started in this browser; start again from the application.",
+        );
+    }
     if !upstream.accepts_iss(get("iss")) {
         tracing::warn!(target: "mcp_secure", "oauth proxy: an answer named another issuer than the identity provider (RFC 9207); refused");
         return redirect_error(

@@ -488,11 +488,17 @@ impl AuthLayer {
     /// The browser rules of routes served beside the layer ([`super::Endpoint::beside`]): its
     /// `Host` check, and its `Origin` check that also allows the server's own origin (its
     /// pages, e.g. a consent form, post to it).
-    pub(crate) fn browser_layers(&self) -> (HostLayer, OriginLayer) {
+    /// Also the client's address, as the layer reads it (trusted proxies), for the limits of
+    /// those routes.
+    pub(crate) fn browser_layers(&self) -> (ClientAddressLayer, HostLayer, OriginLayer) {
         let own = url::Url::parse(&self.config.settings.resource)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
-        (self.host.clone(), self.origin.also_allowing(own))
+        (
+            self.client_address.clone(),
+            self.host.clone(),
+            self.origin.also_allowing(own),
+        )
     }
 
     /// A builder for the server whose canonical resource URL is `resource`, e.g.
