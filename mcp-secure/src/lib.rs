@@ -83,6 +83,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`) marks each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Generated code names `::mcp_secure`; this makes that path work inside this crate too.
 extern crate self as mcp_secure;

@@ -7,7 +7,7 @@ mod attributes;
 mod introspection;
 #[cfg(feature = "jwks")]
 mod jwks;
-#[cfg(feature = "jwks")]
+#[cfg(feature = "oauth-proxy")]
 pub(crate) use jwks::checked_url;
 #[cfg(feature = "jwt")]
 mod jwt;
