@@ -5,8 +5,8 @@
 
 use std::{collections::BTreeSet, path::Path, process::Command};
 
-/// The crates (names only) of mcp-secure's normal dependency tree with exactly `features`.
-fn crates(features: &str) -> BTreeSet<String> {
+/// The crates (name, version) of mcp-secure's normal dependency tree with exactly `features`.
+fn tree(features: &str) -> BTreeSet<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
@@ -24,9 +24,16 @@ fn crates(features: &str) -> BTreeSet<String> {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .map(str::to_owned)
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((words.next()?.to_owned(), words.next()?.to_owned()))
+        })
         .collect()
+}
+
+/// The crates (names only) of mcp-secure's normal dependency tree with exactly `features`.
+fn crates(features: &str) -> BTreeSet<String> {
+    tree(features).into_iter().map(|(name, _)| name).collect()
 }
 
 const HTTP: &[&str] = &["axum", "hyper", "hyper-util", "http", "http-body", "tower"];
@@ -156,5 +163,37 @@ fn each_feature_pulls_only_what_it_names() {
         "policy",
         &policy,
         &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS],
+    );
+}
+
+/// How far a set may grow past its recorded count before the test asks for a decision.
+const MARGIN: usize = 3;
+
+/// Issue 35: each feature set's crate count is recorded in `tests/feature-counts.txt`; a set
+/// that grows past it by more than [`MARGIN`] fails (a dependency added is a choice to record),
+/// and one that shrinks by more asks for the record to follow, so the margin stays tight.
+#[test]
+fn no_feature_set_grows_past_its_recorded_count() {
+    let record =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("feature-counts.txt"))
+            .unwrap();
+    let mut checked = 0;
+    let mut off = Vec::new();
+    for line in record.lines().filter(|l| !l.starts_with('#')) {
+        let (features, recorded) = line.rsplit_once(' ').expect("<features> <count>");
+        let recorded: usize = recorded.parse().expect("a count");
+        let now = tree(features.trim()).len();
+        if now > recorded + MARGIN || now + MARGIN < recorded {
+            off.push(format!(
+                "[{}]: recorded {recorded}, now {now}",
+                features.trim()
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "the record lists the feature sets");
+    assert!(
+        off.is_empty(),
+        "feature sets off their recorded crate counts (tests/feature-counts.txt): {off:?}"
     );
 }
