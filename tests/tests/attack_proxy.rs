@@ -9,67 +9,36 @@
 
 mod common;
 
-use std::{
-    collections::HashMap,
-    io::{BufRead, BufReader, Write},
-    process::{Child, ChildStdout, Command, Stdio},
-};
+use std::collections::HashMap;
 
 use base64::Engine;
-use common::{HttpServer, JWT_SECRET, files_dir};
+use common::{HttpServer, JWT_SECRET, files_dir, idp::Idp, pkce};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const REDIRECT: &str = "http://127.0.0.1:33421/callback";
 const COOKIE: &str = "__Host-mcp-secure-consent";
 
 /// `tests/node/rogue_idp.mjs` on a free loopback port, stopped when dropped.
 struct Rogue {
-    child: Child,
-    out: BufReader<ChildStdout>,
+    idp: Idp,
     issuer: String,
 }
 
 impl Rogue {
     fn start(advertise_iss: bool) -> Rogue {
-        let node = std::env::var("MCP_SECURE_NODE").expect("MCP_SECURE_NODE: run .ci/node.sh");
-        let modules = std::env::var("MCP_SECURE_NODE_MODULES").expect("MCP_SECURE_NODE_MODULES");
-        let mut child = Command::new(node)
-            .arg(format!("{}/node/rogue_idp.mjs", env!("CARGO_MANIFEST_DIR")))
-            .env("NODE_MODULES", modules)
-            .env("IDP_ADVERTISE_ISS", if advertise_iss { "1" } else { "0" })
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the rogue identity provider");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let issuer = line
-            .trim()
-            .strip_prefix("issuer ")
-            .unwrap_or_else(|| panic!("rogue_idp.mjs did not start: {line:?}"))
-            .to_owned();
-        Rogue { child, out, issuer }
+        let idp = Idp::run(
+            "rogue_idp.mjs",
+            &[("IDP_ADVERTISE_ISS", if advertise_iss { "1" } else { "0" })],
+        );
+        let issuer = idp.issuer.clone();
+        Rogue { idp, issuer }
     }
 
     /// How the provider answers the proxy's code exchanges from now on.
     fn mode(&mut self, mode: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        writeln!(stdin, "mode {mode}").unwrap();
-        stdin.flush().unwrap();
-        let mut line = String::new();
-        self.out.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), format!("mode {mode}"));
-    }
-}
-
-impl Drop for Rogue {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let line = format!("mode {mode}");
+        assert_eq!(self.idp.command(&line), line);
     }
 }
 
@@ -89,25 +58,7 @@ fn start(issuer: &str) -> Proxy {
 /// [`start`], with further arguments.
 fn start_with(issuer: &str, extra: &[&str]) -> Proxy {
     let (files, _outside) = files_dir();
-    let dir = tempfile::tempdir().unwrap();
-    let secret_file = dir.path().join("upstream-secret");
-    std::fs::write(&secret_file, "proxy-secret").unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let mut args = vec![
-        "--upstream-issuer",
-        issuer,
-        "--upstream-client-id",
-        "mcp-proxy",
-        "--upstream-client-secret-file",
-        secret_file.to_str().unwrap(),
-        "--fetch-allow",
-        "127.0.0.1",
-    ];
-    args.extend_from_slice(extra);
-    let server = HttpServer::start_with(None, files.path(), &args);
+    let (server, dir) = common::idp::start_proxy_with(issuer, "proxy-secret", files.path(), extra);
     let origin = server.url.trim_end_matches("/mcp").to_owned();
     Proxy {
         server,
@@ -119,19 +70,6 @@ fn start_with(issuer: &str, extra: &[&str]) -> Proxy {
         _dir: dir,
         _files: files,
     }
-}
-
-fn pkce() -> (String, String) {
-    let verifier = format!(
-        "verifier-{}-0123456789abcdefghijklmnopqrstuvwxyz",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
 }
 
 fn query_of(location: &str) -> HashMap<String, String> {

@@ -18,26 +18,45 @@ pub struct Idp {
 }
 
 impl Idp {
+    /// oauth2-mock-server, as `tests/node/idp.mjs` runs it.
     pub fn start() -> Idp {
+        Self::run("idp.mjs", &[])
+    }
+
+    /// The Node script `script` under tests/node, with `env`, once it prints `issuer URL`: an
+    /// identity provider that answers commands on its standard input ([`Self::command`]).
+    pub fn run(script: &str, env: &[(&str, &str)]) -> Idp {
         let node = std::env::var("MCP_SECURE_NODE").expect("MCP_SECURE_NODE: run .ci/node.sh");
         let modules = std::env::var("MCP_SECURE_NODE_MODULES").expect("MCP_SECURE_NODE_MODULES");
         let mut child = Command::new(node)
-            .arg(format!("{}/node/idp.mjs", env!("CARGO_MANIFEST_DIR")))
+            .arg(format!("{}/node/{script}", env!("CARGO_MANIFEST_DIR")))
             .env("NODE_MODULES", modules)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start oauth2-mock-server");
+            .unwrap_or_else(|e| panic!("start {script}: {e}"));
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
         let issuer = line
             .trim()
             .strip_prefix("issuer ")
-            .unwrap_or_else(|| panic!("oauth2-mock-server did not start: {line:?}"))
+            .unwrap_or_else(|| panic!("{script} did not start: {line:?}"))
             .to_owned();
         Idp { child, out, issuer }
+    }
+
+    /// Sends `line` to the provider's standard input; its acknowledgment, once it has taken
+    /// it (before any later request).
+    pub fn command(&mut self, line: &str) -> String {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        let mut answer = String::new();
+        self.out.read_line(&mut answer).unwrap();
+        answer.trim().to_owned()
     }
 
     /// A token for `user` with `scope`, for the resource `resource` (RFC 8707).
@@ -64,13 +83,7 @@ impl Idp {
 impl Idp {
     /// Every token issued so far is inactive from now on (its introspection says so).
     pub fn revoke_all(&mut self) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(b"revoke\n").unwrap();
-        stdin.flush().unwrap();
-        // Acknowledged once the server has taken it, before any later request.
-        let mut line = String::new();
-        self.out.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "revoked");
+        assert_eq!(self.command("revoke"), "revoked");
     }
 
     pub fn stop(&mut self) {
@@ -94,6 +107,16 @@ pub fn start_proxy(
     secret: &str,
     files: &std::path::Path,
 ) -> (super::HttpServer, tempfile::TempDir) {
+    start_proxy_with(&idp.issuer, secret, files, &[])
+}
+
+/// [`start_proxy`] in front of the provider at `issuer`, with further arguments `extra`.
+pub fn start_proxy_with(
+    issuer: &str,
+    secret: &str,
+    files: &std::path::Path,
+    extra: &[&str],
+) -> (super::HttpServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("upstream-secret");
     std::fs::write(&secret_file, secret).unwrap();
@@ -101,19 +124,17 @@ pub fn start_proxy(
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let server = super::HttpServer::start_with(
-        None,
-        files,
-        &[
-            "--upstream-issuer",
-            &idp.issuer,
-            "--upstream-client-id",
-            "mcp-proxy",
-            "--upstream-client-secret-file",
-            secret_file.to_str().unwrap(),
-            "--fetch-allow",
-            "127.0.0.1",
-        ],
-    );
+    let mut args = vec![
+        "--upstream-issuer",
+        issuer,
+        "--upstream-client-id",
+        "mcp-proxy",
+        "--upstream-client-secret-file",
+        secret_file.to_str().unwrap(),
+        "--fetch-allow",
+        "127.0.0.1",
+    ];
+    args.extend_from_slice(extra);
+    let server = super::HttpServer::start_with(None, files, &args);
     (server, dir)
 }

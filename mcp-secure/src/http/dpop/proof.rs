@@ -127,8 +127,8 @@ struct Claims {
 /// `proof` checked against `expected`.
 ///
 /// The JWS is taken apart here and its signature checked by ring rather than by
-/// `jsonwebtoken` (whose RustCrypto P-256 verification cost a call eight times what ring's
-/// does; BENCHMARKS.md, session 20): the compact form, the header and the claims are parsed
+/// `jsonwebtoken`, whose RustCrypto P-256 check costs several times ring's on every call
+/// (BENCHMARKS.md has the figures): the compact form, the header and the claims are parsed
 /// with serde, the key is built from the `jwk` members this module has checked.
 pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, ProofError> {
     if proof.len() > MAX_PROOF {
