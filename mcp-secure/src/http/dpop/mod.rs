@@ -277,3 +277,46 @@ pub(crate) fn proof_header(headers: &http::HeaderMap) -> Result<Option<&str>, Pr
     }
     first.to_str().map(Some).map_err(|_| ProofError::Malformed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// README: "an asymmetric `alg` of the configured set", "within 60 s … (`Dpop::window`)",
+    /// at most 600 s: a configuration outside those is refused when the layer is built.
+    #[test]
+    fn symmetric_algorithms_and_odd_windows_are_refused() {
+        assert_eq!(Dpop::allowed().error(), None);
+        assert_eq!(
+            Dpop::allowed().algorithm_values(),
+            ["ES256", "ES384", "EdDSA", "PS256", "RS256"]
+        );
+        for refused in [
+            Dpop::allowed().algorithms([Algorithm::ES256, Algorithm::HS256]),
+            Dpop::allowed().algorithms([]),
+        ] {
+            assert_eq!(refused.error(), Some(DpopConfigError::Algorithm));
+        }
+        for window in [Duration::ZERO, MAX_DPOP_WINDOW + Duration::from_secs(1)] {
+            assert_eq!(
+                Dpop::required().window(window).error(),
+                Some(DpopConfigError::Window),
+                "{window:?}"
+            );
+        }
+        assert_eq!(Dpop::required().window(MAX_DPOP_WINDOW).error(), None);
+        let security = crate::Security::default();
+        let layer = crate::http::AuthLayer::builder("https://mcp.example.com/mcp", &security)
+            .allow_anonymous(true)
+            .dpop(Dpop::allowed().algorithms([Algorithm::HS512]))
+            .build();
+        assert!(matches!(
+            layer,
+            Err(crate::http::AuthLayerError::Dpop(
+                DpopConfigError::Algorithm
+            ))
+        ));
+        assert_eq!("required".parse(), Ok(DpopMode::Required));
+        assert_eq!("Required".parse::<DpopMode>(), Err(UnknownDpopMode));
+    }
+}
