@@ -172,6 +172,10 @@ struct Common {
     /// behind its reviewer's back.
     #[arg(long)]
     manifest_pin: Option<PathBuf>,
+    /// Export each call's span and the audit events over OTLP/HTTP to the OpenTelemetry
+    /// collector at this base URL (`http://127.0.0.1:4318`; https unless on a loopback host).
+    #[arg(long)]
+    otlp_endpoint: Option<String>,
 }
 
 fn parse_network(s: &str) -> Result<IpNet, String> {
@@ -435,6 +439,10 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
     if let RateBackend::Redis = common.rate_backend {
         confinement = confinement.upstream(&common.redis_url)?;
     }
+    if let Some(endpoint) = &common.otlp_endpoint {
+        mcp_secure::otel::Otlp::http(endpoint).context("--otlp-endpoint")?;
+        confinement = confinement.upstream(endpoint)?;
+    }
     if let Some(http) = http {
         http.opened_listener = Some(confinement.listen(http.addr)?);
         if let Some(addr) = http.metrics_addr {
@@ -490,14 +498,46 @@ fn confine(command: &mut Command) -> anyhow::Result<Option<SandboxReport>> {
 }
 
 async fn run(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NOTES_LOG")
-                .unwrap_or_else(|_| "warn,mcp_secure::audit=off".into()),
-        )
-        .init();
+    let telemetry = telemetry(&cli.command)?;
+    {
+        use tracing_subscriber::prelude::*;
+        let filter = tracing_subscriber::EnvFilter::try_from_env("NOTES_LOG")
+            .unwrap_or_else(|_| "warn,mcp_secure::audit=off".into());
+        let stderr = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_filter(filter);
+        tracing_subscriber::registry()
+            .with(stderr)
+            .with(telemetry.as_ref().map(|t| t.layer()))
+            .init();
+    }
+    let result = command(cli, confined).await;
+    if let Some(telemetry) = telemetry {
+        // What is still buffered is sent before the process ends.
+        if let Err(e) = telemetry.shutdown().await {
+            eprintln!("notes-server: {e}");
+        }
+    }
+    result
+}
+
+/// The OTLP export of `--otlp-endpoint`, if given.
+fn telemetry(command: &Command) -> anyhow::Result<Option<mcp_secure::otel::Telemetry>> {
+    let common = match command {
+        Command::Serve { common, .. } | Command::Stdio { common, .. } => common,
+        _ => return Ok(None),
+    };
+    let Some(endpoint) = &common.otlp_endpoint else {
+        return Ok(None);
+    };
+    let telemetry = mcp_secure::otel::Otlp::http(endpoint)
+        .and_then(|otlp| otlp.service_name("notes-server").start())
+        .context("--otlp-endpoint")?;
+    Ok(Some(telemetry))
+}
+
+async fn command(cli: Cli, confined: Option<SandboxReport>) -> anyhow::Result<()> {
     if let Some(report) = &confined {
         eprintln!("notes-server: {report}");
     }

@@ -101,6 +101,8 @@ pub mod http;
 pub mod manifest;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 #[cfg(feature = "policy")]
 pub mod policy;
 pub mod rate;

@@ -53,6 +53,8 @@ struct Inner {
     #[cfg(feature = "policy")]
     policies: Option<crate::policy::Policies>,
     hooks: crate::tool::Hooks,
+    #[cfg(feature = "otel")]
+    client_trace_context: crate::otel::ClientTraceContext,
 }
 
 /// The shortest `requestState` key [`SecurityBuilder::request_state_key`] takes, in bytes.
@@ -115,6 +117,12 @@ impl Security {
     /// The caller of requests that did not come over HTTP (stdio).
     pub fn local_principal(&self) -> Option<&Principal> {
         self.0.local_principal.as_ref()
+    }
+
+    /// What a call's span does with its client's trace context.
+    #[cfg(feature = "otel")]
+    pub(crate) fn client_trace_context(&self) -> crate::otel::ClientTraceContext {
+        self.0.client_trace_context
     }
 
     /// The hooks every admitted call passes, in order ([`SecurityBuilder::hook`]).
@@ -181,6 +189,8 @@ pub struct SecurityBuilder {
     #[cfg(feature = "policy")]
     policies: Option<crate::policy::Policies>,
     hooks: crate::tool::Hooks,
+    #[cfg(feature = "otel")]
+    client_trace_context: crate::otel::ClientTraceContext,
 }
 
 /// Why [`SecurityBuilder::build`] failed.
@@ -248,6 +258,15 @@ impl SecurityBuilder {
     #[cfg(feature = "policy")]
     pub fn policies(mut self, policies: crate::policy::Policies) -> Self {
         self.policies = Some(policies);
+        self
+    }
+
+    /// What a call's span does with the trace context (`traceparent` in `_meta`) its client
+    /// sends: by default it links to it ([`ClientTraceContext`](crate::otel::ClientTraceContext)
+    /// says why). Feature `otel`.
+    #[cfg(feature = "otel")]
+    pub fn client_trace_context(mut self, how: crate::otel::ClientTraceContext) -> Self {
+        self.client_trace_context = how;
         self
     }
 
@@ -329,6 +348,8 @@ impl SecurityBuilder {
             #[cfg(feature = "policy")]
             policies: self.policies,
             hooks: self.hooks,
+            #[cfg(feature = "otel")]
+            client_trace_context: self.client_trace_context,
         }))
     }
 

@@ -101,6 +101,8 @@ struct Finish {
     record: Option<(Principal, Instant)>,
     /// The caller's address, when known and recorded.
     client: Option<std::net::IpAddr>,
+    /// The call's span (disabled unless a subscriber takes it).
+    span: tracing::Span,
 }
 
 impl Finish {
@@ -148,6 +150,7 @@ impl Finish {
                 None,
             ));
         }
+        super::span::ran(&self.span, &result, code.as_deref());
         if let Some((principal, started)) = &self.record {
             record_call(
                 &self.security,
@@ -322,7 +325,20 @@ where
     // are written out here rather than in an `async fn` of their own: an `async fn` copies its
     // arguments into its future, and `ctx` is large. A denial is recorded by `admit` and
     // returned as the tool result to send; the tool does not run.
-    Box::pin(async move {
+    let span = super::span::begin(policy.name(), &ctx.request_context);
+    // Before the span is first entered: a parent can be set only until then.
+    #[cfg(feature = "otel")]
+    if !span.is_disabled()
+        && let Some(security) = Security::from_request(&ctx.request_context)
+    {
+        crate::otel::adopt(
+            &span,
+            &ctx.request_context.meta,
+            security.client_trace_context(),
+        );
+    }
+    let call_span = span.clone();
+    let call = async move {
         #[cfg(feature = "policy")]
         let mut ctx = ctx;
         let Some(security) = Security::from_request(&ctx.request_context).cloned() else {
@@ -333,6 +349,7 @@ where
         // dropped.
         let (call, _call_ends) = crate::auth::CallMark::begin();
         let caller = Principal::caller_of(&ctx.request_context, call);
+        super::span::caller(&span, caller.as_ref());
         // Looked up when something records it (the events), or keys the limit.
         let client = match started.is_some() || policy.rate_key() == RateKey::Ip {
             true => client_address(&ctx.request_context),
@@ -357,7 +374,10 @@ where
         .await
         {
             Ok(admitted) => admitted,
-            Err(denied) => return Ok(deny(policy, &denied)),
+            Err(denied) => {
+                super::span::denied(&span, denied.code());
+                return Ok(deny(policy, &denied));
+            }
         };
         // For `policy::authorize` of the rows the tool loads.
         #[cfg(feature = "policy")]
@@ -373,7 +393,8 @@ where
                 arguments,
                 ctx.input_responses,
                 ctx.request_state,
-            )?,
+            )
+            .inspect_err(|e| super::span::rejected(&span, e))?,
             None => InputRound::unused(),
         };
         let audit = Finish {
@@ -381,6 +402,7 @@ where
             security,
             record: started.map(|started| (principal.clone(), started)),
             client,
+            span,
         };
         let guarded = Guarded {
             service: ctx.service,
@@ -391,7 +413,8 @@ where
         };
         let output = catch_panic(tool(guarded)).await;
         audit.finish(output.map(outcome))
-    })
+    };
+    Box::pin(tracing::Instrument::instrument(call, call_span))
 }
 
 /// The caller's address, when the request came over HTTP through a

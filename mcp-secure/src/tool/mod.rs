@@ -8,6 +8,7 @@ mod hook;
 mod output;
 mod policy;
 mod round;
+pub(crate) mod span;
 pub(crate) mod tools;
 
 pub use error::{ERROR_META_KEY, ToolError};

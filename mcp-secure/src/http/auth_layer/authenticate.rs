@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::http::session::{MCP_SESSION_ID, OpensNoSession, may_open_session};
+use crate::tool::span::refused_over_http;
 
 /// Authentication, the body and the scope pre-check, in front of an inner service (in an
 /// [`AuthLayer`], the session binding).
@@ -131,6 +132,14 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                     .filter_map(|(tool, _)| required_scope(config, tool).map(|(scope, _)| scope))
                     .collect();
                 if !scopes.is_empty() {
+                    let spans = called
+                        .iter()
+                        .filter(|(tool, _)| required_scope(config, tool).is_some())
+                        .map(|(tool, id)| {
+                            refused_over_http(tool, id, &parts, None, "unauthenticated")
+                        });
+                    let spans: Vec<_> = spans.collect();
+                    let _in_call = spans.first().map(tracing::Span::enter);
                     config.emit(&SecurityEvent::AuthenticationFailed {
                         reason: "no bearer token",
                         path: parts.uri.path(),
@@ -139,12 +148,7 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                     return Err(challenge_401(config, None, &scopes));
                 }
             }
-            Some(principal) => refuse_missing_scopes(
-                config,
-                principal,
-                &called,
-                ClientAddress::of(&parts.extensions),
-            )?,
+            Some(principal) => refuse_missing_scopes(config, principal, &called, &parts)?,
         }
     }
     if let Some(principal) = principal {
@@ -167,12 +171,15 @@ fn refuse_missing_scopes(
     config: &Config,
     principal: &Principal,
     called: &[(String, Value)],
-    client: Option<std::net::IpAddr>,
+    parts: &http::request::Parts,
 ) -> Result<(), Response<Body>> {
+    let client = ClientAddress::of(&parts.extensions);
     let mut missing: Vec<&'static str> = Vec::new();
     let mut first_refused = None;
     for (tool, id) in called {
         if let Some(scope) = missing_scope(config, principal, tool) {
+            let span = refused_over_http(tool, id, parts, Some(principal), "insufficient_scope");
+            let _in_call = span.enter();
             config.emit(&SecurityEvent::authorization_denied(
                 tool, principal, scope, client,
             ));

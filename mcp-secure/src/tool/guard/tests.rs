@@ -54,6 +54,7 @@ fn by_default_a_result_of_1_mib_is_sent_and_one_byte_more_is_refused() {
             security: Security::default(),
             record: None,
             client: None,
+            span: tracing::Span::none(),
         };
         let outcome = Returned(Some(Ok::<_, ToolError>(text))).outcome();
         match finish.finish(Ok(outcome)) {

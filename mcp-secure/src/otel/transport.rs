@@ -1,0 +1,108 @@
+//! The OTLP exporter's HTTP client: the library's reqwest, run on the server's Tokio runtime.
+//!
+//! The SDK's batch processors export from threads of their own, outside any runtime; the
+//! client it ships for that (reqwest's blocking one, of another reqwest major version) would
+//! put a second HTTP stack into the build. Each export is instead spawned onto the runtime the
+//! telemetry was started on, and the processor's thread waits for it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use opentelemetry_http::{HttpClient, HttpError};
+
+/// The largest collector response read: a collector answers with a small status message.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Sends the exporter's requests, with the headers the collector asks for (sensitive: they
+/// often carry an API key) and without following redirects.
+pub(super) struct Transport {
+    client: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+    headers: http::HeaderMap,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the headers: they are credentials.
+        f.debug_struct("Transport").finish_non_exhaustive()
+    }
+}
+
+/// Why an export's request failed, without the collector's words (its body may echo what
+/// was sent).
+#[derive(Debug)]
+enum ExportFailed {
+    /// The request could not be sent or its response read.
+    Network,
+    /// The response was longer than [`MAX_RESPONSE_BYTES`].
+    ResponseTooLarge,
+    /// The runtime the telemetry was started on has shut down.
+    RuntimeGone,
+}
+
+impl std::fmt::Display for ExportFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Network => "the collector could not be reached",
+            Self::ResponseTooLarge => "the collector's response is too large",
+            Self::RuntimeGone => "the server's runtime has shut down",
+        })
+    }
+}
+
+impl std::error::Error for ExportFailed {}
+
+impl Transport {
+    pub(super) fn new(
+        runtime: tokio::runtime::Handle,
+        headers: http::HeaderMap,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .build()?;
+        Ok(Self {
+            client,
+            runtime,
+            headers,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Transport {
+    async fn send_bytes(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, HttpError> {
+        let (mut parts, body) = request.into_parts();
+        for (name, value) in &self.headers {
+            parts.headers.insert(name, value.clone());
+        }
+        let request = reqwest::Request::try_from(http::Request::from_parts(parts, body))
+            .map_err(|_| ExportFailed::Network)?;
+        let client = self.client.clone();
+        let sent = self.runtime.spawn(async move {
+            let mut response = client
+                .execute(request)
+                .await
+                .map_err(|_| ExportFailed::Network)?;
+            let mut reply = http::Response::builder().status(response.status());
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|_| ExportFailed::Network)? {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(ExportFailed::ResponseTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if let Some(headers) = reply.headers_mut() {
+                *headers = std::mem::take(response.headers_mut());
+            }
+            reply
+                .body(Bytes::from(body))
+                .map_err(|_| ExportFailed::Network)
+        });
+        Ok(sent.await.map_err(|_| ExportFailed::RuntimeGone)??)
+    }
+}
