@@ -132,7 +132,9 @@ fn check_link(from: &Path, target: &str) -> Option<String> {
     }
     let anchor = anchor?;
     if file.extension().is_none_or(|e| e != "md") {
-        return Some(format!("`{target}`: an anchor in a file that is not Markdown"));
+        return Some(format!(
+            "`{target}`: an anchor in a file that is not Markdown"
+        ));
     }
     let ids = anchors(&read(&file));
     (!ids.contains(anchor)).then(|| format!("`{target}`: no heading `#{anchor}` (has {ids:?})"))
@@ -157,7 +159,10 @@ fn every_link_of_the_guide_and_readme_resolves() {
         }
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
-    assert!(checked > 100, "only {checked} links found: is the parser reading the files?");
+    assert!(
+        checked > 100,
+        "only {checked} links found: is the parser reading the files?"
+    );
 }
 
 #[test]
@@ -170,7 +175,10 @@ fn every_chapter_is_in_the_summary_the_doctests_and_readme() {
     let readme = read(&root().join("README.md"));
     let readme_links: BTreeSet<String> = links(&readme).into_iter().map(|(_, t)| t).collect();
     for chapter in chapters() {
-        assert!(summary.contains(&chapter), "SUMMARY.md does not list {chapter}");
+        assert!(
+            summary.contains(&chapter),
+            "SUMMARY.md does not list {chapter}"
+        );
         assert!(
             lib.contains(&format!("include_str!(\"../../docs/src/{chapter}\")")),
             "tests/src/lib.rs does not compile the Rust blocks of {chapter}"
@@ -219,6 +227,11 @@ fn the_anchors_are_the_ones_mdbook_makes() {
     let ids = anchors(
         "# Known limits\n## Signing in with OAuth: `--dev-auth`\n## Rates\n## Rates\n```sh\n# not a heading\n```\n",
     );
-    let expected = ["known-limits", "signing-in-with-oauth---dev-auth", "rates", "rates-1"];
+    let expected = [
+        "known-limits",
+        "signing-in-with-oauth---dev-auth",
+        "rates",
+        "rates-1",
+    ];
     assert_eq!(ids, expected.iter().map(|s| s.to_string()).collect());
 }

@@ -31,8 +31,13 @@ fn snippet(chapter: &str, lang: &str) -> String {
         let close = open + text[open..].find("\n```\n").expect("a closing fence");
         text[open..=close].to_owned()
     });
-    let block = blocks.next().unwrap_or_else(|| panic!("{chapter} has no ```{lang} block"));
-    assert!(blocks.next().is_none(), "{chapter} has two ```{lang} blocks");
+    let block = blocks
+        .next()
+        .unwrap_or_else(|| panic!("{chapter} has no ```{lang} block"));
+    assert!(
+        blocks.next().is_none(),
+        "{chapter} has two ```{lang} blocks"
+    );
     block
 }
 
@@ -67,7 +72,10 @@ impl Server {
                 let _ = server.0.stderr.take().unwrap().read_to_string(&mut err);
                 panic!("the complete server exited ({status}):\n{err}");
             }
-            assert!(Instant::now() < deadline, "the complete server did not listen on {ADDR}");
+            assert!(
+                Instant::now() < deadline,
+                "the complete server did not listen on {ADDR}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -99,6 +107,7 @@ fn run(mut command: Command, what: &str) -> String {
         out.status.success(),
         "{what} failed:\n{stdout}\n--- stderr ---\n{stderr}"
     );
+    println!("{what}:\n{stdout}");
     stdout
 }
 
@@ -141,5 +150,9 @@ fn the_guide_clients_call_the_complete_server() {
         .arg("--no-warnings")
         .arg(&ts_client)
         .env("TICKETS_KEY", KEY);
-    assert_output(&run(command, "the TypeScript client"), 2, "the TypeScript client");
+    assert_output(
+        &run(command, "the TypeScript client"),
+        2,
+        "the TypeScript client",
+    );
 }
