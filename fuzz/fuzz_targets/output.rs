@@ -17,8 +17,8 @@ fn check_read(text: &str, from: &str) {
 }
 
 /// Text a client gets by decoding JSON it found in what it read: the same, less what JSON's
-/// short escapes `\b`, `\f` and `\r` decode to, which the sanitizer keeps (README, "Known
-/// limits": they are everyday text in regular expressions and Windows paths).
+/// short escapes `\b`, `\f` and `\r` decode to, which the sanitizer keeps (the guide, docs/src/known-limits.md:
+/// they are everyday text in regular expressions and Windows paths).
 fn check_decoded(text: &str, from: &str) {
     // Each shown as a space: removing them would join what stood around them.
     let text: String = text

@@ -73,7 +73,7 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// How many hostile inputs the corpus sends (README, SECURITY.md).
+/// How many hostile inputs the corpus sends (the guide's docs/src/threat-model.md, SECURITY.md).
 const CORPUS_INPUTS: usize = 260;
 /// Of them, bodies sent as they are (not JSON-RPC, or hostile JSON), besides one over the size
 /// limit; and the tool calls the whole run makes (SECURITY.md's figures).
@@ -836,7 +836,7 @@ async fn the_corpus_is_refused_or_inert() {
         }
         calls += s.seen;
     }
-    // The figure README and SECURITY.md give: each input counted once, however many requests
+    // The figure the guide and SECURITY.md give: each input counted once, however many requests
     // it took.
     assert_eq!(count, CORPUS_INPUTS, "the corpus has {count} inputs");
     assert_eq!(calls, TOOL_CALLS, "the run made {calls} tool calls");

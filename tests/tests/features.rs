@@ -1,6 +1,6 @@
 //! Each feature of mcp-secure pulls only what it names: a stdio-only server
 //! (`default-features = false`) gets no HTTP, TLS, JWT or SQL crate, `http` no TLS, JWT or SQL
-//! crate, `jwt` no HTTP client, and only `policy` the policy engine. Read from `cargo tree`, as README's crate counts are.
+//! crate, `jwt` no HTTP client, and only `policy` the policy engine. Read from `cargo tree`, as the guide's crate counts are (docs/src/first-server.md).
 //! (`.ci/run` also runs clippy on the library under each of these feature sets.)
 
 use std::{collections::BTreeSet, path::Path, process::Command};

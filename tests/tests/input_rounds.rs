@@ -447,7 +447,7 @@ async fn a_state_is_bound_to_the_arguments_of_the_call_that_asked() {
         .await
         .unwrap();
     assert_eq!(answered(done), "sent 10 to bob");
-    // Not single-use (README, "Known limits"): within its TTL the same caller can present it
+    // Not single-use (the guide, docs/src/known-limits.md): within its TTL the same caller can present it
     // again with the same arguments, and the tool runs again.
     let again = call_with(&alice, "transfer", sent, confirm(), Some(&state))
         .await

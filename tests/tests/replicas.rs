@@ -397,7 +397,7 @@ async fn two_replicas_behind_a_proxy_share_sessions_limits_and_nothing_else() {
     // refused, 21 refusals counted.
     assert_eq!(refusals("unauthenticated"), 10.0 + 2.0 + 2.0);
     // With Redis the sessions live in the shared registry, not in either process: the gauge
-    // of in-process sessions reads 0 (README, "Metrics").
+    // of in-process sessions reads 0 (the guide, docs/src/rate-limits.md, "Metrics").
     assert_eq!(total(&scrapes, "mcp_secure_sessions"), 0.0);
     assert!(
         scrapes

@@ -110,7 +110,7 @@ async fn the_kernel_refuses_what_the_tools_bugs_reach_for() {
         ("/etc/passwd", json!({"path": "/etc/passwd"})),
         ("the root's parent", read(root.path().parent().unwrap())),
     ] {
-        // EACCES, as README says: Landlock's refusal.
+        // EACCES, as the guide says (docs/src/sandbox.md): Landlock's refusal.
         assert_eq!(tool(&client, "read_any", args).await, "denied", "{what}");
     }
     // A root is writable only if a write-scoped tool names it: `files` is named by a

@@ -1,6 +1,6 @@
 //! The one way around `sql!` left to a crate that depends on sqlx itself: sqlx's own query
 //! functions, query builder and `Executor` methods, which take SQL as a string (a crate that
-//! reads rows with `mcp_secure::sql::sqlx::FromRow` needs no sqlx dependency at all). `clippy-sqlx.toml` (README, "What does not compile")
+//! reads rows with `mcp_secure::sql::sqlx::FromRow` needs no sqlx dependency at all). `clippy-sqlx.toml` (the guide, docs/src/threat-model.md, "What does not compile")
 //! makes clippy refuse them: run clippy on a sample crate that builds SQL by hand
 //! (`tests/clippy-sqlx`), with that file as its clippy.toml and without it.
 

@@ -86,7 +86,7 @@ fn typescript_sdk_v2_oauth_through_the_proxy_with_step_up() {
 }
 
 /// SDK v1's OAuth client against `--dev-auth`: registration, PKCE, and a step-up after which
-/// the token still holds what it held (without its refresh token: README names v1's bug).
+/// the token still holds what it held (without its refresh token: the guide's docs/src/interoperability.md names v1's bug).
 #[test]
 #[cfg_attr(
     skip_node,

@@ -423,7 +423,7 @@ mod tests {
         }
     }
 
-    /// README: "A positive answer is cached by the token's hash until its `exp` or
+    /// The guide (docs/src/http.md): "A positive answer is cached by the token's hash until its `exp` or
     /// `.cache_for(..)` (60 s)": the deadline `judge` gives an active answer without `exp`, or
     /// with one an hour away, is 60 s from now (between the clock reads before and after it:
     /// nothing waits).

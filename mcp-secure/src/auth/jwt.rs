@@ -582,7 +582,7 @@ mod tests {
     use super::*;
     use crate::testing::TokenMinter;
 
-    /// README: "`exp`, `iss` and `aud` are required, `nbf` honoured, 30 s leeway". Tokens are
+    /// The guide (docs/src/http.md): "`exp`, `iss` and `aud` are required, `nbf` honoured, 30 s leeway". Tokens are
     /// minted 20 s and 40 s either side of now: well inside and well outside the leeway, so
     /// the time the test takes does not matter.
     #[tokio::test]

@@ -201,7 +201,7 @@ mod tests {
 
     use super::*;
 
-    /// README: "`http::serve` is `axum::serve` with hyper's header read timeout on (30 s by
+    /// The guide (docs/src/http.md): "`http::serve` is `axum::serve` with hyper's header read timeout on (30 s by
     /// default, `ServeOptions::header_timeout`)", on tokio's paused clock: a client that sends
     /// part of a request head is disconnected 30 s after it connected, not before.
     #[tokio::test(start_paused = true)]

@@ -121,7 +121,7 @@ mod tests {
 
     use super::*;
 
-    /// README: "`TlsListener` serves over rustls (handshakes time out after 10 s)", on tokio's
+    /// The guide (docs/src/http.md): "`TlsListener` serves over rustls (handshakes time out after 10 s)", on tokio's
     /// paused clock: a client that connects and sends nothing is disconnected 10 s later, not
     /// before. The certificate is the workspace tests' (`tests/tests/tls`).
     #[tokio::test(start_paused = true)]

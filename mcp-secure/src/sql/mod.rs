@@ -43,7 +43,7 @@ use template::{SqlSlot, SqlTemplate};
 /// `sqlite` and `postgres`): pools and their options, rows, transactions, errors. sqlx's query
 /// builders, which take SQL as a string (`sqlx::query`, `raw_sql`, the `Executor` methods),
 /// are left out: a string is what `sql!` rules out. A crate that depends on sqlx itself can
-/// have clippy refuse them too, with `clippy-sqlx.toml` (README, "What does not compile").
+/// have clippy refuse them too, with `clippy-sqlx.toml` (the guide, docs/src/threat-model.md, "What does not compile").
 ///
 /// ```compile_fail
 /// # async fn f(pool: &mcp_secure::sql::sqlx::SqlitePool, table: &str) {

@@ -546,7 +546,7 @@ mod tests {
         );
     }
 
-    /// README: the development server's access tokens "cannot be revoked before they expire
+    /// The guide (docs/src/known-limits.md): the development server's access tokens "cannot be revoked before they expire
     /// (10 minutes)": a default server's token says `expires_in: 600` and carries an `exp`
     /// 600 s after its `iat`.
     #[test]

@@ -282,7 +282,7 @@ pub(crate) fn proof_header(headers: &http::HeaderMap) -> Result<Option<&str>, Pr
 mod tests {
     use super::*;
 
-    /// README: "an asymmetric `alg` of the configured set", "within 60 s … (`Dpop::window`)",
+    /// The guide (docs/src/http.md): "an asymmetric `alg` of the configured set", "within 60 s … (`Dpop::window`)",
     /// at most 600 s: a configuration outside those is refused when the layer is built.
     #[test]
     fn symmetric_algorithms_and_odd_windows_are_refused() {

@@ -42,7 +42,7 @@ async fn a_limit_keyed_by_address_is_shared_by_everyone_at_it() {
 
 static NO_CAP: ToolPolicy = ToolPolicy::new("dump", Access::Public, RateLimit::Unlimited);
 
-/// README: "A result larger than the tool's `max_output` (default
+/// The guide (docs/src/outputs.md): "A result larger than the tool's `max_output` (default
 /// `Security::builder().default_max_output(..)`, 1 MiB) is replaced by an
 /// `output_too_large` error": under `Security::default()`, a tool without a cap of its own
 /// returns a result of exactly 1 MiB as JSON, and not one a byte larger.

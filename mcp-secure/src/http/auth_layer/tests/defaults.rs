@@ -35,7 +35,7 @@ fn post(body: impl Into<Body>) -> Request<Body> {
         .unwrap()
 }
 
-/// README: "request bodies over 4 MiB get `413`": a body of exactly 4 MiB is read and passed
+/// The guide (docs/src/http.md): "request bodies over 4 MiB get `413`": a body of exactly 4 MiB is read and passed
 /// on, one byte more is refused.
 #[tokio::test]
 async fn by_default_a_body_of_4_mib_passes_and_one_byte_more_is_a_413() {
@@ -48,7 +48,7 @@ async fn by_default_a_body_of_4_mib_passes_and_one_byte_more_is_a_413() {
     );
 }
 
-/// README: "bodies slower than 30 s (`.body_timeout(..)`) `408`", on tokio's paused clock: a
+/// The guide (docs/src/http.md): "bodies slower than 30 s (`.body_timeout(..)`) `408`", on tokio's paused clock: a
 /// body that never ends is answered `408` 30 s after its head, not before.
 #[tokio::test(start_paused = true)]
 async fn by_default_a_body_still_arriving_after_30_s_is_a_408() {
@@ -71,7 +71,7 @@ async fn by_default_a_body_still_arriving_after_30_s_is_a_408() {
     assert_eq!(start.elapsed(), Duration::from_secs(30));
 }
 
-/// README: a `401`'s scope is read "from a body of at most 64 KiB; a larger one is left unread
+/// The guide (docs/src/http.md): a `401`'s scope is read "from a body of at most 64 KiB; a larger one is left unread
 /// and the connection closed": a call padded to exactly 64 KiB is read (its tool's scope named,
 /// the connection kept), one byte more is not.
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn a_401_reads_a_body_of_64_kib_and_leaves_one_byte_more_unread() {
     assert_eq!(connection, "close");
 }
 
-/// README: "Each principal may have `--sessions-per-principal` sessions open (100 by default)
+/// The guide (docs/src/rate-limits.md): "Each principal may have `--sessions-per-principal` sessions open (100 by default)
 /// … past it, opening one more is refused with `429 too_many_sessions`".
 #[tokio::test]
 async fn by_default_a_principal_opens_100_sessions_and_not_a_101st() {
