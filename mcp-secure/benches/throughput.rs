@@ -18,6 +18,13 @@
 //! calls per second they imply once the server is CPU-bound (its inverse; the goal is at least
 //! 0.97).
 //!
+//! CPU time still moves with the machine's other work (caches, frequency). With
+//! `MCP_BENCH_INSTRUCTIONS=1` the servers' process runs under callgrind instead, and the
+//! measure is the instructions it executes, all threads summed, per call of 50 concurrent
+//! clients making a fixed number of calls (counters zeroed before and dumped after each
+//! variant's calls, with `callgrind_control`): repeatable to a fraction of a per cent whatever
+//! else runs, at the price of valgrind's serialized threads.
+//!
 //! `cargo bench -p mcp-secure --bench throughput`. `MCP_BENCH_SECONDS` sets a round's length
 //! (default 2), `MCP_BENCH_ROUNDS` the rounds per variant (default 15), `MCP_BENCH_CLIENTS` the
 //! clients (default 50).
@@ -155,6 +162,78 @@ async fn round(url: &str, clients: usize, length: Duration) -> (f64, u64) {
     (rate, done.load(Ordering::Relaxed))
 }
 
+/// Connects `clients` clients to `url`.
+async fn connect(url: &str, clients: usize) -> Vec<RunningService<RoleClient, ()>> {
+    let mut connected = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connected.push(client(url).await);
+    }
+    connected
+}
+
+/// Each of `clients` makes `calls` calls as fast as they are answered; then `counted` runs,
+/// before the clients disconnect (closing a session is not a call), and its value is returned.
+async fn fixed_round<T>(
+    clients: Vec<RunningService<RoleClient, ()>>,
+    calls: u64,
+    counted: impl FnOnce() -> T,
+) -> T {
+    let mut tasks = Vec::new();
+    for c in clients {
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..calls {
+                let result = c.call_tool(call()).await.unwrap();
+                assert_eq!(result.is_error, Some(false), "{result:?}");
+            }
+            c
+        }));
+    }
+    let mut done = Vec::new();
+    for task in tasks {
+        done.push(task.await.unwrap());
+    }
+    let value = counted();
+    for c in done {
+        c.cancel().await.unwrap();
+    }
+    value
+}
+
+/// Instructions per call of each variant under callgrind, with `clients` concurrent clients.
+fn instructions(clients: usize, calls: u64, repeats: usize) {
+    let out = std::env::temp_dir().join(format!("mcp-throughput-{}.callgrind", std::process::id()));
+    let servers = ServerProcess::start(Some(&out));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut per_call = vec![Vec::new(); VARIANTS.len()];
+        for _ in 0..repeats {
+            for (i, variant) in VARIANTS.iter().enumerate() {
+                // A warm-up: the first calls of a server fill its caches and pools.
+                fixed_round(connect(&servers.urls[i], clients).await, 2, || ()).await;
+                // Sessions are opened before counting starts and closed after it ends: the
+                // count is of calls.
+                let connected = connect(&servers.urls[i], clients).await;
+                servers.zero();
+                let total = fixed_round(connected, calls, || servers.dump(&out)).await;
+                let each = total as f64 / (clients as u64 * calls) as f64;
+                println!("{variant:?}: {each:.0} instructions per call ({clients} clients × {calls} calls)");
+                per_call[i].push(each);
+            }
+        }
+        for (i, variant) in VARIANTS.iter().enumerate().skip(1) {
+            let ratio = median(per_call[i].clone()) / median(per_call[0].clone());
+            println!(
+                "{variant:?} / Plain: instructions per call {ratio:.3}, CPU-bound calls/s {:.3}",
+                1.0 / ratio
+            );
+        }
+    });
+    drop(servers);
+}
+
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -169,9 +248,22 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn start() -> ServerProcess {
+    /// Starts the servers, under callgrind (with counting off until zeroed) when `counted`.
+    fn start(counted: Option<&std::path::Path>) -> ServerProcess {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        let exe = std::env::current_exe().unwrap();
+        let mut command = match counted {
+            None => std::process::Command::new(exe),
+            Some(out) => {
+                let mut valgrind = std::process::Command::new("valgrind");
+                valgrind
+                    .args(["--tool=callgrind", "--quiet"])
+                    .arg(format!("--callgrind-out-file={}", out.display()))
+                    .arg(exe);
+                valgrind
+            }
+        };
+        let mut child = command
             .env("MCP_BENCH_SERVE", "1")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -183,6 +275,51 @@ impl ServerProcess {
             .map(|_| lines.next().unwrap().unwrap())
             .collect();
         ServerProcess { child, urls }
+    }
+
+    /// Zeroes callgrind's counters.
+    fn zero(&self) {
+        let status = std::process::Command::new("callgrind_control")
+            .args(["--zero", &self.child.id().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "callgrind_control --zero");
+    }
+
+    /// Dumps callgrind's counters to `out`.N and returns their instruction total.
+    fn dump(&self, out: &std::path::Path) -> u64 {
+        let dir = out.parent().unwrap();
+        let before: std::collections::BTreeSet<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        let status = std::process::Command::new("callgrind_control")
+            .args(["--dump", &self.child.id().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "callgrind_control --dump");
+        // Each thread's counters go to a file of their own only with --separate-threads; the
+        // dump is one file, new in the directory.
+        let dumped = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                !before.contains(p) && p.to_string_lossy().starts_with(&*out.to_string_lossy())
+            })
+            .expect("a new dump");
+        let text = std::fs::read_to_string(&dumped).unwrap();
+        std::fs::remove_file(&dumped).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("totals: "))
+            .or_else(|| text.lines().find_map(|l| l.strip_prefix("summary: ")))
+            .and_then(|t| t.split_whitespace().next()?.parse().ok())
+            .expect("an instruction total")
     }
 
     /// Nanoseconds every thread of the process has spent on a CPU.
@@ -273,7 +410,15 @@ fn main() {
             env("MCP_BENCH_CLIENTS", 50) as usize,
         )
     };
-    let servers = ServerProcess::start();
+    if !smoke && std::env::var_os("MCP_BENCH_INSTRUCTIONS").is_some() {
+        instructions(
+            clients,
+            env("MCP_BENCH_CALLS", 20),
+            env("MCP_BENCH_REPEATS", 2) as usize,
+        );
+        return;
+    }
+    let servers = ServerProcess::start(None);
     pin_to(0);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
