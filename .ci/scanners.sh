@@ -13,8 +13,8 @@
 # The HTTP demo sits behind nginx, whose access log is the record of every status answered.
 # Fails on: a scanner that crashes, times out or reports a crash, exception or anomaly; any 5xx;
 # a request without credentials answered other than 401; a panic in the demo's stderr; a
-# `tool_failed` or `incident` audit event (the demo's internal errors); the demo dying; a
-# finding that .ci/scanner-findings.toml does not record as a false positive; or one it records
+# `tool_failed` or `incident` audit event (the demo's internal errors); the demo dying; an input
+# the demo accepted that its own schema (the manifest's) refuses; a finding that .ci/scanner-findings.toml does not record as a false positive; or one it records
 # that no longer appears (see that file). The scanners reach nothing but loopback: their own
 # network options are off, no API key is set, and LITELLM_LOCAL_MODEL_COST_MAP keeps litellm
 # from downloading its price list.
