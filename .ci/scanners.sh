@@ -3,7 +3,8 @@
 # - mcp-fuzzer (.ci/scanners/mcp-fuzzer.txt): tools mode (realistic and aggressive phases, with
 #   its security audit) and protocol mode (realistic and aggressive), over streamable HTTP and
 #   over stdio, with a token holding every scope; and protocol mode once more over HTTP with no
-#   credentials, where every answer must be 401;
+#   credentials, where every answer must be 401; and its OAuth audit (intrusive probes too)
+#   against the demo's development authorization server (`serve --dev-auth`);
 # - cisco-ai-mcp-scanner (.ci/scanners/cisco-ai-mcp-scanner.txt): its analyzers that need no
 #   API key or LLM (YARA, schema, readiness, prompt_defense) on the tools over HTTP and stdio and
 #   on the server's instructions, and its read-only protocol checks (no credentials).
@@ -74,18 +75,31 @@ NOTES_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export NOTES_JWT_SECRET
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# The demo over HTTP, in memory, its audit events in a file.
-"$demo" serve --addr 127.0.0.1:0 --db :memory: --files "$work/files" \
-  --audit-log "$work/http.audit.jsonl" >"$work/http.out" 2>"$work/http.err" &
-demo_pid=$!
-pids+=("$demo_pid")
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/.*serving MCP at \(http[^ ]*\).*/\1/p' "$work/http.err")
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { cat "$work/http.err"; echo "the demo did not start"; exit 1; }
+# Starts the demo over HTTP, in memory, its audit events in a file; sets `url` and `demo_pid`.
+serve() { # name, extra serve arguments...
+  local name=$1
+  shift
+  "$demo" serve --addr 127.0.0.1:0 --db :memory: --files "$work/files" \
+    --audit-log "$work/$name.audit.jsonl" "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  demo_pid=$!
+  pids+=("$demo_pid")
+  url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/.*serving MCP at \(http[^ ]*\).*/\1/p' "$work/$name.err")
+    [ -n "$url" ] && return
+    sleep 0.1
+  done
+  cat "$work/$name.err"
+  echo "the demo did not start"
+  exit 1
+}
+# The same demo with its development authorization server (`--dev-auth`, a consent page for each
+# authorization), for mcp-fuzzer's OAuth audit.
+serve dev-auth --dev-auth
+dev_auth_pid=$demo_pid
+dev_auth_url=$url
+serve http
+http_pid=$demo_pid
 upstream=${url#http://}
 upstream=${upstream%/mcp}
 
@@ -179,6 +193,13 @@ MCP_API_KEY=$token fuzz fuzzer-http-protocol-aggressive http "$endpoint" --auth-
 # Without credentials: every message type, each answered 401 (checked on nginx's log).
 fuzz fuzzer-http-unauthenticated http "$endpoint" --mode protocol --protocol-phase aggressive \
   --runs-per-type 5
+# The OAuth audit, intrusive probes included (registering a client with an outside redirect URI,
+# authorization requests for unregistered clients): it needs the fuzzer's network option off, and
+# connects only to the URLs of the demo's metadata, all on loopback.
+run fuzzer-dev-auth-unauthenticated "$fuzzer" --protocol http --endpoint "$dev_auth_url" \
+  --seed "$seed" --no-corpus --fs-root "$work/fuzzer-fs" --timeout 5 --log-level INFO \
+  --output-dir "$work/fuzzer-dev-auth-unauthenticated" --mode tools --runs 1 --auth-audit \
+  --auth-audit-intrusive
 fuzz fuzzer-stdio-tools stdio "$work/stdio-demo" --mode tools --phase both --runs "$runs" \
   --security-audit
 fuzz fuzzer-stdio-protocol stdio "$work/stdio-demo" --mode protocol --protocol-phase realistic \
@@ -192,10 +213,13 @@ run cisco-protocol "$cisco" .ci/scanners/cisco.py protocol "$endpoint"
 SCANNER_STDERR=$work/stdio.err run cisco-stdio "$cisco" .ci/scanners/cisco.py stdio "$work/stdio-demo"
 echo "scanners ran in $((SECONDS - started)) s"
 
-if ! kill -0 "$demo_pid" 2>/dev/null; then
-  echo "FAIL: the HTTP demo died during the scans; its stderr:"
-  tail -20 "$work/http.err"
-  exit 1
-fi
+for name in http dev-auth; do
+  pid_var=${name/-/_}_pid
+  if ! kill -0 "${!pid_var}" 2>/dev/null; then
+    echo "FAIL: the $name demo died during the scans; its stderr:"
+    tail -20 "$work/$name.err"
+    exit 1
+  fi
+done
 "$venvs/mcp-fuzzer/bin/python" .ci/scanners/check.py "$work" .ci/scanner-findings.toml || failed=1
 [ "$failed" = 0 ] || { echo "FAIL: see above (outputs in $work)"; exit 1; }

@@ -1,7 +1,8 @@
 """Reads what .ci/scanners.sh left in its work directory and fails (exit 1) on:
 - a scanner run that reported a crash, an exception, a transport anomaly or an analyzer error,
   or did not complete;
-- a 5xx in nginx's log, or a request without credentials answered other than 401;
+- a 5xx in nginx's log or in a fuzzer's log of the answers it got, or a request through nginx
+  without credentials answered other than 401;
 - a panic in the demo's stderr, a `tool_failed` or `incident` audit event, a stdio demo that
   exited other than 0;
 - a finding not recorded in the reviewed file (.ci/scanner-findings.toml), or a recorded one
@@ -13,6 +14,7 @@ Usage: check.py WORK_DIR FINDINGS_TOML
 import collections
 import json
 import pathlib
+import re
 import sys
 import tomllib
 
@@ -109,8 +111,16 @@ for line in (work / "nginx" / "access.log").read_text().splitlines():
     elif credentials == "none" and uri == "/mcp" and status != "401":
         problems.append(f"HTTP {status} without credentials for {method} {uri} (want 401)")
 
+# A run that goes to the demo directly (the OAuth audit follows the URLs of the demo's metadata)
+# logs each answer at INFO: `HTTP Request: GET URL "HTTP/1.1 200 OK"`.
+for log in sorted(work.glob("fuzzer-*.err")):
+    for method, uri, status in re.findall(r'HTTP Request: (\S+) (\S+) "HTTP/1\.1 (\d{3})', log.read_text()):
+        statuses[status] += 1
+        if status.startswith("5"):
+            problems.append(f"HTTP {status} for {method} {uri.split('?')[0]} ({log.stem})")
+
 # The demo's own record of failures.
-for err in ("http.err", "stdio.err"):
+for err in ("http.err", "dev-auth.err", "stdio.err"):
     path = work / err
     text = path.read_text(errors="replace") if path.exists() else ""
     for line in text.splitlines():
