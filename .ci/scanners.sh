@@ -172,8 +172,8 @@ run() { # name, command...
 # Over stdio, rmcp skips a line that is not JSON without answering (JSON-RPC's -32700 is not
 # sent; its test `receive_ignores_parse_error`), and mcp-fuzzer's aggressive payloads sometimes
 # hold `Infinity`, which Python writes and JSON has not: the fuzzer then waits out its timeout
-# (5 s; every answer here takes milliseconds) for each, and reports nothing. Over HTTP the same
-# body is answered 400.
+# (5 s; every answer here takes milliseconds) for each, and reports nothing. Over HTTP its client
+# (httpx) refuses to encode such a payload, so none is sent (rmcp would answer 415).
 fuzz() { # name, transport, endpoint, mode arguments...
   local name=$1 transport=$2 target=$3
   shift 3
