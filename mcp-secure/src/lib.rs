@@ -93,7 +93,12 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
-#[cfg(any(feature = "jwks", feature = "introspection", feature = "dev-auth"))]
+#[cfg(any(
+    feature = "jwks",
+    feature = "introspection",
+    feature = "dev-auth",
+    feature = "aws-secrets"
+))]
 pub mod fetch;
 pub mod html;
 #[cfg(feature = "http")]
