@@ -717,10 +717,16 @@ fn error_from_answer(
         #[serde(rename = "__type")]
         error_type: Option<String>,
     }
-    let body_code = serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .and_then(|b| b.error_type)
-        .and_then(|t| error_code(&t));
+    // JSON, as Secrets Manager answers; or the XML of AWS's query-protocol errors (which its
+    // emulators answer for signature and IAM failures).
+    let body_code = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(json) => json.error_type.and_then(|t| error_code(&t)),
+        Err(_) => std::str::from_utf8(body).ok().and_then(|xml| {
+            let start = xml.find("<Code>")? + "<Code>".len();
+            let len = xml[start..].find("</Code>")?;
+            error_code(&xml[start..start + len])
+        }),
+    };
     let code = header_code.or(body_code);
     use AwsSecretErrorKind as K;
     let kind = match code.as_deref() {
@@ -972,6 +978,12 @@ mod tests {
             b"not json",
         );
         assert_eq!(e.code(), Some("ResourceNotFoundException"));
+        let xml = format!(
+            "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>{MARKER}</Message></Error></ErrorResponse>"
+        );
+        let e = error_from_answer("s", 403, None, xml.as_bytes());
+        assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
+        assert!(!format!("{e} {e:?}").contains(MARKER));
     }
 
     #[test]
