@@ -78,7 +78,7 @@
 //! proxy), `jwt` (verifying JWTs with configured keys), `jwks` (fetching an issuer's keys),
 //! `introspection` (asking an issuer about opaque tokens), `sqlite` and
 //! `postgres` (running `sql!` queries), `redis` (one rate limit across replicas), `dev-auth` (a
-//! development authorization server). With `default-features = false` a stdio server pulls no
+//! development authorization server), `aws-secrets` (secrets from AWS Secrets Manager). With `default-features = false` a stdio server pulls no
 //! HTTP, TLS, JWT or SQL crate.
 
 #![forbid(unsafe_code)]

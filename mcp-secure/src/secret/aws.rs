@@ -409,7 +409,18 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 /// be reached.
 pub const DEFAULT_SERVE_STALE_FOR: Duration = Duration::from_secs(300);
 
-/// A secret's value as AWS Secrets Manager holds it.
+/// A secret's value as AWS Secrets Manager holds it: what [`SecretsManager::fetch`] answers.
+///
+/// ```
+/// use mcp_secure::secret::{Secret, aws::{AwsSecretError, SecretValue, SecretsManager}};
+/// /// A DER private key, stored as a binary secret or as base64 text.
+/// async fn tls_key(manager: &SecretsManager) -> Result<Option<Secret<Vec<u8>>>, AwsSecretError> {
+///     Ok(match manager.fetch("prod/notes/tls-key").await? {
+///         SecretValue::Binary(der) => Some(der),
+///         _ => None,
+///     })
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SecretValue {
@@ -442,6 +453,22 @@ pub enum SecretValue {
 ///
 /// Nothing is fetched until the first [`Self::get`]: call it at start-up to fail fast.
 /// Clones share the cache.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_secure::secret::{SecretString, aws::{AwsCredentials, SecretsManager}};
+/// let credentials = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", SecretString::new("k".into()))?;
+/// let api_key = SecretsManager::new("eu-west-1", credentials)?
+///     .secret("prod/notes/api-key")
+///     .ttl(Duration::from_secs(60))
+///     // Fail rather than use a value AWS has not confirmed for more than a minute.
+///     .serve_stale_for(Duration::ZERO);
+/// assert_eq!(
+///     format!("{api_key:?}"),
+///     "CachedSecret { secret_id: \"prod/notes/api-key\", key: None, ttl: 60s, serve_stale_for: 0ns, .. }"
+/// );
+/// # Ok::<(), mcp_secure::secret::aws::AwsConfigError>(())
+/// ```
 #[derive(Clone)]
 pub struct CachedSecret {
     manager: SecretsManager,
@@ -562,6 +589,24 @@ pub enum AwsSecretErrorKind {
 /// Why a secret could not be read from AWS Secrets Manager: its [kind](Self::kind), the
 /// secret's id, and AWS's error code and HTTP status when AWS answered. Never the answer's
 /// body, the secret or the credentials.
+///
+/// Match on [`Self::kind`], never on the message:
+///
+/// ```
+/// use mcp_secure::{fetch::FetchPolicy, secret::{SecretString, aws::*}};
+/// # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// # runtime.block_on(async {
+/// let credentials = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", SecretString::new("k".into()))?;
+/// // Nothing listens on port 9 here.
+/// let manager = SecretsManager::new("us-east-1", credentials)?
+///     .endpoint("http://127.0.0.1:9")?
+///     .fetch_policy(&FetchPolicy::default().allow_loopback())?;
+/// let error = manager.secret("prod/db").get().await.unwrap_err();
+/// assert_eq!(error.kind(), AwsSecretErrorKind::Network);
+/// assert_eq!((error.secret_id(), error.code(), error.status()), ("prod/db", None, None));
+/// # Ok::<(), AwsConfigError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSecretError {
     kind: AwsSecretErrorKind,
