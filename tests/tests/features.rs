@@ -162,6 +162,13 @@ fn each_feature_pulls_only_what_it_names() {
     assert!(!aws.contains("aws-sdk-secretsmanager") && !aws.contains("aws-smithy-runtime"));
     assert_none("aws-secrets", &aws, &[JWT, SQL, REDIS, POLICY]);
 
+    let vault = crates("vault-secrets");
+    assert!(
+        vault.contains("reqwest") && !vault.contains("aws-sigv4"),
+        "{vault:?}"
+    );
+    assert_none("vault-secrets", &vault, &[JWT, SQL, REDIS, POLICY]);
+
     // The defaults compile nothing of the policy engine.
     let defaults = crates("http,tls,jwt,jwks,introspection,dpop,sqlite");
     assert_none("the defaults", &defaults, &[POLICY]);

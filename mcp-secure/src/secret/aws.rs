@@ -33,7 +33,6 @@
 //! (`ResourceNotFoundException`, …): never the answer's body, the secret or the credentials.
 
 use std::{
-    borrow::Cow,
     fmt,
     sync::Arc,
     time::{Duration, SystemTime},
@@ -44,15 +43,13 @@ use aws_sigv4::{
     sign::v4,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
-use serde::{
-    Deserialize, Deserializer,
-    de::{self, DeserializeSeed, IgnoredAny},
-};
+use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{
     Secret, SecretError, SecretString,
     cache::{Cache, RETRY_AFTER, StoreError},
+    json::{Field, Text, field_of},
 };
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
 
@@ -807,28 +804,6 @@ fn error_from_answer(
     error
 }
 
-/// A JSON string read straight into a [`SecretString`] (no intermediate copy kept).
-struct Text(SecretString);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl de::Visitor<'_> for Visitor {
-            type Value = Text;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(SecretString::new(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
-                Ok(Text(SecretString::new(v)))
-            }
-        }
-        deserializer.deserialize_string(Visitor)
-    }
-}
-
 fn parse_value(secret_id: &str, body: &[u8]) -> Result<SecretValue, AwsSecretError> {
     #[derive(Deserialize)]
     struct Answer {
@@ -852,93 +827,6 @@ fn parse_value(secret_id: &str, body: &[u8]) -> Result<SecretValue, AwsSecretErr
     }
 }
 
-/// What a JSON object holds under one key; the other values are skipped unread.
-enum Field {
-    Missing,
-    NotString,
-    Text(SecretString),
-}
-
-struct FieldOf<'a>(&'a str);
-
-impl<'de> DeserializeSeed<'de> for FieldOf<'_> {
-    type Value = Field;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Field, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> de::Visitor<'de> for FieldOf<'_> {
-    type Value = Field;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Field, A::Error> {
-        let mut found = Field::Missing;
-        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
-            if name != self.0 {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            if !matches!(found, Field::Missing) {
-                return Err(de::Error::custom("duplicate field"));
-            }
-            found = match map.next_value::<AnyValue>()? {
-                AnyValue(Some(text)) => Field::Text(text),
-                AnyValue(None) => Field::NotString,
-            };
-        }
-        Ok(found)
-    }
-}
-
-/// Any JSON value: a string as a secret, anything else skipped.
-struct AnyValue(Option<SecretString>);
-
-impl<'de> Deserialize<'de> for AnyValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> de::Visitor<'de> for Visitor {
-            type Value = AnyValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<AnyValue, E> {
-                Ok(AnyValue(Some(SecretString::new(v.to_owned()))))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<AnyValue, E> {
-                Ok(AnyValue(Some(SecretString::new(v))))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<AnyValue, E> {
-                Ok(AnyValue(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<AnyValue, E> {
-                Ok(AnyValue(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<AnyValue, E> {
-                Ok(AnyValue(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<AnyValue, E> {
-                Ok(AnyValue(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<AnyValue, E> {
-                Ok(AnyValue(None))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<AnyValue, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(AnyValue(None))
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<AnyValue, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(AnyValue(None))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
 /// The string field `key` of the JSON object `text`.
 fn json_field(secret_id: &str, key: &str, text: &str) -> Result<SecretString, AwsSecretError> {
     let error = |kind| {
@@ -946,12 +834,7 @@ fn json_field(secret_id: &str, key: &str, text: &str) -> Result<SecretString, Aw
         e.key = Some(key.to_owned());
         e
     };
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let field = FieldOf(key)
-        .deserialize(&mut deserializer)
-        .and_then(|field| deserializer.end().map(|()| field))
-        .map_err(|_| error(AwsSecretErrorKind::NotJson))?;
-    match field {
+    match field_of(text, key).map_err(|()| error(AwsSecretErrorKind::NotJson))? {
         Field::Text(secret) => Ok(secret),
         Field::NotString => Err(error(AwsSecretErrorKind::KeyNotString)),
         Field::Missing => Err(error(AwsSecretErrorKind::MissingKey)),
