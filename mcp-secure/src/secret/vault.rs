@@ -176,7 +176,10 @@ impl Vault {
     /// // Unset, the error names the variable, and nothing else.
     /// let error = Vault::from_env().unwrap_err();
     /// assert!(matches!(error, VaultConfigError::Environment(_)));
-    /// assert!(error.to_string().contains("BAO_ADDR"), "{error}");
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "Vault: secret not found: environment variable VAULT_ADDR (or BAO_ADDR) does not exist"
+    /// );
     /// # }
     /// ```
     pub fn from_env() -> Result<Self, VaultConfigError> {
@@ -240,17 +243,16 @@ impl Vault {
 }
 
 fn first_set(names: &[&str]) -> Result<SecretString, VaultConfigError> {
-    let mut last = None;
     for name in names {
         match SecretString::from_env(name) {
             Ok(value) => return Ok(value),
-            Err(e @ SecretError::Missing { .. }) => last = Some(e),
+            Err(SecretError::Missing { .. }) => {}
             Err(e) => return Err(VaultConfigError::Environment(e)),
         }
     }
-    Err(VaultConfigError::Environment(
-        last.expect("names are given"),
-    ))
+    Err(VaultConfigError::Environment(SecretError::Missing {
+        source: format!("environment variable {}", names.join(" (or ") + ")"),
+    }))
 }
 
 /// One field of one Vault secret, kept for a time to live.
