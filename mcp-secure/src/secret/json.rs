@@ -1,18 +1,25 @@
 //! Reading secrets out of a store's JSON answers without keeping copies of them: strings go
 //! straight into [`SecretString`]s, and the values not asked for are skipped unread.
 
-use std::{borrow::Cow, fmt};
+#[cfg(feature = "aws-secrets")]
+use std::borrow::Cow;
+use std::fmt;
 
+#[cfg(feature = "aws-secrets")]
+use serde::de::DeserializeSeed;
 use serde::{
     Deserialize, Deserializer,
-    de::{self, DeserializeSeed, IgnoredAny},
+    de::{self, IgnoredAny},
 };
 
 use super::SecretString;
 
+// AWS secrets are JSON text holding JSON; Vault's fields are read by `AnyValue` alone.
+#[cfg(feature = "aws-secrets")]
 /// A JSON string read straight into a [`SecretString`] (no intermediate copy kept).
 pub(crate) struct Text(pub(crate) SecretString);
 
+#[cfg(feature = "aws-secrets")]
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
@@ -32,6 +39,7 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+#[cfg(feature = "aws-secrets")]
 /// What a JSON object holds under one key; the other values are skipped unread.
 pub(crate) enum Field {
     Missing,
@@ -39,8 +47,10 @@ pub(crate) enum Field {
     Text(SecretString),
 }
 
+#[cfg(feature = "aws-secrets")]
 struct FieldOf<'a>(&'a str);
 
+#[cfg(feature = "aws-secrets")]
 impl<'de> DeserializeSeed<'de> for FieldOf<'_> {
     type Value = Field;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Field, D::Error> {
@@ -48,6 +58,7 @@ impl<'de> DeserializeSeed<'de> for FieldOf<'_> {
     }
 }
 
+#[cfg(feature = "aws-secrets")]
 impl<'de> de::Visitor<'de> for FieldOf<'_> {
     type Value = Field;
 
@@ -119,6 +130,7 @@ impl<'de> Deserialize<'de> for AnyValue {
     }
 }
 
+#[cfg(feature = "aws-secrets")]
 /// The field `key` of the JSON object `text`; `Err` when `text` is not one JSON object, or
 /// names `key` twice.
 pub(crate) fn field_of(text: &str, key: &str) -> Result<Field, ()> {
