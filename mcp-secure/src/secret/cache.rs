@@ -16,8 +16,8 @@ use super::SecretString;
 /// How long after a failed fetch the next read may fetch again.
 pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// What the cache needs to know of a store's error.
-pub(crate) trait StoreError: Clone {
+/// What the cache needs to know of a store's error (shown in its log: never a secret).
+pub(crate) trait StoreError: Clone + std::fmt::Display {
     /// Whether the store may answer on a later try (throttled, unavailable, unreachable), so
     /// that a value fetched before is still the secret's.
     fn is_transient(&self) -> bool;
@@ -121,7 +121,7 @@ impl<E: StoreError> Cache<E> {
                 }
                 match self.stale(&state, now) {
                     Some(secret) => {
-                        tracing::warn!(target: "mcp_secure", "a secret could not be fetched again; serving the value fetched before, within its stale bound");
+                        tracing::warn!(target: "mcp_secure", error = %error, "a secret could not be fetched again; serving the value fetched before, within its stale bound");
                         Ok(secret)
                     }
                     None => Err(error),
@@ -144,6 +144,12 @@ mod tests {
     enum Failure {
         Transient,
         Gone,
+    }
+
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{self:?}")
+        }
     }
 
     impl StoreError for Failure {

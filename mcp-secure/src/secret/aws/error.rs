@@ -137,7 +137,7 @@ impl fmt::Display for AwsSecretError {
             ),
             K::AccessDenied => write!(
                 f,
-                "AWS Secrets Manager denied access to secret `{id}`{answer}: check that the credentials are current and that their policy allows secretsmanager:GetSecretValue on it (and kms:Decrypt on its key)"
+                "AWS Secrets Manager denied access to secret `{id}`{answer}: check that the credentials are current (and this machine's clock: a signature is valid for 15 minutes), and that their policy allows secretsmanager:GetSecretValue on it (and kms:Decrypt on its key)"
             ),
             K::InvalidRequest => write!(
                 f,
