@@ -12,12 +12,14 @@ fn main() {
         "MCP_SECURE_PYTHON",
         "MCP_SECURE_PG_URL",
         "MCP_SECURE_NODE",
+        "MCP_SECURE_MOTO_SERVER",
+        "MCP_SECURE_BAO",
         "PATH",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     println!(
-        "cargo::rustc-check-cfg=cfg(skip_python, skip_postgres, skip_redis, skip_node, skip_nginx)"
+        "cargo::rustc-check-cfg=cfg(skip_python, skip_postgres, skip_redis, skip_node, skip_nginx, skip_moto, skip_bao)"
     );
     if env::var_os("CI").is_some() {
         return;
@@ -27,6 +29,12 @@ fn main() {
     }
     if env::var_os("MCP_SECURE_NODE").is_none() {
         println!("cargo::rustc-cfg=skip_node");
+    }
+    if env::var_os("MCP_SECURE_MOTO_SERVER").is_none() {
+        println!("cargo::rustc-cfg=skip_moto");
+    }
+    if env::var_os("MCP_SECURE_BAO").is_none() {
+        println!("cargo::rustc-cfg=skip_bao");
     }
     if env::var_os("MCP_SECURE_PG_URL").is_none() {
         println!("cargo::rustc-cfg=skip_postgres");

@@ -177,6 +177,11 @@ pub(crate) enum FetchError {
     /// The body is larger than the cap.
     TooLarge(usize),
     /// The answer's status was not a success.
+    // AWS Secrets Manager reads its error answers itself.
+    #[cfg_attr(
+        not(any(feature = "jwks", feature = "introspection", feature = "dev-auth")),
+        allow(dead_code)
+    )]
     Status(reqwest::StatusCode),
 }
 

@@ -78,8 +78,9 @@
 //! proxy), `jwt` (verifying JWTs with configured keys), `jwks` (fetching an issuer's keys),
 //! `introspection` (asking an issuer about opaque tokens), `sqlite` and
 //! `postgres` (running `sql!` queries), `redis` (one rate limit across replicas), `dev-auth` (a
-//! development authorization server). With `default-features = false` a stdio server pulls no
-//! HTTP, TLS, JWT or SQL crate.
+//! development authorization server), `aws-secrets` and `vault-secrets` (secrets from AWS
+//! Secrets Manager, and from Vault or OpenBao). With `default-features = false` a stdio server
+//! pulls no HTTP, TLS, JWT or SQL crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -93,7 +94,13 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
-#[cfg(any(feature = "jwks", feature = "introspection", feature = "dev-auth"))]
+#[cfg(any(
+    feature = "jwks",
+    feature = "introspection",
+    feature = "dev-auth",
+    feature = "aws-secrets",
+    feature = "vault-secrets"
+))]
 pub mod fetch;
 pub mod html;
 #[cfg(feature = "http")]

@@ -153,6 +153,22 @@ fn each_feature_pulls_only_what_it_names() {
         &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS, POLICY],
     );
 
+    // AWS Secrets Manager: reqwest, and AWS's signer (not the SDK, nor its HTTP stack).
+    let aws = crates("aws-secrets");
+    assert!(
+        aws.contains("reqwest") && aws.contains("aws-sigv4"),
+        "{aws:?}"
+    );
+    assert!(!aws.contains("aws-sdk-secretsmanager") && !aws.contains("aws-smithy-runtime"));
+    assert_none("aws-secrets", &aws, &[JWT, SQL, REDIS, POLICY]);
+
+    let vault = crates("vault-secrets");
+    assert!(
+        vault.contains("reqwest") && !vault.contains("aws-sigv4"),
+        "{vault:?}"
+    );
+    assert_none("vault-secrets", &vault, &[JWT, SQL, REDIS, POLICY]);
+
     // The defaults compile nothing of the policy engine.
     let defaults = crates("http,tls,jwt,jwks,introspection,dpop,sqlite");
     assert_none("the defaults", &defaults, &[POLICY]);

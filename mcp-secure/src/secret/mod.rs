@@ -24,12 +24,25 @@
 //! #[derive(serde::Serialize)]
 //! struct Out { token: mcp_secure::secret::SecretString } // error: secrets cannot be serialized
 //! ```
+//!
+//! Besides the environment and files, secrets come from a secret store, cached and fetched
+//! again as they rotate: `aws` (AWS Secrets Manager, feature `aws-secrets`) and `vault`
+//! (HashiCorp Vault or OpenBao KV version 2, feature `vault-secrets`).
 
 use std::{fmt, path::Path};
 
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Deserializer, Serialize, de};
 use zeroize::Zeroize;
+
+#[cfg(feature = "aws-secrets")]
+pub mod aws;
+#[cfg(any(feature = "aws-secrets", feature = "vault-secrets"))]
+mod cache;
+#[cfg(any(feature = "aws-secrets", feature = "vault-secrets"))]
+mod json;
+#[cfg(feature = "vault-secrets")]
+pub mod vault;
 
 /// The longest secret a tool input accepts, in bytes.
 pub const MAX_SECRET_BYTES: usize = 4096;
