@@ -339,6 +339,10 @@ fn assert_no_hostile_character(exports: &[Value]) {
 /// 256 characters and made of characters the escaper expands (a control is 6 characters
 /// escaped, a tag 9): every exported attribute keeps at most 256 characters of it (and `…`).
 #[tokio::test]
+#[cfg_attr(
+    skip_python,
+    ignore = "MCP_SECURE_PYTHON is not set: a Python with tests/python/requirements.txt runs it"
+)]
 async fn client_strings_stay_within_256_characters_once_escaped() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(python);
@@ -399,6 +403,10 @@ async fn client_strings_stay_within_256_characters_once_escaped() {
 /// subject, on a call the guard admits and one the HTTP layer refuses: none reaches the
 /// collector raw.
 #[tokio::test]
+#[cfg_attr(
+    skip_python,
+    ignore = "MCP_SECURE_PYTHON is not set: a Python with tests/python/requirements.txt runs it"
+)]
 async fn no_invisible_bidi_or_control_character_reaches_the_collector() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(python);
@@ -454,6 +462,10 @@ async fn no_invisible_bidi_or_control_character_reaches_the_collector() {
 /// client chose in them (a refused `Origin`, a refused `Host`, an unknown argument's name in a
 /// validation failure) are escaped and bounded like a span's.
 #[tokio::test]
+#[cfg_attr(
+    skip_python,
+    ignore = "MCP_SECURE_PYTHON is not set: a Python with tests/python/requirements.txt runs it"
+)]
 async fn audit_log_records_bound_and_escape_what_a_client_chose() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(python);
@@ -502,6 +514,10 @@ async fn audit_log_records_bound_and_escape_what_a_client_chose() {
 /// the HTTP layer refuses, and on a session's call. Its `tracestate` is bounded like any
 /// client string.
 #[tokio::test]
+#[cfg_attr(
+    skip_python,
+    ignore = "MCP_SECURE_PYTHON is not set: a Python with tests/python/requirements.txt runs it"
+)]
 async fn a_client_never_chooses_the_trace_of_the_servers_span() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(python);
@@ -515,7 +531,7 @@ async fn a_client_never_chooses_the_trace_of_the_servers_span() {
         .join(",");
     let search = json!({"query": "", "sort": "title", "limit": 5});
     let http_headers = [("traceparent", parent.as_str()), ("tracestate", "a=b")];
-    let cases: Vec<(&str, Option<&str>, &str, Value, &[(&str, &str)])> = vec![
+    let cases: Vec<Case> = vec![
         (
             "P4-meta",
             Some(READER),
@@ -636,6 +652,15 @@ async fn a_client_never_chooses_the_trace_of_the_servers_span() {
         "client strings over {MAX_KEPT} characters were exported (attribute, characters): {too_long:?}"
     );
 }
+
+/// A probe's call: its id, authorization, tool, `_meta` and extra HTTP headers.
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    Value,
+    &'a [(&'a str, &'a str)],
+);
 
 /// A hostile collector on a loopback port: `answer` writes its response to each request.
 struct Hostile {
@@ -788,7 +813,14 @@ async fn a_collectors_redirect_is_not_followed() {
         let _ = s.write_all(answer.as_bytes());
     });
     let (files, _outside) = files_dir();
-    let server = serve_exporting_to(&redirecting.url(), files.path(), exporting_command());
+    // The demo's sandbox would refuse the connection to the other port anyway: without it,
+    // the probe tests the exporter's own rule.
+    let server = serve_exporting_with(
+        &redirecting.url(),
+        files.path(),
+        exporting_command(),
+        &["--sandbox", "off"],
+    );
     some_calls_answered_within(&server.url, Duration::from_secs(5)).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while redirecting.requests() < 2 && Instant::now() < deadline {
@@ -1018,6 +1050,10 @@ async fn a_flood_of_refused_calls_does_not_push_other_callers_calls_out_of_the_t
 /// Probe 10. Over stdio: the caller's subject (from `NOTES_TOKEN`), the request id and the
 /// protocol version the client sends at `initialize` are escaped and bounded; no token.
 #[tokio::test]
+#[cfg_attr(
+    skip_python,
+    ignore = "MCP_SECURE_PYTHON is not set: a Python with tests/python/requirements.txt runs it"
+)]
 async fn stdio_calls_escape_and_bound_what_the_client_chose() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(python);
@@ -1100,6 +1136,10 @@ async fn stdio_calls_escape_and_bound_what_the_client_chose() {
 /// token, the `Mcp-Name` header, a wrong API key, a JWT's other claims, a tool's error: none
 /// reaches the collector.
 #[tokio::test]
+#[cfg_attr(
+    skip_python,
+    ignore = "MCP_SECURE_PYTHON is not set: a Python with tests/python/requirements.txt runs it"
+)]
 async fn no_secret_or_value_reaches_the_collector_from_any_field() {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(python);
@@ -1235,4 +1275,53 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
             );
         }
     }
+}
+
+/// Probe 12. "A call the HTTP layer refuses (no credentials for a scoped tool, …) has its span
+/// too": a scoped tool called with no credentials, and with a key the server does not know,
+/// each has a span with its refusal.
+#[tokio::test]
+#[cfg_attr(
+    skip_python,
+    ignore = "MCP_SECURE_PYTHON is not set: a Python with tests/python/requirements.txt runs it"
+)]
+async fn a_call_refused_for_its_credentials_has_its_span() {
+    let Some(python) = python() else { return };
+    let receiver = Receiver::start(python);
+    let (files, _outside) = files_dir();
+    let server = serve_exporting_to(&receiver.url, files.path(), exporting_command());
+    let create = json!({"title": "t", "body": "b"});
+    let wrong = "Bearer not-a-key-of-this-server";
+    for (id, auth) in [("P12-none", None), ("P12-wrong", Some(wrong))] {
+        let status = call(
+            &server.url,
+            auth,
+            json!(id),
+            "notes_create",
+            create.clone(),
+            json!({}),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 401, "{id}");
+    }
+    let (_, exports) = receiver.until_or_none(Duration::from_secs(10), |got| {
+        let spans = spans(got);
+        ["P12-none", "P12-wrong"]
+            .iter()
+            .all(|id| !spans_with_id(&spans, id).is_empty())
+    });
+    let spans = spans(&exports);
+    let events: Vec<String> = logs(&exports)
+        .iter()
+        .filter_map(|l| attr(l, "event"))
+        .collect();
+    let without: Vec<&str> = ["P12-none", "P12-wrong"]
+        .into_iter()
+        .filter(|id| spans_with_id(&spans, id).is_empty())
+        .collect();
+    assert!(
+        without.is_empty(),
+        "calls refused for their credentials without a span: {without:?} (audit records exported: {events:?})"
+    );
 }
