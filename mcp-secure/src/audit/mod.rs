@@ -547,6 +547,39 @@ fn json_line(value: &Value) -> String {
     out
 }
 
+/// The most characters of one client-chosen string a `tracing` event or span carries, once
+/// escaped: the OTLP export and text logs are not the place for a client's kilobytes.
+pub(crate) const MAX_TRACED_CHARS: usize = 256;
+
+/// A client-chosen string as `tracing` events and spans carry it: [`escape`]d, a backslash
+/// doubled (so that an escape cannot be forged by writing one), and cut, escapes included, at
+/// [`MAX_TRACED_CHARS`] characters with `…`.
+pub(crate) struct Traced<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Traced<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = 0;
+        let mut piece = String::new();
+        for c in self.0.chars() {
+            piece.clear();
+            if needs_escape(c) {
+                fmt::Write::write_fmt(&mut piece, format_args!("\\u{{{:x}}}", c as u32))?;
+            } else if c == '\\' {
+                piece.push_str("\\\\");
+            } else {
+                piece.push(c);
+            }
+            let len = piece.chars().count();
+            if written + len > MAX_TRACED_CHARS {
+                return f.write_str("…");
+            }
+            f.write_str(&piece)?;
+            written += len;
+        }
+        Ok(())
+    }
+}
+
 /// [`escape`] as it is written out: the `tracing` events below carry this, so a string is
 /// escaped only if a subscriber records the event, and without an intermediate `String`.
 struct Escaped<'a>(&'a str);

@@ -2,7 +2,7 @@
 //! controls escaped as it is written. Each is named for its event (`name:`), which an
 //! OpenTelemetry log record carries as its `eventName` (by default the source file and line).
 
-use super::{Escaped, SecurityEvent, escape};
+use super::{SecurityEvent, Traced, escape};
 
 pub(super) fn trace(event: &SecurityEvent<'_>) {
     let name = event.name();
@@ -21,24 +21,24 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             duration_ms,
             ..
         } => {
-            let client_id = Escaped(client_id.unwrap_or_default());
-            tracing::info!(name: "tool_called", target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), client_id = %client_id, outcome, duration_ms, client_address = client);
+            let client_id = Traced(client_id.unwrap_or_default());
+            tracing::info!(name: "tool_called", target: "mcp_secure::audit", event = name, tool, issuer = %Traced(issuer), subject = %Traced(subject), client_id = %client_id, outcome, duration_ms, client_address = client);
         }
         SecurityEvent::AuthenticationFailed { reason, path, .. } => {
-            tracing::warn!(name: "authentication_failed", target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = client);
+            tracing::warn!(name: "authentication_failed", target: "mcp_secure::audit", event = name, reason, path = %Traced(path), client_address = client);
         }
         SecurityEvent::AuthenticationThrottled {
             path,
             retry_after_ms,
             ..
         } => {
-            tracing::warn!(name: "authentication_throttled", target: "mcp_secure::audit", event = name, client_address = client, path = %Escaped(path), retry_after_ms);
+            tracing::warn!(name: "authentication_throttled", target: "mcp_secure::audit", event = name, client_address = client, path = %Traced(path), retry_after_ms);
         }
         SecurityEvent::Unauthenticated { tool, .. } => {
             tracing::warn!(name: "unauthenticated", target: "mcp_secure::audit", event = name, tool, client_address = client)
         }
         SecurityEvent::SessionRefused { reason, path, .. } => {
-            tracing::warn!(name: "session_refused", target: "mcp_secure::audit", event = name, reason, path = %Escaped(path), client_address = client);
+            tracing::warn!(name: "session_refused", target: "mcp_secure::audit", event = name, reason, path = %Traced(path), client_address = client);
         }
         SecurityEvent::Sandboxed {
             mode,
@@ -51,7 +51,7 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             missing,
         } => {
             let missing = missing.join("; ");
-            tracing::info!(name: "sandboxed", target: "mcp_secure::audit", event = name, mode, landlock_abi, filesystem, network, seccomp, signals_scoped, non_dumpable, missing = %Escaped(&missing));
+            tracing::info!(name: "sandboxed", target: "mcp_secure::audit", event = name, mode, landlock_abi, filesystem, network, seccomp, signals_scoped, non_dumpable, missing = %Traced(&missing));
         }
         SecurityEvent::AuthorizationDenied {
             tool,
@@ -62,7 +62,7 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             ..
         } => {
             let held = held_scopes.join(" ");
-            tracing::warn!(name: "authorization_denied", target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), required_scope, held_scopes = %Escaped(&held), client_address = client);
+            tracing::warn!(name: "authorization_denied", target: "mcp_secure::audit", event = name, tool, issuer = %Traced(issuer), subject = %Traced(subject), required_scope, held_scopes = %Traced(&held), client_address = client);
         }
         SecurityEvent::RateLimited {
             tool,
@@ -72,7 +72,7 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             retry_after_ms,
             ..
         } => {
-            tracing::warn!(name: "rate_limited", target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), key = %Escaped(key), retry_after_ms, client_address = client);
+            tracing::warn!(name: "rate_limited", target: "mcp_secure::audit", event = name, tool, issuer = %Traced(issuer), subject = %Traced(subject), key = %Traced(key), retry_after_ms, client_address = client);
         }
         SecurityEvent::PolicyDenied {
             tool,
@@ -83,8 +83,8 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             ..
         } => {
             // Policy ids are checked ASCII (`policy::Policies`): nothing to escape.
-            let resource = Escaped(resource.unwrap_or_default());
-            tracing::warn!(name: "policy_denied", target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), policies = %policies.join(","), resource = %resource, client_address = client);
+            let resource = Traced(resource.unwrap_or_default());
+            tracing::warn!(name: "policy_denied", target: "mcp_secure::audit", event = name, tool, issuer = %Traced(issuer), subject = %Traced(subject), policies = %policies.join(","), resource = %resource, client_address = client);
         }
         SecurityEvent::HookDenied {
             tool,
@@ -94,7 +94,7 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             code,
             ..
         } => {
-            tracing::warn!(name: "hook_denied", target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), hook = %Escaped(hook), code, client_address = client);
+            tracing::warn!(name: "hook_denied", target: "mcp_secure::audit", event = name, tool, issuer = %Traced(issuer), subject = %Traced(subject), hook = %Traced(hook), code, client_address = client);
         }
         SecurityEvent::ValidationFailed {
             tool,
@@ -107,7 +107,7 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
                 .iter()
                 .map(|v| format!("{}:{}", escape(&v.field), v.rule))
                 .collect();
-            tracing::warn!(name: "validation_failed", target: "mcp_secure::audit", event = name, tool, issuer = %Escaped(issuer), subject = %Escaped(subject), violations = %failed.join(","), client_address = client);
+            tracing::warn!(name: "validation_failed", target: "mcp_secure::audit", event = name, tool, issuer = %Traced(issuer), subject = %Traced(subject), violations = %failed.join(","), client_address = client);
         }
         SecurityEvent::ToolFailed { tool, incident } => {
             tracing::error!(name: "tool_failed", target: "mcp_secure::audit", event = name, tool, incident)
@@ -117,13 +117,13 @@ pub(super) fn trace(event: &SecurityEvent<'_>) {
             incident,
             cause,
         } => {
-            tracing::error!(target: "mcp_secure", incident, code, cause = %Escaped(cause), "tool failed");
+            tracing::error!(target: "mcp_secure", incident, code, cause = %Traced(cause), "tool failed");
         }
         SecurityEvent::OriginRefused { origin, .. } => {
-            tracing::warn!(name: "origin_refused", target: "mcp_secure::audit", event = name, origin = %Escaped(origin), client_address = client)
+            tracing::warn!(name: "origin_refused", target: "mcp_secure::audit", event = name, origin = %Traced(origin), client_address = client)
         }
         SecurityEvent::HostRefused { host, .. } => {
-            tracing::warn!(name: "host_refused", target: "mcp_secure::audit", event = name, host = %Escaped(host), client_address = client)
+            tracing::warn!(name: "host_refused", target: "mcp_secure::audit", event = name, host = %Traced(host), client_address = client)
         }
         SecurityEvent::BackendUnavailable {
             backend,

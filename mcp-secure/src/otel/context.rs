@@ -3,7 +3,7 @@
 
 use opentelemetry::{
     propagation::{Extractor, TextMapPropagator},
-    trace::TraceContextExt,
+    trace::{SpanContext, TraceContextExt, TraceState},
 };
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use rmcp::model::RequestMetaObject;
@@ -54,6 +54,14 @@ pub(crate) fn adopt(span: &tracing::Span, meta: &RequestMetaObject, how: ClientT
             // Refused only for a disabled span, which records nothing anyway.
             let _ = span.set_parent(cx);
         }
-        ClientTraceContext::Link | ClientTraceContext::Ignore => span.add_link(remote),
+        // The link keeps the client's ids, not its `tracestate`: up to 32 entries of the
+        // client's text that nothing here needs.
+        ClientTraceContext::Link | ClientTraceContext::Ignore => span.add_link(SpanContext::new(
+            remote.trace_id(),
+            remote.span_id(),
+            remote.trace_flags(),
+            true,
+            TraceState::default(),
+        )),
     }
 }

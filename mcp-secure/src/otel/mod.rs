@@ -97,7 +97,8 @@ impl std::fmt::Debug for Otlp {
 impl Otlp {
     /// Export to the collector whose OTLP/HTTP base URL is `endpoint` (spans to
     /// `{endpoint}/v1/traces`, logs to `{endpoint}/v1/logs`). It must be https, or http on a
-    /// loopback host: the spans name callers, and a header may carry the collector's key.
+    /// loopback host: the spans name callers, and a header may carry the collector's key. No
+    /// user or password, query or fragment; exports go through no proxy.
     pub fn http(endpoint: &str) -> Result<Self, OtelError> {
         let mut endpoint =
             url::Url::parse(endpoint).map_err(|_| OtelError::Endpoint("not an absolute URL"))?;
@@ -114,6 +115,13 @@ impl Otlp {
         }
         if endpoint.query().is_some() || endpoint.fragment().is_some() {
             return Err(OtelError::Endpoint("must have no query or fragment"));
+        }
+        // A password in the URL would travel in every export and sit in the configuration:
+        // `header` takes credentials, as secrets.
+        if !endpoint.username().is_empty() || endpoint.password().is_some() {
+            return Err(OtelError::Endpoint(
+                "must have no user or password (send credentials with `header`)",
+            ));
         }
         if !endpoint.path().ends_with('/') {
             let path = format!("{}/", endpoint.path());

@@ -18,10 +18,7 @@ use rmcp::{
 };
 use tracing::{Span, field::Empty};
 
-use crate::{audit::escape, auth::Principal};
-
-/// The longest client-chosen string (a request id, a protocol version) a span keeps.
-const MAX_CLIENT_TEXT: usize = 256;
+use crate::{audit::Traced, auth::Principal};
 
 /// A disabled span, or one with the attributes every call has.
 fn new_span(tool: &str) -> Span {
@@ -202,12 +199,10 @@ fn jsonrpc_error(span: &Span, error: &rmcp::ErrorData) {
     span.record("otel.status_code", "ERROR");
 }
 
-/// A client-chosen string as a span keeps it: escaped, at most [`MAX_CLIENT_TEXT`] characters.
+/// A client-chosen string as a span keeps it: as the audit's `tracing` events do ([`Traced`]:
+/// escaped, then cut, escapes included).
 fn client_text(s: &str) -> Cow<'_, str> {
-    match s.char_indices().nth(MAX_CLIENT_TEXT) {
-        None => escape(s),
-        Some((end, _)) => Cow::Owned(format!("{}…", escape(&s[..end]))),
-    }
+    Cow::Owned(Traced(s).to_string())
 }
 
 #[cfg(feature = "http")]
@@ -224,14 +219,25 @@ fn session_digest(id: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::MAX_TRACED_CHARS;
 
     #[test]
-    fn client_text_is_escaped_and_bounded() {
+    fn client_text_is_escaped_then_bounded() {
         assert_eq!(client_text("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
-        let long = "x".repeat(1000);
-        let kept = client_text(&long);
-        assert_eq!(kept.chars().count(), MAX_CLIENT_TEXT + 1);
-        assert!(kept.ends_with('…'));
+        assert_eq!(
+            client_text("a\\u{7}"),
+            "a\\\\u{7}",
+            "a written escape is not one"
+        );
+        for long in [
+            "x".repeat(1000),
+            "\u{e0041}".repeat(400),
+            "\u{1b}".repeat(400),
+        ] {
+            let kept = client_text(&long);
+            assert!(kept.chars().count() <= MAX_TRACED_CHARS + 1, "{kept}");
+            assert!(kept.ends_with('…'));
+        }
     }
 
     #[cfg(feature = "http")]

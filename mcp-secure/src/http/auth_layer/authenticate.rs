@@ -132,14 +132,17 @@ async fn admit(config: &Config, request: Request<Body>) -> Result<Request<Body>,
                     .filter_map(|(tool, _)| required_scope(config, tool).map(|(scope, _)| scope))
                     .collect();
                 if !scopes.is_empty() {
-                    let spans = called
-                        .iter()
-                        .filter(|(tool, _)| required_scope(config, tool).is_some())
-                        .map(|(tool, id)| {
-                            refused_over_http(tool, id, &parts, None, "unauthenticated")
-                        });
-                    let spans: Vec<_> = spans.collect();
-                    let _in_call = spans.first().map(tracing::Span::enter);
+                    // One span per tool refused, as for a missing scope.
+                    let mut spans: Vec<(&str, tracing::Span)> = Vec::new();
+                    for (tool, id) in &called {
+                        if required_scope(config, tool).is_some()
+                            && !spans.iter().any(|(seen, _)| seen == tool)
+                        {
+                            let span = refused_over_http(tool, id, &parts, None, "unauthenticated");
+                            spans.push((tool, span));
+                        }
+                    }
+                    let _in_call = spans.first().map(|(_, span)| span.enter());
                     config.emit(&SecurityEvent::AuthenticationFailed {
                         reason: "no bearer token",
                         path: parts.uri.path(),
@@ -176,8 +179,15 @@ fn refuse_missing_scopes(
     let client = ClientAddress::of(&parts.extensions);
     let mut missing: Vec<&'static str> = Vec::new();
     let mut first_refused = None;
+    // One span and one event per tool refused, not per call: a batch of thousands of calls to
+    // one tool would otherwise be thousands of records, crowding others' out of the telemetry.
+    let mut recorded: Vec<&str> = Vec::new();
     for (tool, id) in called {
+        if recorded.contains(&tool.as_str()) {
+            continue;
+        }
         if let Some(scope) = missing_scope(config, principal, tool) {
+            recorded.push(tool);
             let span = refused_over_http(tool, id, parts, Some(principal), "insufficient_scope");
             let _in_call = span.enter();
             config.emit(&SecurityEvent::authorization_denied(
