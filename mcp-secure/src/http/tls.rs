@@ -42,10 +42,40 @@ impl TlsListener {
 
     /// Serves TLS on `tcp`, a listener already bound (e.g. before a sandbox that refuses
     /// `listen`), with the certificate chain in `cert_pem` and the private key in `key_pem`.
+    ///
+    /// The cryptography is rustls's *ring* provider, which has no post-quantum key exchange
+    /// (rustls deprecates it for that): a client's session can be recorded now and decrypted by
+    /// a quantum computer later. [`from_listener_with_provider`](Self::from_listener_with_provider)
+    /// takes another, such as rustls's aws-lc-rs provider with `X25519MLKEM768` (its feature
+    /// `aws-lc-rs`, a C build this crate does not impose).
     pub fn from_listener(
         tcp: TcpListener,
         cert_pem: impl AsRef<Path>,
         key_pem: impl AsRef<Path>,
+    ) -> io::Result<Self> {
+        // Deprecated since rustls 0.23.48 for its missing post-quantum groups; chosen as the
+        // default because ring is in the tree already (DPoP, reqwest), and said above.
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        Self::from_listener_with_provider(tcp, cert_pem, key_pem, Arc::new(provider))
+    }
+
+    /// [`from_listener`](Self::from_listener) with the cryptography of `provider` (cipher
+    /// suites, key exchange groups, signatures).
+    ///
+    /// ```no_run
+    /// # async fn f(provider: std::sync::Arc<tokio_rustls::rustls::crypto::CryptoProvider>) -> std::io::Result<()> {
+    /// use mcp_secure::http::TlsListener;
+    /// // e.g. `rustls::crypto::aws_lc_rs::default_provider()`, with rustls's `aws-lc-rs` feature.
+    /// let tcp = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+    /// let listener = TlsListener::from_listener_with_provider(tcp, "cert.pem", "key.pem", provider)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_listener_with_provider(
+        tcp: TcpListener,
+        cert_pem: impl AsRef<Path>,
+        key_pem: impl AsRef<Path>,
+        provider: Arc<rustls::crypto::CryptoProvider>,
     ) -> io::Result<Self> {
         let invalid = |what: &str, e: &dyn std::fmt::Display| {
             io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
@@ -59,7 +89,6 @@ impl TlsListener {
         }
         let key = PrivateKeyDer::from_pem_file(key_pem.as_ref())
             .map_err(|e| invalid("reading the private key", &e))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| invalid("TLS versions", &e))?
@@ -146,5 +175,26 @@ mod tests {
             "nothing is sent to a client that sent nothing"
         );
         drop(listener);
+    }
+
+    /// The provider given is the one used: one with no key exchange group cannot make a
+    /// configuration, and says so.
+    #[tokio::test]
+    async fn the_provider_given_is_the_one_used() {
+        let tls = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/tests/tls");
+        #[allow(deprecated)]
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.kx_groups.clear();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refused = TlsListener::from_listener_with_provider(
+            tcp,
+            format!("{tls}/cert.pem"),
+            format!("{tls}/key.pem"),
+            Arc::new(provider),
+        )
+        .err()
+        .expect("no key exchange, no configuration");
+        assert_eq!(refused.kind(), io::ErrorKind::InvalidData);
+        assert!(refused.to_string().starts_with("TLS versions"), "{refused}");
     }
 }
