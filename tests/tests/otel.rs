@@ -9,142 +9,15 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::{Duration, Instant},
-};
+use std::process::Command;
 
 use base64::Engine;
-use common::{HttpServer, JWT_SECRET, KEYS, bin, files_dir, mint, refused_at_start, rpc};
+use common::{
+    HttpServer, JWT_SECRET, KEYS, bin, files_dir, mint,
+    otlp::{Receiver, attr, hex_of_base64, logs, python, spans, strings},
+    refused_at_start, rpc,
+};
 use serde_json::{Value, json};
-
-/// The Python interpreter with `opentelemetry-proto`, or `None` (outside CI) to skip.
-fn python() -> Option<std::ffi::OsString> {
-    let python = std::env::var_os("MCP_SECURE_PYTHON");
-    if python.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "MCP_SECURE_PYTHON is not set; .ci/run sets it to a virtual environment with tests/python/requirements.txt"
-        );
-        eprintln!("SKIPPED: set MCP_SECURE_PYTHON to run the OTLP export tests");
-    }
-    python
-}
-
-/// The receiver, killed on drop; its exports arrive on `exports`.
-struct Receiver {
-    child: Child,
-    url: String,
-    exports: mpsc::Receiver<Value>,
-}
-
-impl Receiver {
-    fn start(python: std::ffi::OsString) -> Receiver {
-        let script = format!("{}/python/otlp_receiver.py", env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new(python)
-            .arg(script)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the OTLP receiver");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().expect("the receiver's port").unwrap();
-        let port = first.strip_prefix("listening ").expect("`listening PORT`");
-        let (tx, exports) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        Receiver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            exports,
-        }
-    }
-
-    /// Exports received until `done` holds of all of them (or 30 s pass: then it fails).
-    fn until(&self, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut got = Vec::new();
-        while !done(&got) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.exports.recv_timeout(left) {
-                Ok(export) => got.push(export),
-                Err(_) => {
-                    let spans: Vec<_> = spans(&got)
-                        .iter()
-                        .map(|s| (attr(s, "jsonrpc.request.id"), attr(s, "error.type")))
-                        .collect();
-                    let events: Vec<_> = logs(&got).iter().map(|l| attr(l, "event")).collect();
-                    panic!(
-                        "the exports never held what was expected: spans {spans:?}, audit events {events:?}"
-                    )
-                }
-            }
-        }
-        got
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The spans in `exports`.
-fn spans(exports: &[Value]) -> Vec<&Value> {
-    exports
-        .iter()
-        .filter(|e| e["signal"] == "traces")
-        .flat_map(|e| e["message"]["resourceSpans"].as_array().unwrap())
-        .flat_map(|r| r["scopeSpans"].as_array().unwrap())
-        .flat_map(|s| s["spans"].as_array().unwrap())
-        .collect()
-}
-
-/// The log records in `exports`.
-fn logs(exports: &[Value]) -> Vec<&Value> {
-    exports
-        .iter()
-        .filter(|e| e["signal"] == "logs")
-        .flat_map(|e| e["message"]["resourceLogs"].as_array().unwrap())
-        .flat_map(|r| r["scopeLogs"].as_array().unwrap())
-        .flat_map(|s| s["logRecords"].as_array().unwrap())
-        .collect()
-}
-
-/// Every string in `value`, keys included.
-fn strings(value: &Value) -> Box<dyn Iterator<Item = &str> + '_> {
-    match value {
-        Value::String(s) => Box::new(std::iter::once(s.as_str())),
-        Value::Array(items) => Box::new(items.iter().flat_map(strings)),
-        Value::Object(map) => Box::new(
-            map.iter()
-                .flat_map(|(k, v)| std::iter::once(k.as_str()).chain(strings(v))),
-        ),
-        _ => Box::new(std::iter::empty()),
-    }
-}
-
-/// An attribute's value as text (strings as they are, numbers and booleans as JSON).
-fn attr(item: &Value, key: &str) -> Option<String> {
-    let found = item["attributes"]
-        .as_array()?
-        .iter()
-        .find(|a| a["key"] == key)?;
-    let value = found["value"].as_object()?.values().next()?;
-    Some(match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
-}
 
 /// The span of the call whose JSON-RPC id is `id`.
 fn span_of<'a>(spans: &[&'a Value], id: &str) -> Option<&'a Value> {
@@ -196,15 +69,6 @@ fn serve_exporting(receiver: &Receiver, files: &std::path::Path) -> HttpServer {
 }
 
 const TRACEPARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-fn hex_of_base64(b64: &str) -> String {
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 #[tokio::test]
 #[cfg_attr(

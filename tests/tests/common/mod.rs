@@ -4,6 +4,7 @@
 
 pub mod idp;
 pub mod nginx;
+pub mod otlp;
 pub mod redis_server;
 
 use std::{
