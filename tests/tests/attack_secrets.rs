@@ -213,6 +213,9 @@ fn assert_clean(shown: &str, what: &str) {
     }
 }
 
+/// An error answer built from the request.
+type EchoCase = dyn Fn(&str) -> Reply + Send + Sync;
+
 // --- Leaks through errors -------------------------------------------------------------------
 
 /// Error answers that echo the request's credentials and the secret, in the body, the
@@ -220,7 +223,7 @@ fn assert_clean(shown: &str, what: &str) {
 /// `code()`.
 #[tokio::test]
 async fn aws_error_answers_echoing_credentials_or_the_secret_never_reach_the_error() {
-    let cases: Vec<Box<dyn Fn(&str) -> Reply + Send + Sync>> = vec![
+    let cases: Vec<Box<EchoCase>> = vec![
         // The whole request echoed in the message.
         Box::new(|req: &str| {
             json(
