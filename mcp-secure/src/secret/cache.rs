@@ -70,7 +70,11 @@ impl<E: StoreError> Cache<E> {
         state
             .value
             .as_ref()
-            .filter(|v| now.saturating_duration_since(v.fetched) < self.ttl + self.serve_stale_for)
+            .filter(|v| {
+                // `Duration::MAX` ("as long as the store is down") must not overflow.
+                now.saturating_duration_since(v.fetched)
+                    < self.ttl.saturating_add(self.serve_stale_for)
+            })
             .map(|v| v.secret.clone())
     }
 

@@ -39,7 +39,7 @@ use super::{
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
 
 /// The largest answer read.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// The default time a [`VaultSecret`] keeps a value.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -380,11 +380,11 @@ impl VaultSecret {
         }
         #[derive(Deserialize)]
         struct Data {
-            data: HashMap<String, AnyValue>,
+            data: UniqueFields,
         }
         let mut answer: Answer =
             serde_json::from_slice(&body).map_err(|_| error(VaultSecretErrorKind::Malformed))?;
-        let secret = match answer.data.data.remove(&self.key) {
+        let secret = match answer.data.data.0.remove(&self.key) {
             Some(AnyValue(Some(secret))) => secret,
             Some(AnyValue(None)) => return Err(error(VaultSecretErrorKind::KeyNotString)),
             None => return Err(error(VaultSecretErrorKind::MissingKey)),
@@ -393,6 +393,35 @@ impl VaultSecret {
             return Err(error(VaultSecretErrorKind::Empty));
         }
         Ok(secret)
+    }
+}
+
+/// A secret's fields, refused when one is named twice: which of two values a reader takes
+/// would otherwise depend on the parser (AWS's `json_key` refuses the same).
+struct UniqueFields(HashMap<String, AnyValue>);
+
+impl<'de> Deserialize<'de> for UniqueFields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueFields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object whose keys are distinct")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueFields, A::Error> {
+                let mut fields = HashMap::new();
+                while let Some((key, value)) = map.next_entry::<String, AnyValue>()? {
+                    if fields.insert(key, value).is_some() {
+                        return Err(serde::de::Error::custom("a field is named twice"));
+                    }
+                }
+                Ok(UniqueFields(fields))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 

@@ -201,13 +201,43 @@ pub(super) fn from_fetch(secret_id: &str, e: FetchError) -> AwsSecretError {
 }
 
 /// AWS's error code from a `__type` or `x-amzn-ErrorType` (`aws.protocol#Code:detail`), if it
-/// looks like one: what else that field holds is not repeated.
+/// is one of [`KNOWN_CODES`]: what else that field holds is not repeated.
 pub(super) fn error_code(raw: &str) -> Option<String> {
     let code = raw.rsplit('#').next()?.split(':').next()?;
-    let valid = (1..=64).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
-    valid.then(|| code.to_owned())
+    // Only a code AWS documents: an answer could put anything shaped like one there (a key, a
+    // password), and the code is printed.
+    KNOWN_CODES.contains(&code).then(|| code.to_owned())
 }
+
+/// The error codes of Secrets Manager's `GetSecretValue` and of AWS's common errors that an
+/// error keeps; any other is dropped, and the status decides.
+const KNOWN_CODES: &[&str] = &[
+    "ResourceNotFoundException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "DecryptionFailure",
+    "InvalidRequestException",
+    "InvalidParameterException",
+    "ValidationException",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "InternalServiceError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "InvalidNextTokenException",
+    "OptInRequired",
+    "RequestExpired",
+    "NotAuthorized",
+];
 
 /// The error an answer with `status` and `body` means; only the body's `__type` is read.
 pub(super) fn error_from_answer(
