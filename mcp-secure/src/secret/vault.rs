@@ -468,7 +468,7 @@ pub enum VaultSecretErrorKind {
     Network,
     /// Vault's address is not allowed by the fetch policy.
     Refused,
-    /// The answer is not a KV version 2 secret (or is larger than 1 MiB).
+    /// The answer is not a KV version 2 secret (or is larger than 256 KiB).
     Malformed,
     /// The secret has no field of that name.
     MissingKey,
