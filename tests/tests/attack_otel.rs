@@ -20,7 +20,7 @@ use std::{
 };
 
 use common::{
-    HttpServer, JWT_SECRET, KEYS, bin, files_dir, mint,
+    HttpServer, JWT_SECRET, KEYS, bin, call_2026, files_dir, mint,
     otlp::{Receiver, attr, hex_of_base64, logs, python, raw, spans, spans_with_id, strings},
     rpc,
 };
@@ -58,33 +58,18 @@ fn string_attributes(exports: &[Value]) -> Vec<(String, String)> {
     out
 }
 
-/// A 2026-07-28 stateless `tools/call` with `id` (any JSON), `meta` merged into `_meta`, and
-/// the extra headers `headers`; the response's status.
-async fn call(
-    url: &str,
-    auth: Option<&str>,
-    id: Value,
-    tool: &str,
-    arguments: Value,
-    meta: Value,
-    headers: &[(&str, &str)],
-) -> reqwest::StatusCode {
-    let mut all_meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {}});
-    all_meta
-        .as_object_mut()
-        .unwrap()
-        .extend(meta.as_object().unwrap().clone());
-    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments, "_meta": all_meta}});
-    let mut request = rpc(&reqwest::Client::new(), url, auth)
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", "tools/call")
-        .header("Mcp-Name", tool);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.json(&body).send().await.unwrap().status()
+/// Fails with every exported string attribute longer than [`MAX_KEPT`] characters (`where`:
+/// which records were searched, for the message).
+fn assert_within_bound(exports: &[Value], r#where: &str) {
+    let too_long: Vec<(String, usize)> = string_attributes(exports)
+        .into_iter()
+        .filter(|(_, v)| v.chars().count() > MAX_KEPT)
+        .map(|(k, v)| (k, v.chars().count()))
+        .collect();
+    assert!(
+        too_long.is_empty(),
+        "client strings over {MAX_KEPT} characters were exported {where} (attribute, characters): {too_long:?}"
+    );
 }
 
 fn exporting_command() -> Command {
@@ -216,7 +201,7 @@ async fn client_strings_stay_within_256_characters_once_escaped() {
     );
     let search = json!({"query": "", "sort": "title", "limit": 5});
     // Admitted by the guard (subject), refused by the HTTP layer (a scope the key lacks).
-    call(
+    call_2026(
         &server.url,
         Some(&format!("Bearer {eve}")),
         json!(long_escapes),
@@ -226,7 +211,7 @@ async fn client_strings_stay_within_256_characters_once_escaped() {
         &[],
     )
     .await;
-    call(
+    call_2026(
         &server.url,
         Some(READER),
         json!(long_controls),
@@ -240,15 +225,7 @@ async fn client_strings_stay_within_256_characters_once_escaped() {
         let spans = spans(got);
         !spans_with_id(&spans, "P1").is_empty() && !spans_with_id(&spans, "P1c").is_empty()
     });
-    let too_long: Vec<(String, usize)> = string_attributes(&exports)
-        .into_iter()
-        .filter(|(_, v)| v.chars().count() > MAX_KEPT)
-        .map(|(k, v)| (k, v.chars().count()))
-        .collect();
-    assert!(
-        too_long.is_empty(),
-        "client strings over {MAX_KEPT} characters were exported (attribute, characters): {too_long:?}"
-    );
+    assert_within_bound(&exports, "in spans or log records");
 }
 
 /// Probe 2. Every class of invisible, bidi or control character, in a request id and a
@@ -269,7 +246,7 @@ async fn no_invisible_bidi_or_control_character_reaches_the_collector() {
     let in_argv: String = HOSTILE.iter().filter(|&&c| c != '\0').collect();
     let eve = mint(&server.url, &format!("eve{in_argv}"), "notes:read", &[]);
     let search = json!({"query": "", "sort": "title", "limit": 5});
-    call(
+    call_2026(
         &server.url,
         Some(&format!("Bearer {eve}")),
         json!(format!("P2a{hostile}")),
@@ -280,7 +257,7 @@ async fn no_invisible_bidi_or_control_character_reaches_the_collector() {
     )
     .await;
     // Refused by the HTTP layer: the scope check reads the id from the body itself.
-    call(
+    call_2026(
         &server.url,
         Some(&format!("Bearer {eve}")),
         json!(format!("P2b{hostile}")),
@@ -291,7 +268,7 @@ async fn no_invisible_bidi_or_control_character_reaches_the_collector() {
     )
     .await;
     // A non-string id the HTTP layer writes as JSON (serde_json leaves C1 and bidi raw).
-    call(
+    call_2026(
         &server.url,
         Some(READER),
         json!({"P2c": hostile}),
@@ -333,7 +310,7 @@ async fn audit_log_records_bound_and_escape_what_a_client_chose() {
         .unwrap();
     // An argument's name is the client's: 5000 characters of it, with a bidi override.
     let name = format!("P3\u{202e}{}", "n".repeat(5000));
-    call(
+    call_2026(
         &server.url,
         Some(WRITER),
         json!("P3-validation"),
@@ -349,15 +326,7 @@ async fn audit_log_records_bound_and_escape_what_a_client_chose() {
             && events.iter().any(|e| e == "validation_failed")
     });
     assert_no_hostile_character(&exports);
-    let too_long: Vec<(String, usize)> = string_attributes(&exports)
-        .into_iter()
-        .filter(|(_, v)| v.chars().count() > MAX_KEPT)
-        .map(|(k, v)| (k, v.chars().count()))
-        .collect();
-    assert!(
-        too_long.is_empty(),
-        "client strings over {MAX_KEPT} characters were exported in log records or span events (attribute, characters): {too_long:?}"
-    );
+    assert_within_bound(&exports, "in log records or span events");
 }
 
 /// Probe 4. The client's trace context, however it is sent, never makes the server's span a
@@ -434,7 +403,7 @@ async fn a_client_never_chooses_the_trace_of_the_servers_span() {
         } else {
             search.clone()
         };
-        call(
+        call_2026(
             &server.url,
             *auth,
             json!(id),
@@ -494,15 +463,7 @@ async fn a_client_never_chooses_the_trace_of_the_servers_span() {
             );
         }
     }
-    let too_long: Vec<(String, usize)> = string_attributes(&exports)
-        .into_iter()
-        .filter(|(_, v)| v.chars().count() > MAX_KEPT)
-        .map(|(k, v)| (k, v.chars().count()))
-        .collect();
-    assert!(
-        too_long.is_empty(),
-        "client strings over {MAX_KEPT} characters were exported (attribute, characters): {too_long:?}"
-    );
+    assert_within_bound(&exports, "in spans or log records");
 }
 
 /// A probe's call: its id, authorization, tool, `_meta` and extra HTTP headers.
@@ -614,7 +575,7 @@ async fn some_calls_answered_within(url: &str, within: Duration) {
     for i in 0..10 {
         let started = Instant::now();
         let search = json!({"query": "", "sort": "title", "limit": 5});
-        let status = call(
+        let status = call_2026(
             url,
             Some(READER),
             json!(i),
@@ -625,7 +586,7 @@ async fn some_calls_answered_within(url: &str, within: Duration) {
         )
         .await;
         assert!(status.is_success(), "{status}");
-        call(
+        call_2026(
             url,
             Some(READER),
             json!(i),
@@ -858,7 +819,7 @@ async fn a_flood_of_refused_calls_does_not_push_other_callers_calls_out_of_the_t
     let search = json!({"query": "", "sort": "title", "limit": 5});
     for i in 0..10 {
         let id = format!("P9-legit-{i}");
-        call(
+        call_2026(
             &server.url,
             Some(WRITER),
             json!(id),
@@ -972,15 +933,7 @@ async fn stdio_calls_escape_and_bound_what_the_client_chose() {
             "the token was exported"
         );
     }
-    let too_long: Vec<(String, usize)> = string_attributes(&exports)
-        .into_iter()
-        .filter(|(_, v)| v.chars().count() > MAX_KEPT)
-        .map(|(k, v)| (k, v.chars().count()))
-        .collect();
-    assert!(
-        too_long.is_empty(),
-        "client strings over {MAX_KEPT} characters were exported (attribute, characters): {too_long:?}"
-    );
+    assert_within_bound(&exports, "in spans or log records");
 }
 
 /// Probe 11. Secrets and values in every place a client can put them: argument values (in a
@@ -1001,7 +954,7 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
     let http = reqwest::Client::new();
     let meta = json!({"progressToken": format!("{canary}-progress"), "x-secret": format!("{canary}-meta")});
     let create = json!({"title": format!("{canary}-title"), "body": format!("{canary}-body")});
-    call(
+    call_2026(
         &server.url,
         Some(WRITER),
         json!("P11-ok"),
@@ -1011,7 +964,7 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
         &[],
     )
     .await;
-    call(
+    call_2026(
         &server.url,
         Some(READER),
         json!("P11-refused"),
@@ -1021,7 +974,7 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
         &[],
     )
     .await;
-    call(
+    call_2026(
         &server.url,
         Some(WRITER),
         json!("P11-invalid"),
@@ -1032,7 +985,7 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
     )
     .await;
     // A tool's own error (not found), with the argument in it.
-    call(
+    call_2026(
         &server.url,
         Some(WRITER),
         json!("P11-error"),
@@ -1042,7 +995,7 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
         &[],
     )
     .await;
-    call(
+    call_2026(
         &server.url,
         Some(WRITER),
         json!("P11-path"),
@@ -1053,7 +1006,7 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
     )
     .await;
     // A wrong key and a token of another secret, both carrying the canary.
-    call(
+    call_2026(
         &server.url,
         Some(&format!("Bearer {canary}-wrong-key")),
         json!("P11-wrongkey"),
@@ -1065,7 +1018,7 @@ async fn no_secret_or_value_reaches_the_collector_from_any_field() {
     .await;
     let other = mint(&server.url, "mallory", "notes:read", &[]);
     let forged = format!("{}X{canary}", &other[..other.len() - 1]);
-    call(
+    call_2026(
         &server.url,
         Some(&format!("Bearer {forged}")),
         json!("P11-forged"),
@@ -1151,7 +1104,7 @@ async fn a_call_refused_for_its_credentials_has_its_span() {
     let create = json!({"title": "t", "body": "b"});
     let wrong = "Bearer not-a-key-of-this-server";
     for (id, auth) in [("P12-none", None), ("P12-wrong", Some(wrong))] {
-        let status = call(
+        let status = call_2026(
             &server.url,
             auth,
             json!(id),

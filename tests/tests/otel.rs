@@ -27,30 +27,11 @@ fn span_of<'a>(spans: &[&'a Value], id: &str) -> Option<&'a Value> {
         .find(|s| attr(s, "jsonrpc.request.id").as_deref() == Some(id))
 }
 
-/// A `tools/call` of `tool` with `arguments` as a 2026-07-28 client sends it (no session), with
-/// `meta` merged into its `_meta`.
+/// A `tools/call` as a 2026-07-28 client sends it ([`common::call_2026`]), answered or
+/// refused for its scope.
 async fn call(url: &str, auth: &str, id: &str, tool: &str, arguments: Value, meta: Value) {
-    let mut all_meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {}});
-    all_meta
-        .as_object_mut()
-        .unwrap()
-        .extend(meta.as_object().unwrap().clone());
-    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments, "_meta": all_meta}});
-    let response = rpc(&reqwest::Client::new(), url, Some(auth))
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", "tools/call")
-        .header("Mcp-Name", tool)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success() || response.status() == 403,
-        "{}",
-        response.status()
-    );
+    let status = common::call_2026(url, Some(auth), json!(id), tool, arguments, meta, &[]).await;
+    assert!(status.is_success() || status == 403, "{status}");
 }
 
 /// The demo serving with `--otlp-endpoint` at `receiver`, exporting every 100 ms (the SDK's

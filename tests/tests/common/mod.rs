@@ -220,6 +220,35 @@ pub fn rpc(
     }
 }
 
+/// A 2026-07-28 stateless `tools/call` with `id` (any JSON), `meta` merged into `_meta`, and
+/// the extra headers `headers`; the response's status.
+pub async fn call_2026(
+    url: &str,
+    auth: Option<&str>,
+    id: Value,
+    tool: &str,
+    arguments: Value,
+    meta: Value,
+    headers: &[(&str, &str)],
+) -> reqwest::StatusCode {
+    let mut all_meta = serde_json::json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}});
+    all_meta
+        .as_object_mut()
+        .unwrap()
+        .extend(meta.as_object().unwrap().clone());
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments, "_meta": all_meta}});
+    let mut request = rpc(&reqwest::Client::new(), url, auth)
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", "tools/call")
+        .header("Mcp-Name", tool);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.json(&body).send().await.unwrap().status()
+}
+
 /// A raw `initialize` POST, with `Authorization: <auth>` when given.
 pub async fn post_initialize(url: &str, auth: Option<&str>) -> reqwest::Response {
     let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
