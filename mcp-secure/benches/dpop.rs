@@ -50,6 +50,7 @@ fn access_token(url: &str, dpop: Option<&DpopKey>) -> String {
         claims["cnf"] = json!({"jkt": key.thumbprint()});
     }
     let signer = jsonwebtoken::EncodingKey::from_ec_pem(&key_file("ec_private.pem")).unwrap();
+    mcp_secure::auth::install_jwt_crypto();
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(JwtAlgorithm::ES256),
         &claims,

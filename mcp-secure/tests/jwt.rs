@@ -1,12 +1,22 @@
 //! `JwtVerifier` against a matrix of good and bad tokens.
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_secure::{
     auth::{JwtConfigErrorKind, JwtVerifier, TokenVerifier},
     fetch::FetchPolicy,
     secret::SecretString,
 };
 use serde_json::{Value, json};
+
+/// `jsonwebtoken::encode`, with the library's cryptography (ring) registered first.
+fn encode<T: serde::Serialize>(
+    header: &Header,
+    claims: &T,
+    key: &EncodingKey,
+) -> jsonwebtoken::errors::Result<String> {
+    mcp_secure::auth::install_jwt_crypto();
+    jsonwebtoken::encode(header, claims, key)
+}
 
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://mcp.example.com/mcp";

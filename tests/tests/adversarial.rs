@@ -8,7 +8,7 @@ mod common;
 use std::{path::Path, time::Duration};
 
 use common::*;
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 /// Twelve callers with every scope, so that per-caller rate limits (a correct refusal, not the

@@ -37,6 +37,7 @@ fn raw_sign(file: &str, alg: JwtAlgorithm, header: &str, claims: &str) -> String
         _ => jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
     };
     let message = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    mcp_secure::auth::install_jwt_crypto();
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, alg).unwrap();
     format!("{message}.{signature}")
 }
@@ -667,6 +668,7 @@ async fn a_token_with_cnf_twice_is_not_a_bearer_token() {
     );
     let header = r#"{"alg":"HS256","typ":"JWT"}"#;
     let message = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    mcp_secure::auth::install_jwt_crypto();
     let signature = jsonwebtoken::crypto::sign(
         message.as_bytes(),
         &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),

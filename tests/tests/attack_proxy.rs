@@ -12,7 +12,7 @@ mod common;
 use std::collections::HashMap;
 
 use base64::Engine;
-use common::{HttpServer, JWT_SECRET, files_dir, idp::Idp, pkce};
+use common::{HttpServer, JWT_SECRET, encode, files_dir, idp::Idp, pkce};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -528,7 +528,7 @@ async fn an_advertised_iss_is_required() {
 }
 
 fn hs256(secret: &[u8], claims: &Value) -> String {
-    jsonwebtoken::encode(
+    encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         claims,
         &jsonwebtoken::EncodingKey::from_secret(secret),

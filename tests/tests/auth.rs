@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 fn now() -> i64 {

@@ -37,7 +37,7 @@ fn crates(features: &str) -> BTreeSet<String> {
 }
 
 const HTTP: &[&str] = &["axum", "hyper", "hyper-util", "http", "http-body", "tower"];
-const TLS: &[&str] = &["rustls", "tokio-rustls", "ring"];
+const TLS: &[&str] = &["rustls", "tokio-rustls"];
 const JWT: &[&str] = &["jsonwebtoken"];
 const HTTP_CLIENT: &[&str] = &["reqwest"];
 const SQL: &[&str] = &["sqlx", "sqlx-core", "libsqlite3-sys", "sqlx-postgres"];
@@ -73,9 +73,28 @@ fn each_feature_pulls_only_what_it_names() {
     assert!(http.contains("axum") && http.contains("hyper"), "{http:?}");
     assert_none("http", &http, &[TLS, JWT, HTTP_CLIENT, SQL, REDIS, POLICY]);
 
+    // JWT signatures are ring's (a provider of `jsonwebtoken`'s, auth/jwt_crypto.rs): none of
+    // RustCrypto's or aws-lc's, nor `jsonwebtoken`'s PEM reader (pem, simple_asn1, time).
     let jwt = crates("jwt");
-    assert!(jwt.contains("jsonwebtoken"), "{jwt:?}");
+    assert!(
+        jwt.contains("jsonwebtoken") && jwt.contains("ring"),
+        "{jwt:?}"
+    );
     assert_none("jwt", &jwt, &[HTTP, TLS, HTTP_CLIENT, SQL, REDIS, POLICY]);
+    assert_none(
+        "jwt",
+        &jwt,
+        &[&[
+            "rsa",
+            "p256",
+            "p384",
+            "ed25519-dalek",
+            "aws-lc-rs",
+            "simple_asn1",
+            "pem",
+            "time",
+        ]],
+    );
 
     let jwks = crates("jwks");
     assert!(jwks.contains("reqwest"), "{jwks:?}");
@@ -85,8 +104,7 @@ fn each_feature_pulls_only_what_it_names() {
     assert!(introspection.contains("reqwest"), "{introspection:?}");
     assert_none("introspection", &introspection, &[JWT, SQL, REDIS, POLICY]);
 
-    // DPoP proofs' signatures are ring's (the ring rustls already builds by default); `http`
-    // with `jwt` alone pulls no ring.
+    // DPoP proofs' signatures are ring's too; `http` with `jwt` alone pulls no rustls.
     let dpop = crates("dpop");
     assert!(
         dpop.contains("ring") && dpop.contains("jsonwebtoken") && dpop.contains("axum"),
@@ -169,9 +187,10 @@ fn each_feature_pulls_only_what_it_names() {
     );
     assert_none("vault-secrets", &vault, &[JWT, SQL, REDIS, POLICY]);
 
-    // The defaults compile nothing of the policy engine.
-    let defaults = crates("http,tls,jwt,jwks,introspection,dpop,sqlite");
-    assert_none("the defaults", &defaults, &[POLICY]);
+    // The defaults are what most HTTP servers need: no database driver (a server names
+    // `sqlite` or `postgres`), nothing of the policy engine.
+    let defaults = crates(DEFAULTS);
+    assert_none("the defaults", &defaults, &[SQL, REDIS, POLICY]);
 
     let policy = crates("policy");
     assert!(policy.contains("cedar-policy"), "{policy:?}");
@@ -179,6 +198,32 @@ fn each_feature_pulls_only_what_it_names() {
         "policy",
         &policy,
         &[HTTP, TLS, JWT, HTTP_CLIENT, SQL, REDIS],
+    );
+}
+
+/// mcp-secure's default features, as its Cargo.toml names them.
+const DEFAULTS: &str = "http,tls,jwt,jwks,introspection,dpop";
+
+#[test]
+fn the_defaults_above_are_the_manifests() {
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../mcp-secure/Cargo.toml"),
+    )
+    .unwrap();
+    let line = manifest
+        .lines()
+        .find(|l| l.starts_with("default = "))
+        .expect("a `default = [...]` line");
+    let named: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+    assert_eq!(named.join(","), DEFAULTS, "{line}");
+    let record =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("feature-counts.txt"))
+            .unwrap();
+    assert!(
+        record
+            .lines()
+            .any(|l| l.rsplit_once(' ').map(|(f, _)| f) == Some(DEFAULTS)),
+        "tests/feature-counts.txt records the defaults"
     );
 }
 

@@ -103,7 +103,7 @@ async fn a_tenant_claim_that_is_not_a_tenant_name_refuses_the_token() {
             "iss": issuer, "aud": server.url, "sub": "alice", "scope": "notes:read",
             "iat": now, "exp": now + 300, "tenant": tenant,
         });
-        let token = jsonwebtoken::encode(
+        let token = encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
             &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),

@@ -140,6 +140,7 @@ impl JwtVerifier {
         issuer: &str,
         audience: Audience,
     ) -> Result<Self, JwtConfigError> {
+        super::jwt_crypto::install();
         super::check_verifier_issuer(issuer)
             .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Issuer, format!("issuer: {e}")))?;
         let audience = match audience {
@@ -244,27 +245,15 @@ impl JwtVerifier {
         issuer: &str,
         audience: impl Into<Audience>,
     ) -> Result<Self, JwtConfigError> {
-        let key = match alg {
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
-            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
-            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
-            other => {
-                return Err(JwtConfigError::new(
-                    JwtConfigErrorKind::Algorithm,
-                    format!("{other:?} does not use a public key; use `hmac`"),
-                ));
-            }
-        }
-        .map_err(|e| {
-            JwtConfigError::new(
+        let key = super::key_pem::decoding_key(alg, pem).map_err(|e| match e {
+            super::key_pem::KeyPemError::Symmetric => JwtConfigError::new(
+                JwtConfigErrorKind::Algorithm,
+                format!("{alg:?} does not use a public key; use `hmac`"),
+            ),
+            e => JwtConfigError::new(
                 JwtConfigErrorKind::Key,
                 format!("the PEM is not a {alg:?} public key ({e})"),
-            )
+            ),
         })?;
         Self::new(Keys::Single(key), vec![alg], issuer, audience.into())
     }

@@ -11,6 +11,12 @@ mod jwks;
 pub(crate) use jwks::checked_url;
 #[cfg(feature = "jwt")]
 mod jwt;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwt_crypto;
+#[cfg(feature = "jwt")]
+mod key_pem;
+#[cfg(all(feature = "jwt", feature = "http"))]
+pub(crate) use key_pem::{KeyPemError, encoding_key as private_key_pem};
 mod key_file;
 mod owned;
 mod principal;
@@ -30,6 +36,8 @@ pub use introspection::{IntrospectionConfigError, IntrospectionVerifier};
 pub use jsonwebtoken::Algorithm as JwtAlgorithm;
 #[cfg(feature = "jwt")]
 pub use jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier};
+#[cfg(feature = "jwt")]
+pub use jwt_crypto::install as install_jwt_crypto;
 pub use key_file::{ApiKeyFile, ApiKeyFileError, MISSING_GRACE, WATCH_INTERVAL};
 pub use owned::Owned;
 pub(crate) use principal::CallMark;

@@ -267,6 +267,7 @@ impl DevAuthBuilder {
             return err(e.to_string());
         }
         let path = issuer.path().trim_end_matches('/').to_owned();
+        crate::auth::jwt_crypto::install();
         let key = jsonwebtoken::EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
         let http = crate::fetch::Fetcher::new(&self.fetch_policy)
             .map_err(|e| DevAuthError(format!("the HTTP client of metadata documents: {e}")))?;

@@ -41,18 +41,12 @@ impl std::error::Error for DpopKeyError {}
 impl DpopKey {
     /// The PKCS #8 private key in `pem`, signing with `alg` (ES256, ES384, EdDSA, RS256, PS256…).
     pub fn from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, DpopKeyError> {
+        crate::auth::jwt_crypto::install();
         let bad = |e: jsonwebtoken::errors::Error| DpopKeyError(e.to_string());
-        let key = match alg {
-            Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem).map_err(bad)?,
-            Algorithm::EdDSA => EncodingKey::from_ed_pem(pem).map_err(bad)?,
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512 => EncodingKey::from_rsa_pem(pem).map_err(bad)?,
-            _ => return Err(DpopKeyError("a DPoP key is asymmetric".into())),
-        };
+        let key = crate::auth::private_key_pem(alg, pem).map_err(|e| match e {
+            crate::auth::KeyPemError::Symmetric => DpopKeyError("a DPoP key is asymmetric".into()),
+            e => DpopKeyError(e.to_string()),
+        })?;
         let mut jwk = Jwk::from_encoding_key(&key, alg).map_err(bad)?;
         jwk.common.key_algorithm = None;
         let thumbprint = jwk

@@ -52,6 +52,7 @@ impl TokenMinter {
     /// Tokens signed with `secret`, issued by `issuer` for the server at `audience`, valid for
     /// five minutes.
     pub fn hs256(secret: &SecretString, issuer: &str, audience: &str) -> Self {
+        crate::auth::jwt_crypto::install();
         Self {
             key: EncodingKey::from_secret(secret.expose_secret().as_bytes()),
             issuer: issuer.to_owned(),

@@ -714,6 +714,17 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
+/// `jsonwebtoken::encode`, with the library's cryptography (ring) registered first: the tests
+/// sign with what the library verifies with.
+pub fn encode<T: serde::Serialize>(
+    header: &jsonwebtoken::Header,
+    claims: &T,
+    key: &jsonwebtoken::EncodingKey,
+) -> jsonwebtoken::errors::Result<String> {
+    mcp_secure::auth::install_jwt_crypto();
+    jsonwebtoken::encode(header, claims, key)
+}
+
 /// The payload of a JWT, unverified (the server under test verifies it).
 pub fn jwt_claims(jwt: &str) -> Value {
     use base64::Engine;
