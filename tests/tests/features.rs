@@ -258,3 +258,57 @@ fn no_feature_set_grows_past_its_recorded_count() {
         "feature sets off their recorded crate counts (tests/feature-counts.txt): {off:?}"
     );
 }
+
+/// Feature sets whose crates may need a newer Rust than mcp-secure's `rust-version`, and the
+/// version they need (docs/src/secrets.md says so for AWS's crates).
+const NEWER_RUST: &[(&str, &str)] = &[("aws-secrets", "1.94.1")];
+
+/// Issue 35: `rust-version` holds for what each feature set builds. No older toolchain can be
+/// installed on this machine, so this reads the `rust-version` every crate of the set declares
+/// (`cargo metadata`) and fails when one asks for more than ours. A crate that declares none is
+/// not checked (about one in six).
+#[test]
+fn every_crate_of_a_feature_set_builds_with_our_rust_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(root)
+        .output()
+        .expect("run cargo metadata");
+    assert!(out.status.success(), "cargo metadata failed");
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let declared = |name: &str, version: &str| -> Option<String> {
+        packages
+            .iter()
+            .find(|p| p["name"] == name && p["version"] == version)
+            .and_then(|p| p["rust_version"].as_str().map(str::to_owned))
+    };
+    let ours = declared("mcp-secure", env!("CARGO_PKG_VERSION")).expect("our rust-version");
+    let parse = |v: &str| -> Vec<u32> { v.split('.').map(|n| n.parse().unwrap()).collect() };
+    let record =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("feature-counts.txt"))
+            .unwrap();
+    let mut over = Vec::new();
+    for line in record.lines().filter(|l| !l.starts_with('#')) {
+        let features = line.rsplit_once(' ').expect("<features> <count>").0.trim();
+        let allowed = NEWER_RUST
+            .iter()
+            .find(|(set, _)| *set == features)
+            .map_or(ours.as_str(), |(_, rust)| rust);
+        for (name, version) in tree(features) {
+            let version = version.trim_start_matches('v');
+            if let Some(needs) = declared(&name, version)
+                && parse(&needs) > parse(allowed)
+            {
+                over.push(format!("[{features}] {name} {version} needs Rust {needs}"));
+            }
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "crates above rust-version {ours} (raise it, or record the set in NEWER_RUST and the \
+         guide): {over:?}"
+    );
+}
