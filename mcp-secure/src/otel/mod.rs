@@ -42,6 +42,7 @@ use tracing_subscriber::{
     filter::{LevelFilter, Targets},
     registry::LookupSpan,
 };
+pub use transport::Exports;
 
 use crate::secret::SecretString;
 
@@ -162,9 +163,15 @@ impl Otlp {
     /// Starts the exporters' batch processors; the exports run on the current Tokio runtime.
     pub fn start(self) -> Result<Telemetry, OtelError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| OtelError::NoRuntime)?;
+        let exports = Exports::default();
         let transport = || {
-            transport::Transport::new(runtime.clone(), self.headers.clone(), self.timeout)
-                .map_err(|_| OtelError::Exporter("the HTTP client could not be built".into()))
+            transport::Transport::new(
+                runtime.clone(),
+                self.headers.clone(),
+                self.timeout,
+                exports.clone(),
+            )
+            .map_err(|_| OtelError::Exporter("the HTTP client could not be built".into()))
         };
         let url = |signal: &str| {
             self.endpoint
@@ -192,6 +199,7 @@ impl Otlp {
             .build()
             .map_err(|e| OtelError::Exporter(e.to_string()))?;
         Ok(Telemetry {
+            exports,
             traces: SdkTracerProvider::builder()
                 .with_batch_exporter(spans)
                 .with_resource(resource.clone())
@@ -208,6 +216,7 @@ impl Otlp {
 /// end ([`shutdown`](Self::shutdown)).
 #[derive(Debug)]
 pub struct Telemetry {
+    exports: Exports,
     traces: SdkTracerProvider,
     logs: SdkLoggerProvider,
 }
@@ -241,6 +250,12 @@ impl Telemetry {
             )
     }
 
+    /// How the exports go (sent and failed requests), for a health check or a metric; the
+    /// handle outlives [`shutdown`](Self::shutdown), so it also tells how the last batches went.
+    pub fn exports(&self) -> Exports {
+        self.exports.clone()
+    }
+
     /// The tracer the calls' spans are exported with, for layers of your own.
     pub fn tracer(&self) -> opentelemetry_sdk::trace::Tracer {
         self.traces.tracer("mcp-secure")
@@ -249,7 +264,7 @@ impl Telemetry {
     /// Exports what is buffered and stops the exporters. Async because the exports run on
     /// the runtime this waits on (the SDK's shutdown blocks its thread).
     pub async fn shutdown(self) -> Result<(), OtelError> {
-        let Self { traces, logs } = self;
+        let Self { traces, logs, .. } = self;
         tokio::task::spawn_blocking(move || {
             let traces = traces.shutdown();
             let logs = logs.shutdown();

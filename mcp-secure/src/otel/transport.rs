@@ -5,7 +5,13 @@
 //! put a second HTTP stack into the build. Each export is instead spawned onto the runtime the
 //! telemetry was started on, and the processor's thread waits for it.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use opentelemetry_http::{HttpClient, HttpError};
@@ -19,6 +25,59 @@ pub(super) struct Transport {
     client: reqwest::Client,
     runtime: tokio::runtime::Handle,
     headers: http::HeaderMap,
+    exports: Exports,
+}
+
+/// How the exports went: requests the collector accepted, and requests that failed (not sent,
+/// not answered, or answered with an error status). Shared by the exporters of one
+/// [`Telemetry`](super::Telemetry); a clone reads the same counts.
+///
+/// Each failure is also logged, as a warning with target `mcp_secure::otel` and the kind of
+/// failure (never the collector's response), for the server's own log: the SDK drops a failed
+/// batch.
+#[derive(Debug, Clone, Default)]
+pub struct Exports(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    sent: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Exports {
+    /// Requests the collector answered with a success status.
+    pub fn sent(&self) -> u64 {
+        self.0.sent.load(Ordering::Relaxed)
+    }
+
+    /// Requests that failed: not sent, not answered in time, answered with an error status or
+    /// too long an answer.
+    pub fn failed(&self) -> u64 {
+        self.0.failed.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, outcome: Result<http::StatusCode, &ExportFailed>) {
+        match outcome {
+            Ok(status) if status.is_success() => {
+                self.0.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            failed => {
+                self.0.failed.fetch_add(1, Ordering::Relaxed);
+                match failed {
+                    Ok(status) => tracing::warn!(
+                        target: "mcp_secure::otel",
+                        status = status.as_u16(),
+                        "OTLP export refused by the collector; the batch is dropped"
+                    ),
+                    Err(reason) => tracing::warn!(
+                        target: "mcp_secure::otel",
+                        reason = %reason,
+                        "OTLP export failed; the batch is dropped"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Transport {
@@ -57,6 +116,7 @@ impl Transport {
         runtime: tokio::runtime::Handle,
         headers: http::HeaderMap,
         timeout: Duration,
+        exports: Exports,
     ) -> Result<Self, reqwest::Error> {
         // No proxy from the environment: an endpoint allowed as http because it is on loopback
         // would otherwise cross the network in clear text.
@@ -69,6 +129,7 @@ impl Transport {
             client,
             runtime,
             headers,
+            exports,
         })
     }
 }
@@ -83,8 +144,13 @@ impl HttpClient for Transport {
         for (name, value) in &self.headers {
             parts.headers.insert(name, value.clone());
         }
-        let request = reqwest::Request::try_from(http::Request::from_parts(parts, body))
-            .map_err(|_| ExportFailed::Network)?;
+        let request = match reqwest::Request::try_from(http::Request::from_parts(parts, body)) {
+            Ok(request) => request,
+            Err(_) => {
+                self.exports.record(Err(&ExportFailed::Network));
+                return Err(ExportFailed::Network.into());
+            }
+        };
         let client = self.client.clone();
         let sent = self.runtime.spawn(async move {
             let mut response = client
@@ -106,6 +172,9 @@ impl HttpClient for Transport {
                 .body(Bytes::from(body))
                 .map_err(|_| ExportFailed::Network)
         });
-        Ok(sent.await.map_err(|_| ExportFailed::RuntimeGone)??)
+        let answered = sent.await.unwrap_or(Err(ExportFailed::RuntimeGone));
+        self.exports
+            .record(answered.as_ref().map(http::Response::status));
+        Ok(answered?)
     }
 }
