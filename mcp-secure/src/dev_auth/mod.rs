@@ -439,6 +439,16 @@ impl Shared {
     fn upstream(&self) -> Option<&std::convert::Infallible> {
         None
     }
+
+    /// How the client ids this server registers begin: an operator reading a log tells the
+    /// development server's clients from the proxy's, which serves production.
+    fn client_id_prefix(&self) -> &'static str {
+        if self.upstream().is_some() {
+            "mcp-"
+        } else {
+            "dev-"
+        }
+    }
 }
 
 /// How a client proves who it is at `/token`.

@@ -47,7 +47,7 @@ pub(in crate::dev_auth) async fn register(
         Ok(c) => c,
         Err((error, description)) => return invalid(error, &description),
     };
-    let client_id = format!("dev-{}", &random_token()[..22]);
+    let client_id = format!("{}{}", s.client_id_prefix(), &random_token()[..22]);
     let secret = (client.method != AuthMethod::None).then(random_token);
     let client = Client {
         secret_hash: secret.as_deref().map(hash),

@@ -159,7 +159,7 @@ async fn bind_to_proof(s: &Shared, headers: &HeaderMap) -> Result<Option<String>
         Ok(None) => return Ok(None),
         Ok(Some(proof)) => proof,
         Err(e) => {
-            tracing::info!(target: "mcp_secure", reason = %e, "dev-auth: DPoP proof refused");
+            tracing::info!(target: "mcp_secure", reason = %e, "authorization server: DPoP proof refused");
             return Err(invalid);
         }
     };
@@ -167,14 +167,14 @@ async fn bind_to_proof(s: &Shared, headers: &HeaderMap) -> Result<Option<String>
     let checked = match s.dpop.check(proof, "POST", &uris, None) {
         Ok(checked) => checked,
         Err(e) => {
-            tracing::info!(target: "mcp_secure", reason = %e, "dev-auth: DPoP proof refused");
+            tracing::info!(target: "mcp_secure", reason = %e, "authorization server: DPoP proof refused");
             return Err(invalid);
         }
     };
     match s.dpop.first_use(&checked).await {
         Ok(()) => Ok(Some(checked.jkt)),
         Err(e) => {
-            tracing::info!(target: "mcp_secure", reason = ?e, "dev-auth: DPoP proof refused");
+            tracing::info!(target: "mcp_secure", reason = ?e, "authorization server: DPoP proof refused");
             Err(invalid)
         }
     }
@@ -251,7 +251,7 @@ fn exchange_code(
     if entry.used {
         // A code presented twice was stolen or replayed: what it bought is revoked.
         let family = entry.family;
-        tracing::warn!(target: "mcp_secure", client_id, "dev-auth: authorization code reused; its tokens are revoked");
+        tracing::warn!(target: "mcp_secure", client_id, "authorization server: authorization code reused; its tokens are revoked");
         if let Some(family) = family {
             store.revoke(family);
         }
@@ -381,7 +381,7 @@ fn refresh(
     if reused {
         // Rotation means each refresh token works once: a second use is a stolen copy (or
         // the stolen original), so the whole family goes.
-        tracing::warn!(target: "mcp_secure", client_id, "dev-auth: refresh token reused; its family is revoked");
+        tracing::warn!(target: "mcp_secure", client_id, "authorization server: refresh token reused; its family is revoked");
         store.revoke(family_id);
         return Err(refuse("invalid_grant", INVALID));
     }
@@ -508,7 +508,7 @@ fn tokens(
         &s.key,
     )
     .map_err(|e| {
-        tracing::error!(target: "mcp_secure", error = %e, "dev-auth: signing an access token failed");
+        tracing::error!(target: "mcp_secure", error = %e, "authorization server: signing an access token failed");
         TokenError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error: "server_error",
