@@ -96,6 +96,10 @@ pub enum JwtConfigErrorKind {
     /// `alg`, a symmetric key, private members, a key whose `kty` or `crv` is not its
     /// algorithm's, a key ring refuses.
     JwkSet,
+    /// `jsonwebtoken`'s process-wide cryptography was fixed before this library could make it
+    /// ring: the application used `jsonwebtoken` first (see
+    /// [`install_jwt_crypto`](super::install_jwt_crypto)).
+    CryptoProvider,
 }
 
 impl JwtConfigError {
@@ -141,7 +145,17 @@ impl JwtVerifier {
         issuer: &str,
         audience: Audience,
     ) -> Result<Self, JwtConfigError> {
-        super::jwt_crypto::install();
+        // `jsonwebtoken` fixes its provider once per process; a verifier on another one (or on
+        // the placeholder that panics, fixed by a first use without a crypto feature) would
+        // keep none of ring's bounds, or panic on every token.
+        if !super::jwt_crypto::installed() {
+            return Err(JwtConfigError::new(
+                JwtConfigErrorKind::CryptoProvider,
+                "jsonwebtoken's cryptography was fixed before this library's (the application \
+                 signed or verified with jsonwebtoken first, or installed another provider); \
+                 call `mcp_secure::auth::install_jwt_crypto()` before any other use of jsonwebtoken",
+            ));
+        }
         super::check_verifier_issuer(issuer)
             .map_err(|e| JwtConfigError::new(JwtConfigErrorKind::Issuer, format!("issuer: {e}")))?;
         let audience = match audience {
