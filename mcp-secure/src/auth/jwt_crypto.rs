@@ -6,7 +6,10 @@
 //! `jsonwebtoken`'s aws-lc-rs provider is written against, so this provider follows that one.
 //!
 //! `jsonwebtoken` keeps its provider process-wide: [`install`] registers this one before any
-//! key of this library is used. A provider the application installed first is kept.
+//! key of this library is used. A provider fixed before (by the application) is kept, and
+//! verifiers refuse to be built on it.
+
+use std::sync::OnceLock;
 
 use jsonwebtoken::{
     Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey,
@@ -46,9 +49,26 @@ static RING: CryptoProvider = CryptoProvider {
 /// let token = jsonwebtoken::encode(&header, &serde_json::json!({"sub": "ada"}), &key).unwrap();
 /// assert_eq!(token.split('.').count(), 3);
 /// ```
+///
+/// `jsonwebtoken` keeps the first provider for the life of the process, and fixes one at its
+/// first signature or verification even when it has none to offer (a placeholder that panics).
+/// A provider other than this one stays the application's, but a
+/// [`JwtVerifier`](super::JwtVerifier) refuses to be built on it
+/// ([`JwtConfigErrorKind::CryptoProvider`](super::JwtConfigErrorKind::CryptoProvider)): its
+/// promises (RSA of 2 048 to 8 192 bits, P-256, P-384, Ed25519) are ring's.
 pub fn install() {
-    // An `Err` is a provider the application chose before: it stays.
-    let _ = RING.install_default();
+    installed();
+}
+
+/// Whether ring is `jsonwebtoken`'s provider in this process.
+///
+/// `jsonwebtoken` does not say which provider it holds (a refused `install_default` hands back
+/// the one offered), and never changes it once fixed: so the answer of the first attempt here
+/// is the answer for the life of the process. This static mirrors `jsonwebtoken`'s own; it is
+/// no configuration.
+pub(crate) fn installed() -> bool {
+    static RING_FIXED: OnceLock<bool> = OnceLock::new();
+    *RING_FIXED.get_or_init(|| RING.install_default().is_ok())
 }
 
 /// A key of the wrong family for the algorithm: the confusion this refuses is, for example, an

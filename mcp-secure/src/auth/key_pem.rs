@@ -15,11 +15,15 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::{SubjectPublicKeyInfoDer, pem::PemObject};
 
+use super::key_check::{self, KeyRejected};
+
 /// Why a PEM is not the key an algorithm needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyPemError {
     /// No `PUBLIC KEY` (or private key) section, or one that is not base64.
     NoSection,
+    /// More than one PEM section, of any kind.
+    Several,
     /// A public key of another algorithm, or not a SubjectPublicKeyInfo.
     OtherAlgorithm,
     /// An EC key in SEC 1 (`EC PRIVATE KEY`), which ring does not read.
@@ -27,18 +31,23 @@ pub(crate) enum KeyPemError {
     Sec1,
     /// An algorithm that takes no key pair (HMAC).
     Symmetric,
+    /// A key of the algorithm that ring would never verify with, or that forged signatures
+    /// pass.
+    Rejected(KeyRejected),
 }
 
 impl fmt::Display for KeyPemError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::NoSection => "no key section of the kind asked for",
+            Self::Several => "more than one PEM section; give the one public key alone",
             Self::OtherAlgorithm => "a key of another algorithm or curve",
             #[cfg(feature = "http")]
             Self::Sec1 => {
                 "an `EC PRIVATE KEY` (SEC 1); convert it to PKCS #8 with `openssl pkcs8 -topk8 -nocrypt`"
             }
             Self::Symmetric => "the algorithm is symmetric; it takes a secret, not a key pair",
+            Self::Rejected(why) => return write!(f, "a key ring refuses: {why}"),
         })
     }
 }
@@ -63,6 +72,11 @@ const ED25519: &[u8] = &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// The public key in `pem` (one SubjectPublicKeyInfo), for verifying `alg`.
 pub(crate) fn decoding_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, KeyPemError> {
+    // A file of several sections (two keys, a certificate and a key) names no one key, and the
+    // reader would take the first of the kind, which need not be the one meant.
+    if pem.windows(11).filter(|w| w == b"-----BEGIN ").count() > 1 {
+        return Err(KeyPemError::Several);
+    }
     let spki = SubjectPublicKeyInfoDer::from_pem_slice(pem).map_err(|_| KeyPemError::NoSection)?;
     let (identifier, key) = split_spki(spki.as_ref()).ok_or(KeyPemError::OtherAlgorithm)?;
     let expected: &[&[u8]] = match alg {
@@ -80,13 +94,26 @@ pub(crate) fn decoding_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, Ke
     if !expected.contains(&identifier) {
         return Err(KeyPemError::OtherAlgorithm);
     }
-    // The bit string holds a PKCS #1 RSAPublicKey, an uncompressed point, or 32 bytes: what
-    // ring's verification takes.
-    Ok(match alg {
+    // The bit string holds a PKCS #1 RSAPublicKey, an uncompressed point, or 32 bytes.
+    let key = match alg {
         Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_der(key),
         Algorithm::EdDSA => DecodingKey::from_ed_der(key),
-        _ => DecodingKey::from_rsa_der(key),
-    })
+        _ => {
+            let (n, e) = rsa_public_key(key).ok_or(KeyPemError::OtherAlgorithm)?;
+            DecodingKey::from_rsa_raw_components(n, e)
+        }
+    };
+    key_check::checked(alg, key).map_err(KeyPemError::Rejected)
+}
+
+/// A PKCS #1 RSAPublicKey's modulus and exponent, or `None` when `der` is not exactly one, in
+/// DER (positive integers in their shortest form, as ring reads them).
+fn rsa_public_key(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (body, rest) = element(der, 0x30)?;
+    let (n, after_n) = element(body, 0x02)?;
+    let (e, after_e) = element(after_n, 0x02)?;
+    let positive = |int: &[u8]| !matches!(int, [] | [0x80..=0xff, ..] | [0] | [0, 0..=0x7f, ..]);
+    (rest.is_empty() && after_e.is_empty() && positive(n) && positive(e)).then_some((n, e))
 }
 
 /// The private key in `pem`, for signing with `alg` (`testing::DpopKey`, built with `http`). ring checks it when it

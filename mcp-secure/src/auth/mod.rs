@@ -14,6 +14,8 @@ mod jwt;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwt_crypto;
 #[cfg(feature = "jwt")]
+mod key_check;
+#[cfg(feature = "jwt")]
 mod key_pem;
 #[cfg(all(feature = "jwt", feature = "http"))]
 pub(crate) use key_pem::{KeyPemError, encoding_key as private_key_pem};
