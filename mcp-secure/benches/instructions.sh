@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The executables as cargo reports them (the newest file by name could be a stale build of
 # another dependency set).
-executables=$(cargo bench -q -p mcp-secure --bench tool_call --bench guard --bench validation \
-  --bench sql --no-run --message-format=json 2>/dev/null |
+executables=$(cargo bench -q -p mcp-secure --features sqlite --bench tool_call --bench guard \
+  --bench validation --bench sql --no-run --message-format=json 2>/dev/null |
   sed -n 's/.*"kind":\["bench"\].*"name":"\([a-z_]*\)".*"executable":"\([^"]*\)".*/\1 \2/p')
 bin() { awk -v name="$1" '$1 == name { print $2 }' <<<"$executables"; }
 

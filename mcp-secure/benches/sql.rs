@@ -2,7 +2,7 @@
 //! in-memory SQLite database, in the same run: a select of 10 rows by owner with a `LIKE`
 //! filter and a limit, and an insert.
 //!
-//! `cargo bench -p mcp-secure --bench sql`
+//! `cargo bench -p mcp-secure --features sqlite --bench sql`
 
 mod common;
 
