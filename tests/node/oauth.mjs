@@ -146,7 +146,8 @@ async function connect() {
 }
 
 const { client, transport } = await connect();
-check(provider.info?.client_id?.startsWith("dev-"), "the SDK registered itself dynamically", provider.info);
+// The development server's ids begin `dev-`, the proxy's `mcp-`.
+check(/^(dev|mcp)-/.test(provider.info?.client_id ?? ""), "the SDK registered itself dynamically", provider.info);
 check(provider.authorizations.length === 1, "one authorization so far", provider.authorizations.length);
 const first = provider.authorizations[0];
 check(first.searchParams.get("code_challenge_method") === "S256", "with PKCE S256", first.search);

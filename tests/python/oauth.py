@@ -141,7 +141,8 @@ async def main():
             async with ClientSession(r, w) as session:
                 await session.initialize()
                 check(storage.client_info is not None, "the SDK registered itself dynamically")
-                check(storage.client_info.client_id.startswith("dev-"), "with a client id from the server")
+                # The development server's ids begin `dev-`, the proxy's `mcp-`.
+                check(storage.client_info.client_id.startswith(("dev-", "mcp-")), "with a client id from the server")
                 check(len(browser.authorization_urls) == 1, "one authorization so far")
                 first = browser.authorization_urls[0]
                 check(scopes_of(first) == ["notes:read"], "it asked for the 401's scope only", scopes_of(first))
