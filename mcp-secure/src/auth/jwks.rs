@@ -12,7 +12,8 @@ use crate::fetch::{FetchPolicy, Fetcher};
 
 use super::{
     Audience,
-    jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier, KeyMap, Keys, parse_jwk_set},
+    jwk_set::parse_jwk_set,
+    jwt::{JwtConfigError, JwtConfigErrorKind, JwtVerifier, KeyMap, Keys},
 };
 
 /// The cache of a JWKS URL.

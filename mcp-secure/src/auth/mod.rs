@@ -10,6 +10,8 @@ mod jwks;
 #[cfg(feature = "oauth-proxy")]
 pub(crate) use jwks::checked_url;
 #[cfg(feature = "jwt")]
+mod jwk_set;
+#[cfg(feature = "jwt")]
 mod jwt;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwt_crypto;
