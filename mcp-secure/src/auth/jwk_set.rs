@@ -30,6 +30,12 @@ pub(super) fn parse_jwk_set(json: &str) -> Result<KeyMap, JwtConfigError> {
             ),
         ));
     }
+    // Keys of algorithms this library does not verify with are left out before `jsonwebtoken`
+    // reads the set, which would refuse all of it for one such key.
+    let mut document = document;
+    if let Some(published) = document.get_mut("keys").and_then(|k| k.as_array_mut()) {
+        published.retain(verifiable);
+    }
     let set: JwkSet = serde_json::from_value(document).map_err(|e| {
         JwtConfigError::new(JwtConfigErrorKind::JwkSet, format!("not a JWK Set: {e}"))
     })?;
@@ -77,10 +83,44 @@ pub(super) fn parse_jwk_set(json: &str) -> Result<KeyMap, JwtConfigError> {
     if keys.is_empty() {
         return Err(JwtConfigError::new(
             JwtConfigErrorKind::JwkSet,
-            "the JWK Set has no keys",
+            "the JWK Set has no signing key of RS*, PS*, ES256, ES384 or EdDSA",
         ));
     }
     Ok(keys)
+}
+
+/// Whether a published key is of an algorithm this library knows: a signing algorithm ring
+/// checks, or one that the checks below refuse or leave out by name (HMAC, RSA encryption).
+/// Others (ES512 and P-521, secp256k1, an algorithm yet to come) are left out as encryption
+/// keys are: an identity provider may publish them beside its RS256 key, and a token naming
+/// one is refused as naming an unknown key. A key of a known algorithm whose members do not
+/// fit it is not left out here: the checks below refuse the set for it.
+fn verifiable(key: &serde_json::Value) -> bool {
+    const KNOWN: [&str; 15] = [
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "EdDSA",
+        "HS256",
+        "HS384",
+        "HS512",
+        "RSA1_5",
+        "RSA-OAEP",
+        "RSA-OAEP-256",
+    ];
+    let text = |name: &str| key.get(name).and_then(serde_json::Value::as_str);
+    match (text("alg"), text("kty"), text("crv")) {
+        (Some(alg), _, _) => KNOWN.contains(&alg),
+        (None, Some("EC"), crv) => matches!(crv, Some("P-256" | "P-384")),
+        (None, Some("OKP"), crv) => crv == Some("Ed25519"),
+        (None, Some(kty), _) => matches!(kty, "RSA" | "oct"),
+        (None, None, _) => true,
+    }
 }
 
 /// Whether a JWK may verify signatures: `use` absent or `sig`, `key_ops` absent or holding
@@ -154,5 +194,39 @@ fn default_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
             Some(Algorithm::EdDSA)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[test]
+    fn keys_of_algorithms_not_verified_here_are_left_out_not_the_set() {
+        let ed =
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": b64(&[9; 32])});
+        let p521 = serde_json::json!({"kty": "EC", "crv": "P-521", "kid": "p521",
+            "x": b64(&[1; 66]), "y": b64(&[2; 66])});
+        let es512 = serde_json::json!({"kty": "EC", "crv": "P-521", "alg": "ES512", "kid": "es512",
+            "x": b64(&[1; 66]), "y": b64(&[2; 66])});
+        let k256 = serde_json::json!({"kty": "EC", "crv": "secp256k1", "alg": "ES256K",
+            "kid": "k256", "x": b64(&[1; 32]), "y": b64(&[2; 32])});
+        let set = |keys: &[&serde_json::Value]| serde_json::json!({ "keys": keys }).to_string();
+        let keys = parse_jwk_set(&set(&[&p521, &ed, &es512, &k256])).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), ["ed"]);
+        assert_eq!(keys["ed"].0, Algorithm::EdDSA);
+        // Such keys alone are no set.
+        let refused = parse_jwk_set(&set(&[&p521, &es512, &k256])).unwrap_err();
+        assert_eq!(refused.kind(), JwtConfigErrorKind::JwkSet);
+        // A known algorithm on a curve that is not its own still refuses the set.
+        let mut mismatched = p521.clone();
+        mismatched["alg"] = "ES256".into();
+        let refused = parse_jwk_set(&set(&[&mismatched, &ed])).unwrap_err();
+        assert_eq!(refused.kind(), JwtConfigErrorKind::JwkSet);
     }
 }
