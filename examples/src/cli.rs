@@ -347,7 +347,9 @@ struct HttpArgs {
     /// GitHub, …): clients register here, approve a consent page, and sign in at the provider,
     /// where this server is the pre-registered client --upstream-client-id; they get this
     /// server's own tokens, never the provider's. Needs --upstream-client-id and
-    /// --upstream-client-secret-file.
+    /// --upstream-client-secret-file. With --rate-backend redis, replicas share the proxy's
+    /// state (sign-ins, codes, refresh families), sealed with a key from NOTES_JWT_SECRET
+    /// (which the replicas share).
     #[arg(long, conflicts_with_all = ["dev_auth", "issuer"], requires_all = ["upstream_client_id", "upstream_client_secret_file"])]
     upstream_issuer: Option<String>,
     /// With --upstream-issuer: this server's client id at the provider.
@@ -959,7 +961,14 @@ async fn serve(
         )
         .await
         .with_context(|| format!("--upstream-issuer {upstream_issuer}"))?;
-        let proxy = OAuthProxy::builder(issuer_of(&url)?, url.as_str(), secret.clone(), upstream)
+        let proxy = OAuthProxy::builder(issuer_of(&url)?, url.as_str(), secret.clone(), upstream);
+        // Replicas on one Redis share the sign-ins, codes and refresh families: a sign-in
+        // started at one finishes at another, and a code is spent once across them all.
+        let proxy = match &redis {
+            Some(redis) => proxy.redis(redis),
+            None => proxy,
+        };
+        let proxy = proxy
             .scopes(MCP_SCOPES.names())
             .attributes(&crate::notes::attributes())
             .tenant_claim(TENANT_CLAIM)

@@ -10,18 +10,32 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{HttpServer, files_dir, idp::Idp, jwt_claims, pkce};
+use common::{
+    HttpServer, balancer, files_dir, idp::Idp, jwt_claims, pkce, redis_server::RedisServer,
+};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
 const REDIRECT: &str = "http://127.0.0.1:33421/callback";
 
 struct Proxy {
+    /// The first replica (the only one, but in the replicas' test).
     server: HttpServer,
+    /// The MCP endpoint's URL, as clients reach it.
+    url: String,
     origin: String,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _others: Vec<HttpServer>,
+    _dirs: Vec<tempfile::TempDir>,
     _files: tempfile::TempDir,
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap()
 }
 
 fn start(idp: &Idp, secret: &str) -> Proxy {
@@ -29,13 +43,45 @@ fn start(idp: &Idp, secret: &str) -> Proxy {
     let (server, dir) = common::idp::start_proxy(idp, secret, files.path());
     let origin = server.url.trim_end_matches("/mcp").to_owned();
     Proxy {
+        url: server.url.clone(),
         server,
         origin,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        _dir: dir,
+        http: client(),
+        _others: Vec::new(),
+        _dirs: vec![dir],
+        _files: files,
+    }
+}
+
+/// Two replicas of the proxy on `redis`, behind a balancer that sends each request to the
+/// next replica: every step of a sign-in lands on the other replica than the step before.
+async fn start_replicas(idp: &Idp, secret: &str, redis: &RedisServer) -> Proxy {
+    let (files, _outside) = files_dir();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("{origin}/mcp");
+    let args = [
+        "--rate-backend",
+        "redis",
+        "--redis-url",
+        &redis.url(),
+        "--url",
+        &url,
+    ];
+    let (a, dir_a) = common::idp::start_proxy_with(&idp.issuer, secret, files.path(), &args);
+    let (b, dir_b) = common::idp::start_proxy_with(&idp.issuer, secret, files.path(), &args);
+    let origins = [&a, &b]
+        .iter()
+        .map(|r| r.url.trim_end_matches("/mcp").to_owned())
+        .collect();
+    balancer::serve(listener, origins);
+    Proxy {
+        server: a,
+        url,
+        origin,
+        http: client(),
+        _others: vec![b],
+        _dirs: vec![dir_a, dir_b],
         _files: files,
     }
 }
@@ -102,7 +148,7 @@ impl Proxy {
                 ("code_challenge_method", "S256"),
                 ("state", "client-state"),
                 ("scope", "notes:read"),
-                ("resource", &self.server.url),
+                ("resource", &self.url),
             ])
             .send()
             .await
@@ -174,7 +220,7 @@ impl Proxy {
                 ("code", code),
                 ("code_verifier", sign_in.verifier.as_str()),
                 ("redirect_uri", REDIRECT),
-                ("resource", self.server.url.as_str()),
+                ("resource", self.url.as_str()),
             ])
             .send()
             .await
@@ -188,7 +234,7 @@ impl Proxy {
             "name": "whoami", "arguments": {},
             "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
                 "io.modelcontextprotocol/clientCapabilities": {}}}});
-        let response = common::rpc(&self.http, &self.server.url, Some(authorization))
+        let response = common::rpc(&self.http, &self.url, Some(authorization))
             .header("Mcp-Name", "whoami")
             .header("MCP-Protocol-Version", "2026-07-28")
             .header("Mcp-Method", "tools/call")
@@ -253,7 +299,7 @@ async fn a_client_signs_in_through_the_proxy_as_the_providers_user() {
         proxy.origin.as_str(),
         "the proxy's own token"
     );
-    assert_eq!(issued["aud"], proxy.server.url.as_str());
+    assert_eq!(issued["aud"], proxy.url.as_str());
     assert_eq!(issued["sub"], "johndoe", "the provider's user");
     assert!(issued["jti"].is_string());
     let (status, me) = proxy.whoami(&format!("Bearer {access}")).await;
@@ -380,7 +426,7 @@ async fn the_proxys_rules_refuse_each_attack() {
     }
 
     // The provider's own token, even one naming this resource, is not the proxy's.
-    let upstream_token = idp.token("johndoe", "notes:read", &proxy.server.url).await;
+    let upstream_token = idp.token("johndoe", "notes:read", &proxy.url).await;
     let (status, _) = proxy.whoami(&format!("Bearer {upstream_token}")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -445,7 +491,7 @@ async fn proxy_tokens_bind_to_a_dpop_key_and_refresh_tokens_rotate() {
             ("code", answer["code"].clone()),
             ("code_verifier", sign_in.verifier.clone()),
             ("redirect_uri", REDIRECT.into()),
-            ("resource", proxy.server.url.clone()),
+            ("resource", proxy.url.clone()),
         ],
         Some(key.proof("POST", &token_url, None)),
     )
@@ -530,4 +576,181 @@ async fn a_user_the_provider_no_longer_signs_in_loses_the_grant_at_refresh() {
     // The family is gone: the same token is not asked about again, only refused.
     let (status, _) = refresh(next).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// A refresh at the proxy's token endpoint: its status and answer.
+async fn refresh_at(proxy: &Proxy, client: &str, token: &str) -> (StatusCode, Value) {
+    let response = proxy
+        .http
+        .post(format!("{}/token", proxy.origin))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client),
+            ("refresh_token", token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+/// The code the proxy sends the client at the end of `sign_in`.
+async fn code_of(proxy: &Proxy, sign_in: &SignIn) -> String {
+    let callback = proxy.at_provider(sign_in).await;
+    let answered = proxy.callback(&callback, &sign_in.cookie).await;
+    query_of(&location(&answered))["code"].clone()
+}
+
+#[tokio::test]
+#[cfg_attr(
+    any(skip_node, skip_redis),
+    ignore = "MCP_SECURE_NODE is not set or redis-server is not installed: `.ci/node.sh` and `apt-get install redis-server` run it"
+)]
+async fn replicas_on_one_redis_share_sign_ins_and_spend_each_code_and_token_once() {
+    let idp = Idp::start();
+    let redis = RedisServer::start();
+    let proxy = start_replicas(&idp, "proxy-secret", &redis).await;
+
+    // Registration, consent page, consent, callback and exchange alternate between the
+    // replicas: each finds what the other kept.
+    let sign_in = proxy.start_sign_in().await;
+    let code = code_of(&proxy, &sign_in).await;
+    let (status, tokens) = proxy.exchange(&sign_in, &code).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    for _ in 0..2 {
+        let access = tokens["access_token"].as_str().unwrap();
+        let (status, me) = proxy.whoami(&format!("Bearer {access}")).await;
+        assert_eq!(status, StatusCode::OK, "either replica takes it: {me}");
+    }
+    // The code comes back at the other replica: refused there, and what it bought is revoked.
+    let (status, replayed) = proxy.exchange(&sign_in, &code).await;
+    assert_eq!(
+        (status, replayed["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, _) = refresh_at(&proxy, &sign_in.client, first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the family was revoked");
+
+    // Two exchanges of one code at once, one at each replica: one gets tokens.
+    let sign_in = proxy.start_sign_in().await;
+    let code = code_of(&proxy, &sign_in).await;
+    let (x, y) = tokio::join!(
+        proxy.exchange(&sign_in, &code),
+        proxy.exchange(&sign_in, &code)
+    );
+    let granted = [&x, &y]
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(granted, 1, "{x:?} {y:?}");
+
+    // Refresh tokens rotate across the replicas; the spent one, back at the other replica,
+    // revokes the family there too.
+    let sign_in = proxy.start_sign_in().await;
+    let code = code_of(&proxy, &sign_in).await;
+    let (_, tokens) = proxy.exchange(&sign_in, &code).await;
+    let spent = tokens["refresh_token"].as_str().unwrap();
+    let (status, renewed) = refresh_at(&proxy, &sign_in.client, spent).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    let (status, _) = refresh_at(&proxy, &sign_in.client, spent).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "spent at the other replica"
+    );
+    let next = renewed["refresh_token"].as_str().unwrap();
+    let (status, _) = refresh_at(&proxy, &sign_in.client, next).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "its family is revoked");
+}
+
+#[tokio::test]
+#[cfg_attr(
+    any(skip_node, skip_redis),
+    ignore = "MCP_SECURE_NODE is not set or redis-server is not installed: `.ci/node.sh` and `apt-get install redis-server` run it"
+)]
+async fn what_the_replicas_keep_in_redis_is_sealed_and_bound_to_its_key() {
+    let idp = Idp::start();
+    let redis = RedisServer::start();
+    let proxy = start_replicas(&idp, "proxy-secret", &redis).await;
+    let sign_in = proxy.start_sign_in().await;
+    let code = code_of(&proxy, &sign_in).await;
+
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("mcp-secure:oauth:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let kinds = ["client", "code"];
+    for kind in kinds {
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with(&format!("mcp-secure:oauth:{kind}:"))),
+            "{kind} in {keys:?}"
+        );
+    }
+    // Nothing readable: not the user, the client's name or redirect URI, nor the code itself.
+    for key in keys.iter().filter(|k| !k.contains(":count:")) {
+        let value: Vec<u8> = redis::cmd("HGET")
+            .arg(key)
+            .arg("v")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&value);
+        for plain in ["johndoe", "proxy test client", REDIRECT, code.as_str()] {
+            assert!(!text.contains(plain), "{key} holds {plain}");
+        }
+        assert!(!key.contains(&code), "the code is kept by its hash");
+    }
+
+    // A code's record moved onto another code's key is refused, as is an altered one; the
+    // request is a 503 to retry, never tokens.
+    let code_keys: Vec<&String> = keys.iter().filter(|k| k.contains(":code:")).collect();
+    let original: Vec<u8> = redis::cmd("HGET")
+        .arg(code_keys[0])
+        .arg("v")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut altered = original.clone();
+    *altered.last_mut().unwrap() ^= 1;
+    let _: () = redis::cmd("HSET")
+        .arg(code_keys[0])
+        .arg("v")
+        .arg(altered)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (status, answer) = proxy.exchange(&sign_in, &code).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("temporarily_unavailable")
+        ),
+        "{answer}"
+    );
+    let other = proxy.start_sign_in().await;
+    let other_code = code_of(&proxy, &other).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("mcp-secure:oauth:code:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let other_key = keys.iter().find(|k| *k != code_keys[0]).unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(other_key)
+        .arg("v")
+        .arg(original)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (status, answer) = proxy.exchange(&other, &other_code).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
 }

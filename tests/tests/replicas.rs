@@ -5,20 +5,13 @@
 
 mod common;
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::sync::atomic::Ordering;
 
-use axum::{
-    body::Body,
-    extract::{ConnectInfo, Request, State},
-    response::Response,
+use common::{
+    balancer::{self, TEST_CLIENT},
+    redis_server::RedisServer,
+    *,
 };
-use common::{redis_server::RedisServer, *};
 use rmcp::{
     model::ProtocolVersion,
     service::{ClientLifecycleMode, ClientServiceExt},
@@ -27,63 +20,6 @@ use rmcp::{
     },
 };
 use serde_json::{Value, json};
-
-/// The proxy's state: the replicas, and whose turn it is.
-struct Proxy {
-    upstreams: Vec<String>,
-    next: AtomicUsize,
-    http: reqwest::Client,
-}
-
-/// The header a test sets to play a client at another address (the proxy's peer is always
-/// loopback); the proxy appends it to `X-Forwarded-For` as the address it saw.
-const TEST_CLIENT: &str = "x-test-client-address";
-
-/// Forwards `request` to the next replica, as is (its `Host` included), with the client's
-/// address appended to `X-Forwarded-For`; streams the answer back.
-async fn forward(
-    State(proxy): State<Arc<Proxy>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-) -> Response {
-    let turn = proxy.next.fetch_add(1, Ordering::Relaxed) % proxy.upstreams.len();
-    let (parts, body) = request.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut headers = parts.headers.clone();
-    let client = headers
-        .remove(TEST_CLIENT)
-        .and_then(|v| v.to_str().ok().map(str::to_owned))
-        .unwrap_or_else(|| peer.ip().to_string());
-    let chain = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(before) => format!("{before}, {client}"),
-        None => client,
-    };
-    headers.insert("x-forwarded-for", chain.parse().unwrap());
-    headers.remove("connection");
-    let body = axum::body::to_bytes(body, 8 << 20).await.unwrap();
-    let answer = proxy
-        .http
-        .request(parts.method, format!("{}{path}", proxy.upstreams[turn]))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .expect("the replica answers");
-    let mut response = Response::builder().status(answer.status());
-    for (name, value) in answer.headers() {
-        if name != "transfer-encoding" && name != "connection" {
-            response = response.header(name, value);
-        }
-    }
-    // Streamed: an SSE answer stays open.
-    let stream = futures_util::stream::unfold(answer, |mut answer| async move {
-        match answer.chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), answer)),
-            _ => None,
-        }
-    });
-    response.body(Body::from_stream(stream)).unwrap()
-}
 
 /// A raw JSON-RPC POST through the proxy as `key`, from `client` when given, on `session`.
 async fn post(
@@ -178,28 +114,13 @@ async fn two_replicas_behind_a_proxy_share_sessions_limits_and_nothing_else() {
         HttpServer::start_with(Some(KEYS), files.path(), &args),
         HttpServer::start_with(Some(KEYS), files.path(), &args),
     ];
-    let proxy = Arc::new(Proxy {
-        upstreams: replicas
+    let proxy = balancer::serve(
+        listener,
+        replicas
             .iter()
             .map(|r| r.url.trim_end_matches("/mcp").to_owned())
             .collect(),
-        next: AtomicUsize::new(0),
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap(),
-    });
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    );
     let turn = || proxy.next.load(Ordering::Relaxed);
 
     // Hosts: the public URL's and the listed one are served by either replica; another is

@@ -64,6 +64,7 @@ mod flow;
 mod page;
 #[cfg(feature = "oauth-proxy")]
 mod proxy;
+mod state;
 #[cfg(feature = "oauth-proxy")]
 mod upstream;
 #[cfg(feature = "oauth-proxy")]
@@ -75,8 +76,7 @@ pub use proxy::{OAuthProxy, OAuthProxyBuilder, ProxyVerifier};
 pub use upstream::{Upstream, UpstreamError};
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -87,6 +87,7 @@ use axum::{
     routing::{get, post},
 };
 use http::{HeaderValue, Response, StatusCode, header};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -101,8 +102,11 @@ const CODE_TTL: Duration = Duration::from_secs(60);
 const CONSENT_TTL: Duration = Duration::from_secs(600);
 /// Largest request body the endpoints read.
 const MAX_BODY: usize = 16 * 1024;
-/// Most consent pages waiting at once (the oldest is dropped beyond).
+/// Most consent pages, and most sign-ins at the provider, waiting at once in memory (the
+/// nearest its expiry is dropped beyond).
 const MAX_PENDING: usize = 1000;
+/// Most client metadata documents kept at once in memory.
+const MAX_DOCUMENTS: usize = 100;
 /// How many consent pages one client address may open (IPv6 per /64): a flood from one
 /// address cannot push other users' pages and sign-ins out of `MAX_PENDING`.
 const CONSENT_PAGES: RateSpec = RateSpec::per_minute(60);
@@ -293,8 +297,16 @@ impl DevAuthBuilder {
             #[cfg(feature = "oauth-proxy")]
             vault: proxy.as_ref().map(|_| vault::Vault::new(&self.secret)),
             #[cfg(feature = "oauth-proxy")]
-            copied_claims: proxy.map(|p| p.copied_claims).unwrap_or_default(),
-            store: Mutex::new(Store::default()),
+            copied_claims: proxy
+                .as_ref()
+                .map(|p| p.copied_claims.clone())
+                .unwrap_or_default(),
+            #[cfg(feature = "oauth-proxy")]
+            store: proxy
+                .and_then(|p| p.state)
+                .unwrap_or_else(state::StateStore::memory),
+            #[cfg(not(feature = "oauth-proxy"))]
+            store: state::StateStore::memory(),
         })
     }
 }
@@ -304,6 +316,8 @@ impl DevAuthBuilder {
 struct ProxyParts {
     upstream: Arc<upstream::Upstream>,
     copied_claims: Vec<String>,
+    /// Where the flows are kept when not in memory (Redis, shared by replicas).
+    state: Option<state::StateStore>,
 }
 
 /// The development server has no proxy parts.
@@ -407,14 +421,10 @@ struct Shared {
     /// Where the proxy keeps the provider's refresh tokens, encrypted.
     #[cfg(feature = "oauth-proxy")]
     vault: Option<vault::Vault>,
-    store: Mutex<Store>,
+    store: state::StateStore,
 }
 
 impl Shared {
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Whether `resource` names the served resource: compared as URLs, so the scheme's and
     /// host's case and a default port do not matter (RFC 3986 §6.2.2); anything else does.
     fn is_resource(&self, resource: &str) -> bool {
@@ -452,7 +462,7 @@ impl Shared {
 }
 
 /// How a client proves who it is at `/token`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum AuthMethod {
     /// A public client: its id only.
     None,
@@ -472,6 +482,7 @@ impl AuthMethod {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Client {
     /// Until when a client known from its metadata document is used before it is fetched
     /// again; `None` for a registered client.
@@ -485,7 +496,7 @@ struct Client {
 }
 
 /// An authorization request that passed its checks, waiting for consent or a code.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Grant {
     client_id: String,
     redirect_uri: String,
@@ -496,7 +507,7 @@ struct Grant {
 
 /// Who a grant is for: the name typed on the development server's page, or the identity the
 /// proxy's upstream provider signed in, with the claims its access tokens carry.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct User {
     subject: String,
     /// Claims copied into access tokens (the proxy's mapped ID token claims).
@@ -518,15 +529,16 @@ impl User {
     }
 }
 
+/// An authorization code waiting for its exchange; spent once (the store's mark), and then
+/// linked to the family it bought.
+#[derive(Serialize, Deserialize)]
 struct Code {
     grant: Grant,
     user: User,
     expires: u64,
-    used: bool,
-    /// The refresh family the code was exchanged for (revoked if the code comes back).
-    family: Option<u64>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Pending {
     grant: Grant,
     expires: u64,
@@ -535,25 +547,33 @@ struct Pending {
     browser: [u8; 32],
 }
 
+/// What a code bought: its refresh tokens rotate within it, and a reuse revokes it whole.
+#[derive(Serialize, Deserialize)]
 struct Family {
     client_id: String,
     user: User,
     /// What was granted: refreshes may ask for less, never more.
     scopes: Vec<String>,
-    revoked: bool,
     /// The DPoP key the grant was bound to: its refreshes need a proof of that key.
     jkt: Option<String>,
+    /// The store's mark, read with the record.
+    #[serde(skip)]
+    revoked: bool,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Refresh {
-    family: u64,
-    used: bool,
+    family: String,
     expires: u64,
+    /// The store's mark, read with the record.
+    #[serde(skip)]
+    used: bool,
 }
 
 /// A sign-in sent to the proxy's upstream provider after consent, waiting for its callback:
 /// found by its `state`, used once.
 #[cfg(feature = "oauth-proxy")]
+#[derive(Serialize, Deserialize)]
 struct PendingUpstream {
     grant: Grant,
     request: upstream::UpstreamRequest,
@@ -561,67 +581,6 @@ struct PendingUpstream {
     /// The consent cookie's hash of the browser that consented: only that browser's return
     /// from the provider completes the sign-in.
     browser: [u8; 32],
-}
-
-#[derive(Default)]
-struct Store {
-    clients: HashMap<String, Client>,
-    codes: HashMap<[u8; 32], Code>,
-    pending: HashMap<[u8; 32], Pending>,
-    #[cfg(feature = "oauth-proxy")]
-    upstream: HashMap<[u8; 32], PendingUpstream>,
-    families: HashMap<u64, Family>,
-    refresh: HashMap<[u8; 32], Refresh>,
-    next_family: u64,
-}
-
-impl Store {
-    /// Drops what has expired (called on every insertion, so the maps stay bounded). A code
-    /// that bought tokens is kept as long as they may be refreshed (`keep_ms`), to revoke them
-    /// if it comes back; a family goes with its last refresh token.
-    fn prune(&mut self, now: u64, keep_ms: u64) {
-        self.codes.retain(|_, c| {
-            c.expires > now || (c.family.is_some() && c.expires.saturating_add(keep_ms) > now)
-        });
-        self.pending.retain(|_, p| p.expires > now);
-        #[cfg(feature = "oauth-proxy")]
-        {
-            self.upstream.retain(|_, p| p.expires > now);
-            if self.upstream.len() >= MAX_PENDING
-                && let Some(oldest) = self
-                    .upstream
-                    .iter()
-                    .min_by_key(|(_, p)| p.expires)
-                    .map(|(k, _)| *k)
-            {
-                self.upstream.remove(&oldest);
-            }
-        }
-        self.refresh.retain(|_, r| r.expires > now);
-        let live: std::collections::HashSet<u64> = self
-            .refresh
-            .values()
-            .map(|r| r.family)
-            .chain(self.codes.values().filter_map(|c| c.family))
-            .collect();
-        self.families.retain(|id, _| live.contains(id));
-        if self.pending.len() >= MAX_PENDING
-            && let Some(oldest) = self
-                .pending
-                .iter()
-                .min_by_key(|(_, p)| p.expires)
-                .map(|(k, _)| *k)
-        {
-            self.pending.remove(&oldest);
-        }
-    }
-
-    /// Revokes a refresh family: none of its tokens refreshes any more.
-    fn revoke(&mut self, family: u64) {
-        if let Some(f) = self.families.get_mut(&family) {
-            f.revoked = true;
-        }
-    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -685,6 +644,3 @@ async fn metadata(State(s): State<Arc<Shared>>) -> Response<Body> {
     }
     json_response(StatusCode::OK, &document)
 }
-
-#[cfg(test)]
-mod tests;

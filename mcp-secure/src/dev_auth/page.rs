@@ -60,6 +60,17 @@ pub(super) fn error(message: &str) -> Response<Body> {
     )
 }
 
+/// The state store failed: a `503` page that says to retry; why goes to the log only.
+pub(super) fn unavailable(e: &super::state::StoreError) -> Response<Body> {
+    tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: a request could not be served");
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Authorization unavailable",
+        html!("<p>The authorization server cannot serve this request now; try again shortly.</p>"),
+        None,
+    )
+}
+
 /// The consent form for `grant`, answered with `ticket`.
 pub(super) fn consent(s: &Shared, client: &str, grant: &Grant, ticket: &str) -> Response<Body> {
     let scopes = Html::join(

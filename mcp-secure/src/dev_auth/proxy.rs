@@ -42,6 +42,8 @@ pub struct OAuthProxyBuilder {
     upstream: Upstream,
     attributes: Attributes,
     tenant_claim: Option<String>,
+    #[cfg(feature = "redis")]
+    redis: Option<(crate::rate::RedisLimiter, String)>,
 }
 
 impl OAuthProxy {
@@ -64,6 +66,8 @@ impl OAuthProxy {
             upstream,
             attributes: Attributes::new(),
             tenant_claim: None,
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 
@@ -178,6 +182,29 @@ impl OAuthProxyBuilder {
         self
     }
 
+    /// Keeps the flows (clients, consent pages, sign-ins, codes, refresh families and tokens,
+    /// the provider's sealed tokens) in Redis on `limiter`'s connection, under the key prefix
+    /// `mcp-secure:oauth`, so that replicas behind one load balancer share them: a sign-in
+    /// started at one finishes at another, and a code or refresh token spent at one is spent
+    /// at all (each is spent by one atomic script). Values are sealed with a key derived from
+    /// the proxy's secret, which the replicas share. Without this, they live in this
+    /// process's memory.
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, limiter: &crate::rate::RedisLimiter) -> Self {
+        self.redis = Some((limiter.clone(), "mcp-secure:oauth".to_owned()));
+        self
+    }
+
+    /// The key prefix in Redis instead of `mcp-secure:oauth` (e.g. one per deployment);
+    /// effective after [`redis`](Self::redis).
+    #[cfg(feature = "redis")]
+    pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
+        if let Some((_, p)) = &mut self.redis {
+            *p = prefix.into();
+        }
+        self
+    }
+
     /// Checks the configuration as the development server's, but for the issuer, which may be
     /// any `https` URL.
     pub fn build(self) -> Result<OAuthProxy, DevAuthError> {
@@ -189,9 +216,20 @@ impl OAuthProxyBuilder {
         if let Some(claim) = &self.tenant_claim {
             copied.push(claim.clone());
         }
+        #[cfg(feature = "redis")]
+        let store = self.redis.map(|(limiter, prefix)| {
+            super::state::StateStore::redis(super::state::RedisKv::new(
+                &limiter,
+                prefix,
+                &self.secret,
+            ))
+        });
+        #[cfg(not(feature = "redis"))]
+        let store = None;
         let state = self.inner.shared(Some(ProxyParts {
             upstream: Arc::new(self.upstream),
             copied_claims: copied,
+            state: store,
         }))?;
         Ok(OAuthProxy {
             state: Arc::new(state),

@@ -53,6 +53,7 @@ impl std::error::Error for UpstreamError {}
 
 /// A sign-in started at the provider: where to send the browser, and what its answer must
 /// match (kept by the proxy until the callback, used once).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct UpstreamRequest {
     pub(crate) url: String,
     pub(crate) state: String,

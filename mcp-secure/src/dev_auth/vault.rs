@@ -12,8 +12,14 @@ pub(super) struct Vault {
 }
 
 impl Vault {
-    /// The vault whose key is HKDF-SHA256 of `secret`, for this use only.
+    /// The vault whose key is HKDF-SHA256 of `secret`, for the provider's tokens only.
     pub(super) fn new(secret: &SecretString) -> Self {
+        Self::for_use(secret, b"oauth-proxy upstream tokens")
+    }
+
+    /// The vault whose key is HKDF-SHA256 of `secret` for the use `info` names: a key made
+    /// for one use opens nothing sealed for another.
+    pub(super) fn for_use(secret: &SecretString, info: &[u8]) -> Self {
         struct Len;
         impl ring::hkdf::KeyType for Len {
             fn len(&self) -> usize {
@@ -24,7 +30,7 @@ impl Vault {
             .extract(secret.expose_secret().as_bytes());
         let mut bytes = Zeroizing::new([0u8; 32]);
         let filled = prk
-            .expand(&[b"oauth-proxy upstream tokens"], Len)
+            .expand(&[info], Len)
             .and_then(|okm| okm.fill(&mut bytes[..]));
         let key = filled
             .and_then(|()| UnboundKey::new(&AES_256_GCM, &bytes[..]))
@@ -36,29 +42,43 @@ impl Vault {
 
     /// `token`, encrypted for `owner`: a fresh nonce, then the ciphertext and its tag.
     pub(super) fn seal(&self, owner: &str, token: &str) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).expect("the operating system's random source");
-        let mut sealed = token.as_bytes().to_vec();
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(owner.as_bytes()),
-                &mut sealed,
-            )
-            .unwrap_or_else(|_| unreachable!("a token is far below AES-GCM's limit"));
-        [&nonce[..], &sealed].concat()
+        self.seal_bytes(owner.as_bytes(), token.as_bytes())
     }
 
     /// The token `sealed` for `owner`; `None` if it was sealed for another or altered.
     pub(super) fn open(&self, owner: &str, sealed: &[u8]) -> Option<Zeroizing<String>> {
+        let plain = self.open_bytes(owner.as_bytes(), sealed)?;
+        String::from_utf8(plain.to_vec()).ok().map(Zeroizing::new)
+    }
+
+    /// `plain`, encrypted and bound to `context` (which opening must name again).
+    pub(super) fn seal_bytes(&self, context: &[u8], plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).expect("the operating system's random source");
+        let mut sealed = plain.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                &mut sealed,
+            )
+            .unwrap_or_else(|_| unreachable!("a record is far below AES-GCM's limit"));
+        [&nonce[..], &sealed].concat()
+    }
+
+    /// What `sealed` holds for `context`; `None` if sealed for another context or key, or
+    /// altered.
+    pub(super) fn open_bytes(&self, context: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let (nonce, ciphertext) = sealed.split_at_checked(NONCE_LEN)?;
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = Zeroizing::new(ciphertext.to_vec());
-        let plain = self
+        let len = self
             .key
-            .open_in_place(nonce, Aad::from(owner.as_bytes()), &mut buffer[..])
-            .ok()?;
-        String::from_utf8(plain.to_vec()).ok().map(Zeroizing::new)
+            .open_in_place(nonce, Aad::from(context), &mut buffer[..])
+            .ok()?
+            .len();
+        buffer.truncate(len);
+        Some(buffer)
     }
 }
 

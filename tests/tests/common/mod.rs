@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod balancer;
 pub mod idp;
 pub mod nginx;
 pub mod otlp;

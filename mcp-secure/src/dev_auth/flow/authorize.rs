@@ -49,27 +49,22 @@ pub(in crate::dev_auth) fn redirect_error(
 }
 
 /// Issues a code for `user` and sends it to the client.
-pub(in crate::dev_auth) fn approve(s: &Shared, grant: Grant, user: User) -> Response<Body> {
+pub(in crate::dev_auth) async fn approve(s: &Shared, grant: Grant, user: User) -> Response<Body> {
     let code = random_token();
-    let now = now_ms();
     let mut params = vec![("code", code.as_str()), ("iss", s.issuer.as_str())];
     if let Some(state) = &grant.state {
         params.push(("state", state));
     }
     let response = redirect(&grant.redirect_uri, &params);
-    let mut store = s.store();
-    store.prune(now, s.refresh_ttl.as_millis() as u64);
-    store.codes.insert(
-        hash(&code),
-        Code {
-            grant,
-            user,
-            expires: now + CODE_TTL.as_millis() as u64,
-            used: false,
-            family: None,
-        },
-    );
-    response
+    let record = Code {
+        grant,
+        user,
+        expires: now_ms() + CODE_TTL.as_millis() as u64,
+    };
+    match s.store.put_code(&code, &record).await {
+        Ok(()) => response,
+        Err(e) => page::unavailable(&e),
+    }
 }
 
 /// `GET /authorize`.
@@ -104,14 +99,13 @@ pub(in crate::dev_auth) async fn authorize(
     {
         return page::error(&format!("This client is refused: {why}."));
     }
-    let (redirect_uris, registered_scope) = {
-        let store = s.store();
-        match store.clients.get(client_id) {
-            Some(c) => (c.redirect_uris.clone(), c.scope.clone()),
-            None => return page::error("This client is not registered here."),
-        }
+    let client = match s.store.client(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return page::error("This client is not registered here."),
+        Err(e) => return page::unavailable(&e),
     };
-    let Some(redirect_uri) = get("redirect_uri").filter(|r| redirect_matches(&redirect_uris, r))
+    let Some(redirect_uri) =
+        get("redirect_uri").filter(|r| redirect_matches(&client.redirect_uris, r))
     else {
         return page::error(
             "The redirect_uri is missing or is not one this client registered (they must match exactly, but for the port of a loopback http URI).",
@@ -172,7 +166,7 @@ pub(in crate::dev_auth) async fn authorize(
     }
     let requested = get("scope")
         .map(str::to_owned)
-        .or(registered_scope)
+        .or_else(|| client.scope.clone())
         .unwrap_or_else(|| s.grantable.join(" "));
     grant.scopes = intersect(&requested, &s.grantable);
     if grant.scopes.is_empty() {
@@ -193,10 +187,10 @@ pub(in crate::dev_auth) async fn authorize(
         && !foreign
         && s.upstream().is_none()
     {
-        return approve(&s, grant, User::named(user.clone()));
+        return approve(&s, grant, User::named(user.clone())).await;
     }
-    if let Some(client) = crate::http::ClientAddress::of(request.extensions()) {
-        let key = crate::rate::address_key(client).to_string();
+    if let Some(address) = crate::http::ClientAddress::of(request.extensions()) {
+        let key = crate::rate::address_key(address).to_string();
         if let crate::rate::Decision::Deny { .. } = s.limiter.decide_at(
             "dev-auth/consent",
             &key,
@@ -212,31 +206,24 @@ pub(in crate::dev_auth) async fn authorize(
     // The browser keeps its consent cookie across pages (two tabs both answer); a new one gets
     // a fresh value.
     let browser = consent_cookie(request.headers()).unwrap_or_else(random_token);
-    let client_name = {
-        let mut store = s.store();
-        let now = now_ms();
-        store.prune(now, s.refresh_ttl.as_millis() as u64);
-        store.pending.insert(
-            hash(&ticket),
-            Pending {
-                grant: grant.clone(),
-                expires: now + CONSENT_TTL.as_millis() as u64,
-                browser: hash(&browser),
-            },
-        );
-        store
-            .clients
-            .get(client_id)
-            .and_then(|c| c.name.clone())
-            // A document client's name is published at its URL, which says who chose it; a
-            // registered client's is whatever it sent, said so (it could copy a document
-            // client's look, URL included).
-            .map(|name| match client_document::is_document_url(client_id) {
-                true => format!("{name} (published at {client_id})"),
-                false => format!("{name} (a name it gave itself; client {client_id})"),
-            })
-            .unwrap_or_else(|| client_id.to_owned())
+    let pending = Pending {
+        grant: grant.clone(),
+        expires: now_ms() + CONSENT_TTL.as_millis() as u64,
+        browser: hash(&browser),
     };
+    if let Err(e) = s.store.put_pending(&ticket, &pending).await {
+        return page::unavailable(&e);
+    }
+    let client_name = client
+        .name
+        // A document client's name is published at its URL, which says who chose it; a
+        // registered client's is whatever it sent, said so (it could copy a document client's
+        // look, URL included).
+        .map(|name| match client_document::is_document_url(client_id) {
+            true => format!("{name} (published at {client_id})"),
+            false => format!("{name} (a name it gave itself; client {client_id})"),
+        })
+        .unwrap_or_else(|| client_id.to_owned());
     let mut page = page::consent(&s, &client_name, &grant, &ticket);
     // `__Host-`: set by this origin only, for every path, never by a sibling domain; not sent
     // with another site's form (`SameSite=Lax`), never read by a script.
@@ -278,9 +265,13 @@ pub(in crate::dev_auth) async fn consent(
     let Ok(form) = parse_unique(&body) else {
         return page::error("A form field is repeated.");
     };
-    let pending = form
-        .get("ticket")
-        .and_then(|t| s.store().pending.remove(&hash(t)));
+    let pending = match form.get("ticket") {
+        Some(ticket) => match s.store.take_pending(ticket).await {
+            Ok(pending) => pending,
+            Err(e) => return page::unavailable(&e),
+        },
+        None => None,
+    };
     let Some(pending) = pending.filter(|p| p.expires > now_ms()) else {
         return page::error("This consent page has expired or was already answered; start again.");
     };
@@ -299,13 +290,14 @@ pub(in crate::dev_auth) async fn consent(
     // `state` made only now.
     #[cfg(feature = "oauth-proxy")]
     if let Some(upstream) = s.upstream() {
-        return super::callback::sign_in_upstream(&s, upstream, pending.grant, pending.browser);
+        return super::callback::sign_in_upstream(&s, upstream, pending.grant, pending.browser)
+            .await;
     }
     let user = form.get("user").map(|u| u.trim()).unwrap_or("");
     if !valid_user(user) {
         return page::error("A user name has 1 to 64 letters, digits, `.`, `_`, `-` or `@`.");
     }
-    approve(&s, pending.grant, User::named(user))
+    approve(&s, pending.grant, User::named(user)).await
 }
 
 /// Whether the browser says another site sent this request: an `Origin` or `Referer` of

@@ -18,7 +18,7 @@ use crate::dev_auth::{
 
 /// Sends the browser to the upstream provider for `grant`, with a `state`, `nonce` and PKCE
 /// verifier made now (after consent) and kept for one callback.
-pub(in crate::dev_auth) fn sign_in_upstream(
+pub(in crate::dev_auth) async fn sign_in_upstream(
     s: &Shared,
     upstream: &Upstream,
     grant: Grant,
@@ -33,19 +33,17 @@ pub(in crate::dev_auth) fn sign_in_upstream(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let now = now_ms();
-    let mut store = s.store();
-    store.prune(now, s.refresh_ttl.as_millis() as u64);
-    store.upstream.insert(
-        hash(&request.state),
-        PendingUpstream {
-            grant,
-            request,
-            expires: now + CONSENT_TTL.as_millis() as u64,
-            browser,
-        },
-    );
-    response
+    let state = request.state.clone();
+    let pending = PendingUpstream {
+        grant,
+        request,
+        expires: now_ms() + CONSENT_TTL.as_millis() as u64,
+        browser,
+    };
+    match s.store.put_upstream(&state, &pending).await {
+        Ok(()) => response,
+        Err(e) => page::unavailable(&e),
+    }
 }
 
 /// `GET /callback`: the upstream provider's answer.
@@ -63,7 +61,13 @@ pub(in crate::dev_auth) async fn callback(
     };
     let get = |name: &str| params.get(name).map(String::as_str);
     // The state is single-use: whatever the answer, the sign-in it names is over.
-    let pending = get("state").and_then(|state| s.store().upstream.remove(&hash(state)));
+    let pending = match get("state") {
+        Some(state) => match s.store.take_upstream(state).await {
+            Ok(pending) => pending,
+            Err(e) => return page::unavailable(&e),
+        },
+        None => None,
+    };
     let Some(pending) = pending.filter(|p| p.expires > now_ms()) else {
         return page::error(
             "This sign-in has expired, was already answered, or was not started here; start again from the application.",
@@ -125,7 +129,7 @@ pub(in crate::dev_auth) async fn callback(
                 claims,
                 upstream,
             };
-            approve(&s, pending.grant, user)
+            approve(&s, pending.grant, user).await
         }
         Err(e) => {
             tracing::warn!(target: "mcp_secure", reason = %e, "oauth proxy: a sign-in failed");

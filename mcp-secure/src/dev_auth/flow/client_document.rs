@@ -22,9 +22,6 @@ use crate::{
 const DOCUMENT_TTL: Duration = Duration::from_secs(300);
 /// The largest document accepted.
 const MAX_DOCUMENT: usize = 64 * 1024;
-/// The most documents kept at once.
-const MAX_DOCUMENTS: usize = 100;
-
 /// Whether `client_id` is a URL, naming a metadata document rather than a registration.
 pub(in crate::dev_auth) fn is_document_url(client_id: &str) -> bool {
     client_id.starts_with("https://") || client_id.starts_with("http://")
@@ -34,11 +31,8 @@ pub(in crate::dev_auth) fn is_document_url(client_id: &str) -> bool {
 /// not. `Err` says why the document is refused, in words for the developer.
 pub(in crate::dev_auth) async fn resolve(s: &Shared, url: &str) -> Result<(), String> {
     let now = now_ms();
-    if s.store()
-        .clients
-        .get(url)
-        .is_some_and(|c| c.expires.is_some_and(|e| e > now))
-    {
+    let kept = s.store.client(url).await.map_err(|e| unavailable(&e))?;
+    if kept.is_some_and(|c| c.expires.is_some_and(|e| e > now)) {
         return Ok(());
     }
     check_document_url(url)?;
@@ -77,26 +71,17 @@ pub(in crate::dev_auth) async fn resolve(s: &Shared, url: &str) -> Result<(), St
     let mut client = client_from(s, &metadata).map_err(|(_, why)| why)?;
     debug_assert!(client.method == AuthMethod::None);
     client.expires = Some(now + DOCUMENT_TTL.as_millis() as u64);
-    let mut store = s.store();
-    let documents = store
-        .clients
-        .values()
-        .filter(|c| c.expires.is_some())
-        .count();
-    if documents >= MAX_DOCUMENTS {
-        // The stalest document goes; registered clients are never evicted for one.
-        if let Some(stalest) = store
-            .clients
-            .iter()
-            .filter_map(|(id, c)| c.expires.map(|e| (e, id.clone())))
-            .min()
-            .map(|(_, id)| id)
-        {
-            store.clients.remove(&stalest);
-        }
-    }
-    store.clients.insert(url.to_owned(), client);
+    s.store
+        .remember_document(url, &client)
+        .await
+        .map_err(|e| unavailable(&e))?;
     Ok(())
+}
+
+/// Why a document could not be resolved when the state store failed (logged with the reason).
+fn unavailable(e: &crate::dev_auth::state::StoreError) -> String {
+    tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: a client document could not be kept");
+    "this server cannot keep its document now; try again shortly".into()
 }
 
 /// A document URL this server fetches: `https` with a path, on a public host, or `http` on

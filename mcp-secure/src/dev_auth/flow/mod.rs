@@ -15,6 +15,7 @@ use axum::body::Body;
 pub(super) use authorize::{authorize, consent};
 #[cfg(feature = "oauth-proxy")]
 pub(super) use callback::callback;
+pub(super) use client_document::is_document_url;
 pub(super) use register::register;
 pub(super) use token::token;
 

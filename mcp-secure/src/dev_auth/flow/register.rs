@@ -71,24 +71,23 @@ pub(in crate::dev_auth) async fn register(
     if let Some(scope) = &client.scope {
         answer["scope"] = json!(scope);
     }
-    {
-        let mut store = s.store();
-        // Clients known from their metadata documents have a cap of their own.
-        let registered = store
-            .clients
-            .values()
-            .filter(|c| c.expires.is_none())
-            .count();
-        if registered >= s.max_clients {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                "this development server holds no more clients; restart it",
-            );
+    // Clients known from their metadata documents have a cap of their own.
+    match s.store.register(&client_id, &client, s.max_clients).await {
+        Ok(true) => json_response(StatusCode::CREATED, &answer),
+        Ok(false) => oauth_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "this server holds no more clients",
+        ),
+        Err(e) => {
+            tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: a registration could not be kept");
+            oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the registration cannot be kept now; retry shortly",
+            )
         }
-        store.clients.insert(client_id, client);
     }
-    json_response(StatusCode::CREATED, &answer)
 }
 
 pub(super) type Refusal = (&'static str, String);

@@ -12,6 +12,7 @@ use super::{client_document, intersect, parse_unique, read_body};
 use crate::dev_auth::{
     AuthMethod, Family, Refresh, Shared, User, base64url, hash, json_response, now_ms, oauth_error,
     random_token,
+    state::{Spent, StoreError},
 };
 
 /// A `/token` refusal.
@@ -39,6 +40,19 @@ fn client_failed(basic: bool) -> TokenError {
         error: "invalid_client",
         description: "client authentication failed",
         basic,
+    }
+}
+
+impl From<StoreError> for TokenError {
+    /// The request is refused before anything is spent, and may be retried.
+    fn from(e: StoreError) -> Self {
+        tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: a token request could not be served");
+        TokenError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "the authorization server cannot serve this request now; retry shortly",
+            basic: false,
+        }
     }
 }
 
@@ -116,7 +130,7 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
             .await
             .map_err(|_| client_failed(false))?;
     }
-    let client_id = authenticate_client(s, headers, &form)?;
+    let client_id = authenticate_client(s, headers, &form).await?;
     let jkt = bind_to_proof(s, headers).await?;
     // Either grant: a token for another resource is not this server's to issue (RFC 8707).
     if get("resource").is_some_and(|r| !s.is_resource(r)) {
@@ -126,13 +140,13 @@ async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, 
         ));
     }
     match get("grant_type") {
-        Some("authorization_code") => exchange_code(s, &client_id, &form, jkt),
+        Some("authorization_code") => exchange_code(s, &client_id, &form, jkt).await,
         Some("refresh_token") => {
             // Before the refresh token is spent: a provider that cannot be asked now leaves it
             // usable for the client's retry.
             #[cfg(feature = "oauth-proxy")]
             ask_upstream_again(s, &client_id, &form, jkt.as_deref()).await?;
-            refresh(s, &client_id, &form, jkt)
+            refresh(s, &client_id, &form, jkt).await
         }
         Some(_) => Err(refuse(
             "unsupported_grant_type",
@@ -181,7 +195,7 @@ async fn bind_to_proof(s: &Shared, headers: &HeaderMap) -> Result<Option<String>
 }
 
 /// The id of the client the request authenticates, by the method it registered.
-fn authenticate_client(
+async fn authenticate_client(
     s: &Shared,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
@@ -213,10 +227,10 @@ fn authenticate_client(
             }
         }
     };
-    let store = s.store();
-    let client = store
-        .clients
-        .get(&client_id)
+    let client = s
+        .store
+        .client(&client_id)
+        .await?
         .ok_or_else(|| client_failed(is_basic))?;
     if client.method != method {
         return Err(client_failed(is_basic));
@@ -232,7 +246,7 @@ fn authenticate_client(
 }
 
 /// `grant_type=authorization_code`.
-fn exchange_code(
+async fn exchange_code(
     s: &Shared,
     client_id: &str,
     form: &HashMap<String, String>,
@@ -244,21 +258,20 @@ fn exchange_code(
     let verifier = get("code_verifier")
         .ok_or_else(|| refuse("invalid_request", "code_verifier is missing (PKCE)"))?;
     let now = now_ms();
-    let mut store = s.store();
-    let Some(entry) = store.codes.get_mut(&hash(code)) else {
-        return Err(refuse("invalid_grant", INVALID));
-    };
-    if entry.used {
-        // A code presented twice was stolen or replayed: what it bought is revoked.
-        let family = entry.family;
-        tracing::warn!(target: "mcp_secure", client_id, "authorization server: authorization code reused; its tokens are revoked");
-        if let Some(family) = family {
-            store.revoke(family);
+    // Whatever happens next, the code is spent: one atomic step, so that of two requests
+    // with one code (at two replicas too) one gets tokens and the other revokes them.
+    let entry = match s.store.spend_code(code).await? {
+        None => return Err(refuse("invalid_grant", INVALID)),
+        Some(Spent::Again { link }) => {
+            // A code presented twice was stolen or replayed: what it bought is revoked.
+            tracing::warn!(target: "mcp_secure", client_id, "authorization server: authorization code reused; its tokens are revoked");
+            if let Some(family) = link {
+                s.store.revoke(&family).await?;
+            }
+            return Err(refuse("invalid_grant", INVALID));
         }
-        return Err(refuse("invalid_grant", INVALID));
-    }
-    // Whatever happens next, the code is spent.
-    entry.used = true;
+        Some(Spent::First(entry)) => entry,
+    };
     if entry.expires <= now || entry.grant.client_id != client_id {
         return Err(refuse("invalid_grant", INVALID));
     }
@@ -279,47 +292,40 @@ fn exchange_code(
             "the code_verifier does not match the code_challenge",
         ));
     }
-    let user = entry.user.clone();
-    let scopes = entry.grant.scopes.clone();
-    let wants_refresh = store.clients.get(client_id).is_some_and(|c| c.refresh);
-    let refresh = wants_refresh.then(|| {
-        let family = store.next_family;
-        store.next_family += 1;
-        store.families.insert(
-            family,
-            Family {
-                client_id: client_id.to_owned(),
-                user: user.clone(),
-                scopes: scopes.clone(),
-                revoked: false,
-                jkt: jkt.clone(),
-            },
-        );
-        if let Some(entry) = store.codes.get_mut(&hash(code)) {
-            entry.family = Some(family);
-        }
-        new_refresh(s, &mut store, family, now)
-    });
-    drop(store);
+    let user = entry.user;
+    let scopes = entry.grant.scopes;
+    let wants_refresh = s.store.client(client_id).await?.is_some_and(|c| c.refresh);
+    let refresh = if wants_refresh {
+        let family = Family {
+            client_id: client_id.to_owned(),
+            user: user.clone(),
+            scopes: scopes.clone(),
+            jkt: jkt.clone(),
+            revoked: false,
+        };
+        let family = s.store.add_family(&family, s.refresh_ttl).await?;
+        // Kept as long as what it bought may be refreshed, to revoke that if it comes back.
+        s.store.link_code(code, &family, s.refresh_ttl).await?;
+        Some(new_refresh(s, family, now).await?)
+    } else {
+        None
+    };
     tokens(s, client_id, &user, &scopes, refresh, jkt.as_deref())
 }
 
-fn new_refresh(s: &Shared, store: &mut super::super::Store, family: u64, now: u64) -> String {
+async fn new_refresh(s: &Shared, family: String, now: u64) -> Result<String, StoreError> {
     let token = random_token();
-    store.prune(now, s.refresh_ttl.as_millis() as u64);
-    store.refresh.insert(
-        hash(&token),
-        Refresh {
-            family,
-            used: false,
-            expires: now + s.refresh_ttl.as_millis() as u64,
-        },
-    );
-    token
+    let record = Refresh {
+        family,
+        expires: now + s.refresh_ttl.as_millis() as u64,
+        used: false,
+    };
+    s.store.put_refresh(&token, &record).await?;
+    Ok(token)
 }
 
 /// `grant_type=refresh_token`.
-fn refresh(
+async fn refresh(
     s: &Shared,
     client_id: &str,
     form: &HashMap<String, String>,
@@ -330,19 +336,16 @@ fn refresh(
     let presented = get("refresh_token")
         .ok_or_else(|| refuse("invalid_request", "refresh_token is missing"))?;
     let now = now_ms();
-    let mut store = s.store();
-    let key = hash(presented);
-    let Some(entry) = store.refresh.get(&key) else {
+    let Some(entry) = s.store.refresh_token(presented).await? else {
         return Err(refuse("invalid_grant", INVALID));
     };
-    let family_id = entry.family;
-    let reused = entry.used;
     let expired = entry.expires <= now;
+    let family = s.store.family(&entry.family).await?;
     // A refresh that would succeed but asks for more than was granted is refused before the
     // token is spent: the client's retry without `scope` must still work.
-    if let Some(family) = store.families.get(&family_id)
+    if let Some(family) = &family
         && family.client_id == client_id
-        && !reused
+        && !entry.used
         && !family.revoked
         && !expired
         && let Some(requested) = get("scope")
@@ -359,9 +362,8 @@ fn refresh(
     // A grant bound to a key refreshes only with a proof of that key (RFC 9449 §5): a stolen
     // refresh token is useless without it, and presenting it without the key does not spend
     // it (which would revoke the family under its holder).
-    if store
-        .families
-        .get(&family_id)
+    if family
+        .as_ref()
         .is_some_and(|f| f.jkt.is_some() && f.jkt != jkt)
     {
         return Err(refuse(
@@ -369,20 +371,20 @@ fn refresh(
             "this refresh token is bound to a DPoP key; send a DPoP proof of that key",
         ));
     }
-    if let Some(entry) = store.refresh.get_mut(&key) {
-        entry.used = true;
-    }
-    let Some(family) = store.families.get(&family_id) else {
+    // Spent in one atomic step: of two requests with one token (at two replicas too), the
+    // second finds it spent and revokes the family.
+    let first = s.store.spend_refresh(presented).await? == Some(true);
+    let Some(family) = family else {
         return Err(refuse("invalid_grant", INVALID));
     };
     if family.client_id != client_id {
         return Err(refuse("invalid_grant", INVALID));
     }
-    if reused {
+    if !first {
         // Rotation means each refresh token works once: a second use is a stolen copy (or
         // the stolen original), so the whole family goes.
         tracing::warn!(target: "mcp_secure", client_id, "authorization server: refresh token reused; its family is revoked");
-        store.revoke(family_id);
+        s.store.revoke(&entry.family).await?;
         return Err(refuse("invalid_grant", INVALID));
     }
     if family.revoked || expired {
@@ -392,10 +394,15 @@ fn refresh(
         Some(requested) => intersect(requested, &family.scopes),
         None => family.scopes.clone(),
     };
-    let user = family.user.clone();
-    let token = new_refresh(s, &mut store, family_id, now);
-    drop(store);
-    tokens(s, client_id, &user, &scopes, Some(token), jkt.as_deref())
+    let token = new_refresh(s, entry.family, now).await?;
+    tokens(
+        s,
+        client_id,
+        &family.user,
+        &scopes,
+        Some(token),
+        jkt.as_deref(),
+    )
 }
 
 /// The proxy: a refresh of a grant whose user the provider signed in with a refresh token asks
@@ -416,24 +423,26 @@ async fn ask_upstream_again(
     let Some(presented) = form.get("refresh_token") else {
         return Ok(());
     };
-    let found = {
-        let store = s.store();
-        store
-            .refresh
-            .get(&hash(presented))
-            .filter(|r| !r.used && r.expires > now_ms())
-            .and_then(|r| Some((r.family, store.families.get(&r.family)?)))
-            // Its client, not revoked, and (a bound grant) with a proof of its key.
-            .filter(|(_, f)| {
-                f.client_id == client_id
-                    && !f.revoked
-                    && (f.jkt.is_none() || f.jkt.as_deref() == jkt)
-            })
-            .and_then(|(id, f)| Some((id, f.user.subject.clone(), f.user.upstream.clone()?)))
-    };
-    let Some((family, subject, sealed)) = found else {
+    let Some(entry) = s
+        .store
+        .refresh_token(presented)
+        .await?
+        .filter(|r| !r.used && r.expires > now_ms())
+    else {
         return Ok(());
     };
+    let Some(mut record) = s.store.family(&entry.family).await? else {
+        return Ok(());
+    };
+    // Its client, not revoked, and (a bound grant) with a proof of its key.
+    let passes = record.client_id == client_id
+        && !record.revoked
+        && (record.jkt.is_none() || record.jkt.as_deref() == jkt);
+    let family = entry.family;
+    let Some(sealed) = record.user.upstream.clone().filter(|_| passes) else {
+        return Ok(());
+    };
+    let subject = record.user.subject.clone();
     let refused = || {
         refuse(
             "invalid_grant",
@@ -441,21 +450,20 @@ async fn ask_upstream_again(
         )
     };
     let Some(token) = vault.open(&subject, &sealed) else {
-        s.store().revoke(family);
+        s.store.revoke(&family).await?;
         return Err(refused());
     };
     match upstream.refresh(&token).await {
         Ok(rotated) => {
-            if let Some(rotated) = rotated
-                && let Some(f) = s.store().families.get_mut(&family)
-            {
-                f.user.upstream = Some(vault.seal(&subject, &rotated));
+            if let Some(rotated) = rotated {
+                record.user.upstream = Some(vault.seal(&subject, &rotated));
+                s.store.replace_family(&family, &record).await?;
             }
             Ok(())
         }
         Err(super::super::upstream::UpstreamRefresh::Refused) => {
             tracing::info!(target: "mcp_secure", "oauth proxy: the identity provider refused a user's refresh; its grant is revoked");
-            s.store().revoke(family);
+            s.store.revoke(&family).await?;
             Err(refused())
         }
         Err(super::super::upstream::UpstreamRefresh::Unavailable(why)) => {
