@@ -1630,6 +1630,109 @@ async fn the_token_endpoint_binds_tokens_to_the_proof_key() {
     );
 }
 
+/// A code bound to a DPoP key at `/authorize` (`dpop_jkt`, RFC 9449 §10) is exchanged with a
+/// proof of that key only: without a proof, or with another key's, it is refused (and spent, as
+/// any refused exchange spends its code); a `dpop_jkt` that is not a thumbprint is refused at
+/// `/authorize`.
+#[tokio::test]
+async fn a_code_bound_to_a_key_is_exchanged_with_a_proof_of_that_key_only() {
+    use mcp_secure::{auth::JwtAlgorithm, testing::DpopKey};
+    let keys = format!("{}/../mcp-secure/tests/keys", env!("CARGO_MANIFEST_DIR"));
+    let key = |file: &str| {
+        DpopKey::from_pem(
+            JwtAlgorithm::ES256,
+            &std::fs::read(format!("{keys}/{file}")).unwrap(),
+        )
+        .unwrap()
+    };
+    let (alice, mallory) = (key("ec_private.pem"), key("ec2_private.pem"));
+    let dev = Dev::alice();
+    let token_url = format!("{}/token", dev.origin);
+    let client = dev.public_client().await;
+    let bound_code = |jkt: String| {
+        let (verifier, challenge) = pkce();
+        let dev = &dev;
+        let client = client.clone();
+        async move {
+            let response = dev
+                .authorize(&[
+                    ("response_type", "code"),
+                    ("client_id", client.as_str()),
+                    ("redirect_uri", REDIRECT),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                    ("scope", "notes:read"),
+                    ("resource", &dev.server.url),
+                    ("dpop_jkt", &jkt),
+                ])
+                .await;
+            (redirected(&response), verifier)
+        }
+    };
+    for bad in ["not-a-thumbprint", &"A".repeat(44), &"*".repeat(43)] {
+        let (query, _) = bound_code(bad.to_owned()).await;
+        assert_eq!(
+            query.get("error").map(String::as_str),
+            Some("invalid_request"),
+            "{bad}: {query:?}"
+        );
+        assert!(!query.contains_key("code"));
+    }
+    for proof in [None, Some(mallory.proof("POST", &token_url, None))] {
+        let (query, verifier) = bound_code(alice.thumbprint().to_owned()).await;
+        let exchange = [
+            ("grant_type", "authorization_code"),
+            ("client_id", client.as_str()),
+            ("code", query["code"].as_str()),
+            ("code_verifier", verifier.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("resource", dev.server.url.as_str()),
+        ];
+        let mut request = dev.http.post(token_url.clone());
+        if let Some(proof) = &proof {
+            request = request.header("DPoP", proof);
+        }
+        let refused = dev.token_with(request, &exchange).await;
+        assert_eq!(
+            error_of(&refused),
+            (StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
+            "{refused:?}"
+        );
+        // Spent: the holder of the key cannot use it after a refused exchange either.
+        let again = dev
+            .token_with(
+                dev.http
+                    .post(token_url.clone())
+                    .header("DPoP", alice.proof("POST", &token_url, None)),
+                &exchange,
+            )
+            .await;
+        assert_eq!(error_of(&again).1, "invalid_grant");
+    }
+    let (query, verifier) = bound_code(alice.thumbprint().to_owned()).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client.as_str()),
+        ("code", query["code"].as_str()),
+        ("code_verifier", verifier.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("resource", dev.server.url.as_str()),
+    ];
+    let (status, tokens) = dev
+        .token_with(
+            dev.http
+                .post(token_url.clone())
+                .header("DPoP", alice.proof("POST", &token_url, None)),
+            &exchange,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(
+        jwt_claims(tokens["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        alice.thumbprint()
+    );
+}
+
 fn claims_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

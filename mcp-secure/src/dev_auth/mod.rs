@@ -25,7 +25,8 @@
 //! - `/authorize`: the code flow with PKCE `S256` only (`plain` refused), `state` echoed, the
 //!   issuer in `iss` (RFC 9207), `resource` (RFC 8707) required and naming the served
 //!   resource (compared as URLs: scheme and host case do not matter), requested scopes
-//!   intersected with the grantable ones. The redirect URI is one the client registered, or a
+//!   intersected with the grantable ones, and `dpop_jkt` (RFC 9449 §10) binding the code to a
+//!   DPoP key. The redirect URI is one the client registered, or a
 //!   registered loopback `http` one on another port (RFC 8252 §7.3). Consent is a small HTML
 //!   page built with [`html!`](crate::html::html), or automatic for a configured user, except
 //!   for a browser that another site sent (`Origin`, `Referer`, `Sec-Fetch-Site`). Another
@@ -503,6 +504,10 @@ struct Grant {
     state: Option<String>,
     challenge: String,
     scopes: Vec<String>,
+    /// The DPoP key the client bound the code to (`dpop_jkt`, RFC 9449 §10): only a proof of
+    /// that key exchanges it.
+    #[serde(default)]
+    dpop_jkt: Option<String>,
 }
 
 /// Who a grant is for: the name typed on the development server's page, or the identity the

@@ -117,6 +117,7 @@ pub(in crate::dev_auth) async fn authorize(
         state: get("state").map(str::to_owned),
         challenge: String::new(),
         scopes: Vec::new(),
+        dpop_jkt: None,
     };
     if get("response_type") != Some("code") {
         return redirect_error(
@@ -144,6 +145,21 @@ pub(in crate::dev_auth) async fn authorize(
                 "code_challenge must be the base64url SHA-256 of the code verifier (43 characters)",
             );
         }
+    }
+    // A thumbprint (RFC 7638, SHA-256: 43 base64url characters) the code is bound to; a server
+    // with DPoP off ignores it, as it ignores any parameter it does not support.
+    if s.dpop.mode() != crate::http::DpopMode::Off
+        && let Some(jkt) = get("dpop_jkt")
+    {
+        if jkt.len() != 43 || !jkt.bytes().all(is_base64url) {
+            return redirect_error(
+                &s,
+                &grant,
+                "invalid_request",
+                "dpop_jkt must be the base64url SHA-256 JWK thumbprint of a DPoP key (43 characters)",
+            );
+        }
+        grant.dpop_jkt = Some(jkt.to_owned());
     }
     match get("resource") {
         Some(r) if s.is_resource(r) => {}

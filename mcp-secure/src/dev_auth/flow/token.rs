@@ -292,6 +292,16 @@ async fn exchange_code(
             "the code_verifier does not match the code_challenge",
         ));
     }
+    // A code bound to a key at `/authorize` is exchanged with a proof of that key only (RFC
+    // 9449 §10): a stolen code is useless without it.
+    if let Some(bound) = &entry.grant.dpop_jkt
+        && jkt.as_deref() != Some(bound.as_str())
+    {
+        return Err(refuse(
+            "invalid_dpop_proof",
+            "this code is bound to a DPoP key (dpop_jkt); send a DPoP proof of that key",
+        ));
+    }
     let user = entry.user;
     let scopes = entry.grant.scopes;
     let wants_refresh = s.store.client(client_id).await?.is_some_and(|c| c.refresh);

@@ -10,6 +10,7 @@ fn grant() -> Grant {
         state: None,
         challenge: "c".repeat(43),
         scopes: vec!["notes:read".into()],
+        dpop_jkt: None,
     }
 }
 
