@@ -272,6 +272,14 @@ impl DevAuthBuilder {
             return err(e.to_string());
         }
         let path = issuer.path().trim_end_matches('/').to_owned();
+        let memory = || Arc::new(MemoryLimiter::new()) as Arc<dyn crate::rate::RateLimiter>;
+        #[cfg(feature = "oauth-proxy")]
+        let limiter = proxy
+            .as_ref()
+            .and_then(|p| p.limiter.clone())
+            .unwrap_or_else(memory);
+        #[cfg(not(feature = "oauth-proxy"))]
+        let limiter = memory();
         crate::auth::jwt_crypto::install();
         let key = jsonwebtoken::EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
         let http = crate::fetch::Fetcher::new(&self.fetch_policy)
@@ -291,7 +299,7 @@ impl DevAuthBuilder {
             registrations: self.registrations,
             key,
             http,
-            limiter: MemoryLimiter::new(),
+            limiter,
             dpop: self.dpop,
             #[cfg(feature = "oauth-proxy")]
             upstream: proxy.as_ref().map(|p| p.upstream.clone()),
@@ -319,6 +327,8 @@ struct ProxyParts {
     copied_claims: Vec<String>,
     /// Where the flows are kept when not in memory (Redis, shared by replicas).
     state: Option<state::StateStore>,
+    /// The limiter of registrations and consent pages when not in memory (Redis).
+    limiter: Option<Arc<dyn crate::rate::RateLimiter>>,
 }
 
 /// The development server has no proxy parts.
@@ -410,7 +420,9 @@ struct Shared {
     key: jsonwebtoken::EncodingKey,
     /// Fetches client metadata documents.
     http: crate::fetch::Fetcher,
-    limiter: MemoryLimiter,
+    /// Limits registrations and consent pages: in memory, or the proxy's Redis limiter, so
+    /// that replicas share the limits.
+    limiter: Arc<dyn crate::rate::RateLimiter>,
     /// How `/token` checks DPoP proofs, and remembers them.
     dpop: crate::http::Dpop,
     /// The proxy's identity provider; `None` on the development server.

@@ -187,8 +187,9 @@ impl OAuthProxyBuilder {
     /// `mcp-secure:oauth`, so that replicas behind one load balancer share them: a sign-in
     /// started at one finishes at another, and a code or refresh token spent at one is spent
     /// at all (each is spent by one atomic script). Values are sealed with a key derived from
-    /// the proxy's secret, which the replicas share. Without this, they live in this
-    /// process's memory.
+    /// the proxy's secret, which the replicas share. The limits of registrations and consent
+    /// pages are kept there too, shared. Without this, all of it lives in this process's
+    /// memory.
     #[cfg(feature = "redis")]
     pub fn redis(mut self, limiter: &crate::rate::RedisLimiter) -> Self {
         self.redis = Some((limiter.clone(), "mcp-secure:oauth".to_owned()));
@@ -217,6 +218,11 @@ impl OAuthProxyBuilder {
             copied.push(claim.clone());
         }
         #[cfg(feature = "redis")]
+        let limiter = self
+            .redis
+            .as_ref()
+            .map(|(limiter, _)| Arc::new(limiter.clone()) as Arc<dyn crate::rate::RateLimiter>);
+        #[cfg(feature = "redis")]
         let store = self.redis.map(|(limiter, prefix)| {
             super::state::StateStore::redis(super::state::RedisKv::new(
                 &limiter,
@@ -225,11 +231,12 @@ impl OAuthProxyBuilder {
             ))
         });
         #[cfg(not(feature = "redis"))]
-        let store = None;
+        let (store, limiter) = (None, None);
         let state = self.inner.shared(Some(ProxyParts {
             upstream: Arc::new(self.upstream),
             copied_claims: copied,
             state: store,
+            limiter,
         }))?;
         Ok(OAuthProxy {
             state: Arc::new(state),

@@ -207,15 +207,20 @@ pub(in crate::dev_auth) async fn authorize(
     }
     if let Some(address) = crate::http::ClientAddress::of(request.extensions()) {
         let key = crate::rate::address_key(address).to_string();
-        if let crate::rate::Decision::Deny { .. } = s.limiter.decide_at(
-            "dev-auth/consent",
-            &key,
-            crate::dev_auth::CONSENT_PAGES,
-            s.limiter.now(),
-        ) {
-            return page::error(
-                "Too many authorization requests from this address; wait a minute and start again.",
-            );
+        let decision = s
+            .limiter
+            .check("dev-auth/consent", &key, crate::dev_auth::CONSENT_PAGES)
+            .await;
+        match decision {
+            Ok(crate::rate::Decision::Allow) => {}
+            Ok(crate::rate::Decision::Deny { .. }) => {
+                return page::error(
+                    "Too many authorization requests from this address; wait a minute and start again.",
+                );
+            }
+            Err(e) => {
+                return page::unavailable(&crate::dev_auth::state::StoreError(e.to_string()));
+            }
         }
     }
     let ticket = random_token();

@@ -36,10 +36,12 @@ pub(in crate::dev_auth) async fn resolve(s: &Shared, url: &str) -> Result<(), St
         return Ok(());
     }
     check_document_url(url)?;
-    if let Decision::Deny { .. } =
-        s.limiter
-            .decide_at("dev-auth/register", "", s.registrations, s.limiter.now())
-    {
+    let decision = s
+        .limiter
+        .check("dev-auth/register", "", s.registrations)
+        .await
+        .map_err(|e| unavailable(&crate::dev_auth::state::StoreError(e.to_string())))?;
+    if let Decision::Deny { .. } = decision {
         return Err("too many new clients; retry in a minute".into());
     }
     let body = crate::fetch::get_capped(&s.http, url, MAX_DOCUMENT)

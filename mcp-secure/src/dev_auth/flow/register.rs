@@ -19,10 +19,22 @@ pub(in crate::dev_auth) async fn register(
 ) -> Response<Body> {
     let invalid =
         |error: &str, description: &str| oauth_error(StatusCode::BAD_REQUEST, error, description);
-    if let Decision::Deny { retry_after } =
-        s.limiter
-            .decide_at("dev-auth/register", "", s.registrations, s.limiter.now())
+    let decision = match s
+        .limiter
+        .check("dev-auth/register", "", s.registrations)
+        .await
     {
+        Ok(decision) => decision,
+        Err(e) => {
+            tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: the registration limit could not be decided");
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the registration cannot be decided now; retry shortly",
+            );
+        }
+    };
+    if let Decision::Deny { retry_after } = decision {
         let mut response = oauth_error(
             StatusCode::TOO_MANY_REQUESTS,
             "temporarily_unavailable",
