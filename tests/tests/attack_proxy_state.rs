@@ -30,12 +30,25 @@ use tokio::{
 
 const REDIRECT: &str = "http://127.0.0.1:33421/callback";
 
-/// The proxy's FLAG script (mcp-secure/src/dev_auth/state/redis.rs), byte for byte: its SHA-1
-/// is what the replicas send with `EVALSHA` when they spend a code or refresh token.
+/// The proxy's scripts (mcp-secure/src/dev_auth/state/redis.rs), byte for byte: their SHA-1 is
+/// what the replicas send with `EVALSHA`. FLAG spends a code or refresh token; PUT keeps a
+/// record (a family, a refresh token) before the spend.
 const FLAG: &str = r"
 local e = redis.call('HGETALL', KEYS[1])
-if #e > 0 then redis.call('HSET', KEYS[1], 'f', '1') end
+if #e == 0 then return e end
+if redis.call('HGET', KEYS[1], 'f') ~= '1' and ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], 'l', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'f', '1')
 return e
+";
+
+const PUT: &str = r"
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'f', '0')
+if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
 ";
 
 // ---------------------------------------------------------------------------------------------
@@ -581,10 +594,11 @@ async fn a_consent_ticket_and_a_sign_in_state_are_taken_once_across_replicas() {
 // ---------------------------------------------------------------------------------------------
 // Redis failing in the middle of an exchange.
 
-/// Redis goes away right after it answered the script that spends the code: the exchange is
-/// refused with `503` ("retry shortly"). The store's promise (state/mod.rs `StoreError`, and
-/// flow/token.rs `From<StoreError>`: "refused before anything is spent, and may be retried"):
-/// once Redis is back the retry gets the tokens. Nothing fails open either way.
+/// Redis goes away in the middle of an exchange, right after it kept the family the code is
+/// to buy: the exchange is refused with `503` ("retry shortly") and nothing is spent (the
+/// store's promise, state/mod.rs `StoreError`): once Redis is back, the retry gets the tokens.
+/// And Redis going away right after it answered the spend itself costs the exchange nothing:
+/// the spend is the last step that needs it. Nothing fails open either way.
 // Multi-threaded: the forwarder must run while the replicas start (which blocks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -601,7 +615,7 @@ async fn a_redis_outage_in_the_middle_of_an_exchange_leaves_the_code_for_the_ret
     assert_eq!(proxy.exchange(&sign_in, &code).await.0, StatusCode::OK);
 
     let (sign_in, code) = proxy.sign_in().await;
-    forwarder.trip_after(FLAG);
+    forwarder.trip_after(PUT);
     let (status, answer) = proxy.exchange(&sign_in, &code).await;
     assert_eq!(
         (status, answer["error"].as_str()),
@@ -613,24 +627,45 @@ async fn a_redis_outage_in_the_middle_of_an_exchange_leaves_the_code_for_the_ret
     );
     forwarder.up_again();
     // The client retries, as it was told to, until Redis is reachable again.
-    let mut retried = (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
-    for _ in 0..50 {
-        retried = proxy.exchange(&sign_in, &code).await;
-        if retried.0 != StatusCode::SERVICE_UNAVAILABLE {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let retried = retry(|| proxy.exchange(&sign_in, &code)).await;
     assert_eq!(
         retried.0,
         StatusCode::OK,
         "the 503 said nothing was spent and to retry; the retry: {}",
         retried.1
     );
+
+    let (sign_in, code) = proxy.sign_in().await;
+    forwarder.trip_after(FLAG);
+    let (status, answer) = proxy.exchange(&sign_in, &code).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "spent, then nothing needs Redis: {answer}"
+    );
+    forwarder.up_again();
 }
 
-/// The same outage in the middle of a refresh: the refresh token is spent and no new one is
-/// issued; the retry, as told, must not revoke the grant.
+/// Repeats `request` while it answers `503`, up to 10 s: what a client told to retry does.
+async fn retry<F, Fut>(request: F) -> (StatusCode, Value)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (StatusCode, Value)>,
+{
+    let mut answer = (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
+    for _ in 0..50 {
+        answer = request().await;
+        if answer.0 != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    answer
+}
+
+/// The same outage in the middle of a refresh, right after Redis kept the next refresh token:
+/// `503`, and the retry, as told, refreshes (the presented token was not spent, so the retry
+/// is no reuse and does not revoke the grant).
 // Multi-threaded: the forwarder must run while the replicas start (which blocks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -646,24 +681,21 @@ async fn a_redis_outage_in_the_middle_of_a_refresh_leaves_the_grant_for_the_retr
     let (status, tokens) = proxy.exchange(&sign_in, &code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    forwarder.trip_after(FLAG);
+    forwarder.trip_after(PUT);
     let (status, answer) = proxy.refresh(&sign_in.client, refresh).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
     forwarder.up_again();
-    let mut retried = (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
-    for _ in 0..50 {
-        retried = proxy.refresh(&sign_in.client, refresh).await;
-        if retried.0 != StatusCode::SERVICE_UNAVAILABLE {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let retried = retry(|| proxy.refresh(&sign_in.client, refresh)).await;
     assert_eq!(
         retried.0,
         StatusCode::OK,
         "the 503 said to retry; the retry: {}",
         retried.1
     );
+    // The rotated token works too: the family was not revoked.
+    let next = retried.1["refresh_token"].as_str().unwrap();
+    let (status, answer) = proxy.refresh(&sign_in.client, next).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -246,36 +246,100 @@ async fn authenticate_client(
 }
 
 /// `grant_type=authorization_code`.
+///
+/// Everything the exchange keeps (the family, its first refresh token) is written before the
+/// code is spent, and the spend (one atomic step, recording the family it bought) is the last
+/// step that needs the store: a store that fails before it leaves the code for the retry, and
+/// the exchange that loses a race for the code finds the winner's family and revokes it.
 async fn exchange_code(
     s: &Shared,
     client_id: &str,
     form: &HashMap<String, String>,
     jkt: Option<String>,
 ) -> Result<Value, TokenError> {
-    const INVALID: &str = "the authorization code is invalid, expired, already used or issued to another client; start the authorization again";
     let get = |name: &str| form.get(name).map(String::as_str);
     let code = get("code").ok_or_else(|| refuse("invalid_request", "code is missing"))?;
     let verifier = get("code_verifier")
         .ok_or_else(|| refuse("invalid_request", "code_verifier is missing (PKCE)"))?;
     let now = now_ms();
-    // Whatever happens next, the code is spent: one atomic step, so that of two requests
-    // with one code (at two replicas too) one gets tokens and the other revokes them.
-    let entry = match s.store.spend_code(code).await? {
-        None => return Err(refuse("invalid_grant", INVALID)),
-        Some(Spent::Again { link }) => {
-            // A code presented twice was stolen or replayed: what it bought is revoked.
-            tracing::warn!(target: "mcp_secure", client_id, "authorization server: authorization code reused; its tokens are revoked");
-            if let Some(family) = link {
-                s.store.revoke(&family).await?;
-            }
-            return Err(refuse("invalid_grant", INVALID));
-        }
-        Some(Spent::First(entry)) => entry,
+    let Some((entry, spent)) = s.store.code(code).await? else {
+        return Err(refuse("invalid_grant", INVALID_CODE));
     };
-    if entry.expires <= now || entry.grant.client_id != client_id {
-        return Err(refuse("invalid_grant", INVALID));
+    let refusal = if spent {
+        Some(refuse("invalid_grant", INVALID_CODE))
+    } else {
+        check_code(
+            &entry,
+            client_id,
+            get("redirect_uri"),
+            verifier,
+            jkt.as_deref(),
+        )
+        .err()
+    };
+    let wants_refresh =
+        refusal.is_none() && s.store.client(client_id).await?.is_some_and(|c| c.refresh);
+    let (family, refresh) = if wants_refresh {
+        let family = Family {
+            client_id: client_id.to_owned(),
+            user: entry.user.clone(),
+            scopes: entry.grant.scopes.clone(),
+            jkt: jkt.clone(),
+            revoked: false,
+        };
+        let family = s.store.add_family(&family, s.refresh_ttl).await?;
+        let refresh = new_refresh(s, family.clone(), now).await?;
+        (Some(family), Some(refresh))
+    } else {
+        (None, None)
+    };
+    // Whatever was wrong, the code is spent; the family it bought is kept with it as long as
+    // that may be refreshed, to revoke it if the code comes back.
+    match s
+        .store
+        .spend_code(code, family.as_deref(), s.refresh_ttl)
+        .await?
+    {
+        None => return Err(refuse("invalid_grant", INVALID_CODE)),
+        Some(Spent::Again { link }) => {
+            // A code presented twice was stolen or replayed: what it bought is revoked (and
+            // what this request made, which no one will see).
+            tracing::warn!(target: "mcp_secure", client_id, "authorization server: authorization code reused; its tokens are revoked");
+            for family in link.iter().chain(family.iter()) {
+                s.store.revoke(family).await?;
+            }
+            return Err(refuse("invalid_grant", INVALID_CODE));
+        }
+        Some(Spent::First) => {}
     }
-    if get("redirect_uri") != Some(entry.grant.redirect_uri.as_str()) {
+    if let Some(refusal) = refusal {
+        return Err(refusal);
+    }
+    tokens(
+        s,
+        client_id,
+        &entry.user,
+        &entry.grant.scopes,
+        refresh,
+        jkt.as_deref(),
+    )
+}
+
+const INVALID_CODE: &str = "the authorization code is invalid, expired, already used or issued to another client; start the authorization again";
+
+/// Whether `code` may be exchanged by `client_id` with this `redirect_uri`, PKCE `verifier`
+/// and DPoP key.
+fn check_code(
+    code: &super::super::Code,
+    client_id: &str,
+    redirect_uri: Option<&str>,
+    verifier: &str,
+    jkt: Option<&str>,
+) -> Result<(), TokenError> {
+    if code.expires <= now_ms() || code.grant.client_id != client_id {
+        return Err(refuse("invalid_grant", INVALID_CODE));
+    }
+    if redirect_uri != Some(code.grant.redirect_uri.as_str()) {
         return Err(refuse(
             "invalid_grant",
             "redirect_uri differs from the authorization request's",
@@ -286,7 +350,7 @@ async fn exchange_code(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     let computed = base64url(&sha2::Sha256::digest(verifier.as_bytes()));
-    if !valid_verifier || !bool::from(computed.as_bytes().ct_eq(entry.grant.challenge.as_bytes())) {
+    if !valid_verifier || !bool::from(computed.as_bytes().ct_eq(code.grant.challenge.as_bytes())) {
         return Err(refuse(
             "invalid_grant",
             "the code_verifier does not match the code_challenge",
@@ -294,33 +358,15 @@ async fn exchange_code(
     }
     // A code bound to a key at `/authorize` is exchanged with a proof of that key only (RFC
     // 9449 §10): a stolen code is useless without it.
-    if let Some(bound) = &entry.grant.dpop_jkt
-        && jkt.as_deref() != Some(bound.as_str())
+    if let Some(bound) = &code.grant.dpop_jkt
+        && jkt != Some(bound.as_str())
     {
         return Err(refuse(
             "invalid_dpop_proof",
             "this code is bound to a DPoP key (dpop_jkt); send a DPoP proof of that key",
         ));
     }
-    let user = entry.user;
-    let scopes = entry.grant.scopes;
-    let wants_refresh = s.store.client(client_id).await?.is_some_and(|c| c.refresh);
-    let refresh = if wants_refresh {
-        let family = Family {
-            client_id: client_id.to_owned(),
-            user: user.clone(),
-            scopes: scopes.clone(),
-            jkt: jkt.clone(),
-            revoked: false,
-        };
-        let family = s.store.add_family(&family, s.refresh_ttl).await?;
-        // Kept as long as what it bought may be refreshed, to revoke that if it comes back.
-        s.store.link_code(code, &family, s.refresh_ttl).await?;
-        Some(new_refresh(s, family, now).await?)
-    } else {
-        None
-    };
-    tokens(s, client_id, &user, &scopes, refresh, jkt.as_deref())
+    Ok(())
 }
 
 async fn new_refresh(s: &Shared, family: String, now: u64) -> Result<String, StoreError> {
@@ -381,6 +427,17 @@ async fn refresh(
             "this refresh token is bound to a DPoP key; send a DPoP proof of that key",
         ));
     }
+    // The next token is kept before this one is spent, and the spend is the last step that
+    // needs the store: a store that fails before it leaves this token for the retry.
+    let valid = !entry.used
+        && !expired
+        && family
+            .as_ref()
+            .is_some_and(|f| f.client_id == client_id && !f.revoked);
+    let next = match valid {
+        true => Some(new_refresh(s, entry.family.clone(), now).await?),
+        false => None,
+    };
     // Spent in one atomic step: of two requests with one token (at two replicas too), the
     // second finds it spent and revokes the family.
     let first = s.store.spend_refresh(presented).await? == Some(true);
@@ -397,20 +454,19 @@ async fn refresh(
         s.store.revoke(&entry.family).await?;
         return Err(refuse("invalid_grant", INVALID));
     }
-    if family.revoked || expired {
+    let Some(next) = next.filter(|_| !family.revoked && !expired) else {
         return Err(refuse("invalid_grant", INVALID));
-    }
+    };
     let scopes = match get("scope") {
         Some(requested) => intersect(requested, &family.scopes),
         None => family.scopes.clone(),
     };
-    let token = new_refresh(s, entry.family, now).await?;
     tokens(
         s,
         client_id,
         &family.user,
         &scopes,
-        Some(token),
+        Some(next),
         jkt.as_deref(),
     )
 }

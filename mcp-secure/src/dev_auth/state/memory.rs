@@ -99,10 +99,21 @@ impl MemoryKv {
         maps.records.remove(&key).map(|k| k.entry)
     }
 
-    pub(super) fn flag(&self, kind: Kind, id: &str) -> Option<Entry> {
+    pub(super) fn flag(
+        &self,
+        kind: Kind,
+        id: &str,
+        link: Option<(&str, Duration)>,
+    ) -> Option<Entry> {
         let (mut maps, key) = self.live(kind, id)?;
         let kept = maps.records.get_mut(&key)?;
         let before = kept.entry.clone();
+        if !before.flag
+            && let Some((link, keep)) = link
+        {
+            kept.entry.link = Some(link.to_owned());
+            kept.expires = Some(deadline(keep));
+        }
         kept.entry.flag = true;
         Some(before)
     }
@@ -113,15 +124,6 @@ impl MemoryKv {
             && let Some(kept) = maps.records.get_mut(&key)
         {
             kept.entry.value = value;
-        }
-    }
-
-    pub(super) fn link(&self, kind: Kind, id: &str, link: &str, ttl: Duration) {
-        if let Some((mut maps, key)) = self.live(kind, id)
-            && let Some(kept) = maps.records.get_mut(&key)
-        {
-            kept.entry.link = Some(link.to_owned());
-            kept.expires = Some(deadline(ttl));
         }
     }
 

@@ -76,11 +76,11 @@ pub(super) struct Entry {
     pub(super) link: Option<String>,
 }
 
-/// What spending a code or refresh token found.
-pub(super) enum Spent<T> {
-    /// Unspent until now: its record.
-    First(T),
-    /// Spent before: a replay, or a stolen copy. `link` is the family a code bought.
+/// What spending a code found.
+pub(super) enum Spent {
+    /// Unspent until now: it is spent, linked to the family it bought (if any).
+    First,
+    /// Spent before: a replay, or a stolen copy. `link` is the family the first spend bought.
     Again { link: Option<String> },
 }
 
@@ -162,12 +162,19 @@ impl StateStore {
         }
     }
 
-    /// Sets the record's flag; the record as it was before.
-    async fn flag(&self, kind: Kind, id: &str) -> Result<Option<Entry>> {
+    /// Sets the record's flag; the record as it was before. The first to set it also records
+    /// `link` (and keeps the record `keep` from now), in the same atomic step: whoever comes
+    /// second finds the link.
+    async fn flag(
+        &self,
+        kind: Kind,
+        id: &str,
+        link: Option<(&str, Duration)>,
+    ) -> Result<Option<Entry>> {
         match &self.kv {
-            Kv::Memory(kv) => Ok(kv.flag(kind, id)),
+            Kv::Memory(kv) => Ok(kv.flag(kind, id, link)),
             #[cfg(all(feature = "oauth-proxy", feature = "redis"))]
-            Kv::Redis(kv) => kv.flag(kind, id).await,
+            Kv::Redis(kv) => kv.flag(kind, id, link).await,
         }
     }
 
@@ -181,18 +188,6 @@ impl StateStore {
             }
             #[cfg(all(feature = "oauth-proxy", feature = "redis"))]
             Kv::Redis(kv) => kv.replace(kind, id, value).await,
-        }
-    }
-
-    /// Sets the link of a record that still exists, and its expiry to `ttl` from now.
-    async fn link(&self, kind: Kind, id: &str, link: &str, ttl: Duration) -> Result<()> {
-        match &self.kv {
-            Kv::Memory(kv) => {
-                kv.link(kind, id, link, ttl);
-                Ok(())
-            }
-            #[cfg(all(feature = "oauth-proxy", feature = "redis"))]
-            Kv::Redis(kv) => kv.link(kind, id, link, ttl).await,
         }
     }
 
@@ -295,21 +290,31 @@ impl StateStore {
             .await
     }
 
-    /// Spends `code`: its record the first time, the family it bought after.
-    pub(super) async fn spend_code(&self, code: &str) -> Result<Option<Spent<Code>>> {
-        let Some(entry) = self.flag(Kind::Code, &secret_id(code)).await? else {
+    /// The record of `code`, with whether it was spent; reading spends nothing.
+    pub(super) async fn code(&self, code: &str) -> Result<Option<(Code, bool)>> {
+        let Some(entry) = self.get(Kind::Code, &secret_id(code)).await? else {
             return Ok(None);
         };
-        if entry.flag {
-            return Ok(Some(Spent::Again { link: entry.link }));
-        }
-        decode(Kind::Code, &entry).map(|c| Some(Spent::First(c)))
+        decode(Kind::Code, &entry).map(|c| Some((c, entry.flag)))
     }
 
-    /// Records that `code` bought `family`, and keeps it `keep` longer, so that the family is
-    /// revoked if the code comes back.
-    pub(super) async fn link_code(&self, code: &str, family: &str, keep: Duration) -> Result<()> {
-        self.link(Kind::Code, &secret_id(code), family, keep).await
+    /// Spends `code`, linking it to the `family` it bought, which is then kept `keep` longer
+    /// so that the family is revoked if the code comes back. The link is recorded with the
+    /// spend (one atomic step): a second exchange at another replica finds it at once.
+    pub(super) async fn spend_code(
+        &self,
+        code: &str,
+        family: Option<&str>,
+        keep: Duration,
+    ) -> Result<Option<Spent>> {
+        let link = family.map(|f| (f, keep));
+        let Some(entry) = self.flag(Kind::Code, &secret_id(code), link).await? else {
+            return Ok(None);
+        };
+        Ok(Some(match entry.flag {
+            true => Spent::Again { link: entry.link },
+            false => Spent::First,
+        }))
     }
 
     /// A new refresh family; its id.
@@ -332,7 +337,7 @@ impl StateStore {
 
     /// Revokes the family `id`: none of its tokens refreshes any more.
     pub(super) async fn revoke(&self, id: &str) -> Result<()> {
-        self.flag(Kind::Family, id).await.map(drop)
+        self.flag(Kind::Family, id, None).await.map(drop)
     }
 
     /// Replaces what the family `id` keeps (the proxy's rotated provider token), if it lives.
@@ -362,7 +367,7 @@ impl StateStore {
     /// Spends the refresh `token`: whether it was unspent until now (`None` if unknown).
     pub(super) async fn spend_refresh(&self, token: &str) -> Result<Option<bool>> {
         Ok(self
-            .flag(Kind::Refresh, &secret_id(token))
+            .flag(Kind::Refresh, &secret_id(token), None)
             .await?
             .map(|entry| !entry.flag))
     }

@@ -26,25 +26,22 @@ redis.call('DEL', KEYS[1])
 return e
 ";
 
-/// KEYS: record. The record's fields as they were; its flag is set.
+/// KEYS: record. ARGV: link ('' for none), keep ms. The record's fields as they were; its
+/// flag is set, and the first to set it records the link and keeps the record `keep`.
 const FLAG: &str = r"
 local e = redis.call('HGETALL', KEYS[1])
-if #e > 0 then redis.call('HSET', KEYS[1], 'f', '1') end
+if #e == 0 then return e end
+if redis.call('HGET', KEYS[1], 'f') ~= '1' and ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], 'l', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'f', '1')
 return e
 ";
 
 /// KEYS: record. ARGV: sealed value. Its expiry is kept.
 const REPLACE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'v', ARGV[1]) end
-return 1
-";
-
-/// KEYS: record. ARGV: link, ttl ms.
-const LINK: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'l', ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
 return 1
 ";
 
@@ -71,7 +68,6 @@ pub(in crate::dev_auth) struct RedisKv {
     take: Script,
     flag: Script,
     replace: Script,
-    link: Script,
     extend: Script,
     count_up: Script,
 }
@@ -99,7 +95,6 @@ impl RedisKv {
             take: Script::new(TAKE),
             flag: Script::new(FLAG),
             replace: Script::new(REPLACE),
-            link: Script::new(LINK),
             extend: Script::new(EXTEND),
             count_up: Script::new(COUNT_UP),
         }
@@ -181,8 +176,23 @@ impl RedisKv {
         self.fields(&self.take, &self.key(kind, id)).await
     }
 
-    pub(super) async fn flag(&self, kind: Kind, id: &str) -> Result<Option<Entry>> {
-        self.fields(&self.flag, &self.key(kind, id)).await
+    pub(super) async fn flag(
+        &self,
+        kind: Kind,
+        id: &str,
+        link: Option<(&str, Duration)>,
+    ) -> Result<Option<Entry>> {
+        let key = self.key(kind, id);
+        let (link, keep) = link.map_or(("", 0), |(l, keep)| (l, ms(keep)));
+        let fields: Vec<Vec<u8>> = self
+            .flag
+            .key(&key)
+            .arg(link)
+            .arg(keep)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        self.entry(&key, fields)
     }
 
     pub(super) async fn replace(&self, kind: Kind, id: &str, value: Vec<u8>) -> Result<()> {
@@ -192,18 +202,6 @@ impl RedisKv {
             .replace
             .key(&key)
             .arg(sealed)
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    pub(super) async fn link(&self, kind: Kind, id: &str, link: &str, ttl: Duration) -> Result<()> {
-        let _: i64 = self
-            .link
-            .key(self.key(kind, id))
-            .arg(link)
-            .arg(ms(ttl))
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;

@@ -23,22 +23,35 @@ fn code(expires_in: u64) -> Code {
 }
 
 #[tokio::test]
-async fn a_code_is_spent_once_and_then_names_what_it_bought() {
+async fn a_code_is_spent_once_with_the_family_it_bought() {
     let store = StateStore::memory();
+    let keep = Duration::from_secs(60);
     store.put_code("the-code", &code(60_000)).await.unwrap();
+    let (read, spent) = store.code("the-code").await.unwrap().unwrap();
+    assert!(
+        read.user.subject == "ann" && !spent,
+        "reading spends nothing"
+    );
     assert!(matches!(
-        store.spend_code("the-code").await.unwrap(),
-        Some(Spent::First(c)) if c.user.subject == "ann"
+        store
+            .spend_code("the-code", Some("family-1"), keep)
+            .await
+            .unwrap(),
+        Some(Spent::First)
     ));
-    store
-        .link_code("the-code", "family-1", Duration::from_secs(60))
-        .await
-        .unwrap();
+    // The second spend finds the first one's family, whatever it brings itself.
     assert!(matches!(
-        store.spend_code("the-code").await.unwrap(),
+        store.spend_code("the-code", Some("family-2"), keep).await.unwrap(),
         Some(Spent::Again { link: Some(f) }) if f == "family-1"
     ));
-    assert!(store.spend_code("another").await.unwrap().is_none());
+    assert!(store.code("the-code").await.unwrap().unwrap().1);
+    assert!(
+        store
+            .spend_code("another", None, keep)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -46,7 +59,9 @@ async fn an_expired_record_is_gone() {
     let store = StateStore::memory();
     store.put_code("old", &code(0)).await.unwrap();
     std::thread::sleep(Duration::from_millis(5));
-    assert!(store.spend_code("old").await.unwrap().is_none());
+    assert!(store.code("old").await.unwrap().is_none());
+    let keep = Duration::from_secs(60);
+    assert!(store.spend_code("old", None, keep).await.unwrap().is_none());
 }
 
 #[tokio::test]
