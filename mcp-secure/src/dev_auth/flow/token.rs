@@ -44,7 +44,8 @@ fn client_failed(basic: bool) -> TokenError {
 }
 
 impl From<StoreError> for TokenError {
-    /// The request is refused before anything is spent, and may be retried.
+    /// The request is refused and may be retried: the spend is the last step that needs the
+    /// store, so nothing was spent unless the spend itself failed.
     fn from(e: StoreError) -> Self {
         tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: a token request could not be served");
         TokenError {

@@ -21,7 +21,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{Client, Code, Family, Pending, Refresh, flow::is_document_url, hash, random_token};
 
 /// The state store could not be reached or answered nonsense: the request is refused and may
-/// be retried, nothing is spent.
+/// be retried. The flows write what they keep before they spend, so nothing was spent, unless
+/// the failure came during the spend itself (its answer lost).
 #[derive(Debug)]
 pub(super) struct StoreError(pub(super) String);
 
