@@ -380,6 +380,12 @@ struct HttpArgs {
     /// With --rate-backend redis, replicas share the proofs already seen.
     #[arg(long, default_value = "allowed", value_parser = ["required", "allowed", "off"])]
     dpop: String,
+    /// DPoP proofs must carry a nonce this server issued lately (RFC 9449 §8, §9), at the MCP
+    /// endpoint and at the authorization server's token endpoint: a proof made in advance is
+    /// useless once its nonce has expired. Clients learn the nonce from a `use_dpop_nonce`
+    /// answer's DPoP-Nonce header. Keyed by NOTES_JWT_SECRET, which replicas share.
+    #[arg(long)]
+    dpop_nonces: bool,
 }
 
 /// Parses the command line and runs `notes-server`.
@@ -762,6 +768,7 @@ async fn serve(
         fetch_allow,
         sessions_per_principal,
         dpop,
+        dpop_nonces,
     } = http;
     let dpop_mode: DpopMode = dpop.parse()?;
     let fetch_policy = fetch_allow
@@ -770,13 +777,6 @@ async fn serve(
     let tls = tls_cert.zip(tls_key);
     let metrics = metrics_addr.map(|_| Metrics::new());
     let (mut security, redis) = security(&common).await?;
-    // Replicas on one Redis remember the proofs together: one accepted by a replica is a
-    // replay at every other.
-    let redis_for_dpop = redis.clone();
-    let dpop = |dpop: Dpop| match &redis_for_dpop {
-        Some(redis) => dpop.replay_cache(RedisReplayCache::sharing(redis)),
-        None => dpop,
-    };
     if let Some(metrics) = &metrics {
         security = security.audit_sink(metrics.clone());
     }
@@ -802,6 +802,18 @@ async fn serve(
     };
     let url = public_url.unwrap_or_else(|| local_url.clone());
     let secret = jwt_secret(true)?;
+    // Replicas on one Redis remember the proofs together: one accepted by a replica is a
+    // replay at every other. Nonces need nothing shared but the secret.
+    let dpop = |dpop: Dpop| {
+        let dpop = match &redis {
+            Some(redis) => dpop.replay_cache(RedisReplayCache::sharing(redis)),
+            None => dpop,
+        };
+        match dpop_nonces {
+            true => dpop.nonces(&secret),
+            false => dpop,
+        }
+    };
     // A key file is watched, and reloaded on SIGHUP: keys change without a restart.
     let key_file = match &common.api_keys_file {
         Some(path) => Some(

@@ -65,6 +65,21 @@ check(typeof client.client_id === "string", "registered", client);
 const keyPair = await oauth.generateKeyPair("ES256");
 const DPoP = oauth.DPoP(client, keyPair);
 
+// Against `--dpop-nonces` (DPOP_NONCES=1), a request is first answered `use_dpop_nonce` with the
+// nonce to use; oauth4webapi keeps it (its DPoP handle reads DPoP-Nonce) and the request is made
+// again, as its documentation shows.
+const NONCES = process.env.DPOP_NONCES === "1";
+let nonceRetries = 0;
+async function withNonce(request) {
+  try {
+    return await request();
+  } catch (e) {
+    if (!oauth.isDPoPNonceError(e)) throw e;
+    nonceRetries++;
+    return await request();
+  }
+}
+
 // The authorization code flow with PKCE for `scope`; tokens bound to the key.
 async function signIn(scope) {
   const verifier = oauth.generateRandomCodeVerifier();
@@ -85,16 +100,18 @@ async function signIn(scope) {
   const authorized = await fetch(url, { redirect: "manual" });
   const location = new URL(authorized.headers.get("location"));
   const params = oauth.validateAuthResponse(as, client, location, state);
-  const response = await oauth.authorizationCodeGrantRequest(
-    as,
-    client,
-    oauth.None(),
-    params,
-    REDIRECT,
-    verifier,
-    { DPoP, additionalParameters: { resource: MCP_URL.href }, ...insecure },
-  );
-  return oauth.processAuthorizationCodeResponse(as, client, response);
+  return withNonce(async () => {
+    const response = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.None(),
+      params,
+      REDIRECT,
+      verifier,
+      { DPoP, additionalParameters: { resource: MCP_URL.href }, ...insecure },
+    );
+    return oauth.processAuthorizationCodeResponse(as, client, response);
+  });
 }
 
 const meta = {
@@ -116,10 +133,12 @@ async function call(token, name, args) {
     method: "tools/call",
     params: { name, arguments: args, _meta: meta },
   });
-  const response = await oauth.protectedResourceRequest(token, "POST", MCP_URL, headers, body, {
-    DPoP,
-    ...insecure,
-  });
+  const response = await withNonce(() =>
+    oauth.protectedResourceRequest(token, "POST", MCP_URL, headers, body, {
+      DPoP,
+      ...insecure,
+    }),
+  );
   const text = await response.text();
   const json = text.startsWith("{")
     ? JSON.parse(text)
@@ -187,16 +206,26 @@ const created = await call(tokens.access_token, "notes_create", { title: "bound"
 check(created.status === 200 && !created.json.result.isError, "after step-up the note is created", created.json);
 
 // Refresh with a proof of the same key: a new bound token that works.
-const refreshed = await oauth.processRefreshTokenResponse(
-  as,
-  client,
-  await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, {
-    DPoP,
-    ...insecure,
-  }),
+const refreshed = await withNonce(async () =>
+  oauth.processRefreshTokenResponse(
+    as,
+    client,
+    await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, {
+      DPoP,
+      ...insecure,
+    }),
+  ),
 );
 check(refreshed.token_type === "dpop", "the refreshed token is DPoP-bound", refreshed.token_type);
 const again = await call(refreshed.access_token, "whoami", {});
 check(again.status === 200, "the refreshed token works with a proof", again);
+
+// Without nonces nothing is answered use_dpop_nonce; with them, the first token request is
+// (the resource at the same origin then takes the nonce oauth4webapi kept).
+check(
+  NONCES ? nonceRetries >= 1 : nonceRetries === 0,
+  "use_dpop_nonce answers as the server requires nonces or not",
+  nonceRetries,
+);
 
 console.log(`${passed} checks passed`);

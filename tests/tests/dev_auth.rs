@@ -1733,6 +1733,90 @@ async fn a_code_bound_to_a_key_is_exchanged_with_a_proof_of_that_key_only() {
     );
 }
 
+/// `--dpop-nonces` at the token endpoint (RFC 9449 §8): a proof without the server's nonce is
+/// answered `400 use_dpop_nonce` with the nonce in `DPoP-Nonce`, and leaves the code unspent;
+/// the same exchange with a proof carrying the nonce gets DPoP-bound tokens. A nonce the server
+/// did not issue is refused the same way.
+#[tokio::test]
+async fn a_token_endpoint_that_requires_nonces_takes_proofs_with_its_nonce_only() {
+    use mcp_secure::{auth::JwtAlgorithm, testing::DpopKey};
+    let keys = format!("{}/../mcp-secure/tests/keys", env!("CARGO_MANIFEST_DIR"));
+    let alice = DpopKey::from_pem(
+        JwtAlgorithm::ES256,
+        &std::fs::read(format!("{keys}/ec_private.pem")).unwrap(),
+    )
+    .unwrap();
+    let dev = Dev::start(&["--dev-auth-user", "alice", "--dpop-nonces"]);
+    let token_url = format!("{}/token", dev.origin);
+    let client = dev.public_client().await;
+    let (code, verifier) = dev.code(&client, "notes:read").await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client.as_str()),
+        ("code", code.as_str()),
+        ("code_verifier", verifier.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("resource", dev.server.url.as_str()),
+    ];
+    let send = |proof: String| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(exchange)
+            .finish();
+        let request = dev
+            .http
+            .post(token_url.clone())
+            .header("DPoP", proof)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            let nonce = response
+                .headers()
+                .get("dpop-nonce")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (
+                response.status(),
+                nonce,
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let with_nonce = |nonce: &str| {
+        let mut claims = serde_json::Map::new();
+        for (name, value) in [
+            ("jti", json!(format!("jti-{nonce}-{}", claims_now()))),
+            ("htm", json!("POST")),
+            ("htu", json!(token_url)),
+            ("iat", json!(claims_now())),
+            ("nonce", json!(nonce)),
+        ] {
+            claims.insert(name.into(), value);
+        }
+        alice.sign(&alice.header(), &claims)
+    };
+    let (status, nonce, answer) = send(alice.proof("POST", &token_url, None)).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("use_dpop_nonce")),
+        "{answer}"
+    );
+    let nonce = nonce.expect("the nonce to use, in DPoP-Nonce");
+    let made_up = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 40]);
+    let (status, _, answer) = send(with_nonce(&made_up)).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("use_dpop_nonce")),
+        "a nonce it did not issue: {answer}"
+    );
+    let (status, _, tokens) = send(with_nonce(&nonce)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the code was left for the retry: {tokens}"
+    );
+    assert_eq!(tokens["token_type"], "DPoP");
+}
+
 fn claims_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -131,21 +131,23 @@ struct Demo {
 }
 
 fn demo(mode: &str) -> Demo {
+    demo_with(mode, &[])
+}
+
+fn demo_with(mode: &str, extra: &[&str]) -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let (files, _outside) = files_dir();
-    let server = HttpServer::start_with(
-        None,
-        files.path(),
-        &[
-            "--dpop",
-            mode,
-            "--audit-log",
-            audit.to_str().unwrap(),
-            "--trusted-proxy",
-            "127.0.0.1/32",
-        ],
-    );
+    let mut args = vec![
+        "--dpop",
+        mode,
+        "--audit-log",
+        audit.to_str().unwrap(),
+        "--trusted-proxy",
+        "127.0.0.1/32",
+    ];
+    args.extend_from_slice(extra);
+    let server = HttpServer::start_with(None, files.path(), &args);
     Demo {
         server,
         audit,
@@ -676,5 +678,73 @@ async fn a_proof_accepted_by_one_replica_is_a_replay_at_another() {
         &whoami(&replicas[1].url, &dpop, &[&fresh]).await,
         "alice",
         "replica B",
+    );
+}
+
+/// `--dpop-nonces` at the resource (RFC 9449 §9): a proof must carry a nonce the server issued
+/// lately. Without one, or with one it did not issue (made up, altered, empty), the call is
+/// refused `401` with a `DPoP error="use_dpop_nonce"` challenge and the nonce to use in
+/// `DPoP-Nonce`; with it, the call passes.
+#[tokio::test]
+async fn a_server_that_requires_nonces_takes_proofs_with_its_nonce_only() {
+    let demo = demo_with("required", &["--dpop-nonces"]);
+    let url = demo.server.url.clone();
+    let alice = key("ec_private.pem", JwtAlgorithm::ES256);
+    let bound = mint(
+        &url,
+        "alice",
+        "notes:read",
+        &["--dpop-jkt", alice.thumbprint()],
+    );
+    let dpop = format!("DPoP {bound}");
+    let with_nonce = |nonce: &str| {
+        let mut claims = claims(&url, &bound);
+        claims.insert("nonce".into(), json!(nonce));
+        alice.sign(&alice.header(), &claims)
+    };
+    let (status, headers, _) =
+        whoami(&url, &dpop, &[&alice.proof("POST", &url, Some(&bound))]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        challenges(&headers)
+            .iter()
+            .any(|c| c.starts_with(r#"DPoP error="use_dpop_nonce""#)),
+        "{:?}",
+        challenges(&headers)
+    );
+    let nonce = headers["dpop-nonce"].to_str().unwrap().to_owned();
+    let mut altered = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&nonce)
+        .unwrap();
+    altered[0] ^= 1;
+    for (i, (what, bad)) in [
+        ("made up", b64(&[7u8; 40])),
+        ("altered", b64(&altered)),
+        ("empty", String::new()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let answer = whoami_from(&url, &dpop, &[&with_nonce(&bad)], &format!("10.9.0.{i}")).await;
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "{what}");
+        assert!(
+            challenges(&answer.1)
+                .iter()
+                .any(|c| c.contains("use_dpop_nonce")),
+            "{what}: {:?}",
+            challenges(&answer.1)
+        );
+    }
+    assert_subject(
+        &whoami(&url, &dpop, &[&with_nonce(&nonce)]).await,
+        "alice",
+        "a proof with the server's nonce",
+    );
+    let mut seen = 0;
+    let reasons = refusal_reasons(&demo.audit, &mut seen);
+    assert_eq!(
+        reasons.iter().filter(|r| r.contains("nonce")).count(),
+        4,
+        "{reasons:?}"
     );
 }

@@ -117,26 +117,42 @@ fn typescript_sdk_v2_oauth_with_step_up() {
     ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and the TypeScript clients (README, \"The two commands\")"
 )]
 fn oauth4webapi_signs_in_and_calls_with_dpop() {
+    oauth4webapi(false);
+}
+
+/// The same against a demo that requires server nonces (`--dpop-nonces`): oauth4webapi is
+/// answered `use_dpop_nonce`, keeps the nonce from `DPoP-Nonce` and succeeds on its retry.
+#[test]
+#[cfg_attr(
+    skip_node,
+    ignore = "MCP_SECURE_NODE is not set: `.ci/node.sh` installs Node 22 and the TypeScript clients (README, \"The two commands\")"
+)]
+fn oauth4webapi_signs_in_and_calls_with_dpop_server_nonces() {
+    oauth4webapi(true);
+}
+
+fn oauth4webapi(nonces: bool) {
     let (node, modules) = node();
     let (files, _outside) = files_dir();
-    let server = HttpServer::start_with(
-        None,
-        files.path(),
-        &[
-            "--dpop",
-            "required",
-            "--dev-auth",
-            "--dev-auth-user",
-            "alice",
-            "--dev-auth-scopes",
-            "notes:read notes:write",
-        ],
-    );
+    let mut args = vec![
+        "--dpop",
+        "required",
+        "--dev-auth",
+        "--dev-auth-user",
+        "alice",
+        "--dev-auth-scopes",
+        "notes:read notes:write",
+    ];
+    if nonces {
+        args.push("--dpop-nonces");
+    }
+    let server = HttpServer::start_with(None, files.path(), &args);
     let mut command = Command::new(node);
     command
         .arg(format!("{}/node/dpop.mjs", env!("CARGO_MANIFEST_DIR")))
         .env("MCP_URL", &server.url)
-        .env("NODE_MODULES", modules);
+        .env("NODE_MODULES", modules)
+        .env("DPOP_NONCES", if nonces { "1" } else { "0" });
     let out = run_client(command, "oauth4webapi", &server);
     assert!(out.contains("checks passed"), "{out}");
 }

@@ -174,7 +174,7 @@ fn preflight() -> Response<Body> {
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static(
-            "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id",
+            "authorization, dpop, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id",
         ),
     );
     h.insert(
@@ -190,7 +190,7 @@ fn cors_headers(headers: &mut HeaderMap, origin: HeaderValue) {
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("mcp-session-id, www-authenticate"),
+        HeaderValue::from_static("mcp-session-id, www-authenticate, dpop-nonce"),
     );
 }
 
@@ -259,11 +259,17 @@ mod tests {
             preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
             "https://app.example"
         );
+        // A browser client may send a DPoP proof, and read the nonce it is given.
+        let allowed = preflight.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap();
+        assert!(allowed.contains("authorization") && allowed.contains("dpop"));
+        let answered = answer(Method::POST, Some("https://app.example")).await;
         assert!(
-            preflight.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            answered.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS]
                 .to_str()
                 .unwrap()
-                .contains("authorization")
+                .contains("dpop-nonce")
         );
     }
 }

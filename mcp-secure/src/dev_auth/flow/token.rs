@@ -100,10 +100,17 @@ pub(in crate::dev_auth) async fn token(
     request: Request<Body>,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    match exchange(&s, &parts.headers, body).await {
+    let mut response = match exchange(&s, &parts.headers, body).await {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(e) => e.into_response(),
+    };
+    // The nonce to use next, on every answer of a server that requires them (RFC 9449 §8).
+    if let Some(nonce) = s.dpop.nonce()
+        && let Ok(value) = HeaderValue::from_str(&nonce)
+    {
+        response.headers_mut().insert("dpop-nonce", value);
     }
+    response
 }
 
 async fn exchange(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, TokenError> {
@@ -181,6 +188,14 @@ async fn bind_to_proof(s: &Shared, headers: &HeaderMap) -> Result<Option<String>
     let uris: Vec<String> = normalize_htu(&s.endpoint("token")).into_iter().collect();
     let checked = match s.dpop.check(proof, "POST", &uris, None) {
         Ok(checked) => checked,
+        Err(crate::http::ProofError::Nonce) => {
+            return Err(TokenError {
+                status: StatusCode::BAD_REQUEST,
+                error: "use_dpop_nonce",
+                description: "this server requires a nonce it issued in the DPoP proof; the DPoP-Nonce header has it",
+                basic: false,
+            });
+        }
         Err(e) => {
             tracing::info!(target: "mcp_secure", reason = %e, "authorization server: DPoP proof refused");
             return Err(invalid);

@@ -97,6 +97,9 @@ pub(super) enum Failure {
     Token(Scheme),
     /// The DPoP proof was refused.
     Proof,
+    /// The DPoP proof carries no nonce this server issued lately: `use_dpop_nonce`, with a
+    /// new one in `DPoP-Nonce`.
+    Nonce,
 }
 
 /// The `401` challenges: `Bearer` unless DPoP is required, `DPoP algs="…"` unless it is off
@@ -136,12 +139,16 @@ pub(super) fn challenge_401(
         None => ("unauthorized", "this server needs an access token"),
         Some(Failure::Token(_)) => ("invalid_token", "the access token is not valid"),
         Some(Failure::Proof) => ("invalid_dpop_proof", "the DPoP proof is not valid"),
+        Some(Failure::Nonce) => (
+            "use_dpop_nonce",
+            "this server requires a nonce it issued in the DPoP proof",
+        ),
     };
     let error_of = |scheme: Scheme| match failure {
         Some(Failure::Token(s)) if s == scheme => {
             format!(r#"error="{code}", error_description="{description}", "#)
         }
-        Some(Failure::Proof) if scheme == Scheme::Dpop => {
+        Some(Failure::Proof | Failure::Nonce) if scheme == Scheme::Dpop => {
             format!(r#"error="{code}", error_description="{description}", "#)
         }
         _ => String::new(),
@@ -160,6 +167,15 @@ pub(super) fn challenge_401(
         ));
     }
     let mut response = error_response(StatusCode::UNAUTHORIZED, code, description);
+    // The nonce to use next (RFC 9449 §9), on every challenge of a server that requires them:
+    // a client learns it from its first refusal, whatever that was.
+    #[cfg(feature = "dpop")]
+    if offers.dpop_algs.is_some()
+        && let Some(nonce) = config.dpop.nonce()
+        && let Ok(value) = HeaderValue::from_str(&nonce)
+    {
+        response.headers_mut().insert("dpop-nonce", value);
+    }
     for value in values {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response

@@ -102,6 +102,9 @@ pub(super) async fn authenticate_presented(
                 });
             match proof {
                 Ok(proof) => Some(proof),
+                Err(e @ crate::http::ProofError::Nonce) => {
+                    return Err(refuse(Failure::Nonce, &format!("DPoP: {e}")));
+                }
                 Err(e) => return Err(refuse(Failure::Proof, &format!("DPoP: {e}"))),
             }
         }

@@ -5,6 +5,7 @@
 //! stolen token is useless without the key, and a captured proof without a new request.
 
 mod htu;
+mod nonce;
 mod proof;
 #[cfg(feature = "redis")]
 mod redis;
@@ -87,6 +88,8 @@ pub enum DpopConfigError {
     Algorithm,
     /// The window is zero or longer than [`MAX_DPOP_WINDOW`].
     Window,
+    /// The secret of [`Dpop::nonces`] has fewer than 32 bytes.
+    NonceSecret,
 }
 
 impl std::fmt::Display for DpopConfigError {
@@ -96,6 +99,9 @@ impl std::fmt::Display for DpopConfigError {
                 "DPoP: name at least one asymmetric algorithm (ES256, ES384, EdDSA, PS256, RS256, …); HS256, HS384 and HS512 are refused",
             ),
             DpopConfigError::Window => f.write_str("DPoP: the window is between 1 s and 600 s"),
+            DpopConfigError::NonceSecret => {
+                f.write_str("DPoP: the secret of server nonces has at least 32 bytes")
+            }
         }
     }
 }
@@ -117,6 +123,7 @@ pub struct Dpop {
     algorithms: Vec<Algorithm>,
     window: Duration,
     cache: Arc<dyn ReplayCache>,
+    nonces: Option<Arc<nonce::Nonces>>,
     error: Option<DpopConfigError>,
 }
 
@@ -126,6 +133,7 @@ impl std::fmt::Debug for Dpop {
             .field("mode", &self.mode)
             .field("algorithms", &self.algorithms)
             .field("window", &self.window)
+            .field("nonces", &self.nonces.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +145,7 @@ impl Dpop {
             algorithms: DEFAULT_DPOP_ALGORITHMS.to_vec(),
             window: DEFAULT_DPOP_WINDOW,
             cache: Arc::new(MemoryReplayCache::new()),
+            nonces: None,
             error: None,
         }
     }
@@ -201,6 +210,27 @@ impl Dpop {
         self
     }
 
+    /// Requires server nonces (RFC 9449 §8, §9): a proof must carry a `nonce` this server
+    /// issued within the last one or two windows. A request without one is answered
+    /// `use_dpop_nonce` (`401` at the resource, `400` at a token endpoint) with a new nonce in
+    /// the `DPoP-Nonce` header, which clients then put in their proofs; so a proof made in
+    /// advance is useless once its nonce has expired. The nonces need no storage: they are
+    /// keyed by `secret` (at least 32 bytes; replicas share it), and one accepted by a replica
+    /// is accepted by all.
+    pub fn nonces(mut self, secret: &crate::secret::SecretString) -> Self {
+        if secret.expose_secret().len() < 32 {
+            self.error.get_or_insert(DpopConfigError::NonceSecret);
+        }
+        self.nonces = Some(Arc::new(nonce::Nonces::new(secret)));
+        self
+    }
+
+    /// The nonce a client must put in its proofs now, when nonces are required.
+    pub(crate) fn nonce(&self) -> Option<String> {
+        let nonces = self.nonces.as_ref()?;
+        Some(nonces.current(unix_now() as u64, self.window.as_secs()))
+    }
+
     /// The algorithms' names, space-separated: the `algs` of the `DPoP` challenge.
     pub fn algorithm_names(&self) -> String {
         self.algorithm_values().join(" ")
@@ -225,10 +255,8 @@ impl Dpop {
         uris: &[String],
         access_token: Option<&str>,
     ) -> Result<Proof, ProofError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        proof::check(
+        let now = unix_now();
+        let proof = proof::check(
             proof,
             &Expected {
                 method,
@@ -238,7 +266,19 @@ impl Dpop {
                 window: self.window.as_secs() as i64,
                 algorithms: &self.algorithms,
             },
-        )
+        )?;
+        // After the signature: a forged proof is refused as forged, not asked for a nonce.
+        if let Some(nonces) = &self.nonces {
+            let period = self.window.as_secs();
+            let fresh = proof
+                .nonce
+                .as_deref()
+                .is_some_and(|n| nonces.accepts(n, now as u64, period));
+            if !fresh {
+                return Err(ProofError::Nonce);
+            }
+        }
+        Ok(proof)
     }
 
     /// Records `proof`'s `jti`: `Err(Replayed)` if it was seen before.
@@ -255,6 +295,13 @@ impl Dpop {
             Err(e) => Err(DpopFailure::Unavailable(e)),
         }
     }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Why a request's proof was not accepted.

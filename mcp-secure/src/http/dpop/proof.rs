@@ -56,6 +56,10 @@ pub enum ProofError {
     KeyMismatch,
     /// The proof's `jti` was used before.
     Replayed,
+    /// The server requires a nonce it issued (`Dpop::nonces`) and the proof carries none, or
+    /// one that expired or that it did not issue: the client is answered `use_dpop_nonce`
+    /// with a new one.
+    Nonce,
 }
 
 impl std::fmt::Display for ProofError {
@@ -77,6 +81,9 @@ impl std::fmt::Display for ProofError {
             ProofError::TokenHash => "the DPoP proof's `ath` is not the hash of the access token",
             ProofError::KeyMismatch => "the DPoP proof's key is not the one the token is bound to",
             ProofError::Replayed => "the DPoP proof's `jti` was used before",
+            ProofError::Nonce => {
+                "the DPoP proof carries no nonce this server issued lately (use_dpop_nonce)"
+            }
         })
     }
 }
@@ -105,6 +112,8 @@ pub(crate) struct Proof {
     /// What the replay cache remembers: the hash of the key's thumbprint and the `jti`, so that
     /// one client's identifiers never collide with another's.
     pub(crate) replay_key: [u8; 32],
+    /// The server nonce the proof carries, if any (checked by the caller when it requires one).
+    pub(crate) nonce: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +131,7 @@ struct Claims {
     htu: String,
     iat: i64,
     ath: Option<String>,
+    nonce: Option<String>,
 }
 
 /// `proof` checked against `expected`.
@@ -194,6 +204,7 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, Proof
     Ok(Proof {
         jkt: key.thumbprint,
         replay_key: replay.finalize().into(),
+        nonce: claims.nonce,
     })
 }
 
