@@ -735,11 +735,11 @@ async fn a_server_that_requires_nonces_takes_proofs_with_its_nonce_only() {
             challenges(&answer.1)
         );
     }
-    assert_subject(
-        &whoami(&url, &dpop, &[&with_nonce(&nonce)]).await,
-        "alice",
-        "a proof with the server's nonce",
-    );
+    let answer = whoami(&url, &dpop, &[&with_nonce(&nonce)]).await;
+    assert_subject(&answer, "alice", "a proof with the server's nonce");
+    // Every answer to a DPoP caller carries the current nonce: a client that keeps calling
+    // never holds an expired one.
+    assert_eq!(answer.1["dpop-nonce"].to_str().unwrap(), nonce);
     let mut seen = 0;
     let reasons = refusal_reasons(&demo.audit, &mut seen);
     assert_eq!(

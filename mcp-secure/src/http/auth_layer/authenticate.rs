@@ -46,11 +46,37 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             match admit(&config, request).await {
-                Ok(request) => S::clone(&inner).oneshot(request).await,
+                Ok(request) => {
+                    let nonce = next_nonce(&config, &request);
+                    let mut response = S::clone(&inner).oneshot(request).await?;
+                    if let Some(nonce) = nonce {
+                        response.headers_mut().insert("dpop-nonce", nonce);
+                    }
+                    Ok(response)
+                }
                 Err(response) => Ok(response),
             }
         })
     }
+}
+
+/// For a DPoP caller of a server that requires nonces, the current nonce, sent with every
+/// answer (RFC 9449 §8.2): a client that keeps calling never holds an expired nonce, so it is
+/// answered `use_dpop_nonce` (a counted failure) only at its first call, or after an idle spell.
+#[cfg(feature = "dpop")]
+fn next_nonce(config: &Config, request: &Request<Body>) -> Option<http::HeaderValue> {
+    let nonce = config.dpop.nonce()?;
+    request
+        .extensions()
+        .get::<Principal>()
+        .is_some_and(|p| p.bound_key().is_some())
+        .then(|| http::HeaderValue::from_str(&nonce).ok())
+        .flatten()
+}
+
+#[cfg(not(feature = "dpop"))]
+fn next_nonce(_config: &Config, _request: &Request<Body>) -> Option<http::HeaderValue> {
+    None
 }
 
 /// Decides a request: `Ok` to pass it on (with its principal and its body re-attached), `Err`

@@ -99,6 +99,7 @@ pub(super) enum Failure {
     Proof,
     /// The DPoP proof carries no nonce this server issued lately: `use_dpop_nonce`, with a
     /// new one in `DPoP-Nonce`.
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     Nonce,
 }
 
