@@ -548,10 +548,7 @@ impl Dev {
         ];
         let server = HttpServer::start_with(None, files.path(), &args);
         let origin = server.url.trim_end_matches("/mcp").to_owned();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = oauth::no_redirects();
         Dev {
             server,
             http,
@@ -565,21 +562,7 @@ impl Dev {
     }
 
     async fn public_client(&self) -> String {
-        let response = self
-            .http
-            .post(format!("{}/register", self.origin))
-            .json(&json!({
-                "client_name": "attack client",
-                "redirect_uris": [REDIRECT],
-                "token_endpoint_auth_method": "none",
-                "grant_types": ["authorization_code", "refresh_token"],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let client: Value = response.json().await.unwrap();
-        client["client_id"].as_str().unwrap().to_owned()
+        oauth::register_public(&self.http, &self.origin, "attack client", REDIRECT).await
     }
 
     /// `/authorize` for `client` with `extra` parameters (repeated ones too): the response.

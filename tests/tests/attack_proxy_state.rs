@@ -11,7 +11,6 @@
 mod common;
 
 use std::{
-    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -19,9 +18,15 @@ use std::{
     time::Duration,
 };
 
-use common::{HttpServer, balancer, files_dir, idp::Idp, pkce, redis_server::RedisServer};
+use common::{
+    HttpServer, files_dir,
+    idp::Idp,
+    oauth::{consent_of, location, no_redirects, proxy_replicas, query_of, register_public, token},
+    pkce,
+    redis_server::RedisServer,
+};
 use reqwest::{StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -194,14 +199,6 @@ struct Proxy {
     _files: tempfile::TempDir,
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
 /// One proxy, its state in memory.
 fn start_memory(idp: &Idp) -> Proxy {
     let (files, _outside) = files_dir();
@@ -210,7 +207,7 @@ fn start_memory(idp: &Idp) -> Proxy {
     Proxy {
         url: server.url.clone(),
         origin,
-        http: client(),
+        http: no_redirects(),
         _servers: vec![server],
         _dirs: vec![dir],
         _files: files,
@@ -220,50 +217,15 @@ fn start_memory(idp: &Idp) -> Proxy {
 /// Two replicas on the Redis at `redis_url`, behind a balancer that alternates every request.
 async fn start_replicas(idp: &Idp, redis_url: &str) -> Proxy {
     let (files, _outside) = files_dir();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let url = format!("{origin}/mcp");
-    let args = [
-        "--rate-backend",
-        "redis",
-        "--redis-url",
-        redis_url,
-        "--url",
-        &url,
-    ];
-    let (a, dir_a) =
-        common::idp::start_proxy_with(&idp.issuer, "proxy-secret", files.path(), &args);
-    let (b, dir_b) =
-        common::idp::start_proxy_with(&idp.issuer, "proxy-secret", files.path(), &args);
-    let origins = [&a, &b]
-        .iter()
-        .map(|r| r.url.trim_end_matches("/mcp").to_owned())
-        .collect();
-    balancer::serve(listener, origins);
+    let replicas = proxy_replicas(&idp.issuer, "proxy-secret", redis_url, files.path()).await;
     Proxy {
-        url,
-        origin,
-        http: client(),
-        _servers: vec![a, b],
-        _dirs: vec![dir_a, dir_b],
+        url: replicas.url,
+        origin: replicas.origin,
+        http: no_redirects(),
+        _servers: replicas.servers,
+        _dirs: replicas.dirs,
         _files: files,
     }
-}
-
-fn query_of(location: &str) -> HashMap<String, String> {
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    assert_eq!(response.status(), StatusCode::FOUND, "{response:?}");
-    response.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 struct SignIn {
@@ -280,21 +242,7 @@ struct Consent {
 
 impl Proxy {
     async fn register(&self) -> String {
-        let response = self
-            .http
-            .post(format!("{}/register", self.origin))
-            .json(&json!({
-                "client_name": "attack client",
-                "redirect_uris": [REDIRECT],
-                "token_endpoint_auth_method": "none",
-                "grant_types": ["authorization_code", "refresh_token"],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let client: Value = response.json().await.unwrap();
-        client["client_id"].as_str().unwrap().to_owned()
+        register_public(&self.http, &self.origin, "attack client", REDIRECT).await
     }
 
     async fn consent(&self) -> Consent {
@@ -316,21 +264,7 @@ impl Proxy {
             .send()
             .await
             .unwrap();
-        assert_eq!(page.status(), StatusCode::OK, "the proxy asks for consent");
-        let cookie = page.headers()[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let html = page.text().await.unwrap();
-        let ticket = html
-            .split("name=\"ticket\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap()
-            .to_owned();
+        let (cookie, ticket, _) = consent_of(page).await;
         Consent {
             sign_in: SignIn {
                 client,
@@ -376,36 +310,24 @@ impl Proxy {
     }
 
     async fn exchange(&self, sign_in: &SignIn, code: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}/token", self.origin))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", sign_in.client.as_str()),
-                ("code", code),
-                ("code_verifier", sign_in.verifier.as_str()),
-                ("redirect_uri", REDIRECT),
-                ("resource", self.url.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.json().await.unwrap())
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("client_id", sign_in.client.as_str()),
+            ("code", code),
+            ("code_verifier", sign_in.verifier.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("resource", self.url.as_str()),
+        ];
+        token(&self.http, &self.origin, &form).await
     }
 
-    async fn refresh(&self, client: &str, token: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}/token", self.origin))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", client),
-                ("refresh_token", token),
-            ])
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.json().await.unwrap())
+    async fn refresh(&self, client: &str, refresh: &str) -> (StatusCode, Value) {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", client),
+            ("refresh_token", refresh),
+        ];
+        token(&self.http, &self.origin, &form).await
     }
 }
 

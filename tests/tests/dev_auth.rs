@@ -1481,22 +1481,23 @@ async fn a_metadata_document_that_breaks_a_rule_is_refused_before_any_redirect()
     }
 }
 
+/// A DPoP key of `mcp-secure/tests/keys` (ES256).
+fn dpop_key(file: &str) -> mcp_secure::testing::DpopKey {
+    let keys = format!("{}/../mcp-secure/tests/keys", env!("CARGO_MANIFEST_DIR"));
+    mcp_secure::testing::DpopKey::from_pem(
+        mcp_secure::auth::JwtAlgorithm::ES256,
+        &std::fs::read(format!("{keys}/{file}")).unwrap(),
+    )
+    .unwrap()
+}
+
 /// The development server's `/token` with DPoP (RFC 9449 §5): a proof binds the tokens to its
 /// key; the grant's refresh tokens then refresh only with a proof of that key, and one refused
 /// for its key is not spent; proofs made for another URI or method, or seen before, are
 /// refused.
 #[tokio::test]
 async fn the_token_endpoint_binds_tokens_to_the_proof_key() {
-    use mcp_secure::{auth::JwtAlgorithm, testing::DpopKey};
-    let keys = format!("{}/../mcp-secure/tests/keys", env!("CARGO_MANIFEST_DIR"));
-    let key = |file: &str| {
-        DpopKey::from_pem(
-            JwtAlgorithm::ES256,
-            &std::fs::read(format!("{keys}/{file}")).unwrap(),
-        )
-        .unwrap()
-    };
-    let (alice, mallory) = (key("ec_private.pem"), key("ec2_private.pem"));
+    let (alice, mallory) = (dpop_key("ec_private.pem"), dpop_key("ec2_private.pem"));
     let dev = Dev::alice();
     let (status, metadata) = {
         let response = dev.metadata(None).await;
@@ -1636,16 +1637,7 @@ async fn the_token_endpoint_binds_tokens_to_the_proof_key() {
 /// `/authorize`.
 #[tokio::test]
 async fn a_code_bound_to_a_key_is_exchanged_with_a_proof_of_that_key_only() {
-    use mcp_secure::{auth::JwtAlgorithm, testing::DpopKey};
-    let keys = format!("{}/../mcp-secure/tests/keys", env!("CARGO_MANIFEST_DIR"));
-    let key = |file: &str| {
-        DpopKey::from_pem(
-            JwtAlgorithm::ES256,
-            &std::fs::read(format!("{keys}/{file}")).unwrap(),
-        )
-        .unwrap()
-    };
-    let (alice, mallory) = (key("ec_private.pem"), key("ec2_private.pem"));
+    let (alice, mallory) = (dpop_key("ec_private.pem"), dpop_key("ec2_private.pem"));
     let dev = Dev::alice();
     let token_url = format!("{}/token", dev.origin);
     let client = dev.public_client().await;
@@ -1739,13 +1731,7 @@ async fn a_code_bound_to_a_key_is_exchanged_with_a_proof_of_that_key_only() {
 /// did not issue is refused the same way.
 #[tokio::test]
 async fn a_token_endpoint_that_requires_nonces_takes_proofs_with_its_nonce_only() {
-    use mcp_secure::{auth::JwtAlgorithm, testing::DpopKey};
-    let keys = format!("{}/../mcp-secure/tests/keys", env!("CARGO_MANIFEST_DIR"));
-    let alice = DpopKey::from_pem(
-        JwtAlgorithm::ES256,
-        &std::fs::read(format!("{keys}/ec_private.pem")).unwrap(),
-    )
-    .unwrap();
+    let alice = dpop_key("ec_private.pem");
     let dev = Dev::start(&["--dev-auth-user", "alice", "--dpop-nonces"]);
     let token_url = format!("{}/token", dev.origin);
     let client = dev.public_client().await;

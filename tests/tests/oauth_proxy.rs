@@ -8,10 +8,13 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use common::{
-    HttpServer, balancer, files_dir, idp::Idp, jwt_claims, pkce, redis_server::RedisServer,
+    HttpServer, files_dir,
+    idp::Idp,
+    jwt_claims,
+    oauth::{consent_of, location, no_redirects, proxy_replicas, query_of, register_public, token},
+    pkce,
+    redis_server::RedisServer,
 };
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
@@ -30,14 +33,6 @@ struct Proxy {
     _files: tempfile::TempDir,
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
 fn start(idp: &Idp, secret: &str) -> Proxy {
     let (files, _outside) = files_dir();
     let (server, dir) = common::idp::start_proxy(idp, secret, files.path());
@@ -46,7 +41,7 @@ fn start(idp: &Idp, secret: &str) -> Proxy {
         url: server.url.clone(),
         server,
         origin,
-        http: client(),
+        http: no_redirects(),
         _others: Vec::new(),
         _dirs: vec![dir],
         _files: files,
@@ -57,49 +52,17 @@ fn start(idp: &Idp, secret: &str) -> Proxy {
 /// next replica: every step of a sign-in lands on the other replica than the step before.
 async fn start_replicas(idp: &Idp, secret: &str, redis: &RedisServer) -> Proxy {
     let (files, _outside) = files_dir();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let url = format!("{origin}/mcp");
-    let args = [
-        "--rate-backend",
-        "redis",
-        "--redis-url",
-        &redis.url(),
-        "--url",
-        &url,
-    ];
-    let (a, dir_a) = common::idp::start_proxy_with(&idp.issuer, secret, files.path(), &args);
-    let (b, dir_b) = common::idp::start_proxy_with(&idp.issuer, secret, files.path(), &args);
-    let origins = [&a, &b]
-        .iter()
-        .map(|r| r.url.trim_end_matches("/mcp").to_owned())
-        .collect();
-    balancer::serve(listener, origins);
+    let mut replicas = proxy_replicas(&idp.issuer, secret, &redis.url(), files.path()).await;
+    let others = replicas.servers.split_off(1);
     Proxy {
-        server: a,
-        url,
-        origin,
-        http: client(),
-        _others: vec![b],
-        _dirs: vec![dir_a, dir_b],
+        server: replicas.servers.remove(0),
+        url: replicas.url,
+        origin: replicas.origin,
+        http: no_redirects(),
+        _others: others,
+        _dirs: replicas.dirs,
         _files: files,
     }
-}
-
-fn query_of(location: &str) -> HashMap<String, String> {
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    assert_eq!(response.status(), StatusCode::FOUND, "{response:?}");
-    response.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// A sign-in in progress: the client, its PKCE verifier and where the browser is sent.
@@ -114,21 +77,7 @@ struct SignIn {
 
 impl Proxy {
     async fn register(&self) -> String {
-        let response = self
-            .http
-            .post(format!("{}/register", self.origin))
-            .json(&json!({
-                "client_name": "proxy test client",
-                "redirect_uris": [REDIRECT],
-                "token_endpoint_auth_method": "none",
-                "grant_types": ["authorization_code", "refresh_token"],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let client: Value = response.json().await.unwrap();
-        client["client_id"].as_str().unwrap().to_owned()
+        register_public(&self.http, &self.origin, "proxy test client", REDIRECT).await
     }
 
     /// `/authorize` for `client`: the consent page's ticket.
@@ -160,25 +109,11 @@ impl Proxy {
         let client = self.register().await;
         let (verifier, challenge) = pkce();
         let page = self.consent_page(&client, &challenge, REDIRECT).await;
-        assert_eq!(page.status(), StatusCode::OK, "the proxy asks for consent");
-        let cookie = page.headers()[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let html = page.text().await.unwrap();
+        let (cookie, ticket, html) = consent_of(page).await;
         assert!(
             html.contains(REDIRECT),
             "the page names the redirect URI: {html}"
         );
-        let ticket = html
-            .split("name=\"ticket\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap()
-            .to_owned();
         let approved = self
             .http
             .post(format!("{}/authorize", self.origin))
@@ -211,21 +146,15 @@ impl Proxy {
     }
 
     async fn exchange(&self, sign_in: &SignIn, code: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}/token", self.origin))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", sign_in.client.as_str()),
-                ("code", code),
-                ("code_verifier", sign_in.verifier.as_str()),
-                ("redirect_uri", REDIRECT),
-                ("resource", self.url.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.json().await.unwrap())
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("client_id", sign_in.client.as_str()),
+            ("code", code),
+            ("code_verifier", sign_in.verifier.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("resource", self.url.as_str()),
+        ];
+        token(&self.http, &self.origin, &form).await
     }
 
     /// A stateless `tools/call` of `whoami` with `authorization`.
@@ -579,19 +508,13 @@ async fn a_user_the_provider_no_longer_signs_in_loses_the_grant_at_refresh() {
 }
 
 /// A refresh at the proxy's token endpoint: its status and answer.
-async fn refresh_at(proxy: &Proxy, client: &str, token: &str) -> (StatusCode, Value) {
-    let response = proxy
-        .http
-        .post(format!("{}/token", proxy.origin))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", client),
-            ("refresh_token", token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.json().await.unwrap())
+async fn refresh_at(proxy: &Proxy, client: &str, refresh: &str) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client),
+        ("refresh_token", refresh),
+    ];
+    token(&proxy.http, &proxy.origin, &form).await
 }
 
 /// The code the proxy sends the client at the end of `sign_in`.

@@ -5,6 +5,7 @@
 pub mod balancer;
 pub mod idp;
 pub mod nginx;
+pub mod oauth;
 pub mod otlp;
 pub mod redis_server;
 
