@@ -35,26 +35,19 @@ use tokio::{
 
 const REDIRECT: &str = "http://127.0.0.1:33421/callback";
 
-/// The proxy's scripts (mcp-secure/src/dev_auth/state/redis.rs), byte for byte: their SHA-1 is
-/// what the replicas send with `EVALSHA`. FLAG spends a code or refresh token; PUT keeps a
-/// record (a family, a refresh token) before the spend.
-const FLAG: &str = r"
-local e = redis.call('HGETALL', KEYS[1])
-if #e == 0 then return e end
-if redis.call('HGET', KEYS[1], 'f') ~= '1' and ARGV[1] ~= '' then
-  redis.call('HSET', KEYS[1], 'l', ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-redis.call('HSET', KEYS[1], 'f', '1')
-return e
-";
-
-const PUT: &str = r"
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'f', '0')
-if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1
-";
+/// The proxy's script `name` (FLAG spends a code or refresh token; PUT keeps a record, a family
+/// or a refresh token, before the spend), read from its source: its SHA-1 is what the replicas
+/// send with `EVALSHA`.
+fn script(name: &str) -> String {
+    let path = format!(
+        "{}/../mcp-secure/src/dev_auth/state/redis.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(path).unwrap();
+    let start = format!("const {name}: &str = r\"");
+    let body = &source[source.find(&start).unwrap() + start.len()..];
+    body[..body.find("\";").unwrap()].to_owned()
+}
 
 // ---------------------------------------------------------------------------------------------
 // A TCP forwarder between the replicas and Redis: it delays what the replicas send, or cuts
@@ -537,7 +530,7 @@ async fn a_redis_outage_in_the_middle_of_an_exchange_leaves_the_code_for_the_ret
     assert_eq!(proxy.exchange(&sign_in, &code).await.0, StatusCode::OK);
 
     let (sign_in, code) = proxy.sign_in().await;
-    forwarder.trip_after(PUT);
+    forwarder.trip_after(&script("PUT"));
     let (status, answer) = proxy.exchange(&sign_in, &code).await;
     assert_eq!(
         (status, answer["error"].as_str()),
@@ -558,7 +551,7 @@ async fn a_redis_outage_in_the_middle_of_an_exchange_leaves_the_code_for_the_ret
     );
 
     let (sign_in, code) = proxy.sign_in().await;
-    forwarder.trip_after(FLAG);
+    forwarder.trip_after(&script("FLAG"));
     let (status, answer) = proxy.exchange(&sign_in, &code).await;
     assert_eq!(
         status,
@@ -603,7 +596,7 @@ async fn a_redis_outage_in_the_middle_of_a_refresh_leaves_the_grant_for_the_retr
     let (status, tokens) = proxy.exchange(&sign_in, &code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    forwarder.trip_after(PUT);
+    forwarder.trip_after(&script("PUT"));
     let (status, answer) = proxy.refresh(&sign_in.client, refresh).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
     forwarder.up_again();
