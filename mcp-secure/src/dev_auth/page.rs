@@ -60,8 +60,9 @@ pub(super) fn error(message: &str) -> Response<Body> {
     )
 }
 
-/// The state store failed: a `503` page that says to retry; why goes to the log only.
-pub(super) fn unavailable(e: &super::state::StoreError) -> Response<Body> {
+/// The state store or the limiter failed: a `503` page that says to retry; why goes to the
+/// log only.
+pub(super) fn unavailable(e: &dyn std::fmt::Display) -> Response<Body> {
     tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: a request could not be served");
     page(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -219,7 +219,7 @@ pub(in crate::dev_auth) async fn authorize(
                 );
             }
             Err(e) => {
-                return page::unavailable(&crate::dev_auth::state::StoreError(e.to_string()));
+                return page::unavailable(&e);
             }
         }
     }

@@ -40,7 +40,7 @@ pub(in crate::dev_auth) async fn resolve(s: &Shared, url: &str) -> Result<(), St
         .limiter
         .check("dev-auth/register", "", s.registrations)
         .await
-        .map_err(|e| unavailable(&crate::dev_auth::state::StoreError(e.to_string())))?;
+        .map_err(|e| unavailable(&e))?;
     if let Decision::Deny { .. } = decision {
         return Err("too many new clients; retry in a minute".into());
     }
@@ -80,8 +80,9 @@ pub(in crate::dev_auth) async fn resolve(s: &Shared, url: &str) -> Result<(), St
     Ok(())
 }
 
-/// Why a document could not be resolved when the state store failed (logged with the reason).
-fn unavailable(e: &crate::dev_auth::state::StoreError) -> String {
+/// Why a document could not be resolved when the state store or the limiter failed (logged
+/// with the reason).
+fn unavailable(e: &dyn std::fmt::Display) -> String {
     tracing::warn!(target: "mcp_secure", reason = %e, "authorization server: a client document could not be kept");
     "this server cannot keep its document now; try again shortly".into()
 }

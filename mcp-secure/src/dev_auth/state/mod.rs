@@ -24,7 +24,7 @@ use super::{Client, Code, Family, Pending, Refresh, flow::is_document_url, hash,
 /// be retried. The flows write what they keep before they spend, so nothing was spent, unless
 /// the failure came during the spend itself (its answer lost).
 #[derive(Debug)]
-pub(super) struct StoreError(pub(super) String);
+pub(super) struct StoreError(String);
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
