@@ -33,8 +33,22 @@ struct Bao {
 impl Bao {
     /// Started and ready: the dev server listens before it has finished its own seal and
     /// unseal cycle and mounted `secret/` (a request then can be reset or refused), so it is
-    /// ready once a write to `secret/` succeeds, not once its port accepts.
+    /// ready once a write to `secret/` succeeds, not once its port accepts. The port is one the
+    /// system had free a moment before (and the dev server also takes the next one for its
+    /// cluster listener): another test may take either meanwhile, so a server that exits
+    /// before it is ready is started again on another port, a few times.
     async fn start() -> Bao {
+        let mut exits = Vec::new();
+        for _ in 0..5 {
+            match Self::try_start().await {
+                Ok(bao) => return bao,
+                Err(why) => exits.push(why),
+            }
+        }
+        panic!("bao exited before it was ready, five times: {exits:#?}");
+    }
+
+    async fn try_start() -> Result<Bao, String> {
         let program = std::env::var_os("MCP_SECURE_BAO")
             .expect("MCP_SECURE_BAO names the bao binary (.ci/run installs it)");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -42,12 +56,13 @@ impl Bao {
             .local_addr()
             .unwrap()
             .port();
+        let log = tempfile::tempfile().unwrap();
         let child = Command::new(program)
             .args(["server", "-dev"])
             .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
             .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log.try_clone().unwrap())
             .spawn()
             .expect("start bao");
         let mut bao = Bao {
@@ -57,7 +72,13 @@ impl Bao {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = bao.child.try_wait().unwrap() {
-                panic!("bao exited before it was ready ({status}): was its port taken?");
+                let mut said = String::new();
+                let mut log = log;
+                use std::io::{Read, Seek};
+                log.rewind().unwrap();
+                log.read_to_string(&mut said).unwrap_or_default();
+                let tail: String = said.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
+                return Err(format!("port {port}, {status}: {tail}"));
             }
             let probe = reqwest::Client::new()
                 .post(format!("{}/v1/secret/data/ready", bao.url))
@@ -66,7 +87,7 @@ impl Bao {
                 .send()
                 .await;
             if probe.is_ok_and(|answer| answer.status().is_success()) {
-                return bao;
+                return Ok(bao);
             }
             assert!(Instant::now() < deadline, "bao did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
