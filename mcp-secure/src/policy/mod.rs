@@ -84,14 +84,18 @@
 //! # fn main() {}
 //! //! ```
 
+mod evaluate;
 mod request;
 mod schema;
+#[cfg(test)]
+mod tests;
+mod value;
 
-use std::{collections::HashMap, fmt, str::FromStr, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, fmt, str::FromStr, sync::Arc};
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, EntityTypeName, EntityUid, PolicyId, PolicySet,
-    Request, Schema, ValidationMode, Validator,
+    Authorizer, Decision, Entities, EntityTypeName, EntityUid, PolicyId, PolicySet, Request,
+    Schema, ValidationMode, Validator,
 };
 use rmcp::model::JsonObject;
 use serde_json::Value;
@@ -100,6 +104,8 @@ use crate::{
     auth::{Attribute, AttributeKind, Attributes, Principal},
     tool::{ToolError, Tools},
 };
+use evaluate::Outcome;
+use value::{Uid, Val};
 
 pub use schema::{CALLER, TOOL};
 
@@ -109,6 +115,9 @@ pub struct Policies(Arc<Inner>);
 
 struct Inner {
     set: PolicySet,
+    /// The same policies for `evaluate.rs`, in the file's order; `None` when one has a node it
+    /// does not evaluate (Cedar's authorizer decides then).
+    compiled: Option<Vec<evaluate::Compiled>>,
     /// Each policy's `@id`, by Cedar's own id.
     ids: HashMap<PolicyId, String>,
     /// The policies as written, for the manifest.
@@ -116,6 +125,7 @@ struct Inner {
     /// The generated schema, in Cedar's JSON format, for the manifest.
     schema: Value,
     actions: HashMap<String, Action>,
+    action_type: EntityTypeName,
     caller_type: EntityTypeName,
     tool_type: EntityTypeName,
     resource_types: HashMap<&'static str, EntityTypeName>,
@@ -125,6 +135,8 @@ struct Inner {
 struct Action {
     uid: EntityUid,
     fields: Vec<schema::Field>,
+    /// The compiled policies that may apply to it, by index.
+    policies: Vec<usize>,
 }
 
 /// Why policies were refused by [`PoliciesBuilder::build`].
@@ -258,7 +270,7 @@ impl Policies {
         arguments: &JsonObject,
     ) -> Result<(), Denied> {
         let context = self.context(tool, arguments)?;
-        self.decide_call(caller, tool, context)
+        self.decide_call(caller, tool, &context)
     }
 
     /// [`decide`](Self::decide) with the call's context built.
@@ -266,13 +278,9 @@ impl Policies {
         &self,
         caller: &Principal,
         tool: &str,
-        context: Context,
+        context: &Context<'_>,
     ) -> Result<(), Denied> {
-        let resource = EntityUid::from_type_name_and_id(
-            self.0.tool_type.clone(),
-            cedar_policy::EntityId::new(tool),
-        );
-        self.is_authorized(caller, tool, resource, None, context)
+        verdict(self.outcome(caller, (tool, context.1), &context.0, None, Engine::Chosen)?)
     }
 
     /// Decides `tool`'s use of `row` for `caller`, with the call's context.
@@ -280,33 +288,111 @@ impl Policies {
         &self,
         caller: &Principal,
         tool: &str,
-        context: Context,
+        context: &Val<'_>,
         row: &R,
     ) -> Result<(), Denied> {
-        let Some(ty) = self.0.resource_types.get(R::TYPE) else {
-            return Err(Denied::failed());
-        };
-        let uid =
-            EntityUid::from_type_name_and_id(ty.clone(), cedar_policy::EntityId::new(row.id()));
-        let entity = request::resource_entity(uid.clone(), row).ok_or_else(Denied::failed)?;
-        self.is_authorized(caller, tool, uid, Some(entity), context)
-    }
-
-    /// The action context of a call of `tool` with `arguments`.
-    pub(crate) fn context(&self, tool: &str, arguments: &JsonObject) -> Result<Context, Denied> {
+        let ty = self
+            .0
+            .resource_types
+            .get(R::TYPE)
+            .ok_or_else(Denied::failed)?;
         let action = self.0.actions.get(tool).ok_or_else(Denied::failed)?;
-        request::context(&action.fields, arguments).ok_or_else(Denied::failed)
+        let attributes = row.attributes();
+        let row = Row {
+            ty,
+            id: row.id(),
+            attributes: &attributes,
+        };
+        verdict(self.outcome(caller, (tool, action), context, Some(&row), Engine::Chosen)?)
     }
 
-    fn is_authorized(
+    /// The action context of a call of `tool` with `arguments`: each argument the schema types,
+    /// as that type.
+    pub(crate) fn context<'a>(
+        &'a self,
+        tool: &str,
+        arguments: &'a JsonObject,
+    ) -> Result<Context<'a>, Denied> {
+        let action = self.0.actions.get(tool).ok_or_else(Denied::failed)?;
+        value::context(&action.fields, arguments)
+            .map(|record| Context(Val::Record(record), action))
+            .ok_or_else(Denied::failed)
+    }
+
+    /// What the policies say of a call: by the evaluator of `evaluate.rs` when it takes every
+    /// policy, else (or when `engine` asks) by Cedar's authorizer.
+    fn outcome(
+        &self,
+        caller: &Principal,
+        (tool, action): (&str, &Action),
+        context: &Val<'_>,
+        row: Option<&Row<'_>>,
+        engine: Engine,
+    ) -> Result<Outcome<'_>, Denied> {
+        match (&self.0.compiled, engine) {
+            (Some(compiled), Engine::Chosen) => {
+                let record;
+                let (resource_type, resource_id, row) = match row {
+                    Some(row) => {
+                        record = value::row(row.attributes).ok_or_else(Denied::failed)?;
+                        (row.ty, Cow::Borrowed(row.id.as_str()), Some(&record))
+                    }
+                    None => (&self.0.tool_type, Cow::Borrowed(tool), None),
+                };
+                let request = evaluate::Request {
+                    caller,
+                    principal: Uid {
+                        ty: self.0.caller_type.as_ref(),
+                        id: Cow::Borrowed(caller.id()),
+                    },
+                    action: Uid {
+                        ty: self.0.action_type.as_ref(),
+                        id: Cow::Borrowed(tool),
+                    },
+                    resource: Uid {
+                        ty: resource_type.as_ref(),
+                        id: resource_id,
+                    },
+                    row,
+                    context,
+                };
+                Ok(evaluate::decide(
+                    action.policies.iter().map(|at| &compiled[*at]),
+                    &request,
+                ))
+            }
+            _ => self.cedar_outcome(caller, tool, action, context, row),
+        }
+    }
+
+    /// [`outcome`](Self::outcome) by Cedar's authorizer.
+    fn cedar_outcome(
         &self,
         caller: &Principal,
         tool: &str,
-        resource: EntityUid,
-        row: Option<cedar_policy::Entity>,
-        context: Context,
-    ) -> Result<(), Denied> {
-        let action = self.0.actions.get(tool).ok_or_else(Denied::failed)?;
+        action: &Action,
+        context: &Val<'_>,
+        row: Option<&Row<'_>>,
+    ) -> Result<Outcome<'_>, Denied> {
+        let context = request::context(context).ok_or_else(Denied::failed)?;
+        let (resource, row) = match row {
+            Some(row) => {
+                let uid = EntityUid::from_type_name_and_id(
+                    row.ty.clone(),
+                    cedar_policy::EntityId::new(&row.id),
+                );
+                let entity = request::resource_entity(uid.clone(), row.attributes)
+                    .ok_or_else(Denied::failed)?;
+                (uid, Some(entity))
+            }
+            None => (
+                EntityUid::from_type_name_and_id(
+                    self.0.tool_type.clone(),
+                    cedar_policy::EntityId::new(tool),
+                ),
+                None,
+            ),
+        };
         let principal =
             request::caller_entity(&self.0.caller_type, caller).ok_or_else(Denied::failed)?;
         let principal_uid = principal.uid();
@@ -319,8 +405,7 @@ impl Policies {
             .authorizer
             .is_authorized(&request, &self.0.set, &entities);
         let diagnostics = response.diagnostics();
-        // A policy that failed to evaluate (a `forbid` among them) denies: fail closed.
-        let failed: Vec<String> = diagnostics
+        let errors = diagnostics
             .errors()
             .map(|e| match e {
                 cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
@@ -328,27 +413,23 @@ impl Policies {
                 }
             })
             .collect();
-        if !failed.is_empty() {
-            return Err(Denied {
-                policies: failed,
-                failed: true,
-            });
-        }
-        match response.decision() {
-            Decision::Allow => Ok(()),
-            Decision::Deny => Err(Denied {
-                policies: diagnostics.reason().map(|id| self.id_of(id)).collect(),
-                failed: false,
-            }),
-        }
+        Ok(match response.decision() {
+            Decision::Allow => Outcome {
+                errors,
+                forbids: Vec::new(),
+                permitted: true,
+            },
+            Decision::Deny => Outcome {
+                errors,
+                forbids: diagnostics.reason().map(|id| self.id_of(id)).collect(),
+                permitted: false,
+            },
+        })
     }
 
-    fn id_of(&self, id: &PolicyId) -> String {
-        self.0
-            .ids
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string())
+    fn id_of(&self, id: &PolicyId) -> &str {
+        // Every policy has an @id (`build` refuses one without).
+        self.0.ids.get(id).map_or("", String::as_str)
     }
 }
 
@@ -445,6 +526,16 @@ impl PoliciesBuilder {
                 .map_err(|e| PolicyError::new(PolicyErrorKind::Schema, vec![one_line(&e)]))
         };
         let action_type = name("Action")?;
+        let mut in_order: Vec<_> = set.policies().collect();
+        // Cedar numbers policies in the file's order (`policy0`, `policy1`, ...).
+        in_order.sort_by_key(|policy| (policy.id().to_string().len(), policy.id().to_string()));
+        let compiled: Option<Vec<_>> = in_order
+            .into_iter()
+            .map(|policy| {
+                let id = ids.get(policy.id())?.clone();
+                evaluate::Compiled::new(policy, id, action_type.as_ref())
+            })
+            .collect();
         let actions = self
             .tools
             .into_iter()
@@ -453,7 +544,21 @@ impl PoliciesBuilder {
                     action_type.clone(),
                     cedar_policy::EntityId::new(&tool),
                 );
-                (tool, Action { uid, fields })
+                let policies = compiled
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .filter(|(_, policy)| policy.may_apply_to(&tool))
+                    .map(|(at, _)| at)
+                    .collect();
+                (
+                    tool,
+                    Action {
+                        uid,
+                        fields,
+                        policies,
+                    },
+                )
             })
             .collect();
         let mut resource_types = HashMap::new();
@@ -465,7 +570,9 @@ impl PoliciesBuilder {
             ids,
             text: cedar.to_owned(),
             schema: schema_json,
+            compiled,
             actions,
+            action_type,
             caller_type: name(CALLER)?,
             tool_type: name(TOOL)?,
             resource_types,
@@ -505,6 +612,67 @@ fn one_line(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The context of a call (a record of its typed arguments), borrowed from them.
+pub(crate) struct Context<'a>(Val<'a>, &'a Action);
+
+/// A call's context kept past its arguments, for [`authorize`].
+#[derive(Clone)]
+pub(crate) struct CallContext(Val<'static>);
+
+impl Context<'_> {
+    /// The same context, owning its values; `Err` as [`Policies::context`] when it holds what
+    /// no argument is (an entity).
+    pub(crate) fn into_static(self) -> Result<CallContext, Denied> {
+        self.0
+            .into_static()
+            .map(CallContext)
+            .ok_or_else(Denied::failed)
+    }
+}
+
+/// A row being decided on: its declared type, id and attributes.
+struct Row<'a> {
+    ty: &'a EntityTypeName,
+    id: String,
+    attributes: &'a [(&'static str, Attribute)],
+}
+
+/// Which evaluator decides.
+#[derive(Clone, Copy)]
+enum Engine {
+    /// `evaluate.rs` when it takes every policy, else Cedar's authorizer.
+    Chosen,
+    /// Cedar's authorizer (the tests compare the two).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Cedar,
+}
+
+/// The answer to a call from what the policies said: any policy that failed to evaluate
+/// denies (fail closed, a `forbid` among them), then any `forbid` that held, then a `permit`
+/// must have held.
+fn verdict(outcome: Outcome<'_>) -> Result<(), Denied> {
+    let owned = |ids: Vec<&str>| ids.into_iter().map(str::to_owned).collect();
+    if !outcome.errors.is_empty() {
+        return Err(Denied {
+            policies: owned(outcome.errors),
+            failed: true,
+        });
+    }
+    if !outcome.forbids.is_empty() {
+        return Err(Denied {
+            policies: owned(outcome.forbids),
+            failed: false,
+        });
+    }
+    match outcome.permitted {
+        true => Ok(()),
+        false => Err(Denied {
+            policies: Vec::new(),
+            failed: false,
+        }),
+    }
 }
 
 /// A call the policies refused.
@@ -561,7 +729,8 @@ fn quoted(ids: &[String]) -> String {
 #[derive(Clone)]
 pub(crate) struct CallPolicy {
     pub tool: &'static str,
-    pub context: Context,
+    /// The call's context, as the policies decided on it.
+    pub context: CallContext,
     pub client: Option<std::net::IpAddr>,
 }
 
@@ -582,7 +751,7 @@ pub fn authorize<R: PolicyResource>(
     };
     let decided = match security.policies() {
         Some(policies) if caller.is_the_caller() => {
-            policies.decide_resource(caller, call.tool, call.context.clone(), row)
+            policies.decide_resource(caller, call.tool, &call.context.0, row)
         }
         _ => Err(Denied::failed()),
     };

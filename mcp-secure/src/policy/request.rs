@@ -1,16 +1,11 @@
-//! The entities and context of one decision, built from checked values: the caller, the row,
-//! and the tool's validated arguments typed by its schema.
+//! The entities and context of one decision as Cedar's, for its authorizer (a policy set the
+//! evaluator of `evaluate.rs` does not take, and the tests that hold the two to one answer).
 
 use std::collections::{HashMap, HashSet};
 
 use cedar_policy::{Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
-use rmcp::model::JsonObject;
-use serde_json::Value;
 
-use super::{
-    PolicyResource,
-    schema::{Field, FieldType, dirs_name},
-};
+use super::value::{Record, Val};
 use crate::auth::{Attribute, Principal};
 
 fn text(s: &str) -> RestrictedExpression {
@@ -56,68 +51,47 @@ pub(super) fn caller_entity(ty: &EntityTypeName, caller: &Principal) -> Option<E
 }
 
 /// A row as an entity of its declared type.
-pub(super) fn resource_entity<R: PolicyResource>(uid: EntityUid, row: &R) -> Option<Entity> {
-    let attrs = row
-        .attributes()
+pub(super) fn resource_entity(uid: EntityUid, attributes: &[(&str, Attribute)]) -> Option<Entity> {
+    let attrs = attributes
         .iter()
         .map(|(name, value)| ((*name).to_owned(), attribute(value)))
-        .collect();
+        .collect::<HashMap<_, _>>();
+    // Two values for one name: no answer, as `value::row` gives none.
+    if attrs.len() != attributes.len() {
+        return None;
+    }
     Entity::new(uid, attrs, HashSet::new()).ok()
 }
 
-/// The context of a call: each argument the schema types, as that type; `None` when an
-/// argument does not have its type (validation let through what the schema does not say).
-pub(super) fn context(fields: &[Field], arguments: &JsonObject) -> Option<Context> {
-    Context::from_pairs(record(fields, arguments)?).ok()
-}
-
-fn record(fields: &[Field], object: &JsonObject) -> Option<Vec<(String, RestrictedExpression)>> {
-    let mut pairs = Vec::with_capacity(fields.len());
-    for field in fields {
-        match object.get(&field.name) {
-            None | Some(Value::Null) if !field.required => {}
-            None | Some(Value::Null) => return None,
-            Some(Value::Array(items)) if field.path => {
-                let opened = items
-                    .iter()
-                    .map(|item| Some(text(&opened(item.as_str()?).join("/"))))
-                    .collect::<Option<Vec<_>>>()?;
-                pairs.push((field.name.clone(), RestrictedExpression::new_set(opened)));
-            }
-            Some(value) if field.path => {
-                let segments = opened(value.as_str()?);
-                let dirs = (1..segments.len()).map(|n| text(&segments[..n].join("/")));
-                pairs.push((dirs_name(&field.name), RestrictedExpression::new_set(dirs)));
-                pairs.push((field.name.clone(), text(&segments.join("/"))));
-            }
-            Some(value) => pairs.push((field.name.clone(), expression(&field.ty, value)?)),
-        }
+/// A call's context (built by [`super::value::context`]) as Cedar's.
+pub(super) fn context(context: &Val<'_>) -> Option<Context> {
+    match context {
+        Val::Record(record) => Context::from_pairs(pairs(record)?).ok(),
+        _ => None,
     }
-    Some(pairs)
 }
 
-/// A path's segments as the open resolves it: `./a//b` is `a/b`, so that no spelling of a path
-/// slips past a rule on its text or directories.
-fn opened(path: &str) -> Vec<&str> {
-    path.split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
+fn pairs(record: &Record<'_>) -> Option<Vec<(String, RestrictedExpression)>> {
+    record
+        .pairs()
+        .iter()
+        .map(|(name, value)| Some((name.to_string(), expression(value)?)))
         .collect()
 }
 
-fn expression(ty: &FieldType, value: &Value) -> Option<RestrictedExpression> {
-    Some(match (ty, value) {
-        (FieldType::String, Value::String(s)) => text(s),
-        (FieldType::Long, Value::Number(n)) => RestrictedExpression::new_long(n.as_i64()?),
-        (FieldType::Bool, Value::Bool(b)) => RestrictedExpression::new_bool(*b),
-        (FieldType::Set(item), Value::Array(items)) => RestrictedExpression::new_set(
-            items
+fn expression(value: &Val<'_>) -> Option<RestrictedExpression> {
+    Some(match value {
+        Val::Str(s) => text(s),
+        Val::Long(n) => RestrictedExpression::new_long(*n),
+        Val::Bool(b) => RestrictedExpression::new_bool(*b),
+        Val::Set(set) => RestrictedExpression::new_set(
+            set.items()
                 .iter()
-                .map(|i| expression(item, i))
+                .map(expression)
                 .collect::<Option<Vec<_>>>()?,
         ),
-        (FieldType::Record(fields), Value::Object(object)) => {
-            RestrictedExpression::new_record(record(fields, object)?).ok()?
-        }
-        _ => return None,
+        Val::Record(record) => RestrictedExpression::new_record(pairs(record)?).ok()?,
+        // No argument is an entity.
+        Val::Entity(_) => return None,
     })
 }

@@ -517,29 +517,29 @@ async fn decide<I>(
             Err(e) => limiter_failed(security, tool, &e)?,
         }
     }
-    // Policies and hooks decide on the arguments: kept before the parse takes them, when there
-    // is one to ask.
-    #[cfg(feature = "policy")]
-    let asks = security.policies().is_some() || !security.hooks().is_empty();
-    #[cfg(not(feature = "policy"))]
-    let asks = !security.hooks().is_empty();
-    let kept = asks.then(|| arguments.clone().unwrap_or_default());
+    // Hooks decide on the arguments after the parse: kept before it takes them, when there is
+    // one to ask.
+    let kept = (!security.hooks().is_empty()).then(|| arguments.clone().unwrap_or_default());
     // The policies decide before the parse, on arguments of the types the schema states: the
     // parse looks paths up on disk, and its answers (a file there, a link, a FIFO) must not
     // tell a caller a policy refuses what lies behind a path. Arguments not of those types
-    // are left to the parse, which says what is wrong with them.
+    // are left to the parse, which says what is wrong with them. The context they decided on
+    // is kept (owned) for `policy::authorize` of the rows the tool loads.
     #[cfg(feature = "policy")]
-    let decided = match (security.policies(), &kept) {
-        (Some(policies), Some(arguments)) => match policies.context(tool, arguments) {
-            Ok(context) => {
-                if let Err(denied) = policies.decide_call(&principal, tool, context.clone()) {
-                    return Err(policy_denied(security, tool, (&principal, client), &denied));
+    let decided = match security.policies() {
+        Some(policies) => {
+            let none = JsonObject::new();
+            match policies.context(tool, arguments.as_ref().unwrap_or(&none)) {
+                Ok(context) => {
+                    if let Err(denied) = policies.decide_call(&principal, tool, &context) {
+                        return Err(policy_denied(security, tool, (&principal, client), &denied));
+                    }
+                    Some(context.into_static())
                 }
-                Some(Ok(context))
+                Err(malformed) => Some(Err(malformed)),
             }
-            Err(malformed) => Some(Err(malformed)),
-        },
-        _ => None,
+        }
+        None => None,
     };
     let input = match parse(arguments, security) {
         Ok(input) => input,
