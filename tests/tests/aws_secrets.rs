@@ -35,28 +35,43 @@ impl Moto {
     fn start(env: &[(&str, &str)]) -> Moto {
         let program = std::env::var_os("MCP_SECURE_MOTO_SERVER")
             .expect("MCP_SECURE_MOTO_SERVER names moto_server (.ci/run installs it)");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        // The port is free when chosen and may be taken before moto binds it (another test's
+        // server): then moto exits, and another port is tried.
+        'attempt: for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new(&program)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().copied())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if child.try_wait().unwrap().is_some() {
+                    continue 'attempt;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    // Still running a moment after the port answered: the port is its own
+                    // (one that lost the port exits as soon as its bind fails).
+                    std::thread::sleep(Duration::from_millis(200));
+                    if child.try_wait().unwrap().is_none() {
+                        return Moto {
+                            child,
+                            url: format!("http://127.0.0.1:{port}"),
+                        };
+                    }
+                    continue 'attempt;
+                }
+                assert!(Instant::now() < deadline, "moto_server did not start");
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        moto
+        panic!("moto_server did not start on any of five free ports");
     }
 
     /// A Secrets Manager action as moto's unauthenticated API takes it (the test's setup, not
