@@ -40,10 +40,11 @@ impl Compiled {
         action_type: &cedar_policy_core::ast::EntityType,
     ) -> Option<Self> {
         let ast: &cedar_policy_core::ast::Policy = policy.as_ref();
-        let condition = fold(&ast.condition());
+        let condition = ast.condition();
         if !supported(&condition) {
             return None;
         }
+        let condition = fold(&condition);
         // Actions have no parents here: `action in [A, B]` is `action == A || action == B`.
         let named = |uids: &mut dyn Iterator<Item = &cedar_policy_core::ast::EntityUID>| {
             uids.filter(|uid| uid.entity_type() == action_type)
@@ -108,27 +109,37 @@ fn yields_bool(e: &Expr) -> bool {
     }
 }
 
-/// Whether every node of `e` is one [`eval`] evaluates.
+/// How deep a condition the walk takes: it recurses on the thread's stack, where Cedar's own
+/// evaluator grows its stack as it goes.
+const MAX_DEPTH: usize = 256;
+
+/// Whether every node of `e` is one [`eval`] evaluates, at most [`MAX_DEPTH`] deep.
 pub(super) fn supported(e: &Expr) -> bool {
+    within(e, MAX_DEPTH)
+}
+
+fn within(e: &Expr, depth: usize) -> bool {
+    let Some(depth) = depth.checked_sub(1) else {
+        return false;
+    };
+    let ok = |e: &Expr| within(e, depth);
     match e.expr_kind() {
         ExprKind::Lit(_) | ExprKind::Var(_) => true,
         ExprKind::If {
             test_expr,
             then_expr,
             else_expr,
-        } => supported(test_expr) && supported(then_expr) && supported(else_expr),
-        ExprKind::And { left, right } | ExprKind::Or { left, right } => {
-            supported(left) && supported(right)
-        }
-        ExprKind::UnaryApp { arg, .. } => supported(arg),
-        ExprKind::BinaryApp { arg1, arg2, .. } => supported(arg1) && supported(arg2),
+        } => ok(test_expr) && ok(then_expr) && ok(else_expr),
+        ExprKind::And { left, right } | ExprKind::Or { left, right } => ok(left) && ok(right),
+        ExprKind::UnaryApp { arg, .. } => ok(arg),
+        ExprKind::BinaryApp { arg1, arg2, .. } => ok(arg1) && ok(arg2),
         ExprKind::GetAttr { expr, .. }
         | ExprKind::HasAttr { expr, .. }
         | ExprKind::ExtHasAttr { expr, .. }
         | ExprKind::Like { expr, .. }
-        | ExprKind::Is { expr, .. } => supported(expr),
-        ExprKind::Set(items) => items.iter().all(supported),
-        ExprKind::Record(fields) => fields.values().all(supported),
+        | ExprKind::Is { expr, .. } => ok(expr),
+        ExprKind::Set(items) => items.iter().all(ok),
+        ExprKind::Record(fields) => fields.values().all(ok),
         // Slots, unknowns, extension functions (and whatever a later Cedar adds).
         _ => false,
     }

@@ -559,7 +559,7 @@ fn the_evaluator_answers_as_cedar_does() {
 }
 
 #[test]
-fn a_node_the_evaluator_does_not_walk_leaves_the_set_to_cedar() {
+fn a_node_the_evaluator_does_not_walk_or_a_deep_condition_leaves_the_set_to_cedar() {
     use cedar_policy_core::ast::Expr;
     // An extension function (Cedar's `decimal`, `ip`, ...: not enabled by this library, but
     // another crate in a build may enable them).
