@@ -59,6 +59,8 @@ pub struct IntrospectionVerifier {
     audience: Option<String>,
     cache_bound: Duration,
     require_token_type: bool,
+    /// The tenant claim and attributes read into the caller.
+    claims: super::claims::ClaimMap,
     fetcher: Fetcher,
     cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
 }
@@ -129,6 +131,7 @@ impl IntrospectionVerifier {
             audience: None,
             cache_bound: Duration::from_secs(60),
             require_token_type: false,
+            claims: super::claims::ClaimMap::default(),
             fetcher,
             cache: Mutex::new(HashMap::new()),
         })
@@ -156,6 +159,25 @@ impl IntrospectionVerifier {
     /// passes; one naming another type than an access token never does).
     pub fn require_token_type(mut self, required: bool) -> Self {
         self.require_token_type = required;
+        self
+    }
+
+    /// Takes the caller's tenant from the answer's member `name` (e.g. `tenant`): a string
+    /// checked as [`check_tenant`](super::check_tenant) does, or the token is refused; an
+    /// answer without it makes a principal with no tenant (as `JwtVerifier::tenant_claim` reads
+    /// a claim).
+    pub fn tenant_claim(mut self, name: &str) -> Self {
+        self.claims.tenant = Some(name.to_owned());
+        self
+    }
+
+    /// Reads each of `attributes` from the answer's member of its name into the caller's
+    /// attributes ([`Principal::attribute`](super::Principal::attribute)), as
+    /// `JwtVerifier::attributes` reads claims: a member
+    /// of another kind, or whose value [`check_attribute`](super::check_attribute) refuses,
+    /// refuses the token; an answer without it makes a principal without the attribute.
+    pub fn attributes(mut self, attributes: &super::Attributes) -> Self {
+        self.claims.attributes = attributes.clone();
         self
     }
 
@@ -286,7 +308,10 @@ impl IntrospectionVerifier {
             Some(scope) => split_scope(scope)?,
             None => Vec::new(),
         };
-        let principal = Principal::issued(&self.issuer, &subject, scopes);
+        let principal = self.claims.apply(
+            Principal::issued(&self.issuer, &subject, scopes),
+            &answer.other,
+        )?;
         let principal = match super::bound_key(answer.cnf.as_ref())? {
             Some(jkt) => principal.with_bound_key(jkt),
             None => principal,
@@ -340,6 +365,9 @@ struct Answer {
     aud: Option<Aud>,
     #[serde(default)]
     token_type: Option<String>,
+    /// The other members, where a configured tenant or attribute is found.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]

@@ -43,10 +43,8 @@ pub struct JwtVerifier {
     audience: Option<String>,
     /// Whether the header must say `typ: at+jwt` (RFC 9068).
     require_at_jwt: bool,
-    /// The claim that names the caller's tenant, if one is configured.
-    tenant_claim: Option<String>,
-    /// The claims read into the caller's attributes.
-    attributes: super::Attributes,
+    /// The tenant claim and attributes read into the caller.
+    claims: super::claims::ClaimMap,
 }
 
 pub(super) enum Keys {
@@ -174,8 +172,7 @@ impl JwtVerifier {
             issuer: issuer.to_owned(),
             audience: None,
             require_at_jwt: false,
-            tenant_claim: None,
-            attributes: super::Attributes::new(),
+            claims: super::claims::ClaimMap::default(),
         };
         if let Some(url) = audience {
             verifier.set_audience(url);
@@ -312,7 +309,7 @@ impl JwtVerifier {
     /// string checked as [`check_tenant`](super::check_tenant) does, or the token is refused;
     /// a token without the claim makes a principal with no tenant.
     pub fn tenant_claim(mut self, name: &str) -> Self {
-        self.tenant_claim = Some(name.to_owned());
+        self.claims.tenant = Some(name.to_owned());
         self
     }
 
@@ -321,7 +318,7 @@ impl JwtVerifier {
     /// whose value [`check_attribute`](super::check_attribute) refuses, refuses the token; a
     /// token without the claim makes a principal without the attribute.
     pub fn attributes(mut self, attributes: &super::Attributes) -> Self {
-        self.attributes = attributes.clone();
+        self.claims.attributes = attributes.clone();
         self
     }
 
@@ -406,31 +403,10 @@ impl JwtVerifier {
             }
             (None, None) => Vec::new(),
         };
-        let mut principal = Principal::issued(&self.issuer, &subject, scopes);
-        if let Some(claim) = &self.tenant_claim {
-            match claims.other.get(claim) {
-                None | Some(serde_json::Value::Null) => {}
-                Some(serde_json::Value::String(tenant)) => {
-                    principal = principal.with_tenant(tenant).map_err(|_| {
-                        VerifyError::new("token's tenant claim is not a tenant name (1 to 256 bytes, no control or invisible characters)")
-                    })?;
-                }
-                Some(_) => return Err(VerifyError::new("token's tenant claim is not a string")),
-            }
-        }
-        for (name, kind) in self.attributes.iter() {
-            match claims.other.get(name) {
-                None | Some(serde_json::Value::Null) => {}
-                Some(claim) => {
-                    let value = super::Attribute::from_claim(kind, claim).ok_or_else(|| {
-                        VerifyError::new(format!(
-                            "token's `{name}` claim is not a {kind} attribute (texts of 1 to 256 bytes without control or invisible characters, at most 64 in a list)"
-                        ))
-                    })?;
-                    principal = principal.with_checked_attribute(name, value);
-                }
-            }
-        }
+        let mut principal = self.claims.apply(
+            Principal::issued(&self.issuer, &subject, scopes),
+            &claims.other,
+        )?;
         if let Some(jkt) = super::bound_key(claims.cnf.as_ref())? {
             principal = principal.with_bound_key(jkt);
         }

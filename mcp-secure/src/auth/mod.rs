@@ -3,6 +3,8 @@
 
 mod api_key;
 mod attributes;
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+mod claims;
 #[cfg(feature = "introspection")]
 mod introspection;
 #[cfg(feature = "jwks")]
