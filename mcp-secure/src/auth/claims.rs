@@ -1,9 +1,58 @@
 //! A token's claims read into its principal, the same way whichever verifier read the token
-//! (a JWT's payload, an introspection answer): the configured tenant claim and attributes.
+//! (a JWT's payload, an introspection answer): every member parsed once, none given twice, the
+//! verifier's own fields read as a view of them, and the configured tenant claim and attributes
+//! read from all of them (a tenant claim may be a member the verifier reads too: `client_id`).
 
+use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use super::{Attribute, Attributes, Principal, VerifyError};
+
+/// A token's claims: a JSON object whose members are all distinct. A member given twice
+/// refuses the whole (RFC 7519 §4 lets a parser refuse it; taking either copy would let the two
+/// readers of one claim see two values).
+pub(crate) struct Members(Value);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Distinct;
+        impl<'de> serde::de::Visitor<'de> for Distinct {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object with distinct members")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Map::new();
+                while let Some((name, value)) = access.next_entry::<String, Value>()? {
+                    if members.insert(name, value).is_some() {
+                        return Err(serde::de::Error::custom("a member is given twice"));
+                    }
+                }
+                Ok(Members(Value::Object(members)))
+            }
+        }
+        deserializer.deserialize_map(Distinct)
+    }
+}
+
+impl Members {
+    /// The members as the verifier's own type `T` reads them (the others left out of it).
+    pub fn view<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.0)
+    }
+
+    /// Every member.
+    pub fn all(&self) -> &Map<String, Value> {
+        match &self.0 {
+            Value::Object(members) => members,
+            // Only `deserialize` makes one, always of an object.
+            _ => unreachable!("members of an object"),
+        }
+    }
+}
 
 /// What a verifier reads from claims past the standard ones.
 #[derive(Clone, Default)]

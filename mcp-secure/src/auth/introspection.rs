@@ -202,7 +202,7 @@ impl IntrospectionVerifier {
             return Ok(principal);
         }
         let answer = self.introspect(token).await?;
-        let (principal, until) = self.judge(answer, audience)?;
+        let (principal, until) = self.judge(&answer, audience)?;
         self.remember(key, principal.clone(), until);
         Ok(principal)
     }
@@ -229,7 +229,7 @@ impl IntrospectionVerifier {
     }
 
     /// The endpoint's answer; [`VerifyError::unavailable`] when there is none to go by.
-    async fn introspect(&self, token: &str) -> Result<Answer, VerifyError> {
+    async fn introspect(&self, token: &str) -> Result<super::claims::Members, VerifyError> {
         let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let request = self
             .fetcher
@@ -255,7 +255,14 @@ impl IntrospectionVerifier {
     }
 
     /// The principal an active answer stands for, and until when it may be cached.
-    fn judge(&self, answer: Answer, audience: &str) -> Result<(Principal, Instant), VerifyError> {
+    fn judge(
+        &self,
+        members: &super::claims::Members,
+        audience: &str,
+    ) -> Result<(Principal, Instant), VerifyError> {
+        let answer: Answer = members
+            .view()
+            .map_err(|_| unreachable("its answer is not an introspection response"))?;
         if !answer.active {
             return Err(VerifyError::new(
                 "the authorization server says the token is not active",
@@ -310,7 +317,7 @@ impl IntrospectionVerifier {
         };
         let principal = self.claims.apply(
             Principal::issued(&self.issuer, &subject, scopes),
-            &answer.other,
+            members.all(),
         )?;
         let principal = match super::bound_key(answer.cnf.as_ref())? {
             Some(jkt) => principal.with_bound_key(jkt),
@@ -365,9 +372,6 @@ struct Answer {
     aud: Option<Aud>,
     #[serde(default)]
     token_type: Option<String>,
-    /// The other members, where a configured tenant or attribute is found.
-    #[serde(flatten)]
-    other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -473,9 +477,9 @@ mod tests {
         for exp in [None, Some(in_an_hour)] {
             let answer =
                 serde_json::json!({"active": true, "sub": "ann", "aud": audience, "exp": exp});
-            let answer: Answer = serde_json::from_value(answer).unwrap();
+            let answer: crate::auth::claims::Members = serde_json::from_value(answer).unwrap();
             let before = Instant::now();
-            let (_, until) = verifier.judge(answer, audience).unwrap();
+            let (_, until) = verifier.judge(&answer, audience).unwrap();
             let after = Instant::now();
             let kept = Duration::from_secs(60);
             assert!(before + kept <= until && until <= after + kept, "{exp:?}");

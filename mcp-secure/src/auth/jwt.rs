@@ -131,9 +131,6 @@ struct Claims {
     azp: Option<String>,
     /// The key the token is bound to (RFC 7800; RFC 9449 §6).
     cnf: Option<serde_json::Value>,
-    /// The other claims, where a configured tenant claim is found.
-    #[serde(flatten)]
-    other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl JwtVerifier {
@@ -383,7 +380,10 @@ impl JwtVerifier {
     }
 
     async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
-        let claims: Claims = self.verified_claims(token).await?;
+        let members: super::claims::Members = self.verified_claims(token).await?;
+        let claims: Claims = members
+            .view()
+            .map_err(|_| VerifyError::new("malformed token"))?;
         let subject = claims
             .sub
             .filter(|s| !s.is_empty())
@@ -405,7 +405,7 @@ impl JwtVerifier {
         };
         let mut principal = self.claims.apply(
             Principal::issued(&self.issuer, &subject, scopes),
-            &claims.other,
+            members.all(),
         )?;
         if let Some(jkt) = super::bound_key(claims.cnf.as_ref())? {
             principal = principal.with_bound_key(jkt);
