@@ -71,20 +71,7 @@ async fn reason(v: &JwtVerifier, token: &str) -> String {
 }
 
 fn b64(v: &Value) -> String {
-    use std::fmt::Write;
-    // base64url without padding, by hand, so the test needs no extra crate.
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes = v.to_string().into_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.write_char(T[((n >> (18 - 6 * i)) & 63) as usize] as char)
-                .unwrap();
-        }
-    }
-    out
+    b64_bytes(v.to_string().as_bytes())
 }
 
 #[tokio::test]
@@ -390,4 +377,51 @@ async fn a_verifier_requiring_at_jwt_refuses_other_jwts_of_its_issuer() {
     }
     // Not required: the header's type does not matter.
     assert!(hmac_verifier().verify(&typed(Some("JWT"))).await.is_ok());
+}
+
+/// A token whose payload is `payload` as written (a member may be given twice), signed.
+fn hs256_raw(payload: &str) -> String {
+    mcp_secure::auth::install_jwt_crypto();
+    let header = b64(&json!({"alg": "HS256", "typ": "JWT"}));
+    let payload = b64_bytes(payload.as_bytes());
+    let message = format!("{header}.{payload}");
+    let key = EncodingKey::from_secret(SECRET.as_bytes());
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).unwrap();
+    format!("{message}.{signature}")
+}
+
+/// base64url without padding, by hand, so the test needs no extra crate.
+fn b64_bytes(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A claim given twice has two values, and the verifier's readers of it could take different
+/// ones (its `sub` and a tenant claim named `sub`, jsonwebtoken's `aud` check and ours): any
+/// member given twice refuses the token, whichever it is.
+#[tokio::test]
+async fn a_claim_given_twice_refuses_the_token() {
+    let v = hmac_verifier().tenant_claim("tenant");
+    let exp = now() + 600;
+    let base = format!(r#""iss":"{ISS}","aud":"{AUD}","exp":{exp},"scope":"notes:read""#);
+    let fine = hs256_raw(&format!(r#"{{"sub":"alice",{base},"tenant":"acme"}}"#));
+    assert_eq!(v.verify(&fine).await.unwrap().tenant(), Some("acme"));
+    for twice in [
+        format!(r#"{{"sub":"alice","sub":"bob",{base}}}"#),
+        format!(r#"{{"sub":"alice",{base},"tenant":"acme","tenant":"globex"}}"#),
+        format!(r#"{{"sub":"alice",{base},"scope":"admin"}}"#),
+        format!(r#"{{"sub":"alice",{base},"x":1,"x":1}}"#),
+        format!(r#"{{"sub":"alice",{base},"aud":"https://elsewhere.example"}}"#),
+    ] {
+        let token = hs256_raw(&twice);
+        assert_eq!(reason(&v, &token).await, "malformed token", "{twice}");
+    }
 }
